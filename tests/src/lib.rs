@@ -1,0 +1,1 @@
+//! Shared helpers of the integration tests: namespaces, veths, the embedded XDP object.

@@ -1,0 +1,266 @@
+//! Types shared by the XDP program (`vrrp-ebpf`) and the daemon (`vrrp-user`).
+//!
+//! Everything here is `#[repr(C)]` plain data with explicit padding, so the kernel and user space
+//! agree byte for byte, and BTF shows readable field names in `bpftool map dump`.
+#![no_std]
+
+pub mod wire;
+
+/// Names of the maps and the program. They are also the file names under the pin folder in bpffs,
+/// so they are part of the operator interface: change them only with a release note.
+pub mod names {
+    pub const PROGRAM: &str = "vrrp_xdp";
+    pub const INSTANCES: &str = "VRRP_INSTANCES";
+    pub const PEERS: &str = "VRRP_PEERS";
+    pub const RECORDS: &str = "VRRP_RECORDS";
+    pub const COUNTERS: &str = "VRRP_COUNTERS";
+    pub const EVENTS: &str = "VRRP_EVENTS";
+}
+
+/// Capacity of the hash maps (instances, peers, records).
+pub const MAX_INSTANCES: u32 = 1024;
+pub const MAX_PEERS: u32 = 4096;
+/// Ring buffer size in bytes (a power of two, a multiple of the page size).
+pub const EVENTS_BYTES: u32 = 256 * 1024;
+
+/// Address family of an instance, as stored in keys.
+pub const FAMILY_IPV4: u8 = 4;
+pub const FAMILY_IPV6: u8 = 6;
+
+/// One virtual router on one interface: the key of `VRRP_INSTANCES` and `VRRP_RECORDS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct InstanceKey {
+    pub ifindex: u32,
+    pub vrid: u8,
+    /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
+    pub family: u8,
+    pub _pad: [u8; 2],
+}
+
+impl InstanceKey {
+    pub const fn new(ifindex: u32, vrid: u8, family: u8) -> Self {
+        Self { ifindex, vrid, family, _pad: [0; 2] }
+    }
+}
+
+/// Flags of [`InstanceConfig::flags`].
+pub mod instance_flags {
+    /// Only senders listed in `VRRP_PEERS` are accepted (unicast mode).
+    pub const PEERS_ONLY: u8 = 1 << 0;
+    /// A valid advertisement is consumed (`XDP_DROP`) after accounting instead of passed up.
+    pub const CONSUME_VALID: u8 = 1 << 1;
+    /// Debug: every valid advertisement raises an event, not only changes.
+    pub const MIRROR_ALL: u8 = 1 << 2;
+}
+
+/// What the daemon configured for an instance: the value of `VRRP_INSTANCES`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// VRRP version expected (2 or 3).
+    pub version: u8,
+    /// Bits of [`instance_flags`].
+    pub flags: u8,
+    pub _pad: [u8; 6],
+}
+
+/// A unicast peer of an instance: the key of `VRRP_PEERS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PeerKey {
+    pub instance: InstanceKey,
+    /// IPv4 addresses occupy the first four bytes, the rest is zero.
+    pub addr: [u8; 16],
+}
+
+/// The value of `VRRP_PEERS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// Expected source MAC, enforced when `pinned` is 1.
+    pub mac: [u8; 6],
+    pub pinned: u8,
+    pub _pad: u8,
+}
+
+/// How the checksum of an accepted advertisement was computed.
+pub mod checksum_form {
+    /// VRRPv2: over the VRRP message only.
+    pub const V2: u8 = 1;
+    /// VRRPv3 over IPv4 with the IPv4 pseudo-header (RFC 5798, keepalived's default).
+    pub const V3_IPV4_PSEUDO: u8 = 2;
+    /// VRRPv3 over IPv4 without a pseudo-header (RFC 9568).
+    pub const V3_IPV4_PLAIN: u8 = 3;
+    /// VRRPv3 over IPv6 with the IPv6 pseudo-header.
+    pub const V3_IPV6: u8 = 4;
+}
+
+/// The kernel's summary of the last valid advertisement of an instance: the value of
+/// `VRRP_RECORDS`. The daemon reads `last_seen_ns` before declaring the master down, so an
+/// advertisement absorbed without an event still counts.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstanceRecord {
+    /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) of the last valid advertisement.
+    pub last_seen_ns: u64,
+    /// Valid advertisements seen.
+    pub count: u64,
+    pub sender: [u8; 16],
+    pub sender_mac: [u8; 6],
+    pub priority: u8,
+    /// One of [`checksum_form`].
+    pub checksum_form: u8,
+    /// Advertisement interval in centiseconds (v2 seconds are converted).
+    pub interval_cs: u16,
+    pub version: u8,
+    pub _pad: [u8; 5],
+}
+
+/// Why an event was raised: bits of [`AdvertEvent::causes`].
+pub mod event_cause {
+    pub const FIRST: u8 = 1 << 0;
+    pub const NEW_SENDER: u8 = 1 << 1;
+    pub const PRIORITY: u8 = 1 << 2;
+    pub const INTERVAL: u8 = 1 << 3;
+    /// Priority 0: the master resigns (RFC 9568 §6.4.3).
+    pub const RESIGN: u8 = 1 << 4;
+    /// Debug mirroring: nothing changed.
+    pub const MIRROR: u8 = 1 << 5;
+    /// The peer's source MAC changed while it was not pinned.
+    pub const MAC_CHANGED: u8 = 1 << 6;
+}
+
+/// A ring-buffer record: something a router must react to.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdvertEvent {
+    pub key: InstanceKey,
+    /// Bits of [`event_cause`].
+    pub causes: u8,
+    pub priority: u8,
+    pub interval_cs: u16,
+    pub version: u8,
+    pub checksum_form: u8,
+    pub sender_mac: [u8; 6],
+    pub sender: [u8; 16],
+    pub timestamp_ns: u64,
+}
+
+/// Counters, one slot each in the per-CPU array `VRRP_COUNTERS`. Every VRRP frame the program
+/// sees lands in exactly one slot; non-VRRP traffic is not counted (it is the fast path).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Valid, accounted, no event needed.
+    Absorbed = 0,
+    /// Valid and raised an event.
+    Reported,
+    /// Valid, but the ring buffer was full: the record is updated, the event is lost.
+    EventLost,
+    Truncated,
+    BadTtl,
+    BadVersion,
+    BadType,
+    BadLength,
+    BadAddrCount,
+    BadChecksum,
+    ZeroInterval,
+    UnknownVrid,
+    VersionMismatch,
+    NotAPeer,
+    MacMismatch,
+    Fragment,
+    BadIhl,
+}
+
+impl Counter {
+    pub const COUNT: u32 = Counter::BadIhl as u32 + 1;
+
+    pub const ALL: [Counter; Counter::COUNT as usize] = [
+        Counter::Absorbed,
+        Counter::Reported,
+        Counter::EventLost,
+        Counter::Truncated,
+        Counter::BadTtl,
+        Counter::BadVersion,
+        Counter::BadType,
+        Counter::BadLength,
+        Counter::BadAddrCount,
+        Counter::BadChecksum,
+        Counter::ZeroInterval,
+        Counter::UnknownVrid,
+        Counter::VersionMismatch,
+        Counter::NotAPeer,
+        Counter::MacMismatch,
+        Counter::Fragment,
+        Counter::BadIhl,
+    ];
+
+    /// A stable snake_case name for logs, metrics and the CLI.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Counter::Absorbed => "absorbed",
+            Counter::Reported => "reported",
+            Counter::EventLost => "event_lost",
+            Counter::Truncated => "truncated",
+            Counter::BadTtl => "bad_ttl",
+            Counter::BadVersion => "bad_version",
+            Counter::BadType => "bad_type",
+            Counter::BadLength => "bad_length",
+            Counter::BadAddrCount => "bad_addr_count",
+            Counter::BadChecksum => "bad_checksum",
+            Counter::ZeroInterval => "zero_interval",
+            Counter::UnknownVrid => "unknown_vrid",
+            Counter::VersionMismatch => "version_mismatch",
+            Counter::NotAPeer => "not_a_peer",
+            Counter::MacMismatch => "mac_mismatch",
+            Counter::Fragment => "fragment",
+            Counter::BadIhl => "bad_ihl",
+        }
+    }
+
+    /// Whether frames counted here were dropped in the kernel.
+    pub const fn is_drop(self) -> bool {
+        !matches!(self, Counter::Absorbed | Counter::Reported | Counter::EventLost)
+    }
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    use super::*;
+    // SAFETY: all of these are #[repr(C)] plain data with explicit padding fields, so every
+    // bit pattern is valid and there are no implicit padding bytes.
+    unsafe impl aya::Pod for InstanceKey {}
+    unsafe impl aya::Pod for InstanceConfig {}
+    unsafe impl aya::Pod for PeerKey {}
+    unsafe impl aya::Pod for PeerConfig {}
+    unsafe impl aya::Pod for InstanceRecord {}
+    unsafe impl aya::Pod for AdvertEvent {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::size_of;
+
+    #[test]
+    fn layouts_have_no_implicit_padding() {
+        assert_eq!(size_of::<InstanceKey>(), 8);
+        assert_eq!(size_of::<InstanceConfig>(), 8);
+        assert_eq!(size_of::<PeerKey>(), 24);
+        assert_eq!(size_of::<PeerConfig>(), 8);
+        assert_eq!(size_of::<InstanceRecord>(), 48);
+        assert_eq!(size_of::<AdvertEvent>(), 48);
+    }
+
+    #[test]
+    fn counter_table_is_complete_and_names_are_unique() {
+        for (index, counter) in Counter::ALL.iter().enumerate() {
+            assert_eq!(*counter as usize, index);
+            for other in &Counter::ALL[index + 1..] {
+                assert_ne!(counter.name(), other.name());
+            }
+        }
+    }
+}

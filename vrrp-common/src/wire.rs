@@ -1,0 +1,24 @@
+//! Wire constants both sides need (RFC 9568 §5, RFC 3768 §5).
+
+pub const ETH_HLEN: usize = 14;
+pub const ETH_P_IP: u16 = 0x0800;
+pub const ETH_P_IPV6: u16 = 0x86DD;
+pub const ETH_P_8021Q: u16 = 0x8100;
+pub const ETH_P_8021AD: u16 = 0x88A8;
+pub const VLAN_HLEN: usize = 4;
+
+/// IP protocol number of VRRP (RFC 9568 §5.1.1.4).
+pub const IPPROTO_VRRP: u8 = 112;
+/// TTL / hop limit every advertisement must carry (RFC 9568 §5.1.1.3, §5.1.2.3).
+pub const VRRP_TTL: u8 = 255;
+/// IPv4 multicast group 224.0.0.18 (RFC 9568 §5.1.1.2).
+pub const VRRP_GROUP_V4: [u8; 4] = [224, 0, 0, 18];
+/// IPv6 multicast group ff02::12 (RFC 9568 §5.1.2.2).
+pub const VRRP_GROUP_V6: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12];
+
+/// Fixed part of the VRRP header, before the addresses (RFC 9568 §5.2).
+pub const VRRP_HEADER_LEN: usize = 8;
+/// VRRPv2 carries 8 bytes of authentication data after the addresses (RFC 3768 §5.3.10).
+pub const VRRP_V2_AUTH_LEN: usize = 8;
+/// Advertisement is the only VRRP message type (RFC 9568 §5.2.2).
+pub const VRRP_TYPE_ADVERTISEMENT: u8 = 1;
