@@ -172,10 +172,16 @@ pub enum Counter {
     MacMismatch,
     Fragment,
     BadIhl,
+    /// VRRPv3 reserved bits set (RFC 9568 §5.2.5 says ignore; keepalived drops them, so do we).
+    ReservedBits,
+    /// VRRPv2 over IPv6, which RFC 3768 does not define.
+    FamilyMismatch,
+    /// VRRPv3 over IPv6 whose first address is not link-local (RFC 9568 §5.2.9).
+    NotLinkLocal,
 }
 
 impl Counter {
-    pub const COUNT: u32 = Counter::BadIhl as u32 + 1;
+    pub const COUNT: u32 = Counter::NotLinkLocal as u32 + 1;
 
     pub const ALL: [Counter; Counter::COUNT as usize] = [
         Counter::Absorbed,
@@ -195,6 +201,9 @@ impl Counter {
         Counter::MacMismatch,
         Counter::Fragment,
         Counter::BadIhl,
+        Counter::ReservedBits,
+        Counter::FamilyMismatch,
+        Counter::NotLinkLocal,
     ];
 
     /// A stable snake_case name for logs, metrics and the CLI.
@@ -217,6 +226,9 @@ impl Counter {
             Counter::MacMismatch => "mac_mismatch",
             Counter::Fragment => "fragment",
             Counter::BadIhl => "bad_ihl",
+            Counter::ReservedBits => "reserved_bits",
+            Counter::FamilyMismatch => "family_mismatch",
+            Counter::NotLinkLocal => "not_link_local",
         }
     }
 
