@@ -1,0 +1,124 @@
+//! Why a packet was rejected, with the kernel counter each reason is counted under.
+
+use core::fmt;
+
+use vrrp_common::Counter;
+
+/// A malformed or unacceptable advertisement. The variants are listed in the order the decoder
+/// checks them, which is also the order of the XDP program, so both name the same reason for a
+/// packet with several faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The bytes end before a header, or before the length an IP header announces.
+    Truncated { needed: usize, available: usize },
+    /// IPv4 header length below 5 words, or past the packet's total length.
+    BadIhl(u8),
+    /// An IPv4 fragment: VRRP messages are never fragmented and a fragment cannot be checked.
+    Fragment,
+    /// TTL / hop limit is not 255 (RFC 9568 §7.1): the packet may come from off-link.
+    BadTtl(u8),
+    /// Version is neither 2 nor 3 (RFC 9568 §5.2.1).
+    BadVersion(u8),
+    /// VRRPv2 over IPv6, or source and destination of different families.
+    FamilyMismatch,
+    /// Type is not 1, Advertisement (RFC 9568 §5.2.2).
+    BadType(u8),
+    /// Count IPvX Addr is zero (RFC 9568 §5.2.5: at least one address).
+    ZeroAddressCount,
+    /// The message length does not match the address count (RFC 9568 §7.1).
+    LengthMismatch {
+        count: u8,
+        expected: usize,
+        actual: usize,
+    },
+    /// The checksum verifies in none of the forms allowed for this version and family.
+    BadChecksum,
+    /// The 4 reserved bits of a VRRPv3 header are not zero (RFC 9568 §5.2.6).
+    ReservedBitsSet(u8),
+    /// Adver Int / Max Adver Int is zero: no timer can run on it.
+    ZeroInterval,
+    /// Over IPv6 the first address must be the link-local one (RFC 9568 §5.2.9).
+    FirstAddressNotLinkLocal,
+    /// VRID 0 does not exist (RFC 9568 §5.2.3), so no instance can be configured for it.
+    ZeroVrid,
+}
+
+impl DecodeError {
+    /// The per-reason counter of the XDP program that counts this rejection.
+    ///
+    /// Three reasons have no counter of their own and share the nearest one: a version/family
+    /// mismatch and reserved bits count as `bad_version` (not a header this version defines),
+    /// a non-link-local first IPv6 address as `bad_addr_count` (the address list is invalid),
+    /// VRID 0 as `unknown_vrid` (no instance can have it).
+    pub const fn counter(&self) -> Counter {
+        match self {
+            DecodeError::Truncated { .. } => Counter::Truncated,
+            DecodeError::BadIhl(_) => Counter::BadIhl,
+            DecodeError::Fragment => Counter::Fragment,
+            DecodeError::BadTtl(_) => Counter::BadTtl,
+            DecodeError::BadVersion(_) => Counter::BadVersion,
+            DecodeError::FamilyMismatch => Counter::BadVersion,
+            DecodeError::BadType(_) => Counter::BadType,
+            DecodeError::ZeroAddressCount => Counter::BadAddrCount,
+            DecodeError::LengthMismatch { .. } => Counter::BadLength,
+            DecodeError::BadChecksum => Counter::BadChecksum,
+            DecodeError::ReservedBitsSet(_) => Counter::BadVersion,
+            DecodeError::ZeroInterval => Counter::ZeroInterval,
+            DecodeError::FirstAddressNotLinkLocal => Counter::BadAddrCount,
+            DecodeError::ZeroVrid => Counter::UnknownVrid,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated { needed, available } => {
+                write!(f, "truncated: {needed} bytes needed, {available} available")
+            }
+            DecodeError::BadIhl(ihl) => write!(f, "bad IPv4 header length {ihl}"),
+            DecodeError::Fragment => write!(f, "IPv4 fragment"),
+            DecodeError::BadTtl(ttl) => write!(f, "TTL/hop limit {ttl}, expected 255"),
+            DecodeError::BadVersion(v) => write!(f, "unknown VRRP version {v}"),
+            DecodeError::FamilyMismatch => write!(f, "VRRP version or addresses of another family"),
+            DecodeError::BadType(t) => write!(f, "unknown VRRP type {t}"),
+            DecodeError::ZeroAddressCount => write!(f, "address count 0"),
+            DecodeError::LengthMismatch {
+                count,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{count} addresses need a {expected}-byte message, got {actual} bytes"
+            ),
+            DecodeError::BadChecksum => write!(f, "bad checksum"),
+            DecodeError::ReservedBitsSet(bits) => write!(f, "reserved bits {bits:#x} set"),
+            DecodeError::ZeroInterval => write!(f, "advertisement interval 0"),
+            DecodeError::FirstAddressNotLinkLocal => {
+                write!(f, "first IPv6 address is not link-local")
+            }
+            DecodeError::ZeroVrid => write!(f, "VRID 0"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Why an advertisement cannot be put in a packet between the given addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// Source or destination is not of the advertisement's address family.
+    FamilyMismatch,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::FamilyMismatch => {
+                write!(f, "source or destination not of the advertised family")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
