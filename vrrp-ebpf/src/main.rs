@@ -1,2 +1,161 @@
+//! `vrrp_xdp`: VRRP advertisements validated, filtered and summarised in the kernel.
+//!
+//! Every frame takes the fewest checks that prove it is not VRRP (EtherType, then IP protocol)
+//! and leaves with `XDP_PASS`. A VRRP frame is validated in the order below, which is also the
+//! order of `vrrp_proto`'s decoder so the two agree on the reason of a rejection:
+//!
+//! 1. IP layer: IPv4 header length, fragments, lengths against the frame (`truncated`);
+//! 2. TTL / hop limit 255 (RFC 9568 §7.1);
+//! 3. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
+//! 4. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
+//! 5. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
+//! 6. reserved bits, zero interval (RFC 9568 §5.2.6, §5.2.7), IPv6 first address link-local;
+//! 7. configuration: VRID known on this interface and family, version, allowed peer, pinned MAC.
+//!
+//! A failure is dropped and counted under its own reason. A valid advertisement updates the
+//! instance's record and raises a ring-buffer event only when a router must react.
 #![no_std]
 #![no_main]
+
+mod checksum;
+mod maps;
+mod parse;
+
+use aya_ebpf::{
+    bindings::xdp_action::{XDP_DROP, XDP_PASS},
+    helpers::bpf_ktime_get_ns,
+    macros::xdp,
+    programs::XdpContext,
+};
+use vrrp_common::{event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord, PeerKey};
+
+use crate::parse::{parse_frame, Frame};
+
+#[xdp]
+pub fn vrrp_xdp(ctx: XdpContext) -> u32 {
+    match try_vrrp_xdp(&ctx) {
+        Ok(action) => action,
+        Err(reason) => {
+            maps::count(reason);
+            XDP_DROP
+        }
+    }
+}
+
+/// `Ok(action)` for frames that are not VRRP or are valid; `Err(reason)` for a drop.
+#[inline(always)]
+fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
+    let frame = match parse_frame(ctx)? {
+        Some(frame) => frame,
+        None => return Ok(XDP_PASS),
+    };
+    let key = frame.key(ctx.ingress_ifindex() as u32);
+    let Some(config) = maps::instance(&key) else {
+        return Err(Counter::UnknownVrid);
+    };
+    if config.version != frame.version {
+        return Err(Counter::VersionMismatch);
+    }
+    if config.flags & instance_flags::PEERS_ONLY != 0 {
+        let peer_key = PeerKey {
+            instance: key,
+            addr: frame.source,
+        };
+        let Some(peer) = maps::peer(&peer_key) else {
+            return Err(Counter::NotAPeer);
+        };
+        if peer.pinned != 0 && peer.mac != frame.source_mac {
+            return Err(Counter::MacMismatch);
+        }
+    }
+
+    let now = unsafe { bpf_ktime_get_ns() };
+    let previous = maps::record(&key);
+    let causes = causes(previous.as_ref(), &frame, config.flags);
+    let record = InstanceRecord {
+        last_seen_ns: now,
+        count: previous.map_or(0, |p| p.count) + 1,
+        sender: frame.source,
+        sender_mac: frame.source_mac,
+        priority: frame.priority,
+        checksum_form: frame.checksum_form,
+        interval_cs: frame.interval_cs,
+        version: frame.version,
+        _pad: [0; 5],
+    };
+    maps::store_record(&key, &record);
+
+    if causes == 0 {
+        maps::count(Counter::Absorbed);
+    } else {
+        let event = AdvertEvent {
+            key,
+            causes,
+            priority: frame.priority,
+            interval_cs: frame.interval_cs,
+            version: frame.version,
+            checksum_form: frame.checksum_form,
+            sender_mac: frame.source_mac,
+            sender: frame.source,
+            timestamp_ns: now,
+        };
+        maps::count(if maps::emit(&event) {
+            Counter::Reported
+        } else {
+            Counter::EventLost
+        });
+    }
+    Ok(if config.flags & instance_flags::CONSUME_VALID != 0 {
+        XDP_DROP
+    } else {
+        XDP_PASS
+    })
+}
+
+/// What changed since the previous valid advertisement: the reasons to wake user space.
+#[inline(always)]
+fn causes(previous: Option<&InstanceRecord>, frame: &Frame, flags: u8) -> u8 {
+    let mut causes = 0;
+    match previous {
+        None => causes |= event_cause::FIRST,
+        Some(previous) => {
+            if previous.sender != frame.source {
+                causes |= event_cause::NEW_SENDER;
+            } else if previous.sender_mac != frame.source_mac {
+                causes |= event_cause::MAC_CHANGED;
+            }
+            if previous.priority != frame.priority {
+                causes |= event_cause::PRIORITY;
+            }
+            if previous.interval_cs != frame.interval_cs {
+                causes |= event_cause::INTERVAL;
+            }
+        }
+    }
+    // RFC 9568 §6.4.2: a backup reacts to every priority-0 advertisement (Skew_Time takeover).
+    if frame.priority == 0 {
+        causes |= event_cause::RESIGN;
+    }
+    if causes == 0 && flags & instance_flags::MIRROR_ALL != 0 {
+        causes |= event_cause::MIRROR;
+    }
+    causes
+}
+
+impl Frame {
+    #[inline(always)]
+    fn key(&self, ifindex: u32) -> vrrp_common::InstanceKey {
+        vrrp_common::InstanceKey::new(ifindex, self.vrid, self.family)
+    }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+/// GPL-compatible so the kernel lets us call every helper we need.
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -1,1 +1,8 @@
-fn main() {}
+//! `vrrpd`: the VRRP daemon.
+
+fn main() {
+    println!(
+        "vrrpd: embedded XDP program of {} bytes",
+        vrrp_user::xdp::OBJECT.len()
+    );
+}

@@ -1,1 +1,53 @@
-fn main() {}
+//! `cargo xtask`: what cargo cannot do alone. Run `cargo xtask help`.
+
+mod setup;
+mod test;
+
+use std::{env, process::ExitCode};
+
+use anyhow::Result;
+use xtask::ebpf;
+
+const HELP: &str = "\
+cargo xtask <COMMAND>
+
+Commands:
+  setup        Install what building and testing need, and only that (Debian/Ubuntu, as root):
+               Debian packages, bpf-linker against LLVM 22, bpffs mounted. Idempotent.
+               Elsewhere, prints what to install and exits non-zero.
+  build-ebpf   Build the XDP program (release, BTF) with the same code the daemon's build uses.
+               Prints the object's path.
+  test         The whole suite: setup if something is missing, format check, clippy (warnings
+               denied), the eBPF build, unit tests, and the integration tests in tests/ (root).
+  help         This text.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(setup::Mode::Install),
+        Some("build-ebpf") => build_ebpf(),
+        Some("test") => test::run(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => {
+            eprint!("unknown command {other:?}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build_ebpf() -> Result<()> {
+    let object = ebpf::build(&ebpf::workspace_root())?;
+    println!("{}", object.display());
+    Ok(())
+}

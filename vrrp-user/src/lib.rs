@@ -1,0 +1,3 @@
+//! The daemon's library: everything `vrrpd` does, callable from the integration tests.
+
+pub mod xdp;
