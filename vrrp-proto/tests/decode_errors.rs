@@ -103,14 +103,52 @@ fn truncated_ip_packet() {
         available: 31,
     };
     assert_rejected(result.map(|_| ()), error, Counter::Truncated);
-    let result = decode_ip_packet(&packet[..19], ReceiveChecks::default()).map(|_| ());
-    assert_rejected(
-        result,
-        DecodeError::Truncated {
-            needed: 20,
-            available: 19,
-        },
-        Counter::Truncated,
+
+    // The IP header leaves no room for a VRRP header: caught before the TTL, as in the kernel.
+    let mut short = packet.clone();
+    short[3] = 27;
+    short[8] = 1;
+    let result = decode_ip_packet(&short, ReceiveChecks::default()).map(|_| ());
+    let error = DecodeError::Truncated {
+        needed: 28,
+        available: 27,
+    };
+    assert_rejected(result, error, Counter::Truncated);
+
+    let ipv6 = Advertisement::new(
+        Version::V3,
+        5,
+        100,
+        Centiseconds::new(100),
+        vec!["fe80::64".parse().unwrap()],
+    )
+    .unwrap()
+    .encode_ip_packet(
+        "fe80::1".parse().unwrap(),
+        "ff02::12".parse().unwrap(),
+        ChecksumMode::default(),
+    )
+    .unwrap();
+    let result = decode_ip_packet(&ipv6[..63], ReceiveChecks::default()).map(|_| ());
+    let error = DecodeError::Truncated {
+        needed: 64,
+        available: 63,
+    };
+    assert_rejected(result, error, Counter::Truncated);
+}
+
+#[test]
+fn too_short_to_classify_is_not_vrrp() {
+    // The kernel passes frames it cannot classify; the decoder agrees.
+    let packet = ipv4_packet();
+    assert_eq!(
+        decode_ip_packet(&packet[..19], ReceiveChecks::default()),
+        Ok(None)
+    );
+    assert_eq!(decode_ip_packet(&[], ReceiveChecks::default()), Ok(None));
+    assert_eq!(
+        decode_ip_packet(&[0x60; 39], ReceiveChecks::default()),
+        Ok(None)
     );
 }
 
@@ -120,9 +158,14 @@ fn bad_ihl() {
     packet[0] = 0x44;
     let result = decode_ip_packet(&packet, ReceiveChecks::default()).map(|_| ());
     assert_rejected(result, DecodeError::BadIhl(4), Counter::BadIhl);
-    packet[0] = 0x49; // 36 bytes of header in a 32-byte packet
+    // A header longer than the packet leaves no VRRP message: the length check names it.
+    packet[0] = 0x49;
     let result = decode_ip_packet(&packet, ReceiveChecks::default()).map(|_| ());
-    assert_rejected(result, DecodeError::BadIhl(9), Counter::BadIhl);
+    let error = DecodeError::Truncated {
+        needed: 44,
+        available: 32,
+    };
+    assert_rejected(result, error, Counter::Truncated);
 }
 
 #[test]
@@ -180,7 +223,7 @@ fn family_mismatch_v2_over_ipv6() {
         ttl: 255,
     };
     let result = decode_payload(&payload, meta, ReceiveChecks::default()).map(|_| ());
-    assert_rejected(result, DecodeError::FamilyMismatch, Counter::BadVersion);
+    assert_rejected(result, DecodeError::FamilyMismatch, Counter::FamilyMismatch);
 }
 
 #[test]
@@ -190,7 +233,7 @@ fn family_mismatch_between_source_and_destination() {
         ..meta()
     };
     let result = decode_payload(&v3_payload(), meta, ReceiveChecks::default()).map(|_| ());
-    assert_rejected(result, DecodeError::FamilyMismatch, Counter::BadVersion);
+    assert_rejected(result, DecodeError::FamilyMismatch, Counter::FamilyMismatch);
 }
 
 #[test]
@@ -270,7 +313,7 @@ fn reserved_bits_set() {
     assert_rejected(
         decode(&payload),
         DecodeError::ReservedBitsSet(8),
-        Counter::BadVersion,
+        Counter::ReservedBits,
     );
 }
 
@@ -319,7 +362,7 @@ fn first_ipv6_address_not_link_local() {
     assert_rejected(
         result,
         DecodeError::FirstAddressNotLinkLocal,
-        Counter::BadAddrCount,
+        Counter::NotLinkLocal,
     );
 }
 

@@ -9,9 +9,10 @@ use vrrp_common::Counter;
 /// packet with several faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeError {
-    /// The bytes end before a header, or before the length an IP header announces.
+    /// The bytes end before the length the IP header announces, or that length leaves no room
+    /// for a VRRP header.
     Truncated { needed: usize, available: usize },
-    /// IPv4 header length below 5 words, or past the packet's total length.
+    /// IPv4 header length below 5 words.
     BadIhl(u8),
     /// An IPv4 fragment: VRRP messages are never fragmented and a fragment cannot be checked.
     Fragment,
@@ -46,10 +47,8 @@ pub enum DecodeError {
 impl DecodeError {
     /// The per-reason counter of the XDP program that counts this rejection.
     ///
-    /// Three reasons have no counter of their own and share the nearest one: a version/family
-    /// mismatch and reserved bits count as `bad_version` (not a header this version defines),
-    /// a non-link-local first IPv6 address as `bad_addr_count` (the address list is invalid),
-    /// VRID 0 as `unknown_vrid` (no instance can have it).
+    /// VRID 0 has no counter of its own: it counts as `unknown_vrid`, since no instance can
+    /// have it.
     pub const fn counter(&self) -> Counter {
         match self {
             DecodeError::Truncated { .. } => Counter::Truncated,
@@ -57,14 +56,14 @@ impl DecodeError {
             DecodeError::Fragment => Counter::Fragment,
             DecodeError::BadTtl(_) => Counter::BadTtl,
             DecodeError::BadVersion(_) => Counter::BadVersion,
-            DecodeError::FamilyMismatch => Counter::BadVersion,
+            DecodeError::FamilyMismatch => Counter::FamilyMismatch,
             DecodeError::BadType(_) => Counter::BadType,
             DecodeError::ZeroAddressCount => Counter::BadAddrCount,
             DecodeError::LengthMismatch { .. } => Counter::BadLength,
             DecodeError::BadChecksum => Counter::BadChecksum,
-            DecodeError::ReservedBitsSet(_) => Counter::BadVersion,
+            DecodeError::ReservedBitsSet(_) => Counter::ReservedBits,
             DecodeError::ZeroInterval => Counter::ZeroInterval,
-            DecodeError::FirstAddressNotLinkLocal => Counter::BadAddrCount,
+            DecodeError::FirstAddressNotLinkLocal => Counter::NotLinkLocal,
             DecodeError::ZeroVrid => Counter::UnknownVrid,
         }
     }

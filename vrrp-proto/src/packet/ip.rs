@@ -26,7 +26,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use vrrp_common::wire::{IPPROTO_VRRP, VRRP_TTL};
+use vrrp_common::wire::{IPPROTO_VRRP, VRRP_HEADER_LEN, VRRP_TTL};
 
 use super::checksum;
 use super::codec::{decode_payload, IpMetadata, ReceiveChecks, Received};
@@ -41,8 +41,8 @@ const IPV4_FRAGMENT_MASK: u16 = 0x3fff;
 
 /// Decodes a whole IPv4 or IPv6 packet (starting at the IP header).
 ///
-/// `Ok(None)` when it is not a VRRP packet at all (another protocol, or not IP): the XDP program
-/// lets those pass without counting them. Extension headers are not followed: VRRP senders do not
+/// `Ok(None)` when it is not a VRRP packet at all (another protocol, not IP, or too short to
+/// tell): the XDP program lets those pass without counting them. Extension headers are not followed: VRRP senders do not
 /// use them, so a packet with one is "not VRRP" here as in the kernel.
 pub fn decode_ip_packet(
     packet: &[u8],
@@ -52,39 +52,27 @@ pub fn decode_ip_packet(
         Some(4) => decode_ipv4(packet, checks),
         Some(6) => decode_ipv6(packet, checks),
         Some(_) => Ok(None),
-        None => Err(DecodeError::Truncated {
-            needed: IPV4_HEADER_LEN,
-            available: 0,
-        }),
+        None => Ok(None),
     }
 }
 
 fn decode_ipv4(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>, DecodeError> {
     let Some(header) = packet.first_chunk::<IPV4_HEADER_LEN>() else {
-        return Err(DecodeError::Truncated {
-            needed: IPV4_HEADER_LEN,
-            available: packet.len(),
-        });
+        return Ok(None);
     };
     if header[9] != IPPROTO_VRRP {
         return Ok(None);
     }
     let ihl = header[0] & 0x0f;
     let header_len = usize::from(ihl) * 4;
-    let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-    if header_len < IPV4_HEADER_LEN || header_len > total_len {
+    if header_len < IPV4_HEADER_LEN {
         return Err(DecodeError::BadIhl(ihl));
     }
     if u16::from_be_bytes([header[6], header[7]]) & IPV4_FRAGMENT_MASK != 0 {
         return Err(DecodeError::Fragment);
     }
-    // Anything past the total length is link-layer padding.
-    let Some(packet) = packet.get(..total_len) else {
-        return Err(DecodeError::Truncated {
-            needed: total_len,
-            available: packet.len(),
-        });
-    };
+    let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    let packet = ip_packet(packet, header_len, total_len)?;
     let ip = IpMetadata {
         source: IpAddr::V4(Ipv4Addr::new(
             header[12], header[13], header[14], header[15],
@@ -99,21 +87,13 @@ fn decode_ipv4(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>,
 
 fn decode_ipv6(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>, DecodeError> {
     let Some(header) = packet.first_chunk::<IPV6_HEADER_LEN>() else {
-        return Err(DecodeError::Truncated {
-            needed: IPV6_HEADER_LEN,
-            available: packet.len(),
-        });
+        return Ok(None);
     };
     if header[6] != IPPROTO_VRRP {
         return Ok(None);
     }
     let total_len = IPV6_HEADER_LEN + usize::from(u16::from_be_bytes([header[4], header[5]]));
-    let Some(packet) = packet.get(..total_len) else {
-        return Err(DecodeError::Truncated {
-            needed: total_len,
-            available: packet.len(),
-        });
-    };
+    let packet = ip_packet(packet, IPV6_HEADER_LEN, total_len)?;
     let address_at = |offset: usize| {
         let mut octets = [0; 16];
         octets.copy_from_slice(&header[offset..offset + 16]);
@@ -125,6 +105,19 @@ fn decode_ipv6(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>,
         ttl: header[7],
     };
     decode_payload(&packet[IPV6_HEADER_LEN..], ip, checks).map(Some)
+}
+
+/// The packet without link-layer padding, when the IP header's length fits the bytes there and
+/// leaves room for a VRRP header. This runs before the TTL check, as in the kernel.
+fn ip_packet(packet: &[u8], header_len: usize, total_len: usize) -> Result<&[u8], DecodeError> {
+    let needed = total_len.max(header_len + VRRP_HEADER_LEN);
+    match packet.get(..total_len) {
+        Some(packet) if total_len >= header_len + VRRP_HEADER_LEN => Ok(packet),
+        _ => Err(DecodeError::Truncated {
+            needed,
+            available: packet.len().min(total_len),
+        }),
+    }
 }
 
 impl Advertisement {
