@@ -9,13 +9,13 @@ use vrrp_common::Counter;
 /// packet with several faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeError {
-    /// The bytes end before the length the IP header announces, or that length leaves no room
-    /// for a VRRP header.
-    Truncated { needed: usize, available: usize },
     /// IPv4 header length below 5 words.
     BadIhl(u8),
     /// An IPv4 fragment: VRRP messages are never fragmented and a fragment cannot be checked.
     Fragment,
+    /// The bytes end before the length the IP header announces, or that length leaves no room
+    /// for a VRRP header.
+    Truncated { needed: usize, available: usize },
     /// TTL / hop limit is not 255 (RFC 9568 §7.1): the packet may come from off-link.
     BadTtl(u8),
     /// Version is neither 2 nor 3 (RFC 9568 §5.2.1).
