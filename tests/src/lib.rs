@@ -1,1 +1,19 @@
-//! Shared helpers of the integration tests: namespaces, veths, the embedded XDP object.
+//! Helpers of the integration tests: namespace labs, crafted frames, BPF_PROG_TEST_RUN.
+//!
+//! These tests need root (CAP_SYS_ADMIN for namespaces, CAP_BPF and CAP_NET_ADMIN for XDP).
+//! Without it they fail with that reason: [`require_root`].
+
+pub mod frames;
+pub mod netns;
+pub mod test_run;
+pub mod xdp;
+
+/// Fails the test, loudly, when it cannot run here.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this test needs root (namespaces, XDP, BPF maps); run it with `cargo xtask test` as root"
+    );
+}
