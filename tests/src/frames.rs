@@ -94,10 +94,8 @@ pub fn vrrp_v3_ipv4(
     pseudo.extend_from_slice(&destination.octets());
     pseudo.extend_from_slice(&[0, IPPROTO_VRRP]);
     pseudo.extend_from_slice(&(message.len() as u16).to_be_bytes());
-    let pseudo_sum = pseudo
-        .chunks(2)
-        .map(|word| u32::from(u16::from_be_bytes([word[0], word[1]])))
-        .sum();
+    let pseudo_sum =
+        pseudo.chunks(2).map(|word| u32::from(u16::from_be_bytes([word[0], word[1]]))).sum();
     let checksum = internet_checksum(&message, pseudo_sum);
     message[6..8].copy_from_slice(&checksum.to_be_bytes());
     let packet = ipv4(source, destination, VRRP_TTL, IPPROTO_VRRP, &message);
@@ -106,13 +104,6 @@ pub fn vrrp_v3_ipv4(
 
 /// A frame that is not VRRP: a small UDP datagram.
 pub fn udp_ipv4(source: Ipv4Addr, destination: Ipv4Addr) -> Vec<u8> {
-    let udp = [
-        0x30, 0x39, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00, b'p', b'i', b'n', b'g',
-    ];
-    ethernet(
-        PEER_MAC,
-        ETH_P_IP,
-        &[],
-        &ipv4(source, destination, 64, libc::IPPROTO_UDP as u8, &udp),
-    )
+    let udp = [0x30, 0x39, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00, b'p', b'i', b'n', b'g'];
+    ethernet(PEER_MAC, ETH_P_IP, &[], &ipv4(source, destination, 64, libc::IPPROTO_UDP as u8, &udp))
 }

@@ -58,10 +58,7 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Self {
-        Self {
-            tag: unique_tag(),
-            namespaces: Vec::new(),
-        }
+        Self { tag: unique_tag(), namespaces: Vec::new() }
     }
 
     /// Creates namespace `vt<tag><suffix>` with loopback up; returns its name.
@@ -75,16 +72,10 @@ impl Lab {
 
     /// Creates a veth pair with one end in each namespace, both up. Returns the end names.
     pub fn veth(&self, left: &str, right: &str, suffix: &str) -> Result<(String, String)> {
-        let (a, b) = (
-            format!("va{}{suffix}", self.tag),
-            format!("vb{}{suffix}", self.tag),
-        );
+        let (a, b) = (format!("va{}{suffix}", self.tag), format!("vb{}{suffix}", self.tag));
         run(
             "ip",
-            &[
-                "link", "add", &a, "netns", left, "type", "veth", "peer", "name", &b, "netns",
-                right,
-            ],
+            &["link", "add", &a, "netns", left, "type", "veth", "peer", "name", &b, "netns", right],
         )?;
         self.exec(left, "ip", &["link", "set", &a, "up"])?;
         self.exec(right, "ip", &["link", "set", &b, "up"])?;
@@ -98,20 +89,12 @@ impl Lab {
     }
 
     pub fn ifindex(&self, namespace: &str, ifname: &str) -> Result<u32> {
-        let out = self.exec(
-            namespace,
-            "cat",
-            &[&format!("/sys/class/net/{ifname}/ifindex")],
-        )?;
+        let out = self.exec(namespace, "cat", &[&format!("/sys/class/net/{ifname}/ifindex")])?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
     }
 
     pub fn mac(&self, namespace: &str, ifname: &str) -> Result<[u8; 6]> {
-        let out = self.exec(
-            namespace,
-            "cat",
-            &[&format!("/sys/class/net/{ifname}/address")],
-        )?;
+        let out = self.exec(namespace, "cat", &[&format!("/sys/class/net/{ifname}/address")])?;
         let text = String::from_utf8_lossy(&out.stdout);
         let mut mac = [0u8; 6];
         let parts: Vec<&str> = text.trim().split(':').collect();

@@ -58,11 +58,8 @@ pub const XDP_PASS: u32 = 2;
 pub fn run(program: &Xdp, frame: &[u8], ifindex: u32, repeat: u32) -> Result<RunResult> {
     let fd = program.fd()?.as_fd().as_raw_fd();
     let mut out = vec![0u8; frame.len() + 256];
-    let context = XdpMd {
-        data_end: frame.len() as u32,
-        ingress_ifindex: ifindex,
-        ..XdpMd::default()
-    };
+    let context =
+        XdpMd { data_end: frame.len() as u32, ingress_ifindex: ifindex, ..XdpMd::default() };
     let mut attr = TestRunAttr {
         prog_fd: fd as u32,
         data_size_in: frame.len() as u32,
@@ -86,8 +83,5 @@ pub fn run(program: &Xdp, frame: &[u8], ifindex: u32, repeat: u32) -> Result<Run
     if result != 0 {
         bail!("BPF_PROG_TEST_RUN: {}", std::io::Error::last_os_error());
     }
-    Ok(RunResult {
-        action: attr.retval,
-        duration_ns: attr.duration,
-    })
+    Ok(RunResult { action: attr.retval, duration_ns: attr.duration })
 }

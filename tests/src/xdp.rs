@@ -8,11 +8,6 @@ pub fn changed(before: &Counters, after: &Counters) -> Vec<(&'static str, u64)> 
     Counter::ALL
         .iter()
         .filter(|counter| after[**counter as usize] != before[**counter as usize])
-        .map(|counter| {
-            (
-                counter.name(),
-                after[*counter as usize] - before[*counter as usize],
-            )
-        })
+        .map(|counter| (counter.name(), after[*counter as usize] - before[*counter as usize]))
         .collect()
 }

@@ -58,22 +58,9 @@ fn tshark_rows(pcap: &Path, v3_checksum_as_in_v2: bool) -> Vec<Vec<String>> {
         .arg("-o")
         .arg(format!(
             "vrrp.v3_checksum_as_in_v2:{}",
-            if v3_checksum_as_in_v2 {
-                "TRUE"
-            } else {
-                "FALSE"
-            }
+            if v3_checksum_as_in_v2 { "TRUE" } else { "FALSE" }
         ))
-        .args([
-            "-T",
-            "fields",
-            "-E",
-            "separator=|",
-            "-E",
-            "occurrence=a",
-            "-E",
-            "aggregator=,",
-        ]);
+        .args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]);
     for field in FIELDS {
         command.args(["-e", field]);
     }
@@ -84,11 +71,7 @@ fn tshark_rows(pcap: &Path, v3_checksum_as_in_v2: bool) -> Vec<Vec<String>> {
              `apt-get install tshark` (Debian/Ubuntu) or your system's wireshark-cli package"
         ),
     };
-    assert!(
-        output.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "tshark failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| line.split('|').map(str::to_owned).collect())
@@ -117,18 +100,10 @@ fn cases() -> Vec<Case> {
         vec![v4("192.168.200.16"), v4("192.168.200.17")],
     )
     .unwrap()
-    .with_v2_auth(V2Auth {
-        auth_type: 1,
-        data: *b"secret\0\0",
-    });
-    let v3_ipv4 = Advertisement::new(
-        Version::V3,
-        52,
-        150,
-        Centiseconds::new(125),
-        vec![v4("10.0.0.100")],
-    )
-    .unwrap();
+    .with_v2_auth(V2Auth { auth_type: 1, data: *b"secret\0\0" });
+    let v3_ipv4 =
+        Advertisement::new(Version::V3, 52, 150, Centiseconds::new(125), vec![v4("10.0.0.100")])
+            .unwrap();
     let v3_ipv6 = Advertisement::new(
         Version::V3,
         53,
@@ -144,29 +119,13 @@ fn cases() -> Vec<Case> {
         Case {
             name: "VRRPv2",
             packet: encode(&v2, source_v4, group_v4, ChecksumMode::default()),
-            fields: [
-                "2",
-                "1",
-                "51",
-                "100",
-                "2",
-                "3",
-                "",
-                "192.168.200.16,192.168.200.17",
-                "",
-                "1",
-            ],
+            fields: ["2", "1", "51", "100", "2", "3", "", "192.168.200.16,192.168.200.17", "", "1"],
             good_by_default: true,
             good_as_in_v2: true,
         },
         Case {
             name: "VRRPv3/IPv4 with the pseudo-header",
-            packet: encode(
-                &v3_ipv4,
-                source_v4,
-                group_v4,
-                ChecksumMode::Ipv4PseudoHeader,
-            ),
+            packet: encode(&v3_ipv4, source_v4, group_v4, ChecksumMode::Ipv4PseudoHeader),
             fields: ["3", "1", "52", "150", "1", "", "125", "10.0.0.100", "", ""],
             good_by_default: true,
             good_as_in_v2: false,
@@ -192,24 +151,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "VRRPv3/IPv6",
-            packet: encode(
-                &v3_ipv6,
-                v4("fe80::1"),
-                v4("ff02::12"),
-                ChecksumMode::default(),
-            ),
-            fields: [
-                "3",
-                "1",
-                "53",
-                "254",
-                "2",
-                "",
-                "4095",
-                "",
-                "fe80::53,2001:db8::53",
-                "",
-            ],
+            packet: encode(&v3_ipv6, v4("fe80::1"), v4("ff02::12"), ChecksumMode::default()),
+            fields: ["3", "1", "53", "254", "2", "", "4095", "", "fe80::53,2001:db8::53", ""],
             good_by_default: true,
             good_as_in_v2: true,
         },
@@ -243,11 +186,7 @@ fn tshark_decodes_every_field_and_calls_the_checksum_good() {
         let rows = tshark_rows(&pcap, as_in_v2);
         assert_eq!(rows.len(), cases.len(), "one line per packet: {rows:?}");
         for (case, row) in cases.iter().zip(&rows) {
-            let good = if as_in_v2 {
-                case.good_as_in_v2
-            } else {
-                case.good_by_default
-            };
+            let good = if as_in_v2 { case.good_as_in_v2 } else { case.good_by_default };
             let mut expected: Vec<&str> = case.fields.to_vec();
             expected.push(status(good));
             assert_eq!(

@@ -28,31 +28,19 @@ fn peer_key(instance: InstanceKey, address: Ipv4Addr) -> PeerKey {
 
 fn unicast_instance(datapath: &mut XdpDatapath, ifindex: u32) -> InstanceKey {
     let key = InstanceKey::new(ifindex, VRID, FAMILY_IPV4);
-    let config = InstanceConfig {
-        version: 3,
-        flags: instance_flags::PEERS_ONLY,
-        _pad: [0; 6],
-    };
-    datapath
-        .set_instance(key, config)
-        .expect("configuring the instance");
-    datapath
-        .set_peer(peer_key(key, PEER), PeerConfig::default())
-        .expect("configuring the peer");
+    let config = InstanceConfig { version: 3, flags: instance_flags::PEERS_ONLY, _pad: [0; 6] };
+    datapath.set_instance(key, config).expect("configuring the instance");
+    datapath.set_peer(peer_key(key, PEER), PeerConfig::default()).expect("configuring the peer");
     key
 }
 
 /// The program id bpftool lists under the name `vrrp_xdp`, if any.
 fn bpftool_lists(program_id: u32) -> bool {
-    let output = Command::new("bpftool")
-        .args(["prog", "show", "id", &program_id.to_string()])
-        .output();
+    let output =
+        Command::new("bpftool").args(["prog", "show", "id", &program_id.to_string()]).output();
     let output = output.expect("bpftool must be installed (cargo xtask setup)");
     let text = String::from_utf8_lossy(&output.stdout);
-    println!(
-        "bpftool prog show id {program_id}: {}",
-        text.lines().next().unwrap_or("")
-    );
+    println!("bpftool prog show id {program_id}: {}", text.lines().next().unwrap_or(""));
     text.contains("xdp") && text.contains("name vrrp_xdp")
 }
 
@@ -63,31 +51,16 @@ fn attached_to_a_veth_it_reports_a_real_advertisement() {
     let router = lab.namespace("r").expect("router namespace");
     let peer = lab.namespace("p").expect("peer namespace");
     let (router_if, peer_if) = lab.veth(&router, &peer, "0").expect("veth pair");
-    lab.exec(
-        &router,
-        "ip",
-        &["addr", "add", "192.0.2.1/24", "dev", &router_if],
-    )
-    .unwrap();
-    lab.exec(
-        &peer,
-        "ip",
-        &["addr", "add", "192.0.2.2/24", "dev", &peer_if],
-    )
-    .unwrap();
+    lab.exec(&router, "ip", &["addr", "add", "192.0.2.1/24", "dev", &router_if]).unwrap();
+    lab.exec(&peer, "ip", &["addr", "add", "192.0.2.2/24", "dev", &peer_if]).unwrap();
     let ifindex = lab.ifindex(&router, &router_if).expect("ifindex");
 
     let inside = netns::enter(&router).expect("entering the router namespace");
     let mut datapath = XdpDatapath::load().expect("loading the XDP program");
-    datapath
-        .attach(&router_if, XdpMode::Default)
-        .expect("attaching to the veth");
+    datapath.attach(&router_if, XdpMode::Default).expect("attaching to the veth");
     let program_id = datapath.program().unwrap().info().unwrap().id();
     println!("attached vrrp_xdp (id {program_id}) to {router_if} in {router}");
-    assert!(
-        bpftool_lists(program_id),
-        "bpftool does not name the program vrrp_xdp"
-    );
+    assert!(bpftool_lists(program_id), "bpftool does not name the program vrrp_xdp");
     let key = unicast_instance(&mut datapath, ifindex);
 
     let mut frame = frames::vrrp_v3_ipv4(PEER, ROUTER, VRID, 100, 100, &[VIP]);
@@ -105,29 +78,18 @@ fn attached_to_a_veth_it_reports_a_real_advertisement() {
     println!("ring-buffer event received: {event:?}");
     assert_eq!(event.key, key);
     assert_eq!(event.causes, event_cause::FIRST);
-    assert_eq!(
-        (event.priority, event.interval_cs, event.version),
-        (100, 100, 3)
-    );
+    assert_eq!((event.priority, event.interval_cs, event.version), (100, 100, 3));
     assert_eq!(&event.sender[..4], &PEER.octets());
     assert_eq!(event.checksum_form, checksum_form::V3_IPV4_PSEUDO);
-    let record = datapath
-        .record(&key)
-        .unwrap()
-        .expect("a record after a valid advertisement");
+    let record = datapath.record(&key).unwrap().expect("a record after a valid advertisement");
     assert_eq!(record.count, 1);
 
     datapath.detach(&router_if).expect("detaching");
     drop(datapath);
     drop(inside);
-    let link = lab
-        .exec(&router, "ip", &["-d", "link", "show", &router_if])
-        .unwrap();
+    let link = lab.exec(&router, "ip", &["-d", "link", "show", &router_if]).unwrap();
     let link = String::from_utf8_lossy(&link.stdout);
-    assert!(
-        !link.contains("prog/xdp"),
-        "XDP still attached after detach: {link}"
-    );
+    assert!(!link.contains("prog/xdp"), "XDP still attached after detach: {link}");
     println!("detached; the lab is deleted when the test ends");
 }
 
@@ -144,18 +106,8 @@ fn on_crafted_frames_it_passes_valid_and_other_traffic_and_drops_bad_ttl() {
     let other = frames::udp_ipv4(PEER, ROUTER);
 
     let cases: [(&str, &[u8], u32, &[(&str, u64)]); 3] = [
-        (
-            "valid advertisement",
-            &valid,
-            test_run::XDP_PASS,
-            &[(Counter::Reported.name(), 1)],
-        ),
-        (
-            "TTL 64",
-            &bad_ttl,
-            test_run::XDP_DROP,
-            &[(Counter::BadTtl.name(), 1)],
-        ),
+        ("valid advertisement", &valid, test_run::XDP_PASS, &[(Counter::Reported.name(), 1)]),
+        ("TTL 64", &bad_ttl, test_run::XDP_DROP, &[(Counter::BadTtl.name(), 1)]),
         ("UDP datagram", &other, test_run::XDP_PASS, &[]),
     ];
     for (name, frame, action, counted) in cases {
@@ -163,25 +115,11 @@ fn on_crafted_frames_it_passes_valid_and_other_traffic_and_drops_bad_ttl() {
         let result = test_run::run(datapath.program().unwrap(), frame, LOOPBACK_IFINDEX, 1)
             .expect("BPF_PROG_TEST_RUN");
         let after = datapath.counters().unwrap();
-        println!(
-            "{name}: action {} counters {:?}",
-            result.action,
-            changed(&before, &after)
-        );
+        println!("{name}: action {} counters {:?}", result.action, changed(&before, &after));
         assert_eq!(result.action, action, "{name}: verdict");
-        assert_eq!(
-            changed(&before, &after),
-            counted.to_vec(),
-            "{name}: counters"
-        );
+        assert_eq!(changed(&before, &after), counted.to_vec(), "{name}: counters");
     }
-    let event = datapath
-        .next_event()
-        .expect("the valid advertisement raised an event");
+    let event = datapath.next_event().expect("the valid advertisement raised an event");
     assert_eq!((event.key, event.priority), (key, 110));
-    assert_eq!(
-        datapath.next_event(),
-        None,
-        "only the valid advertisement raises an event"
-    );
+    assert_eq!(datapath.next_event(), None, "only the valid advertisement raises an event");
 }

@@ -57,10 +57,7 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
         return Err(Counter::VersionMismatch);
     }
     if config.flags & instance_flags::PEERS_ONLY != 0 {
-        let peer_key = PeerKey {
-            instance: key,
-            addr: frame.source,
-        };
+        let peer_key = PeerKey { instance: key, addr: frame.source };
         let Some(peer) = maps::peer(&peer_key) else {
             return Err(Counter::NotAPeer);
         };
@@ -99,17 +96,9 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
             sender: frame.source,
             timestamp_ns: now,
         };
-        maps::count(if maps::emit(&event) {
-            Counter::Reported
-        } else {
-            Counter::EventLost
-        });
+        maps::count(if maps::emit(&event) { Counter::Reported } else { Counter::EventLost });
     }
-    Ok(if config.flags & instance_flags::CONSUME_VALID != 0 {
-        XDP_DROP
-    } else {
-        XDP_PASS
-    })
+    Ok(if config.flags & instance_flags::CONSUME_VALID != 0 { XDP_DROP } else { XDP_PASS })
 }
 
 /// What changed since the previous valid advertisement: the reasons to wake user space.

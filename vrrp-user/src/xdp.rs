@@ -31,27 +31,15 @@ impl XdpDatapath {
     /// Loads the program into the kernel (verifier included); attaches nothing.
     pub fn load() -> Result<Self> {
         let mut ebpf = Ebpf::load(OBJECT).context("loading the XDP object")?;
-        program_of(&mut ebpf)?
-            .load()
-            .context("the kernel refused the XDP program")?;
-        let mut take = |name: &str| {
-            ebpf.take_map(name)
-                .ok_or_else(|| anyhow!("the object has no map {name}"))
-        };
+        program_of(&mut ebpf)?.load().context("the kernel refused the XDP program")?;
+        let mut take =
+            |name: &str| ebpf.take_map(name).ok_or_else(|| anyhow!("the object has no map {name}"));
         let instances = HashMap::try_from(take(names::INSTANCES)?)?;
         let peers = HashMap::try_from(take(names::PEERS)?)?;
         let records = HashMap::try_from(take(names::RECORDS)?)?;
         let counters = PerCpuArray::try_from(take(names::COUNTERS)?)?;
         let events = RingBuf::try_from(take(names::EVENTS)?)?;
-        Ok(Self {
-            ebpf,
-            instances,
-            peers,
-            records,
-            counters,
-            events,
-            links: Vec::new(),
-        })
+        Ok(Self { ebpf, instances, peers, records, counters, events, links: Vec::new() })
     }
 
     pub fn program(&mut self) -> Result<&mut Xdp> {
@@ -72,21 +60,15 @@ impl XdpDatapath {
             bail!("XDP is not attached to {ifname}");
         };
         let (_, link) = self.links.remove(position);
-        self.program()?
-            .detach(link)
-            .with_context(|| format!("detaching XDP from {ifname}"))
+        self.program()?.detach(link).with_context(|| format!("detaching XDP from {ifname}"))
     }
 
     pub fn set_instance(&mut self, key: InstanceKey, config: InstanceConfig) -> Result<()> {
-        self.instances
-            .insert(key, config, 0)
-            .context("updating VRRP_INSTANCES")
+        self.instances.insert(key, config, 0).context("updating VRRP_INSTANCES")
     }
 
     pub fn set_peer(&mut self, key: PeerKey, config: PeerConfig) -> Result<()> {
-        self.peers
-            .insert(key, config, 0)
-            .context("updating VRRP_PEERS")
+        self.peers.insert(key, config, 0).context("updating VRRP_PEERS")
     }
 
     /// The kernel's summary of the instance's last valid advertisement, if any.
@@ -101,10 +83,7 @@ impl XdpDatapath {
     pub fn counters(&self) -> Result<Counters> {
         let mut totals = [0u64; Counter::COUNT as usize];
         for (index, total) in totals.iter_mut().enumerate() {
-            let per_cpu = self
-                .counters
-                .get(&(index as u32), 0)
-                .context("reading counters")?;
+            let per_cpu = self.counters.get(&(index as u32), 0).context("reading counters")?;
             *total = per_cpu.iter().sum();
         }
         Ok(totals)

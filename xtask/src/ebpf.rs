@@ -16,10 +16,7 @@ pub const CRATE: &str = "vrrp-ebpf";
 
 /// Where the object lands, relative to the workspace root.
 pub fn object_path(workspace: &Path) -> PathBuf {
-    target_dir(workspace)
-        .join(TARGET)
-        .join("release")
-        .join(CRATE)
+    target_dir(workspace).join(TARGET).join("release").join(CRATE)
 }
 
 fn target_dir(workspace: &Path) -> PathBuf {
@@ -62,9 +59,8 @@ pub fn build(workspace: &Path) -> Result<PathBuf> {
         command.env("CARGO_HOME", home);
     }
     eprintln!("building {CRATE} with {}", toolchain.description);
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run {}", toolchain.cargo.display()))?;
+    let status =
+        command.status().with_context(|| format!("cannot run {}", toolchain.cargo.display()))?;
     if !status.success() {
         bail!("building {CRATE} failed ({status})");
     }
@@ -77,12 +73,7 @@ pub fn build(workspace: &Path) -> Result<PathBuf> {
 
 fn is_outer_cargo_variable(name: &OsString) -> bool {
     let name = name.to_string_lossy();
-    let kept = [
-        "CARGO_HOME",
-        "CARGO_MAKEFLAGS",
-        "CARGO_NET_OFFLINE",
-        "CARGO_REGISTRIES_",
-    ];
+    let kept = ["CARGO_HOME", "CARGO_MAKEFLAGS", "CARGO_NET_OFFLINE", "CARGO_REGISTRIES_"];
     if kept.iter().any(|keep| name.starts_with(keep)) {
         return false;
     }

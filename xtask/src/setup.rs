@@ -7,16 +7,10 @@ use xtask::toolchain;
 
 /// Debian packages, and why each is needed.
 const PACKAGES: &[(&str, &str)] = &[
-    (
-        "rustc-web",
-        "a rustc whose library source ships with it (kernel-side build)",
-    ),
+    ("rustc-web", "a rustc whose library source ships with it (kernel-side build)"),
     ("cargo-web", "the cargo matching rustc-web"),
     ("rust-web-src", "the library source for -Z build-std=core"),
-    (
-        "llvm-22-dev",
-        "LLVM 22, which bpf-linker links against (rustc-web uses LLVM 22)",
-    ),
+    ("llvm-22-dev", "LLVM 22, which bpf-linker links against (rustc-web uses LLVM 22)"),
     ("zlib1g-dev", "needed to link bpf-linker"),
     ("libzstd-dev", "needed to link bpf-linker"),
     ("bpftool", "inspecting pinned programs and maps"),
@@ -41,11 +35,8 @@ pub enum Mode {
 
 /// `Check` fails when something is missing; `Install` installs it or says what to install.
 pub fn run(mode: Mode) -> Result<()> {
-    let missing_packages: Vec<&str> = PACKAGES
-        .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| !package_installed(name))
-        .collect();
+    let missing_packages: Vec<&str> =
+        PACKAGES.iter().map(|(name, _)| *name).filter(|name| !package_installed(name)).collect();
     let linker_ok = bpf_linker_matches();
     let bpffs_ok = bpffs_mounted();
     if missing_packages.is_empty() && linker_ok && bpffs_ok {
@@ -59,16 +50,9 @@ pub fn run(mode: Mode) -> Result<()> {
     let root = is_root();
     if !debian_like || !root {
         let mut text = String::from("cannot install here");
-        text += if !debian_like {
-            " (not a Debian-like system)"
-        } else {
-            " (not root)"
-        };
+        text += if !debian_like { " (not a Debian-like system)" } else { " (not root)" };
         text += ". Install:\n";
-        for (name, why) in PACKAGES
-            .iter()
-            .filter(|(name, _)| missing_packages.contains(name))
-        {
+        for (name, why) in PACKAGES.iter().filter(|(name, _)| missing_packages.contains(name)) {
             text += &format!("  - {name}: {why}\n");
         }
         if !linker_ok {
@@ -85,10 +69,7 @@ pub fn run(mode: Mode) -> Result<()> {
         bail!("{text}");
     }
     if !missing_packages.is_empty() {
-        println!(
-            "setup: installing Debian packages: {}",
-            missing_packages.join(" ")
-        );
+        println!("setup: installing Debian packages: {}", missing_packages.join(" "));
         run_command(Command::new("apt-get").args(["update", "-q"]))?;
         run_command(
             Command::new("apt-get")
@@ -102,13 +83,7 @@ pub fn run(mode: Mode) -> Result<()> {
         run_command(
             Command::new("cargo")
                 .env("LLVM_PREFIX", format!("/usr/lib/llvm-{BPF_LINKER_LLVM}"))
-                .args([
-                    "install",
-                    "bpf-linker",
-                    "--force",
-                    "--version",
-                    BPF_LINKER_VERSION,
-                ])
+                .args(["install", "bpf-linker", "--force", "--version", BPF_LINKER_VERSION])
                 .args(["--no-default-features", "--features"])
                 .arg(format!("llvm-{BPF_LINKER_LLVM}")),
         )?;
@@ -162,9 +137,7 @@ fn which(program: &str) -> bool {
 }
 
 fn run_command(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run {command:?}"))?;
+    let status = command.status().with_context(|| format!("cannot run {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed ({status})");
     }

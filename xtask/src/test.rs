@@ -12,12 +12,7 @@ pub fn run(extra: &[String]) -> Result<()> {
         setup::run(setup::Mode::Install)?;
     }
     let root = ebpf::workspace_root();
-    step(
-        "format",
-        Command::new("cargo")
-            .current_dir(&root)
-            .args(["fmt", "--all", "--check"]),
-    )?;
+    step("format", Command::new("cargo").current_dir(&root).args(["fmt", "--all", "--check"]))?;
     println!("== eBPF build");
     let object = ebpf::build(&root)?;
     println!("   {}", object.display());
@@ -25,28 +20,23 @@ pub fn run(extra: &[String]) -> Result<()> {
     let workspace = ["--workspace", "--exclude", "vrrp-ebpf"];
     step(
         "clippy",
-        Command::new("cargo")
-            .current_dir(&root)
-            .arg("clippy")
-            .args(workspace)
-            .args(["--all-targets", "--", "-D", "warnings"]),
+        Command::new("cargo").current_dir(&root).arg("clippy").args(workspace).args([
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     step(
         "tests (unit and integration)",
-        Command::new("cargo")
-            .current_dir(&root)
-            .arg("test")
-            .args(workspace)
-            .args(extra),
+        Command::new("cargo").current_dir(&root).arg("test").args(workspace).args(extra),
     )?;
     Ok(())
 }
 
 fn step(name: &str, command: &mut Command) -> Result<()> {
     println!("== {name}");
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run {command:?}"))?;
+    let status = command.status().with_context(|| format!("cannot run {command:?}"))?;
     if !status.success() {
         bail!("{name} failed ({status})");
     }

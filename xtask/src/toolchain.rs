@@ -70,10 +70,7 @@ fn nightly_with_rust_src() -> Result<EbpfToolchain> {
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     let core = sysroot.join("lib/rustlib/src/rust/library/core/Cargo.toml");
     if !core.exists() {
-        bail!(
-            "installed, but without the rust-src component ({} missing)",
-            core.display()
-        );
+        bail!("installed, but without the rust-src component ({} missing)", core.display());
     }
     Ok(EbpfToolchain {
         description: format!("rustup nightly with rust-src ({})", sysroot.display()),
@@ -83,11 +80,9 @@ fn nightly_with_rust_src() -> Result<EbpfToolchain> {
 }
 
 fn debian() -> Result<EbpfToolchain> {
-    for (path, package) in [
-        (DEBIAN_CARGO, "cargo-web"),
-        (DEBIAN_RUSTC, "rustc-web"),
-        (DEBIAN_LIBRARY, "rust-web-src"),
-    ] {
+    for (path, package) in
+        [(DEBIAN_CARGO, "cargo-web"), (DEBIAN_RUSTC, "rustc-web"), (DEBIAN_LIBRARY, "rust-web-src")]
+    {
         if !Path::new(path).exists() {
             bail!("{path} missing (Debian package {package})");
         }
