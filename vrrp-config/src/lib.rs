@@ -1,1 +1,134 @@
 //! Configuration files: keepalived.conf syntax and the native TOML format, one validated model.
+//!
+//! [`load`] reads a file (and, for keepalived syntax, everything it includes), checks it and
+//! returns the [`Config`] with its warnings, or a [`ConfigError`] listing every error as
+//! `file:line:column: message`. Nothing is half-applied: any error refuses the whole file.
+//!
+//! # keepalived.conf
+//!
+//! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
+//! `vrrp_sync_group`, `include`), with keepalived's defaults. Keywords of other keepalived
+//! subsystems (SMTP, LVS, SNMP, ...) are accepted with a warning that vrrpd does not use them;
+//! unknown keywords are warnings too; invalid values and broken references are errors.
+//!
+//! vrrpd extension, which keepalived would reject: a unicast peer may pin the peer's MAC address,
+//! `unicast_peer { 192.0.2.2 mac 02:00:00:00:00:02 }`, so no ARP/ND resolution is needed.
+//!
+//! # Native TOML
+//!
+//! A `.toml` file maps onto the same keywords, so everything above applies unchanged:
+//!
+//! * `[global_defs]` holds the `global_defs` keywords as keys;
+//! * `[[vrrp_instance]]`, `[[vrrp_script]]` and `[[vrrp_sync_group]]` are arrays of tables,
+//!   each with a `name` key plus the keywords of that block;
+//! * a value is a string, integer or float (times are seconds, fractions allowed: `0.5`);
+//! * a flag keyword is a boolean: `nopreempt = true`, or `preempt = false`;
+//! * a list block (`virtual_ipaddress`, `unicast_peer`, `track_interface`, `track_script`,
+//!   `group`, ...) is an array whose entries are either strings (`"192.0.2.100/24"`) or inline
+//!   tables whose `address` (or `name`) key is the entry and whose other keys are its options:
+//!   `{ address = "192.0.2.100/24", dev = "eth1", label = "eth1:1", no_track = true }`,
+//!   `{ address = "192.0.2.2", mac = "02:00:00:00:00:02" }`,
+//!   `{ name = "chk_haproxy", weight = -20 }`;
+//! * a command (`script`, `notify_master`, ...) is a string split as keepalived does, or an
+//!   array of strings taken as the exact argument list: `notify_master = ["/bin/notify", "a b"]`.
+//!
+//! The reference keepalived configuration of server 1 reads, in TOML:
+//!
+//! ```toml
+//! [global_defs]
+//! vrrp_garp_master_refresh = 10
+//! vrrp_version = 3
+//!
+//! [[vrrp_instance]]
+//! name = "VI01"
+//! interface = "ens3"
+//! virtual_router_id = 123
+//! state = "BACKUP"
+//! priority = 110
+//! unicast_src_ip = "192.0.2.1"
+//! unicast_peer = ["192.0.2.2"]
+//! virtual_ipaddress = ["192.0.2.100"]
+//! ```
+
+mod diagnostic;
+mod draft;
+mod glob;
+mod include;
+mod keepalived;
+mod lexer;
+mod model;
+mod syntax;
+mod toml;
+mod validate;
+mod values;
+
+use std::path::Path;
+
+pub use diagnostic::{ConfigError, Diagnostic, Severity};
+pub use model::{
+    Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, RunAs, Scope,
+    Script, SyncGroup, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
+};
+
+use diagnostic::Report;
+
+/// A configuration that passed validation, with what deserves the operator's attention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The two file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Keepalived,
+    Toml,
+}
+
+impl Format {
+    /// `.toml` is TOML and `.conf` keepalived syntax; otherwise the content decides: a TOML
+    /// file starts (after comments) with a `[table]` header or a `key = value` line, which a
+    /// keepalived file never does.
+    pub fn detect(text: &str, origin: &Path) -> Format {
+        match origin.extension().and_then(|extension| extension.to_str()) {
+            Some("toml") => return Format::Toml,
+            Some("conf") => return Format::Keepalived,
+            _ => {}
+        }
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with(['#', '!']));
+        match first {
+            Some(line) if line.starts_with('[') => Format::Toml,
+            Some(line) if line.split_whitespace().nth(1) == Some("=") => Format::Toml,
+            _ => Format::Keepalived,
+        }
+    }
+}
+
+/// Reads and validates the configuration file at `path` (and its includes).
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_str(&text, path),
+        Err(error) => Err(ConfigError::unreadable(path, &error)),
+    }
+}
+
+/// Validates configuration text as if read from `origin`, which names it in diagnostics,
+/// decides its format and anchors relative includes.
+pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
+    let mut report = Report::default();
+    let tree = match Format::detect(text, origin) {
+        Format::Keepalived => {
+            let tokens = include::read_tokens(text, origin, &mut report);
+            syntax::parse_tokens(tokens, &mut report)
+        }
+        Format::Toml => toml::read_tree(text, origin, &mut report),
+    };
+    let draft = keepalived::read_tree(&tree, &mut report);
+    let config = validate::validate(draft, &mut report);
+    let warnings = report.finish()?;
+    Ok(Loaded { config, warnings })
+}

@@ -1,0 +1,135 @@
+//! What the configuration said, before defaults and cross-checks: values already typed, with
+//! where each was written so that validation can point at it.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use crate::diagnostic::Word;
+use crate::model::{
+    InitialState, Notify, RunAs, TrackedInterface, UnicastPeer, Version, VirtualAddress,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Located<T> {
+    pub value: T,
+    pub at: Word,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
+    pub global: GlobalDraft,
+    pub instances: Vec<InstanceDraft>,
+    pub scripts: Vec<ScriptDraft>,
+    pub sync_groups: Vec<SyncGroupDraft>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct GarpDraft {
+    pub master_delay: Option<Duration>,
+    pub master_repeat: Option<u32>,
+    pub master_refresh: Option<Duration>,
+    pub master_refresh_repeat: Option<u32>,
+    pub lower_prio_delay: Option<Duration>,
+    pub lower_prio_repeat: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct GlobalDraft {
+    pub router_id: Option<String>,
+    pub version: Option<Version>,
+    pub garp: GarpDraft,
+    pub min_garp: bool,
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub script_user: Option<RunAs>,
+    pub enable_script_security: bool,
+    pub strict: bool,
+    pub check_unicast_src: bool,
+    pub skip_check_adv_addr: bool,
+    pub mcast_group4: Option<Ipv4Addr>,
+    pub mcast_group6: Option<Ipv6Addr>,
+}
+
+#[derive(Debug)]
+pub(crate) struct InstanceDraft {
+    /// The name as written after `vrrp_instance`; its span is the statement's line.
+    pub name: Word,
+    pub state: Option<InitialState>,
+    pub interface: Option<String>,
+    pub vrid: Option<Located<u8>>,
+    pub priority: Option<u8>,
+    pub advert_int: Option<Located<Duration>>,
+    pub version: Option<Version>,
+    pub preempt: Option<Located<bool>>,
+    pub preempt_delay: Option<Duration>,
+    pub accept: Option<bool>,
+    pub source_ip: Option<Located<IpAddr>>,
+    pub unicast_peers: Vec<Located<UnicastPeer>>,
+    pub unicast_ttl: Option<u8>,
+    pub check_unicast_src: bool,
+    pub virtual_addresses: Vec<Located<VirtualAddress>>,
+    pub excluded_addresses: Vec<Located<VirtualAddress>>,
+    pub track_interfaces: Vec<TrackedInterface>,
+    pub track_scripts: Vec<Located<TrackedScriptDraft>>,
+    pub notify: Notify,
+    pub garp: GarpDraft,
+    pub dont_track_primary: bool,
+    pub native_ipv6: Option<Word>,
+}
+
+impl InstanceDraft {
+    pub fn new(name: Word) -> Self {
+        InstanceDraft {
+            name,
+            state: None,
+            interface: None,
+            vrid: None,
+            priority: None,
+            advert_int: None,
+            version: None,
+            preempt: None,
+            preempt_delay: None,
+            accept: None,
+            source_ip: None,
+            unicast_peers: Vec::new(),
+            unicast_ttl: None,
+            check_unicast_src: false,
+            virtual_addresses: Vec::new(),
+            excluded_addresses: Vec::new(),
+            track_interfaces: Vec::new(),
+            track_scripts: Vec::new(),
+            notify: Notify::default(),
+            garp: GarpDraft::default(),
+            dont_track_primary: false,
+            native_ipv6: None,
+        }
+    }
+}
+
+/// A `track_script` entry; without its own weight it takes the script's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrackedScriptDraft {
+    pub weight: Option<i32>,
+    pub reverse: Option<bool>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ScriptDraft {
+    pub name: Word,
+    pub argv: Option<Vec<String>>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub weight: Option<i32>,
+    pub reverse: bool,
+    pub rise: Option<u32>,
+    pub fall: Option<u32>,
+    pub run_as: Option<RunAs>,
+    pub init_fail: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct SyncGroupDraft {
+    pub name: Word,
+    pub members: Vec<Word>,
+    pub notify: Notify,
+}

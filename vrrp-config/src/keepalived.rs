@@ -1,0 +1,697 @@
+//! keepalived.conf keywords (VRRP part): turns the statement tree into a [`Draft`].
+//!
+//! The TOML format lowers into the same tree, so both formats share these rules and messages.
+//! Unknown keywords are warnings; keywords keepalived knows but vrrpd does not implement (SMTP,
+//! LVS, SNMP, ...) are warnings saying so; invalid values are errors.
+
+use crate::diagnostic::{Report, Word};
+use crate::draft::{
+    Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
+    TrackedScriptDraft,
+};
+use crate::model::{Command, Notify, RunAs, TrackedInterface, UnicastPeer, VirtualAddress};
+use crate::syntax::Node;
+use crate::values::{self, Parsed};
+
+/// Top-level blocks of keepalived that vrrpd does not implement.
+const UNUSED_TOP_LEVEL: &[&str] = &[
+    "virtual_server",
+    "virtual_server_group",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "static_track_group",
+    "vrrp_track_process",
+    "vrrp_track_file",
+    "track_file",
+    "garp_group",
+    "linkbeat_interfaces",
+    "bfd_instance",
+];
+
+/// `global_defs` keywords of keepalived that vrrpd does not implement.
+const UNUSED_GLOBAL: &[&str] = &[
+    "notification_email",
+    "notification_email_from",
+    "no_email_faults",
+    "enable_traps",
+    "enable_dbus",
+    "vrrp_iptables",
+    "vrrp_ipsets",
+    "vrrp_priority",
+    "vrrp_no_swap",
+    "vrrp_rt_priority",
+    "vrrp_cpu_affinity",
+    "vrrp_rlimit_rttime",
+    "max_auto_priority",
+    "min_auto_priority_delay",
+    "process_names",
+    "process_name",
+    "vrrp_process_name",
+    "dynamic_interfaces",
+    "default_interface",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_higher_prio_send_advert",
+    "vrrp_garp_extra_if",
+    "vrrp_down_timer_adverts",
+    "vrrp_startup_delay",
+    "vrrp_notify_priority_changes",
+    "vrrp_rx_bufs_policy",
+    "vrrp_rx_bufs_multiplier",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "instance",
+    "use_pid_dir",
+    "linkbeat_use_polling",
+    "umask",
+    "vmac_prefix",
+    "vmac_addr_prefix",
+    "random_seed",
+    "reload_time_file",
+    "reload_repeat",
+    "reload_file",
+    "data_use_instance",
+    "child_wait_time",
+    "disable_local_igmp",
+    "fifo_write_vrrp_states_on_reload",
+    "script_user_group",
+];
+
+/// Families of `global_defs` keywords for other keepalived subsystems.
+const UNUSED_GLOBAL_PREFIXES: &[&str] = &[
+    "lvs_",
+    "smtp_",
+    "checker_",
+    "bfd_",
+    "snmp_",
+    "enable_snmp",
+    "dbus_",
+    "notify_fifo",
+    "vrrp_notify_fifo",
+    "nftables",
+    "vrrp_netlink",
+];
+
+/// `vrrp_instance` keywords of keepalived that vrrpd does not implement.
+const UNUSED_INSTANCE: &[&str] = &[
+    "use_vmac",
+    "use_vmac_addr",
+    "vmac_xmit_base",
+    "use_ipvlan",
+    "authentication",
+    "smtp_alert",
+    "virtual_routes",
+    "virtual_rules",
+    "track_file",
+    "track_process",
+    "track_bfd",
+    "track_src_ip",
+    "promote_secondaries",
+    "lvs_sync_daemon_interface",
+    "debug",
+    "notify_deleted",
+    "notify_priority_changes",
+    "notify_master_rx_lower_pri",
+    "down_timer_adverts",
+    "lower_prio_no_advert",
+    "higher_prio_send_advert",
+    "old_unicast_checksum",
+    "unicast_fault_no_peer",
+    "garp_extra_if",
+    "garp_extra_if_vmac",
+    "vrf",
+    "mcast_dst_ip",
+    "strict_mode",
+    "kernel_rx_buf_size",
+    "skip_check_adv_addr",
+    "linkbeat_use_polling",
+];
+
+/// `vrrp_sync_group` keywords of keepalived that vrrpd does not implement.
+const UNUSED_SYNC_GROUP: &[&str] = &[
+    "smtp_alert",
+    "global_tracking",
+    "sync_group_tracking_weight",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "track_process",
+    "track_bfd",
+    "notify_priority_changes",
+];
+
+/// An option inside an address or peer line, such as `dev eth0` or `no_track`.
+struct OptionSpec {
+    name: &'static str,
+    takes_value: bool,
+    used: bool,
+}
+
+const fn option(name: &'static str, takes_value: bool, used: bool) -> OptionSpec {
+    OptionSpec { name, takes_value, used }
+}
+
+const ADDRESS_OPTIONS: &[OptionSpec] = &[
+    option("dev", true, true),
+    option("label", true, true),
+    option("scope", true, true),
+    option("brd", true, true),
+    option("no_track", false, true),
+    option("peer", true, false),
+    option("preferred_lft", true, false),
+    option("track_group", true, false),
+    option("home", false, false),
+    option("-nodad", false, false),
+    option("mngtmpaddr", false, false),
+    option("noprefixroute", false, false),
+    option("autojoin", false, false),
+    option("use_vmac", false, false),
+];
+
+const PEER_OPTIONS: &[OptionSpec] =
+    &[option("min_ttl", true, true), option("max_ttl", true, true), option("mac", true, true)];
+
+const TRACK_OPTIONS: &[OptionSpec] = &[
+    option("weight", true, true),
+    option("reverse", false, true),
+    option("noreverse", false, true),
+    option("no_reverse", false, true),
+];
+
+/// Reads the statement tree into a draft, reporting what is wrong on the way.
+pub(crate) fn read_tree(nodes: &[Node], report: &mut Report) -> Draft {
+    let mut grammar = Grammar { report };
+    let mut draft = Draft::default();
+    for node in nodes {
+        grammar.top_level(&mut draft, node);
+    }
+    draft
+}
+
+struct Grammar<'r> {
+    report: &'r mut Report,
+}
+
+impl Grammar<'_> {
+    fn top_level(&mut self, draft: &mut Draft, node: &Node) {
+        match node.keyword.text.as_str() {
+            "global_defs" => {
+                self.no_args(node);
+                for child in self.block(node) {
+                    self.global(&mut draft.global, child);
+                }
+            }
+            "vrrp_instance" => {
+                let Some(name) = self.name(node) else { return };
+                let context = format!("in vrrp_instance {}", name.text);
+                let mut instance = InstanceDraft::new(name);
+                for child in self.block(node) {
+                    self.instance(&mut instance, child, &context);
+                }
+                draft.instances.push(instance);
+            }
+            "vrrp_script" => {
+                let Some(name) = self.name(node) else { return };
+                let context = format!("in vrrp_script {}", name.text);
+                let mut script = ScriptDraft {
+                    name,
+                    argv: None,
+                    interval: None,
+                    timeout: None,
+                    weight: None,
+                    reverse: false,
+                    rise: None,
+                    fall: None,
+                    run_as: None,
+                    init_fail: false,
+                };
+                for child in self.block(node) {
+                    self.script(&mut script, child, &context);
+                }
+                draft.scripts.push(script);
+            }
+            "vrrp_sync_group" => {
+                let Some(name) = self.name(node) else { return };
+                let context = format!("in vrrp_sync_group {}", name.text);
+                let mut group =
+                    SyncGroupDraft { name, members: Vec::new(), notify: Notify::default() };
+                for child in self.block(node) {
+                    self.sync_group(&mut group, child, &context);
+                }
+                draft.sync_groups.push(group);
+            }
+            keyword if UNUSED_TOP_LEVEL.contains(&keyword) => self.unused(node, "at top level"),
+            _ => self.unknown(node, "at top level"),
+        }
+    }
+
+    fn global(&mut self, global: &mut GlobalDraft, node: &Node) {
+        let keyword = node.keyword.text.as_str();
+        match keyword {
+            "router_id" => global.router_id = self.single(node).map(|word| word.text.clone()),
+            "vrrp_version" => global.version = self.value(node, values::version),
+            "vrrp_garp_interval" => global.garp_interval = self.value(node, values::seconds),
+            "vrrp_gna_interval" => global.gna_interval = self.value(node, values::seconds),
+            "vrrp_min_garp" => global.min_garp = self.flag(node),
+            "script_user" => global.script_user = self.run_as(node, &node.args),
+            "enable_script_security" => global.enable_script_security = self.flag(node),
+            "vrrp_strict" => global.strict = self.flag(node),
+            "vrrp_check_unicast_src" => global.check_unicast_src = self.flag(node),
+            "vrrp_skip_check_adv_addr" => global.skip_check_adv_addr = self.flag(node),
+            "vrrp_mcast_group4" => {
+                global.mcast_group4 = self.value(node, |text| {
+                    text.parse().map_err(|_| "expected an IPv4 multicast address".to_string())
+                });
+            }
+            "vrrp_mcast_group6" => {
+                global.mcast_group6 = self.value(node, |text| {
+                    text.parse().map_err(|_| "expected an IPv6 multicast address".to_string())
+                });
+            }
+            _ => {
+                let garp_key = keyword.strip_prefix("vrrp_").unwrap_or("");
+                if self.garp(&mut global.garp, garp_key, node) {
+                    return;
+                }
+                let unused = UNUSED_GLOBAL.contains(&keyword)
+                    || UNUSED_GLOBAL_PREFIXES.iter().any(|prefix| keyword.starts_with(prefix));
+                if unused {
+                    self.unused(node, "in global_defs");
+                } else {
+                    self.unknown(node, "in global_defs");
+                }
+            }
+        }
+    }
+
+    /// The `garp_*` settings shared by `global_defs` (prefixed `vrrp_`) and instances.
+    fn garp(&mut self, garp: &mut GarpDraft, key: &str, node: &Node) -> bool {
+        match key {
+            "garp_master_delay" => garp.master_delay = self.value(node, values::seconds),
+            "garp_master_repeat" => garp.master_repeat = self.value(node, |t| values::count(t, 1)),
+            "garp_master_refresh" => garp.master_refresh = self.value(node, values::seconds),
+            "garp_master_refresh_repeat" => {
+                garp.master_refresh_repeat = self.value(node, |t| values::count(t, 1));
+            }
+            "garp_lower_prio_delay" => garp.lower_prio_delay = self.value(node, values::seconds),
+            "garp_lower_prio_repeat" => {
+                garp.lower_prio_repeat = self.value(node, |t| values::count(t, 1));
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn instance(&mut self, instance: &mut InstanceDraft, node: &Node, context: &str) {
+        let keyword = node.keyword.text.as_str();
+        match keyword {
+            "state" => instance.state = self.value(node, values::state),
+            "interface" => instance.interface = self.single(node).map(|word| word.text.clone()),
+            "virtual_router_id" => {
+                instance.vrid = self.located(node, |text| values::byte(text, 1, 255));
+            }
+            "priority" => instance.priority = self.value(node, |text| values::byte(text, 1, 255)),
+            "advert_int" => instance.advert_int = self.located(node, values::seconds),
+            "version" => instance.version = self.value(node, values::version),
+            "preempt" | "nopreempt" | "no_preempt" => {
+                let set = self.flag(node);
+                let preempt = if keyword == "preempt" { set } else { !set };
+                instance.preempt = Some(Located { value: preempt, at: node.keyword.clone() });
+            }
+            "preempt_delay" => {
+                instance.preempt_delay = self.value(node, |text| values::seconds_up_to(text, 1000));
+            }
+            "accept" => instance.accept = Some(self.flag(node)),
+            "no_accept" => instance.accept = Some(!self.flag(node)),
+            "unicast_src_ip" | "mcast_src_ip" => {
+                instance.source_ip = self.located(node, values::ip)
+            }
+            "unicast_peer" => {
+                for entry in self.block(node) {
+                    instance.unicast_peers.extend(self.unicast_peer(entry));
+                }
+            }
+            "unicast_ttl" => {
+                instance.unicast_ttl = self.value(node, |text| values::byte(text, 0, 255))
+            }
+            "check_unicast_src" => instance.check_unicast_src = self.flag(node),
+            "virtual_ipaddress" => {
+                for entry in self.block(node) {
+                    instance.virtual_addresses.extend(self.address(keyword, entry));
+                }
+            }
+            "virtual_ipaddress_excluded" => {
+                for entry in self.block(node) {
+                    instance.excluded_addresses.extend(self.address(keyword, entry));
+                }
+            }
+            "track_interface" => {
+                for entry in self.block(node) {
+                    let (weight, reverse) = self.tracking(keyword, entry);
+                    instance.track_interfaces.push(TrackedInterface {
+                        name: entry.keyword.text.clone(),
+                        weight: weight.unwrap_or(0),
+                        reverse: reverse.unwrap_or(false),
+                    });
+                }
+            }
+            "track_script" => {
+                for entry in self.block(node) {
+                    let (weight, reverse) = self.tracking(keyword, entry);
+                    instance.track_scripts.push(Located {
+                        value: TrackedScriptDraft { weight, reverse },
+                        at: entry.keyword.clone(),
+                    });
+                }
+            }
+            "dont_track_primary" => instance.dont_track_primary = self.flag(node),
+            "native_ipv6" => {
+                if self.flag(node) {
+                    instance.native_ipv6 = Some(node.keyword.clone());
+                }
+            }
+            _ if self.notify(&mut instance.notify, node) => {}
+            _ if self.garp(&mut instance.garp, keyword, node) => {}
+            _ if UNUSED_INSTANCE.contains(&keyword) => self.unused(node, context),
+            _ => self.unknown(node, context),
+        }
+    }
+
+    fn script(&mut self, script: &mut ScriptDraft, node: &Node, context: &str) {
+        match node.keyword.text.as_str() {
+            "script" => {
+                let Some(first) = node.args.first() else {
+                    self.missing_value(node);
+                    return;
+                };
+                // keepalived takes the rest of the line, quoted or not, as the command.
+                let line: Vec<&str> = node.args.iter().map(|word| word.text.as_str()).collect();
+                match values::command_line(&line.join(" ")) {
+                    Ok(argv) => script.argv = Some(argv),
+                    Err(expected) => self.report.invalid("script", first, &expected),
+                }
+            }
+            "interval" => script.interval = self.value(node, values::seconds),
+            "timeout" => script.timeout = self.value(node, values::seconds),
+            "weight" => {
+                let Some((value, flags)) = node.args.split_first() else {
+                    self.missing_value(node);
+                    return;
+                };
+                match values::weight(&value.text) {
+                    Ok(weight) => script.weight = Some(weight),
+                    Err(expected) => self.report.invalid("weight", value, &expected),
+                }
+                for flag in flags {
+                    match flag.text.as_str() {
+                        "reverse" => script.reverse = true,
+                        "noreverse" | "no_reverse" => script.reverse = false,
+                        _ => self.report.invalid("weight option", flag, "expected reverse"),
+                    }
+                }
+            }
+            "rise" => script.rise = self.value(node, |text| values::count(text, 1)),
+            "fall" => script.fall = self.value(node, |text| values::count(text, 1)),
+            "user" => script.run_as = self.run_as(node, &node.args),
+            "init_fail" => script.init_fail = self.flag(node),
+            _ => self.unknown(node, context),
+        }
+    }
+
+    fn sync_group(&mut self, group: &mut SyncGroupDraft, node: &Node, context: &str) {
+        let keyword = node.keyword.text.as_str();
+        match keyword {
+            "group" => {
+                for entry in self.block(node) {
+                    self.no_block(entry);
+                    group.members.push(entry.keyword.clone());
+                    group.members.extend(entry.args.iter().cloned());
+                }
+            }
+            _ if self.notify(&mut group.notify, node) => {}
+            _ if UNUSED_SYNC_GROUP.contains(&keyword) => self.unused(node, context),
+            _ => self.unknown(node, context),
+        }
+    }
+
+    /// `notify_*  COMMAND [USER [GROUP]]`: keepalived splits the (usually quoted) command into
+    /// arguments and reads the words after it as who runs it.
+    fn notify(&mut self, notify: &mut Notify, node: &Node) -> bool {
+        let slot = match node.keyword.text.as_str() {
+            "notify_master" => &mut notify.master,
+            "notify_backup" => &mut notify.backup,
+            "notify_fault" => &mut notify.fault,
+            "notify_stop" => &mut notify.stop,
+            "notify" => &mut notify.any,
+            _ => return false,
+        };
+        self.no_block(node);
+        let Some((command, run_as)) = node.args.split_first() else {
+            self.missing_value(node);
+            return true;
+        };
+        match values::command_line(&command.text) {
+            Ok(argv) => {
+                let run_as = if run_as.is_empty() { None } else { self.run_as(node, run_as) };
+                *slot = Some(Command { argv, run_as });
+            }
+            Err(expected) => self.report.invalid(&node.keyword.text, command, &expected),
+        }
+        true
+    }
+
+    /// `USER [GROUP]`.
+    fn run_as(&mut self, node: &Node, args: &[Word]) -> Option<RunAs> {
+        match args {
+            [] => {
+                self.missing_value(node);
+                None
+            }
+            [user, rest @ ..] => {
+                self.extra_args(node, rest.get(1..).unwrap_or_default());
+                Some(RunAs { user: user.text.clone(), group: rest.first().map(|g| g.text.clone()) })
+            }
+        }
+    }
+
+    fn unicast_peer(&mut self, entry: &Node) -> Option<Located<UnicastPeer>> {
+        self.no_block(entry);
+        let address = self.parse_word("unicast_peer", &entry.keyword, values::ip);
+        let mut peer = UnicastPeer { address: address?, mac: None, min_ttl: None, max_ttl: None };
+        for (name, value) in self.options("unicast_peer", &entry.args, PEER_OPTIONS) {
+            let Some(value) = value else { continue };
+            match name.text.as_str() {
+                "min_ttl" => {
+                    peer.min_ttl = self.parse_word("min_ttl", value, |t| values::byte(t, 0, 255))
+                }
+                "max_ttl" => {
+                    peer.max_ttl = self.parse_word("max_ttl", value, |t| values::byte(t, 0, 255))
+                }
+                _ => peer.mac = self.parse_word("mac", value, values::mac),
+            }
+        }
+        Some(Located { value: peer, at: entry.keyword.clone() })
+    }
+
+    /// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L] [scope S] [brd ADDR] ...`.
+    fn address(&mut self, what: &str, entry: &Node) -> Option<Located<VirtualAddress>> {
+        self.no_block(entry);
+        let (address, prefix_len) =
+            self.parse_word(what, &entry.keyword, values::ip_with_prefix)?;
+        let mut vip = VirtualAddress {
+            address,
+            prefix_len,
+            device: None,
+            label: None,
+            scope: None,
+            broadcast: None,
+            no_track: false,
+        };
+        for (name, value) in self.options(what, &entry.args, ADDRESS_OPTIONS) {
+            let text = value.map(|word| word.text.clone());
+            match (name.text.as_str(), value) {
+                ("dev", _) => vip.device = text,
+                ("label", _) => vip.label = text,
+                ("scope", Some(value)) => {
+                    vip.scope = self.parse_word("scope", value, values::scope)
+                }
+                ("brd", Some(value)) => {
+                    vip.broadcast = self.parse_word("brd", value, |text| {
+                        text.parse().map_err(|_| "expected an IPv4 broadcast address".to_string())
+                    });
+                }
+                ("no_track", _) => vip.no_track = true,
+                _ => {}
+            }
+        }
+        Some(Located { value: vip, at: entry.keyword.clone() })
+    }
+
+    /// `NAME [weight W] [reverse|noreverse]` in track_interface and track_script.
+    fn tracking(&mut self, what: &str, entry: &Node) -> (Option<i32>, Option<bool>) {
+        self.no_block(entry);
+        let (mut weight, mut reverse) = (None, None);
+        for (name, value) in self.options(what, &entry.args, TRACK_OPTIONS) {
+            match (name.text.as_str(), value) {
+                ("weight", Some(value)) => {
+                    weight = self.parse_word("weight", value, values::weight)
+                }
+                ("reverse", _) => reverse = Some(true),
+                ("noreverse" | "no_reverse", _) => reverse = Some(false),
+                _ => {}
+            }
+        }
+        (weight, reverse)
+    }
+
+    /// Splits `name value` / `flag` options; unknown ones are errors, since guessing what an
+    /// address option means could configure the wrong thing. Options keepalived knows but vrrpd
+    /// does not implement are warnings and left out of the result.
+    fn options<'a>(
+        &mut self,
+        what: &str,
+        args: &'a [Word],
+        specs: &[OptionSpec],
+    ) -> Vec<(&'a Word, Option<&'a Word>)> {
+        let mut found = Vec::new();
+        let mut args = args.iter();
+        while let Some(name) = args.next() {
+            let Some(spec) = specs.iter().find(|spec| spec.name == name.text) else {
+                let known: Vec<&str> = specs.iter().filter(|s| s.used).map(|s| s.name).collect();
+                let expected = format!("expected one of {}", known.join(", "));
+                self.report.invalid(&format!("{what} option"), name, &expected);
+                continue;
+            };
+            let value = if spec.takes_value {
+                let value = args.next();
+                if value.is_none() {
+                    self.report.error_at(&name.span, format!("missing value after {}", name.text));
+                }
+                value
+            } else {
+                None
+            };
+            if !spec.used {
+                let message =
+                    format!("option \"{}\" in {what} is not used by vrrpd, ignored", name.text);
+                self.report.warn(&name.span, message);
+            } else if !spec.takes_value || value.is_some() {
+                found.push((name, value));
+            }
+        }
+        found
+    }
+
+    fn parse_word<T>(
+        &mut self,
+        what: &str,
+        word: &Word,
+        parse: impl Fn(&str) -> Parsed<T>,
+    ) -> Option<T> {
+        match parse(&word.text) {
+            Ok(value) => Some(value),
+            Err(expected) => {
+                self.report.invalid(what, word, &expected);
+                None
+            }
+        }
+    }
+
+    /// The single argument of a statement, parsed, with where it was written.
+    fn located<T>(&mut self, node: &Node, parse: impl Fn(&str) -> Parsed<T>) -> Option<Located<T>> {
+        let word = self.single(node)?;
+        let value = self.parse_word(&node.keyword.text, word, parse)?;
+        Some(Located { value, at: word.clone() })
+    }
+
+    fn value<T>(&mut self, node: &Node, parse: impl Fn(&str) -> Parsed<T>) -> Option<T> {
+        self.located(node, parse).map(|located| located.value)
+    }
+
+    fn single<'n>(&mut self, node: &'n Node) -> Option<&'n Word> {
+        self.no_block(node);
+        match node.args.split_first() {
+            None => {
+                self.missing_value(node);
+                None
+            }
+            Some((first, rest)) => {
+                self.extra_args(node, rest);
+                Some(first)
+            }
+        }
+    }
+
+    /// A keyword that switches something on; keepalived also accepts an explicit `<BOOL>`.
+    fn flag(&mut self, node: &Node) -> bool {
+        self.no_block(node);
+        match node.args.split_first() {
+            None => true,
+            Some((value, rest)) => {
+                self.extra_args(node, rest);
+                self.parse_word(&node.keyword.text, value, values::boolean).unwrap_or(false)
+            }
+        }
+    }
+
+    fn name(&mut self, node: &Node) -> Option<Word> {
+        match node.args.split_first() {
+            None => {
+                let message = format!("{} needs a name", node.keyword.text);
+                self.report.error_at(&node.keyword.span, message);
+                None
+            }
+            Some((name, rest)) => {
+                self.extra_args(node, rest);
+                Some(name.clone())
+            }
+        }
+    }
+
+    fn block<'n>(&mut self, node: &'n Node) -> &'n [Node] {
+        match &node.block {
+            Some(block) => block,
+            None => {
+                let message = format!("{} needs a {{ ... }} block", node.keyword.text);
+                self.report.error_at(&node.keyword.span, message);
+                &[]
+            }
+        }
+    }
+
+    fn no_args(&mut self, node: &Node) {
+        self.extra_args(node, &node.args);
+    }
+
+    fn no_block(&mut self, node: &Node) {
+        if node.block.is_some() {
+            let message = format!("unexpected block after {}", node.keyword.text);
+            self.report.error_at(&node.keyword.span, message);
+        }
+    }
+
+    fn extra_args(&mut self, node: &Node, extra: &[Word]) {
+        for word in extra {
+            let message =
+                format!("unexpected \"{}\" after {}, ignored", word.text, node.keyword.text);
+            self.report.warn(&word.span, message);
+        }
+    }
+
+    fn missing_value(&mut self, node: &Node) {
+        let message = format!("missing value after {}", node.keyword.text);
+        self.report.error_at(&node.keyword.span, message);
+    }
+
+    fn unknown(&mut self, node: &Node, context: &str) {
+        let message = format!("unknown keyword \"{}\" {context}, ignored", node.keyword.text);
+        self.report.warn(&node.keyword.span, message);
+    }
+
+    fn unused(&mut self, node: &Node, context: &str) {
+        let message =
+            format!("keyword \"{}\" {context} is not used by vrrpd, ignored", node.keyword.text);
+        self.report.warn(&node.keyword.span, message);
+    }
+}

@@ -1,0 +1,284 @@
+//! The validated configuration the daemon runs: every default applied, every reference checked.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub global: Global,
+    pub instances: Vec<Instance>,
+    pub scripts: Vec<Script>,
+    pub sync_groups: Vec<SyncGroup>,
+}
+
+impl Config {
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|instance| instance.name == name)
+    }
+
+    pub fn script(&self, name: &str) -> Option<&Script> {
+        self.scripts.iter().find(|script| script.name == name)
+    }
+
+    /// The sync group an instance belongs to (an instance is in at most one).
+    pub fn sync_group_of(&self, instance: &str) -> Option<&SyncGroup> {
+        self.sync_groups.iter().find(|group| group.members.iter().any(|m| m == instance))
+    }
+}
+
+/// `global_defs`, VRRP part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub router_id: Option<String>,
+    /// `vrrp_version`: the default for instances (2 unless set).
+    pub version: Version,
+    /// `vrrp_garp_*`: the defaults for instances.
+    pub garp: Garp,
+    /// `vrrp_garp_interval`: delay between gratuitous ARPs sent on one interface.
+    pub garp_interval: Duration,
+    /// `vrrp_gna_interval`: delay between unsolicited neighbour adverts on one interface.
+    pub gna_interval: Duration,
+    /// `script_user USER [GROUP]`: who runs scripts that name no user.
+    pub script_user: Option<RunAs>,
+    pub enable_script_security: bool,
+    /// `vrrp_strict`: strict RFC compliance (changes the accept-mode default).
+    pub strict: bool,
+    /// `vrrp_check_unicast_src`: the default for instances.
+    pub check_unicast_src: bool,
+    /// `vrrp_skip_check_adv_addr`.
+    pub skip_check_adv_addr: bool,
+    /// `vrrp_mcast_group4` (default 224.0.0.18).
+    pub mcast_group4: Ipv4Addr,
+    /// `vrrp_mcast_group6` (default ff02::12).
+    pub mcast_group6: Ipv6Addr,
+}
+
+/// Gratuitous ARP / unsolicited NA behaviour around the MASTER state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Garp {
+    /// Delay before the second burst after becoming MASTER; zero sends no second burst
+    /// (default 5 s).
+    pub master_delay: Duration,
+    /// Messages per burst after becoming MASTER (default 5).
+    pub master_repeat: u32,
+    /// Period of refresh bursts while MASTER; `None` (keepalived's 0) means no refresh.
+    pub master_refresh: Option<Duration>,
+    /// Messages per refresh burst (default 1).
+    pub master_refresh_repeat: u32,
+    /// Delay before the second burst after a lower-priority advert (default: `master_delay`).
+    pub lower_prio_delay: Duration,
+    /// Messages per burst after a lower-priority advert (default: `master_repeat`).
+    pub lower_prio_repeat: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Version {
+    V2,
+    V3,
+}
+
+impl Version {
+    pub fn number(self) -> u8 {
+        match self {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub fn of(address: &IpAddr) -> Family {
+        match address {
+            IpAddr::V4(_) => Family::Ipv4,
+            IpAddr::V6(_) => Family::Ipv6,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Ipv4 => "IPv4",
+            Family::Ipv6 => "IPv6",
+        })
+    }
+}
+
+/// `state`: where an instance starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+/// `vrrp_instance NAME { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub name: String,
+    /// `state` (default BACKUP).
+    pub state: InitialState,
+    pub interface: String,
+    /// `virtual_router_id`, 1..=255.
+    pub vrid: u8,
+    /// `priority`, 1..=255 (default 100; 255 is the address owner).
+    pub priority: u8,
+    /// `advert_int` (default 1 s): whole seconds for version 2, centiseconds for version 3.
+    pub advert_interval: Duration,
+    /// `version`, else the global `vrrp_version`; IPv6 instances always run version 3.
+    pub version: Version,
+    /// The family of the advertised virtual addresses (and of the VRRP packets).
+    pub family: Family,
+    /// `preempt` (default) / `nopreempt`.
+    pub preempt: bool,
+    /// `preempt_delay` (default 0).
+    pub preempt_delay: Duration,
+    /// `accept` / `no_accept`; defaults to accept unless `vrrp_strict`, where only the address
+    /// owner (priority 255) accepts.
+    pub accept: bool,
+    /// `unicast_src_ip` / `mcast_src_ip`: source of adverts (default: the interface's primary).
+    pub source_ip: Option<IpAddr>,
+    /// `unicast_peer { ... }`: adverts go to these instead of the multicast group when not empty.
+    pub unicast_peers: Vec<UnicastPeer>,
+    /// `unicast_ttl`.
+    pub unicast_ttl: Option<u8>,
+    /// `check_unicast_src`, also implied by the global setting and by any peer TTL limit.
+    pub check_unicast_src: bool,
+    /// `virtual_ipaddress`: the addresses advertised (all of `family`).
+    pub virtual_addresses: Vec<VirtualAddress>,
+    /// `virtual_ipaddress_excluded`: addresses managed but not advertised (any family).
+    pub excluded_addresses: Vec<VirtualAddress>,
+    pub track_interfaces: Vec<TrackedInterface>,
+    pub track_scripts: Vec<TrackedScript>,
+    pub notify: Notify,
+    /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
+    pub garp: Garp,
+    pub dont_track_primary: bool,
+}
+
+/// One `unicast_peer` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnicastPeer {
+    pub address: IpAddr,
+    /// vrrpd extension (`ADDR mac XX:XX:XX:XX:XX:XX`): pin the peer's MAC address instead of
+    /// resolving it. keepalived rejects this option.
+    pub mac: Option<MacAddr>,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L] [scope S] [brd ADDR] [no_track]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualAddress {
+    pub address: IpAddr,
+    /// Defaults to 32 for IPv4 and 128 for IPv6, as keepalived.
+    pub prefix_len: u8,
+    /// `dev`: the interface to add it to (default: the instance's).
+    pub device: Option<String>,
+    pub label: Option<String>,
+    pub scope: Option<Scope>,
+    /// `brd`: IPv4 broadcast address.
+    pub broadcast: Option<Ipv4Addr>,
+    /// `no_track`: its removal does not take the instance out of MASTER.
+    pub no_track: bool,
+}
+
+/// Address scope, as `ip address add ... scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedInterface {
+    pub name: String,
+    /// 0: a down interface puts the instance in FAULT; otherwise the priority adjustment.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedScript {
+    pub name: String,
+    /// The instance's `weight` for it, else the script's own.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// Commands run on state transitions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    pub master: Option<Command>,
+    pub backup: Option<Command>,
+    pub fault: Option<Command>,
+    pub stop: Option<Command>,
+    /// `notify`: run on every transition with "GROUP"|"INSTANCE", name, state and priority
+    /// appended.
+    pub any: Option<Command>,
+}
+
+/// A command, already split into arguments the way keepalived splits it (on whitespace, with
+/// single/double quotes and backslash escapes); it is executed directly, never by a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub argv: Vec<String>,
+    /// The user (and group) given after the command; `None` runs as the global `script_user`.
+    pub run_as: Option<RunAs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    pub user: String,
+    /// Defaults to the user's group.
+    pub group: Option<String>,
+}
+
+/// `vrrp_script NAME { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub name: String,
+    /// `script`, split into arguments.
+    pub argv: Vec<String>,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default: the interval).
+    pub timeout: Duration,
+    /// `weight` (default 0: failure means FAULT).
+    pub weight: i32,
+    pub reverse: bool,
+    /// `rise` / `fall` (default 1).
+    pub rise: u32,
+    pub fall: u32,
+    /// `user USER [GROUP]`, else the global `script_user`.
+    pub run_as: Option<RunAs>,
+    /// `init_fail`: the script starts in the failed state.
+    pub init_fail: bool,
+}
+
+/// `vrrp_sync_group NAME { group { ... } ... }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    pub members: Vec<String>,
+    pub notify: Notify,
+}

@@ -1,0 +1,391 @@
+//! From draft to model: keepalived's defaults, then the checks across statements.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use crate::diagnostic::{Report, Span, Word};
+use crate::draft::{Draft, GarpDraft, GlobalDraft, InstanceDraft, ScriptDraft, SyncGroupDraft};
+use crate::model::{
+    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedScript, Version,
+};
+
+const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_PRIORITY: u8 = 100;
+const DEFAULT_SCRIPT_INTERVAL: Duration = Duration::from_secs(1);
+/// RFC 5798: 12-bit advert interval in centiseconds.
+const V3_MAX_ADVERT_CENTIS: u128 = 4095;
+
+pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
+    let global = resolve_global(&draft.global);
+    let scripts = resolve_scripts(draft.scripts, report);
+
+    let mut instances = Vec::new();
+    let mut seen_names: HashMap<String, Span> = HashMap::new();
+    for instance_draft in draft.instances {
+        let name = instance_draft.name.clone();
+        if let Some(first) = seen_names.get(&name.text) {
+            let message =
+                format!("duplicate vrrp_instance {} (first defined {})", name.text, at(first));
+            report.error_line(&name.span, message);
+        } else {
+            seen_names.insert(name.text.clone(), name.span.clone());
+        }
+        let vrid_word = instance_draft.vrid.as_ref().map(|vrid| vrid.at.clone());
+        let Some(instance) =
+            resolve_instance(instance_draft, &global, draft.global.version, &scripts, report)
+        else {
+            continue;
+        };
+        if let Some(vrid_word) = vrid_word {
+            check_vrid_unique(&instance, &instances, &vrid_word, report);
+        }
+        instances.push(instance);
+    }
+
+    let sync_groups = resolve_sync_groups(draft.sync_groups, &instances, report);
+    Config { global, instances, scripts, sync_groups }
+}
+
+fn at(span: &Span) -> String {
+    format!("at {}:{}", span.file.display(), span.line)
+}
+
+fn resolve_global(draft: &GlobalDraft) -> Global {
+    // vrrp_min_garp: one message, no second burst, unless set explicitly.
+    let (delay, repeat) =
+        if draft.min_garp { (Duration::ZERO, 1) } else { (Duration::from_secs(5), 5) };
+    let master_delay = draft.garp.master_delay.unwrap_or(delay);
+    let master_repeat = draft.garp.master_repeat.unwrap_or(repeat);
+    let garp = Garp {
+        master_delay,
+        master_repeat,
+        master_refresh: draft.garp.master_refresh.filter(|refresh| !refresh.is_zero()),
+        master_refresh_repeat: draft.garp.master_refresh_repeat.unwrap_or(1),
+        lower_prio_delay: draft.garp.lower_prio_delay.unwrap_or(master_delay),
+        lower_prio_repeat: draft.garp.lower_prio_repeat.unwrap_or(master_repeat),
+    };
+    Global {
+        router_id: draft.router_id.clone(),
+        version: draft.version.unwrap_or(Version::V2),
+        garp,
+        garp_interval: draft.garp_interval.unwrap_or(Duration::ZERO),
+        gna_interval: draft.gna_interval.unwrap_or(Duration::ZERO),
+        script_user: draft.script_user.clone(),
+        enable_script_security: draft.enable_script_security,
+        strict: draft.strict,
+        check_unicast_src: draft.check_unicast_src,
+        skip_check_adv_addr: draft.skip_check_adv_addr,
+        mcast_group4: draft.mcast_group4.unwrap_or(Ipv4Addr::new(224, 0, 0, 18)),
+        mcast_group6: draft.mcast_group6.unwrap_or(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
+    }
+}
+
+/// Instance `garp_*` settings override the global ones one by one.
+fn resolve_garp(draft: &GarpDraft, global: &Garp) -> Garp {
+    Garp {
+        master_delay: draft.master_delay.unwrap_or(global.master_delay),
+        master_repeat: draft.master_repeat.unwrap_or(global.master_repeat),
+        master_refresh: match draft.master_refresh {
+            Some(refresh) => Some(refresh).filter(|refresh| !refresh.is_zero()),
+            None => global.master_refresh,
+        },
+        master_refresh_repeat: draft.master_refresh_repeat.unwrap_or(global.master_refresh_repeat),
+        lower_prio_delay: draft.lower_prio_delay.unwrap_or(global.lower_prio_delay),
+        lower_prio_repeat: draft.lower_prio_repeat.unwrap_or(global.lower_prio_repeat),
+    }
+}
+
+fn resolve_scripts(drafts: Vec<ScriptDraft>, report: &mut Report) -> Vec<Script> {
+    let mut scripts: Vec<Script> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for draft in drafts {
+        let name = draft.name;
+        if let Some(first) = seen.get(&name.text) {
+            let message =
+                format!("duplicate vrrp_script {} (first defined {})", name.text, at(first));
+            report.error_line(&name.span, message);
+            continue;
+        }
+        seen.insert(name.text.clone(), name.span.clone());
+        let Some(argv) = draft.argv else {
+            report.error_line(&name.span, format!("missing script in vrrp_script {}", name.text));
+            continue;
+        };
+        let interval = draft.interval.unwrap_or(DEFAULT_SCRIPT_INTERVAL);
+        scripts.push(Script {
+            name: name.text,
+            argv,
+            interval,
+            timeout: draft.timeout.unwrap_or(interval),
+            weight: draft.weight.unwrap_or(0),
+            reverse: draft.reverse,
+            rise: draft.rise.unwrap_or(1),
+            fall: draft.fall.unwrap_or(1),
+            run_as: draft.run_as,
+            init_fail: draft.init_fail,
+        });
+    }
+    scripts
+}
+
+fn resolve_instance(
+    draft: InstanceDraft,
+    global: &Global,
+    global_version: Option<Version>,
+    scripts: &[Script],
+    report: &mut Report,
+) -> Option<Instance> {
+    let name = &draft.name;
+    let missing = |report: &mut Report, what: &str| {
+        report.error_line(&name.span, format!("missing {what} in vrrp_instance {}", name.text));
+    };
+    if draft.interface.is_none() {
+        missing(report, "interface");
+    }
+    if draft.vrid.is_none() {
+        missing(report, "virtual_router_id");
+    }
+
+    let family = instance_family(&draft, report);
+    let version = match draft.version.or(global_version).unwrap_or(Version::V2) {
+        Version::V2 if family == Family::Ipv6 => {
+            if draft.version == Some(Version::V2) {
+                let message = format!(
+                    "vrrp_instance {} is IPv6, which needs VRRP version 3: using 3",
+                    name.text
+                );
+                report.warn(&name.span, message);
+            }
+            Version::V3
+        }
+        version => version,
+    };
+
+    let advert_interval = match &draft.advert_int {
+        Some(advert) => {
+            check_advert_interval(advert.value, version, &advert.at, report);
+            advert.value
+        }
+        None => DEFAULT_ADVERT_INTERVAL,
+    };
+
+    let state = draft.state.unwrap_or(InitialState::Backup);
+    let preempt = draft.preempt.as_ref().is_none_or(|preempt| preempt.value);
+    if let Some(nopreempt) = draft.preempt.as_ref().filter(|p| !p.value) {
+        if state == InitialState::Master {
+            let message = format!(
+                "nopreempt only works with initial state BACKUP (vrrp_instance {} starts as MASTER)",
+                name.text
+            );
+            report.warn(&nopreempt.at.span, message);
+        }
+    }
+
+    let priority = draft.priority.unwrap_or(DEFAULT_PRIORITY);
+    let unicast_peers: Vec<_> = draft.unicast_peers.iter().map(|peer| peer.value.clone()).collect();
+    let ttl_checked = unicast_peers.iter().any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
+    let track_scripts = resolve_track_scripts(&draft, scripts, report);
+
+    Some(Instance {
+        name: name.text.clone(),
+        state,
+        interface: draft.interface?,
+        vrid: draft.vrid?.value,
+        priority,
+        advert_interval,
+        version,
+        family,
+        preempt,
+        preempt_delay: draft.preempt_delay.unwrap_or(Duration::ZERO),
+        // keepalived: accept mode unless strict, where only the address owner accepts.
+        accept: draft.accept.unwrap_or(!global.strict || priority == 255),
+        source_ip: draft.source_ip.map(|source| source.value),
+        unicast_peers,
+        unicast_ttl: draft.unicast_ttl,
+        check_unicast_src: draft.check_unicast_src || global.check_unicast_src || ttl_checked,
+        virtual_addresses: draft.virtual_addresses.into_iter().map(|vip| vip.value).collect(),
+        excluded_addresses: draft.excluded_addresses.into_iter().map(|vip| vip.value).collect(),
+        track_interfaces: draft.track_interfaces,
+        track_scripts,
+        notify: draft.notify,
+        garp: resolve_garp(&draft.garp, &global.garp),
+        dont_track_primary: draft.dont_track_primary,
+    })
+}
+
+/// The family of the advertised addresses; every address-like setting must agree with it.
+/// keepalived allows mixed families only in `virtual_ipaddress_excluded`.
+fn instance_family(draft: &InstanceDraft, report: &mut Report) -> Family {
+    let name = &draft.name.text;
+    let (family, from) = match draft.virtual_addresses.first() {
+        Some(first) => (Family::of(&first.value.address), "its first virtual_ipaddress"),
+        None => {
+            report.warn(&draft.name.span, format!("vrrp_instance {name} has no virtual_ipaddress"));
+            if draft.native_ipv6.is_some() {
+                (Family::Ipv6, "native_ipv6")
+            } else if let Some(source) = &draft.source_ip {
+                (Family::of(&source.value), "its unicast_src_ip")
+            } else if let Some(peer) = draft.unicast_peers.first() {
+                (Family::of(&peer.value.address), "its first unicast_peer")
+            } else {
+                (Family::Ipv4, "the default")
+            }
+        }
+    };
+    let mut check = |what: &str, word: &Word, other: Family| {
+        if other != family {
+            let message = format!(
+                "{what} \"{}\" is {other} but vrrp_instance {name} is {family} ({from})",
+                word.text
+            );
+            report.error_at(&word.span, message);
+        }
+    };
+    for vip in &draft.virtual_addresses {
+        check("virtual_ipaddress", &vip.at, Family::of(&vip.value.address));
+    }
+    if let Some(native) = &draft.native_ipv6 {
+        check("keyword", native, Family::Ipv6);
+    }
+    if let Some(source) = &draft.source_ip {
+        check("unicast_src_ip", &source.at, Family::of(&source.value));
+    }
+    for peer in &draft.unicast_peers {
+        check("unicast_peer", &peer.at, Family::of(&peer.value.address));
+    }
+    for (index, peer) in draft.unicast_peers.iter().enumerate() {
+        let earlier = &draft.unicast_peers[..index];
+        if earlier.iter().any(|other| other.value.address == peer.value.address) {
+            let message =
+                format!("duplicate unicast_peer {} in vrrp_instance {name}", peer.at.text);
+            report.error_at(&peer.at.span, message);
+        }
+        if let (Some(min), Some(max)) = (peer.value.min_ttl, peer.value.max_ttl) {
+            if min > max {
+                let message =
+                    format!("unicast_peer {}: min_ttl {min} is above max_ttl {max}", peer.at.text);
+                report.error_at(&peer.at.span, message);
+            }
+        }
+    }
+    family
+}
+
+/// VRRPv2 carries whole seconds (1..=255); VRRPv3 centiseconds (0.01..=40.95).
+fn check_advert_interval(interval: Duration, version: Version, word: &Word, report: &mut Report) {
+    let expected = match version {
+        Version::V2 => {
+            let whole = interval.subsec_nanos() == 0 && (1..=255).contains(&interval.as_secs());
+            (!whole).then_some("expected whole seconds from 1 to 255 with VRRP version 2")
+        }
+        Version::V3 => {
+            let nanos = interval.as_nanos();
+            let centis = nanos / 10_000_000;
+            let valid =
+                nanos.is_multiple_of(10_000_000) && (1..=V3_MAX_ADVERT_CENTIS).contains(&centis);
+            (!valid).then_some(
+                "expected seconds from 0.01 to 40.95 in steps of 0.01 with VRRP version 3",
+            )
+        }
+    };
+    if let Some(expected) = expected {
+        report.invalid("advert_int", word, expected);
+    }
+}
+
+fn resolve_track_scripts(
+    draft: &InstanceDraft,
+    scripts: &[Script],
+    report: &mut Report,
+) -> Vec<TrackedScript> {
+    let mut tracked = Vec::new();
+    for entry in &draft.track_scripts {
+        let Some(script) = scripts.iter().find(|script| script.name == entry.at.text) else {
+            let message = format!(
+                "track_script \"{}\" in vrrp_instance {} names no vrrp_script",
+                entry.at.text, draft.name.text
+            );
+            report.error_at(&entry.at.span, message);
+            continue;
+        };
+        tracked.push(TrackedScript {
+            name: script.name.clone(),
+            weight: entry.value.weight.unwrap_or(script.weight),
+            reverse: entry.value.reverse.unwrap_or(script.reverse),
+        });
+    }
+    tracked
+}
+
+/// One VRID per interface and family, so that adverts reach one instance. As in keepalived,
+/// unicast instances may share a VRID when their peers do not overlap.
+fn check_vrid_unique(
+    instance: &Instance,
+    earlier: &[Instance],
+    vrid_word: &Word,
+    report: &mut Report,
+) {
+    for other in earlier {
+        let same_link = other.interface == instance.interface
+            && other.vrid == instance.vrid
+            && other.family == instance.family;
+        let disjoint_unicast = !instance.unicast_peers.is_empty()
+            && !other.unicast_peers.is_empty()
+            && !instance
+                .unicast_peers
+                .iter()
+                .any(|peer| other.unicast_peers.iter().any(|o| o.address == peer.address));
+        if same_link && !disjoint_unicast {
+            let message = format!(
+                "virtual_router_id {} on {} ({}) is already used by vrrp_instance {}",
+                instance.vrid, instance.interface, instance.family, other.name
+            );
+            report.error_at(&vrid_word.span, message);
+            return;
+        }
+    }
+}
+
+fn resolve_sync_groups(
+    drafts: Vec<SyncGroupDraft>,
+    instances: &[Instance],
+    report: &mut Report,
+) -> Vec<SyncGroup> {
+    let mut groups: Vec<SyncGroup> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut member_of: HashMap<String, String> = HashMap::new();
+    for draft in drafts {
+        let name = draft.name;
+        if let Some(first) = seen.get(&name.text) {
+            let message =
+                format!("duplicate vrrp_sync_group {} (first defined {})", name.text, at(first));
+            report.error_line(&name.span, message);
+            continue;
+        }
+        seen.insert(name.text.clone(), name.span.clone());
+        if draft.members.is_empty() {
+            let message = format!("missing group {{ ... }} in vrrp_sync_group {}", name.text);
+            report.error_line(&name.span, message);
+        }
+        let mut members = Vec::new();
+        for member in draft.members {
+            if !instances.iter().any(|instance| instance.name == member.text) {
+                let message = format!(
+                    "vrrp_sync_group {} lists \"{}\", which is no vrrp_instance",
+                    name.text, member.text
+                );
+                report.error_at(&member.span, message);
+            } else if let Some(group) = member_of.get(&member.text) {
+                let message =
+                    format!("vrrp_instance {} is already in vrrp_sync_group {group}", member.text);
+                report.error_at(&member.span, message);
+            } else {
+                member_of.insert(member.text.clone(), name.text.clone());
+                members.push(member.text);
+            }
+        }
+        groups.push(SyncGroup { name: name.text, members, notify: draft.notify });
+    }
+    groups
+}
