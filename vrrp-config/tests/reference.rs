@@ -90,6 +90,29 @@ fn load_reads_the_file_from_disk() {
     assert_eq!(loaded.config.instances[0].name, "VI01");
 }
 
+#[test]
+fn toml_equivalent_gives_the_same_model() {
+    let keepalived = parse_str(&filled("keepalived-server1.conf", "ens3"), Path::new("k.conf"));
+    let toml = r#"
+        [global_defs]
+        vrrp_garp_master_refresh = 10
+        vrrp_version = 3
+
+        [[vrrp_instance]]
+        name = "VI01"
+        interface = "ens3"
+        virtual_router_id = 123
+        state = "BACKUP"
+        priority = 110
+        unicast_src_ip = "192.0.2.1"
+        unicast_peer = ["192.0.2.2"]
+        virtual_ipaddress = ["192.0.2.100"]
+    "#;
+    let toml = parse_str(toml, Path::new("vrrpd.toml")).unwrap();
+    assert_eq!(toml.warnings, vec![]);
+    assert_eq!(toml.config, keepalived.unwrap().config);
+}
+
 /// keepalived itself accepts the same filled-in files (it insists that the interface exists,
 /// so the first non-loopback interface of this machine stands in for ens3).
 #[test]
