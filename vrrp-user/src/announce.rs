@@ -1,0 +1,201 @@
+//! Announcing virtual addresses: gratuitous ARP for IPv4, unsolicited neighbour advertisements
+//! for IPv6 (RFC 9568 §6.4.2: "for each IPv4 address ... broadcast a gratuitous ARP request",
+//! "for each IPv6 address ... send an Unsolicited Neighbor Advertisement with the Router Flag").
+
+use std::{
+    io,
+    mem::{size_of, zeroed},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+};
+
+use anyhow::{bail, Result};
+
+const ETH_P_ARP: u16 = 0x0806;
+const ETH_P_IPV6: u16 = 0x86dd;
+const BROADCAST: [u8; 6] = [0xff; 6];
+/// 33:33:00:00:00:01, the all-nodes group ff02::1.
+const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
+const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const ICMPV6_NEIGHBOR_ADVERTISEMENT: u8 = 136;
+const NA_FLAG_ROUTER: u8 = 0x80;
+const NA_FLAG_OVERRIDE: u8 = 0x20;
+const OPTION_TARGET_LINK_LAYER: u8 = 2;
+
+/// An AF_PACKET socket bound to one interface.
+pub struct Announcer {
+    fd: OwnedFd,
+    ifindex: u32,
+    mac: [u8; 6],
+}
+
+impl Announcer {
+    pub fn open(ifindex: u32, mac: [u8; 6]) -> Result<Self> {
+        // SAFETY: plain socket creation; ownership passes to OwnedFd at once. Protocol 0: this
+        // socket only sends.
+        let raw = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                0,
+            )
+        };
+        if raw < 0 {
+            bail!("opening a packet socket (needs CAP_NET_RAW): {}", io::Error::last_os_error());
+        }
+        // SAFETY: raw is a fresh descriptor we own.
+        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(raw) }, ifindex, mac })
+    }
+
+    /// Announces `address`; `router` sets the NA Router flag (the host forwards IPv6).
+    pub fn announce(
+        &self,
+        address: IpAddr,
+        router: bool,
+        source_v6: Option<Ipv6Addr>,
+    ) -> Result<()> {
+        let frame = match address {
+            IpAddr::V4(address) => gratuitous_arp(self.mac, address),
+            IpAddr::V6(address) => {
+                let source = source_v6.unwrap_or(address);
+                neighbour_advertisement(self.mac, source, address, router)
+            }
+        };
+        self.send(&frame)
+    }
+
+    fn send(&self, frame: &[u8]) -> Result<()> {
+        // SAFETY: sockaddr_ll is plain data.
+        let mut address: libc::sockaddr_ll = unsafe { zeroed() };
+        address.sll_family = libc::AF_PACKET as u16;
+        address.sll_ifindex = self.ifindex as i32;
+        address.sll_halen = 6;
+        address.sll_addr[..6].copy_from_slice(&frame[..6]);
+        // SAFETY: frame and address are valid for the lengths given.
+        let sent = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                0,
+                (&raw const address).cast(),
+                size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if sent < 0 {
+            bail!("sending an announcement: {}", io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// A gratuitous ARP request as keepalived sends it: sender and target are the virtual address,
+/// broadcast to everyone.
+pub fn gratuitous_arp(mac: [u8; 6], address: Ipv4Addr) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(42);
+    frame.extend_from_slice(&BROADCAST);
+    frame.extend_from_slice(&mac);
+    frame.extend_from_slice(&ETH_P_ARP.to_be_bytes());
+    // Ethernet, IPv4, 6-byte and 4-byte addresses, request.
+    frame.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    frame.extend_from_slice(&mac);
+    frame.extend_from_slice(&address.octets());
+    frame.extend_from_slice(&BROADCAST);
+    frame.extend_from_slice(&address.octets());
+    frame
+}
+
+/// An unsolicited neighbour advertisement for `target` to all nodes (RFC 4861 §7.2.6), with
+/// the Override flag and the target link-layer address option.
+pub fn neighbour_advertisement(
+    mac: [u8; 6],
+    source: Ipv6Addr,
+    target: Ipv6Addr,
+    router: bool,
+) -> Vec<u8> {
+    let mut icmp = vec![ICMPV6_NEIGHBOR_ADVERTISEMENT, 0, 0, 0];
+    let flags = NA_FLAG_OVERRIDE | if router { NA_FLAG_ROUTER } else { 0 };
+    icmp.extend_from_slice(&[flags, 0, 0, 0]);
+    icmp.extend_from_slice(&target.octets());
+    icmp.extend_from_slice(&[OPTION_TARGET_LINK_LAYER, 1]);
+    icmp.extend_from_slice(&mac);
+    let checksum = icmpv6_checksum(source, ALL_NODES, &icmp);
+    icmp[2..4].copy_from_slice(&checksum.to_be_bytes());
+
+    let mut frame = Vec::with_capacity(14 + 40 + icmp.len());
+    frame.extend_from_slice(&ALL_NODES_MAC);
+    frame.extend_from_slice(&mac);
+    frame.extend_from_slice(&ETH_P_IPV6.to_be_bytes());
+    frame.extend_from_slice(&[0x60, 0, 0, 0]);
+    frame.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    // Next header ICMPv6, hop limit 255 (RFC 4861 §7.1.2).
+    frame.extend_from_slice(&[58, 255]);
+    frame.extend_from_slice(&source.octets());
+    frame.extend_from_slice(&ALL_NODES.octets());
+    frame.extend_from_slice(&icmp);
+    frame
+}
+
+fn icmpv6_checksum(source: Ipv6Addr, destination: Ipv6Addr, message: &[u8]) -> u16 {
+    let mut sum: u64 = 0;
+    let mut add = |bytes: &[u8]| {
+        for chunk in bytes.chunks(2) {
+            sum += u64::from(u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]));
+        }
+    };
+    add(&source.octets());
+    add(&destination.octets());
+    add(&(message.len() as u32).to_be_bytes());
+    add(&[0, 0, 0, 58]);
+    add(message);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Whether the host forwards IPv6 on `ifname` (then NAs carry the Router flag).
+pub fn ipv6_forwarding(ifname: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
+        .is_ok_and(|value| value.trim() == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+
+    #[test]
+    fn gratuitous_arp_names_the_address_as_sender_and_target() {
+        let frame = gratuitous_arp(MAC, Ipv4Addr::new(192, 0, 2, 100));
+        assert_eq!(frame.len(), 42);
+        assert_eq!(&frame[..6], &BROADCAST);
+        assert_eq!(&frame[12..14], &[0x08, 0x06]);
+        assert_eq!(&frame[20..22], &[0, 1], "an ARP request");
+        assert_eq!(&frame[22..28], &MAC);
+        assert_eq!(&frame[28..32], &[192, 0, 2, 100]);
+        assert_eq!(&frame[38..42], &[192, 0, 2, 100]);
+    }
+
+    #[test]
+    fn neighbour_advertisement_checksums_to_zero_and_sets_flags() {
+        let source: Ipv6Addr = "fe80::1".parse().unwrap();
+        let target: Ipv6Addr = "2001:db8::100".parse().unwrap();
+        for router in [false, true] {
+            let frame = neighbour_advertisement(MAC, source, target, router);
+            let icmp = &frame[54..];
+            assert_eq!(icmp[0], ICMPV6_NEIGHBOR_ADVERTISEMENT);
+            let expected = NA_FLAG_OVERRIDE | if router { NA_FLAG_ROUTER } else { 0 };
+            assert_eq!(icmp[4], expected);
+            assert_eq!(&icmp[8..24], &target.octets());
+            assert_eq!(frame[21], 255, "hop limit");
+            // Summing the message with its checksum in place gives zero.
+            let mut copy = icmp.to_vec();
+            let stored = u16::from_be_bytes([copy[2], copy[3]]);
+            copy[2..4].copy_from_slice(&[0, 0]);
+            assert_eq!(icmpv6_checksum(source, ALL_NODES, &copy), stored);
+            assert_ne!(stored, 0);
+        }
+    }
+}
