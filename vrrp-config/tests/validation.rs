@@ -1,0 +1,434 @@
+//! keepalived's syntax rules, defaults and the checks across statements.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use vrrp_config::{
+    parse_str, Command, Config, Family, InitialState, MacAddr, RunAs, Scope, TrackedInterface,
+    TrackedScript, Version, VirtualAddress,
+};
+
+fn config(text: &str) -> Config {
+    let loaded = parse_str(text, Path::new("t.conf")).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(loaded.warnings, vec![], "unexpected warnings");
+    loaded.config
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let error = parse_str(text, Path::new("t.conf")).unwrap_err();
+    error.errors.iter().map(ToString::to_string).collect()
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+/// An instance with the given extra lines.
+fn instance(name: &str, vrid: u8, vip: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    \
+         virtual_ipaddress {{\n        {vip}\n    }}\n{extra}}}\n"
+    )
+}
+
+#[test]
+fn comments_quotes_and_brace_placement() {
+    let config = config(
+        r#"! keepalived comment
+# shell-style comment
+global_defs { router_id "lb 1" }   # closes on the same line
+vrrp_instance VI01
+{
+    interface eth0 ! trailing comment
+    virtual_router_id 7#glued comment
+    priority 120
+    virtual_ipaddress { 192.0.2.1/24 dev eth0 }
+    unicast_peer{192.0.2.2}
+}
+"#,
+    );
+    assert_eq!(config.global.router_id.as_deref(), Some("lb 1"));
+    let instance = &config.instances[0];
+    assert_eq!((instance.interface.as_str(), instance.vrid, instance.priority), ("eth0", 7, 120));
+    assert_eq!(instance.virtual_addresses[0].device.as_deref(), Some("eth0"));
+    assert_eq!(instance.unicast_peers[0].address, ip("192.0.2.2"));
+}
+
+#[test]
+fn keepalived_defaults() {
+    let config = config(&instance("VI01", 1, "192.0.2.1", ""));
+    let global = &config.global;
+    assert_eq!(global.version, Version::V2);
+    assert_eq!(global.mcast_group4, "224.0.0.18".parse::<std::net::Ipv4Addr>().unwrap());
+    let instance = &config.instances[0];
+    assert_eq!(instance.state, InitialState::Backup);
+    assert_eq!(instance.priority, 100);
+    assert_eq!(instance.version, Version::V2);
+    assert_eq!(instance.advert_interval, Duration::from_secs(1));
+    assert!(instance.preempt);
+    assert_eq!(instance.preempt_delay, Duration::ZERO);
+    assert!(instance.accept);
+    assert_eq!(instance.source_ip, None);
+    assert!(instance.unicast_peers.is_empty());
+    assert!(!instance.check_unicast_src);
+    let garp = instance.garp;
+    assert_eq!((garp.master_delay, garp.master_repeat), (Duration::from_secs(5), 5));
+    assert_eq!((garp.master_refresh, garp.master_refresh_repeat), (None, 1));
+    assert_eq!((garp.lower_prio_delay, garp.lower_prio_repeat), (Duration::from_secs(5), 5));
+}
+
+#[test]
+fn instance_garp_settings_override_global_ones() {
+    let config = config(&format!(
+        "global_defs {{\n    vrrp_garp_master_delay 10\n    vrrp_garp_master_repeat 3\n    \
+         vrrp_garp_master_refresh 60\n    vrrp_garp_master_refresh_repeat 2\n    \
+         vrrp_garp_interval 0.001\n    vrrp_gna_interval 0.000001\n}}\n{}{}",
+        instance("VI01", 1, "192.0.2.1", "    garp_master_repeat 1\n    garp_master_refresh 0\n"),
+        instance("VI02", 2, "192.0.2.2", ""),
+    ));
+    assert_eq!(config.global.garp_interval, Duration::from_millis(1));
+    assert_eq!(config.global.gna_interval, Duration::from_micros(1));
+    let vi01 = config.instance("VI01").unwrap().garp;
+    assert_eq!((vi01.master_delay, vi01.master_repeat), (Duration::from_secs(10), 1));
+    assert_eq!((vi01.master_refresh, vi01.master_refresh_repeat), (None, 2));
+    let vi02 = config.instance("VI02").unwrap().garp;
+    assert_eq!((vi02.master_delay, vi02.master_repeat), (Duration::from_secs(10), 3));
+    assert_eq!(vi02.master_refresh, Some(Duration::from_secs(60)));
+    assert_eq!((vi02.lower_prio_delay, vi02.lower_prio_repeat), (Duration::from_secs(10), 3));
+}
+
+#[test]
+fn min_garp_changes_the_defaults_only() {
+    let config = config(&format!(
+        "global_defs {{\n    vrrp_min_garp\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "    garp_master_delay 2\n")
+    ));
+    let garp = config.instances[0].garp;
+    assert_eq!((garp.master_delay, garp.master_repeat), (Duration::from_secs(2), 1));
+}
+
+#[test]
+fn fractional_advert_int_needs_version_3() {
+    let v3 = config(&format!(
+        "global_defs {{\n    vrrp_version 3\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "    advert_int 0.5\n")
+    ));
+    assert_eq!(v3.instances[0].advert_interval, Duration::from_millis(500));
+    let per_instance =
+        config(&instance("VI01", 1, "192.0.2.1", "    version 3\n    advert_int 0.25\n"));
+    assert_eq!(per_instance.instances[0].version, Version::V3);
+    assert_eq!(per_instance.instances[0].advert_interval, Duration::from_millis(250));
+
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    advert_int 0.5\n")),
+        vec!["t.conf:7:16: invalid advert_int \"0.5\": expected whole seconds from 1 to 255 with VRRP version 2"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    version 3\n    advert_int 41\n")),
+        vec!["t.conf:8:16: invalid advert_int \"41\": expected seconds from 0.01 to 40.95 in steps of 0.01 with VRRP version 3"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    version 3\n    advert_int 0.005\n")).len(),
+        1
+    );
+    assert_eq!(errors(&instance("VI01", 1, "192.0.2.1", "    advert_int 256\n")).len(), 1);
+}
+
+#[test]
+fn ipv6_instances_run_version_3() {
+    let config = config(&instance("VI01", 1, "2001:db8::1/64", ""));
+    let instance = &config.instances[0];
+    assert_eq!((instance.family, instance.version), (Family::Ipv6, Version::V3));
+    assert_eq!(instance.virtual_addresses[0].prefix_len, 64);
+
+    let text = instance_text_with_version_2();
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    assert_eq!(loaded.config.instances[0].version, Version::V3);
+    assert_eq!(
+        loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["t.conf:1: vrrp_instance VI01 is IPv6, which needs VRRP version 3: using 3"]
+    );
+}
+
+fn instance_text_with_version_2() -> String {
+    instance("VI01", 1, "2001:db8::1", "    version 2\n")
+}
+
+#[test]
+fn address_families_must_agree() {
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1\n        2001:db8::1", "")),
+        vec!["t.conf:6:9: virtual_ipaddress \"2001:db8::1\" is IPv6 but vrrp_instance VI01 is IPv4 (its first virtual_ipaddress)"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    unicast_src_ip 2001:db8::2\n")),
+        vec!["t.conf:7:20: unicast_src_ip \"2001:db8::2\" is IPv6 but vrrp_instance VI01 is IPv4 (its first virtual_ipaddress)"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    unicast_peer {\n        192.0.2.2\n        2001:db8::3\n    }\n")),
+        vec!["t.conf:9:9: unicast_peer \"2001:db8::3\" is IPv6 but vrrp_instance VI01 is IPv4 (its first virtual_ipaddress)"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    native_ipv6\n")),
+        vec!["t.conf:7:5: keyword \"native_ipv6\" is IPv6 but vrrp_instance VI01 is IPv4 (its first virtual_ipaddress)"]
+    );
+    // Excluded addresses may be of either family.
+    let mixed = config(&instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    virtual_ipaddress_excluded {\n        2001:db8::1/64\n        192.0.2.50/24\n    }\n",
+    ));
+    assert_eq!(mixed.instances[0].excluded_addresses.len(), 2);
+}
+
+#[test]
+fn duplicate_unicast_peer_and_ttl_range() {
+    assert_eq!(
+        errors(&instance(
+            "VI01",
+            1,
+            "192.0.2.1",
+            "    unicast_peer {\n        192.0.2.2\n        192.0.2.2\n    }\n"
+        )),
+        vec!["t.conf:9:9: duplicate unicast_peer 192.0.2.2 in vrrp_instance VI01"]
+    );
+    assert_eq!(
+        errors(&instance(
+            "VI01",
+            1,
+            "192.0.2.1",
+            "    unicast_peer {\n        192.0.2.2 min_ttl 200 max_ttl 100\n    }\n"
+        )),
+        vec!["t.conf:8:9: unicast_peer 192.0.2.2: min_ttl 200 is above max_ttl 100"]
+    );
+}
+
+#[test]
+fn instance_names_are_unique() {
+    let text =
+        format!("{}{}", instance("VI01", 1, "192.0.2.1", ""), instance("VI01", 2, "192.0.2.2", ""));
+    assert_eq!(
+        errors(&text),
+        vec!["t.conf:8: duplicate vrrp_instance VI01 (first defined at t.conf:1)"]
+    );
+}
+
+#[test]
+fn vrid_is_unique_per_interface_and_family() {
+    let text =
+        format!("{}{}", instance("VI01", 5, "192.0.2.1", ""), instance("VI02", 5, "192.0.2.2", ""));
+    assert_eq!(
+        errors(&text),
+        vec!["t.conf:10:23: virtual_router_id 5 on eth0 (IPv4) is already used by vrrp_instance VI01"]
+    );
+    // Another family or another interface is another VRRP domain.
+    let families = format!(
+        "{}{}",
+        instance("VI01", 5, "192.0.2.1", ""),
+        instance("VI02", 5, "2001:db8::1", "")
+    );
+    assert_eq!(config(&families).instances.len(), 2);
+    let interfaces = format!(
+        "{}{}",
+        instance("VI01", 5, "192.0.2.1", ""),
+        instance("VI02", 5, "192.0.2.2", "").replace("eth0", "eth1")
+    );
+    assert_eq!(config(&interfaces).instances.len(), 2);
+    // As in keepalived, unicast instances whose peers do not overlap may share a VRID.
+    let peers = |peer: &str| format!("    unicast_peer {{\n        {peer}\n    }}\n");
+    let unicast = format!(
+        "{}{}",
+        instance("VI01", 5, "192.0.2.1", &peers("192.0.2.10")),
+        instance("VI02", 5, "192.0.2.2", &peers("192.0.2.11"))
+    );
+    assert_eq!(config(&unicast).instances.len(), 2);
+    let overlapping = format!(
+        "{}{}",
+        instance("VI01", 5, "192.0.2.1", &peers("192.0.2.10")),
+        instance("VI02", 5, "192.0.2.2", &peers("192.0.2.10"))
+    );
+    assert_eq!(errors(&overlapping).len(), 1);
+}
+
+#[test]
+fn addresses_peers_and_tracking_are_typed() {
+    let config = config(&format!(
+        "global_defs {{\n    script_user nobody nogroup\n    enable_script_security\n}}\n\
+         vrrp_script chk_haproxy {{\n    script \"/usr/bin/pgrep -f 'haproxy -f'\"\n    interval 2\n    \
+         weight -20\n    fall 3\n    rise 2\n}}\n\
+         vrrp_script chk_file {{\n    script /bin/test -e /run/ok\n    timeout 5\n    user root\n    init_fail\n}}\n{}",
+        instance(
+            "VI01",
+            1,
+            "192.0.2.1/24 dev eth1 label eth1:vip scope global brd 192.0.2.255 no_track",
+            "    state BACKUP\n    priority 255\n    nopreempt\n    preempt_delay 2.5\n    no_accept\n\
+             \x20   mcast_src_ip 192.0.2.254\n\
+             \x20   unicast_peer {\n        192.0.2.2 mac 02:00:00:00:00:02 min_ttl 250 max_ttl 255\n    }\n\
+             \x20   track_interface {\n        eth1\n        eth2 weight -10 reverse\n    }\n\
+             \x20   track_script {\n        chk_haproxy\n        chk_file weight 5\n    }\n\
+             \x20   notify_master \"/etc/vrrp/notify.sh master 'two words'\" root wheel\n\
+             \x20   notify /etc/vrrp/any.sh\n    dont_track_primary\n",
+        )
+    ));
+    assert!(config.global.enable_script_security);
+    assert_eq!(
+        config.global.script_user,
+        Some(RunAs { user: "nobody".into(), group: Some("nogroup".into()) })
+    );
+
+    let haproxy = config.script("chk_haproxy").unwrap();
+    assert_eq!(haproxy.argv, ["/usr/bin/pgrep", "-f", "haproxy -f"]);
+    assert_eq!(
+        (haproxy.interval, haproxy.timeout),
+        (Duration::from_secs(2), Duration::from_secs(2))
+    );
+    assert_eq!((haproxy.weight, haproxy.fall, haproxy.rise, haproxy.init_fail), (-20, 3, 2, false));
+    let file = config.script("chk_file").unwrap();
+    assert_eq!(file.argv, ["/bin/test", "-e", "/run/ok"]);
+    assert_eq!((file.interval, file.timeout), (Duration::from_secs(1), Duration::from_secs(5)));
+    assert_eq!(file.run_as, Some(RunAs { user: "root".into(), group: None }));
+    assert!(file.init_fail);
+
+    let instance = config.instance("VI01").unwrap();
+    assert_eq!((instance.state, instance.priority), (InitialState::Backup, 255));
+    assert!(!instance.preempt && !instance.accept && instance.dont_track_primary);
+    assert_eq!(instance.preempt_delay, Duration::from_millis(2500));
+    assert_eq!(instance.source_ip, Some(ip("192.0.2.254")));
+    assert_eq!(
+        instance.virtual_addresses,
+        vec![VirtualAddress {
+            address: ip("192.0.2.1"),
+            prefix_len: 24,
+            device: Some("eth1".into()),
+            label: Some("eth1:vip".into()),
+            scope: Some(Scope::Global),
+            broadcast: Some("192.0.2.255".parse().unwrap()),
+            no_track: true,
+        }]
+    );
+    let peer = &instance.unicast_peers[0];
+    assert_eq!(peer.mac, Some(MacAddr([2, 0, 0, 0, 0, 2])));
+    assert_eq!((peer.min_ttl, peer.max_ttl), (Some(250), Some(255)));
+    assert!(instance.check_unicast_src, "TTL limits turn on the source check");
+    assert_eq!(
+        instance.track_interfaces,
+        vec![
+            TrackedInterface { name: "eth1".into(), weight: 0, reverse: false },
+            TrackedInterface { name: "eth2".into(), weight: -10, reverse: true },
+        ]
+    );
+    assert_eq!(
+        instance.track_scripts,
+        vec![
+            TrackedScript { name: "chk_haproxy".into(), weight: -20, reverse: false },
+            TrackedScript { name: "chk_file".into(), weight: 5, reverse: false },
+        ]
+    );
+    assert_eq!(
+        instance.notify.master,
+        Some(Command {
+            argv: vec!["/etc/vrrp/notify.sh".into(), "master".into(), "two words".into()],
+            run_as: Some(RunAs { user: "root".into(), group: Some("wheel".into()) }),
+        })
+    );
+    assert_eq!(instance.notify.any.as_ref().unwrap().argv, ["/etc/vrrp/any.sh"]);
+    assert_eq!(instance.notify.backup, None);
+}
+
+#[test]
+fn nopreempt_with_initial_master_is_a_warning() {
+    let text = instance("VI01", 1, "192.0.2.1", "    state MASTER\n    nopreempt\n");
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    assert_eq!(
+        loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["t.conf:8: nopreempt only works with initial state BACKUP (vrrp_instance VI01 starts as MASTER)"]
+    );
+}
+
+#[test]
+fn strict_mode_turns_accept_off_except_for_the_owner() {
+    let text = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{}{}",
+        instance("VI01", 1, "192.0.2.1", ""),
+        instance("VI02", 2, "192.0.2.2", "    priority 255\n")
+    );
+    let config = config(&text);
+    assert!(config.global.strict);
+    assert!(!config.instance("VI01").unwrap().accept);
+    assert!(config.instance("VI02").unwrap().accept);
+}
+
+#[test]
+fn tracked_scripts_must_exist() {
+    let text = instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    track_script {\n        chk_missing weight 2\n    }\n",
+    );
+    assert_eq!(
+        errors(&text),
+        vec!["t.conf:8:9: track_script \"chk_missing\" in vrrp_instance VI01 names no vrrp_script"]
+    );
+}
+
+#[test]
+fn scripts_need_a_command_and_unique_names() {
+    let text = "vrrp_script a {\n    interval 2\n}\nvrrp_script b {\n    script /bin/true\n}\n\
+                vrrp_script b {\n    script /bin/false\n}\n";
+    assert_eq!(
+        errors(text),
+        vec![
+            "t.conf:1: missing script in vrrp_script a",
+            "t.conf:7: duplicate vrrp_script b (first defined at t.conf:4)",
+        ]
+    );
+}
+
+#[test]
+fn sync_groups() {
+    let base =
+        format!("{}{}", instance("VI01", 1, "192.0.2.1", ""), instance("VI02", 2, "192.0.2.2", ""));
+    let config = config(&format!(
+        "{base}vrrp_sync_group G1 {{\n    group {{\n        VI01\n        VI02\n    }}\n    \
+         notify_fault \"/bin/fault.sh G1\"\n}}\n"
+    ));
+    let group = &config.sync_groups[0];
+    assert_eq!(group.members, ["VI01", "VI02"]);
+    assert_eq!(group.notify.fault.as_ref().unwrap().argv, ["/bin/fault.sh", "G1"]);
+    assert_eq!(config.sync_group_of("VI02").map(|g| g.name.as_str()), Some("G1"));
+
+    assert_eq!(
+        errors(&format!("{base}vrrp_sync_group G1 {{\n    group {{ VI01 VI03 }}\n}}\n")),
+        vec!["t.conf:16:18: vrrp_sync_group G1 lists \"VI03\", which is no vrrp_instance"]
+    );
+    assert_eq!(
+        errors(&format!(
+            "{base}vrrp_sync_group G1 {{\n    group {{ VI01 }}\n}}\nvrrp_sync_group G2 {{\n    group {{ VI01 VI02 }}\n}}\n"
+        )),
+        vec!["t.conf:19:13: vrrp_instance VI01 is already in vrrp_sync_group G1"]
+    );
+    assert_eq!(
+        errors(&format!("{base}vrrp_sync_group G1 {{\n}}\n")),
+        vec!["t.conf:15: missing group { ... } in vrrp_sync_group G1"]
+    );
+}
+
+#[test]
+fn instance_lookup_and_change_detection() {
+    let before = config(&format!(
+        "{}{}",
+        instance("VI01", 1, "192.0.2.1", ""),
+        instance("VI02", 2, "192.0.2.2", "")
+    ));
+    let after = config(&format!(
+        "{}{}",
+        instance("VI01", 1, "192.0.2.1", ""),
+        instance("VI02", 2, "192.0.2.2", "    priority 150\n")
+    ));
+    assert_eq!(before.instance("VI01"), after.instance("VI01"));
+    assert_ne!(before.instance("VI02"), after.instance("VI02"));
+    assert_eq!(before.instance("VI03"), None);
+}
