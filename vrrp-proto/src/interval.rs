@@ -67,14 +67,8 @@ mod tests {
     #[test]
     fn converts_exactly_or_not_at_all() {
         assert_eq!(Centiseconds::from_seconds(3).get(), 300);
-        assert_eq!(
-            Centiseconds::from_duration(Duration::from_millis(250)),
-            Some(Centiseconds(25))
-        );
-        assert_eq!(
-            Centiseconds::from_duration(Duration::from_millis(255)),
-            None
-        );
+        assert_eq!(Centiseconds::from_duration(Duration::from_millis(250)), Some(Centiseconds(25)));
+        assert_eq!(Centiseconds::from_duration(Duration::from_millis(255)), None);
         assert_eq!(Centiseconds::from_duration(Duration::from_secs(700)), None);
         assert_eq!(Centiseconds(150).as_whole_seconds(), None);
         assert_eq!(Centiseconds(25500).as_whole_seconds(), Some(255));

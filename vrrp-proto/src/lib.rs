@@ -1,11 +1,24 @@
 //! VRRP packets and the RFC 9568 state machine, without sockets, clocks or a runtime.
+//!
+//! - [`packet`]: advertisements, encode and decode (VRRPv2, VRRPv3, IPv4, IPv6, checksums);
+//! - [`router`]: the state machine, driven by `handle_*` and drained by `poll_*`;
+//! - [`config`]: a virtual router's settings, validated;
+//! - [`timer`]: Skew_Time and Master_Down_Interval;
+//! - [`announce`]: when a master announces its addresses.
 
+pub mod announce;
+pub mod config;
 pub mod interval;
 pub mod packet;
+pub mod router;
+pub mod timer;
 
+pub use announce::GarpConfig;
+pub use config::{ConfigError, InitialState, RouterConfig, Transport};
 pub use interval::Centiseconds;
 pub use packet::{
     decode_ip_packet, decode_payload, Advertisement, ChecksumForm, ChecksumMode, DecodeError,
     EncodeError, Family, InvalidAdvertisement, IpMetadata, ReceiveChecks, Received, V2Auth,
     Version,
 };
+pub use router::{DiscardReason, Disposition, Output, Reason, Router, State};

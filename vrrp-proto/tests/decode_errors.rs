@@ -14,11 +14,7 @@ const GROUP: IpAddr = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
 
 fn meta() -> IpMetadata {
-    IpMetadata {
-        source: SOURCE,
-        destination: GROUP,
-        ttl: 255,
-    }
+    IpMetadata { source: SOURCE, destination: GROUP, ttl: 255 }
 }
 
 fn v3_payload() -> Vec<u8> {
@@ -29,16 +25,10 @@ fn v3_payload() -> Vec<u8> {
 }
 
 fn v2_payload() -> Vec<u8> {
-    Advertisement::new(
-        Version::V2,
-        5,
-        100,
-        Centiseconds::from_seconds(1),
-        vec![VIP],
-    )
-    .unwrap()
-    .encode_payload(SOURCE, GROUP, ChecksumMode::default())
-    .unwrap()
+    Advertisement::new(Version::V2, 5, 100, Centiseconds::from_seconds(1), vec![VIP])
+        .unwrap()
+        .encode_payload(SOURCE, GROUP, ChecksumMode::default())
+        .unwrap()
 }
 
 fn ipv4_packet() -> Vec<u8> {
@@ -87,10 +77,7 @@ fn valid_payloads_decode() {
 #[test]
 fn truncated_header() {
     let payload = v3_payload();
-    let error = DecodeError::Truncated {
-        needed: 8,
-        available: 7,
-    };
+    let error = DecodeError::Truncated { needed: 8, available: 7 };
     assert_rejected(decode(&payload[..7]), error, Counter::Truncated);
 }
 
@@ -98,10 +85,7 @@ fn truncated_header() {
 fn truncated_ip_packet() {
     let packet = ipv4_packet();
     let result = decode_ip_packet(&packet[..packet.len() - 1], ReceiveChecks::default());
-    let error = DecodeError::Truncated {
-        needed: 32,
-        available: 31,
-    };
+    let error = DecodeError::Truncated { needed: 32, available: 31 };
     assert_rejected(result.map(|_| ()), error, Counter::Truncated);
 
     // The IP header leaves no room for a VRRP header: caught before the TTL, as in the kernel.
@@ -109,10 +93,7 @@ fn truncated_ip_packet() {
     short[3] = 27;
     short[8] = 1;
     let result = decode_ip_packet(&short, ReceiveChecks::default()).map(|_| ());
-    let error = DecodeError::Truncated {
-        needed: 28,
-        available: 27,
-    };
+    let error = DecodeError::Truncated { needed: 28, available: 27 };
     assert_rejected(result, error, Counter::Truncated);
 
     let ipv6 = Advertisement::new(
@@ -130,10 +111,7 @@ fn truncated_ip_packet() {
     )
     .unwrap();
     let result = decode_ip_packet(&ipv6[..63], ReceiveChecks::default()).map(|_| ());
-    let error = DecodeError::Truncated {
-        needed: 64,
-        available: 63,
-    };
+    let error = DecodeError::Truncated { needed: 64, available: 63 };
     assert_rejected(result, error, Counter::Truncated);
 }
 
@@ -141,15 +119,9 @@ fn truncated_ip_packet() {
 fn too_short_to_classify_is_not_vrrp() {
     // The kernel passes frames it cannot classify; the decoder agrees.
     let packet = ipv4_packet();
-    assert_eq!(
-        decode_ip_packet(&packet[..19], ReceiveChecks::default()),
-        Ok(None)
-    );
+    assert_eq!(decode_ip_packet(&packet[..19], ReceiveChecks::default()), Ok(None));
     assert_eq!(decode_ip_packet(&[], ReceiveChecks::default()), Ok(None));
-    assert_eq!(
-        decode_ip_packet(&[0x60; 39], ReceiveChecks::default()),
-        Ok(None)
-    );
+    assert_eq!(decode_ip_packet(&[0x60; 39], ReceiveChecks::default()), Ok(None));
 }
 
 #[test]
@@ -161,10 +133,7 @@ fn bad_ihl() {
     // A header longer than the packet leaves no VRRP message: the length check names it.
     packet[0] = 0x49;
     let result = decode_ip_packet(&packet, ReceiveChecks::default()).map(|_| ());
-    let error = DecodeError::Truncated {
-        needed: 44,
-        available: 32,
-    };
+    let error = DecodeError::Truncated { needed: 44, available: 32 };
     assert_rejected(result, error, Counter::Truncated);
 }
 
@@ -179,9 +148,7 @@ fn fragment() {
     // Don't Fragment is not a fragment.
     let mut packet = ipv4_packet();
     packet[6] = 0x40;
-    assert!(decode_ip_packet(&packet, ReceiveChecks::default())
-        .unwrap()
-        .is_some());
+    assert!(decode_ip_packet(&packet, ReceiveChecks::default()).unwrap().is_some());
 }
 
 #[test]
@@ -190,9 +157,7 @@ fn bad_ttl_unless_the_check_is_off() {
     let off_link = IpMetadata { ttl: 254, ..meta() };
     let result = decode_payload(&payload, off_link, ReceiveChecks::default()).map(|_| ());
     assert_rejected(result, DecodeError::BadTtl(254), Counter::BadTtl);
-    let relaxed = ReceiveChecks {
-        require_ttl_255: false,
-    };
+    let relaxed = ReceiveChecks { require_ttl_255: false };
     assert!(decode_payload(&payload, off_link, relaxed).is_ok());
 
     let mut packet = ipv4_packet();
@@ -206,11 +171,7 @@ fn bad_version() {
     let mut payload = v3_payload();
     payload[0] = 0x41;
     fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
-    assert_rejected(
-        decode(&payload),
-        DecodeError::BadVersion(4),
-        Counter::BadVersion,
-    );
+    assert_rejected(decode(&payload), DecodeError::BadVersion(4), Counter::BadVersion);
 }
 
 #[test]
@@ -228,10 +189,7 @@ fn family_mismatch_v2_over_ipv6() {
 
 #[test]
 fn family_mismatch_between_source_and_destination() {
-    let meta = IpMetadata {
-        destination: "ff02::12".parse().unwrap(),
-        ..meta()
-    };
+    let meta = IpMetadata { destination: "ff02::12".parse().unwrap(), ..meta() };
     let result = decode_payload(&v3_payload(), meta, ReceiveChecks::default()).map(|_| ());
     assert_rejected(result, DecodeError::FamilyMismatch, Counter::FamilyMismatch);
 }
@@ -250,40 +208,24 @@ fn zero_address_count() {
     payload[3] = 0;
     payload.truncate(8);
     fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
-    assert_rejected(
-        decode(&payload),
-        DecodeError::ZeroAddressCount,
-        Counter::BadAddrCount,
-    );
+    assert_rejected(decode(&payload), DecodeError::ZeroAddressCount, Counter::BadAddrCount);
 }
 
 #[test]
 fn address_count_against_length() {
     let mut payload = v3_payload();
     payload[3] = 2;
-    let error = DecodeError::LengthMismatch {
-        count: 2,
-        expected: 16,
-        actual: 12,
-    };
+    let error = DecodeError::LengthMismatch { count: 2, expected: 16, actual: 12 };
     assert_rejected(decode(&payload), error, Counter::BadLength);
 
     let mut payload = v3_payload();
     payload.extend_from_slice(&[0, 0]);
-    let error = DecodeError::LengthMismatch {
-        count: 1,
-        expected: 12,
-        actual: 14,
-    };
+    let error = DecodeError::LengthMismatch { count: 1, expected: 12, actual: 14 };
     assert_rejected(decode(&payload), error, Counter::BadLength);
 
     // VRRPv2 must carry its 8 bytes of authentication data.
     let payload = v2_payload();
-    let error = DecodeError::LengthMismatch {
-        count: 1,
-        expected: 20,
-        actual: 12,
-    };
+    let error = DecodeError::LengthMismatch { count: 1, expected: 20, actual: 12 };
     assert_rejected(decode(&payload[..12]), error, Counter::BadLength);
 }
 
@@ -291,18 +233,10 @@ fn address_count_against_length() {
 fn bad_checksum() {
     let mut payload = v3_payload();
     payload[2] = 101;
-    assert_rejected(
-        decode(&payload),
-        DecodeError::BadChecksum,
-        Counter::BadChecksum,
-    );
+    assert_rejected(decode(&payload), DecodeError::BadChecksum, Counter::BadChecksum);
     let mut payload = v2_payload();
     payload[19] ^= 1;
-    assert_rejected(
-        decode(&payload),
-        DecodeError::BadChecksum,
-        Counter::BadChecksum,
-    );
+    assert_rejected(decode(&payload), DecodeError::BadChecksum, Counter::BadChecksum);
 }
 
 #[test]
@@ -310,11 +244,7 @@ fn reserved_bits_set() {
     let mut payload = v3_payload();
     payload[4] |= 0x80;
     fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
-    assert_rejected(
-        decode(&payload),
-        DecodeError::ReservedBitsSet(8),
-        Counter::ReservedBits,
-    );
+    assert_rejected(decode(&payload), DecodeError::ReservedBitsSet(8), Counter::ReservedBits);
 }
 
 #[test]
@@ -322,19 +252,11 @@ fn zero_interval() {
     let mut payload = v3_payload();
     payload[4..6].fill(0);
     fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
-    assert_rejected(
-        decode(&payload),
-        DecodeError::ZeroInterval,
-        Counter::ZeroInterval,
-    );
+    assert_rejected(decode(&payload), DecodeError::ZeroInterval, Counter::ZeroInterval);
     let mut payload = v2_payload();
     payload[5] = 0;
     fix_checksum(&mut payload, None);
-    assert_rejected(
-        decode(&payload),
-        DecodeError::ZeroInterval,
-        Counter::ZeroInterval,
-    );
+    assert_rejected(decode(&payload), DecodeError::ZeroInterval, Counter::ZeroInterval);
 }
 
 #[test]
@@ -353,17 +275,9 @@ fn first_ipv6_address_not_link_local() {
     .unwrap();
     payload[8..10].copy_from_slice(&[0x20, 0x01]);
     fix_checksum(&mut payload, IPV6_PSEUDO_HEADER);
-    let meta = IpMetadata {
-        source,
-        destination: group,
-        ttl: 255,
-    };
+    let meta = IpMetadata { source, destination: group, ttl: 255 };
     let result = decode_payload(&payload, meta, ReceiveChecks::default()).map(|_| ());
-    assert_rejected(
-        result,
-        DecodeError::FirstAddressNotLinkLocal,
-        Counter::NotLinkLocal,
-    );
+    assert_rejected(result, DecodeError::FirstAddressNotLinkLocal, Counter::NotLinkLocal);
 }
 
 #[test]
@@ -371,11 +285,7 @@ fn zero_vrid() {
     let mut payload = v3_payload();
     payload[1] = 0;
     fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
-    assert_rejected(
-        decode(&payload),
-        DecodeError::ZeroVrid,
-        Counter::UnknownVrid,
-    );
+    assert_rejected(decode(&payload), DecodeError::ZeroVrid, Counter::UnknownVrid);
 }
 
 #[test]

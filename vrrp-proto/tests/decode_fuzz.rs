@@ -40,18 +40,10 @@ fn valid_packets() -> Vec<Vec<u8>> {
     let second_v6: IpAddr = "2001:db8::1".parse().unwrap();
     let adverts = [
         (Version::V2, Centiseconds::from_seconds(1), vec![v4(100)]),
-        (
-            Version::V2,
-            Centiseconds::from_seconds(255),
-            vec![v4(100), v4(101), v4(102)],
-        ),
+        (Version::V2, Centiseconds::from_seconds(255), vec![v4(100), v4(101), v4(102)]),
         (Version::V3, Centiseconds::new(100), vec![v4(100)]),
         (Version::V3, Centiseconds::new(4095), vec![v4(100), v4(101)]),
-        (
-            Version::V3,
-            Centiseconds::new(5),
-            vec!["fe80::64".parse().unwrap(), second_v6],
-        ),
+        (Version::V3, Centiseconds::new(5), vec!["fe80::64".parse().unwrap(), second_v6]),
     ];
     let mut packets = Vec::new();
     for (version, interval, addresses) in adverts {
@@ -110,20 +102,12 @@ fn assert_round_trip(received: &Received, payload: &[u8], seed: u64) {
     if payload[6..8] == [0xff, 0xff] && encoded[6..8] == [0, 0] {
         encoded[6..8].copy_from_slice(&[0xff, 0xff]);
     }
-    assert_eq!(
-        encoded, payload,
-        "round trip differs; replay with VRRP_FUZZ_SEED={seed}"
-    );
+    assert_eq!(encoded, payload, "round trip differs; replay with VRRP_FUZZ_SEED={seed}");
 }
 
 fn run_seed(seed: u64, valid: &[Vec<u8>]) {
     let mut rng = SplitMix(seed);
-    let checks = [
-        ReceiveChecks::default(),
-        ReceiveChecks {
-            require_ttl_255: false,
-        },
-    ];
+    let checks = [ReceiveChecks::default(), ReceiveChecks { require_ttl_255: false }];
     for case in 0..CASES_PER_SEED {
         let check = checks[case % 2];
         let mut packet = valid[rng.below(valid.len())].clone();
@@ -149,11 +133,7 @@ fn run_seed(seed: u64, valid: &[Vec<u8>]) {
             (IpAddr::from([10, 1, 1, 1]), IpAddr::from([224, 0, 0, 18])),
             ("fe80::1".parse().unwrap(), "ff02::12".parse().unwrap()),
         ] {
-            let meta = IpMetadata {
-                source,
-                destination,
-                ttl: 255,
-            };
+            let meta = IpMetadata { source, destination, ttl: 255 };
             if let Ok(received) = decode_payload(&packet, meta, check) {
                 assert_round_trip(&received, &packet, seed);
             }
@@ -165,9 +145,7 @@ fn run_seed(seed: u64, valid: &[Vec<u8>]) {
 fn decoders_never_panic_and_round_trip() {
     let valid = valid_packets();
     for packet in &valid {
-        assert!(decode_ip_packet(packet, ReceiveChecks::default())
-            .unwrap()
-            .is_some());
+        assert!(decode_ip_packet(packet, ReceiveChecks::default()).unwrap().is_some());
     }
     let seeds: Vec<u64> = match std::env::var("VRRP_FUZZ_SEED") {
         Ok(seed) => vec![seed.parse().expect("VRRP_FUZZ_SEED is a number")],
@@ -194,8 +172,5 @@ fn mutations_reach_both_outcomes() {
         }
     }
     assert!(accepted > 20, "only {accepted} mutated packets decoded");
-    assert!(
-        rejected > 1_000,
-        "only {rejected} mutated packets were rejected"
-    );
+    assert!(rejected > 1_000, "only {rejected} mutated packets were rejected");
 }

@@ -14,11 +14,7 @@ const GROUP_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
 const VIP_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 200, 16));
 
 fn v4_meta(destination: IpAddr) -> IpMetadata {
-    IpMetadata {
-        source: SOURCE_V4,
-        destination,
-        ttl: 255,
-    }
+    IpMetadata { source: SOURCE_V4, destination, ttl: 255 }
 }
 
 /// RFC 1071 written out longhand, independent of the crate.
@@ -48,17 +44,10 @@ fn v2_vector_matches_keepalived_layout() {
         192, 168, 200, 16, // the virtual address
         0, 0, 0, 0, 0, 0, 0, 0, // authentication data
     ];
-    let advert = Advertisement::new(
-        Version::V2,
-        51,
-        100,
-        Centiseconds::from_seconds(1),
-        vec![VIP_V4],
-    )
-    .unwrap();
-    let encoded = advert
-        .encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default())
-        .unwrap();
+    let advert =
+        Advertisement::new(Version::V2, 51, 100, Centiseconds::from_seconds(1), vec![VIP_V4])
+            .unwrap();
+    let encoded = advert.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
     assert_eq!(encoded, expected);
 
     let received = decode_payload(&expected, v4_meta(GROUP_V4), ReceiveChecks::default()).unwrap();
@@ -69,22 +58,12 @@ fn v2_vector_matches_keepalived_layout() {
 
 #[test]
 fn v2_simple_password_round_trips() {
-    let auth = V2Auth {
-        auth_type: 1,
-        data: *b"secret\0\0",
-    };
-    let advert = Advertisement::new(
-        Version::V2,
-        7,
-        150,
-        Centiseconds::from_seconds(3),
-        vec![VIP_V4],
-    )
-    .unwrap()
-    .with_v2_auth(auth);
-    let encoded = advert
-        .encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default())
-        .unwrap();
+    let auth = V2Auth { auth_type: 1, data: *b"secret\0\0" };
+    let advert =
+        Advertisement::new(Version::V2, 7, 150, Centiseconds::from_seconds(3), vec![VIP_V4])
+            .unwrap()
+            .with_v2_auth(auth);
+    let encoded = advert.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
     assert_eq!(&encoded[4..6], &[1, 3]);
     assert_eq!(&encoded[12..], b"secret\0\0");
     let expected_checksum = reference_checksum(&[&encoded[..6], &encoded[8..]]);
@@ -104,19 +83,15 @@ fn v3_ipv4_with_pseudo_header_matches_keepalived() {
     // 0x21e50 + 0x26937 = 0x48787 -> 0x878b -> !0x878b = 0x7874
     let expected: [u8; 12] = [0x31, 51, 100, 1, 0x00, 0x64, 0x78, 0x74, 192, 168, 200, 16];
     let advert = v3_ipv4_advert();
-    let encoded = advert
-        .encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::Ipv4PseudoHeader)
-        .unwrap();
+    let encoded =
+        advert.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::Ipv4PseudoHeader).unwrap();
     assert_eq!(encoded, expected);
     assert_eq!(ChecksumMode::default(), ChecksumMode::Ipv4PseudoHeader);
 
     let received = decode_payload(&expected, v4_meta(GROUP_V4), ReceiveChecks::default()).unwrap();
     assert_eq!(received.advertisement, advert);
     assert_eq!(received.checksum_form, ChecksumForm::V3Ipv4PseudoHeader);
-    assert_eq!(
-        received.checksum_form.as_common(),
-        vrrp_common::checksum_form::V3_IPV4_PSEUDO
-    );
+    assert_eq!(received.checksum_form.as_common(), vrrp_common::checksum_form::V3_IPV4_PSEUDO);
 }
 
 #[test]
@@ -124,30 +99,20 @@ fn v3_ipv4_without_pseudo_header_matches_rfc9568() {
     // 0x21e50 -> 0x1e52 -> !0x1e52 = 0xe1ad
     let expected: [u8; 12] = [0x31, 51, 100, 1, 0x00, 0x64, 0xe1, 0xad, 192, 168, 200, 16];
     let advert = v3_ipv4_advert();
-    let encoded = advert
-        .encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::Ipv4Plain)
-        .unwrap();
+    let encoded = advert.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::Ipv4Plain).unwrap();
     assert_eq!(encoded, expected);
     let received = decode_payload(&expected, v4_meta(GROUP_V4), ReceiveChecks::default()).unwrap();
     assert_eq!(received.checksum_form, ChecksumForm::V3Ipv4Plain);
-    assert_eq!(
-        received.checksum_form.as_common(),
-        vrrp_common::checksum_form::V3_IPV4_PLAIN
-    );
+    assert_eq!(received.checksum_form.as_common(), vrrp_common::checksum_form::V3_IPV4_PLAIN);
 }
 
 #[test]
 fn v3_ipv4_unicast_checksum_covers_the_peer_address() {
     let peer = IpAddr::V4(Ipv4Addr::new(192, 168, 200, 2));
     let advert = v3_ipv4_advert();
-    let encoded = advert
-        .encode_payload(SOURCE_V4, peer, ChecksumMode::Ipv4PseudoHeader)
-        .unwrap();
-    let pseudo = [
-        &[192, 168, 200, 1, 192, 168, 200, 2, 0, 112, 0, 12][..],
-        &encoded[..6],
-        &encoded[8..],
-    ];
+    let encoded = advert.encode_payload(SOURCE_V4, peer, ChecksumMode::Ipv4PseudoHeader).unwrap();
+    let pseudo =
+        [&[192, 168, 200, 1, 192, 168, 200, 2, 0, 112, 0, 12][..], &encoded[..6], &encoded[8..]];
     assert_eq!(encoded[6..8], reference_checksum(&pseudo).to_be_bytes());
     let received = decode_payload(&encoded, v4_meta(peer), ReceiveChecks::default()).unwrap();
     assert_eq!(received.checksum_form, ChecksumForm::V3Ipv4PseudoHeader);
@@ -179,15 +144,10 @@ fn v3_ipv6_vector_with_pseudo_header() {
         vec![IpAddr::V6(link_local), IpAddr::V6(global)],
     )
     .unwrap();
-    let encoded = advert
-        .encode_payload(source.into(), group.into(), ChecksumMode::Ipv4Plain)
-        .unwrap();
+    let encoded =
+        advert.encode_payload(source.into(), group.into(), ChecksumMode::Ipv4Plain).unwrap();
     assert_eq!(encoded, expected, "the IPv4 mode does not change IPv6");
-    let meta = IpMetadata {
-        source: source.into(),
-        destination: group.into(),
-        ttl: 255,
-    };
+    let meta = IpMetadata { source: source.into(), destination: group.into(), ttl: 255 };
     let received = decode_payload(&expected, meta, ReceiveChecks::default()).unwrap();
     assert_eq!(received.advertisement, advert);
     assert_eq!(received.checksum_form, ChecksumForm::V3Ipv6);
@@ -197,9 +157,7 @@ fn v3_ipv6_vector_with_pseudo_header() {
 fn v3_interval_uses_all_twelve_bits() {
     let advert =
         Advertisement::new(Version::V3, 1, 100, Centiseconds::V3_MAX, vec![VIP_V4]).unwrap();
-    let encoded = advert
-        .encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default())
-        .unwrap();
+    let encoded = advert.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
     assert_eq!(&encoded[4..6], &[0x0f, 0xff]);
     let received = decode_payload(&encoded, v4_meta(GROUP_V4), ReceiveChecks::default()).unwrap();
     assert_eq!(received.advertisement.interval(), Centiseconds::new(4095));
@@ -208,35 +166,24 @@ fn v3_interval_uses_all_twelve_bits() {
 #[test]
 fn ipv4_packet_has_ttl_255_protocol_112_and_a_valid_header_checksum() {
     let advert = v3_ipv4_advert();
-    let packet = advert
-        .encode_ip_packet(SOURCE_V4, GROUP_V4, ChecksumMode::default())
-        .unwrap();
+    let packet = advert.encode_ip_packet(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
     assert_eq!(packet.len(), 32);
     assert_eq!(packet[0], 0x45);
     assert_eq!(u16::from_be_bytes([packet[2], packet[3]]), 32);
     assert_eq!(packet[8], 255);
     assert_eq!(packet[9], 112);
     assert_eq!(&packet[12..20], &[192, 168, 200, 1, 224, 0, 0, 18]);
-    assert_eq!(
-        reference_checksum(&[&packet[..20]]),
-        0,
-        "header sums to all ones"
-    );
+    assert_eq!(reference_checksum(&[&packet[..20]]), 0, "header sums to all ones");
     assert_eq!(&packet[20..24], &[0x31, 51, 100, 1]);
 
-    let received = decode_ip_packet(&packet, ReceiveChecks::default())
-        .unwrap()
-        .unwrap();
+    let received = decode_ip_packet(&packet, ReceiveChecks::default()).unwrap().unwrap();
     assert_eq!(received.advertisement, advert);
     assert_eq!(received.ip, v4_meta(GROUP_V4));
 
     // Ethernet pads short frames; the padding is not part of the message.
     let mut padded = packet.clone();
     padded.extend_from_slice(&[0; 14]);
-    assert_eq!(
-        decode_ip_packet(&padded, ReceiveChecks::default()).unwrap(),
-        Some(received)
-    );
+    assert_eq!(decode_ip_packet(&padded, ReceiveChecks::default()).unwrap(), Some(received));
 }
 
 #[test]
@@ -251,16 +198,12 @@ fn ipv6_packet_has_hop_limit_255_and_next_header_112() {
         vec!["fe80::3".parse().unwrap()],
     )
     .unwrap();
-    let packet = advert
-        .encode_ip_packet(source, group, ChecksumMode::default())
-        .unwrap();
+    let packet = advert.encode_ip_packet(source, group, ChecksumMode::default()).unwrap();
     assert_eq!(packet.len(), 40 + 24);
     assert_eq!(packet[0] >> 4, 6);
     assert_eq!(u16::from_be_bytes([packet[4], packet[5]]), 24);
     assert_eq!((packet[6], packet[7]), (112, 255));
-    let received = decode_ip_packet(&packet, ReceiveChecks::default())
-        .unwrap()
-        .unwrap();
+    let received = decode_ip_packet(&packet, ReceiveChecks::default()).unwrap().unwrap();
     assert_eq!(received.advertisement, advert);
     assert_eq!(received.checksum_form, ChecksumForm::V3Ipv6);
     assert_eq!(received.ip.source, source);
@@ -268,18 +211,11 @@ fn ipv6_packet_has_hop_limit_255_and_next_header_112() {
 
 #[test]
 fn other_protocols_are_not_vrrp() {
-    let mut packet = v3_ipv4_advert()
-        .encode_ip_packet(SOURCE_V4, GROUP_V4, ChecksumMode::default())
-        .unwrap();
+    let mut packet =
+        v3_ipv4_advert().encode_ip_packet(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
     packet[9] = 17;
-    assert_eq!(
-        decode_ip_packet(&packet, ReceiveChecks::default()),
-        Ok(None)
-    );
-    assert_eq!(
-        decode_ip_packet(&[0x50; 40], ReceiveChecks::default()),
-        Ok(None)
-    );
+    assert_eq!(decode_ip_packet(&packet, ReceiveChecks::default()), Ok(None));
+    assert_eq!(decode_ip_packet(&[0x50; 40], ReceiveChecks::default()), Ok(None));
 }
 
 #[test]
@@ -328,12 +264,9 @@ fn advertisements_that_cannot_be_encoded_cannot_be_built() {
         build(Version::V3, 1, one_second, vec![v6_global]),
         Err(InvalidAdvertisement::FirstAddressNotLinkLocal)
     );
-    for (version, cs) in [
-        (Version::V3, 0),
-        (Version::V3, 4096),
-        (Version::V2, 150),
-        (Version::V2, 0),
-    ] {
+    for (version, cs) in
+        [(Version::V3, 0), (Version::V3, 4096), (Version::V2, 150), (Version::V2, 0)]
+    {
         let interval = Centiseconds::new(cs);
         assert_eq!(
             build(version, 1, interval, vec![VIP_V4]),

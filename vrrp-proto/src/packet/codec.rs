@@ -30,9 +30,7 @@ pub struct ReceiveChecks {
 
 impl Default for ReceiveChecks {
     fn default() -> Self {
-        Self {
-            require_ttl_255: true,
-        }
+        Self { require_ttl_255: true }
     }
 }
 
@@ -61,10 +59,7 @@ pub fn decode_payload(
         return Err(DecodeError::FamilyMismatch);
     }
     let Some(header) = payload.first_chunk::<VRRP_HEADER_LEN>() else {
-        return Err(DecodeError::Truncated {
-            needed: VRRP_HEADER_LEN,
-            available: payload.len(),
-        });
+        return Err(DecodeError::Truncated { needed: VRRP_HEADER_LEN, available: payload.len() });
     };
 
     // RFC 9568 §5.2.1, §5.2.2; RFC 3768 is IPv4 only.
@@ -88,11 +83,7 @@ pub fn decode_payload(
     }
     let expected = message_len(version, family, usize::from(count));
     if payload.len() != expected {
-        return Err(DecodeError::LengthMismatch {
-            count,
-            expected,
-            actual: payload.len(),
-        });
+        return Err(DecodeError::LengthMismatch { count, expected, actual: payload.len() });
     }
 
     let checksum_form = verify_checksum(payload, version, &ip)?;
@@ -129,24 +120,11 @@ pub fn decode_payload(
     let v2_auth = (version == Version::V2).then(|| {
         let mut data = [0; VRRP_V2_AUTH_LEN];
         data.copy_from_slice(&payload[expected - VRRP_V2_AUTH_LEN..]);
-        V2Auth {
-            auth_type: header[4],
-            data,
-        }
+        V2Auth { auth_type: header[4], data }
     });
-    let advertisement = Advertisement {
-        version,
-        vrid,
-        priority: header[2],
-        interval,
-        addresses,
-        v2_auth,
-    };
-    Ok(Received {
-        advertisement,
-        checksum_form,
-        ip,
-    })
+    let advertisement =
+        Advertisement { version, vrid, priority: header[2], interval, addresses, v2_auth };
+    Ok(Received { advertisement, checksum_form, ip })
 }
 
 fn message_len(version: Version, family: Family, count: usize) -> usize {

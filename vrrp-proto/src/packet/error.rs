@@ -27,11 +27,7 @@ pub enum DecodeError {
     /// Count IPvX Addr is zero (RFC 9568 §5.2.5: at least one address).
     ZeroAddressCount,
     /// The message length does not match the address count (RFC 9568 §7.1).
-    LengthMismatch {
-        count: u8,
-        expected: usize,
-        actual: usize,
-    },
+    LengthMismatch { count: u8, expected: usize, actual: usize },
     /// The checksum verifies in none of the forms allowed for this version and family.
     BadChecksum,
     /// The 4 reserved bits of a VRRPv3 header are not zero (RFC 9568 §5.2.6).
@@ -82,14 +78,9 @@ impl fmt::Display for DecodeError {
             DecodeError::FamilyMismatch => write!(f, "VRRP version or addresses of another family"),
             DecodeError::BadType(t) => write!(f, "unknown VRRP type {t}"),
             DecodeError::ZeroAddressCount => write!(f, "address count 0"),
-            DecodeError::LengthMismatch {
-                count,
-                expected,
-                actual,
-            } => write!(
-                f,
-                "{count} addresses need a {expected}-byte message, got {actual} bytes"
-            ),
+            DecodeError::LengthMismatch { count, expected, actual } => {
+                write!(f, "{count} addresses need a {expected}-byte message, got {actual} bytes")
+            }
             DecodeError::BadChecksum => write!(f, "bad checksum"),
             DecodeError::ReservedBitsSet(bits) => write!(f, "reserved bits {bits:#x} set"),
             DecodeError::ZeroInterval => write!(f, "advertisement interval 0"),

@@ -74,12 +74,8 @@ fn decode_ipv4(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>,
     let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
     let packet = ip_packet(packet, header_len, total_len)?;
     let ip = IpMetadata {
-        source: IpAddr::V4(Ipv4Addr::new(
-            header[12], header[13], header[14], header[15],
-        )),
-        destination: IpAddr::V4(Ipv4Addr::new(
-            header[16], header[17], header[18], header[19],
-        )),
+        source: IpAddr::V4(Ipv4Addr::new(header[12], header[13], header[14], header[15])),
+        destination: IpAddr::V4(Ipv4Addr::new(header[16], header[17], header[18], header[19])),
         ttl: header[8],
     };
     decode_payload(&packet[header_len..], ip, checks).map(Some)
@@ -99,11 +95,7 @@ fn decode_ipv6(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>,
         octets.copy_from_slice(&header[offset..offset + 16]);
         IpAddr::V6(Ipv6Addr::from(octets))
     };
-    let ip = IpMetadata {
-        source: address_at(8),
-        destination: address_at(24),
-        ttl: header[7],
-    };
+    let ip = IpMetadata { source: address_at(8), destination: address_at(24), ttl: header[7] };
     decode_payload(&packet[IPV6_HEADER_LEN..], ip, checks).map(Some)
 }
 
@@ -113,10 +105,7 @@ fn ip_packet(packet: &[u8], header_len: usize, total_len: usize) -> Result<&[u8]
     let needed = total_len.max(header_len + VRRP_HEADER_LEN);
     match packet.get(..total_len) {
         Some(packet) if total_len >= header_len + VRRP_HEADER_LEN => Ok(packet),
-        _ => Err(DecodeError::Truncated {
-            needed,
-            available: packet.len().min(total_len),
-        }),
+        _ => Err(DecodeError::Truncated { needed, available: packet.len().min(total_len) }),
     }
 }
 

@@ -104,10 +104,7 @@ pub struct V2Auth {
 
 impl V2Auth {
     /// Auth Type 0, data zero: what RFC 3768 senders put there.
-    pub const NONE: V2Auth = V2Auth {
-        auth_type: 0,
-        data: [0; 8],
-    };
+    pub const NONE: V2Auth = V2Auth { auth_type: 0, data: [0; 8] };
 }
 
 /// Why an [`Advertisement`] cannot be built from the given fields.
@@ -174,14 +171,7 @@ impl Advertisement {
             return Err(InvalidAdvertisement::Interval(interval));
         }
         let v2_auth = (version == Version::V2).then_some(V2Auth::NONE);
-        Ok(Self {
-            version,
-            vrid,
-            priority,
-            interval,
-            addresses,
-            v2_auth,
-        })
+        Ok(Self { version, vrid, priority, interval, addresses, v2_auth })
     }
 
     /// Replaces the VRRPv2 authentication fields; a VRRPv3 message has none and is unchanged.

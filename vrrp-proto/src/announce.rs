@@ -1,0 +1,79 @@
+//! When a master announces its addresses (gratuitous ARP / unsolicited neighbour advertisement),
+//! with keepalived's knobs: a burst on becoming master (RFC 9568 §6.4.1, §6.4.2), a second burst
+//! `garp_master_delay` later, and optional periodic refreshes.
+
+use core::time::Duration;
+use std::time::Instant;
+
+/// keepalived's gratuitous ARP settings of one instance, defaults included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GarpConfig {
+    /// `garp_master_delay`: the second burst after becoming master; zero disables it.
+    pub master_delay: Duration,
+    /// `garp_master_repeat`: announcements per burst.
+    pub master_repeat: u32,
+    /// `garp_master_refresh` (or the global `vrrp_garp_master_refresh`): period of refreshes
+    /// while master; `None` (keepalived's 0) disables them.
+    pub master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`: announcements per refresh.
+    pub master_refresh_repeat: u32,
+    /// `garp_interval`: spacing of the announcements within one burst.
+    pub interval: Duration,
+}
+
+impl Default for GarpConfig {
+    fn default() -> Self {
+        Self {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            master_refresh: None,
+            master_refresh_repeat: 1,
+            interval: Duration::ZERO,
+        }
+    }
+}
+
+/// The announcement deadlines of a master.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Announcer {
+    delayed_burst_at: Option<Instant>,
+    refresh_at: Option<Instant>,
+}
+
+impl Announcer {
+    /// Arms the delayed burst and the refreshes; returns the size of the burst due now.
+    pub(crate) fn start(&mut self, now: Instant, config: &GarpConfig) -> u32 {
+        self.delayed_burst_at = (!config.master_delay.is_zero()).then(|| now + config.master_delay);
+        self.refresh_at = config.master_refresh.map(|period| now + period);
+        config.master_repeat
+    }
+
+    pub(crate) fn stop(&mut self) {
+        *self = Self::default();
+    }
+
+    /// How many announcements are due at `now` (0 if none), re-arming the refresh.
+    pub(crate) fn due(&mut self, now: Instant, config: &GarpConfig) -> u32 {
+        let mut count = 0;
+        if self.delayed_burst_at.is_some_and(|at| at <= now) {
+            self.delayed_burst_at = None;
+            count += config.master_repeat;
+        }
+        if let (Some(at), Some(period)) = (self.refresh_at, config.master_refresh) {
+            if at <= now {
+                // A late call does not owe the refreshes it missed, only one.
+                let next = at + period;
+                self.refresh_at = Some(if next > now { next } else { now + period });
+                count += config.master_refresh_repeat;
+            }
+        }
+        count
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        match (self.delayed_burst_at, self.refresh_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! One virtual router's settings after parsing, checked so the state machine can trust them.
+
+use core::fmt;
+use core::time::Duration;
+use std::net::IpAddr;
+
+use crate::announce::GarpConfig;
+use crate::interval::Centiseconds;
+use crate::packet::{Advertisement, ChecksumMode, Family, InvalidAdvertisement, Version};
+
+/// keepalived's `state`: only a hint of where to start (the election decides).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum InitialState {
+    /// `state BACKUP`: wait Master_Down_Interval for a master (RFC 9568 §6.4.1).
+    #[default]
+    Backup,
+    /// `state MASTER`: as keepalived does, start as backup with the master-down timer already
+    /// expired, so this router takes over at once unless an advertisement arrives first.
+    Master,
+}
+
+/// How advertisements travel; the state machine does not care, the shell does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// To 224.0.0.18 / ff02::12.
+    #[default]
+    Multicast,
+    /// keepalived's `unicast_peer`: one copy to each peer.
+    Unicast { peers: Vec<IpAddr> },
+}
+
+/// Settings of one virtual router (VRRP instance).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RouterConfig {
+    pub vrid: u8,
+    pub version: Version,
+    /// 1-254, or 255 for the address owner (RFC 9568 §5.2.4).
+    pub priority: u8,
+    /// Advertisement_Interval (`advert_int`): whole seconds for VRRPv2, 1-4095 cs for VRRPv3.
+    pub advert_interval: Centiseconds,
+    /// Preempt_Mode (RFC 9568 §6.1); keepalived's `nopreempt` clears it.
+    pub preempt: bool,
+    /// keepalived's `preempt_delay`: after startup, or after first hearing a lower-priority
+    /// master, wait this long before preempting it.
+    pub preempt_delay: Duration,
+    /// Accept_Mode (RFC 9568 §6.1): a non-owner master accepts packets for the addresses.
+    pub accept_mode: bool,
+    /// The addresses, in advertisement order (over IPv6 the link-local one first).
+    pub virtual_addresses: Vec<IpAddr>,
+    /// This router's own address on the link: the source of its advertisements and the
+    /// tie-breaker of equal priorities (RFC 9568 §6.4.3).
+    pub primary_address: IpAddr,
+    pub initial_state: InitialState,
+    pub garp: GarpConfig,
+    pub checksum_mode: ChecksumMode,
+    pub transport: Transport,
+}
+
+impl RouterConfig {
+    /// keepalived's defaults (VRRPv2, priority 100, `advert_int 1`, preempt, `state BACKUP`)
+    /// for the given router and addresses.
+    pub fn new(vrid: u8, primary_address: IpAddr, virtual_addresses: Vec<IpAddr>) -> Self {
+        Self {
+            vrid,
+            version: Version::V2,
+            priority: 100,
+            advert_interval: Centiseconds::ONE_SECOND,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            accept_mode: false,
+            virtual_addresses,
+            primary_address,
+            initial_state: InitialState::Backup,
+            garp: GarpConfig::default(),
+            checksum_mode: ChecksumMode::default(),
+            transport: Transport::Multicast,
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        Family::of(&self.primary_address)
+    }
+
+    /// Whether this router owns the addresses (priority 255).
+    pub fn is_owner(&self) -> bool {
+        self.priority == u8::MAX
+    }
+
+    /// Rejects settings no router can run with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.priority == 0 {
+            // Priority 0 only means "resigning" on the wire (RFC 9568 §5.2.4).
+            return Err(ConfigError::ZeroPriority);
+        }
+        if let Transport::Unicast { peers } = &self.transport {
+            if peers.iter().any(|peer| Family::of(peer) != self.family()) {
+                return Err(ConfigError::PeerFamily);
+            }
+        }
+        if self.garp.master_refresh.is_some_and(|period| period.is_zero()) {
+            return Err(ConfigError::ZeroGarpRefresh);
+        }
+        if self.virtual_addresses.first().is_some_and(|a| Family::of(a) != self.family()) {
+            return Err(ConfigError::PrimaryAddressFamily);
+        }
+        self.advertisement().map(|_| ()).map_err(ConfigError::from)
+    }
+
+    /// The advertisement this router sends, at its configured priority.
+    pub(crate) fn advertisement(&self) -> Result<Advertisement, InvalidAdvertisement> {
+        Advertisement::new(
+            self.version,
+            self.vrid,
+            self.priority,
+            self.advert_interval,
+            self.virtual_addresses.clone(),
+        )
+    }
+}
+
+/// Why a [`RouterConfig`] cannot run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    ZeroVrid,
+    ZeroPriority,
+    /// Zero, above 4095 cs (VRRPv3), or not whole seconds up to 255 (VRRPv2).
+    Interval(Centiseconds),
+    NoAddresses,
+    TooManyAddresses(usize),
+    /// Virtual addresses of two families, or IPv6 with VRRPv2 (RFC 3768 is IPv4 only).
+    MixedFamilies,
+    /// The primary address is not of the virtual addresses' family.
+    PrimaryAddressFamily,
+    /// A unicast peer is not of the virtual addresses' family.
+    PeerFamily,
+    /// Over IPv6 the first virtual address must be link-local (RFC 9568 §5.2.9).
+    FirstAddressNotLinkLocal,
+    /// `garp_master_refresh` of zero means off: say `None`.
+    ZeroGarpRefresh,
+}
+
+impl From<InvalidAdvertisement> for ConfigError {
+    fn from(error: InvalidAdvertisement) -> Self {
+        match error {
+            InvalidAdvertisement::ZeroVrid => ConfigError::ZeroVrid,
+            InvalidAdvertisement::AddressCount(0) => ConfigError::NoAddresses,
+            InvalidAdvertisement::AddressCount(count) => ConfigError::TooManyAddresses(count),
+            InvalidAdvertisement::MixedFamilies => ConfigError::MixedFamilies,
+            InvalidAdvertisement::Interval(interval) => ConfigError::Interval(interval),
+            InvalidAdvertisement::FirstAddressNotLinkLocal => ConfigError::FirstAddressNotLinkLocal,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::ZeroVrid => write!(f, "virtual_router_id must be 1-255"),
+            ConfigError::ZeroPriority => write!(f, "priority must be 1-255"),
+            ConfigError::Interval(interval) => write!(
+                f,
+                "advert_int {interval} is not possible: VRRPv3 needs 0.01-40.95 s, VRRPv2 whole seconds 1-255"
+            ),
+            ConfigError::NoAddresses => write!(f, "no virtual addresses"),
+            ConfigError::TooManyAddresses(count) => {
+                write!(f, "{count} virtual addresses; an advertisement carries at most 255")
+            }
+            ConfigError::MixedFamilies => {
+                write!(f, "virtual addresses mix IPv4 and IPv6, or IPv6 with VRRPv2")
+            }
+            ConfigError::PrimaryAddressFamily => {
+                write!(f, "the router's address is not of the virtual addresses' family")
+            }
+            ConfigError::PeerFamily => {
+                write!(f, "a unicast peer is not of the virtual addresses' family")
+            }
+            ConfigError::FirstAddressNotLinkLocal => {
+                write!(f, "over IPv6 the first virtual address must be link-local")
+            }
+            ConfigError::ZeroGarpRefresh => write!(f, "garp_master_refresh 0 means off"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
