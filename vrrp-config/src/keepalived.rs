@@ -169,6 +169,8 @@ const ADDRESS_OPTIONS: &[OptionSpec] = &[
     option("use_vmac", false, false),
 ];
 
+/// `mac` is a vrrpd extension (keepalived rejects it): the peer's MAC address, pinned so that
+/// adverts need no ARP/ND resolution.
 const PEER_OPTIONS: &[OptionSpec] =
     &[option("min_ttl", true, true), option("max_ttl", true, true), option("mac", true, true)];
 

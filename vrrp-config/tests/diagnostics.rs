@@ -240,3 +240,32 @@ fn unreadable_file() {
         "/nonexistent/keepalived.conf: cannot read: No such file or directory (os error 2)"
     );
 }
+
+#[test]
+fn hostile_input_is_refused_without_panicking() {
+    let deep = "a {\n".repeat(100);
+    let inputs = [
+        deep.as_str(),
+        "}}}}",
+        "{",
+        "\"",
+        "vrrp_instance \"\" {\n}\n",
+        "vrrp_instance VI01 { virtual_ipaddress { / } unicast_peer { ::/ mac } }",
+        "vrrp_instance VI01 { advert_int 99999999999999999999.999999999 version 3 }",
+        "vrrp_instance VI01 { advert_int 18446744073709551615.999999999 }",
+        "global_defs { vrrp_garp_master_delay 1.0000000001 }",
+        "include [\n",
+        "include /nonexistent/[!a-\n",
+        "vrrp_sync_group { group }",
+        "\u{feff}\u{0}\u{7f}é{ñ}",
+    ];
+    for input in inputs {
+        let _ = parse_str(input, Path::new("hostile.conf"));
+        let _ = parse_str(input, Path::new("hostile.toml"));
+    }
+    let nested = errors(&deep, "t.conf");
+    assert!(
+        nested.contains(&"t.conf:17:3: blocks nested deeper than 16 levels".to_string()),
+        "{nested:?}"
+    );
+}
