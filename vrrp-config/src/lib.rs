@@ -11,6 +11,14 @@
 //! subsystems (SMTP, LVS, SNMP, ...) are accepted with a warning that vrrpd does not use them;
 //! unknown keywords are warnings too; invalid values and broken references are errors.
 //!
+//! Diagnostics: unknown or unused keywords are warnings naming `file:line`; invalid values are
+//! errors naming `file:line:column` and what was expected; a missing required item (`interface`,
+//! `virtual_router_id`) is an error naming the instance and the line it starts on. Inside an
+//! included file, the diagnostic names that file.
+//!
+//! Not supported: keepalived's `$NAME=value` parameter substitution, `@host` conditional lines
+//! and `~SEQ` sequences (such lines are reported as unknown keywords).
+//!
 //! vrrpd extension, which keepalived would reject: a unicast peer may pin the peer's MAC address,
 //! `unicast_peer { 192.0.2.2 mac 02:00:00:00:00:02 }`, so no ARP/ND resolution is needed.
 //!
@@ -31,6 +39,9 @@
 //!   `{ name = "chk_haproxy", weight = -20 }`;
 //! * a command (`script`, `notify_master`, ...) is a string split as keepalived does, or an
 //!   array of strings taken as the exact argument list: `notify_master = ["/bin/notify", "a b"]`.
+//!
+//! Values are checked by the keyword rules, not by TOML type: `priority = "110"` is accepted like
+//! `priority = 110`. TOML files have no `include`.
 //!
 //! The reference keepalived configuration of server 1 reads, in TOML:
 //!
@@ -102,10 +113,20 @@ impl Format {
             .find(|line| !line.is_empty() && !line.starts_with(['#', '!']));
         match first {
             Some(line) if line.starts_with('[') => Format::Toml,
-            Some(line) if line.split_whitespace().nth(1) == Some("=") => Format::Toml,
+            Some(line) if is_toml_assignment(line) => Format::Toml,
             _ => Format::Keepalived,
         }
     }
+}
+
+/// `key = value` with a bare TOML key; keepalived lines put spaces or quotes before any `=`, and
+/// its `$NAME=value` definitions start with `$`.
+fn is_toml_assignment(line: &str) -> bool {
+    line.split_once('=').is_some_and(|(key, _)| {
+        let key = key.trim();
+        !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    })
 }
 
 /// Reads and validates the configuration file at `path` (and its includes).

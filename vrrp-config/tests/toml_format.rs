@@ -189,6 +189,11 @@ fn format_detection() {
     assert_eq!(Format::detect("", Path::new("a.toml")), Format::Toml);
     assert_eq!(Format::detect("[x]", Path::new("a.conf")), Format::Keepalived);
     assert_eq!(Format::detect("# c\n[global_defs]\n", Path::new("vrrpd")), Format::Toml);
-    assert_eq!(Format::detect("! c\nvrrp_version = 3\n", Path::new("vrrpd")), Format::Toml);
+    assert_eq!(Format::detect("! c\nvrrp_version=3\n", Path::new("vrrpd")), Format::Toml);
+    assert_eq!(Format::detect("$IF=eth0\n", Path::new("keepalived")), Format::Keepalived);
+    assert_eq!(
+        Format::detect("script \"/bin/x a=b\"\n", Path::new("keepalived")),
+        Format::Keepalived
+    );
     assert_eq!(Format::detect("global_defs {\n}\n", Path::new("keepalived")), Format::Keepalived);
 }
