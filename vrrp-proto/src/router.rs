@@ -374,9 +374,12 @@ impl Router {
             self.master_down_timer = Some(MasterDownTimer { at, cause: DownCause::NoMaster });
             return Disposition::Accepted;
         }
-        // RFC 9568 §6.4.2: lower priority with Preempt_Mode: discard; the timer runs out.
+        // RFC 9568 §6.4.2: lower priority with Preempt_Mode: discard; the timer runs out. A
+        // timer armed by a resignation or the `state MASTER` hint keeps that cause.
         if let Some(timer) = &mut self.master_down_timer {
-            timer.cause = DownCause::Preempting;
+            if timer.cause == DownCause::NoMaster {
+                timer.cause = DownCause::Preempting;
+            }
         }
         Disposition::Discarded(DiscardReason::Preempting)
     }
