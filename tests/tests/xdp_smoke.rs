@@ -6,12 +6,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aya::programs::XdpMode;
 use vrrp_common::{
     checksum_form, event_cause, instance_flags, Counter, InstanceConfig, InstanceKey, PeerConfig,
     PeerKey, FAMILY_IPV4,
 };
 use vrrp_tests::{frames, netns, require_root, test_run, xdp::changed};
+use vrrp_user::xdp::AttachMode;
 use vrrp_user::xdp::XdpDatapath;
 
 const ROUTER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -56,8 +56,8 @@ fn attached_to_a_veth_it_reports_a_real_advertisement() {
     let ifindex = lab.ifindex(&router, &router_if).expect("ifindex");
 
     let inside = netns::enter(&router).expect("entering the router namespace");
-    let mut datapath = XdpDatapath::load().expect("loading the XDP program");
-    datapath.attach(&router_if, XdpMode::Default).expect("attaching to the veth");
+    let mut datapath = XdpDatapath::load(None).expect("loading the XDP program");
+    datapath.attach(&router_if, AttachMode::Auto).expect("attaching to the veth");
     let program_id = datapath.program().unwrap().info().unwrap().id();
     println!("attached vrrp_xdp (id {program_id}) to {router_if} in {router}");
     assert!(bpftool_lists(program_id), "bpftool does not name the program vrrp_xdp");
@@ -96,7 +96,7 @@ fn attached_to_a_veth_it_reports_a_real_advertisement() {
 #[test]
 fn on_crafted_frames_it_passes_valid_and_other_traffic_and_drops_bad_ttl() {
     require_root();
-    let mut datapath = XdpDatapath::load().expect("loading the XDP program");
+    let mut datapath = XdpDatapath::load(None).expect("loading the XDP program");
     let key = unicast_instance(&mut datapath, LOOPBACK_IFINDEX);
 
     let valid = frames::vrrp_v3_ipv4(PEER, ROUTER, VRID, 110, 100, &[VIP]);

@@ -1,5 +1,119 @@
-//! `vrrpd`: the VRRP daemon.
+//! `vrrpd`: the VRRP daemon. Run `vrrpd --help`.
 
-fn main() {
-    println!("vrrpd: embedded XDP program of {} bytes", vrrp_user::xdp::OBJECT.len());
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use vrrp_user::{
+    counters,
+    daemon::{self, DatapathChoice, Options},
+    xdp::{AttachMode, DEFAULT_PIN_DIR},
+};
+
+/// An eBPF-accelerated VRRP daemon (RFC 9568, VRRPv2 and v3) that runs keepalived.conf files.
+///
+/// Advertisements are validated by an XDP program in the kernel: invalid and unauthorised ones
+/// are dropped and counted there, and the daemon wakes only when something changed. Where XDP
+/// cannot attach, a raw-socket data path does the same checks in user space.
+///
+/// Examples:
+///   vrrpd -f /etc/keepalived/keepalived.conf      run (in the foreground; systemd Type=notify)
+///   vrrpd check-config /etc/keepalived/keepalived.conf
+///   vrrpd counters                                  what the kernel dropped, and why
+///   bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_RECORDS
+///
+/// Signals: SIGHUP reloads the file (unchanged instances keep their state and addresses; a bad
+/// file is refused and the running configuration stays); SIGTERM resigns (priority 0), removes
+/// the virtual addresses, detaches XDP and exits 0.
+#[derive(Parser, Debug)]
+#[command(name = "vrrpd", version, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Configuration file: keepalived.conf syntax, or the native TOML format (`.toml`).
+    #[arg(short = 'f', long = "config", default_value = "/etc/keepalived/keepalived.conf")]
+    config: PathBuf,
+    /// Where advertisements are received and validated.
+    #[arg(long, value_enum, default_value_t = DatapathChoice::Auto)]
+    datapath: DatapathChoice,
+    /// XDP attach mode: auto tries native (driver) mode and falls back to generic.
+    #[arg(long, value_enum, default_value_t = AttachMode::Auto)]
+    xdp_mode: AttachMode,
+    /// bpffs folder for the pinned program and maps (readable with bpftool).
+    #[arg(long, default_value = DEFAULT_PIN_DIR)]
+    pin_dir: PathBuf,
+    /// Pass valid advertisements up the stack after accounting (visible to tcpdump on the
+    /// host and to other VRRP daemons) instead of consuming them in XDP.
+    #[arg(long)]
+    pass_valid: bool,
+    /// Log level: error, warn, info, debug or trace (RUST_LOG overrides it).
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a configuration file: warnings and errors with file:line:column; exit 1 on error.
+    CheckConfig { file: PathBuf },
+    /// Print the data path's per-reason counters from the pinned map of a running daemon.
+    Counters {
+        #[arg(long, default_value = DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::new()
+        .parse_filters(&cli.run.log_level)
+        .parse_env("RUST_LOG")
+        .format_timestamp_millis()
+        .init();
+    let result = match cli.command {
+        Some(Command::CheckConfig { file }) => check_config(&file),
+        Some(Command::Counters { pin_dir }) => counters::print(&pin_dir),
+        None => run(cli.run),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            log::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(file: &std::path::Path) -> Result<()> {
+    let (config, _) = daemon::load_config(file)?;
+    println!(
+        "{}: valid ({} instance{}, {} script{})",
+        file.display(),
+        config.instances.len(),
+        if config.instances.len() == 1 { "" } else { "s" },
+        config.scripts.len(),
+        if config.scripts.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    daemon::check_privileges()?;
+    let options = Options {
+        config: args.config,
+        datapath: args.datapath,
+        attach_mode: args.xdp_mode,
+        pin_dir: args.pin_dir,
+        pass_valid: args.pass_valid,
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(daemon::run(options))
 }

@@ -1,8 +1,19 @@
-//! The XDP data path: the embedded kernel program, its loader and its maps.
+//! The XDP data path: the embedded kernel program, its loader, its maps and its pins.
+//!
+//! The program and its maps are pinned under one folder of bpffs (default `/sys/fs/bpf/vrrpd`)
+//! with their stable names, so `bpftool prog show pinned /sys/fs/bpf/vrrpd/vrrp_xdp` and
+//! `bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_COUNTERS` work while the daemon runs. The
+//! attachments are BPF links owned by the process: a crash detaches them with it. Pins from a
+//! crashed run are replaced at start; a clean stop removes them.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
-    maps::{HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{HashMap, Map, MapData, PerCpuArray, RingBuf},
     programs::{xdp::XdpLinkId, Xdp, XdpMode},
     Ebpf,
 };
@@ -16,6 +27,18 @@ pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("VRRP_EBPF_OBJECT"))
 /// Per-reason counters, summed over CPUs, indexed by `Counter as usize`.
 pub type Counters = [u64; Counter::COUNT as usize];
 
+/// The default pin folder.
+pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/vrrpd";
+
+/// How to attach: what the operator asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttachMode {
+    /// Native (driver) mode, falling back to generic where the driver lacks XDP.
+    Auto,
+    Native,
+    Generic,
+}
+
 /// The loaded program and typed handles on its maps.
 pub struct XdpDatapath {
     ebpf: Ebpf,
@@ -23,36 +46,79 @@ pub struct XdpDatapath {
     peers: HashMap<MapData, PeerKey, PeerConfig>,
     records: HashMap<MapData, InstanceKey, InstanceRecord>,
     counters: PerCpuArray<MapData, u64>,
-    events: RingBuf<MapData>,
+    events: Option<RingBuf<MapData>>,
     links: Vec<(String, XdpLinkId)>,
+    pin_dir: Option<PathBuf>,
 }
 
 impl XdpDatapath {
-    /// Loads the program into the kernel (verifier included); attaches nothing.
-    pub fn load() -> Result<Self> {
+    /// Loads the program into the kernel (verifier included) and, with `pin_dir`, pins it and
+    /// its maps there, replacing pins a crashed run left. Attaches nothing.
+    pub fn load(pin_dir: Option<&Path>) -> Result<Self> {
+        if let Some(dir) = pin_dir {
+            prepare_pin_dir(dir)?;
+        }
         let mut ebpf = Ebpf::load(OBJECT).context("loading the XDP object")?;
         program_of(&mut ebpf)?.load().context("the kernel refused the XDP program")?;
-        let mut take =
-            |name: &str| ebpf.take_map(name).ok_or_else(|| anyhow!("the object has no map {name}"));
+        if let Some(dir) = pin_dir {
+            let path = dir.join(names::PROGRAM);
+            program_of(&mut ebpf)?
+                .pin(&path)
+                .with_context(|| format!("pinning {}", path.display()))?;
+        }
+        let mut take = |name: &str| -> Result<Map> {
+            let map = ebpf.take_map(name).ok_or_else(|| anyhow!("the object has no map {name}"))?;
+            if let Some(dir) = pin_dir {
+                let path = dir.join(name);
+                map.pin(&path).with_context(|| format!("pinning {}", path.display()))?;
+            }
+            Ok(map)
+        };
         let instances = HashMap::try_from(take(names::INSTANCES)?)?;
         let peers = HashMap::try_from(take(names::PEERS)?)?;
         let records = HashMap::try_from(take(names::RECORDS)?)?;
         let counters = PerCpuArray::try_from(take(names::COUNTERS)?)?;
-        let events = RingBuf::try_from(take(names::EVENTS)?)?;
-        Ok(Self { ebpf, instances, peers, records, counters, events, links: Vec::new() })
+        let events = Some(RingBuf::try_from(take(names::EVENTS)?)?);
+        Ok(Self {
+            ebpf,
+            instances,
+            peers,
+            records,
+            counters,
+            events,
+            links: Vec::new(),
+            pin_dir: pin_dir.map(Path::to_path_buf),
+        })
     }
 
     pub fn program(&mut self) -> Result<&mut Xdp> {
         program_of(&mut self.ebpf)
     }
 
-    pub fn attach(&mut self, ifname: &str, mode: XdpMode) -> Result<()> {
-        let link = self
-            .program()?
-            .attach(ifname, mode)
-            .with_context(|| format!("attaching XDP to {ifname} ({mode:?})"))?;
-        self.links.push((ifname.to_owned(), link));
-        Ok(())
+    /// Attaches to `ifname` and returns the mode used.
+    pub fn attach(&mut self, ifname: &str, mode: AttachMode) -> Result<XdpMode> {
+        let tries: &[XdpMode] = match mode {
+            AttachMode::Auto => &[XdpMode::Driver, XdpMode::Skb],
+            AttachMode::Native => &[XdpMode::Driver],
+            AttachMode::Generic => &[XdpMode::Skb],
+        };
+        let mut last_error = None;
+        for &xdp_mode in tries {
+            match self.program()?.attach(ifname, xdp_mode) {
+                Ok(link) => {
+                    self.links.push((ifname.to_owned(), link));
+                    if last_error.is_some() {
+                        log::warn!(
+                            "{ifname}: the driver has no native XDP; attached in generic mode"
+                        );
+                    }
+                    return Ok(xdp_mode);
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        let error = last_error.map(anyhow::Error::from).unwrap_or_else(|| anyhow!("no mode"));
+        Err(error).with_context(|| format!("attaching XDP to {ifname} ({mode:?})"))
     }
 
     pub fn detach(&mut self, ifname: &str) -> Result<()> {
@@ -63,8 +129,28 @@ impl XdpDatapath {
         self.program()?.detach(link).with_context(|| format!("detaching XDP from {ifname}"))
     }
 
+    pub fn is_attached(&self, ifname: &str) -> bool {
+        self.links.iter().any(|(name, _)| name == ifname)
+    }
+
     pub fn set_instance(&mut self, key: InstanceKey, config: InstanceConfig) -> Result<()> {
         self.instances.insert(key, config, 0).context("updating VRRP_INSTANCES")
+    }
+
+    /// Forgets an instance: its configuration, its peers and its record.
+    pub fn remove_instance(&mut self, key: &InstanceKey) -> Result<()> {
+        ignore_missing(self.instances.remove(key)).context("updating VRRP_INSTANCES")?;
+        let peers: Vec<PeerKey> =
+            self.peers.keys().filter_map(Result::ok).filter(|peer| peer.instance == *key).collect();
+        for peer in peers {
+            ignore_missing(self.peers.remove(&peer)).context("updating VRRP_PEERS")?;
+        }
+        self.forget_record(key)
+    }
+
+    /// Drops the record, so the next advertisement raises a FIRST event.
+    pub fn forget_record(&mut self, key: &InstanceKey) -> Result<()> {
+        ignore_missing(self.records.remove(key)).context("updating VRRP_RECORDS")
     }
 
     pub fn set_peer(&mut self, key: PeerKey, config: PeerConfig) -> Result<()> {
@@ -89,14 +175,68 @@ impl XdpDatapath {
         Ok(totals)
     }
 
-    /// The next queued event, if any (never blocks).
+    /// The next queued event, if any (never blocks). `None` once the ring was taken.
     pub fn next_event(&mut self) -> Option<AdvertEvent> {
-        let item = self.events.next()?;
-        if item.len() < std::mem::size_of::<AdvertEvent>() {
-            return None;
+        read_event(self.events.as_mut()?)
+    }
+
+    /// Hands the ring buffer to an event loop that polls its descriptor.
+    pub fn take_events(&mut self) -> Option<RingBuf<MapData>> {
+        self.events.take()
+    }
+
+    /// Detaches everything and removes the pins.
+    pub fn shut_down(&mut self) {
+        let attached: Vec<String> = self.links.iter().map(|(name, _)| name.clone()).collect();
+        for ifname in attached {
+            if let Err(error) = self.detach(&ifname) {
+                log::warn!("{error:#}");
+            }
         }
-        // SAFETY: the kernel wrote a whole AdvertEvent (size checked), which is plain data.
-        Some(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<AdvertEvent>()) })
+        if let Some(dir) = self.pin_dir.take() {
+            if let Err(error) = fs::remove_dir_all(&dir) {
+                log::warn!("removing pins in {}: {error}", dir.display());
+            }
+        }
+    }
+}
+
+/// Makes `dir` an empty folder on bpffs, removing pins a crashed run left there.
+fn prepare_pin_dir(dir: &Path) -> Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("/"));
+    if !is_bpffs(parent) && !is_bpffs(dir) {
+        bail!(
+            "{} is not on a BPF filesystem: mount it (`mount -t bpf bpf /sys/fs/bpf`) or choose \
+             another folder with --pin-dir",
+            parent.display()
+        );
+    }
+    if dir.exists() {
+        log::info!("replacing pins left in {} by an earlier run", dir.display());
+        fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Decodes one ring-buffer record.
+pub fn read_event(ring: &mut RingBuf<MapData>) -> Option<AdvertEvent> {
+    let item = ring.next()?;
+    if item.len() < std::mem::size_of::<AdvertEvent>() {
+        return None;
+    }
+    // SAFETY: the kernel wrote a whole AdvertEvent (size checked), which is plain data.
+    Some(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<AdvertEvent>()) })
+}
+
+fn ignore_missing(result: Result<(), aya::maps::MapError>) -> Result<(), aya::maps::MapError> {
+    match result {
+        Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+        Err(aya::maps::MapError::SyscallError(error))
+            if error.io_error.raw_os_error() == Some(libc::ENOENT) =>
+        {
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -105,4 +245,17 @@ fn program_of(ebpf: &mut Ebpf) -> Result<&mut Xdp> {
         .ok_or_else(|| anyhow!("the object has no program {}", names::PROGRAM))?
         .try_into()
         .context("the program is not XDP")
+}
+
+/// Whether `path` is on a BPF filesystem (statfs magic BPF_FS_MAGIC).
+fn is_bpffs(path: &Path) -> bool {
+    const BPF_FS_MAGIC: i64 = 0xcafe4a11;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs writes into a zeroed struct we own.
+    let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid path and struct pointers.
+    let result = unsafe { libc::statfs(c_path.as_ptr(), &raw mut stats) };
+    result == 0 && stats.f_type as i64 == BPF_FS_MAGIC
 }

@@ -1,0 +1,187 @@
+//! One interface for the controller over both data paths: what arrived, for which instance.
+//!
+//! - XDP: the kernel validated the advertisement and raised an event because something changed;
+//!   a task turns ring-buffer records into [`Arrival`]s.
+//! - Socket: each instance's raw socket receives every advertisement; a task per socket runs
+//!   the same validation in user space (`vrrp-proto`'s decoder, then the instance's VRID,
+//!   version and peers) and counts rejections under the kernel's reasons.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    os::fd::AsRawFd,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{anyhow, Result};
+use aya::maps::{MapData, RingBuf};
+use tokio::{io::unix::AsyncFd, sync::mpsc};
+use vrrp_common::{AdvertEvent, Counter, InstanceKey, FAMILY_IPV4};
+use vrrp_proto::{decode_payload, Centiseconds, ReceiveChecks, Version};
+
+use crate::{advert_socket::AdvertSocket, xdp};
+
+/// A valid advertisement for one instance.
+#[derive(Clone, Debug)]
+pub struct Arrival {
+    pub key: InstanceKey,
+    pub source: IpAddr,
+    pub received_at: Instant,
+    pub priority: u8,
+    pub interval: Centiseconds,
+    /// The advertised addresses, when the data path saw them (the kernel's summary does not
+    /// carry them; the state machine does not need them).
+    pub addresses: Option<Vec<IpAddr>>,
+    /// Bits of `vrrp_common::event_cause` (XDP), for the log.
+    pub causes: u8,
+    pub source_mac: Option<[u8; 6]>,
+}
+
+/// Converts a `bpf_ktime_get_ns` (CLOCK_MONOTONIC) time to an `Instant` (also CLOCK_MONOTONIC).
+pub fn instant_of_monotonic(ns: u64) -> Instant {
+    let now = Instant::now();
+    let elapsed = monotonic_now_ns().saturating_sub(ns);
+    now.checked_sub(Duration::from_nanos(elapsed)).unwrap_or(now)
+}
+
+pub fn monotonic_now_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime with a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+pub fn address_of(family: u8, bytes: [u8; 16]) -> IpAddr {
+    if family == FAMILY_IPV4 {
+        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
+    } else {
+        IpAddr::V6(Ipv6Addr::from(bytes))
+    }
+}
+
+fn arrival_of_event(event: &AdvertEvent) -> Arrival {
+    Arrival {
+        key: event.key,
+        source: address_of(event.key.family, event.sender),
+        received_at: instant_of_monotonic(event.timestamp_ns),
+        priority: event.priority,
+        interval: Centiseconds::new(event.interval_cs),
+        addresses: None,
+        causes: event.causes,
+        source_mac: Some(event.sender_mac),
+    }
+}
+
+/// Forwards ring-buffer events until the receiver is gone.
+pub fn spawn_ring_reader(ring: RingBuf<MapData>, sender: mpsc::Sender<Arrival>) -> Result<()> {
+    // SAFETY: the ring buffer (and its descriptor) moves into the AsyncFd and lives as long.
+    let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(|error| anyhow!("polling the event ring: {error}"))?;
+    tokio::spawn(async move {
+        loop {
+            let Ok(mut guard) = ring.readable_mut().await else {
+                return;
+            };
+            while let Some(event) = xdp::read_event(guard.get_inner_mut()) {
+                if sender.send(arrival_of_event(&event)).await.is_err() {
+                    return;
+                }
+            }
+            guard.clear_ready();
+        }
+    });
+    Ok(())
+}
+
+/// Rejections counted by the socket data path, by the kernel's reasons.
+#[derive(Default)]
+pub struct SocketCounters([AtomicU64; Counter::COUNT as usize]);
+
+impl SocketCounters {
+    pub fn count(&self, counter: Counter) {
+        self.0[counter as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> xdp::Counters {
+        let mut totals = [0u64; Counter::COUNT as usize];
+        for (total, counter) in totals.iter_mut().zip(&self.0) {
+            *total = counter.load(Ordering::Relaxed);
+        }
+        totals
+    }
+}
+
+/// What the socket path checks beyond the decoder, as the kernel does with its maps.
+#[derive(Clone, Debug)]
+pub struct SocketFilter {
+    pub key: InstanceKey,
+    pub version: Version,
+    /// Empty: any sender (multicast); otherwise only these.
+    pub peers: Vec<IpAddr>,
+}
+
+/// Receives on `socket`, validates, and forwards arrivals until the receiver is gone.
+pub fn spawn_socket_reader(
+    socket: Arc<AdvertSocket>,
+    filter: SocketFilter,
+    counters: Arc<SocketCounters>,
+    sender: mpsc::Sender<Arrival>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let datagram = match socket.receive().await {
+                Ok(datagram) => datagram,
+                Err(error) => {
+                    log::warn!("receiving on the VRRP socket: {error:#}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let received_at = Instant::now();
+            let received =
+                match decode_payload(&datagram.payload, datagram.ip, ReceiveChecks::default()) {
+                    Ok(received) => received,
+                    Err(error) => {
+                        counters.count(error.counter());
+                        continue;
+                    }
+                };
+            let advert = &received.advertisement;
+            let verdict = if advert.vrid() != filter.key.vrid {
+                Err(Counter::UnknownVrid)
+            } else if advert.version() != filter.version {
+                Err(Counter::VersionMismatch)
+            } else if !filter.peers.is_empty() && !filter.peers.contains(&datagram.ip.source) {
+                Err(Counter::NotAPeer)
+            } else {
+                Ok(())
+            };
+            if let Err(counter) = verdict {
+                counters.count(counter);
+                continue;
+            }
+            counters.count(Counter::Reported);
+            let arrival = Arrival {
+                key: filter.key,
+                source: datagram.ip.source,
+                received_at,
+                priority: advert.priority(),
+                interval: advert.interval(),
+                addresses: Some(advert.addresses().to_vec()),
+                causes: 0,
+                source_mac: None,
+            };
+            if sender.send(arrival).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Keeps the descriptor type in one place for callers that poll the ring themselves.
+pub fn ring_fd(ring: &RingBuf<MapData>) -> i32 {
+    ring.as_raw_fd()
+}
