@@ -5,10 +5,22 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use vrrp_common::wire::{ETH_P_8021Q, ETH_P_IP, IPPROTO_VRRP, VRRP_TTL};
+use vrrp_common::wire::{ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP, VRRP_TTL};
 
 pub const VRRP_MULTICAST_MAC: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12];
 pub const PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
+pub const BROADCAST_MAC: [u8; 6] = [0xff; 6];
+const ETH_P_ARP: u16 = 0x0806;
+const IPPROTO_ICMPV6: u8 = 58;
+/// IPv4 flags/offset word with More Fragments set.
+pub const IPV4_MORE_FRAGMENTS: u16 = 0x2000;
+
+/// A VLAN tag: its TPID (802.1Q 0x8100 or 802.1ad 0x88a8) and VLAN id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tag {
+    pub tpid: u16,
+    pub vid: u16,
+}
 
 /// RFC 1071 checksum of `data` with an initial `sum`.
 pub fn internet_checksum(data: &[u8], mut sum: u32) -> u16 {
@@ -24,12 +36,24 @@ pub fn internet_checksum(data: &[u8], mut sum: u32) -> u16 {
 
 /// Ethernet header, `vlans` 802.1Q tags (VLAN ids), then `payload`.
 pub fn ethernet(source: [u8; 6], ethertype: u16, vlans: &[u16], payload: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(14 + 4 * vlans.len() + payload.len());
-    frame.extend_from_slice(&VRRP_MULTICAST_MAC);
+    let tags: Vec<Tag> = vlans.iter().map(|&vid| Tag { tpid: ETH_P_8021Q, vid }).collect();
+    ethernet_tagged(VRRP_MULTICAST_MAC, source, ethertype, &tags, payload)
+}
+
+/// Ethernet header with `tags` (outermost first), then `payload`.
+pub fn ethernet_tagged(
+    destination: [u8; 6],
+    source: [u8; 6],
+    ethertype: u16,
+    tags: &[Tag],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(14 + 4 * tags.len() + payload.len());
+    frame.extend_from_slice(&destination);
     frame.extend_from_slice(&source);
-    for vlan in vlans {
-        frame.extend_from_slice(&ETH_P_8021Q.to_be_bytes());
-        frame.extend_from_slice(&vlan.to_be_bytes());
+    for tag in tags {
+        frame.extend_from_slice(&tag.tpid.to_be_bytes());
+        frame.extend_from_slice(&tag.vid.to_be_bytes());
     }
     frame.extend_from_slice(&ethertype.to_be_bytes());
     frame.extend_from_slice(payload);
@@ -89,13 +113,7 @@ pub fn vrrp_v3_ipv4(
     for address in addresses {
         message.extend_from_slice(&address.octets());
     }
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&source.octets());
-    pseudo.extend_from_slice(&destination.octets());
-    pseudo.extend_from_slice(&[0, IPPROTO_VRRP]);
-    pseudo.extend_from_slice(&(message.len() as u16).to_be_bytes());
-    let pseudo_sum =
-        pseudo.chunks(2).map(|word| u32::from(u16::from_be_bytes([word[0], word[1]]))).sum();
+    let pseudo_sum = ipv4_pseudo_sum(source, destination, IPPROTO_VRRP, message.len());
     let checksum = internet_checksum(&message, pseudo_sum);
     message[6..8].copy_from_slice(&checksum.to_be_bytes());
     let packet = ipv4(source, destination, VRRP_TTL, IPPROTO_VRRP, &message);
@@ -104,6 +122,70 @@ pub fn vrrp_v3_ipv4(
 
 /// A frame that is not VRRP: a small UDP datagram.
 pub fn udp_ipv4(source: Ipv4Addr, destination: Ipv4Addr) -> Vec<u8> {
-    let udp = [0x30, 0x39, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00, b'p', b'i', b'n', b'g'];
+    udp_ipv4_frame(source, destination, 14 + 20 + 12)
+}
+
+/// A UDP datagram in a frame of exactly `frame_len` bytes (at least 42), zero payload bytes.
+pub fn udp_ipv4_frame(source: Ipv4Addr, destination: Ipv4Addr, frame_len: usize) -> Vec<u8> {
+    let udp_len = frame_len - 14 - 20;
+    let mut udp = vec![0x30, 0x39, 0x00, 0x35];
+    udp.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    udp.resize(udp_len, 0);
     ethernet(PEER_MAC, ETH_P_IP, &[], &ipv4(source, destination, 64, libc::IPPROTO_UDP as u8, &udp))
+}
+
+/// The first fragment of a UDP datagram (More Fragments set).
+pub fn udp_ipv4_fragment(source: Ipv4Addr, destination: Ipv4Addr) -> Vec<u8> {
+    let mut frame = udp_ipv4_frame(source, destination, 14 + 20 + 64);
+    frame[14 + 6..14 + 8].copy_from_slice(&IPV4_MORE_FRAGMENTS.to_be_bytes());
+    frame
+}
+
+/// A TCP SYN (20-byte TCP header, no options).
+pub fn tcp_syn_ipv4(source: Ipv4Addr, destination: Ipv4Addr) -> Vec<u8> {
+    let mut tcp = vec![0xc3, 0x50, 0x00, 0x16, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff];
+    tcp.extend_from_slice(&[0, 0, 0, 0]);
+    ethernet(PEER_MAC, ETH_P_IP, &[], &ipv4(source, destination, 64, libc::IPPROTO_TCP as u8, &tcp))
+}
+
+/// An ARP request (RFC 826) for `target`, broadcast.
+pub fn arp_request(sender_mac: [u8; 6], sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    let mut arp = vec![0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01];
+    arp.extend_from_slice(&sender_mac);
+    arp.extend_from_slice(&sender.octets());
+    arp.extend_from_slice(&[0; 6]);
+    arp.extend_from_slice(&target.octets());
+    ethernet_tagged(BROADCAST_MAC, sender_mac, ETH_P_ARP, &[], &arp)
+}
+
+/// An ICMPv6 neighbour solicitation (RFC 4861 §4.3) for `target`, with the source link-layer
+/// address option, to the target's solicited-node group.
+pub fn neighbour_solicitation(sender_mac: [u8; 6], source: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
+    let t = target.octets();
+    let low = u16::from_be_bytes([t[14], t[15]]);
+    let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), low);
+    let mut icmp = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&target.octets());
+    icmp.extend_from_slice(&[1, 1]);
+    icmp.extend_from_slice(&sender_mac);
+    let pseudo = ipv6_pseudo_sum(source, group, IPPROTO_ICMPV6, icmp.len());
+    let checksum = internet_checksum(&icmp, pseudo);
+    icmp[2..4].copy_from_slice(&checksum.to_be_bytes());
+    let group_mac = [0x33, 0x33, 0xff, t[13], t[14], t[15]];
+    let packet = ipv6(source, group, VRRP_TTL, IPPROTO_ICMPV6, &icmp);
+    ethernet_tagged(group_mac, sender_mac, ETH_P_IPV6, &[], &packet)
+}
+
+/// Sum of the IPv4 pseudo-header words (RFC 768) for an upper-layer message of `len` bytes.
+pub fn ipv4_pseudo_sum(source: Ipv4Addr, destination: Ipv4Addr, protocol: u8, len: usize) -> u32 {
+    word_sum(&source.octets()) + word_sum(&destination.octets()) + u32::from(protocol) + len as u32
+}
+
+/// Sum of the IPv6 pseudo-header words (RFC 8200 §8.1) for an upper-layer message of `len` bytes.
+pub fn ipv6_pseudo_sum(source: Ipv6Addr, destination: Ipv6Addr, next: u8, len: usize) -> u32 {
+    word_sum(&source.octets()) + word_sum(&destination.octets()) + u32::from(next) + len as u32
+}
+
+fn word_sum(bytes: &[u8]) -> u32 {
+    bytes.chunks(2).map(|word| u32::from(u16::from_be_bytes([word[0], word[1]]))).sum()
 }

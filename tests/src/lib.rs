@@ -3,8 +3,10 @@
 //! These tests need root (CAP_SYS_ADMIN for namespaces, CAP_BPF and CAP_NET_ADMIN for XDP).
 //! Without it they fail with that reason: [`require_root`].
 
+pub mod corpus;
 pub mod frames;
 pub mod netns;
+pub mod rig;
 pub mod test_run;
 pub mod xdp;
 

@@ -1,0 +1,303 @@
+//! The XDP program on a corpus of crafted frames through BPF_PROG_TEST_RUN: every kind of valid
+//! advertisement, one malformed frame per drop reason, traffic that is not VRRP, the events a
+//! sequence of advertisements raises, and the frame sizes a test run accepts.
+//!
+//! Each test loads its own program, so its maps start empty.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use vrrp_common::{
+    event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord, EVENTS_BYTES,
+};
+use vrrp_tests::{
+    corpus::{self, Advert, Expect, Recorded, OTHER_MAC, OTHER_PEER_V4, STRANGER_MAC},
+    frames::udp_ipv4_frame,
+    require_root,
+    rig::{monotonic_ns, Outcome, Rig},
+    test_run::{self, XDP_DROP, XDP_PASS},
+};
+
+fn rig(extra_flags: u8) -> Rig {
+    require_root();
+    Rig::load(extra_flags).expect("loading and configuring the XDP program")
+}
+
+fn reported() -> Vec<(&'static str, u64)> {
+    vec![(Counter::Reported.name(), 1)]
+}
+
+fn absorbed() -> Vec<(&'static str, u64)> {
+    vec![(Counter::Absorbed.name(), 1)]
+}
+
+fn assert_record(name: &str, record: &InstanceRecord, expected: &Recorded, count: u64) {
+    assert_eq!(record.count, count, "{name}: record count");
+    assert_eq!(record.sender, expected.sender, "{name}: record sender");
+    assert_eq!(record.sender_mac, expected.sender_mac, "{name}: record sender MAC");
+    assert_eq!(record.priority, expected.priority, "{name}: record priority");
+    assert_eq!(record.interval_cs, expected.interval_cs, "{name}: record interval");
+    assert_eq!(record.version, expected.version, "{name}: record version");
+    assert_eq!(record.checksum_form, expected.checksum_form, "{name}: record checksum form");
+}
+
+fn assert_event(name: &str, event: &AdvertEvent, expected: &Recorded, causes: u8) {
+    assert_eq!(event.causes, causes, "{name}: event causes");
+    assert_eq!(event.key, expected.key, "{name}: event instance");
+    assert_eq!(event.sender, expected.sender, "{name}: event sender");
+    assert_eq!(event.sender_mac, expected.sender_mac, "{name}: event sender MAC");
+    assert_eq!(event.priority, expected.priority, "{name}: event priority");
+    assert_eq!(event.interval_cs, expected.interval_cs, "{name}: event interval");
+    assert_eq!(event.version, expected.version, "{name}: event version");
+    assert_eq!(event.checksum_form, expected.checksum_form, "{name}: event checksum form");
+}
+
+/// Runs `frame` once and checks that the record's timestamp falls within the run.
+fn run_timed(rig: &mut Rig, name: &str, frame: &[u8], key: &Recorded) -> (Outcome, InstanceRecord) {
+    let before = monotonic_ns();
+    let outcome = rig.run(frame).expect("BPF_PROG_TEST_RUN");
+    let after = monotonic_ns();
+    let record = rig.record(&key.key).unwrap().unwrap_or_else(|| panic!("{name}: no record"));
+    assert!(
+        (before..=after).contains(&record.last_seen_ns),
+        "{name}: last_seen {} outside the run [{before}, {after}]",
+        record.last_seen_ns
+    );
+    for event in &outcome.events {
+        assert_eq!(event.timestamp_ns, record.last_seen_ns, "{name}: event timestamp");
+    }
+    (outcome, record)
+}
+
+#[test]
+fn every_valid_advertisement_is_passed_recorded_and_reported_once() {
+    for case in corpus::valid() {
+        let Expect::Valid(expected) = case.expect else { panic!("{}: not valid", case.name) };
+        let name = case.name;
+        let mut rig = rig(0);
+        assert_eq!(rig.record(&expected.key).unwrap(), None, "{name}: recorded before any run");
+
+        let (first, record) = run_timed(&mut rig, name, &case.frame, &expected);
+        println!("{name} ({} bytes): {first:?}", case.frame.len());
+        assert_eq!(first.action, XDP_PASS, "{name}: verdict");
+        assert_eq!(first.counted, reported(), "{name}: counters");
+        assert_eq!(first.events.len(), 1, "{name}: one event");
+        assert_event(name, &first.events[0], &expected, event_cause::FIRST);
+        assert_record(name, &record, &expected, 1);
+
+        let (again, record_again) = run_timed(&mut rig, name, &case.frame, &expected);
+        assert_eq!(again.action, XDP_PASS, "{name} again: verdict");
+        assert_eq!(again.counted, absorbed(), "{name} again: counters");
+        assert!(again.events.is_empty(), "{name} again: absorbed without an event");
+        assert_record(name, &record_again, &expected, 2);
+        assert!(record_again.last_seen_ns > record.last_seen_ns, "{name}: last_seen advances");
+    }
+}
+
+#[test]
+fn consume_valid_drops_valid_advertisements_after_accounting() {
+    let mut rig = rig(instance_flags::CONSUME_VALID);
+    for case in corpus::valid() {
+        let Expect::Valid(expected) = case.expect else { panic!("{}: not valid", case.name) };
+        let count_before = rig.record(&expected.key).unwrap().map_or(0, |r| r.count);
+        let outcome = rig.run(&case.frame).expect("BPF_PROG_TEST_RUN");
+        assert_eq!(outcome.action, XDP_DROP, "{}: consumed", case.name);
+        assert!(
+            outcome.counted == reported() || outcome.counted == absorbed(),
+            "{}: counted as valid, got {:?}",
+            case.name,
+            outcome.counted
+        );
+        let record = rig.record(&expected.key).unwrap().expect("recorded");
+        assert_record(case.name, &record, &expected, count_before + 1);
+    }
+    // The flag changes what happens to valid advertisements only.
+    let malformed = &corpus::malformed()[0];
+    let Expect::Drop(reason) = malformed.expect else { panic!("{}: not a drop", malformed.name) };
+    let outcome = rig.run(&malformed.frame).expect("BPF_PROG_TEST_RUN");
+    assert_eq!((outcome.action, outcome.counted), (XDP_DROP, vec![(reason.name(), 1)]));
+    let other = rig.run(&corpus::not_vrrp()[0].frame).expect("BPF_PROG_TEST_RUN");
+    assert_eq!((other.action, other.counted), (XDP_PASS, vec![]));
+}
+
+#[test]
+fn every_malformed_frame_is_dropped_under_its_own_reason() {
+    let mut rig = rig(0);
+    let mut covered = Vec::new();
+    for case in corpus::malformed() {
+        let Expect::Drop(reason) = case.expect else { panic!("{}: not a drop", case.name) };
+        let outcome = rig.run(&case.frame).expect("BPF_PROG_TEST_RUN");
+        println!("{} ({} bytes): {outcome:?}", case.name, case.frame.len());
+        assert_eq!(outcome.action, XDP_DROP, "{}: verdict", case.name);
+        assert_eq!(outcome.counted, vec![(reason.name(), 1)], "{}: counters", case.name);
+        assert!(outcome.events.is_empty(), "{}: no event", case.name);
+        covered.push(reason);
+    }
+    for (key, _) in corpus::instances(0) {
+        assert_eq!(rig.record(&key).unwrap(), None, "a malformed frame was recorded on {key:?}");
+    }
+    let missing: Vec<_> =
+        Counter::ALL.iter().filter(|c| c.is_drop() && !covered.contains(c)).collect();
+    assert!(missing.is_empty(), "drop reasons without a malformed frame: {missing:?}");
+}
+
+#[test]
+fn traffic_that_is_not_vrrp_passes_uncounted() {
+    let mut rig = rig(0);
+    for case in corpus::not_vrrp() {
+        assert_eq!(case.expect, Expect::NotVrrp, "{}", case.name);
+        let outcome = rig.run(&case.frame).expect("BPF_PROG_TEST_RUN");
+        println!("{} ({} bytes): {outcome:?}", case.name, case.frame.len());
+        assert_eq!(outcome.action, XDP_PASS, "{}: verdict", case.name);
+        assert_eq!(outcome.counted, vec![], "{}: counters", case.name);
+        assert!(outcome.events.is_empty(), "{}: no event", case.name);
+    }
+    for (key, _) in corpus::instances(0) {
+        assert_eq!(rig.record(&key).unwrap(), None, "non-VRRP traffic was recorded on {key:?}");
+    }
+}
+
+/// The error number of a test run that the kernel refused.
+fn refusal(rig: &mut Rig, frame: &[u8]) -> i32 {
+    let program = rig.datapath.program().expect("the program");
+    match test_run::run(program, frame, corpus::IFINDEX, 1) {
+        Ok(result) => panic!("a {}-byte frame ran: {result:?}", frame.len()),
+        // test_run reports the errno only in its message: "... (os error N)".
+        Err(error) => {
+            let message = format!("{error:#}");
+            let errno = message.rsplit_once("(os error ").and_then(|(_, n)| n.strip_suffix(')'));
+            errno.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no errno: {message}"))
+        }
+    }
+}
+
+/// BPF_PROG_TEST_RUN takes frames from an Ethernet header (14 bytes) to 73152 bytes; a program
+/// without multi-buffer support, like `vrrp_xdp`, sees their first 3520 bytes.
+#[test]
+fn test_run_frame_sizes_and_what_the_program_sees_of_them() {
+    let mut rig = rig(0);
+    let (from, to) = (corpus::PEER_V4, corpus::ROUTER_V4);
+    for len in [corpus::TEST_RUN_LINEAR_MAX, 9000, corpus::TEST_RUN_MAX_FRAME] {
+        let outcome = rig.run(&udp_ipv4_frame(from, to, len)).expect("the frame runs");
+        assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{len}-byte UDP frame");
+    }
+    let one_more = udp_ipv4_frame(from, to, corpus::TEST_RUN_MAX_FRAME + 1);
+    assert_eq!(refusal(&mut rig, &one_more), libc::ENOMEM, "one byte more than the largest");
+    for runt_len in [0, 1, 13] {
+        assert_eq!(refusal(&mut rig, &vec![0xaa; runt_len]), libc::EINVAL, "{runt_len}-byte runt");
+    }
+
+    // The largest VRRPv3/IPv6 advertisement that fits the linear part is valid with padding
+    // after it; one with 255 addresses (4142 bytes) is cut where the linear part ends.
+    let fits = Advert {
+        addresses: (0..216u16)
+            .map(|n| IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 1, n)))
+            .collect(),
+        ..Advert::v3_ipv6()
+    };
+    let mut padded = fits.frame();
+    assert!(padded.len() <= corpus::TEST_RUN_LINEAR_MAX, "{} bytes", padded.len());
+    padded.resize(9000, 0);
+    let outcome = rig.run(&padded).expect("BPF_PROG_TEST_RUN");
+    assert_eq!((outcome.action, outcome.counted), (XDP_PASS, reported()), "216 addresses");
+    let too_long = Advert {
+        addresses: (0..255u16)
+            .map(|n| IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 2, n)))
+            .collect(),
+        ..Advert::v3_ipv6()
+    };
+    let outcome = rig.run(&too_long.frame()).expect("BPF_PROG_TEST_RUN");
+    let truncated = vec![(Counter::Truncated.name(), 1)];
+    assert_eq!((outcome.action, outcome.counted), (XDP_DROP, truncated), "255 addresses");
+}
+
+#[test]
+fn events_are_raised_for_changes_only() {
+    let mut rig = rig(0);
+    let base = Advert::v3_ipv4();
+    let higher = Advert { priority: 110, ..base.clone() };
+    let other_sender =
+        Advert { source: IpAddr::V4(OTHER_PEER_V4), mac: OTHER_MAC, ..higher.clone() };
+    let slower = Advert { interval_cs: 200, ..other_sender.clone() };
+    let resigning = Advert { priority: 0, ..slower.clone() };
+    let back = Advert { priority: 110, ..slower.clone() };
+    let moved_mac = Advert { mac: STRANGER_MAC, ..back.clone() };
+    let first_sender = Advert { interval_cs: 200, ..higher.clone() };
+    let steps: [(&str, &Advert, u8); 14] = [
+        ("first advertisement", &base, event_cause::FIRST),
+        ("the same again", &base, 0),
+        ("a new priority", &higher, event_cause::PRIORITY),
+        ("the new priority again", &higher, 0),
+        ("a new sender, same priority", &other_sender, event_cause::NEW_SENDER),
+        ("an interval change", &slower, event_cause::INTERVAL),
+        ("priority 0", &resigning, event_cause::PRIORITY | event_cause::RESIGN),
+        ("priority 0 again", &resigning, event_cause::RESIGN),
+        ("priority 0 a third time", &resigning, event_cause::RESIGN),
+        ("back to priority 110", &back, event_cause::PRIORITY),
+        ("the sender's MAC changed (unpinned)", &moved_mac, event_cause::MAC_CHANGED),
+        ("the new MAC again", &moved_mac, 0),
+        ("the first sender returns", &first_sender, event_cause::NEW_SENDER),
+        ("and again", &first_sender, 0),
+    ];
+    for (index, (name, advert, causes)) in steps.into_iter().enumerate() {
+        let expected = advert.recorded();
+        let (outcome, record) = run_timed(&mut rig, name, &advert.frame(), &expected);
+        println!("{name}: {outcome:?}");
+        assert_eq!(outcome.action, XDP_PASS, "{name}: verdict");
+        assert_record(name, &record, &expected, index as u64 + 1);
+        if causes == 0 {
+            assert_eq!(outcome.counted, absorbed(), "{name}: counters");
+            assert!(outcome.events.is_empty(), "{name}: no event, got {:?}", outcome.events);
+        } else {
+            assert_eq!(outcome.counted, reported(), "{name}: counters");
+            assert_eq!(outcome.events.len(), 1, "{name}: one event");
+            assert_event(name, &outcome.events[0], &expected, causes);
+        }
+    }
+}
+
+#[test]
+fn mirror_all_reports_every_advertisement() {
+    let mut rig = rig(instance_flags::MIRROR_ALL);
+    let base = Advert::v2();
+    let higher = Advert { priority: 200, ..base.clone() };
+    let steps = [
+        (&base, event_cause::FIRST),
+        (&base, event_cause::MIRROR),
+        (&base, event_cause::MIRROR),
+        // A real cause replaces the mirror bit.
+        (&higher, event_cause::PRIORITY),
+        (&higher, event_cause::MIRROR),
+    ];
+    for (index, (advert, causes)) in steps.into_iter().enumerate() {
+        let name = format!("mirrored advertisement {index}");
+        let outcome = rig.run(&advert.frame()).expect("BPF_PROG_TEST_RUN");
+        assert_eq!(outcome.counted, reported(), "{name}: counters");
+        assert_eq!(outcome.events.len(), 1, "{name}: one event");
+        assert_event(&name, &outcome.events[0], &advert.recorded(), causes);
+    }
+}
+
+/// Ring-buffer records carry an 8-byte header (BPF_RINGBUF_HDR_SZ) and are 8-byte aligned.
+const EVENT_SLOT_BYTES: usize = (size_of::<AdvertEvent>() + 8).next_multiple_of(8);
+
+#[test]
+fn a_full_ring_buffer_counts_event_lost_and_still_records() {
+    let mut rig = rig(instance_flags::MIRROR_ALL);
+    let advert =
+        Advert { addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))], ..Advert::v2() };
+    let capacity = EVENTS_BYTES as usize / EVENT_SLOT_BYTES;
+    let repeat = capacity as u64 + 1000;
+    let outcome = rig.run_repeated(&advert.frame(), repeat as u32).expect("BPF_PROG_TEST_RUN");
+    println!("{repeat} mirrored advertisements, ring of {capacity} events: {:?}", outcome.counted);
+    assert_eq!(outcome.events.len(), capacity, "the ring holds {capacity} events");
+    assert_eq!(
+        outcome.counted,
+        vec![(Counter::Reported.name(), capacity as u64), (Counter::EventLost.name(), 1000)],
+        "reported while there was room, lost after"
+    );
+    let record = rig.record(&advert.key()).unwrap().expect("recorded");
+    assert_record("ring full", &record, &advert.recorded(), repeat);
+
+    let after_drain = rig.run(&advert.frame()).expect("BPF_PROG_TEST_RUN");
+    assert_eq!(after_drain.counted, reported(), "reported again once drained");
+}
