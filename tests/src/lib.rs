@@ -5,6 +5,7 @@
 
 pub mod corpus;
 pub mod frames;
+pub mod lab;
 pub mod netns;
 pub mod rig;
 pub mod test_run;

@@ -1,0 +1,307 @@
+//! The reference scenario in network namespaces: two routers and a client on one bridge.
+//!
+//! ```text
+//!   r1 (ens3 192.0.2.1) ─┐
+//!   r2 (ens3 192.0.2.2) ─┼─ br0 in sw
+//!   cl (eth0 192.0.2.10) ┘          VIP 192.0.2.100
+//! ```
+//! The routers' interfaces are called `ens3`, as in the reference keepalived.conf files, which
+//! are filled in only with these addresses. A bpffs is mounted for the lab alone (`ip netns exec`
+//! gives each command a fresh /sys, without /sys/fs/bpf), and unmounted on drop.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{bail, Context, Result};
+
+use crate::netns::{run, Lab};
+
+pub const SERVER1: &str = "192.0.2.1";
+pub const SERVER2: &str = "192.0.2.2";
+pub const CLIENT: &str = "192.0.2.10";
+pub const VIP: &str = "192.0.2.100";
+
+/// The reference configuration files, with placeholders.
+pub const REFERENCE: [&str; 2] = [
+    include_str!("../../examples/reference/keepalived-server1.conf"),
+    include_str!("../../examples/reference/keepalived-server2.conf"),
+];
+
+/// Fills the reference file of server `n` (1 or 2) with the lab's addresses.
+pub fn reference_config(n: usize) -> String {
+    REFERENCE[n - 1]
+        .replace("<server1-ip>", SERVER1)
+        .replace("<server2-ip>", SERVER2)
+        .replace("<virtual-ip>", VIP)
+}
+
+pub struct ReferenceLab {
+    /// Declared first so daemons stop before the namespaces go.
+    daemons: Vec<Daemon>,
+    pub lab: Lab,
+    pub switch: String,
+    pub routers: [String; 2],
+    pub client: String,
+    pub dir: PathBuf,
+    pub bpffs: PathBuf,
+}
+
+/// A `vrrpd` or `keepalived` started in a router namespace, stopped on drop.
+pub struct Daemon {
+    pub name: String,
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl ReferenceLab {
+    pub fn new() -> Result<Self> {
+        let mut lab = Lab::new();
+        let switch = lab.namespace("sw")?;
+        let r1 = lab.namespace("r1")?;
+        let r2 = lab.namespace("r2")?;
+        let client = lab.namespace("cl")?;
+        lab.exec(&switch, "ip", &["link", "add", "br0", "type", "bridge"])?;
+        lab.exec(&switch, "ip", &["link", "set", "br0", "up"])?;
+        for (namespace, ifname, port, address) in [
+            (&r1, "ens3", "p1", SERVER1),
+            (&r2, "ens3", "p2", SERVER2),
+            (&client, "eth0", "pc", CLIENT),
+        ] {
+            run(
+                "ip",
+                &[
+                    "link", "add", ifname, "netns", namespace, "type", "veth", "peer", "name",
+                    port, "netns", &switch,
+                ],
+            )?;
+            lab.exec(&switch, "ip", &["link", "set", port, "master", "br0", "up"])?;
+            lab.exec(namespace, "ip", &["addr", "add", &format!("{address}/24"), "dev", ifname])?;
+            lab.exec(namespace, "ip", &["link", "set", ifname, "up"])?;
+        }
+        let dir = std::env::temp_dir().join(format!("vrrp-lab-{}", lab.tag));
+        fs::create_dir_all(&dir)?;
+        let bpffs = dir.join("bpffs");
+        fs::create_dir_all(&bpffs)?;
+        run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()])?;
+        Ok(Self { daemons: Vec::new(), lab, switch, routers: [r1, r2], client, dir, bpffs })
+    }
+
+    /// Writes `text` as the configuration of router `n` and returns its path.
+    pub fn write_config(&self, n: usize, name: &str, text: &str) -> Result<PathBuf> {
+        let path = self.dir.join(format!("r{n}-{name}"));
+        fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    pub fn router(&self, n: usize) -> &str {
+        &self.routers[n - 1]
+    }
+
+    /// Starts `vrrpd` in router `n` with `config` and extra arguments.
+    pub fn start_vrrpd(&mut self, n: usize, config: &Path, extra: &[&str]) -> Result<usize> {
+        let binary = vrrpd_binary()?;
+        let pin_dir = self.bpffs.join(format!("r{n}"));
+        let mut args = vec![
+            "netns".to_owned(),
+            "exec".to_owned(),
+            self.router(n).to_owned(),
+            binary.to_string_lossy().into_owned(),
+            "-f".to_owned(),
+            config.to_string_lossy().into_owned(),
+        ];
+        if !extra.contains(&"--pin-dir") {
+            args.extend(["--pin-dir".to_owned(), pin_dir.to_string_lossy().into_owned()]);
+        }
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        self.spawn(&format!("vrrpd-r{n}"), "ip", &args)
+    }
+
+    /// Starts keepalived (VRRP only) in router `n` with `config`, its files in the lab folder.
+    pub fn start_keepalived(&mut self, n: usize, config: &Path) -> Result<usize> {
+        let pid = self.dir.join(format!("keepalived-r{n}.pid"));
+        let vrrp_pid = self.dir.join(format!("keepalived-vrrp-r{n}.pid"));
+        let args: Vec<String> = [
+            "netns",
+            "exec",
+            self.router(n),
+            "keepalived",
+            "--dont-fork",
+            "--log-console",
+            "--log-detail",
+            "--vrrp",
+            "-f",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([
+            config.to_string_lossy().into_owned(),
+            "-p".to_owned(),
+            pid.to_string_lossy().into_owned(),
+            "-r".to_owned(),
+            vrrp_pid.to_string_lossy().into_owned(),
+        ])
+        .collect();
+        self.spawn(&format!("keepalived-r{n}"), "ip", &args)
+    }
+
+    fn spawn(&mut self, name: &str, program: &str, args: &[String]) -> Result<usize> {
+        let log = self.dir.join(format!("{name}-{}.log", self.daemons.len()));
+        let file = fs::File::create(&log)?;
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        self.daemons.push(Daemon { name: name.to_owned(), child, log });
+        Ok(self.daemons.len() - 1)
+    }
+
+    pub fn daemon(&mut self, index: usize) -> &mut Daemon {
+        &mut self.daemons[index]
+    }
+
+    /// Whether router `n` holds the virtual address.
+    pub fn has_vip(&self, n: usize) -> Result<bool> {
+        let out = self.lab.exec(self.router(n), "ip", &["-o", "addr", "show", "dev", "ens3"])?;
+        Ok(String::from_utf8_lossy(&out.stdout).contains(&format!("inet {VIP}/")))
+    }
+
+    /// Waits until exactly router `n` holds the VIP; returns when it happened.
+    pub fn wait_for_master(&self, n: usize, timeout: Duration) -> Result<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.has_vip(n)? && !self.has_vip(3 - n)? {
+                return Ok(Instant::now());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "router {n} did not become the only holder of {VIP} within {timeout:?} \
+                     (r1: {}, r2: {})",
+                    self.has_vip(1)?,
+                    self.has_vip(2)?
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Takes router `n`'s link down or up (the "cable").
+    pub fn set_link(&self, n: usize, up: bool) -> Result<()> {
+        self.lab.exec(
+            self.router(n),
+            "ip",
+            &["link", "set", "ens3", if up { "up" } else { "down" }],
+        )?;
+        Ok(())
+    }
+
+    /// Whether an XDP program is attached to router `n`'s interface.
+    pub fn xdp_attached(&self, n: usize) -> Result<bool> {
+        let out = self.lab.exec(self.router(n), "ip", &["-d", "link", "show", "ens3"])?;
+        Ok(String::from_utf8_lossy(&out.stdout).contains("prog/xdp"))
+    }
+
+    /// The lab's client pings the VIP once; true when a reply came.
+    pub fn client_ping(&self) -> bool {
+        self.lab.exec(&self.client, "ping", &["-c", "1", "-W", "1", VIP]).is_ok()
+    }
+}
+
+impl Drop for ReferenceLab {
+    fn drop(&mut self) {
+        for daemon in &mut self.daemons {
+            daemon.stop(Duration::from_secs(5));
+        }
+        let _ = run("umount", &[&self.bpffs.to_string_lossy()]);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Daemon {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The process started by `ip netns exec` replaces it (exec), so the PID is the daemon's.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: sending a signal to a child we started.
+        unsafe { libc::kill(self.pid(), signal) };
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for a line containing `pattern` in the log.
+    pub fn wait_for_log(&self, pattern: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log_text().contains(pattern) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        bail!("{}: no {pattern:?} in the log within {timeout:?}:\n{}", self.name, self.log_text())
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`; returns the exit status if it exited.
+    pub fn stop(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+
+    /// SIGKILL: a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+/// The `vrrpd` binary next to this test binary (target/<profile>/vrrpd), or `VRRPD`.
+pub fn vrrpd_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("VRRPD") {
+        return Ok(path.into());
+    }
+    let exe = std::env::current_exe()?;
+    for dir in exe.ancestors().skip(1).take(3) {
+        let candidate = dir.join("vrrpd");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!("vrrpd is not built next to {}: run `cargo build -p vrrp-user` first", exe.display())
+}
+
+/// Wall-clock milliseconds since the epoch.
+pub fn now_ms() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+}

@@ -1,0 +1,170 @@
+//! `vrrpd` in the reference scenario, in namespaces, with the real XDP program: election,
+//! hard failover, graceful stop, preemption, reload, and bad inputs that must leave nothing.
+//!
+//! Time bounds follow RFC 9568 §6.1 with priorities 110 / 100 and a 1 s interval:
+//! Master_Down_Interval(100) = 3 s + (256 - 100) / 256 s = 3.609 s, Skew_Time(100) = 0.609 s.
+//! `SLACK` covers process scheduling and netlink on a loaded 2-core machine.
+
+use std::time::{Duration, Instant};
+
+use vrrp_tests::{lab::ReferenceLab, require_root};
+
+const MASTER_DOWN_100: Duration = Duration::from_millis(3609);
+const SKEW_100: Duration = Duration::from_millis(609);
+const SLACK: Duration = Duration::from_millis(500);
+const ELECTION: Duration = Duration::from_secs(10);
+
+fn started_pair(extra: &[&str]) -> (ReferenceLab, usize, usize) {
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    let c1 = lab.write_config(1, "keepalived.conf", &vrrp_tests::lab::reference_config(1)).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &vrrp_tests::lab::reference_config(2)).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, extra).unwrap();
+    let d2 = lab.start_vrrpd(2, &c2, extra).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("server 1 (priority 110) becomes master");
+    assert!(lab.client_ping(), "the client reaches the VIP through server 1");
+    (lab, d1, d2)
+}
+
+fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "{what} did not happen within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn hard_failover_then_preemption() {
+    require_root();
+    let (mut lab, d1, _d2) = started_pair(&[]);
+    assert!(lab.xdp_attached(1).unwrap() && lab.xdp_attached(2).unwrap());
+
+    lab.daemon(d1).kill();
+    lab.set_link(1, false).unwrap();
+    let takeover = wait_until("server 2 taking the VIP", ELECTION, || lab.has_vip(2).unwrap());
+    println!("hard failover: server 2 holds the VIP {takeover:?} after the kill");
+    assert!(
+        takeover <= MASTER_DOWN_100 + SLACK,
+        "takeover after {takeover:?}, bound Master_Down_Interval {MASTER_DOWN_100:?} + {SLACK:?}"
+    );
+    assert!(lab.client_ping(), "the client reaches the VIP through server 2");
+
+    // Server 1 returns: its crashed run left the VIP behind, which it must drop, then preempt.
+    lab.set_link(1, true).unwrap();
+    let c1 = lab.dir.join("r1-keepalived.conf");
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.daemon(d1).wait_for_log("left by an earlier run", ELECTION).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("server 1 preempts");
+    println!("preemption: server 1 is master again");
+    assert!(lab.client_ping());
+}
+
+#[test]
+fn graceful_stop_hands_over_within_skew_time() {
+    require_root();
+    let (mut lab, d1, d2) = started_pair(&[]);
+    let stop = Instant::now();
+    lab.daemon(d1).signal(libc::SIGTERM);
+    let status = lab.daemon(d1).wait_exit(Duration::from_secs(5)).expect("vrrpd exits on SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    wait_until("server 2 taking the VIP", ELECTION, || lab.has_vip(2).unwrap());
+    let handover = stop.elapsed();
+    println!("graceful stop: server 2 holds the VIP {handover:?} after SIGTERM");
+    assert!(handover <= SKEW_100 + SLACK, "handover {handover:?}, bound {SKEW_100:?} + {SLACK:?}");
+    assert!(!lab.has_vip(1).unwrap(), "server 1 removed the VIP");
+    assert!(!lab.xdp_attached(1).unwrap(), "server 1 detached XDP");
+    assert!(!lab.bpffs.join("r1").exists(), "server 1 removed its pins");
+    lab.daemon(d2)
+        .wait_for_log("Resigned", Duration::from_secs(1))
+        .expect("server 2 saw priority 0");
+}
+
+#[test]
+fn socket_data_path_elects_and_hands_over() {
+    require_root();
+    let (mut lab, d1, d2) = started_pair(&["--datapath", "socket"]);
+    assert!(!lab.xdp_attached(1).unwrap(), "socket data path: no XDP");
+    lab.daemon(d2).wait_for_log("raw sockets", Duration::from_secs(1)).unwrap();
+    lab.daemon(d1).signal(libc::SIGTERM);
+    lab.wait_for_master(2, ELECTION).expect("server 2 takes over");
+}
+
+#[test]
+fn reload_keeps_unchanged_instances_and_refuses_bad_files() {
+    require_root();
+    let (mut lab, d1, _d2) = started_pair(&[]);
+    let config = lab.dir.join("r1-keepalived.conf");
+
+    lab.daemon(d1).signal(libc::SIGHUP);
+    lab.daemon(d1).wait_for_log("reloading", Duration::from_secs(2)).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = lab.daemon(d1).log_text();
+    let after_reload = &log[log.find("reloading").unwrap()..];
+    assert!(!after_reload.contains("MASTER ->"), "an unchanged instance flapped:\n{after_reload}");
+    assert!(lab.has_vip(1).unwrap());
+
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replace("priority 110", "priority 300")).unwrap();
+    lab.daemon(d1).signal(libc::SIGHUP);
+    lab.daemon(d1).wait_for_log("reload refused", Duration::from_secs(2)).unwrap();
+    let log = lab.daemon(d1).log_text();
+    assert!(log.contains("r1-keepalived.conf:"), "the refusal names the file and line:\n{log}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(lab.has_vip(1).unwrap(), "the running configuration stays in force");
+
+    // A changed priority restarts the instance: server 1 resigns and server 2 (100) wins.
+    std::fs::write(&config, good.replace("priority 110", "priority 90")).unwrap();
+    lab.daemon(d1).signal(libc::SIGHUP);
+    lab.wait_for_master(2, ELECTION).expect("server 2 wins against priority 90");
+}
+
+#[test]
+fn bad_inputs_leave_nothing_behind() {
+    require_root();
+    let mut lab = ReferenceLab::new().unwrap();
+    let reference = vrrp_tests::lab::reference_config(1);
+    let cases = [
+        (
+            "bad-value.conf",
+            reference.replace("virtual_router_id 123", "virtual_router_id 300"),
+            vec![],
+            "bad-value.conf:11:",
+        ),
+        (
+            "no-interface.conf",
+            reference.replace("interface ens3", "interface nosuch0"),
+            vec![],
+            "nosuch0",
+        ),
+    ];
+    for (name, text, extra, expected) in cases {
+        let path = lab.write_config(1, name, &text).unwrap();
+        let daemon = lab.start_vrrpd(1, &path, &extra).unwrap();
+        let status = lab.daemon(daemon).wait_exit(Duration::from_secs(10)).expect("vrrpd exits");
+        let log = lab.daemon(daemon).log_text();
+        println!("{name}: {status:?}\n{log}");
+        assert!(!status.success(), "{name}: must fail");
+        assert!(log.contains(expected), "{name}: the message must name {expected:?}:\n{log}");
+        assert!(!lab.xdp_attached(1).unwrap() && !lab.has_vip(1).unwrap(), "{name}: left state");
+        assert!(!lab.bpffs.join("r1").exists(), "{name}: left pins");
+    }
+
+    // bpffs not mounted where the pins should go.
+    let config = lab.write_config(1, "reference.conf", &reference).unwrap();
+    let not_bpffs = lab.dir.join("plain").join("vrrpd");
+    let not_bpffs = not_bpffs.to_string_lossy().into_owned();
+    let daemon =
+        lab.start_vrrpd(1, &config, &["--datapath", "xdp", "--pin-dir", &not_bpffs]).unwrap();
+    let status = lab.daemon(daemon).wait_exit(Duration::from_secs(10)).expect("vrrpd exits");
+    let log = lab.daemon(daemon).log_text();
+    assert!(!status.success() && log.contains("not on a BPF filesystem"), "{log}");
+    assert!(!lab.xdp_attached(1).unwrap() && !lab.has_vip(1).unwrap());
+
+    // The VIP already present (a crashed run): removed while backup, back when master.
+    lab.lab.exec(lab.router(1), "ip", &["addr", "add", "192.0.2.100/32", "dev", "ens3"]).unwrap();
+    let daemon = lab.start_vrrpd(1, &config, &[]).unwrap();
+    lab.daemon(daemon).wait_for_log("already on the interface", ELECTION).unwrap();
+    lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
+    assert!(lab.has_vip(1).unwrap());
+}
