@@ -290,24 +290,26 @@ fn set_be16(frame: &mut [u8], offset: usize, value: u16) {
 }
 
 /// Rewrites the VRRP checksum of `frame` in `form` (one of `checksum_form`), over the message
-/// length the IP header announces.
+/// length the IP header announces. The pseudo-header forms use the frame's own family.
 pub fn reseal(frame: &mut [u8], form: u8) {
     let layout = Layout::of(frame);
     let (start, end) = (layout.message, layout.message + layout.message_len);
     set_be16(frame, start + 6, 0);
+    let with_pseudo_header =
+        form == checksum_form::V3_IPV4_PSEUDO || form == checksum_form::V3_IPV6;
     let ip = layout.ip;
-    let pseudo = match form {
-        checksum_form::V3_IPV4_PSEUDO => {
+    let pseudo = match (with_pseudo_header, layout.family) {
+        (false, _) => 0,
+        (true, FAMILY_IPV4) => {
             let address =
                 |at: usize| Ipv4Addr::from(<[u8; 4]>::try_from(&frame[at..at + 4]).unwrap());
             frames::ipv4_pseudo_sum(address(ip + 12), address(ip + 16), IPPROTO_VRRP, end - start)
         }
-        checksum_form::V3_IPV6 => {
+        (true, _) => {
             let address =
                 |at: usize| Ipv6Addr::from(<[u8; 16]>::try_from(&frame[at..at + 16]).unwrap());
             frames::ipv6_pseudo_sum(address(ip + 8), address(ip + 24), IPPROTO_VRRP, end - start)
         }
-        _ => 0,
     };
     let checksum = frames::internet_checksum(&frame[start..end], pseudo);
     set_be16(frame, start + 6, checksum);

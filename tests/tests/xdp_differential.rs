@@ -1,0 +1,365 @@
+//! Differential test: the XDP program and `vrrp-proto`'s decoder must reach the same verdict, for
+//! the same reason, on every valid corpus frame and on thousands of seeded mutations of each.
+//!
+//! The decoder gets what the kernel's stack would hand it: the link layer is stripped here (two
+//! VLAN tags at most, as in the program), `decode_ip_packet` runs with TTL 255 required, and the
+//! configuration checks the program makes after decoding (VRID known, version, peer, pinned MAC)
+//! are applied to the decoded advertisement against the same corpus configuration. A valid
+//! verdict also compares what the kernel recorded with what the decoder read.
+//!
+//! `XDP_DIFF_SEED` (decimal) replaces the base seed; every disagreement prints the seed that
+//! reproduces it.
+
+use vrrp_common::{
+    checksum_form, instance_flags,
+    wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN},
+    Counter, InstanceKey, FAMILY_IPV4,
+};
+use vrrp_proto::{decode_ip_packet, Family, ReceiveChecks, Received};
+use vrrp_tests::{
+    corpus::{
+        self, Expect, Layout, OTHER_PEER_V4, PEER_V4, STRANGER_MAC, STRANGER_V4, VRID_PEERS,
+        VRID_PINNED, VRID_UNCONFIGURED, VRID_V2, VRID_V3, VRID_V6,
+    },
+    frames::PEER_MAC,
+    require_root,
+    rig::{Outcome, Rig},
+    test_run::{XDP_DROP, XDP_PASS},
+};
+
+/// Mutations per valid corpus frame: 280,000 runs in all, about 10 s on two shared cores.
+const MUTATIONS_PER_FRAME: u64 = 20_000;
+const DEFAULT_SEED: u64 = 0x7872_7270_6469_6666;
+
+/// SplitMix64: tiny, seedable, and good enough to pick mutations.
+struct Prng(u64);
+
+impl Prng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound` (bound > 0; the modulo bias is irrelevant here).
+    fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound as u64) as usize
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.next() as u8
+    }
+
+    fn chance(&mut self, one_in: usize) -> bool {
+        self.below(one_in) == 0
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+}
+
+/// What happened to a frame, in terms both sides can state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    NotVrrp,
+    Valid,
+    Drop(Counter),
+}
+
+fn counter_named(name: &str) -> Counter {
+    *Counter::ALL.iter().find(|c| c.name() == name).expect("a known counter name")
+}
+
+/// The program's verdict; a run that is not exactly one of the three shapes is a bug of its own.
+fn kernel_verdict(outcome: &Outcome) -> Result<Verdict, String> {
+    match (outcome.action, outcome.counted.as_slice()) {
+        (XDP_PASS, []) if outcome.events.is_empty() => Ok(Verdict::NotVrrp),
+        (XDP_PASS, [(name, 1)]) if !counter_named(name).is_drop() => Ok(Verdict::Valid),
+        (XDP_DROP, [(name, 1)]) if counter_named(name).is_drop() => {
+            Ok(Verdict::Drop(counter_named(name)))
+        }
+        _ => Err(format!("inconsistent run: {outcome:?}")),
+    }
+}
+
+/// The IP packet the link layer would hand up, as the program reads the link layer: an
+/// Ethernet header, at most two 802.1ad/802.1Q tags, then IPv4 or IPv6. A packet whose version
+/// nibble disagrees with the EtherType is not handed up (Linux's ip_rcv/ipv6_rcv drop it).
+fn ip_packet(frame: &[u8]) -> Option<&[u8]> {
+    let ethertype_at =
+        |offset: usize| frame.get(offset..offset + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let mut offset = ETH_HLEN - 2;
+    let mut ethertype = ethertype_at(offset)?;
+    for _ in 0..2 {
+        if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
+            break;
+        }
+        offset += VLAN_HLEN;
+        ethertype = ethertype_at(offset)?;
+    }
+    let packet = &frame[offset + 2..];
+    let version = packet.first()? >> 4;
+    match ethertype {
+        ETH_P_IP if version == 4 => Some(packet),
+        ETH_P_IPV6 if version == 6 => Some(packet),
+        _ => None,
+    }
+}
+
+/// The decoder's verdict, with the program's configuration checks (RFC 9568 §7.1: the VRID must
+/// be configured on the interface; the rest is this daemon's unicast policy).
+fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
+    let Some(packet) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
+    let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: true }) {
+        Ok(None) => return (Verdict::NotVrrp, None),
+        Err(error) => return (Verdict::Drop(error.counter()), None),
+        Ok(Some(received)) => received,
+    };
+    let advertisement = &received.advertisement;
+    let key = InstanceKey::new(
+        corpus::IFINDEX,
+        advertisement.vrid(),
+        Family::of(&received.ip.source).as_common(),
+    );
+    let Some((_, config)) = corpus::instances(0).into_iter().find(|(k, _)| *k == key) else {
+        return (Verdict::Drop(Counter::UnknownVrid), None);
+    };
+    if config.version != advertisement.version().number() {
+        return (Verdict::Drop(Counter::VersionMismatch), None);
+    }
+    if config.flags & instance_flags::PEERS_ONLY != 0 {
+        let address = corpus::address_key(received.ip.source);
+        let peers = corpus::peers();
+        let Some((_, peer)) = peers.iter().find(|(k, _)| k.instance == key && k.addr == address)
+        else {
+            return (Verdict::Drop(Counter::NotAPeer), None);
+        };
+        if peer.pinned != 0 && peer.mac[..] != frame[6..12] {
+            return (Verdict::Drop(Counter::MacMismatch), None);
+        }
+    }
+    (Verdict::Valid, Some(received))
+}
+
+/// Differences between the kernel's record and the decoded advertisement, if any.
+fn record_differences(rig: &Rig, frame: &[u8], received: &Received) -> Option<String> {
+    let advertisement = &received.advertisement;
+    let key = InstanceKey::new(
+        corpus::IFINDEX,
+        advertisement.vrid(),
+        Family::of(&received.ip.source).as_common(),
+    );
+    let Ok(Some(record)) = rig.record(&key) else {
+        return Some(format!("no record for {key:?}"));
+    };
+    let decoded = (
+        advertisement.priority(),
+        advertisement.interval().get(),
+        advertisement.version().number(),
+        received.checksum_form.as_common(),
+        corpus::address_key(received.ip.source),
+        &frame[6..12],
+    );
+    let kernel = (
+        record.priority,
+        record.interval_cs,
+        record.version,
+        record.checksum_form,
+        record.sender,
+        &record.sender_mac[..],
+    );
+    (decoded != kernel).then(|| {
+        format!("record (priority, interval, version, form, sender, MAC): kernel {kernel:?}, decoder {decoded:?}")
+    })
+}
+
+/// Rewrites fields behind the checksum, then reseals it, so mutations reach the checks that
+/// follow the checksum (reserved bits, interval, link-local, VRID, version, peers, MAC).
+fn edit_sealed_fields(rng: &mut Prng, frame: &mut [u8], layout: Layout, form: u8) {
+    let message = layout.message;
+    let (any, other) = (rng.byte(), rng.byte());
+    match rng.below(8) {
+        0 => frame[message] = (rng.below(16) as u8) << 4 | (frame[message] & 0x0f),
+        1 => frame[message] = (frame[message] & 0xf0) | rng.below(16) as u8,
+        2 => {
+            let vrids = [VRID_V2, VRID_V3, VRID_V6, VRID_PEERS, VRID_PINNED, VRID_UNCONFIGURED];
+            frame[message + 1] = if rng.chance(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
+        }
+        3 => frame[message + 2] = rng.pick(&[0, 1, 254, 255, any]),
+        4 => {
+            frame[message + 4] = rng.pick(&[0, 0x10, 0x80, any]);
+            frame[message + 5] = rng.pick(&[0, 1, other]);
+        }
+        5 => frame[message + 3] = rng.pick(&[0, 1, 2, frame[message + 3].wrapping_add(1), any]),
+        6 if layout.family == FAMILY_IPV4 => {
+            let source = rng.pick(&[PEER_V4, OTHER_PEER_V4, STRANGER_V4]);
+            frame[layout.ip + 12..layout.ip + 16].copy_from_slice(&source.octets());
+        }
+        // The prefix of the first IPv6 address: link-local or not.
+        6 => frame[message + 8 + rng.below(2)] ^= 1 << rng.below(8),
+        _ => frame[6..12].copy_from_slice(&rng.pick(&[PEER_MAC, STRANGER_MAC, [any; 6]])),
+    }
+    let forms = [
+        checksum_form::V2,
+        checksum_form::V3_IPV4_PSEUDO,
+        checksum_form::V3_IPV4_PLAIN,
+        checksum_form::V3_IPV6,
+    ];
+    let form = if rng.chance(8) { rng.pick(&forms) } else { form };
+    corpus::reseal(frame, form);
+}
+
+/// Breaks the frame's bytes without resealing: headers, lengths, TTL, count, truncation.
+fn edit_raw(rng: &mut Prng, frame: &mut Vec<u8>, layout: Layout) {
+    let headers_end = (layout.message + 8).min(frame.len());
+    let set = |frame: &mut Vec<u8>, offset: usize, value: u8| {
+        if let Some(byte) = frame.get_mut(offset) {
+            *byte = value;
+        }
+    };
+    let other = rng.byte();
+    match rng.below(11) {
+        0 => {
+            let bit = rng.below(frame.len() * 8);
+            frame[bit / 8] ^= 1 << (bit % 8);
+        }
+        1 => {
+            let offset = rng.below(headers_end);
+            frame[offset] = rng.byte();
+        }
+        2 if frame.len() > ETH_HLEN => frame.truncate(ETH_HLEN + rng.below(frame.len() - ETH_HLEN)),
+        3 => {
+            let field = layout.ip_length();
+            let current = layout.ip_len_field() as i64;
+            let value = if rng.chance(4) {
+                rng.next() as u16
+            } else {
+                (current + rng.below(33) as i64 - 16).clamp(0, 0xffff) as u16
+            };
+            for (index, byte) in value.to_be_bytes().into_iter().enumerate() {
+                set(frame, field + index, byte);
+            }
+        }
+        4 => set(frame, layout.ttl(), rng.pick(&[0, 1, 64, 128, 254, 255, other])),
+        5 => set(frame, layout.message + 3, rng.pick(&[0, 1, 2, 16, 255, other])),
+        6 if layout.family == FAMILY_IPV4 => {
+            set(frame, layout.ip, 0x40 | rng.below(16) as u8);
+        }
+        6 => set(frame, layout.ip, rng.byte()),
+        7 if layout.family == FAMILY_IPV4 => {
+            set(frame, layout.ip + 6, rng.pick(&[0x20, 0x40, 0x00, other]));
+            set(frame, layout.ip + 7, rng.pick(&[0, 1, other]));
+        }
+        7 | 8 => {
+            let protocol = layout.ip + if layout.family == FAMILY_IPV4 { 9 } else { 6 };
+            set(frame, protocol, rng.pick(&[0, 6, 17, 58, 111, 113, other]));
+        }
+        9 => {
+            // The EtherType or a tag's TPID.
+            let offset = rng.pick(&[12, 16, 20, layout.ip - 2]);
+            let value = rng.pick(&[ETH_P_IP, ETH_P_IPV6, ETH_P_8021Q, ETH_P_8021AD, 0x0806]);
+            for (index, byte) in value.to_be_bytes().into_iter().enumerate() {
+                set(frame, offset + index, byte);
+            }
+        }
+        _ => {
+            // Link-layer padding, within what the program sees of a test-run frame.
+            let room = corpus::TEST_RUN_LINEAR_MAX.saturating_sub(frame.len()).min(64);
+            for _ in 0..rng.below(room + 1) {
+                frame.push(rng.byte());
+            }
+        }
+    }
+}
+
+/// A mutation of `base` (valid, with checksum `form`), fully determined by `seed`.
+fn mutate(base: &[u8], form: u8, seed: u64) -> Vec<u8> {
+    let mut rng = Prng(seed);
+    let mut frame = base.to_vec();
+    let layout = Layout::of(base);
+    let sealed = rng.chance(2);
+    if sealed {
+        edit_sealed_fields(&mut rng, &mut frame, layout, form);
+    }
+    let raw_edits = if sealed { rng.below(3) } else { 1 + rng.below(3) };
+    for _ in 0..raw_edits {
+        edit_raw(&mut rng, &mut frame, layout);
+    }
+    frame
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One frame through both sides: `None` when they agree, else a description.
+fn compare(rig: &mut Rig, frame: &[u8]) -> Option<String> {
+    let outcome = rig.run(frame).expect("BPF_PROG_TEST_RUN");
+    let (expected, received) = decoder_verdict(frame);
+    let kernel = match kernel_verdict(&outcome) {
+        Ok(verdict) => verdict,
+        Err(problem) => return Some(problem),
+    };
+    if kernel != expected {
+        return Some(format!("kernel {kernel:?}, decoder {expected:?}"));
+    }
+    received.and_then(|received| record_differences(rig, frame, &received))
+}
+
+#[test]
+fn the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations() {
+    require_root();
+    let seed = std::env::var("XDP_DIFF_SEED")
+        .map_or(DEFAULT_SEED, |text| text.parse().expect("XDP_DIFF_SEED is a decimal u64"));
+    let mut rig = Rig::load(0).expect("loading and configuring the XDP program");
+    let mut disagreements = Vec::new();
+    let mut tally = std::collections::BTreeMap::<String, u64>::new();
+    let started = std::time::Instant::now();
+
+    // The hand-made malformed and non-VRRP frames first, unmutated.
+    for case in corpus::malformed().into_iter().chain(corpus::not_vrrp()) {
+        if let Some(problem) = compare(&mut rig, &case.frame) {
+            disagreements.push(format!("{}: {problem}\n  frame {}", case.name, hex(&case.frame)));
+        }
+    }
+    for (index, case) in corpus::valid().into_iter().enumerate() {
+        let Expect::Valid(expected) = case.expect else { panic!("{}: not valid", case.name) };
+        if let Some(problem) = compare(&mut rig, &case.frame) {
+            disagreements.push(format!(
+                "{}: unmutated: {problem}\n  frame {}",
+                case.name,
+                hex(&case.frame)
+            ));
+        }
+        for mutation in 0..MUTATIONS_PER_FRAME {
+            let mutation_seed = Prng(seed ^ ((index as u64) << 48) ^ mutation).next();
+            let frame = mutate(&case.frame, expected.checksum_form, mutation_seed);
+            let verdict = decoder_verdict(&frame).0;
+            *tally.entry(format!("{verdict:?}")).or_default() += 1;
+            if let Some(problem) = compare(&mut rig, &frame) {
+                disagreements.push(format!(
+                    "{} mutation {mutation} (seed {mutation_seed:#018x}): {problem}\n  frame {}",
+                    case.name,
+                    hex(&frame)
+                ));
+            }
+        }
+    }
+    println!(
+        "base seed {seed}, {:.1} s; decoder verdicts: {tally:?}",
+        started.elapsed().as_secs_f64()
+    );
+    for disagreement in disagreements.iter().take(20) {
+        println!("DISAGREEMENT {disagreement}");
+    }
+    assert!(disagreements.is_empty(), "{} disagreements (first 20 above)", disagreements.len());
+    // The mutations must reach every verdict, or the comparison proves little.
+    for reason in Counter::ALL.iter().filter(|c| c.is_drop()) {
+        let key = format!("{:?}", Verdict::Drop(*reason));
+        assert!(tally.contains_key(&key), "no mutation reached {}", reason.name());
+    }
+    assert!(tally.contains_key("Valid") && tally.contains_key("NotVrrp"), "{tally:?}");
+}
