@@ -9,6 +9,7 @@ pub mod lab;
 pub mod netns;
 pub mod rig;
 pub mod test_run;
+pub mod timeline;
 pub mod xdp;
 
 /// Fails the test, loudly, when it cannot run here.

@@ -1,5 +1,6 @@
 //! `cargo xtask`: what cargo cannot do alone. Run `cargo xtask help`.
 
+mod demo;
 mod setup;
 mod test;
 
@@ -19,6 +20,9 @@ Commands:
                Prints the object's path.
   test         The whole suite: setup if something is missing, format check, clippy (warnings
                denied), the eBPF build, unit tests, and the integration tests in tests/ (root).
+  demo         The reference scenario in network namespaces (root): two servers running vrrpd
+               with the reference keepalived.conf files, a client pinging the VIP, the master
+               killed and brought back; prints the failover timeline in milliseconds.
   help         This text.
 ";
 
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(setup::Mode::Install),
         Some("build-ebpf") => build_ebpf(),
         Some("test") => test::run(&args[1..]),
+        Some("demo") => demo::run(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
