@@ -90,6 +90,43 @@ impl ReferenceLab {
         Ok(Self { daemons: Vec::new(), lab, switch, routers: [r1, r2], client, dir, bpffs })
     }
 
+    /// Adds namespace `suffix` with interface `ifname` (`address`/24, up) on a new port `port`
+    /// of the bridge, like the client's. Returns the namespace's name.
+    pub fn add_host(
+        &mut self,
+        suffix: &str,
+        ifname: &str,
+        port: &str,
+        address: &str,
+    ) -> Result<String> {
+        let namespace = self.lab.namespace(suffix)?;
+        run(
+            "ip",
+            &[
+                "link",
+                "add",
+                ifname,
+                "netns",
+                &namespace,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                port,
+                "netns",
+                &self.switch,
+            ],
+        )?;
+        self.lab.exec(&self.switch, "ip", &["link", "set", port, "master", "br0", "up"])?;
+        self.lab.exec(
+            &namespace,
+            "ip",
+            &["addr", "add", &format!("{address}/24"), "dev", ifname],
+        )?;
+        self.lab.exec(&namespace, "ip", &["link", "set", ifname, "up"])?;
+        Ok(namespace)
+    }
+
     /// Writes `text` as the configuration of router `n` and returns its path.
     pub fn write_config(&self, n: usize, name: &str, text: &str) -> Result<PathBuf> {
         let path = self.dir.join(format!("r{n}-{name}"));
@@ -103,6 +140,17 @@ impl ReferenceLab {
 
     /// Starts `vrrpd` in router `n` with `config` and extra arguments.
     pub fn start_vrrpd(&mut self, n: usize, config: &Path, extra: &[&str]) -> Result<usize> {
+        self.start_vrrpd_with_env(n, config, extra, &[])
+    }
+
+    /// [`Self::start_vrrpd`] with extra environment variables.
+    pub fn start_vrrpd_with_env(
+        &mut self,
+        n: usize,
+        config: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<usize> {
         let binary = vrrpd_binary()?;
         let pin_dir = self.bpffs.join(format!("r{n}"));
         let mut args = vec![
@@ -117,7 +165,7 @@ impl ReferenceLab {
             args.extend(["--pin-dir".to_owned(), pin_dir.to_string_lossy().into_owned()]);
         }
         args.extend(extra.iter().map(|arg| (*arg).to_owned()));
-        self.spawn(&format!("vrrpd-r{n}"), "ip", &args)
+        self.spawn(&format!("vrrpd-r{n}"), "ip", &args, env)
     }
 
     /// Starts keepalived (VRRP only) in router `n` with `config`, its files in the lab folder.
@@ -145,14 +193,21 @@ impl ReferenceLab {
             vrrp_pid.to_string_lossy().into_owned(),
         ])
         .collect();
-        self.spawn(&format!("keepalived-r{n}"), "ip", &args)
+        self.spawn(&format!("keepalived-r{n}"), "ip", &args, &[])
     }
 
-    fn spawn(&mut self, name: &str, program: &str, args: &[String]) -> Result<usize> {
+    fn spawn(
+        &mut self,
+        name: &str,
+        program: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<usize> {
         let log = self.dir.join(format!("{name}-{}.log", self.daemons.len()));
         let file = fs::File::create(&log)?;
         let child = Command::new(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file)

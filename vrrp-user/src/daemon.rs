@@ -109,7 +109,7 @@ pub async fn run(options: Options) -> Result<()> {
         arrivals::spawn_ring_reader(ring, daemon.arrivals.clone())?;
     }
     daemon.carry_out_all().await;
-    systemd::notify("READY=1\nSTATUS=running");
+    systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;

@@ -19,6 +19,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("tshark", "independent decoding of the packets we write"),
     ("tcpdump", "captures in the labs"),
     ("iputils-ping", "client traffic through the virtual address"),
+    ("systemd", "systemd-analyze, which verifies the unit file"),
 ];
 
 /// bpf-linker built against the LLVM of Debian's rustc-web.
