@@ -131,7 +131,8 @@ fn line_ms(line: &str) -> Option<f64> {
     // 2026-11-28T05:58:38.124
     let number = |range: std::ops::Range<usize>| stamp.get(range)?.parse::<i64>().ok();
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second, milli) = (number(11..13)?, number(14..16)?, number(17..19)?, number(20..23)?);
+    let (hour, minute, second, milli) =
+        (number(11..13)?, number(14..16)?, number(17..19)?, number(20..23)?);
     let days = days_from_civil(year, month, day);
     let seconds = days * 86400 + hour * 3600 + minute * 60 + second;
     Some(seconds as f64 * 1000.0 + milli as f64)
