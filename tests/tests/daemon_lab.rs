@@ -168,3 +168,34 @@ fn bad_inputs_leave_nothing_behind() {
     lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
     assert!(lab.has_vip(1).unwrap());
 }
+
+#[test]
+fn a_stale_netlink_attachment_of_our_program_is_replaced() {
+    require_root();
+    let mut lab = ReferenceLab::new().unwrap();
+    // An earlier run that attached through netlink (it outlives its loader): load and pin the
+    // program, attach it with bpftool, then let the loader go.
+    let stale = lab.bpffs.join("stale");
+    {
+        let _inside = vrrp_tests::netns::enter(lab.router(1)).unwrap();
+        let datapath = vrrp_user::xdp::XdpDatapath::load(Some(&stale)).unwrap();
+        let pinned = stale.join("vrrp_xdp");
+        let pinned = pinned.to_string_lossy();
+        vrrp_tests::netns::run(
+            "bpftool",
+            &["net", "attach", "xdp", "pinned", &pinned, "dev", "ens3"],
+        )
+        .expect("bpftool attaches the program through netlink");
+        drop(datapath);
+    }
+    std::fs::remove_dir_all(&stale).unwrap();
+    assert!(lab.xdp_attached(1).unwrap(), "the stale program stays attached without its loader");
+
+    let config =
+        lab.write_config(1, "keepalived.conf", &vrrp_tests::lab::reference_config(1)).unwrap();
+    let daemon = lab.start_vrrpd(1, &config, &["--datapath", "xdp"]).unwrap();
+    lab.daemon(daemon).wait_for_log("replacing a stale vrrp_xdp", ELECTION).unwrap();
+    lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
+    lab.daemon(daemon).stop(Duration::from_secs(5));
+    assert!(!lab.xdp_attached(1).unwrap(), "nothing attached after a clean stop");
+}

@@ -19,6 +19,9 @@ pub struct GarpConfig {
     pub master_refresh_repeat: u32,
     /// `garp_interval`: spacing of the announcements within one burst.
     pub interval: Duration,
+    /// `garp_lower_prio_repeat`: announcements sent when a master hears a lower priority (the
+    /// other router was master too, e.g. across a partition: hosts may have its MAC).
+    pub lower_prio_repeat: u32,
 }
 
 impl Default for GarpConfig {
@@ -29,6 +32,7 @@ impl Default for GarpConfig {
             master_refresh: None,
             master_refresh_repeat: 1,
             interval: Duration::ZERO,
+            lower_prio_repeat: 5,
         }
     }
 }

@@ -410,9 +410,11 @@ impl Router {
             self.change_state(at, State::Backup, Reason::HigherAddress { source });
         } else {
             // RFC 9568 §6.4.3: a lower priority: advertise at once so that router hears its
-            // master now rather than after an interval (keepalived does the same).
+            // master now rather than after an interval, and announce the addresses again
+            // (keepalived's garp_lower_prio_repeat): hosts may have learnt the other's MAC.
             self.send_advertisement(self.priority);
             self.adver_timer = Some(at + self.advert_interval());
+            self.announce(self.config.garp.lower_prio_repeat);
         }
         Disposition::Accepted
     }

@@ -219,14 +219,25 @@ fn master_to_backup_on_equal_priority_and_a_higher_address() {
 
 #[test]
 fn master_answers_a_lower_priority_or_lower_address_at_once() {
-    // RFC 9568 §6.4.3: stay master and advertise now, re-arming the Adver_Timer.
+    // RFC 9568 §6.4.3: stay master and advertise now, re-arming the Adver_Timer; announce the
+    // addresses again (keepalived's garp_lower_prio_repeat): the other was master too.
     let t0 = Instant::now();
     let mut router = master(t0);
     let at = t0 + Duration::from_secs(4);
     for (source, priority) in [(HIGHER_PEER, 99), (LOWER_PEER, 100)] {
         router.handle_advertisement(at, source, &advert(priority));
         assert_eq!(router.state(), State::Master);
-        assert_eq!(drain(&mut router), vec![Output::SendAdvertisement(advert(100))]);
+        assert_eq!(
+            drain(&mut router),
+            vec![
+                Output::SendAdvertisement(advert(100)),
+                Output::AnnounceAddresses {
+                    addresses: vec![VIP],
+                    count: GarpConfig::default().lower_prio_repeat,
+                    spacing: Duration::ZERO,
+                },
+            ]
+        );
         assert_eq!(router.poll_timeout(), Some(at + SECOND));
     }
 }
@@ -381,6 +392,7 @@ fn announcements_follow_garp_master_delay_and_refresh() {
         master_refresh: Some(Duration::from_secs(60)),
         master_refresh_repeat: 2,
         interval: Duration::from_millis(10),
+        lower_prio_repeat: 5,
     };
     let mut router = Router::new(RouterConfig { priority: 255, garp, ..config() }).unwrap();
     router.handle_startup(t0);

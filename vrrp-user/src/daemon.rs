@@ -174,8 +174,7 @@ impl Daemon {
             let interfaces: HashSet<&str> =
                 created.iter().map(|instance| instance.plan.spec.interface.as_str()).collect();
             for ifname in interfaces {
-                let mode = xdp.attach(ifname, self.options.attach_mode)?;
-                log::info!("XDP attached to {ifname} ({mode:?})");
+                attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
             }
         }
         for instance in created {
@@ -544,8 +543,7 @@ impl Daemon {
             let wanted: HashSet<&str> = plans.iter().map(|p| p.spec.interface.as_str()).collect();
             for ifname in &wanted {
                 if !xdp.is_attached(ifname) {
-                    let mode = xdp.attach(ifname, self.options.attach_mode)?;
-                    log::info!("XDP attached to {ifname} ({mode:?})");
+                    attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
                 }
             }
             let running: Vec<String> =
@@ -603,6 +601,46 @@ impl Daemon {
             xdp.shut_down();
         }
     }
+}
+
+/// Attaches XDP to `ifname`. A `vrrp_xdp` left attached by an earlier run (through netlink,
+/// which outlives its loader) is replaced; any other program is left alone, with an error.
+async fn attach(
+    xdp: &mut XdpDatapath,
+    netlink: &Netlink,
+    ifname: &str,
+    mode: AttachMode,
+) -> Result<()> {
+    let first_error = match xdp.attach(ifname, mode) {
+        Ok(used) => {
+            log::info!("XDP attached to {ifname} ({used:?})");
+            return Ok(());
+        }
+        Err(error) => error,
+    };
+    let ifindex = netlink.interface(ifname).await?.ifindex;
+    let Some((id, attached)) = netlink.xdp_program(ifindex).await? else {
+        return Err(first_error);
+    };
+    let name = aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .find(|program| program.id() == id)
+        .and_then(|program| program.name_as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if name != vrrp_common::names::PROGRAM {
+        bail!(
+            "{ifname} already has the XDP program {name:?} (id {id}); vrrpd does not replace \
+             another program: detach it (`ip link set dev {ifname} xdp off`) or run with \
+             --datapath socket"
+        );
+    }
+    log::warn!("{ifname}: replacing a stale {name} (id {id}, {attached:?}) left by an earlier run");
+    netlink.detach_xdp(ifindex, &attached).await.map_err(|error| {
+        error.context(format!("{ifname}: the attached {name} is held by a running process"))
+    })?;
+    let used = xdp.attach(ifname, mode)?;
+    log::info!("XDP attached to {ifname} ({used:?})");
+    Ok(())
 }
 
 fn list(addresses: &[netlink::VirtualAddress]) -> String {

@@ -10,7 +10,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::{
     address::{AddressAttribute, AddressMessage, AddressScope},
-    link::{LinkAttribute, LinkFlags, LinkMessage},
+    link::{LinkAttribute, LinkFlags, LinkMessage, LinkXdp, XdpAttached},
     RouteNetlinkMessage,
 };
 use netlink_sys::{AsyncSocket, SocketAddr};
@@ -219,5 +219,45 @@ impl Netlink {
             }
         }
         Ok(())
+    }
+
+    /// The XDP program on an interface, if any: its id and how it is attached.
+    pub async fn xdp_program(&self, ifindex: u32) -> Result<Option<(u32, XdpAttached)>> {
+        let mut links = self.handle.link().get().match_index(ifindex).execute();
+        let Some(link) = links.try_next().await.context("reading the interface")? else {
+            return Ok(None);
+        };
+        let Some(xdp) = link.attributes.iter().find_map(|attribute| match attribute {
+            LinkAttribute::Xdp(xdp) => Some(xdp),
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        let mode = xdp.iter().find_map(|item| match item {
+            LinkXdp::Attached(mode) => Some(mode.clone()),
+            _ => None,
+        });
+        let id = xdp.iter().find_map(|item| match item {
+            LinkXdp::ProgId(id) | LinkXdp::DrvProgId(id) | LinkXdp::SkbProgId(id) => Some(*id),
+            _ => None,
+        });
+        Ok(match (id, mode) {
+            (Some(id), Some(mode)) if mode != XdpAttached::None => Some((id, mode)),
+            _ => None,
+        })
+    }
+
+    /// Detaches a program attached through netlink (a BPF link refuses: its owner is alive).
+    pub async fn detach_xdp(&self, ifindex: u32, mode: &XdpAttached) -> Result<()> {
+        const XDP_FLAGS_SKB_MODE: u32 = 1 << 1;
+        const XDP_FLAGS_DRV_MODE: u32 = 1 << 2;
+        let flags = match mode {
+            XdpAttached::SocketBuffer => XDP_FLAGS_SKB_MODE,
+            _ => XDP_FLAGS_DRV_MODE,
+        };
+        let mut message = LinkMessage::default();
+        message.header.index = ifindex;
+        message.attributes.push(LinkAttribute::Xdp(vec![LinkXdp::Fd(-1), LinkXdp::Flags(flags)]));
+        self.handle.link().set(message).execute().await.context("detaching the XDP program")
     }
 }

@@ -64,6 +64,7 @@ impl Plan {
                 master_refresh: spec.garp.master_refresh,
                 master_refresh_repeat: spec.garp.master_refresh_repeat,
                 interval: self.announce_spacing,
+                lower_prio_repeat: spec.garp.lower_prio_repeat,
             },
             // keepalived's form, so a mixed keepalived/vrrpd pair keeps working.
             checksum_mode: ChecksumMode::Ipv4PseudoHeader,
