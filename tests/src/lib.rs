@@ -4,6 +4,7 @@
 //! Without it they fail with that reason: [`require_root`].
 
 pub mod corpus;
+pub mod flood;
 pub mod frames;
 pub mod lab;
 pub mod netns;

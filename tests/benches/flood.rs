@@ -1,0 +1,460 @@
+//! Forged VRRP advertisements flooded at a backup: what they cost `vrrpd` and keepalived.
+//!
+//! The reference lab (server 1 master with vrrpd, server 2 backup) plus an attacker host on the
+//! same bridge. The attacker sends forged VRRPv3 frames at server 2 from an AF_PACKET socket:
+//! priority 255 from a non-peer address, bad checksum, TTL 64, bad version, truncated; as a
+//! round-robin mix at 10k pps, 100k pps and as fast as one thread can, then each kind alone at
+//! 100k pps. The same runs go first at `vrrpd` and then at keepalived as server 2's backup.
+//!
+//! Measured on server 2 per run: the daemon's CPU (utime + stime ticks of its process tree, and
+//! schedstat run time), the bytes its log grew, its state transitions, whether it took the VIP;
+//! for vrrpd also the kernel's per-reason counters, checked against what was sent. Nothing is
+//! asserted on timings: this prints what it measured.
+//!
+//! ```sh
+//! CARGO_TARGET_DIR=/work/target-flood cargo build --release -p vrrp-user
+//! CARGO_TARGET_DIR=/work/target-flood cargo bench -p vrrp-tests --bench flood
+//! ```
+//! Environment: `FLOOD_RUNS` = `quick` (mix at 10k pps), `rates` (mix at the three rates) or
+//! `all` (default: rates, then each kind at 100k pps); `FLOOD_SECONDS` (default 5, at most 10)
+//! bounds each run; `VRRPD` points at the daemon binary if it is not next to the bench.
+
+use std::{
+    net::Ipv4Addr,
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use vrrp_common::Counter;
+use vrrp_tests::{
+    flood::{
+        file_len, flood, frame, process_tree, read_counters, tail_from, ticks_per_second, Cpu,
+        Kind, Link, Pace, Sent, Target,
+    },
+    lab::{reference_config, ReferenceLab, SERVER2, VIP},
+};
+
+const ATTACKER: &str = "192.0.2.66";
+const VRID: u8 = 123;
+const STARTUP: Duration = Duration::from_secs(15);
+/// After the flood stops, how long the daemon may still be catching up (its socket buffer)
+/// inside the measured window.
+const SETTLE: Duration = Duration::from_millis(500);
+/// Frames at most in a run at full speed (the time bound usually comes first).
+const MAX_FRAMES_UNPACED: u64 = 20_000_000;
+
+#[derive(Clone, Debug)]
+struct Run {
+    label: String,
+    kinds: Vec<Kind>,
+    rate: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Which {
+    Vrrpd,
+    Keepalived,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Vrrpd => "vrrpd",
+            Which::Keepalived => "keepalived",
+        }
+    }
+}
+
+/// What one run cost the daemon under attack.
+#[derive(Clone, Debug)]
+struct Measured {
+    sent: Sent,
+    window: Duration,
+    cpu: Cpu,
+    log_bytes: u64,
+    transitions: usize,
+    transition_lines: Vec<String>,
+    vip_on_backup: bool,
+    vip_on_master: bool,
+    alive: bool,
+    /// vrrpd: counter deltas by `Counter as usize`.
+    counters: Option<Vec<u64>>,
+    /// Attacker eth0, bridge ports pa and p2, server 2 ens3.
+    links: [Link; 4],
+}
+
+impl Measured {
+    fn cpu_percent(&self) -> f64 {
+        let seconds = self.cpu.ticks as f64 / ticks_per_second() as f64;
+        100.0 * seconds / self.window.as_secs_f64()
+    }
+
+    fn cpu_percent_precise(&self) -> f64 {
+        100.0 * self.cpu.nanos as f64 / 1e9 / self.window.as_secs_f64()
+    }
+
+    fn dropped_in_kernel(&self) -> Option<u64> {
+        self.counters.as_ref().map(|deltas| {
+            Counter::ALL.iter().filter(|c| c.is_drop()).map(|c| deltas[*c as usize]).sum()
+        })
+    }
+
+    fn accepted_in_kernel(&self) -> Option<u64> {
+        self.counters.as_ref().map(|deltas| {
+            Counter::ALL.iter().filter(|c| !c.is_drop()).map(|c| deltas[*c as usize]).sum()
+        })
+    }
+}
+
+struct Bench {
+    lab: ReferenceLab,
+    attacker: String,
+    frames: Vec<(Kind, Vec<u8>)>,
+    seconds: u64,
+}
+
+fn main() -> ExitCode {
+    match bench() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("flood benchmark failed: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runs(choice: &str) -> Result<Vec<Run>> {
+    let mix = |rate: Option<u64>| Run {
+        label: format!("mix of 5 @ {}", rate_label(rate)),
+        kinds: Kind::ALL.to_vec(),
+        rate,
+    };
+    let rates = vec![mix(Some(10_000)), mix(Some(100_000)), mix(None)];
+    Ok(match choice {
+        "quick" => vec![mix(Some(10_000))],
+        "rates" => rates,
+        "all" => rates
+            .into_iter()
+            .chain(Kind::ALL.iter().map(|kind| Run {
+                label: format!("{} @ 100k", kind.name()),
+                kinds: vec![*kind],
+                rate: Some(100_000),
+            }))
+            .collect(),
+        other => bail!("FLOOD_RUNS={other}: expected quick, rates or all"),
+    })
+}
+
+fn rate_label(rate: Option<u64>) -> String {
+    match rate {
+        Some(rate) if rate % 1000 == 0 => format!("{}k", rate / 1000),
+        Some(rate) => format!("{rate}"),
+        None => "max".to_owned(),
+    }
+}
+
+fn bench() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("needs root (namespaces, XDP, BPF maps, AF_PACKET)");
+    }
+    if std::process::Command::new("keepalived").arg("--version").output().is_err() {
+        bail!("keepalived is not installed (Debian package keepalived)");
+    }
+    let runs = runs(&std::env::var("FLOOD_RUNS").unwrap_or_else(|_| "all".to_owned()))?;
+    let seconds: u64 = std::env::var("FLOOD_SECONDS")
+        .ok()
+        .map(|s| s.parse().context("FLOOD_SECONDS"))
+        .transpose()?
+        .unwrap_or(5)
+        .clamp(1, 10);
+    let vrrpd = vrrp_tests::lab::vrrpd_binary()?;
+    println!("vrrpd: {}", vrrpd.display());
+
+    let mut lab = ReferenceLab::new()?;
+    let attacker = lab.add_host("at", "eth0", "pa", ATTACKER)?;
+    let c1 = lab.write_config(1, "keepalived.conf", &reference_config(1))?;
+    let c2 = lab.write_config(2, "keepalived.conf", &reference_config(2))?;
+    lab.start_vrrpd(1, &c1, &[])?;
+    let backup = lab.start_vrrpd(2, &c2, &[])?;
+    lab.wait_for_master(1, STARTUP)?;
+    lab.daemon(backup).wait_for_log("INIT -> BACKUP", STARTUP)?;
+
+    let target = Target {
+        source_mac: lab.lab.mac(&attacker, "eth0")?,
+        destination_mac: lab.lab.mac(lab.router(2), "ens3")?,
+        source: ATTACKER.parse()?,
+        destination: SERVER2.parse()?,
+        vrid: VRID,
+        vip: VIP.parse::<Ipv4Addr>()?,
+    };
+    let frames = Kind::ALL.iter().map(|kind| (*kind, frame(*kind, &target))).collect();
+    let mut bench = Bench { lab, attacker, frames, seconds };
+
+    let (host, kernel) = machine();
+    println!("{host}; kernel {kernel}; {} s per run at most", bench.seconds);
+    println!(
+        "attacker {ATTACKER} ({}) -> server 2 {SERVER2} ({}), VRID {VRID}, VIP {VIP}",
+        mac_text(target.source_mac),
+        mac_text(target.destination_mac)
+    );
+
+    let mut results: Vec<(Run, Measured, Option<Measured>)> = Vec::new();
+    for run in &runs {
+        let measured = bench.measure(Which::Vrrpd, backup, run)?;
+        report(Which::Vrrpd, run, &measured);
+        results.push((run.clone(), measured, None));
+    }
+
+    bench.lab.daemon(backup).stop(Duration::from_secs(5));
+    let keepalived = bench.lab.start_keepalived(2, &c2)?;
+    bench.lab.daemon(keepalived).wait_for_log("Entering BACKUP STATE", STARTUP)?;
+    std::thread::sleep(Duration::from_secs(1));
+    for (run, _, slot) in &mut results {
+        let measured = bench.measure(Which::Keepalived, keepalived, run)?;
+        report(Which::Keepalived, run, &measured);
+        *slot = Some(measured);
+    }
+
+    table(&results, bench.seconds);
+    Ok(())
+}
+
+impl Bench {
+    fn measure(&mut self, which: Which, daemon: usize, run: &Run) -> Result<Measured> {
+        // One ping teaches the bridge where server 2's MAC is, so the flood is not flooded to
+        // every port.
+        let _ = self.lab.lab.exec(&self.attacker, "ping", &["-c", "1", "-W", "1", SERVER2]);
+        let pin_dir = self.lab.bpffs.join("r2");
+        let (pid, log) = {
+            let d = self.lab.daemon(daemon);
+            (d.pid(), d.log.clone())
+        };
+        let pids = process_tree(pid);
+        let frames: Vec<Vec<u8>> = run
+            .kinds
+            .iter()
+            .map(|kind| self.frames.iter().find(|(k, _)| k == kind).map(|(_, f)| f.clone()))
+            .collect::<Option<_>>()
+            .context("a frame per kind")?;
+        let max_time = Duration::from_secs(self.seconds);
+        let pace = Pace {
+            rate: run.rate,
+            max_frames: run.rate.map_or(MAX_FRAMES_UNPACED, |rate| rate * self.seconds),
+            max_time,
+        };
+
+        let counters_before =
+            if which == Which::Vrrpd { Some(read_counters(&pin_dir)?) } else { None };
+        let links_before = self.links()?;
+        let log_before = file_len(&log);
+        let cpu_before = Cpu::of(&pids);
+        let start = Instant::now();
+        let sent = flood(&self.attacker, "eth0", &frames, pace)?;
+        std::thread::sleep(SETTLE);
+        let cpu = Cpu::of(&pids).since(cpu_before);
+        let window = start.elapsed();
+        let log_after = file_len(&log);
+        let counters = match counters_before {
+            Some(before) => {
+                let after = read_counters(&pin_dir)?;
+                Some(after.iter().zip(&before).map(|(a, b)| a.saturating_sub(*b)).collect())
+            }
+            None => None,
+        };
+        let links_after = self.links()?;
+        let links: [Link; 4] = std::array::from_fn(|i| links_after[i].since(links_before[i]));
+
+        let text = tail_from(&log, log_before);
+        let marker = match which {
+            Which::Vrrpd => " -> ",
+            Which::Keepalived => "Entering MASTER STATE",
+        };
+        let transition_lines: Vec<String> =
+            text.lines().filter(|line| line.contains(marker)).map(str::to_owned).collect();
+        let alive = matches!(self.lab.daemon(daemon).child.try_wait(), Ok(None));
+        Ok(Measured {
+            sent,
+            window,
+            cpu,
+            log_bytes: log_after.saturating_sub(log_before),
+            transitions: transition_lines.len(),
+            transition_lines,
+            vip_on_backup: self.lab.has_vip(2)?,
+            vip_on_master: self.lab.has_vip(1)?,
+            alive,
+            counters,
+            links,
+        })
+    }
+
+    fn links(&self) -> Result<[Link; 4]> {
+        let lab = &self.lab.lab;
+        Ok([
+            Link::read(lab, &self.attacker, "eth0")?,
+            Link::read(lab, &self.lab.switch, "pa")?,
+            Link::read(lab, &self.lab.switch, "p2")?,
+            Link::read(lab, self.lab.router(2), "ens3")?,
+        ])
+    }
+}
+
+fn report(which: Which, run: &Run, m: &Measured) {
+    println!();
+    println!(
+        "[{}] {}: sent {} frames in {:.2} s = {:.0} pps{}; window {:.2} s",
+        which.name(),
+        run.label,
+        m.sent.frames,
+        m.sent.elapsed.as_secs_f64(),
+        m.sent.rate(),
+        if m.sent.failures > 0 {
+            format!(
+                " ({} failed sends, last: {})",
+                m.sent.failures,
+                m.sent.last_error.as_deref().unwrap_or("?")
+            )
+        } else {
+            String::new()
+        },
+        m.window.as_secs_f64()
+    );
+    println!(
+        "  CPU {} ticks = {:.2} % of a core (schedstat {:.3} %); log +{} bytes; \
+         transitions {}; VIP on server 2: {}, on server 1: {}; running: {}",
+        m.cpu.ticks,
+        m.cpu_percent(),
+        m.cpu_percent_precise(),
+        m.log_bytes,
+        m.transitions,
+        m.vip_on_backup,
+        m.vip_on_master,
+        m.alive
+    );
+    for line in m.transition_lines.iter().take(5) {
+        println!("  transition: {line}");
+    }
+    let [at, pa, p2, ens3] = m.links;
+    println!(
+        "  path: attacker eth0 tx {} (dropped {}), bridge pa rx {} (dropped {}), \
+         p2 tx {} (dropped {}), server 2 ens3 rx {} (dropped {})",
+        at.tx_packets,
+        at.tx_dropped,
+        pa.rx_packets,
+        pa.rx_dropped,
+        p2.tx_packets,
+        p2.tx_dropped,
+        ens3.rx_packets,
+        ens3.rx_dropped
+    );
+    if let Some(deltas) = &m.counters {
+        let nonzero: Vec<String> = Counter::ALL
+            .iter()
+            .filter(|c| deltas[**c as usize] > 0)
+            .map(|c| format!("{} +{}", c.name(), deltas[*c as usize]))
+            .collect();
+        println!("  kernel counters: {}", nonzero.join(", "));
+        let mut exact = true;
+        for (kind, expected) in run.kinds.iter().zip(&m.sent.per_frame) {
+            let got = deltas[kind.counter() as usize];
+            if got != *expected {
+                exact = false;
+                println!(
+                    "  {}: sent {expected}, counted {got} under {} ({:+})",
+                    kind.name(),
+                    kind.counter().name(),
+                    got as i64 - *expected as i64
+                );
+            }
+        }
+        let dropped = m.dropped_in_kernel().unwrap_or(0);
+        println!(
+            "  accounting: sent {} forged, dropped in the kernel {} (sum of drop reasons), \
+             accepted {} (the master's own advertisements); {}",
+            m.sent.frames,
+            dropped,
+            m.accepted_in_kernel().unwrap_or(0),
+            if exact && dropped == m.sent.frames {
+                "every frame counted under its reason".to_owned()
+            } else {
+                format!("difference {:+}", dropped as i64 - m.sent.frames as i64)
+            }
+        );
+    }
+}
+
+fn ratio(keepalived: f64, vrrpd: f64) -> String {
+    if vrrpd > 0.0 {
+        format!("{:.0}x", keepalived / vrrpd)
+    } else if keepalived > 0.0 {
+        "inf (vrrpd 0)".to_owned()
+    } else {
+        "-".to_owned()
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.3}", bytes as f64 / 1e6)
+}
+
+fn table(results: &[(Run, Measured, Option<Measured>)], seconds: u64) {
+    println!();
+    println!("## Flood summary ({seconds} s per run at most; CPU = utime+stime of the daemon's process tree over the run + {} ms)", SETTLE.as_millis());
+    println!();
+    println!(
+        "| run | sent pps (vrrpd / keepalived run) | CPU % vrrpd | CPU % keepalived | CPU ratio | \
+         log MB vrrpd | log MB keepalived | keepalived MB/s | log ratio | transitions v / k | \
+         VIP on backup v / k | vrrpd: sent / dropped+counted |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (run, v, k) in results {
+        let Some(k) = k else { continue };
+        // Ticks are 10 ms: below that, schedstat says more.
+        let cpu = |m: &Measured| format!("{:.2} ({:.3})", m.cpu_percent(), m.cpu_percent_precise());
+        println!(
+            "| {} | {:.0} / {:.0} | {} | {} | {} | {} | {} | {:.2} | {} | {} / {} | {} / {} | {} / {} |",
+            run.label,
+            v.sent.rate(),
+            k.sent.rate(),
+            cpu(v),
+            cpu(k),
+            ratio(k.cpu_percent_precise(), v.cpu_percent_precise()),
+            mb(v.log_bytes),
+            mb(k.log_bytes),
+            k.log_bytes as f64 / 1e6 / k.window.as_secs_f64(),
+            ratio(k.log_bytes as f64, v.log_bytes as f64),
+            v.transitions,
+            k.transitions,
+            v.vip_on_backup,
+            k.vip_on_backup,
+            v.sent.frames,
+            v.dropped_in_kernel().unwrap_or(0),
+        );
+    }
+    println!();
+    println!(
+        "CPU columns: ticks-based % (schedstat-based % in parentheses); ratios use schedstat."
+    );
+}
+
+fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+fn machine() -> (String, String) {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    (format!("{cores} cores, {model}"), kernel)
+}
