@@ -17,6 +17,8 @@ pub struct Rig {
 #[derive(Debug)]
 pub struct Outcome {
     pub action: u32,
+    /// Average nanoseconds per repetition, as the kernel measured it.
+    pub duration_ns: u32,
     /// Counters that moved, by name, and by how much.
     pub counted: Vec<(&'static str, u64)>,
     /// Events queued by the run, drained.
@@ -43,7 +45,7 @@ impl Rig {
         let counted = changed(&self.counters, &counters);
         self.counters = counters;
         let events = std::iter::from_fn(|| self.datapath.next_event()).collect();
-        Ok(Outcome { action: result.action, counted, events })
+        Ok(Outcome { action: result.action, duration_ns: result.duration_ns, counted, events })
     }
 
     pub fn record(&self, key: &InstanceKey) -> Result<Option<InstanceRecord>> {

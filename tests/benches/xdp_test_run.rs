@@ -1,0 +1,305 @@
+//! Nanoseconds per frame of `vrrp_xdp` under BPF_PROG_TEST_RUN, beside an empty XDP program
+//! (`r0 = XDP_PASS; exit`) on the same frames as the floor: what the kernel's test harness costs
+//! by itself. The kernel reports the average over `repeat` runs; each figure here is the median of
+//! several such averages. Reports, never asserts: timings depend on the machine and its load.
+//!
+//! Run as root: `cargo bench -p vrrp-tests --bench xdp_test_run`.
+
+use std::{
+    borrow::Cow,
+    net::Ipv4Addr,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+};
+
+use aya::programs::{loaded_programs, Xdp};
+use aya_obj::programs::XdpAttachType;
+use vrrp_common::{instance_flags, Counter, EVENTS_BYTES};
+use vrrp_tests::{
+    corpus::{self, Advert, Layout},
+    frames, require_root,
+    rig::Rig,
+    test_run,
+};
+
+/// How a path is measured: `runs` test runs of `repeat` repetitions; the median is reported.
+#[derive(Clone, Copy)]
+struct Workload {
+    repeat: u32,
+    runs: usize,
+}
+
+/// Paths that raise no event.
+const STEADY: Workload = Workload { repeat: 1_000_000, runs: 15 };
+/// Every repetition raises an event: fewer per run than the ring buffer holds (4681 48-byte
+/// events in 56-byte slots), and the ring is drained between runs.
+const EVENTS: Workload = Workload { repeat: 4096, runs: 101 };
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_TYPE_XDP: u32 = 6;
+const BPF_XDP: u32 = 37;
+
+/// One eBPF instruction (include/uapi/linux/bpf.h, `struct bpf_insn`).
+#[repr(C)]
+struct Instruction {
+    code: u8,
+    /// Destination register in the low nibble, source in the high one.
+    registers: u8,
+    offset: i16,
+    immediate: i32,
+}
+
+/// The BPF_PROG_LOAD member of `union bpf_attr`, up to the fields used.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+/// `r0 = XDP_PASS; exit`, loaded with a raw bpf(2) call and wrapped in aya's `Xdp` handle.
+fn load_floor() -> Xdp {
+    let program = [
+        // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 2 (XDP_PASS)
+        Instruction { code: 0xb7, registers: 0, offset: 0, immediate: 2 },
+        // BPF_JMP | BPF_EXIT
+        Instruction { code: 0x95, registers: 0, offset: 0, immediate: 0 },
+    ];
+    let license = c"GPL";
+    let mut name = [0u8; 16];
+    name[..10].copy_from_slice(b"xdp_floor\0");
+    let attr = ProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_XDP,
+        insn_cnt: program.len() as u32,
+        insns: program.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        prog_name: name,
+        expected_attach_type: BPF_XDP,
+        ..ProgLoadAttr::default()
+    };
+    // SAFETY: attr and the buffers it points to are valid for the call.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_bpf, BPF_PROG_LOAD, &raw const attr, size_of::<ProgLoadAttr>())
+    };
+    assert!(fd >= 0, "BPF_PROG_LOAD of the floor: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh descriptor the kernel just returned, owned here alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))
+        .expect("reading the floor program's fdinfo");
+    let id: u32 = fdinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("prog_id:"))
+        .and_then(|id| id.trim().parse().ok())
+        .expect("fdinfo names the program id");
+    let info = loaded_programs()
+        .filter_map(Result::ok)
+        .find(|info| info.id() == id)
+        .expect("the floor program is listed");
+    // The handle holds its own descriptor; `fd` may close.
+    Xdp::from_program_info(info, Cow::Borrowed("xdp_floor"), XdpAttachType::Interface)
+        .expect("wrapping the floor program")
+}
+
+fn median(mut values: Vec<u32>) -> u32 {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
+/// What a path is compared against.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Within this many nanoseconds of the floor.
+    NearFloor(u32),
+    /// Under this many nanoseconds per frame.
+    Under(u32),
+    None,
+}
+
+struct Row {
+    path: &'static str,
+    frame_len: usize,
+    program_ns: u32,
+    floor_ns: u32,
+    target: Target,
+    events_lost: u64,
+}
+
+impl Row {
+    fn verdict(&self) -> String {
+        let (met, goal) = match self.target {
+            Target::NearFloor(ns) => {
+                (self.program_ns <= self.floor_ns + ns, format!("floor + {ns} ns"))
+            }
+            Target::Under(ns) => (self.program_ns < ns, format!("< {ns} ns")),
+            Target::None => return "-".into(),
+        };
+        format!("{goal}: {}", if met { "met" } else { "MISSED" })
+    }
+}
+
+/// Median nanoseconds per frame of the floor program on `frame`.
+fn floor_ns(floor: &Xdp, frame: &[u8], repeat: u32, runs: usize) -> u32 {
+    let run = || test_run::run(floor, frame, corpus::IFINDEX, repeat).expect("floor test run");
+    assert_eq!(run().action, test_run::XDP_PASS, "the floor passes everything");
+    median((0..runs).map(|_| run().duration_ns).collect())
+}
+
+/// Measures `vrrp_xdp` and the floor on `frame`. Every run must count its `repeat` frames under
+/// `expected` (nothing for non-VRRP); events the ring could not take are counted as lost.
+fn measure(
+    rig: &mut Rig,
+    floor: &Xdp,
+    path: &'static str,
+    frame: &[u8],
+    expected: Option<Counter>,
+    Workload { repeat, runs }: Workload,
+    target: Target,
+) -> Row {
+    let mut durations = Vec::with_capacity(runs);
+    let mut events_lost = 0;
+    for _ in 0..runs {
+        let outcome = rig.run_repeated(frame, repeat).expect("test run");
+        let lost = Counter::EventLost.name();
+        events_lost +=
+            outcome.counted.iter().filter(|(n, _)| *n == lost).map(|(_, c)| c).sum::<u64>();
+        let counted: u64 = outcome.counted.iter().filter(|(n, _)| *n != lost).map(|(_, c)| c).sum();
+        match expected {
+            None => assert!(outcome.counted.is_empty(), "{path}: counted {:?}", outcome.counted),
+            Some(counter) => {
+                assert!(
+                    outcome.counted.iter().all(|(n, _)| *n == counter.name() || *n == lost)
+                        && counted + events_lost >= u64::from(repeat),
+                    "{path}: counted {:?}",
+                    outcome.counted
+                );
+            }
+        }
+        durations.push(outcome.duration_ns);
+    }
+    Row {
+        path,
+        frame_len: frame.len(),
+        program_ns: median(durations),
+        floor_ns: floor_ns(floor, frame, repeat, runs),
+        target,
+        events_lost,
+    }
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map_or("unknown CPU", |rest| rest.trim_start_matches([' ', '\t', ':']));
+    let cpus = cpuinfo.lines().filter(|line| line.starts_with("processor")).count();
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default().trim().to_owned();
+    let kernel = read("/proc/sys/kernel/osrelease");
+    let load = read("/proc/loadavg");
+    format!("{model} ({cpus} CPUs), Linux {kernel}, load average {load}")
+}
+
+fn main() {
+    require_root();
+    let floor = load_floor();
+    let mut rig = Rig::load(0).expect("loading vrrp_xdp");
+    let mut mirroring = Rig::load(instance_flags::MIRROR_ALL).expect("loading vrrp_xdp");
+
+    let advert = Advert::v3_ipv4();
+    let valid = advert.frame();
+    let layout = Layout::of(&valid);
+    let mut bad_checksum = valid.clone();
+    bad_checksum[layout.message + 7] ^= 1;
+    let mut bad_ttl = valid.clone();
+    bad_ttl[layout.ttl()] = 64;
+    let udp = frames::udp_ipv4(corpus::PEER_V4, corpus::ROUTER_V4);
+    let ipv6 = Advert::v3_ipv6().frame();
+    let many = Advert {
+        addresses: (0..=254u8).map(|n| Ipv4Addr::new(198, 51, 100, n).into()).collect(),
+        ..Advert::v3_ipv4()
+    }
+    .frame();
+    // The first advertisement of each instance raises FIRST; after it, repeats are absorbed
+    // (or, with MIRROR_ALL, mirrored).
+    for frame in [&valid, &ipv6, &many] {
+        rig.run(frame).expect("priming the record");
+    }
+    mirroring.run(&valid).expect("priming the record");
+
+    let (absorbed, reported) = (Some(Counter::Absorbed), Some(Counter::Reported));
+    let advert = Target::Under(100);
+    let none = Target::None;
+    let rows = [
+        measure(&mut rig, &floor, "not VRRP (UDP/IPv4)", &udp, None, STEADY, Target::NearFloor(5)),
+        measure(&mut rig, &floor, "absorbed VRRPv3/IPv4", &valid, absorbed, STEADY, advert),
+        measure(
+            &mut rig,
+            &floor,
+            "absorbed VRRPv3/IPv6, 2 addresses",
+            &ipv6,
+            absorbed,
+            STEADY,
+            advert,
+        ),
+        measure(
+            &mut rig,
+            &floor,
+            "absorbed VRRPv3/IPv4, 255 addresses",
+            &many,
+            absorbed,
+            STEADY,
+            advert,
+        ),
+        measure(
+            &mut mirroring,
+            &floor,
+            "event raised (MIRROR_ALL)",
+            &valid,
+            reported,
+            EVENTS,
+            advert,
+        ),
+        measure(
+            &mut rig,
+            &floor,
+            "invalid: bad checksum",
+            &bad_checksum,
+            Some(Counter::BadChecksum),
+            STEADY,
+            none,
+        ),
+        measure(&mut rig, &floor, "invalid: TTL 64", &bad_ttl, Some(Counter::BadTtl), STEADY, none),
+    ];
+
+    let (steady, events) = (STEADY, EVENTS);
+    println!(
+        "\nvrrp_xdp under BPF_PROG_TEST_RUN, ns per frame: median of {} runs of {} repetitions;",
+        steady.runs, steady.repeat
+    );
+    println!("event path: {} runs of {}, ring drained between runs", events.runs, events.repeat);
+    println!("machine: {}\n", machine());
+    println!("| path | frame | vrrp_xdp | floor | difference | target |");
+    println!("|---|---:|---:|---:|---:|---|");
+    for row in &rows {
+        println!(
+            "| {} | {} B | {} ns | {} ns | {:+} ns | {} |",
+            row.path,
+            row.frame_len,
+            row.program_ns,
+            row.floor_ns,
+            i64::from(row.program_ns) - i64::from(row.floor_ns),
+            row.verdict()
+        );
+    }
+    let lost: u64 = rows.iter().map(|row| row.events_lost).sum();
+    println!("\nevents lost (ring buffer of {EVENTS_BYTES} bytes full): {lost}");
+}
