@@ -67,6 +67,12 @@ impl Lab {
         run("ip", &["netns", "add", &name])?;
         self.namespaces.push(name.clone());
         self.exec(&name, "ip", &["link", "set", "lo", "up"])?;
+        // No duplicate address detection on the lab's links: link-local addresses are usable
+        // at once (a daemon cannot bind a tentative address).
+        for scope in ["all", "default"] {
+            let key = format!("net.ipv6.conf.{scope}.accept_dad=0");
+            self.exec(&name, "sysctl", &["-qw", &key])?;
+        }
         Ok(name)
     }
 

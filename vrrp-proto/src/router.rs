@@ -393,8 +393,10 @@ impl Router {
         let theirs = advert.priority();
         if theirs == 0 {
             // RFC 9568 §6.4.3: another router resigned: advertise at once, reset Adver_Timer.
+            // It was master too, so hosts may have its MAC: announce the addresses again.
             self.send_advertisement(self.priority);
             self.adver_timer = Some(at + self.advert_interval());
+            self.announce(self.config.garp.lower_prio_repeat);
         } else if theirs > self.priority {
             // RFC 9568 §6.4.3: a better master: follow it.
             self.learn_interval(advert);
@@ -478,6 +480,12 @@ impl Router {
                 // after Skew_Time instead of Master_Down_Interval. keepalived does the same
                 // when it enters Fault.
                 self.send_advertisement(0);
+            } else {
+                // Yielding to a better master, which may not know two masters existed (a
+                // partition healed): one last advertisement at our priority makes it answer
+                // and announce its addresses again, so hosts stop using our MAC. Not priority
+                // 0: that would start every backup's Skew_Time, and an owner never answers.
+                self.send_advertisement(self.priority);
             }
             self.announcer.stop();
             self.outputs.push_back(Output::RemoveAddresses {

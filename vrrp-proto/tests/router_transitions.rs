@@ -184,7 +184,8 @@ fn preempt_delay_follows_a_lower_master_until_it_passes() {
 
 #[test]
 fn master_to_backup_on_a_higher_priority() {
-    // RFC 9568 §6.4.3
+    // RFC 9568 §6.4.3; one last advertisement at our priority tells the new master that two
+    // masters existed, so it announces its addresses again.
     let t0 = Instant::now();
     let mut router = master(t0);
     let at = t0 + Duration::from_secs(5);
@@ -194,6 +195,7 @@ fn master_to_backup_on_a_higher_priority() {
         drain(&mut router),
         vec![
             changed(State::Master, State::Backup, reason),
+            Output::SendAdvertisement(advert(100)),
             Output::RemoveAddresses { addresses: vec![VIP] },
         ]
     );
@@ -212,6 +214,7 @@ fn master_to_backup_on_equal_priority_and_a_higher_address() {
         drain(&mut router),
         vec![
             changed(State::Master, State::Backup, reason),
+            Output::SendAdvertisement(advert(100)),
             Output::RemoveAddresses { addresses: vec![VIP] },
         ]
     );
@@ -260,12 +263,23 @@ fn backup_takes_over_skew_time_after_the_master_resigns() {
 
 #[test]
 fn master_reasserts_when_another_router_resigns() {
-    // RFC 9568 §6.4.3: priority 0 received: advertise at once, reset the Adver_Timer.
+    // RFC 9568 §6.4.3: priority 0 received: advertise at once, reset the Adver_Timer. The
+    // resigning router was master too: announce the addresses again.
     let t0 = Instant::now();
     let mut router = master(t0);
     let at = t0 + Duration::from_secs(4);
     router.handle_advertisement(at, HIGHER_PEER, &advert(0));
-    assert_eq!(drain(&mut router), vec![Output::SendAdvertisement(advert(100))]);
+    assert_eq!(
+        drain(&mut router),
+        vec![
+            Output::SendAdvertisement(advert(100)),
+            Output::AnnounceAddresses {
+                addresses: vec![VIP],
+                count: GarpConfig::default().lower_prio_repeat,
+                spacing: Duration::ZERO,
+            },
+        ]
+    );
     assert_eq!(router.state(), State::Master);
     assert_eq!(router.poll_timeout(), Some(at + SECOND));
 }

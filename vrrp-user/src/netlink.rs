@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::{
-    address::{AddressAttribute, AddressMessage, AddressScope},
+    address::{AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope},
     link::{LinkAttribute, LinkFlags, LinkMessage, LinkXdp, XdpAttached},
     RouteNetlinkMessage,
 };
@@ -190,6 +190,11 @@ impl Netlink {
         let mut request = self.handle.address().add(vip.ifindex, vip.address, vip.prefix_len);
         let message = request.message_mut();
         message.header.scope = vip.scope;
+        if vip.address.is_ipv6() {
+            // A virtual address moves between routers: no duplicate address detection, as
+            // keepalived does (it would hold the address tentative for a second or more).
+            message.header.flags |= AddressHeaderFlags::Nodad;
+        }
         if let Some(label) = &vip.label {
             message.attributes.push(AddressAttribute::Label(label.clone()));
         }

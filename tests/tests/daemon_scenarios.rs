@@ -1,0 +1,156 @@
+//! More of RFC 9568 and keepalived's behaviour in the namespace lab, with the XDP data path:
+//! nopreempt, preempt_delay, a partition that heals, multicast, and IPv6 with neighbour
+//! advertisements.
+
+use std::time::{Duration, Instant};
+
+use vrrp_tests::{
+    lab::{reference_config, ReferenceLab, VIP},
+    require_root, timeline,
+};
+
+const ELECTION: Duration = Duration::from_secs(12);
+
+fn lab_with(configs: [String; 2]) -> (ReferenceLab, [std::path::PathBuf; 2]) {
+    let lab = ReferenceLab::new().unwrap();
+    let [a, b] = configs;
+    let paths = [
+        lab.write_config(1, "keepalived.conf", &a).unwrap(),
+        lab.write_config(2, "keepalived.conf", &b).unwrap(),
+    ];
+    (lab, paths)
+}
+
+#[test]
+fn nopreempt_leaves_the_running_master_alone() {
+    require_root();
+    let server1 = reference_config(1).replace("state BACKUP", "state BACKUP\n    nopreempt");
+    let (mut lab, [c1, c2]) = lab_with([server1, reference_config(2)]);
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(2, ELECTION).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.daemon(d1).wait_for_log("INIT -> BACKUP", ELECTION).unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(lab.has_vip(2).unwrap() && !lab.has_vip(1).unwrap(), "server 1 must not preempt");
+}
+
+#[test]
+fn preempt_delay_holds_preemption_back() {
+    require_root();
+    let server1 = reference_config(1).replace("state BACKUP", "state BACKUP\n    preempt_delay 7");
+    let (mut lab, [c1, c2]) = lab_with([server1, reference_config(2)]);
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(2, ELECTION).unwrap();
+    let started = Instant::now();
+    lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION + Duration::from_secs(7)).unwrap();
+    let waited = started.elapsed();
+    println!("server 1 preempted {waited:?} after its start (preempt_delay 7 s)");
+    assert!(waited >= Duration::from_secs(7), "preempted after {waited:?}, before the delay");
+}
+
+#[test]
+fn a_healed_partition_leaves_one_master_and_fresh_announcements() {
+    require_root();
+    let (mut lab, [c1, c2]) = lab_with([reference_config(1), reference_config(2)]);
+    lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    // Cut server 1 off the bridge: server 2 becomes master too, and the client follows it.
+    lab.lab.exec(&lab.switch, "ip", &["link", "set", "p1", "nomaster"]).unwrap();
+    let deadline = Instant::now() + ELECTION;
+    while !(lab.has_vip(2).unwrap() && lab.client_ping()) {
+        assert!(Instant::now() < deadline, "server 2 did not take over during the partition");
+    }
+    assert!(lab.has_vip(1).unwrap(), "two masters while partitioned");
+    let observed = timeline::Observation::start(&lab, 2, "heal").unwrap();
+    let healed = vrrp_tests::lab::now_ms();
+    lab.lab.exec(&lab.switch, "ip", &["link", "set", "p1", "master", "br0"]).unwrap();
+    let took = lab.wait_for_master(1, Duration::from_secs(3)).expect("one master after healing");
+    println!("healed: one master {:.0} ms after the heal", vrrp_tests::lab::now_ms() - healed);
+    let _ = took;
+    std::thread::sleep(Duration::from_millis(300));
+    let mac1 = timeline::mac_text(&lab, 1).unwrap();
+    let garp = timeline::first_garp_ms(&observed.client.text(), &mac1, healed);
+    assert!(
+        garp.is_some(),
+        "server 1 announced the VIP again after the heal:\n{}\n{}",
+        lab.daemon(0).log_text(),
+        observed.client.text()
+    );
+    let neighbour = lab.lab.exec(&lab.client, "ip", &["neigh", "show", VIP]).unwrap();
+    let neighbour = String::from_utf8_lossy(&neighbour.stdout).into_owned();
+    assert!(neighbour.contains(&mac1), "the client follows server 1 again: {neighbour}");
+}
+
+#[test]
+fn multicast_advertisements_elect_and_fail_over() {
+    require_root();
+    let multicast = |n: usize| {
+        let text = reference_config(n);
+        let start =
+            text.find("    # The IP address of the interface keepalived listens on").unwrap();
+        let end = text.find("    virtual_ipaddress").unwrap();
+        format!("{}{}", &text[..start], &text[end..])
+    };
+    assert!(!multicast(1).contains("unicast"));
+    let (mut lab, [c1, c2]) = lab_with([multicast(1), multicast(2)]);
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    lab.daemon(d2).wait_for_log("multicast", Duration::from_secs(1)).unwrap();
+    lab.daemon(d1).signal(libc::SIGTERM);
+    lab.wait_for_master(2, ELECTION).expect("server 2 takes over over multicast");
+}
+
+#[test]
+fn ipv6_addresses_move_with_neighbour_advertisements() {
+    require_root();
+    let config = |priority: u8| {
+        format!(
+            "vrrp_instance V6 {{\n    interface ens3\n    virtual_router_id 61\n    priority {priority}\n    \
+             advert_int 1\n    virtual_ipaddress {{\n        fe80::61/64\n        2001:db8::100/64\n    }}\n}}\n"
+        )
+    };
+    let (mut lab, [c1, c2]) = lab_with([config(110), config(100)]);
+    lab.lab.exec(&lab.client, "ip", &["addr", "add", "2001:db8::10/64", "dev", "eth0"]).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    let holds = |lab: &ReferenceLab, n: usize| {
+        let out = lab
+            .lab
+            .exec(lab.router(n), "ip", &["-6", "-o", "addr", "show", "dev", "ens3"])
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("2001:db8::100/64")
+    };
+    let deadline = Instant::now() + ELECTION;
+    while !holds(&lab, 1) {
+        assert!(Instant::now() < deadline, "server 1 did not take the IPv6 VIP");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ping = |lab: &ReferenceLab| {
+        lab.lab.exec(&lab.client, "ping", &["-6", "-c", "1", "-W", "1", "2001:db8::100"]).is_ok()
+    };
+    assert!(ping(&lab), "the client reaches the IPv6 VIP through server 1");
+    let mac2 = timeline::mac_text(&lab, 2).unwrap();
+
+    lab.daemon(d1).signal(libc::SIGTERM);
+    let deadline = Instant::now() + ELECTION;
+    while !holds(&lab, 2) {
+        assert!(Instant::now() < deadline, "server 2 did not take the IPv6 VIP");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The unsolicited NA (Override flag) updates the client's entry without a new solicitation.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let out =
+            lab.lab.exec(&lab.client, "ip", &["-6", "neigh", "show", "2001:db8::100"]).unwrap();
+        let entry = String::from_utf8_lossy(&out.stdout).into_owned();
+        if entry.contains(&mac2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the client still has {entry:?}, not server 2's {mac2}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(ping(&lab), "the client reaches the IPv6 VIP through server 2");
+}
