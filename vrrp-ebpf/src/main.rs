@@ -67,20 +67,27 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     }
 
     let now = unsafe { bpf_ktime_get_ns() };
-    let previous = maps::record(&key);
+    let stored = maps::record(&key);
+    // SAFETY: copied out at once from a live map value.
+    let previous = stored.map(|record| unsafe { *record });
     let causes = causes(previous.as_ref(), &frame, config.flags);
-    let record = InstanceRecord {
-        last_seen_ns: now,
-        count: previous.map_or(0, |p| p.count) + 1,
-        sender: frame.source,
-        sender_mac: frame.source_mac,
-        priority: frame.priority,
-        checksum_form: frame.checksum_form,
-        interval_cs: frame.interval_cs,
-        version: frame.version,
-        _pad: [0; 5],
-    };
-    maps::store_record(&key, &record);
+    match stored {
+        Some(record) if causes == 0 => maps::refresh_record(record, now, frame.checksum_form),
+        _ => maps::store_record(
+            &key,
+            &InstanceRecord {
+                last_seen_ns: now,
+                count: previous.map_or(0, |p| p.count) + 1,
+                sender: frame.source,
+                sender_mac: frame.source_mac,
+                priority: frame.priority,
+                checksum_form: frame.checksum_form,
+                interval_cs: frame.interval_cs,
+                version: frame.version,
+                _pad: [0; 5],
+            },
+        ),
+    }
 
     if causes == 0 {
         maps::count(Counter::Absorbed);

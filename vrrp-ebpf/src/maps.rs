@@ -52,10 +52,24 @@ pub fn peer(key: &PeerKey) -> Option<PeerConfig> {
     VRRP_PEERS.get_ptr(key).map(|value| unsafe { *value })
 }
 
+/// The instance's record in the map, to read and, for an absorbed advertisement, refresh.
 #[inline(always)]
-pub fn record(key: &InstanceKey) -> Option<InstanceRecord> {
-    // SAFETY: as in `instance`.
-    VRRP_RECORDS.get_ptr(key).map(|value| unsafe { *value })
+pub fn record(key: &InstanceKey) -> Option<*mut InstanceRecord> {
+    VRRP_RECORDS.get_ptr_mut(key)
+}
+
+/// Refreshes a record in place for an advertisement that changed nothing else: three aligned
+/// stores instead of a map update (which allocates, copies and frees an element), so a reader
+/// sees each field old or new and every other field unchanged. A concurrent count increment
+/// may be lost, as with an update.
+#[inline(always)]
+pub fn refresh_record(record: *mut InstanceRecord, now: u64, checksum_form: u8) {
+    // SAFETY: a pointer from `record`, valid for this run (map values outlive the program run).
+    unsafe {
+        (*record).last_seen_ns = now;
+        (*record).count += 1;
+        (*record).checksum_form = checksum_form;
+    }
 }
 
 #[inline(always)]
