@@ -1,6 +1,6 @@
 //! Failover in the reference lab, vrrpd beside keepalived in the same run.
 //!
-//! For each daemon and each kind of failure (SIGKILL plus link down; SIGTERM), ROUNDS times:
+//! For each daemon and each kind of failure (link down then SIGKILL; SIGTERM), ROUNDS times:
 //! start both servers with the reference configuration, wait for server 1 to be master, fail
 //! it, and measure from the failure to the backup's first gratuitous ARP and to the client's
 //! first echo reply through the VIP from the backup (the client pings every 10 ms). Prints the
@@ -49,8 +49,10 @@ fn round(daemon: Daemon, failure: Failure) -> anyhow::Result<(Option<f64>, Optio
     let failed_at = now_ms();
     match failure {
         Failure::Kill => {
-            lab.daemon(master).kill();
+            // The cable first: nothing the dying process might send gets out (keepalived's
+            // VRRP child resigns with priority 0 when its parent is killed).
             lab.set_link(1, false)?;
+            lab.daemon(master).kill();
         }
         Failure::Stop => lab.daemon(master).signal(libc::SIGTERM),
     }
@@ -85,7 +87,7 @@ fn main() {
         "", "vrrpd GARP", "vrrpd reply", "k.a. GARP", "k.a. reply"
     );
     for (failure, name) in
-        [(Failure::Kill, "SIGKILL + link down"), (Failure::Stop, "SIGTERM (priority 0)")]
+        [(Failure::Kill, "link down + SIGKILL"), (Failure::Stop, "SIGTERM (priority 0)")]
     {
         let mut results = Vec::new();
         for daemon in [Daemon::Vrrpd, Daemon::Keepalived] {

@@ -40,8 +40,8 @@ fn hard_failover_then_preemption() {
     let (mut lab, d1, _d2) = started_pair(&[]);
     assert!(lab.xdp_attached(1).unwrap() && lab.xdp_attached(2).unwrap());
 
-    lab.daemon(d1).kill();
     lab.set_link(1, false).unwrap();
+    lab.daemon(d1).kill();
     let takeover = wait_until("server 2 taking the VIP", ELECTION, || lab.has_vip(2).unwrap());
     println!("hard failover: server 2 holds the VIP {takeover:?} after the kill");
     assert!(

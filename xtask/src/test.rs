@@ -27,6 +27,17 @@ pub fn run(extra: &[String]) -> Result<()> {
             "warnings",
         ]),
     )?;
+    // The lab tests run the daemon as a separate process, found next to the test binaries.
+    step(
+        "vrrpd for the lab tests",
+        Command::new("cargo").current_dir(&root).args([
+            "build",
+            "-p",
+            "vrrp-user",
+            "--bin",
+            "vrrpd",
+        ]),
+    )?;
     step(
         "tests (unit and integration)",
         Command::new("cargo").current_dir(&root).arg("test").args(workspace).args(extra),

@@ -65,12 +65,12 @@ fn demo() -> Result<()> {
         if lab.client_ping() { "ok" } else { "FAILED" }
     );
 
-    println!("== Server 1 fails hard (SIGKILL and its link down)");
+    println!("== Server 1 fails hard (its link goes down, then SIGKILL)");
     let observed = Observation::start(&lab, 1, "failover")?;
     std::thread::sleep(Duration::from_millis(700));
     let kill = now_ms();
-    lab.daemon(d1).kill();
     lab.set_link(1, false)?;
+    lab.daemon(d1).kill();
     lab.wait_for_master(2, ELECTION).ok();
     std::thread::sleep(Duration::from_millis(500));
     let log2 = lab.daemon(1).log_text();
@@ -80,7 +80,7 @@ fn demo() -> Result<()> {
         kill,
         "last advertisement from server 1 on the wire",
     );
-    row(Some(kill), kill, "server 1 killed, link down");
+    row(Some(kill), kill, "server 1 link down, vrrpd killed");
     row(timeline::log_ms(&log2, "BACKUP -> MASTER", kill), kill, "server 2 takes over (MASTER)");
     row(
         timeline::first_garp_ms(&client, &macs[1], kill),
