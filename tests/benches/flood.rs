@@ -22,6 +22,10 @@
 use std::{
     net::Ipv4Addr,
     process::ExitCode,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -29,8 +33,8 @@ use anyhow::{bail, Context, Result};
 use vrrp_common::Counter;
 use vrrp_tests::{
     flood::{
-        file_len, flood, frame, process_tree, read_counters, tail_from, ticks_per_second, Cpu,
-        Kind, Link, Pace, Sent, Target,
+        file_len, frame, process_tree, raw_vrrp_socket_drops, read_counters, start_flood,
+        tail_from, ticks_per_second, watch_address, Cpu, Kind, Link, Pace, Sent, Target,
     },
     lab::{reference_config, ReferenceLab, SERVER2, VIP},
 };
@@ -41,6 +45,8 @@ const STARTUP: Duration = Duration::from_secs(15);
 /// After the flood stops, how long the daemon may still be catching up (its socket buffer)
 /// inside the measured window.
 const SETTLE: Duration = Duration::from_millis(500);
+/// How often the backup's addresses are read during a run.
+const WATCH_PERIOD: Duration = Duration::from_millis(20);
 /// Frames at most in a run at full speed (the time bound usually comes first).
 const MAX_FRAMES_UNPACED: u64 = 20_000_000;
 
@@ -75,8 +81,15 @@ struct Measured {
     log_bytes: u64,
     transitions: usize,
     transition_lines: Vec<String>,
+    /// The most frequent log messages of the run (digits blanked), with their counts.
+    log_messages: Vec<(usize, String)>,
     vip_on_backup: bool,
     vip_on_master: bool,
+    /// Polls of server 2's addresses during the run, and how many found the VIP there.
+    vip_polls: usize,
+    vip_seen: usize,
+    /// Frames the raw VRRP sockets of server 2 dropped (buffer full), and how many sockets.
+    socket_drops: (u64, usize),
     alive: bool,
     /// vrrpd: counter deltas by `Counter as usize`.
     counters: Option<Vec<u64>>,
@@ -249,10 +262,20 @@ impl Bench {
             if which == Which::Vrrpd { Some(read_counters(&pin_dir)?) } else { None };
         let links_before = self.links()?;
         let log_before = file_len(&log);
+        let socket_drops_before = raw_vrrp_socket_drops(&self.lab.lab, self.lab.router(2))?;
         let cpu_before = Cpu::of(&pids);
         let start = Instant::now();
-        let sent = flood(&self.attacker, "eth0", &frames, pace)?;
+        let sender = start_flood(&self.attacker, "eth0", &frames, pace)?;
+        // Watch for the VIP on the backup while it runs: a transition there and back would
+        // leave no trace at the end of the run.
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher =
+            watch_address(self.lab.router(2), VIP.parse()?, WATCH_PERIOD, Arc::clone(&stop));
+        let sent = sender.join().map_err(|_| anyhow::anyhow!("flood thread panicked"))??;
         std::thread::sleep(SETTLE);
+        stop.store(true, Ordering::Relaxed);
+        let (vip_polls, vip_seen) =
+            watcher.join().map_err(|_| anyhow::anyhow!("watcher thread panicked"))??;
         let cpu = Cpu::of(&pids).since(cpu_before);
         let window = start.elapsed();
         let log_after = file_len(&log);
@@ -264,6 +287,7 @@ impl Bench {
             None => None,
         };
         let links_after = self.links()?;
+        let socket_drops_after = raw_vrrp_socket_drops(&self.lab.lab, self.lab.router(2))?;
         let links: [Link; 4] = std::array::from_fn(|i| links_after[i].since(links_before[i]));
 
         let text = tail_from(&log, log_before);
@@ -281,8 +305,15 @@ impl Bench {
             log_bytes: log_after.saturating_sub(log_before),
             transitions: transition_lines.len(),
             transition_lines,
+            log_messages: frequent_messages(&text, 4),
             vip_on_backup: self.lab.has_vip(2)?,
             vip_on_master: self.lab.has_vip(1)?,
+            vip_polls,
+            vip_seen,
+            socket_drops: (
+                socket_drops_after.0.saturating_sub(socket_drops_before.0),
+                socket_drops_after.1,
+            ),
             alive,
             counters,
             links,
@@ -332,8 +363,16 @@ fn report(which: Which, run: &Run, m: &Measured) {
         m.vip_on_master,
         m.alive
     );
+    println!(
+        "  VIP on server 2 in {} of {} polls during the run; raw VRRP sockets on server 2: {}, \
+         receive-buffer drops +{}",
+        m.vip_seen, m.vip_polls, m.socket_drops.1, m.socket_drops.0
+    );
     for line in m.transition_lines.iter().take(5) {
         println!("  transition: {line}");
+    }
+    for (count, message) in &m.log_messages {
+        println!("  log x{count}: {message}");
     }
     let [at, pa, p2, ens3] = m.links;
     println!(
@@ -384,6 +423,20 @@ fn report(which: Which, run: &Run, m: &Measured) {
     }
 }
 
+/// The `top` most frequent lines of `text`, digits and the leading timestamp blanked.
+fn frequent_messages(text: &str, top: usize) -> Vec<(usize, String)> {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for line in text.lines() {
+        let shape: String =
+            line.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect();
+        *counts.entry(shape).or_default() += 1;
+    }
+    let mut sorted: Vec<(usize, String)> = counts.into_iter().map(|(l, c)| (c, l)).collect();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    sorted.truncate(top);
+    sorted
+}
+
 fn ratio(keepalived: f64, vrrpd: f64) -> String {
     if vrrpd > 0.0 {
         format!("{:.0}x", keepalived / vrrpd)
@@ -405,15 +458,19 @@ fn table(results: &[(Run, Measured, Option<Measured>)], seconds: u64) {
     println!(
         "| run | sent pps (vrrpd / keepalived run) | CPU % vrrpd | CPU % keepalived | CPU ratio | \
          log MB vrrpd | log MB keepalived | keepalived MB/s | log ratio | transitions v / k | \
-         VIP on backup v / k | vrrpd: sent / dropped+counted |"
+         polls with the VIP on the backup v / k | keepalived socket drops | vrrpd: sent / dropped+counted |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (run, v, k) in results {
         let Some(k) = k else { continue };
         // Ticks are 10 ms: below that, schedstat says more.
         let cpu = |m: &Measured| format!("{:.2} ({:.3})", m.cpu_percent(), m.cpu_percent_precise());
+        let vip = |m: &Measured| {
+            let end = if m.vip_on_backup { " (held at the end)" } else { "" };
+            format!("{}/{}{end}", m.vip_seen, m.vip_polls)
+        };
         println!(
-            "| {} | {:.0} / {:.0} | {} | {} | {} | {} | {} | {:.2} | {} | {} / {} | {} / {} | {} / {} |",
+            "| {} | {:.0} / {:.0} | {} | {} | {} | {} | {} | {:.2} | {} | {} / {} | {} / {} | {} | {} / {} |",
             run.label,
             v.sent.rate(),
             k.sent.rate(),
@@ -426,8 +483,9 @@ fn table(results: &[(Run, Measured, Option<Measured>)], seconds: u64) {
             ratio(k.log_bytes as f64, v.log_bytes as f64),
             v.transitions,
             k.transitions,
-            v.vip_on_backup,
-            k.vip_on_backup,
+            vip(v),
+            vip(k),
+            k.socket_drops.0,
             v.sent.frames,
             v.dropped_in_kernel().unwrap_or(0),
         );

@@ -164,17 +164,27 @@ const BATCH: usize = 64;
 /// Sends `frames` round-robin out of `ifname` in `namespace` at `pace`, from a thread of its
 /// own; returns when the count or the time bound is reached.
 pub fn flood(namespace: &str, ifname: &str, frames: &[Vec<u8>], pace: Pace) -> Result<Sent> {
+    start_flood(namespace, ifname, frames, pace)?
+        .join()
+        .map_err(|_| anyhow::anyhow!("flood thread panicked"))?
+}
+
+/// As [`flood`], without waiting: the caller joins the thread (and may observe meanwhile).
+pub fn start_flood(
+    namespace: &str,
+    ifname: &str,
+    frames: &[Vec<u8>],
+    pace: Pace,
+) -> Result<std::thread::JoinHandle<Result<Sent>>> {
     if frames.is_empty() {
         bail!("nothing to send");
     }
     let (namespace, ifname, frames) = (namespace.to_owned(), ifname.to_owned(), frames.to_vec());
-    std::thread::spawn(move || -> Result<Sent> {
+    Ok(std::thread::spawn(move || -> Result<Sent> {
         let _inside = enter(&namespace)?;
         let socket = PacketSocket::bound(&ifname)?;
         Ok(send_loop(&socket, &frames, pace))
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("flood thread panicked"))?
+    }))
 }
 
 fn send_loop(socket: &PacketSocket, frames: &[Vec<u8>], pace: Pace) -> Sent {
@@ -413,6 +423,69 @@ impl Link {
             tx_packets: self.tx_packets.saturating_sub(before.tx_packets),
             tx_dropped: self.tx_dropped.saturating_sub(before.tx_dropped),
         }
+    }
+}
+
+/// Frames dropped by the raw IPPROTO_VRRP (112) sockets of `namespace` because their receive
+/// buffer was full (the `drops` column of /proc/net/raw), and how many such sockets there are.
+pub fn raw_vrrp_socket_drops(lab: &Lab, namespace: &str) -> Result<(u64, usize)> {
+    let out = lab.exec(namespace, "cat", &["/proc/net/raw"])?;
+    let mut drops = 0;
+    let mut sockets = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // sl local_address(:proto) rem_address st tx:rx tr:when retrnsmt uid timeout inode
+        // ref pointer drops
+        let protocol = fields.get(1).and_then(|a| a.rsplit_once(':')).map(|(_, p)| p);
+        if protocol.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(112) {
+            sockets += 1;
+            drops += fields.last().and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    Ok((drops, sockets))
+}
+
+/// Watches whether `address` is on any interface of `namespace` every `period`, from a thread
+/// inside the namespace (netlink through `getifaddrs`, no process spawned), until `stop` is
+/// set. Returns (polls, polls that found the address).
+pub fn watch_address(
+    namespace: &str,
+    address: Ipv4Addr,
+    period: Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Result<(usize, usize)>> {
+    let namespace = namespace.to_owned();
+    std::thread::spawn(move || -> Result<(usize, usize)> {
+        let _inside = enter(&namespace)?;
+        let (mut polls, mut seen) = (0, 0);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            polls += 1;
+            seen += usize::from(has_ipv4(address)?);
+            std::thread::sleep(period);
+        }
+        Ok((polls, seen))
+    })
+}
+
+fn has_ipv4(address: Ipv4Addr) -> Result<bool> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list`, which is walked read-only and freed once below.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            bail!("getifaddrs: {}", std::io::Error::last_os_error());
+        }
+        let mut found = false;
+        let mut entry = list;
+        while !entry.is_null() {
+            let addr = (*entry).ifa_addr;
+            if !addr.is_null() && i32::from((*addr).sa_family) == libc::AF_INET {
+                let v4 = &*(addr as *const libc::sockaddr_in);
+                found |= Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr)) == address;
+            }
+            entry = (*entry).ifa_next;
+        }
+        libc::freeifaddrs(list);
+        Ok(found)
     }
 }
 
