@@ -21,6 +21,14 @@ fn lab_with(configs: [String; 2]) -> (ReferenceLab, [std::path::PathBuf; 2]) {
     (lab, paths)
 }
 
+/// The reference file of server `n` without its unicast lines: multicast advertisements.
+fn multicast_config(n: usize) -> String {
+    let text = reference_config(n);
+    let start = text.find("    # The IP address of the interface keepalived listens on").unwrap();
+    let end = text.find("    virtual_ipaddress").unwrap();
+    format!("{}{}", &text[..start], &text[end..])
+}
+
 #[test]
 fn nopreempt_leaves_the_running_master_alone() {
     require_root();
@@ -86,15 +94,8 @@ fn a_healed_partition_leaves_one_master_and_fresh_announcements() {
 #[test]
 fn multicast_advertisements_elect_and_fail_over() {
     require_root();
-    let multicast = |n: usize| {
-        let text = reference_config(n);
-        let start =
-            text.find("    # The IP address of the interface keepalived listens on").unwrap();
-        let end = text.find("    virtual_ipaddress").unwrap();
-        format!("{}{}", &text[..start], &text[end..])
-    };
-    assert!(!multicast(1).contains("unicast"));
-    let (mut lab, [c1, c2]) = lab_with([multicast(1), multicast(2)]);
+    assert!(!multicast_config(1).contains("unicast"));
+    let (mut lab, [c1, c2]) = lab_with([multicast_config(1), multicast_config(2)]);
     let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
     let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
     lab.wait_for_master(1, ELECTION).unwrap();
@@ -153,4 +154,20 @@ fn ipv6_addresses_move_with_neighbour_advertisements() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(ping(&lab), "the client reaches the IPv6 VIP through server 2");
+}
+
+#[test]
+fn a_new_primary_address_is_followed() {
+    require_root();
+    // Multicast, no unicast_src_ip: the instance speaks from the interface's primary address.
+    let (mut lab, [c1, _]) = lab_with([multicast_config(1), multicast_config(2)]);
+    let daemon = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    let router = lab.router(1).to_owned();
+    lab.lab.exec(&router, "ip", &["addr", "add", "198.51.100.1/24", "dev", "ens3"]).unwrap();
+    lab.lab.exec(&router, "ip", &["addr", "del", "192.0.2.1/24", "dev", "ens3"]).unwrap();
+    lab.daemon(daemon)
+        .wait_for_log("primary address changed from 192.0.2.1 to 198.51.100.1", ELECTION)
+        .unwrap();
+    lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
 }

@@ -29,7 +29,7 @@ use vrrp_proto::{Output, State};
 use crate::{
     announce,
     arrivals::{self, Arrival, SocketCounters, SocketFilter},
-    instance::Instance,
+    instance::{self, Instance},
     netlink::{self, NetEvent, Netlink},
     plan::{self, Plan},
     scripts, systemd,
@@ -400,6 +400,7 @@ impl Daemon {
                 self.retrack(now);
             }
             NetEvent::AddressRemoved { ifindex, address } => {
+                self.follow_primary_address(ifindex).await;
                 for instance in &self.instances {
                     if !instance.owns_addresses || instance.router.state() != State::Master {
                         continue;
@@ -417,7 +418,57 @@ impl Daemon {
                     }
                 }
             }
-            NetEvent::AddressAdded { .. } => {}
+            NetEvent::AddressAdded { ifindex, .. } => self.follow_primary_address(ifindex).await,
+        }
+    }
+
+    /// Without `unicast_src_ip`, an instance speaks from the interface's primary address: when
+    /// that changes, the instance restarts with the new one (it is also the tie-breaker).
+    async fn follow_primary_address(&mut self, ifindex: u32) {
+        let mut index = 0;
+        while index < self.instances.len() {
+            let instance = &self.instances[index];
+            if instance.ifindex != ifindex || instance.plan.spec.source_ip.is_some() {
+                index += 1;
+                continue;
+            }
+            let current = instance.router.config().primary_address;
+            let primary = match self.netlink.addresses(ifindex).await {
+                Ok(mut addresses) => {
+                    // Our own virtual addresses never count as the primary one.
+                    addresses.retain(|(address, _, _)| {
+                        !instance.addresses.iter().any(|vip| vip.address == *address)
+                    });
+                    instance::primary_address(
+                        instance.plan.spec.family,
+                        &addresses,
+                        instance.link_local,
+                    )
+                }
+                Err(error) => {
+                    log::warn!("{}: {error:#}", instance.name());
+                    None
+                }
+            };
+            if primary.is_none_or(|primary| primary == current) {
+                index += 1;
+                continue;
+            }
+            let instance = self.instances.remove(index);
+            log::info!(
+                "{}: the primary address changed from {current} to {}; restarting the instance",
+                instance.name(),
+                primary.map(|p| p.to_string()).unwrap_or_default()
+            );
+            let plan = instance.plan.clone();
+            self.retire(instance).await;
+            let restarted = match Instance::create(plan, &self.netlink, self.xdp.is_none()).await {
+                Ok(instance) => self.add_instance(instance).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = restarted {
+                log::error!("restarting an instance after an address change: {error:#}");
+            }
         }
     }
 

@@ -160,7 +160,7 @@ impl Instance {
 
 /// keepalived's choice of source when `unicast_src_ip` is absent: the interface's first
 /// address of the family (IPv6: its link-local address).
-fn primary_address(
+pub fn primary_address(
     family: Family,
     addresses: &[(IpAddr, u8, netlink_packet_route::address::AddressScope)],
     link_local: Option<Ipv6Addr>,
