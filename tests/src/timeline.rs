@@ -96,8 +96,7 @@ pub fn last_advertisement_ms(capture: &str, before_ms: f64) -> Option<f64> {
         .lines()
         .filter(|line| line.contains("VRRP"))
         .filter_map(tcpdump_ms)
-        .filter(|ms| *ms <= before_ms)
-        .last()
+        .rfind(|ms| *ms <= before_ms)
 }
 
 /// The first ARP from `mac` about the VIP, after `after_ms`.

@@ -93,6 +93,9 @@ fn attached_to_a_veth_it_reports_a_real_advertisement() {
     println!("detached; the lab is deleted when the test ends");
 }
 
+/// A frame, the verdict it must get, and the counters that must move (name, by how much).
+type Case<'a> = (&'a str, &'a [u8], u32, &'a [(&'a str, u64)]);
+
 #[test]
 fn on_crafted_frames_it_passes_valid_and_other_traffic_and_drops_bad_ttl() {
     require_root();
@@ -105,7 +108,7 @@ fn on_crafted_frames_it_passes_valid_and_other_traffic_and_drops_bad_ttl() {
     // The IPv4 header checksum is not the program's business; leave it stale on purpose.
     let other = frames::udp_ipv4(PEER, ROUTER);
 
-    let cases: [(&str, &[u8], u32, &[(&str, u64)]); 3] = [
+    let cases: [Case; 3] = [
         ("valid advertisement", &valid, test_run::XDP_PASS, &[(Counter::Reported.name(), 1)]),
         ("TTL 64", &bad_ttl, test_run::XDP_DROP, &[(Counter::BadTtl.name(), 1)]),
         ("UDP datagram", &other, test_run::XDP_PASS, &[]),

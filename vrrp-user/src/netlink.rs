@@ -239,7 +239,7 @@ impl Netlink {
             return Ok(None);
         };
         let mode = xdp.iter().find_map(|item| match item {
-            LinkXdp::Attached(mode) => Some(mode.clone()),
+            LinkXdp::Attached(mode) => Some(*mode),
             _ => None,
         });
         let id = xdp.iter().find_map(|item| match item {
