@@ -171,3 +171,71 @@ fn a_new_primary_address_is_followed() {
         .unwrap();
     lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
 }
+
+#[test]
+fn link_down_is_a_fault_and_a_removed_vip_is_put_back() {
+    require_root();
+    let (mut lab, [c1, c2]) = lab_with([reference_config(1), reference_config(2)]);
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+
+    // Another agent removes the VIP from the master: it comes back.
+    lab.lab
+        .exec(lab.router(1), "ip", &["addr", "del", &format!("{VIP}/32"), "dev", "ens3"])
+        .unwrap();
+    lab.daemon(d1).wait_for_log("removed by another agent", Duration::from_secs(2)).unwrap();
+    lab.wait_for_master(1, Duration::from_secs(2)).expect("the VIP is back on server 1");
+
+    // keepalived's semantics: the interface going down puts the instance in FAULT.
+    lab.set_link(1, false).unwrap();
+    lab.daemon(d1).wait_for_log("MASTER -> FAULT", Duration::from_secs(2)).unwrap();
+    assert!(!lab.has_vip(1).unwrap(), "a faulty instance holds no address");
+    lab.wait_for_master(2, ELECTION).expect("server 2 takes over");
+    lab.set_link(1, true).unwrap();
+    lab.daemon(d1).wait_for_log("FAULT -> BACKUP", Duration::from_secs(2)).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("server 1 preempts once its link is back");
+}
+
+#[test]
+fn scripts_notify_and_track() {
+    require_root();
+    let lab = ReferenceLab::new().unwrap();
+    let notified = lab.dir.join("notified.log");
+    let notify = lab.dir.join("notify.sh");
+    std::fs::write(&notify, format!("#!/bin/sh\necho \"$@\" >> {}\n", notified.display())).unwrap();
+    let marker = lab.dir.join("became-master");
+    std::process::Command::new("chmod").arg("755").arg(&notify).status().unwrap();
+    // Server 1 runs a failing check weighing -20: priority 110 - 20 = 90 < 100.
+    let server1 = reference_config(1)
+        .replace(
+            "vrrp_instance VI01 {",
+            "vrrp_script chk {\n    script \"/bin/false\"\n    interval 1\n    fall 1\n    rise 1\n    weight -20\n}\n\nvrrp_instance VI01 {",
+        )
+        .replace(
+            "    virtual_ipaddress {",
+            &format!(
+                "    track_script {{\n        chk\n    }}\n    notify {}\n    notify_master \"/usr/bin/touch {}\"\n    virtual_ipaddress {{",
+                notify.display(),
+                marker.display()
+            ),
+        );
+    let (mut lab, [c1, c2]) = {
+        let paths = [
+            lab.write_config(1, "keepalived.conf", &server1).unwrap(),
+            lab.write_config(2, "keepalived.conf", &reference_config(2)).unwrap(),
+        ];
+        (lab, paths)
+    };
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("alone, server 1 becomes master");
+    assert!(marker.exists(), "notify_master ran");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !std::fs::read_to_string(&notified).unwrap_or_default().contains("INSTANCE VI01 MASTER") {
+        assert!(Instant::now() < deadline, "notify did not run with keepalived's arguments");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    lab.daemon(d1).wait_for_log("vrrp_script chk: failed", ELECTION).unwrap();
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(2, ELECTION).expect("server 2 (100) wins against server 1 at 110 - 20");
+}
