@@ -27,6 +27,7 @@ use aya_ebpf::{
     macros::xdp,
     programs::XdpContext,
 };
+use aya_log_ebpf::debug;
 use vrrp_common::{event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord, PeerKey};
 
 use crate::parse::{parse_frame, Frame};
@@ -92,6 +93,17 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     if causes == 0 {
         maps::count(Counter::Absorbed);
     } else {
+        // Logs stay off the hot path: only a first advertisement or a peer's new MAC, both rare.
+        if causes & (event_cause::FIRST | event_cause::MAC_CHANGED) != 0 {
+            debug!(
+                ctx,
+                "vrid {} ifindex {}: causes {:x}, priority {}",
+                key.vrid,
+                key.ifindex,
+                causes,
+                frame.priority
+            );
+        }
         let event = AdvertEvent {
             key,
             causes,

@@ -8,7 +8,6 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    os::fd::AsRawFd,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -90,6 +89,21 @@ pub fn spawn_ring_reader(ring: RingBuf<MapData>, sender: mpsc::Sender<Arrival>) 
                     return;
                 }
             }
+            guard.clear_ready();
+        }
+    });
+    Ok(())
+}
+
+/// Forwards the XDP program's debug log records to the daemon's log.
+pub fn spawn_kernel_log(logger: xdp::KernelLog) -> Result<()> {
+    // SAFETY: the logger (and its descriptor) moves into the AsyncFd and lives as long.
+    let mut logger =
+        unsafe { AsyncFd::register_with_interest(logger, tokio::io::Interest::READABLE) }
+            .map_err(|error| anyhow!("polling the XDP program's log: {error}"))?;
+    tokio::spawn(async move {
+        while let Ok(mut guard) = logger.readable_mut().await {
+            guard.get_inner_mut().flush();
             guard.clear_ready();
         }
     });
@@ -179,9 +193,4 @@ pub fn spawn_socket_reader(
             }
         }
     })
-}
-
-/// Keeps the descriptor type in one place for callers that poll the ring themselves.
-pub fn ring_fd(ring: &RingBuf<MapData>) -> i32 {
-    ring.as_raw_fd()
 }

@@ -108,6 +108,9 @@ pub async fn run(options: Options) -> Result<()> {
     if let Some(ring) = daemon.xdp.as_mut().and_then(XdpDatapath::take_events) {
         arrivals::spawn_ring_reader(ring, daemon.arrivals.clone())?;
     }
+    if let Some(logger) = daemon.xdp.as_mut().and_then(XdpDatapath::take_logger) {
+        arrivals::spawn_kernel_log(logger)?;
+    }
     daemon.carry_out_all().await;
     systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 

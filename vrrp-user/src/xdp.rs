@@ -17,6 +17,7 @@ use aya::{
     programs::{xdp::XdpLinkId, Xdp, XdpMode},
     Ebpf,
 };
+use aya_log::EbpfLogger;
 use vrrp_common::{
     names, AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord, PeerConfig, PeerKey,
 };
@@ -26,6 +27,9 @@ pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("VRRP_EBPF_OBJECT"))
 
 /// Per-reason counters, summed over CPUs, indexed by `Counter as usize`.
 pub type Counters = [u64; Counter::COUNT as usize];
+
+/// The program's log, written to the daemon's logger.
+pub type KernelLog = EbpfLogger<&'static dyn log::Log>;
 
 /// The default pin folder.
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/vrrpd";
@@ -49,6 +53,8 @@ pub struct XdpDatapath {
     events: Option<RingBuf<MapData>>,
     links: Vec<(String, XdpLinkId)>,
     pin_dir: Option<PathBuf>,
+    /// The program's debug log (aya-log): rare events only, never per packet.
+    logger: Option<KernelLog>,
 }
 
 impl XdpDatapath {
@@ -59,6 +65,13 @@ impl XdpDatapath {
             prepare_pin_dir(dir)?;
         }
         let mut ebpf = Ebpf::load(OBJECT).context("loading the XDP object")?;
+        let logger = match EbpfLogger::init(&mut ebpf) {
+            Ok(logger) => Some(logger),
+            Err(error) => {
+                log::warn!("the XDP program's log is unavailable: {error}");
+                None
+            }
+        };
         program_of(&mut ebpf)?.load().context("the kernel refused the XDP program")?;
         if let Some(dir) = pin_dir {
             let path = dir.join(names::PROGRAM);
@@ -88,6 +101,7 @@ impl XdpDatapath {
             events,
             links: Vec::new(),
             pin_dir: pin_dir.map(Path::to_path_buf),
+            logger,
         })
     }
 
@@ -178,6 +192,11 @@ impl XdpDatapath {
     /// The next queued event, if any (never blocks). `None` once the ring was taken.
     pub fn next_event(&mut self) -> Option<AdvertEvent> {
         read_event(self.events.as_mut()?)
+    }
+
+    /// Hands the program's log to a task that polls its descriptor.
+    pub fn take_logger(&mut self) -> Option<KernelLog> {
+        self.logger.take()
     }
 
     /// Hands the ring buffer to an event loop that polls its descriptor.
