@@ -1,5 +1,6 @@
 //! `cargo xtask`: what cargo cannot do alone. Run `cargo xtask help`.
 
+mod bench;
 mod demo;
 mod setup;
 mod test;
@@ -23,6 +24,9 @@ Commands:
   demo         The reference scenario in network namespaces (root): two servers running vrrpd
                with the reference keepalived.conf files, a client pinging the VIP, the master
                killed and brought back; prints the failover timeline in milliseconds.
+  bench        Every benchmark: the protocol core (criterion), the XDP program
+               (BPF_PROG_TEST_RUN), failover and a flood of forged advertisements beside
+               keepalived (namespace labs, root). Prints figures; asserts nothing.
   help         This text.
 ";
 
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         Some("build-ebpf") => build_ebpf(),
         Some("test") => test::run(&args[1..]),
         Some("demo") => demo::run(),
+        Some("bench") => bench::run(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
