@@ -12,12 +12,11 @@ pub mod names {
     pub const PROGRAM: &str = "vrrp_xdp";
     pub const INSTANCES: &str = "VRRP_INSTANCES";
     pub const PEERS: &str = "VRRP_PEERS";
-    pub const RECORDS: &str = "VRRP_RECORDS";
     pub const COUNTERS: &str = "VRRP_COUNTERS";
     pub const EVENTS: &str = "VRRP_EVENTS";
 }
 
-/// Capacity of the hash maps (instances, peers, records).
+/// Capacity of the hash maps (instances, peers).
 pub const MAX_INSTANCES: u32 = 1024;
 pub const MAX_PEERS: u32 = 4096;
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
@@ -27,7 +26,7 @@ pub const EVENTS_BYTES: u32 = 256 * 1024;
 pub const FAMILY_IPV4: u8 = 4;
 pub const FAMILY_IPV6: u8 = 6;
 
-/// One virtual router on one interface: the key of `VRRP_INSTANCES` and `VRRP_RECORDS`.
+/// One virtual router on one interface: the key of `VRRP_INSTANCES`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct InstanceKey {
@@ -96,8 +95,8 @@ pub mod checksum_form {
     pub const V3_IPV6: u8 = 4;
 }
 
-/// The kernel's summary of the last valid advertisement of an instance: the value of
-/// `VRRP_RECORDS`. The daemon reads `last_seen_ns` before declaring the master down, so an
+/// The kernel's summary of the last valid advertisement of an instance, kept beside its
+/// configuration in `VRRP_INSTANCES`. The daemon reads `last_seen_ns` before declaring the master down, so an
 /// advertisement absorbed without an event still counts.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,6 +114,16 @@ pub struct InstanceRecord {
     pub interval_cs: u16,
     pub version: u8,
     pub _pad: [u8; 5],
+}
+
+/// The value of `VRRP_INSTANCES`: what the daemon configured and what the kernel recorded, in
+/// one value so an advertisement costs one lookup. The kernel writes only `record`, in place;
+/// `record.count == 0` means no advertisement since the daemon last cleared it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstanceState {
+    pub config: InstanceConfig,
+    pub record: InstanceRecord,
 }
 
 /// Why an event was raised: bits of [`AdvertEvent::causes`].
@@ -248,6 +257,7 @@ mod pod {
     unsafe impl aya::Pod for PeerKey {}
     unsafe impl aya::Pod for PeerConfig {}
     unsafe impl aya::Pod for InstanceRecord {}
+    unsafe impl aya::Pod for InstanceState {}
     unsafe impl aya::Pod for AdvertEvent {}
 }
 
@@ -263,6 +273,7 @@ mod tests {
         assert_eq!(size_of::<PeerKey>(), 24);
         assert_eq!(size_of::<PeerConfig>(), 8);
         assert_eq!(size_of::<InstanceRecord>(), 48);
+        assert_eq!(size_of::<InstanceState>(), 56);
         assert_eq!(size_of::<AdvertEvent>(), 48);
     }
 

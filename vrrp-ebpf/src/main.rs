@@ -51,9 +51,11 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
         None => return Ok(XDP_PASS),
     };
     let key = frame.key(ctx.ingress_ifindex() as u32);
-    let Some(config) = maps::instance(&key) else {
+    let Some(state) = maps::instance(&key) else {
         return Err(Counter::UnknownVrid);
     };
+    // SAFETY: a pointer into a live map value (see `maps::instance`); copied out at once.
+    let config = unsafe { (*state).config };
     if config.version != frame.version {
         return Err(Counter::VersionMismatch);
     }
@@ -68,31 +70,27 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     }
 
     let now = unsafe { bpf_ktime_get_ns() };
-    let stored = maps::record(&key);
-    // SAFETY: copied out at once from a live map value.
-    let previous = stored.map(|record| unsafe { *record });
+    // SAFETY: as above; the record is only written in place, by `maps`.
+    let record = unsafe { &raw mut (*state).record };
+    let previous = unsafe { *record };
+    let previous = (previous.count != 0).then_some(previous);
     let causes = causes(previous.as_ref(), &frame, config.flags);
-    match stored {
-        Some(record) if causes == 0 => maps::refresh_record(record, now, frame.checksum_form),
-        _ => maps::store_record(
-            &key,
-            &InstanceRecord {
-                last_seen_ns: now,
-                count: previous.map_or(0, |p| p.count) + 1,
-                sender: frame.source,
-                sender_mac: frame.source_mac,
-                priority: frame.priority,
-                checksum_form: frame.checksum_form,
-                interval_cs: frame.interval_cs,
-                version: frame.version,
-                _pad: [0; 5],
-            },
-        ),
-    }
-
     if causes == 0 {
+        maps::refresh_record(record, now, frame.checksum_form);
         maps::count(Counter::Absorbed);
     } else {
+        let value = InstanceRecord {
+            last_seen_ns: now,
+            count: previous.map_or(0, |p| p.count) + 1,
+            sender: frame.source,
+            sender_mac: frame.source_mac,
+            priority: frame.priority,
+            checksum_form: frame.checksum_form,
+            interval_cs: frame.interval_cs,
+            version: frame.version,
+            _pad: [0; 5],
+        };
+        maps::store_record(record, &value);
         // Logs stay off the hot path: only a first advertisement or a peer's new MAC, both rare.
         if causes & (event_cause::FIRST | event_cause::MAC_CHANGED) != 0 {
             debug!(

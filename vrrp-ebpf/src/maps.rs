@@ -6,23 +6,19 @@ use aya_ebpf::{
     macros::btf_map,
 };
 use vrrp_common::{
-    AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord, PeerConfig, PeerKey,
+    AdvertEvent, Counter, InstanceKey, InstanceRecord, InstanceState, PeerConfig, PeerKey,
     EVENTS_BYTES, MAX_INSTANCES, MAX_PEERS,
 };
 
-/// Instances configured by the daemon, per interface, VRID and family.
+/// Instances configured by the daemon, per interface, VRID and family, each with the record of
+/// its last valid advertisement.
 #[btf_map]
-static VRRP_INSTANCES: HashMap<InstanceKey, InstanceConfig, { MAX_INSTANCES as usize }> =
+static VRRP_INSTANCES: HashMap<InstanceKey, InstanceState, { MAX_INSTANCES as usize }> =
     HashMap::new();
 
 /// Allowed unicast peers, with an optional pinned MAC.
 #[btf_map]
 static VRRP_PEERS: HashMap<PeerKey, PeerConfig, { MAX_PEERS as usize }> = HashMap::new();
-
-/// The last valid advertisement of each instance.
-#[btf_map]
-static VRRP_RECORDS: HashMap<InstanceKey, InstanceRecord, { MAX_INSTANCES as usize }> =
-    HashMap::new();
 
 /// One counter per `Counter` reason, per CPU (no atomics on the hot path).
 #[btf_map]
@@ -40,10 +36,12 @@ pub fn count(counter: Counter) {
     }
 }
 
+/// The instance's configuration and record: one lookup for the whole advertisement path.
+/// The pointer stays valid for this run: the element is only freed when the daemon removes the
+/// instance, and a hash map defers frees past running programs (RCU).
 #[inline(always)]
-pub fn instance(key: &InstanceKey) -> Option<InstanceConfig> {
-    // SAFETY: the value is copied out at once, before any update could reuse the slot.
-    VRRP_INSTANCES.get_ptr(key).map(|value| unsafe { *value })
+pub fn instance(key: &InstanceKey) -> Option<*mut InstanceState> {
+    VRRP_INSTANCES.get_ptr_mut(key)
 }
 
 #[inline(always)]
@@ -52,19 +50,12 @@ pub fn peer(key: &PeerKey) -> Option<PeerConfig> {
     VRRP_PEERS.get_ptr(key).map(|value| unsafe { *value })
 }
 
-/// The instance's record in the map, to read and, for an absorbed advertisement, refresh.
-#[inline(always)]
-pub fn record(key: &InstanceKey) -> Option<*mut InstanceRecord> {
-    VRRP_RECORDS.get_ptr_mut(key)
-}
-
-/// Refreshes a record in place for an advertisement that changed nothing else: three aligned
-/// stores instead of a map update (which allocates, copies and frees an element), so a reader
-/// sees each field old or new and every other field unchanged. A concurrent count increment
-/// may be lost, as with an update.
+/// Refreshes a record for an advertisement that changed nothing else: three aligned stores, so
+/// a reader sees each field old or new and every other field unchanged. A concurrent count
+/// increment may be lost.
 #[inline(always)]
 pub fn refresh_record(record: *mut InstanceRecord, now: u64, checksum_form: u8) {
-    // SAFETY: a pointer from `record`, valid for this run (map values outlive the program run).
+    // SAFETY: a pointer into a live map value (see `instance`).
     unsafe {
         (*record).last_seen_ns = now;
         (*record).count += 1;
@@ -72,11 +63,12 @@ pub fn refresh_record(record: *mut InstanceRecord, now: u64, checksum_form: u8) 
     }
 }
 
+/// Replaces a record in place when something changed. A reader racing with it may see a mix of
+/// old and new fields; the event that follows carries the new ones whole.
 #[inline(always)]
-pub fn store_record(key: &InstanceKey, record: &InstanceRecord) {
-    // A full table is impossible (one record per configured instance, same capacity); if the
-    // daemon were to over-fill it, the event path still reports the advertisement.
-    let _ = VRRP_RECORDS.insert(key, record, 0);
+pub fn store_record(record: *mut InstanceRecord, value: &InstanceRecord) {
+    // SAFETY: as in `refresh_record`.
+    unsafe { *record = *value };
 }
 
 /// Queues an event; `false` when the ring buffer is full.

@@ -20,7 +20,7 @@ use vrrp_user::{
 ///   vrrpd -f /etc/keepalived/keepalived.conf      run (in the foreground; systemd Type=notify)
 ///   vrrpd check-config /etc/keepalived/keepalived.conf
 ///   vrrpd counters                                  what the kernel dropped, and why
-///   bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_RECORDS
+///   bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_INSTANCES
 ///
 /// Signals: SIGHUP reloads the file (unchanged instances keep their state and addresses; a bad
 /// file is refused and the running configuration stays); SIGTERM resigns (priority 0), removes

@@ -19,7 +19,8 @@ use aya::{
 };
 use aya_log::EbpfLogger;
 use vrrp_common::{
-    names, AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord, PeerConfig, PeerKey,
+    names, AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord, InstanceState,
+    PeerConfig, PeerKey,
 };
 
 /// The BPF object built by `cargo xtask build-ebpf` (the build script runs the same code).
@@ -46,9 +47,8 @@ pub enum AttachMode {
 /// The loaded program and typed handles on its maps.
 pub struct XdpDatapath {
     ebpf: Ebpf,
-    instances: HashMap<MapData, InstanceKey, InstanceConfig>,
+    instances: HashMap<MapData, InstanceKey, InstanceState>,
     peers: HashMap<MapData, PeerKey, PeerConfig>,
-    records: HashMap<MapData, InstanceKey, InstanceRecord>,
     counters: PerCpuArray<MapData, u64>,
     events: Option<RingBuf<MapData>>,
     links: Vec<(String, XdpLinkId)>,
@@ -89,14 +89,12 @@ impl XdpDatapath {
         };
         let instances = HashMap::try_from(take(names::INSTANCES)?)?;
         let peers = HashMap::try_from(take(names::PEERS)?)?;
-        let records = HashMap::try_from(take(names::RECORDS)?)?;
         let counters = PerCpuArray::try_from(take(names::COUNTERS)?)?;
         let events = Some(RingBuf::try_from(take(names::EVENTS)?)?);
         Ok(Self {
             ebpf,
             instances,
             peers,
-            records,
             counters,
             events,
             links: Vec::new(),
@@ -147,11 +145,15 @@ impl XdpDatapath {
         self.links.iter().any(|(name, _)| name == ifname)
     }
 
+    /// Sets an instance's configuration, keeping the kernel's record of it.
     pub fn set_instance(&mut self, key: InstanceKey, config: InstanceConfig) -> Result<()> {
-        self.instances.insert(key, config, 0).context("updating VRRP_INSTANCES")
+        let record = self.state(&key)?.map(|state| state.record).unwrap_or_default();
+        self.instances
+            .insert(key, InstanceState { config, record }, 0)
+            .context("updating VRRP_INSTANCES")
     }
 
-    /// Forgets an instance: its configuration, its peers and its record.
+    /// Forgets an instance: its configuration, its record and its peers.
     pub fn remove_instance(&mut self, key: &InstanceKey) -> Result<()> {
         ignore_missing(self.instances.remove(key)).context("updating VRRP_INSTANCES")?;
         let peers: Vec<PeerKey> =
@@ -159,12 +161,17 @@ impl XdpDatapath {
         for peer in peers {
             ignore_missing(self.peers.remove(&peer)).context("updating VRRP_PEERS")?;
         }
-        self.forget_record(key)
+        Ok(())
     }
 
-    /// Drops the record, so the next advertisement raises a FIRST event.
+    /// Clears the record, so the next advertisement raises a FIRST event. An advertisement the
+    /// kernel records at the same moment may be overwritten: it then raises FIRST, as intended.
     pub fn forget_record(&mut self, key: &InstanceKey) -> Result<()> {
-        ignore_missing(self.records.remove(key)).context("updating VRRP_RECORDS")
+        let Some(state) = self.state(key)? else {
+            return Ok(());
+        };
+        let state = InstanceState { record: InstanceRecord::default(), ..state };
+        self.instances.insert(key, state, 0).context("updating VRRP_INSTANCES")
     }
 
     pub fn set_peer(&mut self, key: PeerKey, config: PeerConfig) -> Result<()> {
@@ -173,10 +180,14 @@ impl XdpDatapath {
 
     /// The kernel's summary of the instance's last valid advertisement, if any.
     pub fn record(&self, key: &InstanceKey) -> Result<Option<InstanceRecord>> {
-        match self.records.get(key, 0) {
-            Ok(record) => Ok(Some(record)),
+        Ok(self.state(key)?.map(|state| state.record).filter(|record| record.count != 0))
+    }
+
+    fn state(&self, key: &InstanceKey) -> Result<Option<InstanceState>> {
+        match self.instances.get(key, 0) {
+            Ok(state) => Ok(Some(state)),
             Err(aya::maps::MapError::KeyNotFound) => Ok(None),
-            Err(error) => Err(error).context("reading VRRP_RECORDS"),
+            Err(error) => Err(error).context("reading VRRP_INSTANCES"),
         }
     }
 
