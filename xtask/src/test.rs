@@ -1,6 +1,9 @@
 //! `cargo xtask test`: the whole suite, in the order that fails fastest.
 
-use std::process::Command;
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
 
 use anyhow::{bail, Context, Result};
 use xtask::ebpf;
@@ -38,11 +41,58 @@ pub fn run(extra: &[String]) -> Result<()> {
             "vrrpd",
         ]),
     )?;
-    step(
-        "tests (unit and integration)",
-        Command::new("cargo").current_dir(&root).arg("test").args(workspace).args(extra),
-    )?;
+    println!("== tests (unit and integration)");
+    let mut command = Command::new("cargo");
+    command.current_dir(&root).arg("test").args(workspace).args(extra);
+    let totals = run_counting(&mut command)?;
+    // One closing line for the whole suite (cargo test's last line is a doc-test binary's).
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
+    if !totals.success || totals.failed > 0 {
+        bail!("tests failed");
+    }
     Ok(())
+}
+
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    success: bool,
+}
+
+/// Runs `cargo test`, echoing its output, and adds up its "test result:" lines.
+fn run_counting(command: &mut Command) -> Result<Totals> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {command:?}"))?;
+    let mut totals = Totals::default();
+    let stdout = child.stdout.take().context("no stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(summary) = line.strip_prefix("test result: ") {
+            for part in summary.split(';') {
+                let mut words = part.split_whitespace().rev();
+                let (Some(kind), Some(count)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let count: u64 = count.parse().unwrap_or(0);
+                match kind {
+                    "passed" => totals.passed += count,
+                    "failed" => totals.failed += count,
+                    "ignored" => totals.ignored += count,
+                    _ => {}
+                }
+            }
+        }
+    }
+    totals.success = child.wait()?.success();
+    Ok(totals)
 }
 
 fn step(name: &str, command: &mut Command) -> Result<()> {
