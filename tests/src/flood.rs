@@ -11,9 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context, Result};
-use aya::maps::{Map, MapData, PerCpuArray};
-use vrrp_common::{names, wire::ETH_P_IP, Counter};
+use anyhow::{bail, Result};
+use vrrp_common::{wire::ETH_P_IP, Counter};
 use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, Version};
 
 use crate::{
@@ -293,13 +292,7 @@ impl Drop for PacketSocket {
 /// The kernel's counters of the data path pinned under `pin_dir`, summed over CPUs, indexed
 /// by `Counter as usize`.
 pub fn read_counters(pin_dir: &Path) -> Result<Vec<u64>> {
-    let path = pin_dir.join(names::COUNTERS);
-    let data = MapData::from_pin(&path).with_context(|| format!("opening {}", path.display()))?;
-    let counters: PerCpuArray<MapData, u64> = PerCpuArray::try_from(Map::PerCpuArray(data))?;
-    Counter::ALL
-        .iter()
-        .map(|counter| Ok(counters.get(&(*counter as u32), 0)?.iter().sum()))
-        .collect()
+    Ok(vrrp_user::xdp::pinned_counters(pin_dir)?.to_vec())
 }
 
 /// Utime + stime (clock ticks) and on-CPU nanoseconds (schedstat, all threads) of `pids`.

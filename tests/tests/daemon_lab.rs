@@ -199,3 +199,32 @@ fn a_stale_netlink_attachment_of_our_program_is_replaced() {
     lab.daemon(daemon).stop(Duration::from_secs(5));
     assert!(!lab.xdp_attached(1).unwrap(), "nothing attached after a clean stop");
 }
+
+#[test]
+fn pinned_program_and_maps_read_clearly_in_bpftool() {
+    require_root();
+    let (lab, _d1, _d2) = started_pair(&[]);
+    let pins = lab.bpffs.join("r2");
+    let bpftool = |args: &[&str]| {
+        let output = std::process::Command::new("bpftool").args(args).output().expect("bpftool");
+        assert!(
+            output.status.success(),
+            "bpftool {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let program = bpftool(&["prog", "show", "pinned", &pins.join("vrrp_xdp").to_string_lossy()]);
+    assert!(program.contains("xdp") && program.contains("name vrrp_xdp"), "{program}");
+    let counters =
+        bpftool(&["map", "dump", "pinned", &pins.join("VRRP_COUNTERS").to_string_lossy()]);
+    for field in ["absorbed", "reported", "not_a_peer", "bad_checksum", "mac_mismatch"] {
+        assert!(counters.contains(&format!("\"{field}\"")), "no {field} in:\n{counters}");
+    }
+    let instances =
+        bpftool(&["map", "dump", "pinned", &pins.join("VRRP_INSTANCES").to_string_lossy()]);
+    for field in ["\"vrid\": 123", "\"last_seen_ns\"", "\"priority\": 110", "\"sender\""] {
+        assert!(instances.contains(field), "no {field} in:\n{instances}");
+    }
+    println!("{program}\n{instances}");
+}

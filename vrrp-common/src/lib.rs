@@ -4,6 +4,7 @@
 //! agree byte for byte, and BTF shows readable field names in `bpftool map dump`.
 #![no_std]
 
+mod counters;
 pub mod wire;
 
 /// Names of the maps and the program. They are also the file names under the pin folder in bpffs,
@@ -156,96 +157,7 @@ pub struct AdvertEvent {
     pub timestamp_ns: u64,
 }
 
-/// Counters, one slot each in the per-CPU array `VRRP_COUNTERS`. Every VRRP frame the program
-/// sees lands in exactly one slot; non-VRRP traffic is not counted (it is the fast path).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counter {
-    /// Valid, accounted, no event needed.
-    Absorbed = 0,
-    /// Valid and raised an event.
-    Reported,
-    /// Valid, but the ring buffer was full: the record is updated, the event is lost.
-    EventLost,
-    Truncated,
-    BadTtl,
-    BadVersion,
-    BadType,
-    BadLength,
-    BadAddrCount,
-    BadChecksum,
-    ZeroInterval,
-    UnknownVrid,
-    VersionMismatch,
-    NotAPeer,
-    MacMismatch,
-    Fragment,
-    BadIhl,
-    /// VRRPv3 reserved bits set (RFC 9568 §5.2.5 says ignore; keepalived drops them, so do we).
-    ReservedBits,
-    /// VRRPv2 over IPv6, which RFC 3768 does not define.
-    FamilyMismatch,
-    /// VRRPv3 over IPv6 whose first address is not link-local (RFC 9568 §5.2.9).
-    NotLinkLocal,
-}
-
-impl Counter {
-    pub const COUNT: u32 = Counter::NotLinkLocal as u32 + 1;
-
-    pub const ALL: [Counter; Counter::COUNT as usize] = [
-        Counter::Absorbed,
-        Counter::Reported,
-        Counter::EventLost,
-        Counter::Truncated,
-        Counter::BadTtl,
-        Counter::BadVersion,
-        Counter::BadType,
-        Counter::BadLength,
-        Counter::BadAddrCount,
-        Counter::BadChecksum,
-        Counter::ZeroInterval,
-        Counter::UnknownVrid,
-        Counter::VersionMismatch,
-        Counter::NotAPeer,
-        Counter::MacMismatch,
-        Counter::Fragment,
-        Counter::BadIhl,
-        Counter::ReservedBits,
-        Counter::FamilyMismatch,
-        Counter::NotLinkLocal,
-    ];
-
-    /// A stable snake_case name for logs, metrics and the CLI.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Counter::Absorbed => "absorbed",
-            Counter::Reported => "reported",
-            Counter::EventLost => "event_lost",
-            Counter::Truncated => "truncated",
-            Counter::BadTtl => "bad_ttl",
-            Counter::BadVersion => "bad_version",
-            Counter::BadType => "bad_type",
-            Counter::BadLength => "bad_length",
-            Counter::BadAddrCount => "bad_addr_count",
-            Counter::BadChecksum => "bad_checksum",
-            Counter::ZeroInterval => "zero_interval",
-            Counter::UnknownVrid => "unknown_vrid",
-            Counter::VersionMismatch => "version_mismatch",
-            Counter::NotAPeer => "not_a_peer",
-            Counter::MacMismatch => "mac_mismatch",
-            Counter::Fragment => "fragment",
-            Counter::BadIhl => "bad_ihl",
-            Counter::ReservedBits => "reserved_bits",
-            Counter::FamilyMismatch => "family_mismatch",
-            Counter::NotLinkLocal => "not_link_local",
-        }
-    }
-
-    /// Whether frames counted here were dropped in the kernel.
-    pub const fn is_drop(self) -> bool {
-        !matches!(self, Counter::Absorbed | Counter::Reported | Counter::EventLost)
-    }
-}
+pub use counters::{Counter, CounterTable};
 
 #[cfg(feature = "user")]
 mod pod {
@@ -258,6 +170,7 @@ mod pod {
     unsafe impl aya::Pod for PeerConfig {}
     unsafe impl aya::Pod for InstanceRecord {}
     unsafe impl aya::Pod for InstanceState {}
+    unsafe impl aya::Pod for CounterTable {}
     unsafe impl aya::Pod for AdvertEvent {}
 }
 
@@ -275,15 +188,5 @@ mod tests {
         assert_eq!(size_of::<InstanceRecord>(), 48);
         assert_eq!(size_of::<InstanceState>(), 56);
         assert_eq!(size_of::<AdvertEvent>(), 48);
-    }
-
-    #[test]
-    fn counter_table_is_complete_and_names_are_unique() {
-        for (index, counter) in Counter::ALL.iter().enumerate() {
-            assert_eq!(*counter as usize, index);
-            for other in &Counter::ALL[index + 1..] {
-                assert_ne!(counter.name(), other.name());
-            }
-        }
     }
 }

@@ -6,8 +6,8 @@ use aya_ebpf::{
     macros::btf_map,
 };
 use vrrp_common::{
-    AdvertEvent, Counter, InstanceKey, InstanceRecord, InstanceState, PeerConfig, PeerKey,
-    EVENTS_BYTES, MAX_INSTANCES, MAX_PEERS,
+    AdvertEvent, Counter, CounterTable, InstanceKey, InstanceRecord, InstanceState, PeerConfig,
+    PeerKey, EVENTS_BYTES, MAX_INSTANCES, MAX_PEERS,
 };
 
 /// Instances configured by the daemon, per interface, VRID and family, each with the record of
@@ -20,9 +20,10 @@ static VRRP_INSTANCES: HashMap<InstanceKey, InstanceState, { MAX_INSTANCES as us
 #[btf_map]
 static VRRP_PEERS: HashMap<PeerKey, PeerConfig, { MAX_PEERS as usize }> = HashMap::new();
 
-/// One counter per `Counter` reason, per CPU (no atomics on the hot path).
+/// One table of per-reason counters per CPU (no atomics on the hot path); its fields carry the
+/// reasons' names, so `bpftool map dump` reads clearly.
 #[btf_map]
-static VRRP_COUNTERS: PerCpuArray<u64, { Counter::COUNT as usize }> = PerCpuArray::new();
+static VRRP_COUNTERS: PerCpuArray<CounterTable, 1> = PerCpuArray::new();
 
 /// Events for user space: only what a router must react to.
 #[btf_map]
@@ -30,9 +31,11 @@ static VRRP_EVENTS: RingBuf<AdvertEvent, { EVENTS_BYTES as usize }> = RingBuf::n
 
 #[inline(always)]
 pub fn count(counter: Counter) {
-    if let Some(slot) = VRRP_COUNTERS.get_ptr_mut(counter as u32) {
-        // SAFETY: a per-CPU slot is only written by this CPU, and XDP does not nest.
-        unsafe { *slot += 1 };
+    if let Some(table) = VRRP_COUNTERS.get_ptr_mut(0) {
+        // SAFETY: the table is `Counter::COUNT` u64 fields in `Counter` order (checked in
+        // vrrp-common), so the field of `counter` is in bounds; a per-CPU value is only written
+        // by this CPU, and XDP does not nest.
+        unsafe { *table.cast::<u64>().add(counter as usize) += 1 };
     }
 }
 

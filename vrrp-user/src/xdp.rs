@@ -19,8 +19,8 @@ use aya::{
 };
 use aya_log::EbpfLogger;
 use vrrp_common::{
-    names, AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord, InstanceState,
-    PeerConfig, PeerKey,
+    names, AdvertEvent, Counter, CounterTable, InstanceConfig, InstanceKey, InstanceRecord,
+    InstanceState, PeerConfig, PeerKey,
 };
 
 /// The BPF object built by `cargo xtask build-ebpf` (the build script runs the same code).
@@ -49,7 +49,7 @@ pub struct XdpDatapath {
     ebpf: Ebpf,
     instances: HashMap<MapData, InstanceKey, InstanceState>,
     peers: HashMap<MapData, PeerKey, PeerConfig>,
-    counters: PerCpuArray<MapData, u64>,
+    counters: PerCpuArray<MapData, CounterTable>,
     events: Option<RingBuf<MapData>>,
     links: Vec<(String, XdpLinkId)>,
     pin_dir: Option<PathBuf>,
@@ -192,12 +192,7 @@ impl XdpDatapath {
     }
 
     pub fn counters(&self) -> Result<Counters> {
-        let mut totals = [0u64; Counter::COUNT as usize];
-        for (index, total) in totals.iter_mut().enumerate() {
-            let per_cpu = self.counters.get(&(index as u32), 0).context("reading counters")?;
-            *total = per_cpu.iter().sum();
-        }
-        Ok(totals)
+        sum_counters(&self.counters)
     }
 
     /// The next queued event, if any (never blocks). `None` once the ring was taken.
@@ -246,6 +241,26 @@ fn prepare_pin_dir(dir: &Path) -> Result<()> {
         fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Per-reason counters summed over CPUs.
+pub fn sum_counters(map: &PerCpuArray<MapData, CounterTable>) -> Result<Counters> {
+    let mut totals = [0u64; Counter::COUNT as usize];
+    for table in map.get(&0, 0).context("reading VRRP_COUNTERS")?.iter() {
+        for (total, value) in totals.iter_mut().zip(table.as_array()) {
+            *total += value;
+        }
+    }
+    Ok(totals)
+}
+
+/// The counters of a running daemon, from the map pinned under `pin_dir`.
+pub fn pinned_counters(pin_dir: &Path) -> Result<Counters> {
+    let path = pin_dir.join(names::COUNTERS);
+    let data = MapData::from_pin(&path).with_context(|| {
+        format!("reading {} (is vrrpd running with the XDP data path?)", path.display())
+    })?;
+    sum_counters(&PerCpuArray::try_from(Map::PerCpuArray(data))?)
 }
 
 /// Decodes one ring-buffer record.

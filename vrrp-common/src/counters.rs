@@ -1,0 +1,109 @@
+//! Per-reason counters: the reasons, their names, and the table the kernel fills.
+//!
+//! One list defines the `Counter` reasons and the fields of `CounterTable` (the value of the
+//! per-CPU map `VRRP_COUNTERS`), so the two cannot drift, and `bpftool map dump` shows every
+//! counter by its name.
+
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $variant:ident => $field:ident, )*) => {
+        /// Why a VRRP frame was accepted or dropped. Every VRRP frame the program sees lands in
+        /// exactly one counter; non-VRRP traffic is not counted (it is the fast path).
+        #[repr(u32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Counter {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        /// The value of `VRRP_COUNTERS` (one slot, per CPU): one field per `Counter`, in order.
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct CounterTable {
+            $( pub $field: u64, )*
+        }
+
+        impl Counter {
+            pub const ALL: [Counter; Counter::COUNT as usize] = [$( Counter::$variant, )*];
+
+            /// A stable snake_case name for logs, metrics and the CLI: the table's field name.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( Counter::$variant => stringify!($field), )*
+                }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Valid, accounted, no event needed.
+    Absorbed => absorbed,
+    /// Valid and raised an event.
+    Reported => reported,
+    /// Valid, but the ring buffer was full: the record is updated, the event is lost.
+    EventLost => event_lost,
+    Truncated => truncated,
+    BadTtl => bad_ttl,
+    BadVersion => bad_version,
+    BadType => bad_type,
+    BadLength => bad_length,
+    BadAddrCount => bad_addr_count,
+    BadChecksum => bad_checksum,
+    ZeroInterval => zero_interval,
+    UnknownVrid => unknown_vrid,
+    VersionMismatch => version_mismatch,
+    NotAPeer => not_a_peer,
+    MacMismatch => mac_mismatch,
+    Fragment => fragment,
+    BadIhl => bad_ihl,
+    /// VRRPv3 reserved bits set (RFC 9568 §5.2.5 says ignore; keepalived drops them, so do we).
+    ReservedBits => reserved_bits,
+    /// VRRPv2 over IPv6, which RFC 3768 does not define.
+    FamilyMismatch => family_mismatch,
+    /// VRRPv3 over IPv6 whose first address is not link-local (RFC 9568 §5.2.9).
+    NotLinkLocal => not_link_local,
+}
+
+impl Counter {
+    pub const COUNT: u32 = Counter::NotLinkLocal as u32 + 1;
+
+    /// Whether frames counted here were dropped in the kernel.
+    pub const fn is_drop(self) -> bool {
+        !matches!(self, Counter::Absorbed | Counter::Reported | Counter::EventLost)
+    }
+}
+
+// The table is `COUNT` u64 fields in `Counter` order: the kernel indexes it as an array.
+const _: () = assert!(core::mem::size_of::<CounterTable>() == Counter::COUNT as usize * 8);
+
+impl CounterTable {
+    /// The counters in `Counter` order.
+    pub fn as_array(&self) -> [u64; Counter::COUNT as usize] {
+        // SAFETY: #[repr(C)] with COUNT u64 fields and nothing else (size checked above).
+        unsafe { core::mem::transmute_copy(self) }
+    }
+
+    pub fn get(&self, counter: Counter) -> u64 {
+        self.as_array()[counter as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_counter_has_its_own_slot_and_name() {
+        let table =
+            CounterTable { absorbed: 1, not_a_peer: 14, not_link_local: 20, ..Default::default() };
+        assert_eq!(table.get(Counter::Absorbed), 1);
+        assert_eq!(table.get(Counter::NotAPeer), 14);
+        assert_eq!(table.get(Counter::NotLinkLocal), 20);
+        for (index, counter) in Counter::ALL.iter().enumerate() {
+            assert_eq!(*counter as usize, index);
+            for other in &Counter::ALL[index + 1..] {
+                assert_ne!(counter.name(), other.name());
+            }
+        }
+        assert_eq!(Counter::NotAPeer.name(), "not_a_peer");
+    }
+}
