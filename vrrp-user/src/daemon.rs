@@ -61,6 +61,13 @@ pub fn load_config(path: &std::path::Path) -> Result<(Config, Vec<Plan>)> {
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }
+    for group in &loaded.config.sync_groups {
+        log::warn!(
+            "vrrp_sync_group {}: its instances run independently (vrrpd does not move a group's \
+             instances together yet)",
+            group.name
+        );
+    }
     let plans = plan::plans(&loaded.config)?;
     Ok((loaded.config, plans))
 }
