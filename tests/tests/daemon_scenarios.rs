@@ -61,8 +61,11 @@ fn preempt_delay_holds_preemption_back() {
 fn a_healed_partition_leaves_one_master_and_fresh_announcements() {
     require_root();
     let (mut lab, [c1, c2]) = lab_with([reference_config(1), reference_config(2)]);
-    lab.start_vrrpd(1, &c1, &[]).unwrap();
+    // Server 2 first, then server 1 preempts it: server 1 has already heard server 2, so the
+    // advertisements after the heal are not news to its kernel record.
     lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(2, ELECTION).unwrap();
+    lab.start_vrrpd(1, &c1, &[]).unwrap();
     lab.wait_for_master(1, ELECTION).unwrap();
     // Cut server 1 off the bridge: server 2 becomes master too, and the client follows it.
     lab.lab.exec(&lab.switch, "ip", &["link", "set", "p1", "nomaster"]).unwrap();

@@ -50,7 +50,8 @@ pub mod instance_flags {
     pub const PEERS_ONLY: u8 = 1 << 0;
     /// A valid advertisement is consumed (`XDP_DROP`) after accounting instead of passed up.
     pub const CONSUME_VALID: u8 = 1 << 1;
-    /// Debug: every valid advertisement raises an event, not only changes.
+    /// Every valid advertisement raises an event, not only changes: set by the daemon while the
+    /// instance is master (any advertisement then matters), and a debug switch.
     pub const MIRROR_ALL: u8 = 1 << 2;
 }
 
@@ -135,7 +136,7 @@ pub mod event_cause {
     pub const INTERVAL: u8 = 1 << 3;
     /// Priority 0: the master resigns (RFC 9568 §6.4.3).
     pub const RESIGN: u8 = 1 << 4;
-    /// Debug mirroring: nothing changed.
+    /// `MIRROR_ALL` is set (the instance is master, or debugging) and nothing else changed.
     pub const MIRROR: u8 = 1 << 5;
     /// The peer's source MAC changed while it was not pinned.
     pub const MAC_CHANGED: u8 = 1 << 6;

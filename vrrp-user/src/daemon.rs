@@ -543,13 +543,9 @@ impl Daemon {
                 }
                 Output::StateChanged { from, to, reason } => {
                     log::info!("{}: {from} -> {to} ({reason:?})", instance.name());
-                    if to == State::Master {
-                        // The next advertisement of any other router must wake us (a returning
-                        // higher-priority router, or a second master after a partition).
-                        if let Some(xdp) = &mut self.xdp {
-                            if let Err(error) = xdp.forget_record(&instance.key) {
-                                log::warn!("{}: {error:#}", instance.name());
-                            }
+                    if let Some(xdp) = &mut self.xdp {
+                        if let Err(error) = instance.set_xdp_flags(xdp, !self.options.pass_valid) {
+                            log::warn!("{}: {error:#}", instance.name());
                         }
                     }
                     run_notify_scripts(instance, to, &self.config);

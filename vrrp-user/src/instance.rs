@@ -9,7 +9,7 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 use vrrp_common::{instance_flags, InstanceConfig, InstanceKey, PeerConfig, PeerKey};
 use vrrp_config::Family;
-use vrrp_proto::{Advertisement, Router};
+use vrrp_proto::{Advertisement, Router, State};
 
 use crate::{
     advert_socket::AdvertSocket,
@@ -118,17 +118,8 @@ impl Instance {
 
     /// Tells the kernel about this instance: its VRID, version, peers and pinned MACs.
     pub fn configure_xdp(&self, datapath: &mut XdpDatapath, consume: bool) -> Result<()> {
-        let spec = &self.plan.spec;
-        let mut flags = if consume { instance_flags::CONSUME_VALID } else { 0 };
-        if !spec.unicast_peers.is_empty() {
-            flags |= instance_flags::PEERS_ONLY;
-        }
-        let version = match spec.version {
-            vrrp_config::Version::V2 => 2,
-            vrrp_config::Version::V3 => 3,
-        };
-        datapath.set_instance(self.key, InstanceConfig { version, flags, _pad: [0; 6] })?;
-        for peer in &spec.unicast_peers {
+        self.set_xdp_flags(datapath, consume)?;
+        for peer in &self.plan.spec.unicast_peers {
             let mut addr = [0u8; 16];
             match peer.address {
                 IpAddr::V4(v4) => addr[..4].copy_from_slice(&v4.octets()),
@@ -141,6 +132,26 @@ impl Instance {
             datapath.set_peer(PeerKey { instance: self.key, addr }, config)?;
         }
         datapath.forget_record(&self.key)
+    }
+
+    /// The instance's flags in the kernel, which follow its state: a backup lets the kernel
+    /// absorb its master's advertisements, while a master hears about every advertisement,
+    /// since any other router advertising means preemption or a second master (a partition
+    /// that healed), even one it heard before.
+    pub fn set_xdp_flags(&self, datapath: &mut XdpDatapath, consume: bool) -> Result<()> {
+        let spec = &self.plan.spec;
+        let mut flags = if consume { instance_flags::CONSUME_VALID } else { 0 };
+        if !spec.unicast_peers.is_empty() {
+            flags |= instance_flags::PEERS_ONLY;
+        }
+        if self.router.state() == State::Master {
+            flags |= instance_flags::MIRROR_ALL;
+        }
+        let version = match spec.version {
+            vrrp_config::Version::V2 => 2,
+            vrrp_config::Version::V3 => 3,
+        };
+        datapath.set_instance(self.key, InstanceConfig { version, flags, _pad: [0; 6] })
     }
 
     /// The advertisement the state machine sees for an arrival. The kernel's summary carries

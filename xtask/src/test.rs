@@ -43,7 +43,8 @@ pub fn run(extra: &[String]) -> Result<()> {
     )?;
     println!("== tests (unit and integration)");
     let mut command = Command::new("cargo");
-    command.current_dir(&root).arg("test").args(workspace).args(extra);
+    // Every test binary runs, so one failure does not hide others.
+    command.current_dir(&root).args(["test", "--no-fail-fast"]).args(workspace).args(extra);
     let totals = run_counting(&mut command)?;
     // One closing line for the whole suite (cargo test's last line is a doc-test binary's).
     println!(
