@@ -75,7 +75,7 @@ pub fn run(mode: Mode) -> Result<()> {
         run_command(
             Command::new("apt-get")
                 .env("DEBIAN_FRONTEND", "noninteractive")
-                .args(["install", "-y", "-q", "--no-install-recommends"])
+                .args(["install", "-y", "-q"])
                 .args(&missing_packages),
         )?;
     }
