@@ -17,7 +17,7 @@ use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, Version};
 
 use crate::{
     frames::{ethernet_tagged, internet_checksum, ipv4_pseudo_sum},
-    netns::{enter, Lab},
+    netns::{enter, Lab, PacketSocket},
 };
 
 /// The kinds of forged advertisement, each with one defect (or none: `Forged255`).
@@ -245,48 +245,6 @@ fn send_loop(socket: &PacketSocket, frames: &[Vec<u8>], pace: Pace) -> Sent {
         .map(|j| total / kinds as u64 + u64::from(j < total % kinds as u64))
         .collect();
     sent
-}
-
-struct PacketSocket {
-    fd: i32,
-}
-
-impl PacketSocket {
-    /// An AF_PACKET raw socket bound to `ifname` for sending only (protocol 0: receives nothing).
-    fn bound(ifname: &str) -> Result<Self> {
-        let name = std::ffi::CString::new(ifname)?;
-        // SAFETY: plain libc calls with valid arguments; the fd is owned by the returned value.
-        unsafe {
-            let ifindex = libc::if_nametoindex(name.as_ptr());
-            if ifindex == 0 {
-                bail!("no interface {ifname}");
-            }
-            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
-            if fd < 0 {
-                bail!("AF_PACKET socket: {}", std::io::Error::last_os_error());
-            }
-            let socket = Self { fd };
-            let mut address: libc::sockaddr_ll = std::mem::zeroed();
-            address.sll_family = libc::AF_PACKET as u16;
-            address.sll_ifindex = ifindex as i32;
-            if libc::bind(
-                fd,
-                (&raw const address).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            ) != 0
-            {
-                bail!("binding to {ifname}: {}", std::io::Error::last_os_error());
-            }
-            Ok(socket)
-        }
-    }
-}
-
-impl Drop for PacketSocket {
-    fn drop(&mut self) {
-        // SAFETY: our own descriptor, closed once.
-        unsafe { libc::close(self.fd) };
-    }
 }
 
 /// The kernel's counters of the data path pinned under `pin_dir`, summed over CPUs, indexed

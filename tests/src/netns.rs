@@ -172,35 +172,59 @@ pub fn send_frame(namespace: &str, ifname: &str, frame: &[u8]) -> Result<()> {
 }
 
 fn send_on_current_netns(ifname: &str, frame: &[u8]) -> Result<()> {
-    let name = std::ffi::CString::new(ifname)?;
-    // SAFETY: plain libc calls with valid arguments; the fd is closed below.
-    unsafe {
-        let ifindex = libc::if_nametoindex(name.as_ptr());
-        if ifindex == 0 {
-            bail!("no interface {ifname}");
-        }
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
-        if fd < 0 {
-            bail!("AF_PACKET socket: {}", std::io::Error::last_os_error());
-        }
-        let mut address: libc::sockaddr_ll = std::mem::zeroed();
-        address.sll_family = libc::AF_PACKET as u16;
-        address.sll_ifindex = ifindex as i32;
-        address.sll_halen = 6;
-        address.sll_addr[..6].copy_from_slice(&frame[..6]);
-        let sent = libc::sendto(
-            fd,
-            frame.as_ptr().cast(),
-            frame.len(),
-            0,
-            (&raw const address).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        );
-        let error = std::io::Error::last_os_error();
-        libc::close(fd);
-        if sent < 0 {
-            bail!("sendto: {error}");
+    PacketSocket::bound(ifname)?.send(frame)
+}
+
+/// An AF_PACKET raw socket bound to one interface, for sending frames (protocol 0: it
+/// receives nothing).
+pub struct PacketSocket {
+    pub fd: i32,
+}
+
+impl PacketSocket {
+    /// Binds to `ifname` in the current thread's network namespace.
+    pub fn bound(ifname: &str) -> Result<Self> {
+        let name = std::ffi::CString::new(ifname)?;
+        // SAFETY: plain libc calls with valid arguments; the fd is owned by the returned value.
+        unsafe {
+            let ifindex = libc::if_nametoindex(name.as_ptr());
+            if ifindex == 0 {
+                bail!("no interface {ifname}");
+            }
+            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
+            if fd < 0 {
+                bail!("AF_PACKET socket: {}", std::io::Error::last_os_error());
+            }
+            let socket = Self { fd };
+            let mut address: libc::sockaddr_ll = std::mem::zeroed();
+            address.sll_family = libc::AF_PACKET as u16;
+            address.sll_ifindex = ifindex as i32;
+            if libc::bind(
+                fd,
+                (&raw const address).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            ) != 0
+            {
+                bail!("binding to {ifname}: {}", std::io::Error::last_os_error());
+            }
+            Ok(socket)
         }
     }
-    Ok(())
+
+    /// Sends one whole Ethernet frame.
+    pub fn send(&self, frame: &[u8]) -> Result<()> {
+        // SAFETY: the frame is valid for its length.
+        let sent = unsafe { libc::send(self.fd, frame.as_ptr().cast(), frame.len(), 0) };
+        if sent < 0 {
+            bail!("send: {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PacketSocket {
+    fn drop(&mut self) {
+        // SAFETY: our own descriptor, closed once.
+        unsafe { libc::close(self.fd) };
+    }
 }
