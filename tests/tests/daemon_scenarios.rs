@@ -242,3 +242,40 @@ fn scripts_notify_and_track() {
     lab.start_vrrpd(2, &c2, &[]).unwrap();
     lab.wait_for_master(2, ELECTION).expect("server 2 (100) wins against server 1 at 110 - 20");
 }
+
+#[test]
+fn a_tracked_interface_fault_takes_its_sync_group_with_it() {
+    require_root();
+    // Two instances on server 1; the second tracks uplink0; both are one sync group.
+    let second = reference_config(1)
+        .replace("VI01", "VI03")
+        .replace("virtual_router_id 123", "virtual_router_id 124")
+        .replace("192.0.2.100", "192.0.2.101")
+        .replace(
+            "    virtual_ipaddress {",
+            "    track_interface {\n        uplink0\n    }\n    virtual_ipaddress {",
+        );
+    let second = &second[second.find("vrrp_instance").unwrap()..];
+    let config = format!(
+        "{}\n{second}\nvrrp_sync_group G1 {{\n    group {{\n        VI01\n        VI03\n    }}\n}}\n",
+        reference_config(1)
+    );
+    let (mut lab, [c1, _]) = lab_with([config, reference_config(2)]);
+    let router = lab.router(1).to_owned();
+    // A veth pair inside server 1 stands for a second link (its carrier follows both ends).
+    let link = ["link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1"];
+    lab.lab.exec(&router, "ip", &link).unwrap();
+    lab.lab.exec(&router, "ip", &["link", "set", "uplink1", "up"]).unwrap();
+    lab.lab.exec(&router, "ip", &["link", "set", "uplink0", "up"]).unwrap();
+    let daemon = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    lab.daemon(daemon).wait_for_log("VI03: BACKUP -> MASTER", ELECTION).unwrap();
+
+    lab.lab.exec(&router, "ip", &["link", "set", "uplink0", "down"]).unwrap();
+    lab.daemon(daemon).wait_for_log("VI03: MASTER -> FAULT", Duration::from_secs(2)).unwrap();
+    lab.daemon(daemon).wait_for_log("VI01: MASTER -> FAULT", Duration::from_secs(2)).unwrap();
+    assert!(!lab.has_vip(1).unwrap(), "the group's other instance gave its address up too");
+    lab.lab.exec(&router, "ip", &["link", "set", "uplink0", "up"]).unwrap();
+    lab.daemon(daemon).wait_for_log("VI01: FAULT -> BACKUP", Duration::from_secs(2)).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("back to master once uplink0 is up");
+}

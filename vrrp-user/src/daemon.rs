@@ -63,8 +63,8 @@ pub fn load_config(path: &std::path::Path) -> Result<(Config, Vec<Plan>)> {
     }
     for group in &loaded.config.sync_groups {
         log::warn!(
-            "vrrp_sync_group {}: its instances run independently (vrrpd does not move a group's \
-             instances together yet)",
+            "vrrp_sync_group {}: a member's fault is the group's, but vrrpd does not yet force \
+             the members' MASTER/BACKUP transitions together (nor run the group's notify)",
             group.name
         );
     }
@@ -191,6 +191,7 @@ impl Daemon {
             self.add_instance(instance).await?;
         }
         self.start_trackers();
+        self.retrack(Instant::now());
         Ok(())
     }
 
@@ -488,11 +489,23 @@ impl Daemon {
     }
 
     fn retrack(&mut self, now: Instant) {
-        for index in 0..self.instances.len() {
-            let (fault, priority) = self.tracking(&self.instances[index]);
-            let router = &mut self.instances[index].router;
-            router.handle_fault(now, fault);
-            router.handle_priority(now, priority);
+        let mut tracked: Vec<(bool, u8)> =
+            self.instances.iter().map(|instance| self.tracking(instance)).collect();
+        // keepalived's vrrp_sync_group: a member's fault is the whole group's, so a router
+        // that lost one side (say, its uplink) gives up the other side's addresses too.
+        for group in &self.config.sync_groups {
+            let members: Vec<usize> = (0..self.instances.len())
+                .filter(|&index| group.members.iter().any(|m| m == self.instances[index].name()))
+                .collect();
+            if members.iter().any(|&index| tracked[index].0) {
+                for &index in &members {
+                    tracked[index].0 = true;
+                }
+            }
+        }
+        for (instance, (fault, priority)) in self.instances.iter_mut().zip(tracked) {
+            instance.router.handle_fault(now, fault);
+            instance.router.handle_priority(now, priority);
         }
     }
 
