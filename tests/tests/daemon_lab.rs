@@ -232,3 +232,17 @@ fn pinned_program_and_maps_read_clearly_in_bpftool() {
     }
     println!("{program}\n{instances}");
 }
+
+#[test]
+fn a_second_daemon_refuses_to_start_and_touches_nothing() {
+    require_root();
+    let (mut lab, _d1, _d2) = started_pair(&[]);
+    let config = lab.dir.join("r1-keepalived.conf");
+    let second = lab.start_vrrpd(1, &config, &[]).unwrap();
+    let status = lab.daemon(second).wait_exit(Duration::from_secs(10)).expect("it exits");
+    let log = lab.daemon(second).log_text();
+    assert!(!status.success() && log.contains("another vrrpd is running"), "{log}");
+    assert!(lab.bpffs.join("r1").join("vrrp_xdp").exists(), "the first daemon's pins stay");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(lab.has_vip(1).unwrap() && lab.xdp_attached(1).unwrap(), "the first daemon runs on");
+}
