@@ -7,7 +7,7 @@
 
 use std::{
     borrow::Cow,
-    net::Ipv4Addr,
+    net::{IpAddr, Ipv4Addr},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
 };
 
@@ -223,6 +223,13 @@ fn main() {
     bad_ttl[layout.ttl()] = 64;
     let udp = frames::udp_ipv4(corpus::PEER_V4, corpus::ROUTER_V4);
     let ipv6 = Advert::v3_ipv6().frame();
+    // The reference scenario's path: unicast from a listed peer (one more lookup, VRRP_PEERS).
+    let unicast = Advert {
+        vrid: corpus::VRID_PEERS,
+        destination: IpAddr::V4(corpus::ROUTER_V4),
+        ..Advert::v3_ipv4()
+    }
+    .frame();
     let many = Advert {
         addresses: (0..=254u8).map(|n| Ipv4Addr::new(198, 51, 100, n).into()).collect(),
         ..Advert::v3_ipv4()
@@ -230,7 +237,7 @@ fn main() {
     .frame();
     // The first advertisement of each instance raises FIRST; after it, repeats are absorbed
     // (or, with MIRROR_ALL, mirrored).
-    for frame in [&valid, &ipv6, &many] {
+    for frame in [&valid, &unicast, &ipv6, &many] {
         rig.run(frame).expect("priming the record");
     }
     mirroring.run(&valid).expect("priming the record");
@@ -241,6 +248,15 @@ fn main() {
     let rows = [
         measure(&mut rig, &floor, "not VRRP (UDP/IPv4)", &udp, None, STEADY, Target::NearFloor(5)),
         measure(&mut rig, &floor, "absorbed VRRPv3/IPv4", &valid, absorbed, STEADY, advert),
+        measure(
+            &mut rig,
+            &floor,
+            "absorbed VRRPv3/IPv4 from a unicast peer",
+            &unicast,
+            absorbed,
+            STEADY,
+            advert,
+        ),
         measure(
             &mut rig,
             &floor,
