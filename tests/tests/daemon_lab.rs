@@ -218,6 +218,9 @@ fn pinned_program_and_maps_read_clearly_in_bpftool() {
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&pins).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the pin folder is root's alone");
     let program = bpftool(&["prog", "show", "pinned", &pins.join("vrrp_xdp").to_string_lossy()]);
     assert!(program.contains("xdp") && program.contains("name vrrp_xdp"), "{program}");
     let counters =

@@ -240,7 +240,11 @@ fn prepare_pin_dir(dir: &Path) -> Result<()> {
         log::info!("replacing pins left in {} by an earlier run", dir.display());
         fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The maps steer the election: only root may read or write them.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("restricting {}", dir.display()))
 }
 
 /// Per-reason counters summed over CPUs.
