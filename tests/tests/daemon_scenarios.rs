@@ -279,3 +279,38 @@ fn a_tracked_interface_fault_takes_its_sync_group_with_it() {
     lab.daemon(daemon).wait_for_log("VI01: FAULT -> BACKUP", Duration::from_secs(2)).unwrap();
     lab.wait_for_master(1, ELECTION).expect("back to master once uplink0 is up");
 }
+
+#[test]
+fn reload_removes_an_instance_and_detaches_its_interface_without_touching_the_others() {
+    require_root();
+    // Server 1 alone, with a second instance (multicast) on a second link.
+    let second = "vrrp_instance VI09 {\n    interface uplink0\n    virtual_router_id 9\n    \
+                  priority 110\n    virtual_ipaddress {\n        198.51.100.100\n    }\n}\n";
+    let both = format!("{}\n{second}", reference_config(1));
+    let (mut lab, [c1, _]) = lab_with([both, reference_config(2)]);
+    let router = lab.router(1).to_owned();
+    let link = ["link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1"];
+    lab.lab.exec(&router, "ip", &link).unwrap();
+    lab.lab.exec(&router, "ip", &["addr", "add", "198.51.100.1/24", "dev", "uplink0"]).unwrap();
+    lab.lab.exec(&router, "ip", &["link", "set", "uplink1", "up"]).unwrap();
+    lab.lab.exec(&router, "ip", &["link", "set", "uplink0", "up"]).unwrap();
+    let daemon = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.daemon(daemon).wait_for_log("VI09: BACKUP -> MASTER", ELECTION).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    let uplink_xdp = |lab: &ReferenceLab| {
+        let out = lab.lab.exec(lab.router(1), "ip", &["-d", "link", "show", "uplink0"]).unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("prog/xdp")
+    };
+    assert!(uplink_xdp(&lab), "XDP on the second link");
+
+    std::fs::write(&c1, reference_config(1)).unwrap();
+    lab.daemon(daemon).signal(libc::SIGHUP);
+    lab.daemon(daemon).wait_for_log("XDP detached from uplink0", Duration::from_secs(3)).unwrap();
+    assert!(!uplink_xdp(&lab), "no XDP left on the link no instance uses");
+    let uplink = lab.lab.exec(&router, "ip", &["-o", "addr", "show", "dev", "uplink0"]).unwrap();
+    assert!(!String::from_utf8_lossy(&uplink.stdout).contains("198.51.100.100"), "VI09's VIP gone");
+    let log = lab.daemon(daemon).log_text();
+    let after = &log[log.find("reloading").unwrap()..];
+    assert!(!after.contains("VI01: MASTER ->"), "VI01 must not flap:\n{after}");
+    assert!(lab.has_vip(1).unwrap());
+}

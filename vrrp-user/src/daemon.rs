@@ -617,6 +617,15 @@ impl Daemon {
                     .push(Instance::create(plan.clone(), &self.netlink, self.xdp.is_none()).await?);
             }
         }
+        // New interfaces first (harmless to the running instances), so a refusal changes nothing.
+        let wanted: HashSet<String> = plans.iter().map(|p| p.spec.interface.clone()).collect();
+        if let Some(xdp) = &mut self.xdp {
+            for ifname in &wanted {
+                if !xdp.is_attached(ifname) {
+                    attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
+                }
+            }
+        }
         let mut index = 0;
         while index < self.instances.len() {
             if plans.contains(&self.instances[index].plan) {
@@ -628,16 +637,11 @@ impl Daemon {
             self.retire(instance).await;
         }
         if let Some(xdp) = &mut self.xdp {
-            let wanted: HashSet<&str> = plans.iter().map(|p| p.spec.interface.as_str()).collect();
-            for ifname in &wanted {
-                if !xdp.is_attached(ifname) {
-                    attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
+            for ifname in xdp.attached_interfaces() {
+                if !wanted.contains(&ifname) {
+                    xdp.detach(&ifname)?;
+                    log::info!("XDP detached from {ifname} (no instance left there)");
                 }
-            }
-            let running: Vec<String> =
-                self.instances.iter().map(|i| i.plan.spec.interface.clone()).collect();
-            for ifname in running.iter().filter(|name| !wanted.contains(name.as_str())) {
-                xdp.detach(ifname)?;
             }
         }
         self.config = config;

@@ -145,6 +145,10 @@ impl XdpDatapath {
         self.links.iter().any(|(name, _)| name == ifname)
     }
 
+    pub fn attached_interfaces(&self) -> Vec<String> {
+        self.links.iter().map(|(name, _)| name.clone()).collect()
+    }
+
     /// Sets an instance's configuration, keeping the kernel's record of it.
     pub fn set_instance(&mut self, key: InstanceKey, config: InstanceConfig) -> Result<()> {
         let record = self.state(&key)?.map(|state| state.record).unwrap_or_default();
@@ -212,8 +216,7 @@ impl XdpDatapath {
 
     /// Detaches everything and removes the pins.
     pub fn shut_down(&mut self) {
-        let attached: Vec<String> = self.links.iter().map(|(name, _)| name.clone()).collect();
-        for ifname in attached {
+        for ifname in self.attached_interfaces() {
             if let Err(error) = self.detach(&ifname) {
                 log::warn!("{error:#}");
             }
