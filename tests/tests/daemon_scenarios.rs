@@ -314,3 +314,40 @@ fn reload_removes_an_instance_and_detaches_its_interface_without_touching_the_ot
     assert!(!after.contains("VI01: MASTER ->"), "VI01 must not flap:\n{after}");
     assert!(lab.has_vip(1).unwrap());
 }
+
+#[test]
+fn a_pinned_peer_mac_refuses_a_forger_in_the_kernel() {
+    require_root();
+    // Server 2 pins server 1's address to a MAC server 1 does not have: to server 2, server 1's
+    // advertisements are forgeries, dropped in the kernel, so server 2 becomes master as well.
+    let lab = ReferenceLab::new().unwrap();
+    let mac1 = timeline::mac_text(&lab, 1).unwrap();
+    let pinned = |mac: &str| {
+        reference_config(2).replace(
+            &format!("        {}\n", vrrp_tests::lab::SERVER1),
+            &format!("        {} mac {mac}\n", vrrp_tests::lab::SERVER1),
+        )
+    };
+    assert!(pinned("x").contains(" mac x"), "the unicast_peer line was found");
+    let c1 = lab.write_config(1, "keepalived.conf", &reference_config(1)).unwrap();
+    let wrong = lab.write_config(2, "wrong.conf", &pinned("02:00:00:00:00:99")).unwrap();
+    let right = lab.write_config(2, "right.conf", &pinned(&mac1)).unwrap();
+    let mut lab = lab;
+    lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    let d2 = lab.start_vrrpd(2, &wrong, &[]).unwrap();
+    lab.daemon(d2).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
+    let pins = lab.bpffs.join("r2");
+    let counters = vrrp_user::xdp::pinned_counters(&pins).unwrap();
+    let dropped = counters[vrrp_common::Counter::MacMismatch as usize];
+    assert!(dropped > 0, "server 1's advertisements counted as mac_mismatch");
+    lab.daemon(d2).stop(Duration::from_secs(5));
+
+    // With server 1's real MAC pinned, server 2 follows it.
+    let d2 = lab.start_vrrpd(2, &right, &[]).unwrap();
+    lab.daemon(d2).wait_for_log("INIT -> BACKUP", ELECTION).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(!lab.has_vip(2).unwrap(), "server 2 stays backup behind the pinned master");
+    let counters = vrrp_user::xdp::pinned_counters(&pins).unwrap();
+    assert_eq!(counters[vrrp_common::Counter::MacMismatch as usize], 0);
+}
