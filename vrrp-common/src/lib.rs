@@ -103,7 +103,8 @@ pub mod checksum_form {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InstanceRecord {
-    /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) of the last valid advertisement.
+    /// `bpf_ktime_get_coarse_ns` (CLOCK_MONOTONIC_COARSE: CLOCK_MONOTONIC as of the last tick)
+    /// of the last valid advertisement.
     pub last_seen_ns: u64,
     /// Valid advertisements seen.
     pub count: u64,

@@ -39,7 +39,8 @@ pub struct Arrival {
     pub source_mac: Option<[u8; 6]>,
 }
 
-/// Converts a `bpf_ktime_get_ns` (CLOCK_MONOTONIC) time to an `Instant` (also CLOCK_MONOTONIC).
+/// Converts a kernel time (CLOCK_MONOTONIC_COARSE, which is CLOCK_MONOTONIC as of the last
+/// tick) to an `Instant` (CLOCK_MONOTONIC): at most a tick early, nothing for timers of seconds.
 pub fn instant_of_monotonic(ns: u64) -> Instant {
     let now = Instant::now();
     let elapsed = monotonic_now_ns().saturating_sub(ns);
