@@ -13,7 +13,7 @@ use std::{
 
 use aya::programs::{loaded_programs, Xdp};
 use aya_obj::programs::XdpAttachType;
-use vrrp_common::{instance_flags, Counter, EVENTS_BYTES};
+use vrrp_common::{instance_flags, Counter, EVENTS_BYTES, MAX_UNICAST_PEERS};
 use vrrp_tests::{
     corpus::{self, Advert, Layout},
     frames, require_root,
@@ -125,7 +125,7 @@ enum Target {
 }
 
 struct Row {
-    path: &'static str,
+    path: String,
     frame_len: usize,
     program_ns: u32,
     floor_ns: u32,
@@ -158,7 +158,7 @@ fn floor_ns(floor: &Xdp, frame: &[u8], repeat: u32, runs: usize) -> u32 {
 fn measure(
     rig: &mut Rig,
     floor: &Xdp,
-    path: &'static str,
+    path: &str,
     frame: &[u8],
     expected: Option<Counter>,
     Workload { repeat, runs }: Workload,
@@ -186,7 +186,7 @@ fn measure(
         durations.push(outcome.duration_ns);
     }
     Row {
-        path,
+        path: path.to_owned(),
         frame_len: frame.len(),
         program_ns: median(durations),
         floor_ns: floor_ns(floor, frame, repeat, runs),
@@ -223,13 +223,15 @@ fn main() {
     bad_ttl[layout.ttl()] = 64;
     let udp = frames::udp_ipv4(corpus::PEER_V4, corpus::ROUTER_V4);
     let ipv6 = Advert::v3_ipv6().frame();
-    // The reference scenario's path: unicast from a listed peer (one more lookup, VRRP_PEERS).
+    // The reference scenario's path: unicast from its one listed peer, pinned to its MAC.
     let unicast = Advert {
-        vrid: corpus::VRID_PEERS,
+        vrid: corpus::VRID_PINNED,
         destination: IpAddr::V4(corpus::ROUTER_V4),
         ..Advert::v3_ipv4()
     }
     .frame();
+    // The longest peer search: the last of a full table.
+    let last_peer = Advert { vrid: corpus::VRID_PEERS, ..Advert::v3_ipv4() }.frame();
     let many = Advert {
         addresses: (0..=254u8).map(|n| Ipv4Addr::new(198, 51, 100, n).into()).collect(),
         ..Advert::v3_ipv4()
@@ -237,7 +239,7 @@ fn main() {
     .frame();
     // The first advertisement of each instance raises FIRST; after it, repeats are absorbed
     // (or, with MIRROR_ALL, mirrored).
-    for frame in [&valid, &unicast, &ipv6, &many] {
+    for frame in [&valid, &unicast, &last_peer, &ipv6, &many] {
         rig.run(frame).expect("priming the record");
     }
     mirroring.run(&valid).expect("priming the record");
@@ -251,8 +253,17 @@ fn main() {
         measure(
             &mut rig,
             &floor,
-            "absorbed VRRPv3/IPv4 from a unicast peer",
+            "absorbed VRRPv3/IPv4 from a unicast peer (pinned MAC)",
             &unicast,
+            absorbed,
+            STEADY,
+            advert,
+        ),
+        measure(
+            &mut rig,
+            &floor,
+            &format!("absorbed VRRPv3/IPv4 from the last of {MAX_UNICAST_PEERS} unicast peers"),
+            &last_peer,
             absorbed,
             STEADY,
             advert,

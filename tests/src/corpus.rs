@@ -10,9 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::Result;
 use vrrp_common::{
-    checksum_form, instance_flags,
+    checksum_form,
     wire::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP},
-    Counter, InstanceConfig, InstanceKey, PeerConfig, PeerKey, FAMILY_IPV4, FAMILY_IPV6,
+    Counter, InstanceConfig, InstanceKey, Peer, FAMILY_IPV4, FAMILY_IPV6, MAX_UNICAST_PEERS,
 };
 use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, Version};
 use vrrp_user::xdp::XdpDatapath;
@@ -41,9 +41,9 @@ pub const STRANGER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x66];
 pub const VRID_V2: u8 = 2;
 pub const VRID_V3: u8 = 3;
 pub const VRID_V6: u8 = 6;
-/// Unicast (PEERS_ONLY): `PEER_V4` is listed, its MAC is not pinned.
+/// Unicast: a full peer table, `PEER_V4` last (the longest search), its MAC not pinned.
 pub const VRID_PEERS: u8 = 7;
-/// Unicast (PEERS_ONLY): `PEER_V4` is listed and pinned to `PEER_MAC`.
+/// Unicast, as in the reference scenario: `PEER_V4` alone, pinned to `PEER_MAC`.
 pub const VRID_PINNED: u8 = 8;
 pub const VRID_UNCONFIGURED: u8 = 99;
 
@@ -54,43 +54,46 @@ pub const TEST_RUN_LINEAR_MAX: usize = 3520;
 /// The largest frame BPF_PROG_TEST_RUN accepts: the linear part and MAX_SKB_FRAGS (17) pages.
 pub const TEST_RUN_MAX_FRAME: usize = TEST_RUN_LINEAR_MAX + 17 * 4096;
 
+/// One instance of the corpus: where it lives, its configuration, its unicast peers.
+pub type Instance = (InstanceKey, InstanceConfig, Vec<Peer>);
+
 /// The instances on loopback, each with `extra_flags` added (CONSUME_VALID, MIRROR_ALL).
-pub fn instances(extra_flags: u8) -> Vec<(InstanceKey, InstanceConfig)> {
-    let unicast = instance_flags::PEERS_ONLY;
+pub fn instances(extra_flags: u8) -> Vec<Instance> {
+    let peer = |address: Ipv4Addr, pinned| Peer {
+        addr: address_key(IpAddr::V4(address)),
+        mac: PEER_MAC,
+        pinned,
+        _pad: 0,
+    };
+    // Addresses no corpus frame comes from, ahead of the peer that sends.
+    let mut full_table: Vec<Peer> = (0..MAX_UNICAST_PEERS as u8 - 1)
+        .map(|n| peer(Ipv4Addr::new(192, 0, 2, 10 + n), 0))
+        .collect();
+    full_table.push(peer(PEER_V4, 0));
     [
-        (VRID_V2, FAMILY_IPV4, 2, 0),
-        (VRID_V3, FAMILY_IPV4, 3, 0),
-        (VRID_V6, FAMILY_IPV6, 3, 0),
-        (VRID_PEERS, FAMILY_IPV4, 3, unicast),
-        (VRID_PINNED, FAMILY_IPV4, 3, unicast),
+        (VRID_V2, FAMILY_IPV4, 2, vec![]),
+        (VRID_V3, FAMILY_IPV4, 3, vec![]),
+        (VRID_V6, FAMILY_IPV6, 3, vec![]),
+        (VRID_PEERS, FAMILY_IPV4, 3, full_table),
+        (VRID_PINNED, FAMILY_IPV4, 3, vec![peer(PEER_V4, 1)]),
     ]
     .into_iter()
-    .map(|(vrid, family, version, flags)| {
-        let config = InstanceConfig { version, flags: flags | extra_flags, _pad: [0; 6] };
-        (InstanceKey::new(IFINDEX, vrid, family), config)
+    .map(|(vrid, family, version, peers)| {
+        let config = InstanceConfig {
+            version,
+            flags: extra_flags,
+            peer_count: peers.len() as u8,
+            ..InstanceConfig::default()
+        };
+        (InstanceKey::new(IFINDEX, vrid, family), config, peers)
     })
     .collect()
 }
 
-/// The unicast peers of the PEERS_ONLY instances.
-pub fn peers() -> Vec<(PeerKey, PeerConfig)> {
-    let peer = |vrid, pinned| {
-        let key = PeerKey {
-            instance: InstanceKey::new(IFINDEX, vrid, FAMILY_IPV4),
-            addr: address_key(IpAddr::V4(PEER_V4)),
-        };
-        (key, PeerConfig { mac: PEER_MAC, pinned, _pad: 0 })
-    };
-    vec![peer(VRID_PEERS, 0), peer(VRID_PINNED, 1)]
-}
-
-/// Writes [`instances`] and [`peers`] into the program's maps.
+/// Writes [`instances`] into the program's map.
 pub fn configure(datapath: &mut XdpDatapath, extra_flags: u8) -> Result<()> {
-    for (key, config) in instances(extra_flags) {
-        datapath.set_instance(key, config)?;
-    }
-    for (key, config) in peers() {
-        datapath.set_peer(key, config)?;
+    for (key, config, peers) in instances(extra_flags) {
+        datapath.set_instance(key, config, &peers)?;
     }
     Ok(())
 }

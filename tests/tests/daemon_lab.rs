@@ -228,12 +228,44 @@ fn pinned_program_and_maps_read_clearly_in_bpftool() {
     for field in ["absorbed", "reported", "not_a_peer", "bad_checksum", "mac_mismatch"] {
         assert!(counters.contains(&format!("\"{field}\"")), "no {field} in:\n{counters}");
     }
-    let instances =
-        bpftool(&["map", "dump", "pinned", &pins.join("VRRP_INSTANCES").to_string_lossy()]);
-    for field in ["\"vrid\": 123", "\"last_seen_ns\"", "\"priority\": 110", "\"sender\""] {
-        assert!(instances.contains(field), "no {field} in:\n{instances}");
+    // The instance in words, with the slot it occupies.
+    let vrrpd = vrrp_tests::lab::vrrpd_binary().unwrap();
+    let listing = lab
+        .lab
+        .exec(
+            lab.router(2),
+            &vrrpd.to_string_lossy(),
+            &["instances", "--pin-dir", &pins.to_string_lossy()],
+        )
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    let expected = [
+        "VRID 123 IPv4 on ens3".to_owned(),
+        format!("peer {}", vrrp_tests::lab::SERVER1),
+        format!("from {}", vrrp_tests::lab::SERVER1),
+        "priority 110".to_owned(),
+    ];
+    for part in &expected {
+        assert!(listing.contains(part.as_str()), "no {part:?} in:\n{listing}");
     }
-    println!("{program}\n{instances}");
+    let slot: u32 = listing
+        .split(", slot ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|slot| slot.parse().ok())
+        .unwrap_or_else(|| panic!("no slot in:\n{listing}"));
+    // The same slot, field by field, through bpftool.
+    let key: Vec<String> = slot.to_le_bytes().iter().map(u8::to_string).collect();
+    let mut lookup = vec!["map", "lookup", "pinned"];
+    let map = pins.join("VRRP_INSTANCES").to_string_lossy().into_owned();
+    lookup.push(&map);
+    lookup.push("key");
+    lookup.extend(key.iter().map(String::as_str));
+    let entry = bpftool(&lookup);
+    for field in ["\"vrid\": 123", "\"last_seen_ns\"", "\"priority\": 110", "\"peers\""] {
+        assert!(entry.contains(field), "no {field} in:\n{entry}");
+    }
+    println!("{program}\n{listing}");
 }
 
 #[test]

@@ -7,7 +7,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_common::{
-    event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord, EVENTS_BYTES,
+    event_cause, instance_flags, AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord,
+    EVENTS_BYTES, FAMILY_IPV4, INSTANCE_SLOTS,
 };
 use vrrp_tests::{
     corpus::{self, Advert, Expect, Recorded, OTHER_MAC, OTHER_PEER_V4, STRANGER_MAC},
@@ -134,7 +135,7 @@ fn every_malformed_frame_is_dropped_under_its_own_reason() {
         assert!(outcome.events.is_empty(), "{}: no event", case.name);
         covered.push(reason);
     }
-    for (key, _) in corpus::instances(0) {
+    for (key, ..) in corpus::instances(0) {
         assert_eq!(rig.record(&key).unwrap(), None, "a malformed frame was recorded on {key:?}");
     }
     let missing: Vec<_> =
@@ -153,7 +154,7 @@ fn traffic_that_is_not_vrrp_passes_uncounted() {
         assert_eq!(outcome.counted, vec![], "{}: counters", case.name);
         assert!(outcome.events.is_empty(), "{}: no event", case.name);
     }
-    for (key, _) in corpus::instances(0) {
+    for (key, ..) in corpus::instances(0) {
         assert_eq!(rig.record(&key).unwrap(), None, "non-VRRP traffic was recorded on {key:?}");
     }
 }
@@ -302,4 +303,29 @@ fn a_full_ring_buffer_counts_event_lost_and_still_records() {
 
     let after_drain = rig.run(&advert.frame()).expect("BPF_PROG_TEST_RUN");
     assert_eq!(after_drain.counted, reported(), "reported again once drained");
+}
+
+#[test]
+fn an_instance_placed_past_its_home_slot_is_found_there() {
+    let mut rig = rig(0);
+    let displaced = InstanceKey::new(corpus::IFINDEX, 200, FAMILY_IPV4);
+    // An instance on another interface whose home slot is the same, configured first.
+    let squatter = (2..)
+        .map(|ifindex| InstanceKey::new(ifindex, 1, FAMILY_IPV4))
+        .find(|key| key.home_slot() == displaced.home_slot())
+        .expect("some key shares the home slot");
+    let config = InstanceConfig { version: 3, ..InstanceConfig::default() };
+    rig.datapath.set_instance(squatter, config, &[]).unwrap();
+    rig.datapath.set_instance(displaced, config, &[]).unwrap();
+    let next_slot = (displaced.home_slot() + 1) % INSTANCE_SLOTS;
+    assert_eq!(rig.datapath.slot_of(&displaced), Some(next_slot), "placed one slot further");
+
+    let frame = Advert { vrid: 200, ..Advert::v3_ipv4() }.frame();
+    assert_eq!(rig.run(&frame).unwrap().counted, reported(), "found past its home slot");
+    // A slot freed before it does not end the search.
+    rig.datapath.remove_instance(&squatter).unwrap();
+    assert_eq!(rig.run(&frame).unwrap().counted, absorbed(), "found after the squatter left");
+    rig.datapath.remove_instance(&displaced).unwrap();
+    let unknown = vec![(Counter::UnknownVrid.name(), 1)];
+    assert_eq!(rig.run(&frame).unwrap().counted, unknown, "gone once removed");
 }

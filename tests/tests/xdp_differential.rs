@@ -11,7 +11,7 @@
 //! reproduces it.
 
 use vrrp_common::{
-    checksum_form, instance_flags,
+    checksum_form,
     wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN},
     Counter, InstanceKey, FAMILY_IPV4,
 };
@@ -124,17 +124,16 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
         advertisement.vrid(),
         Family::of(&received.ip.source).as_common(),
     );
-    let Some((_, config)) = corpus::instances(0).into_iter().find(|(k, _)| *k == key) else {
+    let Some((_, config, peers)) = corpus::instances(0).into_iter().find(|(k, ..)| *k == key)
+    else {
         return (Verdict::Drop(Counter::UnknownVrid), None);
     };
     if config.version != advertisement.version().number() {
         return (Verdict::Drop(Counter::VersionMismatch), None);
     }
-    if config.flags & instance_flags::PEERS_ONLY != 0 {
+    if !peers.is_empty() {
         let address = corpus::address_key(received.ip.source);
-        let peers = corpus::peers();
-        let Some((_, peer)) = peers.iter().find(|(k, _)| k.instance == key && k.addr == address)
-        else {
+        let Some(peer) = peers.iter().find(|peer| peer.addr == address) else {
             return (Verdict::Drop(Counter::NotAPeer), None);
         };
         if peer.pinned != 0 && peer.mac[..] != frame[6..12] {

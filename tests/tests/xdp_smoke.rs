@@ -7,8 +7,7 @@ use std::{
 };
 
 use vrrp_common::{
-    checksum_form, event_cause, instance_flags, Counter, InstanceConfig, InstanceKey, PeerConfig,
-    PeerKey, FAMILY_IPV4,
+    checksum_form, event_cause, Counter, InstanceConfig, InstanceKey, Peer, FAMILY_IPV4,
 };
 use vrrp_tests::{frames, netns, require_root, test_run, xdp::changed};
 use vrrp_user::xdp::AttachMode;
@@ -20,17 +19,12 @@ const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 const VRID: u8 = 123;
 const LOOPBACK_IFINDEX: u32 = 1;
 
-fn peer_key(instance: InstanceKey, address: Ipv4Addr) -> PeerKey {
-    let mut addr = [0u8; 16];
-    addr[..4].copy_from_slice(&address.octets());
-    PeerKey { instance, addr }
-}
-
 fn unicast_instance(datapath: &mut XdpDatapath, ifindex: u32) -> InstanceKey {
     let key = InstanceKey::new(ifindex, VRID, FAMILY_IPV4);
-    let config = InstanceConfig { version: 3, flags: instance_flags::PEERS_ONLY, _pad: [0; 6] };
-    datapath.set_instance(key, config).expect("configuring the instance");
-    datapath.set_peer(peer_key(key, PEER), PeerConfig::default()).expect("configuring the peer");
+    let config = InstanceConfig { version: 3, ..InstanceConfig::default() };
+    let mut peer = Peer::default();
+    peer.addr[..4].copy_from_slice(&PEER.octets());
+    datapath.set_instance(key, config, &[peer]).expect("configuring the instance");
     key
 }
 

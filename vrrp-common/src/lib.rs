@@ -12,14 +12,21 @@ pub mod wire;
 pub mod names {
     pub const PROGRAM: &str = "vrrp_xdp";
     pub const INSTANCES: &str = "VRRP_INSTANCES";
-    pub const PEERS: &str = "VRRP_PEERS";
     pub const COUNTERS: &str = "VRRP_COUNTERS";
     pub const EVENTS: &str = "VRRP_EVENTS";
 }
 
-/// Capacity of the hash maps (instances, peers).
-pub const MAX_INSTANCES: u32 = 1024;
-pub const MAX_PEERS: u32 = 4096;
+/// Slots of `VRRP_INSTANCES`, an array: its lookups are inlined by the verifier, where a hash
+/// map's cost a call of about 30 ns (see BENCHMARKS.md). A power of two.
+pub const INSTANCE_SLOTS: u32 = 1 << INSTANCE_SLOT_BITS;
+const INSTANCE_SLOT_BITS: u32 = 11;
+/// An instance lives in one of this many slots from its home slot ([`InstanceKey::home_slot`]):
+/// the program probes no further. With 2048 slots, 512 instances of random keys always fit
+/// (simulated); the daemon refuses an instance whose slots are all taken.
+pub const SLOT_PROBES: u32 = 16;
+/// Unicast peers an instance may list: they are kept inline in its slot, so accepting a peer
+/// costs no second lookup.
+pub const MAX_UNICAST_PEERS: usize = 16;
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const EVENTS_BYTES: u32 = 256 * 1024;
 
@@ -42,20 +49,28 @@ impl InstanceKey {
     pub const fn new(ifindex: u32, vrid: u8, family: u8) -> Self {
         Self { ifindex, vrid, family, _pad: [0; 2] }
     }
+
+    /// The first slot of `VRRP_INSTANCES` where this instance may live; the daemon places it in
+    /// the first free one of the [`SLOT_PROBES`] slots from there (wrapping around).
+    #[inline(always)]
+    pub const fn home_slot(&self) -> u32 {
+        let packed = (self.ifindex as u64) << 16 | (self.vrid as u64) << 8 | self.family as u64;
+        // Fibonacci hashing: the product's top bits spread neighbouring keys (VRIDs in a row,
+        // VLAN interfaces created one after another) over the whole table.
+        (packed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - INSTANCE_SLOT_BITS)) as u32
+    }
 }
 
 /// Flags of [`InstanceConfig::flags`].
 pub mod instance_flags {
-    /// Only senders listed in `VRRP_PEERS` are accepted (unicast mode).
-    pub const PEERS_ONLY: u8 = 1 << 0;
     /// A valid advertisement is consumed (`XDP_DROP`) after accounting instead of passed up.
-    pub const CONSUME_VALID: u8 = 1 << 1;
+    pub const CONSUME_VALID: u8 = 1 << 0;
     /// Every valid advertisement raises an event, not only changes: set by the daemon while the
     /// instance is master (any advertisement then matters), and a debug switch.
-    pub const MIRROR_ALL: u8 = 1 << 2;
+    pub const MIRROR_ALL: u8 = 1 << 1;
 }
 
-/// What the daemon configured for an instance: the value of `VRRP_INSTANCES`.
+/// What the daemon configured for an instance.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InstanceConfig {
@@ -63,22 +78,17 @@ pub struct InstanceConfig {
     pub version: u8,
     /// Bits of [`instance_flags`].
     pub flags: u8,
-    pub _pad: [u8; 6],
+    /// Unicast peers in [`InstanceState::peers`]; when non-zero, only they are accepted.
+    pub peer_count: u8,
+    pub _pad: [u8; 5],
 }
 
-/// A unicast peer of an instance: the key of `VRRP_PEERS`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct PeerKey {
-    pub instance: InstanceKey,
-    /// IPv4 addresses occupy the first four bytes, the rest is zero.
-    pub addr: [u8; 16],
-}
-
-/// The value of `VRRP_PEERS`.
+/// A unicast peer of an instance, with an optional pinned MAC.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PeerConfig {
+pub struct Peer {
+    /// IPv4 addresses occupy the first four bytes, the rest is zero.
+    pub addr: [u8; 16],
     /// Expected source MAC, enforced when `pinned` is 1.
     pub mac: [u8; 6],
     pub pinned: u8,
@@ -98,8 +108,8 @@ pub mod checksum_form {
 }
 
 /// The kernel's summary of the last valid advertisement of an instance, kept beside its
-/// configuration in `VRRP_INSTANCES`. The daemon reads `last_seen_ns` before declaring the master down, so an
-/// advertisement absorbed without an event still counts.
+/// configuration in `VRRP_INSTANCES`. The daemon reads `last_seen_ns` before declaring the
+/// master down, so an advertisement absorbed without an event still counts.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InstanceRecord {
@@ -119,14 +129,18 @@ pub struct InstanceRecord {
     pub _pad: [u8; 5],
 }
 
-/// The value of `VRRP_INSTANCES`: what the daemon configured and what the kernel recorded, in
-/// one value so an advertisement costs one lookup. The kernel writes only `record`, in place;
+/// A slot of `VRRP_INSTANCES`: which instance lives there, what the daemon configured and what
+/// the kernel recorded, in one value so an advertisement costs one (inlined) lookup. A free slot
+/// is all zeros (no interface has index 0). The kernel writes only `record`, in place;
 /// `record.count == 0` means no advertisement since the daemon last cleared it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InstanceState {
+    pub key: InstanceKey,
     pub config: InstanceConfig,
     pub record: InstanceRecord,
+    /// The first `config.peer_count` entries are in use.
+    pub peers: [Peer; MAX_UNICAST_PEERS],
 }
 
 /// Why an event was raised: bits of [`AdvertEvent::causes`].
@@ -168,8 +182,7 @@ mod pod {
     // bit pattern is valid and there are no implicit padding bytes.
     unsafe impl aya::Pod for InstanceKey {}
     unsafe impl aya::Pod for InstanceConfig {}
-    unsafe impl aya::Pod for PeerKey {}
-    unsafe impl aya::Pod for PeerConfig {}
+    unsafe impl aya::Pod for Peer {}
     unsafe impl aya::Pod for InstanceRecord {}
     unsafe impl aya::Pod for InstanceState {}
     unsafe impl aya::Pod for CounterTable {}
@@ -185,10 +198,9 @@ mod tests {
     fn layouts_have_no_implicit_padding() {
         assert_eq!(size_of::<InstanceKey>(), 8);
         assert_eq!(size_of::<InstanceConfig>(), 8);
-        assert_eq!(size_of::<PeerKey>(), 24);
-        assert_eq!(size_of::<PeerConfig>(), 8);
+        assert_eq!(size_of::<Peer>(), 24);
         assert_eq!(size_of::<InstanceRecord>(), 48);
-        assert_eq!(size_of::<InstanceState>(), 56);
+        assert_eq!(size_of::<InstanceState>(), 64 + 24 * MAX_UNICAST_PEERS);
         assert_eq!(size_of::<AdvertEvent>(), 48);
     }
 }

@@ -79,6 +79,7 @@ pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use model::{
     Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, RunAs, Scope,
     Script, SyncGroup, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
+    MAX_UNICAST_PEERS,
 };
 
 use diagnostic::Report;

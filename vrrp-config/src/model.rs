@@ -162,6 +162,10 @@ pub struct Instance {
     pub dont_track_primary: bool,
 }
 
+/// Unicast peers an instance may list: the kernel keeps them inline in the instance's slot.
+/// VRRP elects among the routers of one link; keepalived sets no limit.
+pub const MAX_UNICAST_PEERS: usize = 16;
+
 /// One `unicast_peer` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnicastPeer {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{Draft, GarpDraft, GlobalDraft, InstanceDraft, ScriptDraft, SyncGroupDraft};
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedScript, Version,
+    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedScript,
+    Version, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -253,6 +254,13 @@ fn instance_family(draft: &InstanceDraft, report: &mut Report) -> Family {
     }
     for peer in &draft.unicast_peers {
         check("unicast_peer", &peer.at, Family::of(&peer.value.address));
+    }
+    if let Some(extra) = draft.unicast_peers.get(MAX_UNICAST_PEERS) {
+        let message = format!(
+            "vrrp_instance {name} lists more than {MAX_UNICAST_PEERS} unicast peers, the most \
+             an instance may have"
+        );
+        report.error_at(&extra.at.span, message);
     }
     for (index, peer) in draft.unicast_peers.iter().enumerate() {
         let earlier = &draft.unicast_peers[..index];

@@ -184,6 +184,24 @@ fn address_families_must_agree() {
 }
 
 #[test]
+fn unicast_peers_are_limited_to_what_the_kernel_holds_inline() {
+    let peers = |count: usize| {
+        let lines: String = (0..count).map(|n| format!("        192.0.2.{}\n", n + 2)).collect();
+        instance("VI01", 1, "192.0.2.1", &format!("    unicast_peer {{\n{lines}    }}\n"))
+    };
+    assert_eq!(config(&peers(vrrp_config::MAX_UNICAST_PEERS)).instances[0].unicast_peers.len(), 16);
+    // The first peer over the limit is named, with its line (the first peer is on line 8).
+    let line = 8 + vrrp_config::MAX_UNICAST_PEERS;
+    assert_eq!(
+        errors(&peers(vrrp_config::MAX_UNICAST_PEERS + 2)),
+        vec![format!(
+            "t.conf:{line}:9: vrrp_instance VI01 lists more than 16 unicast peers, the most an \
+             instance may have"
+        )]
+    );
+}
+
+#[test]
 fn duplicate_unicast_peer_and_ttl_range() {
     assert_eq!(
         errors(&instance(

@@ -28,7 +28,7 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use aya_log_ebpf::debug;
-use vrrp_common::{event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord, PeerKey};
+use vrrp_common::{event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord};
 
 use crate::parse::{parse_frame, Frame};
 
@@ -59,9 +59,9 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     if config.version != frame.version {
         return Err(Counter::VersionMismatch);
     }
-    if config.flags & instance_flags::PEERS_ONLY != 0 {
-        let peer_key = PeerKey { instance: key, addr: frame.source };
-        let Some(peer) = maps::peer(&peer_key) else {
+    // Unicast mode: only the configured peers, always (no second lookup: they are inline).
+    if config.peer_count != 0 {
+        let Some(peer) = maps::peer(state, config.peer_count, &frame.source) else {
             return Err(Counter::NotAPeer);
         };
         if peer.pinned != 0 && peer.mac != frame.source_mac {
@@ -115,7 +115,7 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
             sender: frame.source,
             timestamp_ns: now,
         };
-        maps::count(if maps::emit(&event) { Counter::Reported } else { Counter::EventLost });
+        maps::count(if maps::emit(event) { Counter::Reported } else { Counter::EventLost });
     }
     Ok(if config.flags & instance_flags::CONSUME_VALID != 0 { XDP_DROP } else { XDP_PASS })
 }

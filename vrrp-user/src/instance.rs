@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::{anyhow, bail, Context, Result};
-use vrrp_common::{instance_flags, InstanceConfig, InstanceKey, PeerConfig, PeerKey};
+use vrrp_common::{instance_flags, InstanceConfig, InstanceKey, Peer};
 use vrrp_config::Family;
 use vrrp_proto::{Advertisement, Router, State};
 
@@ -116,21 +116,10 @@ impl Instance {
         self.plan.name()
     }
 
-    /// Tells the kernel about this instance: its VRID, version, peers and pinned MACs.
+    /// Tells the kernel about this instance (its VRID, version, peers and pinned MACs) and
+    /// clears its record.
     pub fn configure_xdp(&self, datapath: &mut XdpDatapath, consume: bool) -> Result<()> {
         self.set_xdp_flags(datapath, consume)?;
-        for peer in &self.plan.spec.unicast_peers {
-            let mut addr = [0u8; 16];
-            match peer.address {
-                IpAddr::V4(v4) => addr[..4].copy_from_slice(&v4.octets()),
-                IpAddr::V6(v6) => addr.copy_from_slice(&v6.octets()),
-            }
-            let config = match peer.mac {
-                Some(mac) => PeerConfig { mac: mac.0, pinned: 1, _pad: 0 },
-                None => PeerConfig::default(),
-            };
-            datapath.set_peer(PeerKey { instance: self.key, addr }, config)?;
-        }
         datapath.forget_record(&self.key)
     }
 
@@ -141,9 +130,6 @@ impl Instance {
     pub fn set_xdp_flags(&self, datapath: &mut XdpDatapath, consume: bool) -> Result<()> {
         let spec = &self.plan.spec;
         let mut flags = if consume { instance_flags::CONSUME_VALID } else { 0 };
-        if !spec.unicast_peers.is_empty() {
-            flags |= instance_flags::PEERS_ONLY;
-        }
         if self.router.state() == State::Master {
             flags |= instance_flags::MIRROR_ALL;
         }
@@ -151,7 +137,25 @@ impl Instance {
             vrrp_config::Version::V2 => 2,
             vrrp_config::Version::V3 => 3,
         };
-        datapath.set_instance(self.key, InstanceConfig { version, flags, _pad: [0; 6] })
+        let config = InstanceConfig { version, flags, ..InstanceConfig::default() };
+        datapath.set_instance(self.key, config, &self.xdp_peers())
+    }
+
+    /// The unicast peers as the kernel holds them (none: any sender is accepted).
+    fn xdp_peers(&self) -> Vec<Peer> {
+        let peers = &self.plan.spec.unicast_peers;
+        peers
+            .iter()
+            .map(|peer| {
+                let mut addr = [0u8; 16];
+                match peer.address {
+                    IpAddr::V4(v4) => addr[..4].copy_from_slice(&v4.octets()),
+                    IpAddr::V6(v6) => addr.copy_from_slice(&v6.octets()),
+                }
+                let (mac, pinned) = peer.mac.map_or(([0; 6], 0), |mac| (mac.0, 1));
+                Peer { addr, mac, pinned, _pad: 0 }
+            })
+            .collect()
     }
 
     /// The advertisement the state machine sees for an arrival. The kernel's summary carries

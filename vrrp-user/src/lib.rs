@@ -3,11 +3,12 @@
 pub mod advert_socket;
 pub mod announce;
 pub mod arrivals;
-pub mod counters;
 pub mod daemon;
+pub mod inspect;
 pub mod instance;
 pub mod netlink;
 pub mod plan;
 pub mod scripts;
+pub mod slots;
 pub mod systemd;
 pub mod xdp;

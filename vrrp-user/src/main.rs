@@ -5,8 +5,8 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use vrrp_user::{
-    counters,
     daemon::{self, DatapathChoice, Options},
+    inspect,
     xdp::{AttachMode, DEFAULT_PIN_DIR},
 };
 
@@ -20,7 +20,8 @@ use vrrp_user::{
 ///   vrrpd -f /etc/keepalived/keepalived.conf      run (in the foreground; systemd Type=notify)
 ///   vrrpd check-config /etc/keepalived/keepalived.conf
 ///   vrrpd counters                                  what the kernel dropped, and why
-///   bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_INSTANCES
+///   vrrpd instances                                 what the kernel holds per instance
+///   bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_COUNTERS
 ///
 /// Signals: SIGHUP reloads the file (unchanged instances keep their state and addresses; a bad
 /// file is refused and the running configuration stays); SIGTERM resigns (priority 0), removes
@@ -66,6 +67,12 @@ enum Command {
         #[arg(long, default_value = DEFAULT_PIN_DIR)]
         pin_dir: PathBuf,
     },
+    /// Print the instances the kernel holds for a running daemon: VRID, interface, peers and
+    /// the last valid advertisement it recorded (absorbed ones included).
+    Instances {
+        #[arg(long, default_value = DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,7 +84,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Some(Command::CheckConfig { file }) => check_config(&file),
-        Some(Command::Counters { pin_dir }) => counters::print(&pin_dir),
+        Some(Command::Counters { pin_dir }) => inspect::print_counters(&pin_dir),
+        Some(Command::Instances { pin_dir }) => inspect::print_instances(&pin_dir),
         None => run(cli.run),
     };
     match result {

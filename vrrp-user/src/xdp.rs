@@ -13,18 +13,23 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
-    maps::{HashMap, Map, MapData, PerCpuArray, RingBuf},
+    maps::{Array, Map, MapData, PerCpuArray, RingBuf},
     programs::{xdp::XdpLinkId, Xdp, XdpMode},
     Ebpf,
 };
 use aya_log::EbpfLogger;
 use vrrp_common::{
     names, AdvertEvent, Counter, CounterTable, InstanceConfig, InstanceKey, InstanceRecord,
-    InstanceState, PeerConfig, PeerKey,
+    InstanceState, Peer, MAX_UNICAST_PEERS,
 };
+
+use crate::slots::SlotTable;
 
 /// The BPF object built by `cargo xtask build-ebpf` (the build script runs the same code).
 pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("VRRP_EBPF_OBJECT"));
+
+// The configuration refuses what the kernel's inline peer table cannot hold.
+const _: () = assert!(vrrp_config::MAX_UNICAST_PEERS == MAX_UNICAST_PEERS);
 
 /// Per-reason counters, summed over CPUs, indexed by `Counter as usize`.
 pub type Counters = [u64; Counter::COUNT as usize];
@@ -47,8 +52,9 @@ pub enum AttachMode {
 /// The loaded program and typed handles on its maps.
 pub struct XdpDatapath {
     ebpf: Ebpf,
-    instances: HashMap<MapData, InstanceKey, InstanceState>,
-    peers: HashMap<MapData, PeerKey, PeerConfig>,
+    instances: Array<MapData, InstanceState>,
+    /// Which slot of `instances` each configured instance occupies.
+    slots: SlotTable,
     counters: PerCpuArray<MapData, CounterTable>,
     events: Option<RingBuf<MapData>>,
     links: Vec<(String, XdpLinkId)>,
@@ -87,14 +93,13 @@ impl XdpDatapath {
             }
             Ok(map)
         };
-        let instances = HashMap::try_from(take(names::INSTANCES)?)?;
-        let peers = HashMap::try_from(take(names::PEERS)?)?;
+        let instances = Array::try_from(take(names::INSTANCES)?)?;
         let counters = PerCpuArray::try_from(take(names::COUNTERS)?)?;
         let events = Some(RingBuf::try_from(take(names::EVENTS)?)?);
         Ok(Self {
             ebpf,
             instances,
-            peers,
+            slots: SlotTable::default(),
             counters,
             events,
             links: Vec::new(),
@@ -149,37 +154,46 @@ impl XdpDatapath {
         self.links.iter().map(|(name, _)| name.clone()).collect()
     }
 
-    /// Sets an instance's configuration, keeping the kernel's record of it.
-    pub fn set_instance(&mut self, key: InstanceKey, config: InstanceConfig) -> Result<()> {
+    /// Sets an instance's configuration and unicast peers (none: any sender), keeping the
+    /// kernel's record of it. One write, so the program never sees the instance without its
+    /// peers.
+    pub fn set_instance(
+        &mut self,
+        key: InstanceKey,
+        config: InstanceConfig,
+        unicast_peers: &[Peer],
+    ) -> Result<()> {
+        if unicast_peers.len() > MAX_UNICAST_PEERS {
+            bail!("at most {MAX_UNICAST_PEERS} unicast peers per instance");
+        }
         let record = self.state(&key)?.map(|state| state.record).unwrap_or_default();
-        self.instances
-            .insert(key, InstanceState { config, record }, 0)
-            .context("updating VRRP_INSTANCES")
+        let slot = self.slots.place(key)?;
+        let mut peers = [Peer::default(); MAX_UNICAST_PEERS];
+        peers[..unicast_peers.len()].copy_from_slice(unicast_peers);
+        let config = InstanceConfig { peer_count: unicast_peers.len() as u8, ..config };
+        self.write_slot(slot, &InstanceState { key, config, record, peers })
     }
 
-    /// Forgets an instance: its configuration, its record and its peers.
+    /// Forgets an instance: its configuration, its peers and its record.
     pub fn remove_instance(&mut self, key: &InstanceKey) -> Result<()> {
-        ignore_missing(self.instances.remove(key)).context("updating VRRP_INSTANCES")?;
-        let peers: Vec<PeerKey> =
-            self.peers.keys().filter_map(Result::ok).filter(|peer| peer.instance == *key).collect();
-        for peer in peers {
-            ignore_missing(self.peers.remove(&peer)).context("updating VRRP_PEERS")?;
+        match self.slots.release(key) {
+            Some(slot) => self.write_slot(slot, &InstanceState::default()),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Clears the record, so the next advertisement raises a FIRST event. An advertisement the
     /// kernel records at the same moment may be overwritten: it then raises FIRST, as intended.
     pub fn forget_record(&mut self, key: &InstanceKey) -> Result<()> {
-        let Some(state) = self.state(key)? else {
+        let (Some(slot), Some(state)) = (self.slots.slot_of(key), self.state(key)?) else {
             return Ok(());
         };
-        let state = InstanceState { record: InstanceRecord::default(), ..state };
-        self.instances.insert(key, state, 0).context("updating VRRP_INSTANCES")
+        self.write_slot(slot, &InstanceState { record: InstanceRecord::default(), ..state })
     }
 
-    pub fn set_peer(&mut self, key: PeerKey, config: PeerConfig) -> Result<()> {
-        self.peers.insert(key, config, 0).context("updating VRRP_PEERS")
+    /// The slot of `VRRP_INSTANCES` the instance occupies, if configured.
+    pub fn slot_of(&self, key: &InstanceKey) -> Option<u32> {
+        self.slots.slot_of(key)
     }
 
     /// The kernel's summary of the instance's last valid advertisement, if any.
@@ -188,11 +202,15 @@ impl XdpDatapath {
     }
 
     fn state(&self, key: &InstanceKey) -> Result<Option<InstanceState>> {
-        match self.instances.get(key, 0) {
-            Ok(state) => Ok(Some(state)),
-            Err(aya::maps::MapError::KeyNotFound) => Ok(None),
-            Err(error) => Err(error).context("reading VRRP_INSTANCES"),
-        }
+        let Some(slot) = self.slots.slot_of(key) else {
+            return Ok(None);
+        };
+        let state = self.instances.get(&slot, 0).context("reading VRRP_INSTANCES")?;
+        Ok((state.key == *key).then_some(state))
+    }
+
+    fn write_slot(&mut self, slot: u32, state: &InstanceState) -> Result<()> {
+        self.instances.set(slot, state, 0).context("updating VRRP_INSTANCES")
     }
 
     pub fn counters(&self) -> Result<Counters> {
@@ -270,6 +288,23 @@ pub fn pinned_counters(pin_dir: &Path) -> Result<Counters> {
     sum_counters(&PerCpuArray::try_from(Map::PerCpuArray(data))?)
 }
 
+/// The instances of a running daemon, from the map pinned under `pin_dir`: occupied slots.
+pub fn pinned_instances(pin_dir: &Path) -> Result<Vec<(u32, InstanceState)>> {
+    let path = pin_dir.join(names::INSTANCES);
+    let data = MapData::from_pin(&path).with_context(|| {
+        format!("reading {} (is vrrpd running with the XDP data path?)", path.display())
+    })?;
+    let slots: Array<MapData, InstanceState> = Array::try_from(Map::Array(data))?;
+    let mut instances = Vec::new();
+    for (slot, state) in slots.iter().enumerate() {
+        let state = state.context("reading VRRP_INSTANCES")?;
+        if state.key != InstanceKey::default() {
+            instances.push((slot as u32, state));
+        }
+    }
+    Ok(instances)
+}
+
 /// Decodes one ring-buffer record.
 pub fn read_event(ring: &mut RingBuf<MapData>) -> Option<AdvertEvent> {
     let item = ring.next()?;
@@ -278,18 +313,6 @@ pub fn read_event(ring: &mut RingBuf<MapData>) -> Option<AdvertEvent> {
     }
     // SAFETY: the kernel wrote a whole AdvertEvent (size checked), which is plain data.
     Some(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<AdvertEvent>()) })
-}
-
-fn ignore_missing(result: Result<(), aya::maps::MapError>) -> Result<(), aya::maps::MapError> {
-    match result {
-        Err(aya::maps::MapError::KeyNotFound) => Ok(()),
-        Err(aya::maps::MapError::SyscallError(error))
-            if error.io_error.raw_os_error() == Some(libc::ENOENT) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
 }
 
 fn program_of(ebpf: &mut Ebpf) -> Result<&mut Xdp> {
