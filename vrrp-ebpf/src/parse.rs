@@ -3,6 +3,9 @@
 //! Classification (is this VRRP?) answers `Ok(None)` for anything else, including frames too
 //! short to classify: those are passed, never dropped. Once a frame is known to be VRRP, every
 //! defect is an `Err` with its reason.
+//!
+//! Fields are read in place through a [`Window`], 16 bits at a time: copying headers out as
+//! byte arrays made the compiler load them a byte at a time.
 
 use aya_ebpf::programs::XdpContext;
 use vrrp_common::{
@@ -43,43 +46,88 @@ struct IpView {
     len: usize,
     ttl: u8,
     source: [u8; 16],
-    /// Sum of the pseudo-header words (RFC 8200 §8.1 for IPv6, RFC 5798 §5.2.8 for IPv4).
+    /// Sum of the pseudo-header words in memory order (RFC 8200 §8.1 for IPv6, RFC 5798 §5.2.8
+    /// for IPv4).
     pseudo_sum: u32,
 }
 
-/// Reads `N` bytes at `offset`, or `None` when the frame is shorter.
-#[inline(always)]
-pub fn bytes<const N: usize>(ctx: &XdpContext, offset: usize) -> Option<[u8; N]> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    if start + offset + N > end {
-        return None;
-    }
-    // SAFETY: the range was checked against data_end just above (the verifier checks it too).
-    Some(unsafe { *((start + offset) as *const [u8; N]) })
+/// `len` bytes of the frame at `offset`, checked against its end (the verifier checks it too).
+///
+/// Every offset read as 16 bits is even, counted from the frame's start, which the kernel
+/// places at an even address (a page, or an skb's head, plus an even headroom); on x86-64 and
+/// arm64 an odd one would still load correctly.
+#[derive(Clone, Copy)]
+pub struct Window {
+    start: usize,
 }
 
+impl Window {
+    #[inline(always)]
+    pub fn new(ctx: &XdpContext, offset: usize, len: usize) -> Option<Self> {
+        let start = ctx.data() + offset;
+        (start + len <= ctx.data_end()).then_some(Self { start })
+    }
+
+    /// The window's first byte, for helpers that read it.
+    #[inline(always)]
+    pub fn as_ptr(self) -> *mut u32 {
+        self.start as *mut u32
+    }
+
+    #[inline(always)]
+    pub fn u8(self, at: usize) -> u8 {
+        // SAFETY: `at` lies inside the window, whose bounds were checked.
+        unsafe { *((self.start + at) as *const u8) }
+    }
+
+    /// The 16-bit word at `at` in memory order: for sums that do not depend on byte order.
+    #[inline(always)]
+    pub fn ne16(self, at: usize) -> u16 {
+        // SAFETY: inside the checked window, at an even address (see the type's comment).
+        unsafe { *((self.start + at) as *const u16) }
+    }
+
+    /// The big-endian field at `at`.
+    #[inline(always)]
+    pub fn be16(self, at: usize) -> u16 {
+        u16::from_be(self.ne16(at))
+    }
+
+    /// `N` bytes at `at` (`N` even), copied 16 bits at a time.
+    #[inline(always)]
+    pub fn bytes<const N: usize>(self, at: usize) -> [u8; N] {
+        let mut out = [0u8; N];
+        let mut index = 0;
+        while index < N {
+            out[index..index + 2].copy_from_slice(&self.ne16(at + index).to_ne_bytes());
+            index += 2;
+        }
+        out
+    }
+}
+
+/// A big-endian 16-bit value as a word of the frame reads in memory order.
 #[inline(always)]
-fn be16(bytes: [u8; 2]) -> u16 {
-    u16::from_be_bytes(bytes)
+pub const fn word(value: u16) -> u32 {
+    value.to_be() as u32
 }
 
 #[inline(always)]
 pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
-    let Some(ethernet) = bytes::<ETH_HLEN>(ctx, 0) else {
+    let Some(ethernet) = Window::new(ctx, 0, ETH_HLEN) else {
         return Ok(None);
     };
-    let mut ethertype = be16([ethernet[12], ethernet[13]]);
+    let mut ethertype = ethernet.be16(12);
     let mut offset = ETH_HLEN;
     // 802.1ad outer tag, then 802.1Q: at most two tags.
     for _ in 0..2 {
         if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
             break;
         }
-        let Some(tag) = bytes::<VLAN_HLEN>(ctx, offset) else {
+        let Some(tag) = Window::new(ctx, offset, VLAN_HLEN) else {
             return Ok(None);
         };
-        ethertype = be16([tag[2], tag[3]]);
+        ethertype = tag.be16(2);
         offset += VLAN_HLEN;
     }
     let ip = match ethertype {
@@ -90,39 +138,39 @@ pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
     let Some(ip) = ip else {
         return Ok(None);
     };
-    let mut source_mac = [0u8; 6];
-    source_mac.copy_from_slice(&ethernet[6..12]);
-    parse_vrrp(ctx, &ip, source_mac).map(Some)
+    parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6)).map(Some)
 }
 
 #[inline(always)]
 fn parse_ipv4(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter> {
-    let Some(header) = bytes::<IPV4_MIN_HLEN>(ctx, offset) else {
+    let Some(header) = Window::new(ctx, offset, IPV4_MIN_HLEN) else {
         return Ok(None);
     };
-    if header[9] != IPPROTO_VRRP || header[0] >> 4 != 4 {
+    let version_ihl = header.u8(0);
+    if header.u8(9) != IPPROTO_VRRP || version_ihl >> 4 != 4 {
         return Ok(None);
     }
-    let header_len = usize::from(header[0] & 0x0f) * 4;
+    let header_len = usize::from(version_ihl & 0x0f) * 4;
     if header_len < IPV4_MIN_HLEN {
         return Err(Counter::BadIhl);
     }
-    if be16([header[6], header[7]]) & IPV4_FRAGMENT_MASK != 0 {
+    if header.be16(6) & IPV4_FRAGMENT_MASK != 0 {
         return Err(Counter::Fragment);
     }
-    let total_len = usize::from(be16([header[2], header[3]]));
+    let total_len = usize::from(header.be16(2));
     if total_len < header_len + VRRP_HEADER_LEN || offset + total_len > frame_len(ctx) {
         return Err(Counter::Truncated);
     }
     let mut source = [0u8; 16];
-    source[..4].copy_from_slice(&header[12..16]);
+    source[..4].copy_from_slice(&header.bytes::<4>(12));
     let len = total_len - header_len;
-    let pseudo_sum = checksum::words(&header[12..20]) + u32::from(IPPROTO_VRRP) + len as u32;
+    let addresses = checksum::words(header, 12, 8);
+    let pseudo_sum = addresses + word(u16::from(IPPROTO_VRRP)) + word(len as u16);
     Ok(Some(IpView {
         family: FAMILY_IPV4,
         offset: offset + header_len,
         len,
-        ttl: header[8],
+        ttl: header.u8(8),
         source,
         pseudo_sum,
     }))
@@ -130,26 +178,25 @@ fn parse_ipv4(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
 
 #[inline(always)]
 fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter> {
-    let Some(header) = bytes::<IPV6_HLEN>(ctx, offset) else {
+    let Some(header) = Window::new(ctx, offset, IPV6_HLEN) else {
         return Ok(None);
     };
     // Extension headers are not followed: such a frame is passed unclassified.
-    if header[6] != IPPROTO_VRRP || header[0] >> 4 != 6 {
+    if header.u8(6) != IPPROTO_VRRP || header.u8(0) >> 4 != 6 {
         return Ok(None);
     }
-    let len = usize::from(be16([header[4], header[5]]));
+    let len = usize::from(header.be16(4));
     if len < VRRP_HEADER_LEN || offset + IPV6_HLEN + len > frame_len(ctx) {
         return Err(Counter::Truncated);
     }
-    let mut source = [0u8; 16];
-    source.copy_from_slice(&header[8..24]);
-    let pseudo_sum = checksum::words(&header[8..40]) + u32::from(IPPROTO_VRRP) + len as u32;
+    let addresses = checksum::words(header, 8, 32);
+    let pseudo_sum = addresses + word(u16::from(IPPROTO_VRRP)) + word(len as u16);
     Ok(Some(IpView {
         family: FAMILY_IPV6,
         offset: offset + IPV6_HLEN,
         len,
-        ttl: header[7],
-        source,
+        ttl: header.u8(7),
+        source: header.bytes::<16>(8),
         pseudo_sum,
     }))
 }
@@ -160,10 +207,11 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
     if ip.ttl != VRRP_TTL {
         return Err(Counter::BadTtl);
     }
-    let Some(header) = bytes::<VRRP_HEADER_LEN>(ctx, ip.offset) else {
+    let Some(header) = Window::new(ctx, ip.offset, VRRP_HEADER_LEN) else {
         return Err(Counter::Truncated);
     };
-    let version = header[0] >> 4;
+    let version_type = header.u8(0);
+    let version = version_type >> 4;
     // RFC 9568 §5.2.1 (v3), RFC 3768 §5.3.1 (v2, IPv4 only).
     if version != 2 && version != 3 {
         return Err(Counter::BadVersion);
@@ -172,11 +220,11 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         return Err(Counter::FamilyMismatch);
     }
     // RFC 9568 §5.2.2: advertisement is the only type.
-    if header[0] & 0x0f != VRRP_TYPE_ADVERTISEMENT {
+    if version_type & 0x0f != VRRP_TYPE_ADVERTISEMENT {
         return Err(Counter::BadType);
     }
     // RFC 9568 §5.2.5, §7.1: the count must match the length.
-    let count = usize::from(header[3]);
+    let count = usize::from(header.u8(3));
     if count == 0 {
         return Err(Counter::BadAddrCount);
     }
@@ -201,10 +249,10 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
     };
     let interval_cs = if version == 2 {
         // RFC 3768 §5.3.7: whole seconds.
-        u16::from(header[5]) * 100
+        u16::from(header.u8(5)) * 100
     } else {
         // RFC 9568 §5.2.6: 4 reserved bits, then Max Adver Int in centiseconds.
-        let field = be16([header[4], header[5]]);
+        let field = header.be16(4);
         if field >> 12 != 0 {
             return Err(Counter::ReservedBits);
         }
@@ -215,18 +263,18 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
     }
     if ip.family == FAMILY_IPV6 {
         // RFC 9568 §5.2.9: the first IPv6 address is the link-local virtual address.
-        let Some(first) = bytes::<2>(ctx, ip.offset + VRRP_HEADER_LEN) else {
+        let Some(first) = Window::new(ctx, ip.offset + VRRP_HEADER_LEN, 2) else {
             return Err(Counter::Truncated);
         };
-        if first[0] != 0xfe || first[1] & 0xc0 != 0x80 {
+        if first.be16(0) & 0xffc0 != 0xfe80 {
             return Err(Counter::NotLinkLocal);
         }
     }
     Ok(Frame {
         family: ip.family,
         version,
-        vrid: header[1],
-        priority: header[2],
+        vrid: header.u8(1),
+        priority: header.u8(2),
         interval_cs,
         checksum_form,
         source: ip.source,
