@@ -232,14 +232,18 @@ fn main() {
     .frame();
     // The longest peer search: the last of a full table.
     let last_peer = Advert { vrid: corpus::VRID_PEERS, ..Advert::v3_ipv4() }.frame();
-    let many = Advert {
-        addresses: (0..=254u8).map(|n| Ipv4Addr::new(198, 51, 100, n).into()).collect(),
-        ..Advert::v3_ipv4()
-    }
-    .frame();
+    let with_addresses = |count: u8| {
+        Advert {
+            addresses: (0..count).map(|n| Ipv4Addr::new(198, 51, 100, n).into()).collect(),
+            ..Advert::v3_ipv4()
+        }
+        .frame()
+    };
+    let twenty = with_addresses(20);
+    let many = with_addresses(255);
     // The first advertisement of each instance raises FIRST; after it, repeats are absorbed
     // (or, with MIRROR_ALL, mirrored).
-    for frame in [&valid, &unicast, &last_peer, &ipv6, &many] {
+    for frame in [&valid, &unicast, &last_peer, &ipv6, &twenty, &many] {
         rig.run(frame).expect("priming the record");
     }
     mirroring.run(&valid).expect("priming the record");
@@ -280,7 +284,16 @@ fn main() {
         measure(
             &mut rig,
             &floor,
-            "absorbed VRRPv3/IPv4, 255 addresses",
+            "absorbed VRRPv3/IPv4, 20 addresses",
+            &twenty,
+            absorbed,
+            STEADY,
+            advert,
+        ),
+        measure(
+            &mut rig,
+            &floor,
+            "absorbed VRRPv3/IPv4, 255 addresses (the longest IPv4 message)",
             &many,
             absorbed,
             STEADY,

@@ -137,6 +137,15 @@ fn demo() -> Result<()> {
     for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.contains(" 0  ")) {
         println!("   {line}");
     }
+    println!("\n== What the kernel holds for server 2's instance (vrrpd instances)");
+    let out = lab.lab.exec(
+        lab.router(2),
+        &vrrp_tests::lab::vrrpd_binary()?.to_string_lossy(),
+        &["instances", "--pin-dir", &lab.bpffs.join("r2").to_string_lossy()],
+    )?;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        println!("   {line}");
+    }
     println!("\n== Cleaning up: SIGTERM to both daemons, namespaces and pins removed");
     Ok(())
 }
