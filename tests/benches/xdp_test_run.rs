@@ -248,77 +248,39 @@ fn main() {
     }
     mirroring.run(&valid).expect("priming the record");
 
-    let (absorbed, reported) = (Some(Counter::Absorbed), Some(Counter::Reported));
     let advert = Target::Under(100);
-    let none = Target::None;
-    let rows = [
-        measure(&mut rig, &floor, "not VRRP (UDP/IPv4)", &udp, None, STEADY, Target::NearFloor(5)),
-        measure(&mut rig, &floor, "absorbed VRRPv3/IPv4", &valid, absorbed, STEADY, advert),
-        measure(
-            &mut rig,
-            &floor,
-            "absorbed VRRPv3/IPv4 from a unicast peer (pinned MAC)",
-            &unicast,
-            absorbed,
-            STEADY,
-            advert,
-        ),
-        measure(
-            &mut rig,
-            &floor,
-            &format!("absorbed VRRPv3/IPv4 from the last of {MAX_UNICAST_PEERS} unicast peers"),
-            &last_peer,
-            absorbed,
-            STEADY,
-            advert,
-        ),
-        measure(
-            &mut rig,
-            &floor,
-            "absorbed VRRPv3/IPv6, 2 addresses",
-            &ipv6,
-            absorbed,
-            STEADY,
-            advert,
-        ),
-        measure(
-            &mut rig,
-            &floor,
-            "absorbed VRRPv3/IPv4, 20 addresses",
-            &twenty,
-            absorbed,
-            STEADY,
-            advert,
-        ),
-        measure(
-            &mut rig,
-            &floor,
-            "absorbed VRRPv3/IPv4, 255 addresses (the longest IPv4 message)",
-            &many,
-            absorbed,
-            STEADY,
-            advert,
-        ),
-        measure(
-            &mut mirroring,
-            &floor,
-            "event raised (MIRROR_ALL)",
-            &valid,
-            reported,
-            EVENTS,
-            advert,
-        ),
-        measure(
-            &mut rig,
-            &floor,
-            "invalid: bad checksum",
-            &bad_checksum,
-            Some(Counter::BadChecksum),
-            STEADY,
-            none,
-        ),
-        measure(&mut rig, &floor, "invalid: TTL 64", &bad_ttl, Some(Counter::BadTtl), STEADY, none),
+    let mut rows = vec![measure(
+        &mut rig,
+        &floor,
+        "not VRRP (UDP/IPv4)",
+        &udp,
+        None,
+        STEADY,
+        Target::NearFloor(5),
+    )];
+    let last_peer_path =
+        format!("absorbed VRRPv3/IPv4 from the last of {MAX_UNICAST_PEERS} unicast peers");
+    let absorbed_paths: [(&str, &[u8]); 6] = [
+        ("absorbed VRRPv3/IPv4", &valid),
+        ("absorbed VRRPv3/IPv4 from a unicast peer (pinned MAC)", &unicast),
+        (&last_peer_path, &last_peer),
+        ("absorbed VRRPv3/IPv6, 2 addresses", &ipv6),
+        ("absorbed VRRPv3/IPv4, 20 addresses", &twenty),
+        ("absorbed VRRPv3/IPv4, 255 addresses (the longest IPv4 message)", &many),
     ];
+    for (path, frame) in absorbed_paths {
+        rows.push(measure(&mut rig, &floor, path, frame, Some(Counter::Absorbed), STEADY, advert));
+    }
+    let reported = Some(Counter::Reported);
+    let event = "event raised (MIRROR_ALL)";
+    rows.push(measure(&mut mirroring, &floor, event, &valid, reported, EVENTS, advert));
+    let invalid_paths: [(&str, &[u8], Counter); 2] = [
+        ("invalid: bad checksum", &bad_checksum, Counter::BadChecksum),
+        ("invalid: TTL 64", &bad_ttl, Counter::BadTtl),
+    ];
+    for (path, frame, counter) in invalid_paths {
+        rows.push(measure(&mut rig, &floor, path, frame, Some(counter), STEADY, Target::None));
+    }
 
     let (steady, events) = (STEADY, EVENTS);
     println!(

@@ -129,23 +129,23 @@ fn demo() -> Result<()> {
     drop(observed);
 
     println!("\n== Kernel counters on server 2 (vrrpd counters)");
-    let out = lab.lab.exec(
-        lab.router(2),
-        &vrrp_tests::lab::vrrpd_binary()?.to_string_lossy(),
-        &["counters", "--pin-dir", &lab.bpffs.join("r2").to_string_lossy()],
-    )?;
-    for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.contains(" 0  ")) {
+    for line in vrrpd_view(&lab, "counters")?.lines().filter(|l| !l.contains(" 0  ")) {
         println!("   {line}");
     }
     println!("\n== What the kernel holds for server 2's instance (vrrpd instances)");
-    let out = lab.lab.exec(
-        lab.router(2),
-        &vrrp_tests::lab::vrrpd_binary()?.to_string_lossy(),
-        &["instances", "--pin-dir", &lab.bpffs.join("r2").to_string_lossy()],
-    )?;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in vrrpd_view(&lab, "instances")?.lines() {
         println!("   {line}");
     }
     println!("\n== Cleaning up: SIGTERM to both daemons, namespaces and pins removed");
     Ok(())
+}
+
+/// The output of a read-only `vrrpd` command (`counters`, `instances`) about server 2.
+fn vrrpd_view(lab: &ReferenceLab, command: &str) -> Result<String> {
+    let out = lab.lab.exec(
+        lab.router(2),
+        &vrrp_tests::lab::vrrpd_binary()?.to_string_lossy(),
+        &[command, "--pin-dir", &lab.bpffs.join("r2").to_string_lossy()],
+    )?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
