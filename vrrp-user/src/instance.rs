@@ -119,8 +119,9 @@ impl Instance {
     /// Tells the kernel about this instance (its VRID, version, peers and pinned MACs) and
     /// clears its record.
     pub fn configure_xdp(&self, datapath: &mut XdpDatapath, consume: bool) -> Result<()> {
-        self.set_xdp_flags(datapath, consume)?;
-        datapath.forget_record(&self.key)
+        self.set_xdp_flags(datapath, consume)
+            .and_then(|()| datapath.forget_record(&self.key))
+            .with_context(|| format!("{}: configuring the XDP program", self.name()))
     }
 
     /// The instance's flags in the kernel, which follow its state: a backup lets the kernel
