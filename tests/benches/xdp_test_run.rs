@@ -148,7 +148,10 @@ impl Row {
 
 /// Median nanoseconds per frame of the floor program on `frame`.
 fn floor_ns(floor: &Xdp, frame: &[u8], repeat: u32, runs: usize) -> u32 {
-    let run = || test_run::run(floor, frame, corpus::IFINDEX, repeat).expect("floor test run");
+    let run = || {
+        test_run::run(floor.fd().expect("the floor program"), frame, corpus::IFINDEX, repeat)
+            .expect("floor test run")
+    };
     assert_eq!(run().action, test_run::XDP_PASS, "the floor passes everything");
     median((0..runs).map(|_| run().duration_ns).collect())
 }

@@ -9,7 +9,7 @@ pub mod frames;
 pub mod lab;
 pub mod netns;
 pub mod rig;
-pub mod test_run;
+pub use vrrp_user::test_run;
 pub mod timeline;
 pub mod xdp;
 

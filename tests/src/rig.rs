@@ -40,7 +40,7 @@ impl Rig {
 
     /// Runs `frame` `repeat` times in one test run.
     pub fn run_repeated(&mut self, frame: &[u8], repeat: u32) -> Result<Outcome> {
-        let result = test_run::run(self.datapath.program()?, frame, corpus::IFINDEX, repeat)?;
+        let result = test_run::run(self.datapath.program()?.fd()?, frame, corpus::IFINDEX, repeat)?;
         let counters = self.datapath.counters()?;
         let counted = changed(&self.counters, &counters);
         self.counters = counters;
@@ -53,30 +53,11 @@ impl Rig {
     }
 }
 
-/// CLOCK_MONOTONIC in nanoseconds: never behind the kernel's coarse time of a run it follows.
-pub fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// CLOCK_MONOTONIC_COARSE in nanoseconds, the clock of `bpf_ktime_get_coarse_ns`: never ahead
-/// of the kernel's time of a run it precedes.
-pub fn monotonic_coarse_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC_COARSE)
-}
-
-/// How far apart two coarse times must be to differ: the clock's resolution (one tick).
-pub fn coarse_tick() -> std::time::Duration {
+/// The resolution of CLOCK_MONOTONIC_COARSE, which is the kernel's tick (TICK_NSEC).
+pub fn coarse_clock_resolution() -> std::time::Duration {
     let mut resolution = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_getres writes the timespec it is given.
     let status = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &raw mut resolution) };
     assert_eq!(status, 0, "clock_getres(CLOCK_MONOTONIC_COARSE)");
     std::time::Duration::new(resolution.tv_sec as u64, resolution.tv_nsec as u32)
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let status = unsafe { libc::clock_gettime(clock, &raw mut now) };
-    assert_eq!(status, 0, "clock_gettime({clock})");
-    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }

@@ -4,7 +4,10 @@
 //!
 //! Each test loads its own program, so its maps start empty.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    time::{Duration, Instant},
+};
 
 use vrrp_common::{
     event_cause, instance_flags, AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord,
@@ -14,7 +17,7 @@ use vrrp_tests::{
     corpus::{self, Advert, Expect, Recorded, OTHER_MAC, OTHER_PEER_V4, STRANGER_MAC},
     frames::udp_ipv4_frame,
     require_root,
-    rig::{coarse_tick, monotonic_coarse_ns, monotonic_ns, Outcome, Rig},
+    rig::{coarse_clock_resolution, Outcome, Rig},
     test_run::{self, XDP_DROP, XDP_PASS},
 };
 
@@ -52,19 +55,20 @@ fn assert_event(name: &str, event: &AdvertEvent, expected: &Recorded, causes: u8
     assert_eq!(event.checksum_form, expected.checksum_form, "{name}: event checksum form");
 }
 
-/// Runs `frame` once and checks that the record's timestamp falls within the run.
+/// Runs `frame` once and checks that the record's stamp falls within the run.
 fn run_timed(rig: &mut Rig, name: &str, frame: &[u8], key: &Recorded) -> (Outcome, InstanceRecord) {
-    let before = monotonic_coarse_ns();
+    let clock = rig.datapath.clock().clone();
+    let before = clock.jiffies().expect("reading the kernel clock");
     let outcome = rig.run(frame).expect("BPF_PROG_TEST_RUN");
-    let after = monotonic_ns();
+    let after = clock.jiffies().expect("reading the kernel clock");
     let record = rig.record(&key.key).unwrap().unwrap_or_else(|| panic!("{name}: no record"));
     assert!(
-        (before..=after).contains(&record.last_seen_ns),
+        (before..=after).contains(&record.last_seen_jiffies),
         "{name}: last_seen {} outside the run [{before}, {after}]",
-        record.last_seen_ns
+        record.last_seen_jiffies
     );
     for event in &outcome.events {
-        assert_eq!(event.timestamp_ns, record.last_seen_ns, "{name}: event timestamp");
+        assert_eq!(event.jiffies, record.last_seen_jiffies, "{name}: event stamp");
     }
     (outcome, record)
 }
@@ -85,14 +89,17 @@ fn every_valid_advertisement_is_passed_recorded_and_reported_once() {
         assert_event(name, &first.events[0], &expected, event_cause::FIRST);
         assert_record(name, &record, &expected, 1);
 
-        // Two ticks apart, so the kernel's coarse clock must have moved on.
-        std::thread::sleep(coarse_tick() * 2);
+        // Two ticks apart, so the kernel's tick must have moved on.
+        std::thread::sleep(rig.datapath.clock().tick() * 2);
         let (again, record_again) = run_timed(&mut rig, name, &case.frame, &expected);
         assert_eq!(again.action, XDP_PASS, "{name} again: verdict");
         assert_eq!(again.counted, absorbed(), "{name} again: counters");
         assert!(again.events.is_empty(), "{name} again: absorbed without an event");
         assert_record(name, &record_again, &expected, 2);
-        assert!(record_again.last_seen_ns > record.last_seen_ns, "{name}: last_seen advances");
+        assert!(
+            record_again.last_seen_jiffies > record.last_seen_jiffies,
+            "{name}: last_seen advances"
+        );
     }
 }
 
@@ -162,7 +169,7 @@ fn traffic_that_is_not_vrrp_passes_uncounted() {
 /// The error number of a test run that the kernel refused.
 fn refusal(rig: &mut Rig, frame: &[u8]) -> i32 {
     let program = rig.datapath.program().expect("the program");
-    match test_run::run(program, frame, corpus::IFINDEX, 1) {
+    match test_run::run(program.fd().expect("the program"), frame, corpus::IFINDEX, 1) {
         Ok(result) => panic!("a {}-byte frame ran: {result:?}", frame.len()),
         // test_run reports the errno only in its message: "... (os error N)".
         Err(error) => {
@@ -328,4 +335,28 @@ fn an_instance_placed_past_its_home_slot_is_found_there() {
     rig.datapath.remove_instance(&displaced).unwrap();
     let unknown = vec![(Counter::UnknownVrid.name(), 1)];
     assert_eq!(rig.run(&frame).unwrap().counted, unknown, "gone once removed");
+}
+
+#[test]
+fn the_kernel_clock_reads_jiffies_at_the_tick_the_kernel_uses() {
+    let rig = rig(0);
+    let clock = rig.datapath.clock();
+    // The coarse clock's resolution is the tick (TICK_NSEC): an independent reading of it.
+    assert_eq!(clock.tick(), coarse_clock_resolution(), "tick from jiffies and times(2)");
+    let (start, started) = (clock.jiffies().unwrap(), Instant::now());
+    std::thread::sleep(Duration::from_millis(300));
+    let (end, ended) = (clock.jiffies().unwrap(), Instant::now());
+    let counted = clock.tick() * u32::try_from(end - start).unwrap();
+    let elapsed = ended - started;
+    let slack = clock.tick() * 2;
+    assert!(
+        counted + slack >= elapsed && counted <= elapsed + slack,
+        "{} ticks of {:?} over {elapsed:?}",
+        end - start,
+        clock.tick()
+    );
+    // A stamp is dated back by its age in ticks, within a tick.
+    let dated = clock.instant_of(start).unwrap();
+    let error = if dated > started { dated - started } else { started - dated };
+    assert!(error <= clock.tick() * 2, "tick {start} dated {error:?} away from its reading");
 }

@@ -109,8 +109,9 @@ fn on_crafted_frames_it_passes_valid_and_other_traffic_and_drops_bad_ttl() {
     ];
     for (name, frame, action, counted) in cases {
         let before = datapath.counters().unwrap();
-        let result = test_run::run(datapath.program().unwrap(), frame, LOOPBACK_IFINDEX, 1)
-            .expect("BPF_PROG_TEST_RUN");
+        let result =
+            test_run::run(datapath.program().unwrap().fd().unwrap(), frame, LOOPBACK_IFINDEX, 1)
+                .expect("BPF_PROG_TEST_RUN");
         let after = datapath.counters().unwrap();
         println!("{name}: action {} counters {:?}", result.action, changed(&before, &after));
         assert_eq!(result.action, action, "{name}: verdict");

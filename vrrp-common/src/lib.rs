@@ -11,6 +11,8 @@ pub mod wire;
 /// so they are part of the operator interface: change them only with a release note.
 pub mod names {
     pub const PROGRAM: &str = "vrrp_xdp";
+    /// Never attached: the daemon runs it to read the kernel's jiffies (see `InstanceRecord`).
+    pub const CLOCK_PROGRAM: &str = "vrrp_clock";
     pub const INSTANCES: &str = "VRRP_INSTANCES";
     pub const COUNTERS: &str = "VRRP_COUNTERS";
     pub const EVENTS: &str = "VRRP_EVENTS";
@@ -108,14 +110,15 @@ pub mod checksum_form {
 }
 
 /// The kernel's summary of the last valid advertisement of an instance, kept beside its
-/// configuration in `VRRP_INSTANCES`. The daemon reads `last_seen_ns` before declaring the
+/// configuration in `VRRP_INSTANCES`. The daemon reads `last_seen_jiffies` before declaring the
 /// master down, so an advertisement absorbed without an event still counts.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InstanceRecord {
-    /// `bpf_ktime_get_coarse_ns` (CLOCK_MONOTONIC_COARSE: CLOCK_MONOTONIC as of the last tick)
-    /// of the last valid advertisement.
-    pub last_seen_ns: u64,
+    /// The kernel tick (`bpf_jiffies64`) of the last valid advertisement: one inlined load,
+    /// where a clock helper is a call. The daemon learns the current tick by running
+    /// `vrrp_clock`, and the tick's length once at start.
+    pub last_seen_jiffies: u64,
     /// Valid advertisements seen.
     pub count: u64,
     pub sender: [u8; 16],
@@ -170,7 +173,8 @@ pub struct AdvertEvent {
     pub checksum_form: u8,
     pub sender_mac: [u8; 6],
     pub sender: [u8; 16],
-    pub timestamp_ns: u64,
+    /// The kernel tick of the advertisement, as in [`InstanceRecord::last_seen_jiffies`].
+    pub jiffies: u64,
 }
 
 pub use counters::{Counter, CounterTable};

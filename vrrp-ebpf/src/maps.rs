@@ -75,7 +75,7 @@ pub fn peer(state: *const InstanceState, count: u8, addr: &[u8; 16]) -> Option<P
 pub fn refresh_record(record: *mut InstanceRecord, now: u64, checksum_form: u8) {
     // SAFETY: a pointer into a live map value (see `instance`).
     unsafe {
-        (*record).last_seen_ns = now;
+        (*record).last_seen_jiffies = now;
         (*record).count += 1;
         (*record).checksum_form = checksum_form;
     }

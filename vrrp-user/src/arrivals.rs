@@ -21,7 +21,7 @@ use tokio::{io::unix::AsyncFd, sync::mpsc};
 use vrrp_common::{AdvertEvent, Counter, InstanceKey, FAMILY_IPV4};
 use vrrp_proto::{decode_payload, Centiseconds, ReceiveChecks, Version};
 
-use crate::{advert_socket::AdvertSocket, xdp};
+use crate::{advert_socket::AdvertSocket, kernel_clock::KernelClock, xdp};
 
 /// A valid advertisement for one instance.
 #[derive(Clone, Debug)]
@@ -29,6 +29,8 @@ pub struct Arrival {
     pub key: InstanceKey,
     pub source: IpAddr,
     pub received_at: Instant,
+    /// The kernel's stamp (jiffies) of an advertisement the XDP program saw.
+    pub kernel_tick: Option<u64>,
     pub priority: u8,
     pub interval: Centiseconds,
     /// The advertised addresses, when the data path saw them (the kernel's summary does not
@@ -39,21 +41,6 @@ pub struct Arrival {
     pub source_mac: Option<[u8; 6]>,
 }
 
-/// Converts a kernel time (CLOCK_MONOTONIC_COARSE, which is CLOCK_MONOTONIC as of the last
-/// tick) to an `Instant` (CLOCK_MONOTONIC): at most a tick early, nothing for timers of seconds.
-pub fn instant_of_monotonic(ns: u64) -> Instant {
-    let now = Instant::now();
-    let elapsed = monotonic_now_ns().saturating_sub(ns);
-    now.checked_sub(Duration::from_nanos(elapsed)).unwrap_or(now)
-}
-
-pub fn monotonic_now_ns() -> u64 {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime with a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now) };
-    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
-}
-
 pub fn address_of(family: u8, bytes: [u8; 16]) -> IpAddr {
     if family == FAMILY_IPV4 {
         IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
@@ -62,11 +49,16 @@ pub fn address_of(family: u8, bytes: [u8; 16]) -> IpAddr {
     }
 }
 
-fn arrival_of_event(event: &AdvertEvent) -> Arrival {
+fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
+    let received_at = clock.instant_of(event.jiffies).unwrap_or_else(|error| {
+        log::warn!("dating an event by the kernel clock: {error:#}; taking its reading time");
+        Instant::now()
+    });
     Arrival {
         key: event.key,
         source: address_of(event.key.family, event.sender),
-        received_at: instant_of_monotonic(event.timestamp_ns),
+        received_at,
+        kernel_tick: Some(event.jiffies),
         priority: event.priority,
         interval: Centiseconds::new(event.interval_cs),
         addresses: None,
@@ -75,8 +67,12 @@ fn arrival_of_event(event: &AdvertEvent) -> Arrival {
     }
 }
 
-/// Forwards ring-buffer events until the receiver is gone.
-pub fn spawn_ring_reader(ring: RingBuf<MapData>, sender: mpsc::Sender<Arrival>) -> Result<()> {
+/// Forwards ring-buffer events until the receiver is gone, dated by the kernel's clock.
+pub fn spawn_ring_reader(
+    ring: RingBuf<MapData>,
+    sender: mpsc::Sender<Arrival>,
+    clock: Arc<KernelClock>,
+) -> Result<()> {
     // SAFETY: the ring buffer (and its descriptor) moves into the AsyncFd and lives as long.
     let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
         .map_err(|error| anyhow!("polling the event ring: {error}"))?;
@@ -86,7 +82,7 @@ pub fn spawn_ring_reader(ring: RingBuf<MapData>, sender: mpsc::Sender<Arrival>) 
                 return;
             };
             while let Some(event) = xdp::read_event(guard.get_inner_mut()) {
-                if sender.send(arrival_of_event(&event)).await.is_err() {
+                if sender.send(arrival_of_event(&event, &clock)).await.is_err() {
                     return;
                 }
             }
@@ -183,6 +179,7 @@ pub fn spawn_socket_reader(
                 key: filter.key,
                 source: datagram.ip.source,
                 received_at,
+                kernel_tick: None,
                 priority: advert.priority(),
                 interval: advert.interval(),
                 addresses: Some(advert.addresses().to_vec()),

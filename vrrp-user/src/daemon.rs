@@ -114,7 +114,10 @@ pub async fn run(options: Options) -> Result<()> {
         return Err(error);
     }
     if let Some(ring) = daemon.xdp.as_mut().and_then(XdpDatapath::take_events) {
-        arrivals::spawn_ring_reader(ring, daemon.arrivals.clone())?;
+        let clock = daemon.xdp.as_ref().map(|xdp| xdp.clock().clone());
+        if let Some(clock) = clock {
+            arrivals::spawn_ring_reader(ring, daemon.arrivals.clone(), clock)?;
+        }
     }
     if let Some(logger) = daemon.xdp.as_mut().and_then(XdpDatapath::take_logger) {
         arrivals::spawn_kernel_log(logger)?;
@@ -349,14 +352,22 @@ impl Daemon {
                 return;
             }
         };
-        let seen_at = arrivals::instant_of_monotonic(record.last_seen_ns);
-        if instance.last_delivered.is_some_and(|delivered| seen_at <= delivered) {
+        let tick = record.last_seen_jiffies;
+        if instance.last_delivered_tick.is_some_and(|delivered| tick <= delivered) {
             return;
         }
+        let seen_at = match xdp.clock().instant_of(tick) {
+            Ok(seen_at) => seen_at,
+            Err(error) => {
+                log::warn!("{}: reading the kernel clock: {error:#}", instance.name());
+                return;
+            }
+        };
         let arrival = Arrival {
             key: instance.key,
             source: arrivals::address_of(instance.key.family, record.sender),
             received_at: seen_at,
+            kernel_tick: Some(tick),
             priority: record.priority,
             interval: vrrp_proto::Centiseconds::new(record.interval_cs),
             addresses: None,
@@ -400,8 +411,10 @@ impl Daemon {
             arrival.source,
             arrival.priority
         );
-        if instance.last_delivered.is_none_or(|delivered| arrival.received_at > delivered) {
-            instance.last_delivered = Some(arrival.received_at);
+        if let Some(tick) = arrival.kernel_tick {
+            if instance.last_delivered_tick.is_none_or(|delivered| tick > delivered) {
+                instance.last_delivered_tick = Some(tick);
+            }
         }
     }
 

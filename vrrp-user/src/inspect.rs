@@ -1,7 +1,7 @@
 //! `vrrpd counters` and `vrrpd instances`: read-only views of a running daemon's kernel state,
 //! from its pinned maps.
 
-use std::{ffi::CStr, io::Write, path::Path};
+use std::{ffi::CStr, io::Write, path::Path, time::Duration};
 
 use anyhow::Result;
 use vrrp_common::{checksum_form, instance_flags, Counter, InstanceState, Peer};
@@ -24,18 +24,20 @@ pub fn print_counters(pin_dir: &Path) -> Result<()> {
 /// the kernel's record of its last valid advertisement.
 pub fn print_instances(pin_dir: &Path) -> Result<()> {
     let instances = xdp::pinned_instances(pin_dir)?;
-    let now_ns = arrivals::monotonic_now_ns();
+    let clock = xdp::pinned_clock(pin_dir)?;
+    let now = clock.jiffies()?;
     let mut out = std::io::stdout().lock();
     if instances.is_empty() {
         writeln!(out, "no instance is configured in the kernel")?;
     }
     for (slot, state) in &instances {
-        writeln!(out, "{}", describe(*slot, state, now_ns))?;
+        writeln!(out, "{}", describe(*slot, state, now, clock.tick()))?;
     }
     Ok(())
 }
 
-fn describe(slot: u32, state: &InstanceState, now_ns: u64) -> String {
+/// One instance in words; `now` is the current kernel tick, `tick` its length.
+fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> String {
     let key = state.key;
     let config = state.config;
     let mut flags = Vec::new();
@@ -71,7 +73,8 @@ fn describe(slot: u32, state: &InstanceState, now_ns: u64) -> String {
             checksum_form::V3_IPV6 => "IPv6 pseudo-header",
             _ => "unknown",
         };
-        let age = now_ns.saturating_sub(record.last_seen_ns) as f64 / 1e9;
+        let ticks = now.saturating_sub(record.last_seen_jiffies);
+        let age = tick.as_secs_f64() * ticks as f64;
         text.push_str(&format!(
             "  last advertisement: {:.2} s ago from {} ({}), priority {}, interval {:.2} s, \
              checksum {form}; {} valid since the record was cleared",
@@ -125,7 +128,7 @@ mod tests {
                 ..InstanceConfig::default()
             },
             record: InstanceRecord {
-                last_seen_ns: 1_000_000_000,
+                last_seen_jiffies: 1_000,
                 count: 42,
                 sender: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
                 sender_mac: [2, 0, 0, 0, 0, 1],
@@ -139,7 +142,7 @@ mod tests {
         };
         state.peers[0] =
             Peer { addr: state.record.sender, mac: [2, 0, 0, 0, 0, 1], pinned: 1, _pad: 0 };
-        let text = describe(7, &state, 3_500_000_000);
+        let text = describe(7, &state, 1_625, Duration::from_millis(4));
         for part in [
             "VRID 123 IPv4 on ifindex 4294967295, slot 7: VRRPv3, flags consume-valid",
             "peer 10.0.0.1, pinned to MAC 02:00:00:00:00:01",
@@ -150,7 +153,7 @@ mod tests {
         }
         state.config.peer_count = 0;
         state.record = InstanceRecord::default();
-        let text = describe(7, &state, 0);
+        let text = describe(7, &state, 0, Duration::from_millis(4));
         assert!(text.contains("peers: any sender") && text.contains("none since"), "{text}");
     }
 }

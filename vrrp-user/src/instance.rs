@@ -3,7 +3,6 @@
 use std::{
     net::{IpAddr, Ipv6Addr},
     sync::Arc,
-    time::Instant,
 };
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -32,8 +31,9 @@ pub struct Instance {
     pub destinations: Vec<IpAddr>,
     /// Source of neighbour advertisements: the interface's link-local address.
     pub link_local: Option<Ipv6Addr>,
-    /// Receive time of the newest advertisement given to the state machine.
-    pub last_delivered: Option<Instant>,
+    /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
+    /// state machine: a record stamped no later has been delivered already.
+    pub last_delivered_tick: Option<u64>,
     /// Whether the addresses are installed (so a removal by another agent is put back).
     pub owns_addresses: bool,
     pub receive_task: Option<tokio::task::JoinHandle<()>>,
@@ -106,7 +106,7 @@ impl Instance {
             announcer: Arc::new(announcer),
             addresses,
             link_local,
-            last_delivered: None,
+            last_delivered_tick: None,
             owns_addresses: false,
             receive_task: None,
         })

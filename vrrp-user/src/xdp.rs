@@ -1,14 +1,17 @@
 //! The XDP data path: the embedded kernel program, its loader, its maps and its pins.
 //!
-//! The program and its maps are pinned under one folder of bpffs (default `/sys/fs/bpf/vrrpd`)
-//! with their stable names, so `bpftool prog show pinned /sys/fs/bpf/vrrpd/vrrp_xdp` and
+//! The programs (`vrrp_xdp`, and `vrrp_clock`, which is never attached: see `kernel_clock`) and
+//! the maps are pinned under one folder of bpffs (default `/sys/fs/bpf/vrrpd`) with their stable
+//! names, so `bpftool prog show pinned /sys/fs/bpf/vrrpd/vrrp_xdp` and
 //! `bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_COUNTERS` work while the daemon runs. The
 //! attachments are BPF links owned by the process: a crash detaches them with it. Pins from a
 //! crashed run are replaced at start; a clean stop removes them.
 
 use std::{
     fs,
+    os::fd::AsFd,
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -23,7 +26,7 @@ use vrrp_common::{
     InstanceState, Peer, MAX_UNICAST_PEERS,
 };
 
-use crate::slots::SlotTable;
+use crate::{kernel_clock::KernelClock, slots::SlotTable};
 
 /// The BPF object built by `cargo xtask build-ebpf` (the build script runs the same code).
 pub static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("VRRP_EBPF_OBJECT"));
@@ -61,6 +64,7 @@ pub struct XdpDatapath {
     pin_dir: Option<PathBuf>,
     /// The program's debug log (aya-log): rare events only, never per packet.
     logger: Option<KernelLog>,
+    clock: Arc<KernelClock>,
 }
 
 impl XdpDatapath {
@@ -78,13 +82,17 @@ impl XdpDatapath {
                 None
             }
         };
-        program_of(&mut ebpf)?.load().context("the kernel refused the XDP program")?;
-        if let Some(dir) = pin_dir {
-            let path = dir.join(names::PROGRAM);
-            program_of(&mut ebpf)?
-                .pin(&path)
-                .with_context(|| format!("pinning {}", path.display()))?;
+        for name in [names::PROGRAM, names::CLOCK_PROGRAM] {
+            let program = program_named(&mut ebpf, name)?;
+            program.load().with_context(|| format!("the kernel refused the program {name}"))?;
+            if let Some(dir) = pin_dir {
+                let path = dir.join(name);
+                program.pin(&path).with_context(|| format!("pinning {}", path.display()))?;
+            }
         }
+        let clock_fd =
+            program_named(&mut ebpf, names::CLOCK_PROGRAM)?.fd()?.as_fd().try_clone_to_owned()?;
+        let clock = Arc::new(KernelClock::new(clock_fd)?);
         let mut take = |name: &str| -> Result<Map> {
             let map = ebpf.take_map(name).ok_or_else(|| anyhow!("the object has no map {name}"))?;
             if let Some(dir) = pin_dir {
@@ -105,11 +113,17 @@ impl XdpDatapath {
             links: Vec::new(),
             pin_dir: pin_dir.map(Path::to_path_buf),
             logger,
+            clock,
         })
     }
 
     pub fn program(&mut self) -> Result<&mut Xdp> {
-        program_of(&mut self.ebpf)
+        program_named(&mut self.ebpf, names::PROGRAM)
+    }
+
+    /// The kernel's tick clock, in which records and events are stamped.
+    pub fn clock(&self) -> &Arc<KernelClock> {
+        &self.clock
     }
 
     /// Attaches to `ifname` and returns the mode used.
@@ -288,6 +302,14 @@ pub fn pinned_counters(pin_dir: &Path) -> Result<Counters> {
     sum_counters(&PerCpuArray::try_from(Map::PerCpuArray(data))?)
 }
 
+/// The kernel clock of a running daemon, through its pinned `vrrp_clock`.
+pub fn pinned_clock(pin_dir: &Path) -> Result<KernelClock> {
+    let path = pin_dir.join(names::CLOCK_PROGRAM);
+    let program = Xdp::from_pin(&path, aya_obj::programs::XdpAttachType::Interface)
+        .with_context(|| format!("opening {}", path.display()))?;
+    KernelClock::new(program.fd()?.as_fd().try_clone_to_owned()?)
+}
+
 /// The instances of a running daemon, from the map pinned under `pin_dir`: occupied slots.
 pub fn pinned_instances(pin_dir: &Path) -> Result<Vec<(u32, InstanceState)>> {
     let path = pin_dir.join(names::INSTANCES);
@@ -315,11 +337,11 @@ pub fn read_event(ring: &mut RingBuf<MapData>) -> Option<AdvertEvent> {
     Some(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<AdvertEvent>()) })
 }
 
-fn program_of(ebpf: &mut Ebpf) -> Result<&mut Xdp> {
-    ebpf.program_mut(names::PROGRAM)
-        .ok_or_else(|| anyhow!("the object has no program {}", names::PROGRAM))?
+fn program_named<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
+    ebpf.program_mut(name)
+        .ok_or_else(|| anyhow!("the object has no program {name}"))?
         .try_into()
-        .context("the program is not XDP")
+        .with_context(|| format!("the program {name} is not XDP"))
 }
 
 /// Whether `path` is on a BPF filesystem (statfs magic BPF_FS_MAGIC).

@@ -1,9 +1,10 @@
 //! BPF_PROG_TEST_RUN: runs a loaded XDP program on a crafted frame, without any interface.
+//! The daemon uses it to read the kernel's clock (`vrrp_clock`); the tests, to run the
+//! data path on crafted frames.
 
 use std::os::fd::{AsFd, AsRawFd};
 
 use anyhow::{bail, Result};
-use aya::programs::Xdp;
 
 /// The `test` member of `union bpf_attr` (include/uapi/linux/bpf.h).
 #[repr(C)]
@@ -42,21 +43,24 @@ struct XdpMd {
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
 
 /// What one test run reported.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunResult {
     /// The XDP action (`XDP_PASS` = 2, `XDP_DROP` = 1, ...).
     pub action: u32,
     /// Average nanoseconds per run, as the kernel measured over `repeat` runs.
     pub duration_ns: u32,
+    /// The frame as the program left it.
+    pub frame_out: Vec<u8>,
 }
 
 pub const XDP_ABORTED: u32 = 0;
 pub const XDP_DROP: u32 = 1;
 pub const XDP_PASS: u32 = 2;
 
-/// Runs `program` on `frame` `repeat` times as if received on `ifindex` (loopback is 1).
-pub fn run(program: &Xdp, frame: &[u8], ifindex: u32, repeat: u32) -> Result<RunResult> {
-    let fd = program.fd()?.as_fd().as_raw_fd();
+/// Runs the XDP `program` on `frame` `repeat` times as if received on `ifindex` (loopback is
+/// 1). With `ifindex` 0 no context is passed in, which kernels before 5.15 require.
+pub fn run(program: impl AsFd, frame: &[u8], ifindex: u32, repeat: u32) -> Result<RunResult> {
+    let fd = program.as_fd().as_raw_fd();
     let mut out = vec![0u8; frame.len() + 256];
     let context =
         XdpMd { data_end: frame.len() as u32, ingress_ifindex: ifindex, ..XdpMd::default() };
@@ -67,10 +71,12 @@ pub fn run(program: &Xdp, frame: &[u8], ifindex: u32, repeat: u32) -> Result<Run
         data_in: frame.as_ptr() as u64,
         data_out: out.as_mut_ptr() as u64,
         repeat,
-        ctx_size_in: std::mem::size_of::<XdpMd>() as u32,
-        ctx_in: (&raw const context) as u64,
         ..TestRunAttr::default()
     };
+    if ifindex != 0 {
+        attr.ctx_size_in = std::mem::size_of::<XdpMd>() as u32;
+        attr.ctx_in = (&raw const context) as u64;
+    }
     // SAFETY: attr points at valid buffers of the sizes given, alive for the call.
     let result = unsafe {
         libc::syscall(
@@ -83,5 +89,6 @@ pub fn run(program: &Xdp, frame: &[u8], ifindex: u32, repeat: u32) -> Result<Run
     if result != 0 {
         bail!("BPF_PROG_TEST_RUN: {}", std::io::Error::last_os_error());
     }
-    Ok(RunResult { action: attr.retval, duration_ns: attr.duration })
+    out.truncate(attr.data_size_out as usize);
+    Ok(RunResult { action: attr.retval, duration_ns: attr.duration, frame_out: out })
 }
