@@ -29,37 +29,11 @@ use vrrp_tests::{
 
 /// Mutations per valid corpus frame: 280,000 runs in all, about 10 s on two shared cores.
 const MUTATIONS_PER_FRAME: u64 = 20_000;
+#[path = "../../vrrp-proto/tests/support/split_mix.rs"]
+mod split_mix;
+use split_mix::SplitMix;
+
 const DEFAULT_SEED: u64 = 0x7872_7270_6469_6666;
-
-/// SplitMix64: tiny, seedable, and good enough to pick mutations.
-struct Prng(u64);
-
-impl Prng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound` (bound > 0; the modulo bias is irrelevant here).
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 /// What happened to a frame, in terms both sides can state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,7 +151,7 @@ fn record_differences(rig: &Rig, frame: &[u8], received: &Received) -> Option<St
 
 /// Rewrites fields behind the checksum, then reseals it, so mutations reach the checks that
 /// follow the checksum (reserved bits, interval, link-local, VRID, version, peers, MAC).
-fn edit_sealed_fields(rng: &mut Prng, frame: &mut [u8], layout: Layout, form: u8) {
+fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form: u8) {
     let message = layout.message;
     let (any, other) = (rng.byte(), rng.byte());
     match rng.below(8) {
@@ -185,7 +159,7 @@ fn edit_sealed_fields(rng: &mut Prng, frame: &mut [u8], layout: Layout, form: u8
         1 => frame[message] = (frame[message] & 0xf0) | rng.below(16) as u8,
         2 => {
             let vrids = [VRID_V2, VRID_V3, VRID_V6, VRID_PEERS, VRID_PINNED, VRID_UNCONFIGURED];
-            frame[message + 1] = if rng.chance(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
+            frame[message + 1] = if rng.one_in(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
         }
         3 => frame[message + 2] = rng.pick(&[0, 1, 254, 255, any]),
         4 => {
@@ -207,12 +181,12 @@ fn edit_sealed_fields(rng: &mut Prng, frame: &mut [u8], layout: Layout, form: u8
         checksum_form::V3_IPV4_PLAIN,
         checksum_form::V3_IPV6,
     ];
-    let form = if rng.chance(8) { rng.pick(&forms) } else { form };
+    let form = if rng.one_in(8) { rng.pick(&forms) } else { form };
     corpus::reseal(frame, form);
 }
 
 /// Breaks the frame's bytes without resealing: headers, lengths, TTL, count, truncation.
-fn edit_raw(rng: &mut Prng, frame: &mut Vec<u8>, layout: Layout) {
+fn edit_raw(rng: &mut SplitMix, frame: &mut Vec<u8>, layout: Layout) {
     let headers_end = (layout.message + 8).min(frame.len());
     let set = |frame: &mut Vec<u8>, offset: usize, value: u8| {
         if let Some(byte) = frame.get_mut(offset) {
@@ -233,7 +207,7 @@ fn edit_raw(rng: &mut Prng, frame: &mut Vec<u8>, layout: Layout) {
         3 => {
             let field = layout.ip_length();
             let current = layout.ip_len_field() as i64;
-            let value = if rng.chance(4) {
+            let value = if rng.one_in(4) {
                 rng.next() as u16
             } else {
                 (current + rng.below(33) as i64 - 16).clamp(0, 0xffff) as u16
@@ -276,10 +250,10 @@ fn edit_raw(rng: &mut Prng, frame: &mut Vec<u8>, layout: Layout) {
 
 /// A mutation of `base` (valid, with checksum `form`), fully determined by `seed`.
 fn mutate(base: &[u8], form: u8, seed: u64) -> Vec<u8> {
-    let mut rng = Prng(seed);
+    let mut rng = SplitMix(seed);
     let mut frame = base.to_vec();
     let layout = Layout::of(base);
-    let sealed = rng.chance(2);
+    let sealed = rng.one_in(2);
     if sealed {
         edit_sealed_fields(&mut rng, &mut frame, layout, form);
     }
@@ -334,7 +308,7 @@ fn the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations() {
             ));
         }
         for mutation in 0..MUTATIONS_PER_FRAME {
-            let mutation_seed = Prng(seed ^ ((index as u64) << 48) ^ mutation).next();
+            let mutation_seed = SplitMix(seed ^ ((index as u64) << 48) ^ mutation).next();
             let frame = mutate(&case.frame, expected.checksum_form, mutation_seed);
             let verdict = decoder_verdict(&frame).0;
             *tally.entry(format!("{verdict:?}")).or_default() += 1;

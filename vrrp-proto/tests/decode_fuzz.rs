@@ -11,26 +11,9 @@ use vrrp_proto::{
 const CASES_PER_SEED: usize = 5_000;
 const SEEDS: u64 = 32;
 
-/// SplitMix64: tiny, seedable, good enough to drive mutations.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-}
+#[path = "support/split_mix.rs"]
+mod split_mix;
+use split_mix::SplitMix;
 
 fn valid_packets() -> Vec<Vec<u8>> {
     let v4 = |last: u8| IpAddr::from([10, 1, 1, last]);

@@ -24,30 +24,9 @@ use vrrp_proto::{
 const DEFAULT_SEEDS: u64 = 5_000;
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
 
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn duration(&mut self, max: Duration) -> Duration {
-        Duration::from_nanos(self.below(max.as_nanos() as u64 + 1))
-    }
-}
+#[path = "support/split_mix.rs"]
+mod split_mix;
+use split_mix::SplitMix;
 
 #[derive(Clone, Debug)]
 enum Action {
@@ -140,7 +119,7 @@ struct Lan {
     seed: u64,
     t0: Instant,
     now: Instant,
-    rng: Rng,
+    rng: SplitMix,
     nodes: Vec<Node>,
     queue: BinaryHeap<Scheduled>,
     sequence: u64,
@@ -154,28 +133,28 @@ struct Lan {
 
 impl Lan {
     fn new(seed: u64) -> Self {
-        let mut rng = Rng(seed);
-        let count = 2 + rng.below(4) as usize;
-        let version = if rng.chance(30) { Version::V2 } else { Version::V3 };
+        let mut rng = SplitMix(seed);
+        let count = 2 + rng.below(4);
+        let version = if rng.percent(30) { Version::V2 } else { Version::V3 };
         let interval = match version {
             Version::V2 => Centiseconds::from_seconds(1),
-            Version::V3 => Centiseconds::new([50, 100, 100, 200][rng.below(4) as usize]),
+            Version::V3 => Centiseconds::new([50, 100, 100, 200][rng.below(4)]),
         };
-        let preempt = !rng.chance(15);
-        let owner = rng.chance(15).then(|| rng.below(count as u64) as usize);
+        let preempt = !rng.percent(15);
+        let owner = rng.percent(15).then(|| rng.below(count));
         let t0 = Instant::now();
         let nodes = (0..count)
             .map(|index| {
                 let priority = match owner {
                     Some(owner) if owner == index => 255,
-                    _ => [1, 50, 100, 100, 110, 200, 254][rng.below(7) as usize],
+                    _ => [1, 50, 100, 100, 110, 200, 254][rng.below(7)],
                 };
                 let config = RouterConfig {
                     version,
                     priority,
                     advert_interval: interval,
                     preempt,
-                    initial_state: if rng.chance(20) {
+                    initial_state: if rng.percent(20) {
                         InitialState::Master
                     } else {
                         InitialState::Backup
@@ -403,7 +382,7 @@ impl Lan {
             if to == from || self.groups[to] != self.groups[from] {
                 continue;
             }
-            if self.rng.chance(self.loss_percent) {
+            if self.rng.percent(self.loss_percent) {
                 continue;
             }
             let delay = self.rng.duration(self.max_delay);
@@ -503,21 +482,21 @@ impl Lan {
 
     fn chaos(&mut self) {
         let start = self.now;
-        let length = Duration::from_secs(20 + self.rng.below(20));
+        let length = Duration::from_secs(20 + self.rng.below(20) as u64);
         let count = self.nodes.len();
         for _ in 0..(4 + self.rng.below(10)) {
             let at = start + self.rng.duration(length);
             let until = at + self.rng.duration(Duration::from_secs(8));
-            let index = self.rng.below(count as u64) as usize;
+            let index = self.rng.below(count);
             let (action, undo) = match self.rng.below(7) {
                 0 => (Action::Crash(index), Action::Restart(index)),
                 1 => (Action::Shutdown(index), Action::Startup(index)),
                 2 => (Action::Freeze(index), Action::Resume(index)),
                 3 => (Action::Fault(index, true), Action::Fault(index, false)),
                 4 => (Action::Partition(self.random_split()), Action::Heal),
-                5 => (Action::Loss(self.rng.below(40)), Action::Loss(0)),
+                5 => (Action::Loss(self.rng.below(40) as u64), Action::Loss(0)),
                 _ => {
-                    self.max_delay = Duration::from_millis(self.rng.below(60));
+                    self.max_delay = Duration::from_millis(self.rng.below(60) as u64);
                     continue;
                 }
             };
@@ -532,7 +511,7 @@ impl Lan {
         let mut groups: Vec<u8> = (0..count).map(|_| self.rng.below(2) as u8).collect();
         // Both sides non-empty.
         groups[0] = 0;
-        groups[1 + self.rng.below(count as u64 - 1) as usize] = 1;
+        groups[1 + self.rng.below(count - 1)] = 1;
         groups
     }
 
@@ -540,7 +519,7 @@ impl Lan {
     fn calm_down(&mut self) {
         self.queue.retain(|s| matches!(s.event, Event::Deliver { .. }));
         self.loss_percent = 0;
-        self.max_delay = Duration::from_millis(self.rng.below(10));
+        self.max_delay = Duration::from_millis(self.rng.below(10) as u64);
         for index in 0..self.nodes.len() {
             for action in [
                 Action::Heal,
