@@ -46,9 +46,22 @@ struct IpView {
     len: usize,
     ttl: u8,
     source: [u8; 16],
-    /// Sum of the pseudo-header words in memory order (RFC 8200 §8.1 for IPv6, RFC 5798 §5.2.8
-    /// for IPv4).
-    pseudo_sum: u32,
+    /// The IP header, for the pseudo-header sum a VRRPv3 checksum needs.
+    header: Window,
+}
+
+impl IpView {
+    /// Sum of the pseudo-header words in memory order (RFC 5798 §5.2.8 for IPv4, RFC 8200 §8.1
+    /// for IPv6): source and destination addresses, protocol, message length.
+    #[inline(always)]
+    fn pseudo_sum(&self) -> u32 {
+        let addresses = if self.family == FAMILY_IPV4 {
+            checksum::words(self.header, 12, 8)
+        } else {
+            checksum::words(self.header, 8, 32)
+        };
+        addresses + word(u16::from(IPPROTO_VRRP)) + word(self.len as u16)
+    }
 }
 
 /// `len` bytes of the frame at `offset`, checked against its end (the verifier checks it too).
@@ -164,15 +177,13 @@ fn parse_ipv4(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
     let mut source = [0u8; 16];
     source[..4].copy_from_slice(&header.bytes::<4>(12));
     let len = total_len - header_len;
-    let addresses = checksum::words(header, 12, 8);
-    let pseudo_sum = addresses + word(u16::from(IPPROTO_VRRP)) + word(len as u16);
     Ok(Some(IpView {
         family: FAMILY_IPV4,
         offset: offset + header_len,
         len,
         ttl: header.u8(8),
         source,
-        pseudo_sum,
+        header,
     }))
 }
 
@@ -189,15 +200,13 @@ fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
     if len < VRRP_HEADER_LEN || offset + IPV6_HLEN + len > frame_len(ctx) {
         return Err(Counter::Truncated);
     }
-    let addresses = checksum::words(header, 8, 32);
-    let pseudo_sum = addresses + word(u16::from(IPPROTO_VRRP)) + word(len as u16);
     Ok(Some(IpView {
         family: FAMILY_IPV6,
         offset: offset + IPV6_HLEN,
         len,
         ttl: header.u8(7),
         source: header.bytes::<16>(8),
-        pseudo_sum,
+        header,
     }))
 }
 
@@ -238,8 +247,8 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
     let checksum_form = if version == 2 {
         checksum::is_valid(sum).then_some(checksum_form::V2)
     } else if ip.family == FAMILY_IPV6 {
-        checksum::is_valid(sum + ip.pseudo_sum).then_some(checksum_form::V3_IPV6)
-    } else if checksum::is_valid(sum + ip.pseudo_sum) {
+        checksum::is_valid(sum + ip.pseudo_sum()).then_some(checksum_form::V3_IPV6)
+    } else if checksum::is_valid(sum + ip.pseudo_sum()) {
         Some(checksum_form::V3_IPV4_PSEUDO)
     } else {
         checksum::is_valid(sum).then_some(checksum_form::V3_IPV4_PLAIN)
