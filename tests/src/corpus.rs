@@ -79,12 +79,8 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
     ]
     .into_iter()
     .map(|(vrid, family, version, peers)| {
-        let config = InstanceConfig {
-            version,
-            flags: extra_flags,
-            peer_count: peers.len() as u8,
-            ..InstanceConfig::default()
-        };
+        // `peer_count` is set by `XdpDatapath::set_instance` from the peers given.
+        let config = InstanceConfig { version, flags: extra_flags, ..InstanceConfig::default() };
         (InstanceKey::new(IFINDEX, vrid, family), config, peers)
     })
     .collect()

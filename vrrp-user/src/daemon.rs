@@ -113,10 +113,9 @@ pub async fn run(options: Options) -> Result<()> {
         daemon.stop().await;
         return Err(error);
     }
-    if let Some(ring) = daemon.xdp.as_mut().and_then(XdpDatapath::take_events) {
-        let clock = daemon.xdp.as_ref().map(|xdp| xdp.clock().clone());
-        if let Some(clock) = clock {
-            arrivals::spawn_ring_reader(ring, daemon.arrivals.clone(), clock)?;
+    if let Some(xdp) = daemon.xdp.as_mut() {
+        if let Some(ring) = xdp.take_events() {
+            arrivals::spawn_ring_reader(ring, daemon.arrivals.clone(), xdp.clock().clone())?;
         }
     }
     if let Some(logger) = daemon.xdp.as_mut().and_then(XdpDatapath::take_logger) {
