@@ -22,3 +22,20 @@ pub fn require_root() {
         "this test needs root (namespaces, XDP, BPF maps); run it with `cargo xtask test` as root"
     );
 }
+
+/// Polls `condition` until it holds or `timeout` passes; the error names `what` was awaited.
+/// Every lab assertion on an asynchronous effect (a script, a log line, a file) waits this way.
+pub fn wait_until(
+    what: &str,
+    timeout: std::time::Duration,
+    mut condition: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    while !condition() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("{what}: not within {timeout:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Ok(())
+}
