@@ -4,7 +4,13 @@
 //! a block), so this happens at the token level too. A relative pattern is taken relative to the
 //! directory of the file that contains it. A file that cannot be read and an include cycle are
 //! errors; a wildcard pattern matching nothing is only a warning (an empty `conf.d` is normal).
+//!
+//! keepalived sets no limits here (lib/parser.c); a configuration is an input like any other,
+//! so these do: a file of at most [`MAX_FILE_BYTES`], at most [`MAX_FILES`] files and
+//! [`MAX_TOTAL_BYTES`] in all. Real configurations with thousands of instances stay far below.
 
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,10 +18,39 @@ use crate::diagnostic::{Report, Word};
 use crate::glob;
 use crate::lexer::{tokenize_line, Token, TokenKind};
 
+/// The largest configuration file read, in bytes.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+/// The most files one configuration reads, the main file included (sibling wildcard includes
+/// that include each other again grow exponentially without it).
+pub const MAX_FILES: usize = 1024;
+/// The most bytes one configuration reads, over all its files.
+pub const MAX_TOTAL_BYTES: u64 = 32 << 20;
+
+/// Reads a configuration file of at most [`MAX_FILE_BYTES`] (a FIFO or a device included).
+pub(crate) fn read_file(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB, the most a configuration file may hold",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    Ok(text)
+}
+
 /// Tokenizes `text` (the contents of `origin`) and every file it includes.
 pub(crate) fn read_tokens(text: &str, origin: &Path, report: &mut Report) -> Vec<Token> {
-    let mut reader =
-        Reader { report, reading: vec![canonical(origin)], tokens: Vec::new(), next_line_id: 0 };
+    let mut reader = Reader {
+        report,
+        reading: vec![canonical(origin)],
+        tokens: Vec::new(),
+        next_line_id: 0,
+        files: 1,
+        bytes: text.len() as u64,
+        over_budget: false,
+        cycles_reported: HashSet::new(),
+    };
     reader.read(text, Arc::from(origin));
     reader.tokens
 }
@@ -26,6 +61,13 @@ struct Reader<'r> {
     reading: Vec<PathBuf>,
     tokens: Vec<Token>,
     next_line_id: u32,
+    /// Files and bytes read so far, against [`MAX_FILES`] and [`MAX_TOTAL_BYTES`].
+    files: usize,
+    bytes: u64,
+    /// Set once a limit is reached: the error is reported once, and nothing more is read.
+    over_budget: bool,
+    /// Files whose include cycle was reported.
+    cycles_reported: HashSet<PathBuf>,
 }
 
 impl Reader<'_> {
@@ -58,7 +100,14 @@ impl Reader<'_> {
         let pattern = &pattern.word;
         let full = file.parent().unwrap_or(Path::new("")).join(&pattern.text);
         let paths = if glob::has_wildcards(&pattern.text) {
-            let paths = glob::expand(&full);
+            let paths = match glob::expand(&full) {
+                Ok(paths) => paths,
+                Err(error) => {
+                    let message = format!("include pattern \"{}\": {error}", full.display());
+                    self.report.error_at(&pattern.span, message);
+                    return;
+                }
+            };
             if paths.is_empty() {
                 self.report.warn(
                     &pattern.span,
@@ -75,6 +124,19 @@ impl Reader<'_> {
     }
 
     fn include_file(&mut self, path: PathBuf, pattern: &Word) {
+        if self.over_budget {
+            return;
+        }
+        if self.files >= MAX_FILES {
+            self.over_budget = true;
+            let message = format!(
+                "including \"{}\" would read more than {MAX_FILES} files; the includes fan out \
+                 too far (do included files include each other again?)",
+                path.display()
+            );
+            self.report.error_at(&pattern.span, message);
+            return;
+        }
         let identity = match std::fs::canonicalize(&path) {
             Ok(identity) => identity,
             Err(error) => {
@@ -84,12 +146,27 @@ impl Reader<'_> {
             }
         };
         if self.reading.contains(&identity) {
-            let message = format!("include cycle: \"{}\" is already being read", path.display());
-            self.report.error_at(&pattern.span, message);
+            // Once per file: files that include each other meet the same cycle many times.
+            if self.cycles_reported.insert(identity) {
+                let message =
+                    format!("include cycle: \"{}\" is already being read", path.display());
+                self.report.error_at(&pattern.span, message);
+            }
             return;
         }
-        match std::fs::read_to_string(&path) {
+        match read_file(&path) {
+            Ok(text) if self.bytes + text.len() as u64 > MAX_TOTAL_BYTES => {
+                self.over_budget = true;
+                let message = format!(
+                    "including \"{}\" would read more than {} MiB of configuration in all",
+                    path.display(),
+                    MAX_TOTAL_BYTES >> 20
+                );
+                self.report.error_at(&pattern.span, message);
+            }
             Ok(text) => {
+                self.files += 1;
+                self.bytes += text.len() as u64;
                 self.reading.push(identity);
                 self.read(&text, Arc::from(path));
                 self.reading.pop();

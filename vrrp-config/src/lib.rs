@@ -76,6 +76,7 @@ mod values;
 use std::path::Path;
 
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
+pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
     Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, RunAs, Scope,
     Script, SyncGroup, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
@@ -132,7 +133,7 @@ fn is_toml_assignment(line: &str) -> bool {
 
 /// Reads and validates the configuration file at `path` (and its includes).
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    match std::fs::read_to_string(path) {
+    match include::read_file(path) {
         Ok(text) => parse_str(&text, path),
         Err(error) => Err(ConfigError::unreadable(path, &error)),
     }

@@ -168,3 +168,50 @@ fn include_needs_a_pattern() {
     let error = vrrp_config::parse_str("include\n", Path::new("k.conf")).unwrap_err();
     assert_eq!(error.to_string(), "k.conf:1:1: include needs a file name or pattern after it");
 }
+
+#[test]
+fn includes_that_fan_out_are_refused_quickly() {
+    // Eight files, each including all eight: every chain that avoids a cycle is read, which is
+    // 8! chains without a bound.
+    let files = Files::new("fan-out");
+    for n in 1..=8 {
+        files.write(&format!("conf.d/{n}.conf"), &"include *.conf\n".repeat(8));
+    }
+    let main = files.write("keepalived.conf", "include conf.d/*.conf\n");
+    let error = load(&main).unwrap_err().to_string();
+    assert!(
+        error.contains(&format!("would read more than {} files", vrrp_config::MAX_FILES)),
+        "{}",
+        &error[..error.len().min(2000)]
+    );
+    // Each cycle is reported once per file, not once per chain that meets it.
+    assert!(error.lines().count() <= 9 + 1, "{error}");
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused() {
+    let files = Files::new("large");
+    let text = format!("{}\n", "#".repeat(vrrp_config::MAX_FILE_BYTES as usize));
+    let big = files.write("big.conf", &text);
+    let error = load(&big).unwrap_err().to_string();
+    assert!(error.contains("larger than 8 MiB"), "{error}");
+    let main =
+        files.write("keepalived.conf", &format!("{}include big.conf\n", instance("VI01", 1)));
+    let error = load(&main).unwrap_err().to_string();
+    assert!(error.contains("cannot read included file") && error.contains("larger than 8 MiB"));
+}
+
+#[test]
+fn included_files_together_are_bounded() {
+    let files = Files::new("total");
+    let chunk = format!("{}\n", "#".repeat(7 << 20));
+    for n in 1..=5 {
+        files.write(&format!("conf.d/{n}.conf"), &chunk);
+    }
+    let main = files.write("keepalived.conf", "include conf.d/*.conf\n");
+    let error = load(&main).unwrap_err().to_string();
+    assert!(
+        error.contains(&format!("more than {} MiB", vrrp_config::MAX_TOTAL_BYTES >> 20)),
+        "{error}"
+    );
+}
