@@ -394,8 +394,8 @@ impl Grammar<'_> {
                     Err(expected) => self.report.invalid("script", first, &expected),
                 }
             }
-            "interval" => script.interval = self.value(node, values::seconds),
-            "timeout" => script.timeout = self.value(node, values::seconds),
+            "interval" => script.interval = self.value(node, values::positive_seconds),
+            "timeout" => script.timeout = self.value(node, values::positive_seconds),
             "weight" => {
                 let Some((value, flags)) = node.args.split_first() else {
                     self.missing_value(node);

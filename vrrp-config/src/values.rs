@@ -40,6 +40,15 @@ pub(crate) fn seconds(text: &str) -> Parsed<Duration> {
     Ok(Duration::new(secs, nanos))
 }
 
+/// A period that must not be zero (a script's `interval` and `timeout`; keepalived reports zero
+/// as a configuration error, vrrp_parser.c vrrp_vscript_interval_handler()).
+pub(crate) fn positive_seconds(text: &str) -> Parsed<Duration> {
+    seconds(text)
+        .ok()
+        .filter(|value| !value.is_zero())
+        .ok_or_else(|| "expected a number of seconds greater than 0, such as 1 or 0.5".to_string())
+}
+
 pub(crate) fn seconds_up_to(text: &str, max_secs: u64) -> Parsed<Duration> {
     seconds(text)
         .ok()

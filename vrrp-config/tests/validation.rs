@@ -450,3 +450,22 @@ fn instance_lookup_and_change_detection() {
     assert_ne!(before.instance("VI02"), after.instance("VI02"));
     assert_eq!(before.instance("VI03"), None);
 }
+
+#[test]
+fn a_script_interval_or_timeout_of_zero_is_an_error() {
+    // keepalived reports both as configuration errors (vrrp_parser.c); a zero period would
+    // make the tracker spin or never run the check.
+    for (keyword, column) in [("interval", 14), ("timeout", 13)] {
+        let text = format!(
+            "vrrp_script chk {{\n    script \"/bin/true\"\n    {keyword} 0\n}}\n{}",
+            instance("VI01", 1, "192.0.2.1", "    track_script {\n        chk\n    }\n")
+        );
+        assert_eq!(
+            errors(&text),
+            vec![format!(
+                "t.conf:3:{column}: invalid {keyword} \"0\": expected a number of seconds \
+                 greater than 0, such as 1 or 0.5"
+            )]
+        );
+    }
+}

@@ -12,7 +12,28 @@ use vrrp_config::{RunAs, Script};
 /// A notify script gets this long before it is killed.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Variables a script must not inherit: the loader's and the shell's overrides (as keepalived
+/// drops, notify.c system_call()), and the daemon's own channels to systemd and its log filter.
+const SCRUBBED_VARIABLES: &[&str] = &[
+    "IFS",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_PID",
+    "WATCHDOG_USEC",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "LISTEN_FDNAMES",
+    "RUST_LOG",
+];
+
+/// Whether a script sees the daemon's environment variable `name`.
+fn inherited(name: &str) -> bool {
+    !name.starts_with("LD_") && !SCRUBBED_VARIABLES.contains(&name)
+}
+
 /// Runs `argv` (plus `extra` arguments), killing it after `timeout`. `true` when it exited 0.
+///
+/// As keepalived does (notify.c): the script leads a process group of its own, so a timeout
+/// kills whatever it started too; it gets SIGTERM if the daemon dies; its output goes nowhere.
 pub async fn run(
     argv: &[String],
     extra: &[String],
@@ -23,33 +44,62 @@ pub async fn run(
         return false;
     };
     let mut command = Command::new(program);
-    command.args(args).args(extra).stdin(Stdio::null()).kill_on_drop(true);
+    command
+        .args(args)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    for (name, _) in std::env::vars_os() {
+        if !inherited(&name.to_string_lossy()) {
+            command.env_remove(&name);
+        }
+    }
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     if let Some(run_as) = run_as {
-        match user_ids(run_as) {
-            Some((uid, gid)) => {
+        // getpwnam may ask a directory service: never on the event loop's thread.
+        let lookup = run_as.clone();
+        match tokio::task::spawn_blocking(move || user_ids(&lookup)).await {
+            Ok(Some((uid, gid))) => {
                 command.uid(uid).gid(gid);
             }
-            None => {
+            _ => {
                 log::error!("script {program}: unknown user {}", run_as.user);
                 return false;
             }
         }
     }
-    let child = match command.spawn() {
+    // Spawned from the event loop's thread, which lives as long as the daemon: the death
+    // signal follows the thread that forked, not the process.
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) => {
             log::warn!("script {program}: cannot start: {error}");
             return false;
         }
     };
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(Ok(output)) => output.status.success(),
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => status.success(),
         Ok(Err(error)) => {
             log::warn!("script {program}: {error}");
             false
         }
         Err(_) => {
-            log::warn!("script {program}: timed out after {timeout:?}, killed");
+            if let Some(pid) = child.id() {
+                // SAFETY: a signal to the process group this child leads.
+                unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            }
+            log::warn!("script {program}: timed out after {timeout:?}, killed with its children");
             false
         }
     }
@@ -133,4 +183,43 @@ pub fn spawn_trackers(
         }));
     }
     (initial, tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_inherit_no_loader_or_systemd_variables() {
+        for name in
+            ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "IFS", "NOTIFY_SOCKET", "RUST_LOG"]
+        {
+            assert!(!inherited(name), "{name}");
+        }
+        for name in ["PATH", "LANG", "TZ", "HOME"] {
+            assert!(inherited(name), "{name}");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_timed_out_script_is_killed_with_what_it_started() {
+        let dir = std::env::temp_dir().join(format!("vrrpd-script-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("group");
+        // The shell leaves a grandchild behind, as `sh -c 'sleep 37'` scripts do.
+        let argv = [
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            format!("echo $$ > {}; sleep 37 & wait", pid_file.display()),
+        ];
+        assert!(!run(&argv, &[], None, Duration::from_millis(300)).await);
+        let group: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        // SAFETY: signal 0 only asks whether a process of the group is left.
+        while unsafe { libc::kill(-group, 0) } == 0 {
+            assert!(std::time::Instant::now() < deadline, "the script's group outlived it");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
