@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod inspect;
 pub mod instance;
 pub mod kernel_clock;
+pub mod lock;
 pub mod netlink;
 pub mod plan;
 pub mod scripts;
