@@ -183,3 +183,12 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl fmt::Display for crate::packet::Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            crate::packet::Family::Ipv4 => "IPv4",
+            crate::packet::Family::Ipv6 => "IPv6",
+        })
+    }
+}

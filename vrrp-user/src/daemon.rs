@@ -57,7 +57,7 @@ pub struct Options {
 
 /// Loads and validates the configuration, printing its warnings.
 pub fn load_config(path: &std::path::Path) -> Result<(Config, Vec<Plan>)> {
-    let loaded = vrrp_config::load(path).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let loaded = vrrp_config::load(path)?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }

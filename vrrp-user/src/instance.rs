@@ -92,12 +92,8 @@ impl Instance {
         let socket = AdvertSocket::open(&spec.interface, interface.ifindex, primary, receive)
             .with_context(|| format!("{}: advertisement socket", spec.name))?;
         let announcer = Announcer::open(interface.ifindex, mac)?;
-        let family = match spec.family {
-            Family::Ipv4 => vrrp_common::FAMILY_IPV4,
-            Family::Ipv6 => vrrp_common::FAMILY_IPV6,
-        };
         Ok(Self {
-            key: InstanceKey::new(interface.ifindex, spec.vrid, family),
+            key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
             ifindex: interface.ifindex,
             destinations: plan.destinations(),
             plan,
@@ -134,11 +130,8 @@ impl Instance {
         if self.router.state() == State::Master {
             flags |= instance_flags::MIRROR_ALL;
         }
-        let version = match spec.version {
-            vrrp_config::Version::V2 => 2,
-            vrrp_config::Version::V3 => 3,
-        };
-        let config = InstanceConfig { version, flags, ..InstanceConfig::default() };
+        let config =
+            InstanceConfig { version: spec.version.number(), flags, ..InstanceConfig::default() };
         datapath.set_instance(self.key, config, &self.xdp_peers())
     }
 

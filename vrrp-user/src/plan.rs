@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail, Result};
 use vrrp_config::{Config, Family, Instance, Scope};
 use vrrp_proto::{
     announce::GarpConfig,
-    config::{InitialState, RouterConfig, Transport},
-    packet::{ChecksumMode, Version},
+    config::{RouterConfig, Transport},
+    packet::ChecksumMode,
     Centiseconds,
 };
 
@@ -43,10 +43,7 @@ impl Plan {
         };
         let config = RouterConfig {
             vrid: spec.vrid,
-            version: match spec.version {
-                vrrp_config::Version::V2 => Version::V2,
-                vrrp_config::Version::V3 => Version::V3,
-            },
+            version: spec.version,
             priority: spec.priority,
             advert_interval,
             preempt: spec.preempt,
@@ -54,10 +51,7 @@ impl Plan {
             accept_mode: spec.accept,
             virtual_addresses: spec.virtual_addresses.iter().map(|vip| vip.address).collect(),
             primary_address,
-            initial_state: match spec.state {
-                vrrp_config::InitialState::Master => InitialState::Master,
-                vrrp_config::InitialState::Backup => InitialState::Backup,
-            },
+            initial_state: spec.state,
             garp: GarpConfig {
                 master_delay: spec.garp.master_delay,
                 master_repeat: spec.garp.master_repeat,
