@@ -137,6 +137,9 @@ pub enum ConfigError {
     FirstAddressNotLinkLocal,
     /// `garp_master_refresh` of zero means off: say `None`.
     ZeroGarpRefresh,
+    /// A running router cannot take a new primary address or become (or stop being) the
+    /// address owner: it restarts instead.
+    Identity,
 }
 
 impl From<InvalidAdvertisement> for ConfigError {
@@ -178,6 +181,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "over IPv6 the first virtual address must be link-local")
             }
             ConfigError::ZeroGarpRefresh => write!(f, "garp_master_refresh 0 means off"),
+            ConfigError::Identity => {
+                write!(f, "a new primary address or address ownership needs a restart")
+            }
         }
     }
 }
