@@ -88,8 +88,11 @@ impl Daemon {
             Ok(config) => self.apply(config).await,
             Err(error) => Err(error),
         };
-        if let Err(error) = &result {
-            log::error!("reload refused, the running configuration stays in force:\n{error:#}");
+        match &result {
+            Ok(()) => log::info!("reloaded {}", self.options.config.display()),
+            Err(error) => {
+                log::error!("reload refused, the running configuration stays in force:\n{error:#}")
+            }
         }
         systemd::notify(&format!("READY=1\nSTATUS={}", self.status()));
     }
