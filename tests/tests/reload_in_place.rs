@@ -63,7 +63,7 @@ fn edits_on_the_master_leave_the_vip_in_place(daemon: Daemon) {
         lab.daemon(d2).wait_for_log("INIT -> BACKUP", ELECTION).unwrap();
     }
 
-    let mut reload = |lab: &mut ReferenceLab, text: String, reloads: usize| {
+    let reload = |lab: &mut ReferenceLab, text: String, reloads: usize| {
         std::fs::write(&c1, text).unwrap();
         lab.daemon(d1).signal(libc::SIGHUP);
         if daemon == Daemon::Vrrpd {
