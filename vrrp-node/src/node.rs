@@ -56,12 +56,15 @@ struct Member {
 impl Member {
     /// The addresses the instance installs: advertised, then excluded.
     fn addresses(&self) -> Vec<IpAddr> {
-        self.spec
-            .virtual_addresses
-            .iter()
-            .chain(&self.spec.excluded_addresses)
-            .map(|vip| vip.address)
-            .collect()
+        let advertised = self.spec.virtual_addresses.iter().map(|vip| vip.address);
+        self.with_excluded(advertised.collect())
+    }
+
+    /// The router's advertised addresses and the instance's excluded ones (keepalived's
+    /// `virtual_ipaddress_excluded`: managed with the others, never advertised).
+    fn with_excluded(&self, mut advertised: Vec<IpAddr>) -> Vec<IpAddr> {
+        advertised.extend(self.spec.excluded_addresses.iter().map(|vip| vip.address));
+        advertised
     }
 
     fn accept(&self) -> bool {
@@ -471,19 +474,18 @@ impl Node {
                     }
                     self.outputs.push_back(Output::SendAdvertisement { id, advertisement });
                 }
-                vrrp_proto::Output::AddAddresses { accept, .. } => {
+                vrrp_proto::Output::AddAddresses { addresses, accept } => {
                     member.owns_addresses = true;
-                    let addresses = member.addresses();
+                    let addresses = member.with_excluded(addresses);
                     self.outputs.push_back(Output::AddAddresses { id, addresses, accept });
                 }
-                vrrp_proto::Output::RemoveAddresses { .. } => {
+                vrrp_proto::Output::RemoveAddresses { addresses } => {
                     member.owns_addresses = false;
-                    let addresses = member.addresses();
+                    let addresses = member.with_excluded(addresses);
                     self.outputs.push_back(Output::RemoveAddresses { id, addresses });
                 }
-                vrrp_proto::Output::AnnounceAddresses { count, spacing, .. } => {
-                    // The excluded addresses are announced with the advertised ones.
-                    let addresses = member.addresses();
+                vrrp_proto::Output::AnnounceAddresses { addresses, count, spacing } => {
+                    let addresses = member.with_excluded(addresses);
                     member.rounds.extend(count, addresses, spacing);
                     self.announce_due(now, id);
                 }

@@ -10,12 +10,6 @@ use vrrp_proto::{Advertisement, Reason, State};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct InstanceId(pub(crate) u32);
 
-impl InstanceId {
-    pub fn get(self) -> u32 {
-        self.0
-    }
-}
-
 /// A script to start, argv as configured plus keepalived's arguments; the shell never waits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScriptRun {

@@ -19,7 +19,8 @@ pub enum InitialState {
     Master,
 }
 
-/// How advertisements travel; the state machine does not care, the shell does.
+/// How advertisements travel; the state machine does not care, the shell does (vrrpd's
+/// `instance::destinations` turns it into the addresses each advertisement is sent to).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// To 224.0.0.18 / ff02::12.
