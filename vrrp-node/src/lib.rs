@@ -16,6 +16,7 @@
 mod node;
 pub mod notify;
 mod output;
+pub mod primary;
 pub mod reload;
 pub mod stats;
 pub mod timers;
@@ -23,6 +24,7 @@ pub mod tracking;
 
 pub use node::{InstanceView, Node, NodeError};
 pub use output::{InstanceId, Output, ScriptRun};
+pub use primary::primary_address;
 pub use reload::ReloadPlan;
 pub use stats::{InstanceSnapshot, Snapshot, Statistics, Transition};
 pub use timers::Timer;

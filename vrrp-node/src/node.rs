@@ -332,20 +332,28 @@ impl Node {
         true
     }
 
-    /// The primary address of instance `id`'s interface is now `address`. Without
-    /// `unicast_src_ip` an instance speaks from it and it breaks priority ties (RFC 9568
-    /// §6.4.3), so the instance restarts there: a master resigns first. Returns whether it
-    /// restarts.
-    pub fn handle_primary_address(
+    /// The addresses on instance `id`'s interface changed; `on_interface` lists them in the
+    /// kernel's order. Without `unicast_src_ip` an instance speaks from the primary one
+    /// ([`primary_address`](crate::primary_address)), which also breaks priority ties (RFC 9568
+    /// §6.4.3): when it changes, the instance restarts there, a master resigning first. An
+    /// interface left with no candidate keeps the instance as it is. Returns the new primary
+    /// address when the instance restarts.
+    pub fn handle_interface_addresses(
         &mut self,
         now: Instant,
         id: InstanceId,
-        address: IpAddr,
-    ) -> Result<bool, NodeError> {
-        let Some(config) = &self.config else { return Ok(false) };
-        let Some(member) = self.members.get(&id) else { return Ok(false) };
-        if member.spec.source_ip.is_some() || member.router.config().primary_address == address {
-            return Ok(false);
+        on_interface: &[IpAddr],
+    ) -> Result<Option<IpAddr>, NodeError> {
+        let Some(config) = &self.config else { return Ok(None) };
+        let Some(member) = self.members.get(&id) else { return Ok(None) };
+        if member.spec.source_ip.is_some() {
+            return Ok(None);
+        }
+        let Some(address) = crate::primary_address(&member.spec, on_interface) else {
+            return Ok(None);
+        };
+        if member.router.config().primary_address == address {
+            return Ok(None);
         }
         let router_config = checked(config, &member.spec, address)?;
         let router = Router::new(router_config)
@@ -364,7 +372,7 @@ impl Node {
             member.router.handle_startup(now);
         }
         self.drain(now, id);
-        Ok(true)
+        Ok(Some(address))
     }
 
     /// Stops every instance: masters resign, addresses go.

@@ -305,10 +305,8 @@ fn a_removed_vip_is_put_back_only_by_a_master_that_holds_it() {
 fn a_new_primary_address_restarts_an_instance_without_a_source_address() {
     let mut with_source = Harness::new(config(110, &["192.0.2.100"], ""));
     let id = with_source.only_id();
-    assert_eq!(
-        with_source.node.handle_primary_address(with_source.now, id, ip("192.0.2.9")),
-        Ok(false)
-    );
+    let moved = [ip("192.0.2.9")];
+    assert_eq!(with_source.node.handle_interface_addresses(with_source.now, id, &moved), Ok(None));
 
     let mut config = config(110, &["192.0.2.100"], "");
     config.instances[0].source_ip = None;
@@ -319,9 +317,14 @@ fn a_new_primary_address_restarts_an_instance_without_a_source_address() {
     node.handle_reload(now, config, &primaries).unwrap();
     let id = node.instances().next().unwrap().0;
     while node.poll_output().is_some() {}
-    assert_eq!(node.handle_primary_address(now, id, ip(PRIMARY)), Ok(false), "the same one");
-    assert_eq!(node.handle_primary_address(now, id, ip("192.0.2.9")), Ok(true));
-    let outputs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
+    let same = [ip("192.0.2.100"), ip(PRIMARY), ip("192.0.2.9")];
+    assert_eq!(node.handle_interface_addresses(now, id, &same), Ok(None), "the same one");
+    let only_vip = [ip("192.0.2.100"), ip("2001:db8::1")];
+    assert_eq!(node.handle_interface_addresses(now, id, &only_vip), Ok(None), "none: kept");
+    assert_eq!(drain_all(&mut node), vec![]);
+    let moved = [ip("192.0.2.100"), ip("192.0.2.9")];
+    assert_eq!(node.handle_interface_addresses(now, id, &moved), Ok(Some(ip("192.0.2.9"))));
+    let outputs = drain_all(&mut node);
     let changed = outputs
         .iter()
         .position(|o| *o == Output::PrimaryAddressChanged { id, address: ip("192.0.2.9") });
@@ -330,6 +333,10 @@ fn a_new_primary_address_restarts_an_instance_without_a_source_address() {
     });
     assert!(changed.unwrap() < restarted.unwrap(), "{outputs:?}");
     assert_eq!(node.instance(id).unwrap().router().config().primary_address, ip("192.0.2.9"));
+}
+
+fn drain_all(node: &mut Node) -> Vec<Output> {
+    std::iter::from_fn(|| node.poll_output()).collect()
 }
 
 #[test]

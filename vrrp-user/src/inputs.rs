@@ -8,7 +8,6 @@ use vrrp_node::InstanceId;
 use crate::{
     arrivals::{self, Arrival},
     daemon::Daemon,
-    instance,
     netlink::NetEvent,
 };
 
@@ -145,46 +144,34 @@ impl Daemon {
         }
     }
 
-    /// Tells the node the primary address of each instance on `ifindex` (it decides whether
-    /// the instance restarts there).
+    /// Tells the node the addresses now on `ifindex`, for each instance there (it decides
+    /// whether the instance restarts on a new primary address).
     async fn follow_primary_address(&mut self, ifindex: u32) {
         let now = Instant::now();
-        let on_link: Vec<InstanceId> = self
+        let on_link: Vec<(InstanceId, std::net::IpAddr)> = self
             .io
             .iter()
             .filter(|(_, instance)| instance.ifindex == ifindex)
-            .map(|(id, _)| *id)
+            .map(|(id, instance)| (*id, instance.primary))
             .collect();
         if on_link.is_empty() {
             return;
         }
-        let addresses = match self.netlink.addresses(ifindex).await {
-            Ok(addresses) => addresses,
+        let addresses: Vec<std::net::IpAddr> = match self.netlink.addresses(ifindex).await {
+            Ok(addresses) => addresses.into_iter().map(|(address, _, _)| address).collect(),
             Err(error) => {
                 log::warn!("reading the addresses of interface {ifindex}: {error:#}");
                 return;
             }
         };
-        for id in on_link {
-            let Some(instance) = self.io.get(&id) else { continue };
-            // Our own virtual addresses never count as the primary one.
-            let mut candidates = addresses.clone();
-            candidates.retain(|(address, _, _)| {
-                !instance.addresses.iter().any(|vip| vip.address == *address)
-            });
-            let family = instance.spec.family;
-            let Some(primary) = instance::primary_address(family, &candidates, instance.link_local)
-            else {
-                continue;
-            };
-            let current = instance.primary;
-            match self.node.handle_primary_address(now, id, primary) {
-                Ok(true) => log::info!(
+        for (id, current) in on_link {
+            match self.node.handle_interface_addresses(now, id, &addresses) {
+                Ok(Some(primary)) => log::info!(
                     "{}: the primary address changed from {current} to {primary}; restarting \
                      the instance",
                     self.name(id)
                 ),
-                Ok(false) => {}
+                Ok(None) => {}
                 Err(error) => log::error!("{error}"),
             }
         }

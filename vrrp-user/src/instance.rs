@@ -58,18 +58,18 @@ impl Instance {
             IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
             _ => None,
         });
+        let on_link: Vec<IpAddr> =
+            addresses_on_link.iter().map(|(address, _, _)| *address).collect();
         let primary = match spec.source_ip {
             Some(source) => source,
-            None => {
-                primary_address(spec.family, &addresses_on_link, link_local).ok_or_else(|| {
-                    anyhow!(
-                        "{}: {} has no {} address to send advertisements from; set unicast_src_ip",
-                        spec.name,
-                        spec.interface,
-                        spec.family
-                    )
-                })?
-            }
+            None => vrrp_node::primary_address(&spec, &on_link).ok_or_else(|| {
+                anyhow!(
+                    "{}: {} has no {} address to send advertisements from; set unicast_src_ip",
+                    spec.name,
+                    spec.interface,
+                    spec.family
+                )
+            })?,
         };
         let addresses = resolve_addresses(&spec, interface.ifindex, netlink).await?;
         let Some(mac) = interface.mac else {
@@ -169,19 +169,6 @@ impl Instance {
             .map_err(|error| {
                 anyhow!("{}: advertisement from {}: {error:?}", self.name(), arrival.source)
             })
-    }
-}
-
-/// keepalived's choice of source when `unicast_src_ip` is absent: the interface's first
-/// address of the family (IPv6: its link-local address).
-pub fn primary_address(
-    family: Family,
-    addresses: &[(IpAddr, u8, netlink_packet_route::address::AddressScope)],
-    link_local: Option<Ipv6Addr>,
-) -> Option<IpAddr> {
-    match family {
-        Family::Ipv4 => addresses.iter().map(|(address, _, _)| *address).find(IpAddr::is_ipv4),
-        Family::Ipv6 => link_local.map(IpAddr::V6),
     }
 }
 
