@@ -72,6 +72,13 @@ impl Member {
     }
 }
 
+/// A reload, checked and ready to apply.
+struct Prepared {
+    plan: ReloadPlan,
+    kept: Vec<(InstanceId, Instance, RouterConfig)>,
+    starting: Vec<(Instance, Router)>,
+}
+
 /// A running instance, read-only.
 #[derive(Clone, Copy)]
 pub struct InstanceView<'a> {
@@ -187,26 +194,32 @@ impl Node {
         plan
     }
 
-    /// A new configuration (the first one, or SIGHUP's). `primaries` holds the primary address
-    /// of each starting instance without `unicast_src_ip` (the shell reads the interfaces).
-    /// Refused as a whole, with nothing changed, if any instance cannot run.
-    pub fn handle_reload(
-        &mut self,
-        now: Instant,
-        config: Config,
+    /// Whether [`Node::handle_reload`] would accept `config`, changing nothing: the shell asks
+    /// before it touches the host for the new configuration.
+    pub fn check_reload(
+        &self,
+        config: &Config,
         primaries: &HashMap<String, IpAddr>,
     ) -> Result<(), NodeError> {
+        self.prepare(config, primaries).map(|_| ())
+    }
+
+    /// Every router configuration of a reload, checked: an error leaves everything as it was.
+    fn prepare(
+        &self,
+        config: &Config,
+        primaries: &HashMap<String, IpAddr>,
+    ) -> Result<Prepared, NodeError> {
         if config.instances.is_empty() {
             return Err(NodeError::NoInstances);
         }
-        let plan = self.reload_plan(&config);
-        // Every router configuration first: an error leaves everything running as it was.
+        let plan = self.reload_plan(config);
         let mut kept = Vec::new();
         for id in &plan.kept {
             let member = &self.members[id];
             let spec = config.instance(&member.spec.name).expect("kept by name").clone();
             let primary = member.router.config().primary_address;
-            let router_config = checked(&config, &spec, primary)?;
+            let router_config = checked(config, &spec, primary)?;
             kept.push((*id, spec, router_config));
         }
         let mut starting = Vec::new();
@@ -216,12 +229,24 @@ impl Node {
             let Some(primary) = primary else {
                 return Err(NodeError::NoPrimaryAddress { instance: name.clone() });
             };
-            let router_config = checked(&config, &spec, primary)?;
+            let router_config = checked(config, &spec, primary)?;
             let router = Router::new(router_config)
                 .map_err(|error| NodeError::Instance { instance: name.clone(), error })?;
             starting.push((spec, router));
         }
+        Ok(Prepared { plan, kept, starting })
+    }
 
+    /// A new configuration (the first one, or SIGHUP's). `primaries` holds the primary address
+    /// of each starting instance without `unicast_src_ip` (the shell reads the interfaces).
+    /// Refused as a whole, with nothing changed, if any instance cannot run.
+    pub fn handle_reload(
+        &mut self,
+        now: Instant,
+        config: Config,
+        primaries: &HashMap<String, IpAddr>,
+    ) -> Result<(), NodeError> {
+        let Prepared { plan, kept, starting } = self.prepare(&config, primaries)?;
         for id in plan.stopping {
             self.stop(now, id);
         }

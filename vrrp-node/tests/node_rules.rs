@@ -439,3 +439,45 @@ fn statistics_count_what_was_sent_and_heard() {
     assert_eq!((last.from, last.to), (State::Master, State::Backup));
     assert!(matches!(last.reason, Reason::HigherPriority { priority: 200, .. }));
 }
+
+#[test]
+fn becoming_the_address_owner_is_a_restart() {
+    let mut lab = Harness::new(config(110, &["192.0.2.100"], ""));
+    lab.become_master();
+    let old = lab.only_id();
+    assert_eq!(lab.node.reload_plan(&config(255, &["192.0.2.100"], "")).stopping, vec![old]);
+    lab.reload(config(255, &["192.0.2.100"], ""));
+    assert_ne!(lab.only_id(), old);
+    assert_eq!(lab.state(), State::Master, "the owner starts as master (RFC 9568 §6.4.1)");
+}
+
+#[test]
+fn a_new_interval_on_a_master_is_advertised_at_once_in_place() {
+    let mut lab = Harness::new(config(110, &["192.0.2.100"], ""));
+    lab.become_master();
+    let faster = parse(&text(110, &["192.0.2.100"], "").replace("advert_int 1", "advert_int 0.5"));
+    let outputs = lab.reload(faster);
+    assert_eq!(state_changes(&outputs), vec![]);
+    let intervals: Vec<Centiseconds> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::SendAdvertisement { advertisement, .. } => Some(advertisement.interval()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(intervals, vec![Centiseconds::new(50)]);
+    let sent = advertised_priorities(&lab.advance(Duration::from_millis(1_010)));
+    assert_eq!(sent.len(), 2, "every 0.5 s from now on");
+}
+
+#[test]
+fn a_tracked_script_added_by_reload_moves_the_running_priority() {
+    let mut lab = Harness::new(config(110, &["192.0.2.100"], ""));
+    lab.become_master();
+    let script = "vrrp_script chk {\n    script \"/bin/true\"\n    weight -20\n    init_fail\n}\n";
+    let tracked = "    track_script {\n        chk\n    }\n";
+    let outputs = lab.reload(parse(&format!("{script}{}", text(110, &["192.0.2.100"], tracked))));
+    assert_eq!(state_changes(&outputs), vec![]);
+    assert_eq!(advertised_priorities(&outputs), vec![90], "init_fail: failed until it passes");
+    assert_eq!(lab.node.script_results().get("chk"), Some(&false));
+}

@@ -47,6 +47,7 @@ impl Daemon {
             primaries.insert(spec.name.clone(), instance.primary);
             prepared.insert(spec.name.clone(), instance);
         }
+        self.node.check_reload(&config, &primaries)?;
         // New interfaces next (harmless to the running instances), so a refusal changes nothing.
         let wanted: HashSet<String> =
             config.instances.iter().map(|i| i.interface.clone()).collect();
