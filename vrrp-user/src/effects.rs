@@ -21,7 +21,7 @@ impl Daemon {
             match output {
                 Output::InstanceStarted { id, name } => self.take_into_service(id, &name).await,
                 Output::InstanceReconfigured { id } => self.refresh(id).await,
-                Output::PrimaryAddressChanged { id, .. } => self.reopen(id).await,
+                Output::PrimaryAddressChanged { id, address } => self.reopen(id, address).await,
                 Output::InstanceStopped { id } => self.retire(id).await,
                 Output::SendAdvertisement { id, advertisement } => {
                     // The instance may be gone from the node already (its resignation).
@@ -176,14 +176,15 @@ impl Daemon {
     }
 
     /// The instance restarted on a new primary address: new sockets there.
-    async fn reopen(&mut self, id: InstanceId) {
+    async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
         let Some(old) = self.io.remove(&id) else { return };
         if let Some(task) = &old.receive_task {
             task.abort();
         }
         let Some(view) = self.node.instance(id) else { return };
         let router = view.router().config().clone();
-        match Instance::create(view.spec().clone(), &self.netlink, self.xdp.is_none()).await {
+        let spec = view.spec().clone();
+        match Instance::create(spec, &self.netlink, self.xdp.is_none(), Some(address)).await {
             Ok(mut instance) => {
                 instance.destinations =
                     instance::destinations(&router.transport, instance.spec.family);

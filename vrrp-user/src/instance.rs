@@ -44,11 +44,14 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Resolves the interface and addresses and opens the sockets.
+    /// Resolves the interface and addresses and opens the sockets, speaking from `primary`
+    /// (the node's choice on a restart) or else from the source the configuration and the
+    /// interface give.
     pub async fn create(
         spec: vrrp_config::Instance,
         netlink: &Netlink,
         receive: bool,
+        primary: Option<IpAddr>,
     ) -> Result<Self> {
         let interface = netlink.interface(&spec.interface).await.with_context(|| {
             format!("{}: interface {} (from the configuration)", spec.name, spec.interface)
@@ -60,7 +63,7 @@ impl Instance {
         });
         let on_link: Vec<IpAddr> =
             addresses_on_link.iter().map(|(address, _, _)| *address).collect();
-        let primary = match spec.source_ip {
+        let primary = match primary.or(spec.source_ip) {
             Some(source) => source,
             None => vrrp_node::primary_address(&spec, &on_link).ok_or_else(|| {
                 anyhow!(

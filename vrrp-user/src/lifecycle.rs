@@ -43,7 +43,7 @@ impl Daemon {
         let mut primaries = HashMap::new();
         for spec in config.instances.iter().filter(|spec| plan.starting.contains(&spec.name)) {
             let instance =
-                Instance::create(spec.clone(), &self.netlink, self.xdp.is_none()).await?;
+                Instance::create(spec.clone(), &self.netlink, self.xdp.is_none(), None).await?;
             primaries.insert(spec.name.clone(), instance.primary);
             prepared.insert(spec.name.clone(), instance);
         }
