@@ -139,6 +139,15 @@ impl Node {
         self.members.iter().map(|(id, member)| (*id, InstanceView { member }))
     }
 
+    /// The `vrrp_script`s some instance tracks: the ones to run (keepalived runs no other).
+    pub fn tracking_scripts(&self) -> Vec<&vrrp_config::Script> {
+        let Some(config) = &self.config else { return Vec::new() };
+        let tracked = |name: &str| {
+            config.instances.iter().any(|i| i.track_scripts.iter().any(|t| t.name == name))
+        };
+        config.scripts.iter().filter(|script| tracked(&script.name)).collect()
+    }
+
     /// The latest result of each tracking script, for the shell's trackers to start from.
     pub fn script_results(&self) -> &HashMap<String, bool> {
         &self.seen.scripts

@@ -481,3 +481,13 @@ fn a_tracked_script_added_by_reload_moves_the_running_priority() {
     assert_eq!(advertised_priorities(&outputs), vec![90], "init_fail: failed until it passes");
     assert_eq!(lab.node.script_results().get("chk"), Some(&false));
 }
+
+#[test]
+fn only_tracked_scripts_run() {
+    let scripts = "vrrp_script used {\n    script \"/bin/true\"\n}\n\
+                   vrrp_script unused {\n    script \"/bin/true\"\n}\n";
+    let tracked = "    track_script {\n        used\n    }\n";
+    let lab = Harness::new(parse(&format!("{scripts}{}", text(110, &["192.0.2.100"], tracked))));
+    let names: Vec<&str> = lab.node.tracking_scripts().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["used"]);
+}

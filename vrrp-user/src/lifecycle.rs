@@ -103,18 +103,12 @@ impl Daemon {
         for task in self.script_tasks.drain(..) {
             task.abort();
         }
-        let Some(config) = self.node.config() else { return };
-        let used: HashSet<&str> = config
-            .instances
-            .iter()
-            .flat_map(|instance| instance.track_scripts.iter().map(|t| t.name.as_str()))
-            .collect();
-        let scripts: Vec<_> =
-            config.scripts.iter().filter(|s| used.contains(s.name.as_str())).cloned().collect();
+        let scripts: Vec<_> = self.node.tracking_scripts().into_iter().cloned().collect();
+        let script_user = self.node.config().and_then(|c| c.global.script_user.as_ref());
         self.script_tasks = scripts::spawn_trackers(
             &scripts,
             self.node.script_results(),
-            config.global.script_user.as_ref(),
+            script_user,
             self.script_results.clone(),
         );
     }
