@@ -59,7 +59,12 @@ pub struct Daemon {
 
 impl ReferenceLab {
     pub fn new() -> Result<Self> {
-        let mut lab = Lab::new();
+        Self::with_prefix("")
+    }
+
+    /// The reference lab, its namespace names carrying `prefix` (see `Lab::with_prefix`).
+    pub fn with_prefix(prefix: &str) -> Result<Self> {
+        let mut lab = Lab::with_prefix(prefix);
         let switch = lab.namespace("sw")?;
         let r1 = lab.namespace("r1")?;
         let r2 = lab.namespace("r2")?;

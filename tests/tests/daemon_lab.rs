@@ -117,7 +117,8 @@ fn reload_keeps_unchanged_instances_and_refuses_bad_files() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(lab.has_vip(1).unwrap(), "the running configuration stays in force");
 
-    // A changed priority restarts the instance: server 1 resigns and server 2 (100) wins.
+    // A lowered priority acts through the protocol, in place: server 1 advertises 90 and
+    // server 2 (100) preempts it.
     std::fs::write(&config, good.replace("priority 110", "priority 90")).unwrap();
     lab.daemon(d1).signal(libc::SIGHUP);
     lab.wait_for_master(2, ELECTION).expect("server 2 wins against priority 90");

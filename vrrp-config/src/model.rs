@@ -2,7 +2,10 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+// The protocol crate's words for these, so the daemon never converts between two copies.
 use std::time::Duration;
+pub use vrrp_proto::{Family, InitialState, Version};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -70,52 +73,6 @@ pub struct Garp {
     pub lower_prio_delay: Duration,
     /// Messages per burst after a lower-priority advert (default: `master_repeat`).
     pub lower_prio_repeat: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Version {
-    V2,
-    V3,
-}
-
-impl Version {
-    pub fn number(self) -> u8 {
-        match self {
-            Version::V2 => 2,
-            Version::V3 => 3,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-}
-
-impl Family {
-    pub fn of(address: &IpAddr) -> Family {
-        match address {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::Ipv4 => "IPv4",
-            Family::Ipv6 => "IPv6",
-        })
-    }
-}
-
-/// `state`: where an instance starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitialState {
-    Master,
-    Backup,
 }
 
 /// `vrrp_instance NAME { ... }`.

@@ -19,7 +19,8 @@ pub enum InitialState {
     Master,
 }
 
-/// How advertisements travel; the state machine does not care, the shell does.
+/// How advertisements travel; the state machine does not care, the shell does (vrrpd's
+/// `instance::destinations` turns it into the addresses each advertisement is sent to).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// To 224.0.0.18 / ff02::12.
@@ -137,6 +138,9 @@ pub enum ConfigError {
     FirstAddressNotLinkLocal,
     /// `garp_master_refresh` of zero means off: say `None`.
     ZeroGarpRefresh,
+    /// A running router cannot take a new primary address or become (or stop being) the
+    /// address owner: it restarts instead.
+    Identity,
 }
 
 impl From<InvalidAdvertisement> for ConfigError {
@@ -178,8 +182,20 @@ impl fmt::Display for ConfigError {
                 write!(f, "over IPv6 the first virtual address must be link-local")
             }
             ConfigError::ZeroGarpRefresh => write!(f, "garp_master_refresh 0 means off"),
+            ConfigError::Identity => {
+                write!(f, "a new primary address or address ownership needs a restart")
+            }
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+impl fmt::Display for crate::packet::Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            crate::packet::Family::Ipv4 => "IPv4",
+            crate::packet::Family::Ipv6 => "IPv6",
+        })
+    }
+}

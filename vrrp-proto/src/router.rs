@@ -68,7 +68,8 @@ pub enum Output {
     /// Encode and send this advertisement (to the group, or each unicast peer).
     SendAdvertisement(Advertisement),
     /// Configure the virtual addresses. `accept` is Accept_Mode (RFC 9568 §6.1), always on for
-    /// the owner: whether to accept packets addressed to them.
+    /// the owner: whether to accept packets addressed to them. `vrrp-node` passes it on to the
+    /// shell, whose traffic filter is to enforce it.
     AddAddresses {
         addresses: Vec<IpAddr>,
         accept: bool,
@@ -219,6 +220,37 @@ impl Router {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// New settings for the running router, kept in its state: keepalived's reload applies a
+    /// changed interval, address list, preemption or announcement setting to the running
+    /// instance. Whether this router owns the addresses (priority 255) decides how it runs, so a
+    /// change of ownership is not accepted here (the caller restarts the router). A master
+    /// advertises the new settings at once; a configured priority reaches the router through
+    /// [`Router::handle_priority`], as a tracked change does.
+    pub fn reconfigure(&mut self, now: Instant, config: RouterConfig) -> Result<(), ConfigError> {
+        config.validate()?;
+        if config.is_owner() != self.config.is_owner()
+            || config.primary_address != self.config.primary_address
+        {
+            return Err(ConfigError::Identity);
+        }
+        self.advertisement = config.advertisement()?;
+        let advertised_changed = config.virtual_addresses != self.config.virtual_addresses
+            || config.advert_interval != self.config.advert_interval;
+        if config.version == Version::V2 || self.state != State::Backup {
+            // VRRPv2 requires one interval on every router; a VRRPv3 backup keeps its master's.
+            self.master_adver_interval = config.advert_interval;
+        }
+        if config.preempt_delay != self.config.preempt_delay && config.preempt_delay.is_zero() {
+            self.preempt_after = None;
+        }
+        self.config = config;
+        if self.state == State::Master && advertised_changed {
+            self.send_advertisement(self.priority);
+            self.adver_timer = Some(now + self.advert_interval());
+        }
+        Ok(())
     }
 
     /// Starts the router (RFC 9568 §6.4.1). Only an Initialize router starts.

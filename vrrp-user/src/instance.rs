@@ -1,4 +1,6 @@
-//! One running instance: its state machine and the sockets and addresses it acts on.
+//! One running instance's I/O: the sockets, announcer and addresses the node's outputs act on.
+//! The instance's state machine and policy live in `vrrp-node`; this holds only what the
+//! shell needs to carry them out.
 
 use std::{
     net::{IpAddr, Ipv6Addr},
@@ -7,21 +9,24 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 use vrrp_common::{instance_flags, InstanceConfig, InstanceKey, Peer};
-use vrrp_config::Family;
-use vrrp_proto::{Advertisement, Router, State};
+use vrrp_config::{Family, Scope};
+use vrrp_proto::{Advertisement, ChecksumMode, RouterConfig, State, Transport};
 
 use crate::{
     advert_socket::AdvertSocket,
     announce::Announcer,
     arrivals::Arrival,
     netlink::{Netlink, VirtualAddress},
-    plan::{self, Plan},
     xdp::XdpDatapath,
 };
 
 pub struct Instance {
-    pub plan: Plan,
-    pub router: Router,
+    /// The instance as configured (the node's copy is the one that decides).
+    pub spec: vrrp_config::Instance,
+    /// The router's state as last reported, which the kernel's flags follow.
+    pub state: State,
+    /// Where the advertisements are sent from: the router's primary address.
+    pub primary: IpAddr,
     pub ifindex: u32,
     pub key: InstanceKey,
     pub socket: Arc<AdvertSocket>,
@@ -29,20 +34,25 @@ pub struct Instance {
     /// Advertised and excluded addresses, as installed.
     pub addresses: Vec<VirtualAddress>,
     pub destinations: Vec<IpAddr>,
+    pub checksum_mode: ChecksumMode,
     /// Source of neighbour advertisements: the interface's link-local address.
     pub link_local: Option<Ipv6Addr>,
     /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
     /// state machine: a record stamped no later has been delivered already.
     pub last_delivered_tick: Option<u64>,
-    /// Whether the addresses are installed (so a removal by another agent is put back).
-    pub owns_addresses: bool,
     pub receive_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Instance {
-    /// Resolves the interface and addresses, opens the sockets, builds the state machine.
-    pub async fn create(plan: Plan, netlink: &Netlink, receive: bool) -> Result<Self> {
-        let spec = &plan.spec;
+    /// Resolves the interface and addresses and opens the sockets, speaking from `primary`
+    /// (the node's choice on a restart) or else from the source the configuration and the
+    /// interface give.
+    pub async fn create(
+        spec: vrrp_config::Instance,
+        netlink: &Netlink,
+        receive: bool,
+        primary: Option<IpAddr>,
+    ) -> Result<Self> {
         let interface = netlink.interface(&spec.interface).await.with_context(|| {
             format!("{}: interface {} (from the configuration)", spec.name, spec.interface)
         })?;
@@ -51,69 +61,61 @@ impl Instance {
             IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
             _ => None,
         });
-        let primary = match spec.source_ip {
+        let on_link: Vec<IpAddr> =
+            addresses_on_link.iter().map(|(address, _, _)| *address).collect();
+        let primary = match primary.or(spec.source_ip) {
             Some(source) => source,
-            None => {
-                primary_address(spec.family, &addresses_on_link, link_local).ok_or_else(|| {
-                    anyhow!(
-                        "{}: {} has no {} address to send advertisements from; set unicast_src_ip",
-                        spec.name,
-                        spec.interface,
-                        spec.family
-                    )
-                })?
-            }
+            None => vrrp_node::primary_address(&spec, &on_link).ok_or_else(|| {
+                anyhow!(
+                    "{}: {} has no {} address to send advertisements from; set unicast_src_ip",
+                    spec.name,
+                    spec.interface,
+                    spec.family
+                )
+            })?,
         };
-        let router = Router::new(plan.router_config(primary)?)
-            .map_err(|error| anyhow!("{}: {error}", spec.name))?;
-        let mut addresses = Vec::new();
-        for vip in spec.virtual_addresses.iter().chain(&spec.excluded_addresses) {
-            let ifindex = match &vip.device {
-                Some(device) if *device != spec.interface => {
-                    netlink
-                        .interface(device)
-                        .await
-                        .with_context(|| format!("{}: dev {device} of {}", spec.name, vip.address))?
-                        .ifindex
-                }
-                _ => interface.ifindex,
-            };
-            addresses.push(VirtualAddress {
-                address: vip.address,
-                prefix_len: vip.prefix_len,
-                ifindex,
-                label: vip.label.clone(),
-                scope: plan::scope(vip.scope),
-            });
-        }
+        let addresses = resolve_addresses(&spec, interface.ifindex, netlink).await?;
         let Some(mac) = interface.mac else {
             bail!("{}: {} has no Ethernet address", spec.name, spec.interface);
         };
         let socket = AdvertSocket::open(&spec.interface, interface.ifindex, primary, receive)
             .with_context(|| format!("{}: advertisement socket", spec.name))?;
         let announcer = Announcer::open(interface.ifindex, mac)?;
-        let family = match spec.family {
-            Family::Ipv4 => vrrp_common::FAMILY_IPV4,
-            Family::Ipv6 => vrrp_common::FAMILY_IPV6,
-        };
         Ok(Self {
-            key: InstanceKey::new(interface.ifindex, spec.vrid, family),
+            key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
             ifindex: interface.ifindex,
-            destinations: plan.destinations(),
-            plan,
-            router,
+            // Known once the node has the router's configuration (see `refresh`).
+            destinations: Vec::new(),
+            checksum_mode: ChecksumMode::default(),
+            state: State::Initialize,
+            primary,
+            spec,
             socket: Arc::new(socket),
             announcer: Arc::new(announcer),
             addresses,
             link_local,
             last_delivered_tick: None,
-            owns_addresses: false,
             receive_task: None,
         })
     }
 
     pub fn name(&self) -> &str {
-        self.plan.name()
+        &self.spec.name
+    }
+
+    /// Takes new settings of the running instance (reload in place): the address details and
+    /// where advertisements go.
+    pub async fn refresh(
+        &mut self,
+        spec: vrrp_config::Instance,
+        router: &RouterConfig,
+        netlink: &Netlink,
+    ) -> Result<()> {
+        self.addresses = resolve_addresses(&spec, self.ifindex, netlink).await?;
+        self.spec = spec;
+        self.destinations = destinations(&router.transport, self.spec.family);
+        self.checksum_mode = router.checksum_mode;
+        Ok(())
     }
 
     /// Tells the kernel about this instance (its VRID, version, peers and pinned MACs) and
@@ -129,22 +131,19 @@ impl Instance {
     /// since any other router advertising means preemption or a second master (a partition
     /// that healed), even one it heard before.
     pub fn set_xdp_flags(&self, datapath: &mut XdpDatapath, consume: bool) -> Result<()> {
-        let spec = &self.plan.spec;
+        let spec = &self.spec;
         let mut flags = if consume { instance_flags::CONSUME_VALID } else { 0 };
-        if self.router.state() == State::Master {
+        if self.state == State::Master {
             flags |= instance_flags::MIRROR_ALL;
         }
-        let version = match spec.version {
-            vrrp_config::Version::V2 => 2,
-            vrrp_config::Version::V3 => 3,
-        };
-        let config = InstanceConfig { version, flags, ..InstanceConfig::default() };
+        let config =
+            InstanceConfig { version: spec.version.number(), flags, ..InstanceConfig::default() };
         datapath.set_instance(self.key, config, &self.xdp_peers())
     }
 
     /// The unicast peers as the kernel holds them (none: any sender is accepted).
     fn xdp_peers(&self) -> Vec<Peer> {
-        let peers = &self.plan.spec.unicast_peers;
+        let peers = &self.spec.unicast_peers;
         peers
             .iter()
             .map(|peer| {
@@ -161,12 +160,14 @@ impl Instance {
 
     /// The advertisement the state machine sees for an arrival. The kernel's summary carries
     /// no address list; the configured one stands in (no decision depends on it).
-    pub fn advertisement_of(&self, arrival: &Arrival) -> Result<Advertisement> {
-        let addresses = arrival
-            .addresses
-            .clone()
-            .unwrap_or_else(|| self.router.config().virtual_addresses.clone());
-        let version = self.router.config().version;
+    pub fn advertisement_of(
+        &self,
+        arrival: &Arrival,
+        router: &RouterConfig,
+    ) -> Result<Advertisement> {
+        let addresses =
+            arrival.addresses.clone().unwrap_or_else(|| router.virtual_addresses.clone());
+        let version = router.version;
         Advertisement::new(version, self.key.vrid, arrival.priority, arrival.interval, addresses)
             .map_err(|error| {
                 anyhow!("{}: advertisement from {}: {error:?}", self.name(), arrival.source)
@@ -174,15 +175,57 @@ impl Instance {
     }
 }
 
-/// keepalived's choice of source when `unicast_src_ip` is absent: the interface's first
-/// address of the family (IPv6: its link-local address).
-pub fn primary_address(
-    family: Family,
-    addresses: &[(IpAddr, u8, netlink_packet_route::address::AddressScope)],
-    link_local: Option<Ipv6Addr>,
-) -> Option<IpAddr> {
-    match family {
-        Family::Ipv4 => addresses.iter().map(|(address, _, _)| *address).find(IpAddr::is_ipv4),
-        Family::Ipv6 => link_local.map(IpAddr::V6),
+/// Where advertisements go: each unicast peer, or the VRRP group. This is where the router's
+/// `Transport` is carried out.
+pub fn destinations(transport: &Transport, family: Family) -> Vec<IpAddr> {
+    match (transport, family) {
+        (Transport::Unicast { peers }, _) => peers.clone(),
+        (Transport::Multicast, Family::Ipv4) => {
+            vec![IpAddr::from(vrrp_common::wire::VRRP_GROUP_V4)]
+        }
+        (Transport::Multicast, Family::Ipv6) => {
+            vec![IpAddr::from(vrrp_common::wire::VRRP_GROUP_V6)]
+        }
+    }
+}
+
+/// The advertised and excluded addresses as they are installed, each on its `dev`.
+async fn resolve_addresses(
+    spec: &vrrp_config::Instance,
+    ifindex: u32,
+    netlink: &Netlink,
+) -> Result<Vec<VirtualAddress>> {
+    let mut addresses = Vec::new();
+    for vip in spec.virtual_addresses.iter().chain(&spec.excluded_addresses) {
+        let ifindex = match &vip.device {
+            Some(device) if *device != spec.interface => {
+                netlink
+                    .interface(device)
+                    .await
+                    .with_context(|| format!("{}: dev {device} of {}", spec.name, vip.address))?
+                    .ifindex
+            }
+            _ => ifindex,
+        };
+        addresses.push(VirtualAddress {
+            address: vip.address,
+            prefix_len: vip.prefix_len,
+            ifindex,
+            label: vip.label.clone(),
+            scope: scope(vip.scope),
+        });
+    }
+    Ok(addresses)
+}
+
+/// rtnetlink's scope for a configured one (keepalived's default is global).
+fn scope(scope: Option<Scope>) -> netlink_packet_route::address::AddressScope {
+    use netlink_packet_route::address::AddressScope;
+    match scope {
+        None | Some(Scope::Global) => AddressScope::Universe,
+        Some(Scope::Site) => AddressScope::Site,
+        Some(Scope::Link) => AddressScope::Link,
+        Some(Scope::Host) => AddressScope::Host,
+        Some(Scope::Nowhere) => AddressScope::Nowhere,
     }
 }

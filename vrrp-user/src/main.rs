@@ -98,7 +98,7 @@ fn main() -> ExitCode {
 }
 
 fn check_config(file: &std::path::Path) -> Result<()> {
-    let (config, _) = daemon::load_config(file)?;
+    let config = daemon::load_config(file)?;
     println!(
         "{}: valid ({} instance{}, {} script{})",
         file.display(),

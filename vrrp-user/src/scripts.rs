@@ -105,10 +105,11 @@ pub async fn run(
     }
 }
 
-/// Starts a notify script and returns at once (keepalived's `notify_*` and `notify`).
-pub fn notify(argv: Vec<String>, extra: Vec<String>, run_as: Option<RunAs>) {
+/// Starts a notify script and returns at once (which ones, with which arguments, is the
+/// node's decision).
+pub fn notify(script: vrrp_node::ScriptRun) {
     tokio::spawn(async move {
-        run(&argv, &extra, run_as.as_ref(), NOTIFY_TIMEOUT).await;
+        run(&script.argv, &[], script.run_as.as_ref(), NOTIFY_TIMEOUT).await;
     });
 }
 
@@ -139,18 +140,18 @@ fn user_ids(run_as: &RunAs) -> Option<(u32, u32)> {
 /// A tracking script's result changed: `(name, ok)`.
 pub type ScriptResult = (String, bool);
 
-/// Runs each tracking script on its interval, applying rise and fall, and reports changes.
-/// Returns the initial result of each.
+/// Runs each tracking script on its interval, applying rise and fall, and reports changes of
+/// the result from `known` (the node's, so a reload's new trackers continue where the old
+/// ones stopped).
 pub fn spawn_trackers(
     scripts: &[Script],
+    known: &HashMap<String, bool>,
     default_user: Option<&RunAs>,
     sender: mpsc::Sender<ScriptResult>,
-) -> (HashMap<String, bool>, Vec<tokio::task::JoinHandle<()>>) {
-    let mut initial = HashMap::new();
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     for script in scripts {
-        let ok = !script.init_fail;
-        initial.insert(script.name.clone(), ok);
+        let ok = known.get(&script.name).copied().unwrap_or(!script.init_fail);
         let script = script.clone();
         let run_as = script.run_as.clone().or_else(|| default_user.cloned());
         let sender = sender.clone();
@@ -182,7 +183,7 @@ pub fn spawn_trackers(
             }
         }));
     }
-    (initial, tasks)
+    tasks
 }
 
 #[cfg(test)]

@@ -1,0 +1,593 @@
+//! The node: every instance of a configuration, keepalived's policy over them, one timer table.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use vrrp_config::{Config, Instance};
+use vrrp_proto::{Advertisement, ConfigError, Disposition, Router, RouterConfig, State};
+
+use crate::notify;
+use crate::output::{InstanceId, Output};
+use crate::reload::{self, ReloadPlan};
+use crate::stats::{InstanceSnapshot, Snapshot, Statistics, Transition};
+use crate::timers::{AnnouncementRounds, Timer};
+use crate::tracking::{self, Observations, Tracked};
+
+/// Why a configuration cannot run; nothing was changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeError {
+    NoInstances,
+    /// The shell gave no primary address for an instance that starts without `unicast_src_ip`.
+    NoPrimaryAddress {
+        instance: String,
+    },
+    Instance {
+        instance: String,
+        error: ConfigError,
+    },
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::NoInstances => write!(f, "the configuration has no vrrp_instance"),
+            NodeError::NoPrimaryAddress { instance } => {
+                write!(f, "{instance}: no address to send advertisements from")
+            }
+            NodeError::Instance { instance, error } => write!(f, "{instance}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+/// One running instance.
+struct Member {
+    spec: Instance,
+    router: Router,
+    rounds: AnnouncementRounds,
+    /// Whether the addresses are installed (so a removal by another agent is put back).
+    owns_addresses: bool,
+    stats: Statistics,
+}
+
+impl Member {
+    /// The addresses the instance installs: advertised, then excluded.
+    fn addresses(&self) -> Vec<IpAddr> {
+        let advertised = self.spec.virtual_addresses.iter().map(|vip| vip.address);
+        self.with_excluded(advertised.collect())
+    }
+
+    /// The router's advertised addresses and the instance's excluded ones (keepalived's
+    /// `virtual_ipaddress_excluded`: managed with the others, never advertised).
+    fn with_excluded(&self, mut advertised: Vec<IpAddr>) -> Vec<IpAddr> {
+        advertised.extend(self.spec.excluded_addresses.iter().map(|vip| vip.address));
+        advertised
+    }
+
+    fn accept(&self) -> bool {
+        self.router.config().accept_mode || self.router.config().is_owner()
+    }
+}
+
+/// A reload, checked and ready to apply.
+struct Prepared {
+    plan: ReloadPlan,
+    kept: Vec<(InstanceId, Instance, RouterConfig)>,
+    starting: Vec<(Instance, Router)>,
+}
+
+/// A running instance, read-only.
+#[derive(Clone, Copy)]
+pub struct InstanceView<'a> {
+    member: &'a Member,
+}
+
+impl<'a> InstanceView<'a> {
+    pub fn spec(&self) -> &'a Instance {
+        &self.member.spec
+    }
+
+    pub fn router(&self) -> &'a Router {
+        &self.member.router
+    }
+
+    pub fn name(&self) -> &'a str {
+        &self.member.spec.name
+    }
+}
+
+/// Every instance of one configuration. See the crate documentation for the contract.
+pub struct Node {
+    config: Option<Config>,
+    members: BTreeMap<InstanceId, Member>,
+    next_id: u32,
+    seen: Observations,
+    outputs: VecDeque<Output>,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Node {
+    /// A node with no instance; [`Node::handle_reload`] gives it its first configuration.
+    pub fn new() -> Self {
+        Self {
+            config: None,
+            members: BTreeMap::new(),
+            next_id: 0,
+            seen: Observations::default(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// The running configuration (`None` before the first reload).
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref()
+    }
+
+    pub fn instance(&self, id: InstanceId) -> Option<InstanceView<'_>> {
+        self.members.get(&id).map(|member| InstanceView { member })
+    }
+
+    pub fn instances(&self) -> impl Iterator<Item = (InstanceId, InstanceView<'_>)> {
+        self.members.iter().map(|(id, member)| (*id, InstanceView { member }))
+    }
+
+    /// The `vrrp_script`s some instance tracks: the ones to run (keepalived runs no other).
+    pub fn tracking_scripts(&self) -> Vec<&vrrp_config::Script> {
+        let Some(config) = &self.config else { return Vec::new() };
+        let tracked = |name: &str| {
+            config.instances.iter().any(|i| i.track_scripts.iter().any(|t| t.name == name))
+        };
+        config.scripts.iter().filter(|script| tracked(&script.name)).collect()
+    }
+
+    /// The latest result of each tracking script, for the shell's trackers to start from.
+    pub fn script_results(&self) -> &HashMap<String, bool> {
+        &self.seen.scripts
+    }
+
+    /// Backups whose master-down timer is due at `now`: the shell gives each the kernel's
+    /// newest record before [`Node::handle_timeout`] judges it.
+    pub fn master_down_due(&self, now: Instant) -> Vec<InstanceId> {
+        self.members
+            .iter()
+            .filter(|(_, member)| {
+                member.router.state() == State::Backup
+                    && member.router.poll_timeout().is_some_and(|at| at <= now)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The next effect to carry out, until `None`.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Node::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.members
+            .values()
+            .flat_map(|member| {
+                [Timer::Router, Timer::AnnouncementRound].map(|t| deadline(member, t))
+            })
+            .flatten()
+            .min()
+    }
+
+    /// What [`Node::handle_reload`] would do with `config`.
+    pub fn reload_plan(&self, config: &Config) -> ReloadPlan {
+        let mut plan = ReloadPlan::default();
+        for (id, member) in &self.members {
+            let kept = config
+                .instance(&member.spec.name)
+                .is_some_and(|new| reload::same_identity(&member.spec, new));
+            if kept {
+                plan.kept.push(*id);
+            } else {
+                plan.stopping.push(*id);
+            }
+        }
+        for new in &config.instances {
+            if self.running(new).is_none() {
+                plan.starting.push(new.name.clone());
+            }
+        }
+        plan
+    }
+
+    /// Whether [`Node::handle_reload`] would accept `config`, changing nothing: the shell asks
+    /// before it touches the host for the new configuration.
+    pub fn check_reload(
+        &self,
+        config: &Config,
+        primaries: &HashMap<String, IpAddr>,
+    ) -> Result<(), NodeError> {
+        self.prepare(config, primaries).map(|_| ())
+    }
+
+    /// Every router configuration of a reload, checked: an error leaves everything as it was.
+    fn prepare(
+        &self,
+        config: &Config,
+        primaries: &HashMap<String, IpAddr>,
+    ) -> Result<Prepared, NodeError> {
+        if config.instances.is_empty() {
+            return Err(NodeError::NoInstances);
+        }
+        let plan = self.reload_plan(config);
+        let mut kept = Vec::new();
+        for id in &plan.kept {
+            let member = &self.members[id];
+            let spec = config.instance(&member.spec.name).expect("kept by name").clone();
+            let primary = member.router.config().primary_address;
+            let router_config = checked(config, &spec, primary)?;
+            kept.push((*id, spec, router_config));
+        }
+        let mut starting = Vec::new();
+        for name in &plan.starting {
+            let spec = config.instance(name).expect("planned from this config").clone();
+            let primary = spec.source_ip.or_else(|| primaries.get(name).copied());
+            let Some(primary) = primary else {
+                return Err(NodeError::NoPrimaryAddress { instance: name.clone() });
+            };
+            let router_config = checked(config, &spec, primary)?;
+            let router = Router::new(router_config)
+                .map_err(|error| NodeError::Instance { instance: name.clone(), error })?;
+            starting.push((spec, router));
+        }
+        Ok(Prepared { plan, kept, starting })
+    }
+
+    /// A new configuration (the first one, or SIGHUP's). `primaries` holds the primary address
+    /// of each starting instance without `unicast_src_ip` (the shell reads the interfaces).
+    /// Refused as a whole, with nothing changed, if any instance cannot run.
+    pub fn handle_reload(
+        &mut self,
+        now: Instant,
+        config: Config,
+        primaries: &HashMap<String, IpAddr>,
+    ) -> Result<(), NodeError> {
+        let Prepared { plan, kept, starting } = self.prepare(&config, primaries)?;
+        for id in plan.stopping {
+            self.stop(now, id);
+        }
+        for script in &config.scripts {
+            // keepalived's init_fail: a script starts failed until it passes.
+            self.seen.scripts.entry(script.name.clone()).or_insert(!script.init_fail);
+        }
+        self.seen.scripts.retain(|name, _| config.script(name).is_some());
+        self.config = Some(config);
+        for (id, spec, router_config) in kept {
+            self.reconfigure(now, id, spec, router_config);
+        }
+        let mut started = Vec::new();
+        for (spec, router) in starting {
+            let id = InstanceId(self.next_id);
+            self.next_id += 1;
+            self.outputs.push_back(Output::InstanceStarted { id, name: spec.name.clone() });
+            let member = Member {
+                spec,
+                router,
+                rounds: AnnouncementRounds::default(),
+                owns_addresses: false,
+                stats: Statistics::default(),
+            };
+            self.members.insert(id, member);
+            started.push(id);
+        }
+        // Tracking before startup decides where startup goes (FAULT, or the tracked priority).
+        self.retrack(now);
+        for id in started {
+            if let Some(member) = self.members.get_mut(&id) {
+                member.router.handle_startup(now);
+            }
+            self.drain(now, id);
+        }
+        Ok(())
+    }
+
+    /// An advertisement for instance `id`, received at `received_at` (which may be earlier
+    /// than an earlier call's: the kernel absorbed it and the shell learnt of it later).
+    pub fn handle_advertisement(
+        &mut self,
+        received_at: Instant,
+        id: InstanceId,
+        source: IpAddr,
+        advertisement: &Advertisement,
+    ) -> Option<Disposition> {
+        let member = self.members.get_mut(&id)?;
+        member.stats.advertisements_received += 1;
+        if advertisement.priority() == 0 {
+            member.stats.priority_zero_received += 1;
+        }
+        let disposition = member.router.handle_advertisement(received_at, source, advertisement);
+        self.drain(received_at, id);
+        Some(disposition)
+    }
+
+    /// Timers due at `now` fire; anything else is left alone, so extra calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let ids: Vec<InstanceId> = self.members.keys().copied().collect();
+        for id in ids {
+            let Some(member) = self.members.get_mut(&id) else { continue };
+            if deadline(member, Timer::Router).is_some_and(|at| at <= now) {
+                member.router.handle_timeout(now);
+                self.drain(now, id);
+            }
+            let Some(member) = self.members.get_mut(&id) else { continue };
+            if deadline(member, Timer::AnnouncementRound).is_some_and(|at| at <= now) {
+                member.rounds.next_at = None;
+                self.announce_due(now, id);
+            }
+        }
+    }
+
+    /// Interface `name` became usable or not. Returns whether that is news.
+    pub fn handle_link(&mut self, now: Instant, name: &str, usable: bool) -> bool {
+        if self.seen.links.get(name) == Some(&usable) {
+            return false;
+        }
+        self.seen.links.insert(name.to_owned(), usable);
+        self.retrack(now);
+        true
+    }
+
+    /// A tracking script's result changed.
+    pub fn handle_script(&mut self, now: Instant, name: &str, passed: bool) {
+        if self.seen.scripts.get(name) != Some(&passed) {
+            self.seen.scripts.insert(name.to_owned(), passed);
+            self.retrack(now);
+        }
+    }
+
+    /// Another agent removed `address`, one of instance `id`'s. A master that installed it puts
+    /// it back (the addresses are the master's to hold). Returns whether it does.
+    pub fn handle_address_removed(
+        &mut self,
+        _now: Instant,
+        id: InstanceId,
+        address: IpAddr,
+    ) -> bool {
+        let Some(member) = self.members.get(&id) else { return false };
+        let ours = member.addresses().contains(&address);
+        if !ours || !member.owns_addresses || member.router.state() != State::Master {
+            return false;
+        }
+        let accept = member.accept();
+        self.outputs.push_back(Output::AddAddresses { id, addresses: vec![address], accept });
+        true
+    }
+
+    /// The addresses on instance `id`'s interface changed; `on_interface` lists them in the
+    /// kernel's order. Without `unicast_src_ip` an instance speaks from the primary one
+    /// ([`primary_address`](crate::primary_address)), which also breaks priority ties (RFC 9568
+    /// §6.4.3): when it changes, the instance restarts there, a master resigning first. An
+    /// interface left with no candidate keeps the instance as it is. Returns the new primary
+    /// address when the instance restarts.
+    pub fn handle_interface_addresses(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        on_interface: &[IpAddr],
+    ) -> Result<Option<IpAddr>, NodeError> {
+        let Some(config) = &self.config else { return Ok(None) };
+        let Some(member) = self.members.get(&id) else { return Ok(None) };
+        if member.spec.source_ip.is_some() {
+            return Ok(None);
+        }
+        let Some(address) = crate::primary_address(&member.spec, on_interface) else {
+            return Ok(None);
+        };
+        if member.router.config().primary_address == address {
+            return Ok(None);
+        }
+        let router_config = checked(config, &member.spec, address)?;
+        let router = Router::new(router_config)
+            .map_err(|error| NodeError::Instance { instance: member.spec.name.clone(), error })?;
+        if let Some(member) = self.members.get_mut(&id) {
+            member.router.handle_shutdown(now);
+        }
+        self.drain(now, id);
+        self.outputs.push_back(Output::PrimaryAddressChanged { id, address });
+        if let Some(member) = self.members.get_mut(&id) {
+            member.router = router;
+            member.rounds.cancel();
+        }
+        self.retrack(now);
+        if let Some(member) = self.members.get_mut(&id) {
+            member.router.handle_startup(now);
+        }
+        self.drain(now, id);
+        Ok(Some(address))
+    }
+
+    /// Stops every instance: masters resign, addresses go.
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        let ids: Vec<InstanceId> = self.members.keys().copied().collect();
+        for id in ids {
+            self.stop(now, id);
+        }
+    }
+
+    /// Every instance, read-only, with its statistics.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            instances: self
+                .members
+                .iter()
+                .map(|(id, member)| InstanceSnapshot {
+                    id: *id,
+                    name: member.spec.name.clone(),
+                    state: member.router.state(),
+                    priority: member.router.priority(),
+                    statistics: member.stats,
+                })
+                .collect(),
+        }
+    }
+
+    fn running(&self, new: &Instance) -> Option<InstanceId> {
+        self.members
+            .iter()
+            .find(|(_, member)| {
+                member.spec.name == new.name && reload::same_identity(&member.spec, new)
+            })
+            .map(|(id, _)| *id)
+    }
+
+    fn stop(&mut self, now: Instant, id: InstanceId) {
+        if let Some(member) = self.members.get_mut(&id) {
+            member.router.handle_shutdown(now);
+        }
+        self.drain(now, id);
+        self.members.remove(&id);
+        self.outputs.push_back(Output::InstanceStopped { id });
+    }
+
+    /// keepalived's reload of a running instance: new settings, same state. A master adds and
+    /// removes only the addresses that changed and announces the new ones; a new configured
+    /// priority acts through tracking, as a tracked change would.
+    fn reconfigure(&mut self, now: Instant, id: InstanceId, spec: Instance, config: RouterConfig) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        let before = member.addresses();
+        let io_changed = reload::io_changed(&member.spec, &spec);
+        member.spec = spec;
+        if let Err(error) = member.router.reconfigure(now, config) {
+            unreachable!("checked before the reload was applied: {error}");
+        }
+        if io_changed {
+            self.outputs.push_back(Output::InstanceReconfigured { id });
+        }
+        let member = &self.members[&id];
+        let after = member.addresses();
+        if member.owns_addresses {
+            let gone: Vec<IpAddr> = before.iter().filter(|a| !after.contains(a)).copied().collect();
+            let new: Vec<IpAddr> = after.iter().filter(|a| !before.contains(a)).copied().collect();
+            let accept = member.accept();
+            if !gone.is_empty() {
+                self.outputs.push_back(Output::RemoveAddresses { id, addresses: gone });
+            }
+            if !new.is_empty() {
+                self.outputs.push_back(Output::AddAddresses { id, addresses: new.clone(), accept });
+                let member = self.members.get_mut(&id).expect("present");
+                let repeat = member.router.config().garp.master_repeat;
+                let spacing = member.router.config().garp.interval;
+                member.rounds.extend(repeat, new, spacing);
+                self.announce_due(now, id);
+            }
+        }
+        self.drain(now, id);
+    }
+
+    /// Tracking and sync groups applied to every instance.
+    fn retrack(&mut self, now: Instant) {
+        let groups = self.config.as_ref().map(|c| c.sync_groups.as_slice()).unwrap_or_default();
+        let names: Vec<&str> = self.members.values().map(|m| m.spec.name.as_str()).collect();
+        let mut tracked: Vec<Tracked> =
+            self.members.values().map(|member| tracking::track(&member.spec, &self.seen)).collect();
+        tracking::propagate_group_faults(groups, &names, &mut tracked);
+        let ids: Vec<InstanceId> = self.members.keys().copied().collect();
+        for (id, tracked) in ids.into_iter().zip(tracked) {
+            let member = self.members.get_mut(&id).expect("listed");
+            member.router.handle_fault(now, tracked.fault);
+            member.router.handle_priority(now, tracked.priority);
+            self.drain(now, id);
+        }
+    }
+
+    /// The router's outputs, with keepalived's policy and the statistics applied.
+    fn drain(&mut self, now: Instant, id: InstanceId) {
+        loop {
+            let Some(member) = self.members.get_mut(&id) else { return };
+            let Some(output) = member.router.poll_output() else { return };
+            match output {
+                vrrp_proto::Output::SendAdvertisement(advertisement) => {
+                    member.stats.advertisements_sent += 1;
+                    if advertisement.priority() == 0 {
+                        member.stats.priority_zero_sent += 1;
+                    }
+                    self.outputs.push_back(Output::SendAdvertisement { id, advertisement });
+                }
+                vrrp_proto::Output::AddAddresses { addresses, accept } => {
+                    member.owns_addresses = true;
+                    let addresses = member.with_excluded(addresses);
+                    self.outputs.push_back(Output::AddAddresses { id, addresses, accept });
+                }
+                vrrp_proto::Output::RemoveAddresses { addresses } => {
+                    member.owns_addresses = false;
+                    let addresses = member.with_excluded(addresses);
+                    self.outputs.push_back(Output::RemoveAddresses { id, addresses });
+                }
+                vrrp_proto::Output::AnnounceAddresses { addresses, count, spacing } => {
+                    let addresses = member.with_excluded(addresses);
+                    member.rounds.extend(count, addresses, spacing);
+                    self.announce_due(now, id);
+                }
+                vrrp_proto::Output::StateChanged { from, to, reason } => {
+                    member.stats.record_transition(Transition { at: now, from, to, reason });
+                    if from == State::Master {
+                        // Announcements belong to the master that asked for them.
+                        member.rounds.cancel();
+                    }
+                    let priority = member.router.priority();
+                    let runs = notify::instance_scripts(
+                        &member.spec.notify,
+                        &member.spec.name,
+                        to,
+                        priority,
+                        self.config.as_ref().and_then(|c| c.global.script_user.as_ref()),
+                    );
+                    self.outputs.push_back(Output::StateChanged { id, from, to, reason });
+                    self.outputs.extend(runs.into_iter().map(Output::RunScript));
+                }
+            }
+        }
+    }
+
+    /// Sends the announcement rounds due at `now`: all at once without spacing, else one, with
+    /// the next armed `spacing` later.
+    fn announce_due(&mut self, now: Instant, id: InstanceId) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        let rounds = &mut member.rounds;
+        if rounds.next_at.is_some_and(|at| at > now) {
+            return;
+        }
+        while rounds.remaining > 0 {
+            rounds.remaining -= 1;
+            member.stats.announcements_sent += 1;
+            let addresses = rounds.addresses.clone();
+            self.outputs.push_back(Output::Announce { id, addresses });
+            if !rounds.spacing.is_zero() {
+                break;
+            }
+        }
+        rounds.next_at = (rounds.remaining > 0).then(|| now + rounds.spacing);
+        if rounds.remaining == 0 {
+            rounds.cancel();
+        }
+    }
+}
+
+/// The router's configuration for `spec`, validated.
+fn checked(config: &Config, spec: &Instance, primary: IpAddr) -> Result<RouterConfig, NodeError> {
+    let router_config = reload::router_config(config, spec, primary);
+    router_config
+        .validate()
+        .map_err(|error| NodeError::Instance { instance: spec.name.clone(), error })?;
+    Ok(router_config)
+}
+
+fn deadline(member: &Member, timer: Timer) -> Option<Instant> {
+    match timer {
+        Timer::Router => member.router.poll_timeout(),
+        Timer::AnnouncementRound => member.rounds.next_at,
+    }
+}

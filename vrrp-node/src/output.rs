@@ -1,0 +1,75 @@
+//! What the node asks the shell to do.
+
+use std::net::IpAddr;
+
+use vrrp_config::RunAs;
+use vrrp_proto::{Advertisement, Reason, State};
+
+/// One running instance. Ids are never reused, so an id held across a reload either names the
+/// same instance or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceId(pub(crate) u32);
+
+/// A script to start, argv as configured plus keepalived's arguments; the shell never waits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptRun {
+    pub argv: Vec<String>,
+    pub run_as: Option<RunAs>,
+}
+
+/// The shell's work, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The instance named `name` of the configuration now runs as `id`: the shell takes the
+    /// I/O it prepared for that name (sockets, kernel maps) into service under this id.
+    InstanceStarted {
+        id: InstanceId,
+        name: String,
+    },
+    /// The instance's peers or addresses changed in place (reload): the shell refreshes what
+    /// it derives from them (destinations, the kernel's peer table, the address details)
+    /// before the outputs that follow.
+    InstanceReconfigured {
+        id: InstanceId,
+    },
+    /// The instance restarted on a new primary address: the shell reopens its sockets there.
+    PrimaryAddressChanged {
+        id: InstanceId,
+        address: IpAddr,
+    },
+    /// The instance is gone (reload, shutdown): the shell removes all of its addresses, even
+    /// ones it never added in this run, and releases its I/O.
+    InstanceStopped {
+        id: InstanceId,
+    },
+    /// Encode and send this advertisement to the router's destinations (its `Transport`).
+    SendAdvertisement {
+        id: InstanceId,
+        advertisement: Advertisement,
+    },
+    /// Add these of the instance's addresses (advertised and excluded). `accept` is
+    /// Accept_Mode (RFC 9568 §6.1), carried for the shell's traffic filter.
+    AddAddresses {
+        id: InstanceId,
+        addresses: Vec<IpAddr>,
+        accept: bool,
+    },
+    /// Remove these of the instance's addresses.
+    RemoveAddresses {
+        id: InstanceId,
+        addresses: Vec<IpAddr>,
+    },
+    /// One round of gratuitous ARPs / unsolicited neighbour advertisements for the addresses.
+    Announce {
+        id: InstanceId,
+        addresses: Vec<IpAddr>,
+    },
+    /// Start a notify script.
+    RunScript(ScriptRun),
+    StateChanged {
+        id: InstanceId,
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+}

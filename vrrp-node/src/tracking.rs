@@ -1,0 +1,187 @@
+//! keepalived's tracking: what tracked interfaces and scripts make of an instance's priority,
+//! and when they put it (and its sync group) in FAULT.
+
+use std::collections::HashMap;
+
+use vrrp_config::{Instance, SyncGroup};
+
+/// What the node knows of the world the instances track.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observations {
+    /// Whether each interface is usable (up, with carrier); unknown ones are not.
+    pub links: HashMap<String, bool>,
+    /// The latest result of each tracking script; one not yet reported counts as passing
+    /// unless its `init_fail` says otherwise (the caller seeds it).
+    pub scripts: HashMap<String, bool>,
+}
+
+impl Observations {
+    fn link_usable(&self, name: &str) -> bool {
+        self.links.get(name).copied().unwrap_or(false)
+    }
+
+    fn script_passed(&self, name: &str) -> bool {
+        self.scripts.get(name).copied().unwrap_or(true)
+    }
+}
+
+/// An instance's fault flag and effective priority.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    pub fault: bool,
+    pub priority: u8,
+}
+
+/// keepalived's tracking: its own interface down is a fault; a tracked item of weight 0 that
+/// is down (or up, with `reverse`) is a fault; otherwise a positive weight adds while the item
+/// is good and a negative one subtracts while it is bad. keepalived vrrp_track.c
+/// vrrp_set_effective_priority(): the address owner's priority never moves, anyone else's
+/// sum is held within 1-254.
+pub fn track(instance: &Instance, seen: &Observations) -> Tracked {
+    let mut fault = !seen.link_usable(&instance.interface);
+    let mut priority = i32::from(instance.priority);
+    let interfaces = instance
+        .track_interfaces
+        .iter()
+        .map(|tracked| (tracked.weight, tracked.reverse, seen.link_usable(&tracked.name)));
+    let scripts = instance
+        .track_scripts
+        .iter()
+        .map(|tracked| (tracked.weight, tracked.reverse, seen.script_passed(&tracked.name)));
+    for (weight, reverse, up) in interfaces.chain(scripts) {
+        let good = up != reverse;
+        match weight {
+            0 if !good => fault = true,
+            w if w > 0 && good => priority = priority.saturating_add(w),
+            w if w < 0 && !good => priority = priority.saturating_add(w),
+            _ => {}
+        }
+    }
+    let priority =
+        if instance.priority == u8::MAX { u8::MAX } else { priority.clamp(1, 254) as u8 };
+    Tracked { fault, priority }
+}
+
+/// keepalived's vrrp_sync_group: a member's fault is the whole group's, so a router that lost
+/// one side (say, its uplink) gives up the other side's addresses too. `tracked` is indexed
+/// like `names`.
+pub fn propagate_group_faults(groups: &[SyncGroup], names: &[&str], tracked: &mut [Tracked]) {
+    for group in groups {
+        let members: Vec<usize> = (0..names.len())
+            .filter(|&index| group.members.iter().any(|member| member == names[index]))
+            .collect();
+        if members.iter().any(|&index| tracked[index].fault) {
+            for index in members {
+                tracked[index].fault = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vrrp_config::{TrackedInterface, TrackedScript};
+
+    fn instance(priority: u8) -> Instance {
+        let text = format!(
+            "vrrp_instance VI {{\n interface eth0\n virtual_router_id 1\n priority {priority}\n \
+             virtual_ipaddress {{\n 192.0.2.100\n }}\n}}\n"
+        );
+        let loaded = vrrp_config::parse_str(&text, std::path::Path::new("t.conf")).unwrap();
+        loaded.config.instances[0].clone()
+    }
+
+    fn seen(links: &[(&str, bool)], scripts: &[(&str, bool)]) -> Observations {
+        Observations {
+            links: links.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
+            scripts: scripts.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
+        }
+    }
+
+    fn script(name: &str, weight: i32, reverse: bool) -> TrackedScript {
+        TrackedScript { name: name.into(), weight, reverse }
+    }
+
+    #[test]
+    fn own_interface_down_is_a_fault_at_the_configured_priority() {
+        let vi = instance(110);
+        assert_eq!(
+            track(&vi, &seen(&[("eth0", true)], &[])),
+            Tracked { fault: false, priority: 110 }
+        );
+        assert_eq!(
+            track(&vi, &seen(&[("eth0", false)], &[])),
+            Tracked { fault: true, priority: 110 }
+        );
+        assert!(track(&vi, &seen(&[], &[])).fault, "an interface never seen is not usable");
+    }
+
+    #[test]
+    fn weights_add_while_good_and_subtract_while_bad() {
+        let mut vi = instance(100);
+        vi.track_scripts = vec![script("up", 20, false), script("down", -30, false)];
+        let both_pass = seen(&[("eth0", true)], &[("up", true), ("down", true)]);
+        assert_eq!(track(&vi, &both_pass).priority, 120);
+        let both_fail = seen(&[("eth0", true)], &[("up", false), ("down", false)]);
+        assert_eq!(track(&vi, &both_fail).priority, 70);
+    }
+
+    #[test]
+    fn reverse_inverts_what_good_means() {
+        let mut vi = instance(100);
+        vi.track_interfaces =
+            vec![TrackedInterface { name: "wan".into(), weight: -10, reverse: true }];
+        assert_eq!(track(&vi, &seen(&[("eth0", true), ("wan", true)], &[])).priority, 90);
+        assert_eq!(track(&vi, &seen(&[("eth0", true), ("wan", false)], &[])).priority, 100);
+    }
+
+    #[test]
+    fn weight_zero_is_a_fault_when_bad() {
+        let mut vi = instance(100);
+        vi.track_scripts = vec![script("chk", 0, false)];
+        assert!(track(&vi, &seen(&[("eth0", true)], &[("chk", false)])).fault);
+        assert!(!track(&vi, &seen(&[("eth0", true)], &[("chk", true)])).fault);
+        assert!(!track(&vi, &seen(&[("eth0", true)], &[])).fault, "no result yet: passing");
+    }
+
+    #[test]
+    fn the_sum_is_held_within_one_and_two_hundred_fifty_four() {
+        let mut vi = instance(10);
+        vi.track_scripts = vec![script("a", -250, false)];
+        assert_eq!(track(&vi, &seen(&[("eth0", true)], &[("a", false)])).priority, 1);
+        vi.track_scripts = vec![script("a", -9, false)];
+        assert_eq!(track(&vi, &seen(&[("eth0", true)], &[("a", false)])).priority, 1);
+        let passing = seen(&[("eth0", true)], &[("a", true), ("b", true)]);
+        let mut vi = instance(250);
+        vi.track_scripts = vec![script("a", 250, false), script("b", i32::MAX, false)];
+        assert_eq!(track(&vi, &passing).priority, 254, "saturates, never wraps");
+        let mut exact = instance(253);
+        exact.track_scripts = vec![script("a", 1, false)];
+        assert_eq!(track(&exact, &passing).priority, 254);
+    }
+
+    #[test]
+    fn the_owners_priority_never_moves() {
+        let mut owner = instance(255);
+        owner.track_scripts = vec![script("a", -50, false)];
+        assert_eq!(track(&owner, &seen(&[("eth0", true)], &[("a", false)])).priority, 255);
+    }
+
+    #[test]
+    fn a_members_fault_is_its_groups() {
+        let group = SyncGroup {
+            name: "G".into(),
+            members: vec!["A".into(), "B".into()],
+            notify: Default::default(),
+        };
+        let good = Tracked { fault: false, priority: 100 };
+        let bad = Tracked { fault: true, priority: 100 };
+        let mut tracked = [good, bad, good];
+        propagate_group_faults(std::slice::from_ref(&group), &["A", "B", "C"], &mut tracked);
+        assert_eq!(tracked, [bad, bad, good], "C is in no group");
+        let mut tracked = [good, good, good];
+        propagate_group_faults(&[group], &["A", "B", "C"], &mut tracked);
+        assert_eq!(tracked, [good, good, good]);
+    }
+}

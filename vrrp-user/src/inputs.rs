@@ -1,0 +1,179 @@
+//! The loop's inputs turned into the node's: arrivals, the kernel's records, netlink events.
+
+use std::time::Instant;
+
+use vrrp_common::event_cause;
+use vrrp_node::InstanceId;
+
+use crate::{
+    arrivals::{self, Arrival},
+    daemon::Daemon,
+    netlink::NetEvent,
+};
+
+impl Daemon {
+    pub(crate) fn handle_timers(&mut self) {
+        let now = Instant::now();
+        for id in self.node.master_down_due(now) {
+            self.deliver_absorbed(id);
+        }
+        self.node.handle_timeout(now);
+    }
+
+    /// The kernel may have absorbed advertisements since the last event: give the newest to
+    /// the node before the instance's master-down timer is judged.
+    fn deliver_absorbed(&mut self, id: InstanceId) {
+        let (Some(xdp), Some(instance)) = (&self.xdp, self.io.get(&id)) else {
+            return;
+        };
+        let record = match xdp.record(&instance.key) {
+            Ok(Some(record)) => record,
+            Ok(None) => return,
+            Err(error) => {
+                log::warn!("{}: {error:#}", instance.name());
+                return;
+            }
+        };
+        let tick = record.last_seen_jiffies;
+        if instance.last_delivered_tick.is_some_and(|delivered| tick <= delivered) {
+            return;
+        }
+        let seen_at = match xdp.clock().instant_of(tick) {
+            Ok(seen_at) => seen_at,
+            Err(error) => {
+                log::warn!("{}: reading the kernel clock: {error:#}", instance.name());
+                return;
+            }
+        };
+        let arrival = Arrival {
+            key: instance.key,
+            source: arrivals::address_of(instance.key.family, record.sender),
+            received_at: seen_at,
+            kernel_tick: Some(tick),
+            priority: record.priority,
+            interval: vrrp_proto::Centiseconds::new(record.interval_cs),
+            addresses: None,
+            causes: 0,
+            source_mac: Some(record.sender_mac),
+        };
+        self.handle_arrival(arrival);
+    }
+
+    pub(crate) fn handle_arrival(&mut self, arrival: Arrival) {
+        let Some((&id, instance)) = self.io.iter_mut().find(|(_, i)| i.key == arrival.key) else {
+            return;
+        };
+        let Some(view) = self.node.instance(id) else { return };
+        if arrival.causes & event_cause::MAC_CHANGED != 0
+            && self.mac_changes_logged.insert(arrival.source)
+        {
+            let mac = arrival.source_mac.unwrap_or_default();
+            log::warn!(
+                "{}: peer {} now sends from MAC {} (pin it with `mac` in unicast_peer to refuse \
+                 others)",
+                instance.name(),
+                arrival.source,
+                vrrp_config::MacAddr(mac)
+            );
+        }
+        let advertisement = match instance.advertisement_of(&arrival, view.router().config()) {
+            Ok(advertisement) => advertisement,
+            Err(error) => {
+                log::warn!("{error:#}");
+                return;
+            }
+        };
+        if let Some(tick) = arrival.kernel_tick {
+            if instance.last_delivered_tick.is_none_or(|delivered| tick > delivered) {
+                instance.last_delivered_tick = Some(tick);
+            }
+        }
+        let disposition =
+            self.node.handle_advertisement(arrival.received_at, id, arrival.source, &advertisement);
+        log::debug!(
+            "{}: advertisement from {} priority {}: {disposition:?}",
+            self.name(id),
+            arrival.source,
+            arrival.priority
+        );
+    }
+
+    pub(crate) async fn handle_net_event(&mut self, event: NetEvent) {
+        let now = Instant::now();
+        match event {
+            NetEvent::Link { name, usable, .. } => {
+                if self.node.handle_link(now, &name, usable) {
+                    log::info!("interface {name} is {}", if usable { "up" } else { "down" });
+                }
+            }
+            NetEvent::LinkRemoved { ifindex } => {
+                let gone: Vec<String> = self
+                    .io
+                    .values()
+                    .filter(|instance| instance.ifindex == ifindex)
+                    .map(|instance| instance.spec.interface.clone())
+                    .collect();
+                for name in gone {
+                    log::warn!("interface {name} was removed");
+                    self.node.handle_link(now, &name, false);
+                }
+            }
+            NetEvent::AddressRemoved { ifindex, address } => {
+                self.follow_primary_address(ifindex).await;
+                let holders: Vec<InstanceId> = self
+                    .io
+                    .iter()
+                    .filter(|(_, instance)| {
+                        instance
+                            .addresses
+                            .iter()
+                            .any(|vip| vip.ifindex == ifindex && vip.address == address)
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in holders {
+                    if self.node.handle_address_removed(now, id, address) {
+                        log::warn!(
+                            "{}: {address} was removed by another agent; putting it back",
+                            self.name(id)
+                        );
+                    }
+                }
+            }
+            NetEvent::AddressAdded { ifindex, .. } => self.follow_primary_address(ifindex).await,
+        }
+    }
+
+    /// Tells the node the addresses now on `ifindex`, for each instance there (it decides
+    /// whether the instance restarts on a new primary address).
+    async fn follow_primary_address(&mut self, ifindex: u32) {
+        let now = Instant::now();
+        let on_link: Vec<(InstanceId, std::net::IpAddr)> = self
+            .io
+            .iter()
+            .filter(|(_, instance)| instance.ifindex == ifindex)
+            .map(|(id, instance)| (*id, instance.primary))
+            .collect();
+        if on_link.is_empty() {
+            return;
+        }
+        let addresses: Vec<std::net::IpAddr> = match self.netlink.addresses(ifindex).await {
+            Ok(addresses) => addresses.into_iter().map(|(address, _, _)| address).collect(),
+            Err(error) => {
+                log::warn!("reading the addresses of interface {ifindex}: {error:#}");
+                return;
+            }
+        };
+        for (id, current) in on_link {
+            match self.node.handle_interface_addresses(now, id, &addresses) {
+                Ok(Some(primary)) => log::info!(
+                    "{}: the primary address changed from {current} to {primary}; restarting \
+                     the instance",
+                    self.name(id)
+                ),
+                Ok(None) => {}
+                Err(error) => log::error!("{error}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Start, reload and stop: the I/O around `Node::handle_reload` and `Node::handle_shutdown`.
+//! A reload opens everything new first, so a refusal leaves the running configuration as it
+//! was; the node then applies it as a diff, in place.
+
+use std::{
+    collections::{HashMap, HashSet},
+    time::Instant,
+};
+
+use anyhow::{bail, Result};
+use vrrp_config::Config;
+
+use crate::{
+    daemon::{Daemon, DatapathChoice, Options},
+    instance::Instance,
+    netlink::Netlink,
+    scripts, systemd,
+    xdp::{AttachMode, XdpDatapath},
+};
+
+/// Loads and validates the configuration, printing its warnings.
+pub fn load_config(path: &std::path::Path) -> Result<Config> {
+    let loaded = vrrp_config::load(path)?;
+    for warning in &loaded.warnings {
+        log::warn!("{warning}");
+    }
+    for group in &loaded.config.sync_groups {
+        log::warn!(
+            "vrrp_sync_group {}: a member's fault is the group's, but vrrpd does not yet force \
+             the members' MASTER/BACKUP transitions together (nor run the group's notify)",
+            group.name
+        );
+    }
+    Ok(loaded.config)
+}
+
+impl Daemon {
+    /// Takes a configuration into service: the first one, or a reload's.
+    pub(crate) async fn apply(&mut self, config: Config) -> Result<()> {
+        let plan = self.node.reload_plan(&config);
+        // Open every starting instance's I/O first: an error leaves everything as it was.
+        let mut prepared = HashMap::new();
+        let mut primaries = HashMap::new();
+        for spec in config.instances.iter().filter(|spec| plan.starting.contains(&spec.name)) {
+            let instance =
+                Instance::create(spec.clone(), &self.netlink, self.xdp.is_none(), None).await?;
+            primaries.insert(spec.name.clone(), instance.primary);
+            prepared.insert(spec.name.clone(), instance);
+        }
+        self.node.check_reload(&config, &primaries)?;
+        // New interfaces next (harmless to the running instances), so a refusal changes nothing.
+        let wanted: HashSet<String> =
+            config.instances.iter().map(|i| i.interface.clone()).collect();
+        if let Some(xdp) = &mut self.xdp {
+            for ifname in &wanted {
+                if !xdp.is_attached(ifname) {
+                    attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
+                }
+            }
+        }
+        let now = Instant::now();
+        for name in vrrp_node::reload::interfaces(&config) {
+            let usable = match self.netlink.interface(&name).await {
+                Ok(interface) => interface.usable,
+                Err(_) => false,
+            };
+            self.node.handle_link(now, &name, usable);
+        }
+        self.node.handle_reload(now, config, &primaries)?;
+        self.prepared = prepared;
+        self.carry_out().await;
+        if let Some(xdp) = &mut self.xdp {
+            for ifname in xdp.attached_interfaces() {
+                if !wanted.contains(&ifname) {
+                    xdp.detach(&ifname)?;
+                    log::info!("XDP detached from {ifname} (no instance left there)");
+                }
+            }
+        }
+        self.start_trackers();
+        Ok(())
+    }
+
+    /// SIGHUP: a bad file is refused and the running configuration stays in force.
+    pub(crate) async fn reload(&mut self) {
+        systemd::reloading();
+        log::info!("reloading {}", self.options.config.display());
+        let result = match load_config(&self.options.config) {
+            Ok(config) => self.apply(config).await,
+            Err(error) => Err(error),
+        };
+        match &result {
+            Ok(()) => log::info!("reloaded {}", self.options.config.display()),
+            Err(error) => {
+                log::error!("reload refused, the running configuration stays in force:\n{error:#}")
+            }
+        }
+        systemd::notify(&format!("READY=1\nSTATUS={}", self.status()));
+    }
+
+    /// The tracking scripts the instances use, continuing from the node's latest results.
+    fn start_trackers(&mut self) {
+        for task in self.script_tasks.drain(..) {
+            task.abort();
+        }
+        let scripts: Vec<_> = self.node.tracking_scripts().into_iter().cloned().collect();
+        let script_user = self.node.config().and_then(|c| c.global.script_user.as_ref());
+        self.script_tasks = scripts::spawn_trackers(
+            &scripts,
+            self.node.script_results(),
+            script_user,
+            self.script_results.clone(),
+        );
+    }
+
+    pub(crate) async fn stop(&mut self) {
+        self.node.handle_shutdown(Instant::now());
+        self.carry_out().await;
+        for task in self.script_tasks.drain(..) {
+            task.abort();
+        }
+        if let Some(xdp) = &mut self.xdp {
+            xdp.shut_down();
+        }
+    }
+}
+
+/// Holds an abstract socket named after the pin folder for the daemon's lifetime: a second
+/// vrrpd in the same network namespace with the same pins refuses to start before it touches
+/// anything (it would otherwise replace the running daemon's pins and fight over addresses).
+/// The kernel releases the name when the process dies, so a crash leaves no stale lock.
+pub(crate) fn single_instance(
+    pin_dir: &std::path::Path,
+) -> Result<std::os::unix::net::UnixListener> {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("vrrpd:{}", pin_dir.display());
+    let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    std::os::unix::net::UnixListener::bind_addr(&address).map_err(|error| {
+        anyhow::anyhow!(
+            "another vrrpd is running here with the pins in {} ({error}); stop it first, or give \
+             this one another --pin-dir",
+            pin_dir.display()
+        )
+    })
+}
+
+/// Loads the XDP program as the options ask; `None` means the socket data path.
+pub(crate) fn open_xdp(options: &Options) -> Result<Option<XdpDatapath>> {
+    if options.datapath == DatapathChoice::Socket {
+        log::info!("data path: raw sockets (as configured)");
+        return Ok(None);
+    }
+    let loaded = XdpDatapath::load(Some(&options.pin_dir));
+    match (loaded, options.datapath) {
+        (Ok(datapath), _) => {
+            log::info!("data path: XDP (pinned under {})", options.pin_dir.display());
+            Ok(Some(datapath))
+        }
+        (Err(error), DatapathChoice::Auto) => {
+            log::warn!("XDP unavailable ({error:#}); falling back to the raw-socket data path");
+            Ok(None)
+        }
+        (Err(error), _) => Err(error.context("the XDP data path was required (--datapath xdp)")),
+    }
+}
+
+/// Attaches XDP to `ifname`. A `vrrp_xdp` left attached by an earlier run (through netlink,
+/// which outlives its loader) is replaced; any other program is left alone, with an error.
+async fn attach(
+    xdp: &mut XdpDatapath,
+    netlink: &Netlink,
+    ifname: &str,
+    mode: AttachMode,
+) -> Result<()> {
+    let first_error = match xdp.attach(ifname, mode) {
+        Ok(used) => {
+            log::info!("XDP attached to {ifname} ({used:?})");
+            return Ok(());
+        }
+        Err(error) => error,
+    };
+    let ifindex = netlink.interface(ifname).await?.ifindex;
+    let Some((id, attached)) = netlink.xdp_program(ifindex).await? else {
+        return Err(first_error);
+    };
+    let name = aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .find(|program| program.id() == id)
+        .and_then(|program| program.name_as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if name != vrrp_common::names::PROGRAM {
+        bail!(
+            "{ifname} already has the XDP program {name:?} (id {id}); vrrpd does not replace \
+             another program: detach it (`ip link set dev {ifname} xdp off`) or run with \
+             --datapath socket"
+        );
+    }
+    log::warn!("{ifname}: replacing a stale {name} (id {id}, {attached:?}) left by an earlier run");
+    netlink.detach_xdp(ifindex, &attached).await.map_err(|error| {
+        error.context(format!("{ifname}: the attached {name} is held by a running process"))
+    })?;
+    let used = xdp.attach(ifname, mode)?;
+    log::info!("XDP attached to {ifname} ({used:?})");
+    Ok(())
+}
+
+/// Refuses to start without the privileges the daemon needs, naming them.
+pub fn check_privileges() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return Ok(());
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0);
+    const CAP_NET_ADMIN: u32 = 12;
+    const CAP_NET_RAW: u32 = 13;
+    let missing: Vec<&str> = [(CAP_NET_ADMIN, "CAP_NET_ADMIN"), (CAP_NET_RAW, "CAP_NET_RAW")]
+        .into_iter()
+        .filter(|(bit, _)| effective & (1 << bit) == 0)
+        .map(|(_, name)| name)
+        .collect();
+    if !missing.is_empty() {
+        bail!("vrrpd needs {} (and CAP_BPF, CAP_PERFMON for XDP); run it as root or via the systemd unit", missing.join(", "));
+    }
+    Ok(())
+}
