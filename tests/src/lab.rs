@@ -169,6 +169,10 @@ impl ReferenceLab {
         if !extra.contains(&"--pin-dir") {
             args.extend(["--pin-dir".to_owned(), pin_dir.to_string_lossy().into_owned()]);
         }
+        if !extra.contains(&"--runtime-dir") {
+            let runtime_dir = self.dir.join(format!("run-r{n}"));
+            args.extend(["--runtime-dir".to_owned(), runtime_dir.to_string_lossy().into_owned()]);
+        }
         args.extend(extra.iter().map(|arg| (*arg).to_owned()));
         self.spawn(&format!("vrrpd-r{n}"), "ip", &args, env)
     }

@@ -307,3 +307,34 @@ fn a_second_daemon_refuses_to_start_and_touches_nothing() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(lab.has_vip(1).unwrap() && lab.xdp_attached(1).unwrap(), "the first daemon runs on");
 }
+
+#[test]
+fn an_unprivileged_squatter_cannot_keep_vrrpd_from_starting() {
+    require_root();
+    use std::io::BufRead;
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    // The abstract socket name an earlier lock used: abstract names have no permissions, so
+    // any user could bind it first. The lock is now a file only root can create.
+    let pins = lab.bpffs.join("r1");
+    let code = format!(
+        "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.bind('\\0vrrpd:{}')\n\
+         print('bound',flush=True)\ntime.sleep(60)",
+        pins.display()
+    );
+    let mut squatter = std::process::Command::new("ip")
+        .args(["netns", "exec", lab.router(1), "setpriv", "--reuid=65534", "--regid=65534"])
+        .args(["--clear-groups", "/usr/bin/python3", "-c", &code])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/python3 and setpriv (util-linux) are needed");
+    let mut line = String::new();
+    std::io::BufReader::new(squatter.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "bound", "the squatter holds the old name");
+    let config =
+        lab.write_config(1, "keepalived.conf", &vrrp_tests::lab::reference_config(1)).unwrap();
+    lab.start_vrrpd(1, &config, &[]).unwrap();
+    let started = lab.wait_for_master(1, ELECTION);
+    squatter.kill().unwrap();
+    squatter.wait().unwrap();
+    started.expect("vrrpd starts and takes the VIP beside the squatter");
+}

@@ -32,7 +32,7 @@ use vrrp_node::{InstanceId, Node, Snapshot};
 use crate::{
     arrivals::{self, Arrival, SocketCounters},
     instance::Instance,
-    lifecycle,
+    lifecycle, lock,
     netlink::{self, Netlink},
     scripts, systemd,
     xdp::{AttachMode, XdpDatapath},
@@ -55,6 +55,8 @@ pub struct Options {
     pub datapath: DatapathChoice,
     pub attach_mode: AttachMode,
     pub pin_dir: PathBuf,
+    /// Holds the single-instance lock (systemd's `RuntimeDirectory=`).
+    pub runtime_dir: PathBuf,
     /// Valid advertisements are passed up the stack after accounting instead of consumed.
     pub pass_valid: bool,
 }
@@ -80,7 +82,9 @@ pub(crate) struct Daemon {
 
 pub async fn run(options: Options) -> Result<()> {
     let config = load_config(&options.config)?;
-    let _single = lifecycle::single_instance(&options.pin_dir)?;
+    // Before anything is touched: a second daemon would replace the pins and fight over the
+    // addresses.
+    let _lock = lock::acquire(&options.runtime_dir)?;
     let (netlink, mut net_events) = netlink::connect()?;
     let xdp = lifecycle::open_xdp(&options)?;
     let (arrival_sender, mut arrivals) = mpsc::channel(1024);

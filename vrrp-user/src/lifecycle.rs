@@ -125,25 +125,6 @@ impl Daemon {
     }
 }
 
-/// Holds an abstract socket named after the pin folder for the daemon's lifetime: a second
-/// vrrpd in the same network namespace with the same pins refuses to start before it touches
-/// anything (it would otherwise replace the running daemon's pins and fight over addresses).
-/// The kernel releases the name when the process dies, so a crash leaves no stale lock.
-pub(crate) fn single_instance(
-    pin_dir: &std::path::Path,
-) -> Result<std::os::unix::net::UnixListener> {
-    use std::os::linux::net::SocketAddrExt;
-    let name = format!("vrrpd:{}", pin_dir.display());
-    let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
-    std::os::unix::net::UnixListener::bind_addr(&address).map_err(|error| {
-        anyhow::anyhow!(
-            "another vrrpd is running here with the pins in {} ({error}); stop it first, or give \
-             this one another --pin-dir",
-            pin_dir.display()
-        )
-    })
-}
-
 /// Loads the XDP program as the options ask; `None` means the socket data path.
 pub(crate) fn open_xdp(options: &Options) -> Result<Option<XdpDatapath>> {
     if options.datapath == DatapathChoice::Socket {

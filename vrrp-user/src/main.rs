@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use vrrp_user::{
     daemon::{self, DatapathChoice, Options},
     inspect,
+    lock::DEFAULT_RUNTIME_DIR,
     xdp::{AttachMode, DEFAULT_PIN_DIR},
 };
 
@@ -49,6 +50,11 @@ struct RunArgs {
     /// bpffs folder for the pinned program and maps (readable with bpftool).
     #[arg(long, default_value = DEFAULT_PIN_DIR)]
     pin_dir: PathBuf,
+    /// Folder of the single-instance lock, writable by root only (systemd's
+    /// `RuntimeDirectory=vrrpd` sets RUNTIME_DIRECTORY). A second vrrpd with the same folder
+    /// refuses to start.
+    #[arg(long, env = "RUNTIME_DIRECTORY", default_value = DEFAULT_RUNTIME_DIR)]
+    runtime_dir: PathBuf,
     /// Pass valid advertisements up the stack after accounting (visible to tcpdump on the
     /// host and to other VRRP daemons) instead of consuming them in XDP.
     #[arg(long)]
@@ -117,6 +123,7 @@ fn run(args: RunArgs) -> Result<()> {
         datapath: args.datapath,
         attach_mode: args.xdp_mode,
         pin_dir: args.pin_dir,
+        runtime_dir: args.runtime_dir,
         pass_valid: args.pass_valid,
     };
     tokio::runtime::Builder::new_current_thread()
