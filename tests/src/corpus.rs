@@ -197,6 +197,7 @@ impl Advert {
             checksum_form: self.advertisement().checksum_form(self.checksum).as_common(),
             sender: address_key(self.source),
             sender_mac: self.mac,
+            first_not_link_local: false,
         }
     }
 }
@@ -211,6 +212,8 @@ pub struct Recorded {
     pub checksum_form: u8,
     pub sender: [u8; 16],
     pub sender_mac: [u8; 6],
+    /// Counted under `not_link_local` beside the verdict, and said in the event's causes.
+    pub first_not_link_local: bool,
 }
 
 /// What the program must do with a frame.
@@ -218,6 +221,8 @@ pub struct Recorded {
 pub enum Expect {
     /// Valid: passed (or consumed), recorded, counted as reported or absorbed.
     Valid(Recorded),
+    /// Valid but for no instance here: passed untouched, counted under this reason.
+    Passed(Counter),
     /// Dropped and counted under this reason alone.
     Drop(Counter),
     /// Not VRRP: passed and counted nowhere.
@@ -364,6 +369,27 @@ pub fn valid() -> Vec<Case> {
         frame: padded,
         expect: Expect::Valid(Advert::v2().recorded()),
     });
+    // RFC 9568 §5.2.6: reserved bits are ignored on receive.
+    for (name, base, bits) in [
+        ("VRRPv3/IPv4 with reserved bits set (ignored)", Advert::v3_ipv4(), 0x80),
+        ("VRRPv3/IPv6 with reserved bits set (ignored)", Advert::v3_ipv6(), 0x10),
+    ] {
+        let frame = edited(&base, true, |f, l| f[l.message + 4] |= bits);
+        cases.push(Case { name, frame, expect: Expect::Valid(base.recorded()) });
+    }
+    // FRR's form: the global virtual address first (RFC 9568 §5.2.9 asks for the link-local).
+    let v6 = Advert::v3_ipv6();
+    let global_first = edited(&v6, true, |f, l| {
+        // Swap the link-local and the global address.
+        let first = l.message + 8;
+        let (head, tail) = f.split_at_mut(first + 16);
+        head[first..].swap_with_slice(&mut tail[..16]);
+    });
+    cases.push(Case {
+        name: "VRRPv3/IPv6, global first address (FRR): accepted and noted",
+        frame: global_first,
+        expect: Expect::Valid(Recorded { first_not_link_local: true, ..v6.recorded() }),
+    });
     // A Router Alert option (RFC 2113): the pseudo-header does not cover options.
     cases.push(Case {
         name: "VRRPv3/IPv4 with an IPv4 option (IHL 6)",
@@ -389,6 +415,17 @@ fn with_ipv4_option(frame: &[u8], option: [u8; 4]) -> Vec<u8> {
 }
 
 /// `base`'s frame with `edit` applied; resealed in `base`'s checksum form when `reseal` says so.
+fn edited(base: &Advert, resealed: bool, edit: impl FnOnce(&mut Vec<u8>, Layout)) -> Vec<u8> {
+    let mut frame = base.frame();
+    let layout = Layout::of(&frame);
+    edit(&mut frame, layout);
+    if resealed {
+        reseal(&mut frame, base.recorded().checksum_form);
+    }
+    frame
+}
+
+/// [`edited`], to be dropped under `reason`.
 fn broken(
     name: &'static str,
     base: &Advert,
@@ -396,13 +433,7 @@ fn broken(
     resealed: bool,
     edit: impl FnOnce(&mut Vec<u8>, Layout),
 ) -> Case {
-    let mut frame = base.frame();
-    let layout = Layout::of(&frame);
-    edit(&mut frame, layout);
-    if resealed {
-        reseal(&mut frame, base.recorded().checksum_form);
-    }
-    Case { name, frame, expect: Expect::Drop(reason) }
+    Case { name, frame: edited(base, resealed, edit), expect: Expect::Drop(reason) }
 }
 
 /// At least one frame per drop reason of `Counter`, each with exactly that defect.
@@ -475,19 +506,7 @@ pub fn malformed() -> Vec<Case> {
             set_be16(f, l.message + 4, 0)
         }),
         broken("VRRPv2 interval 0", &v2, Counter::ZeroInterval, true, |f, l| f[l.message + 5] = 0),
-        broken("VRRPv3 reserved bits set", &v4, Counter::ReservedBits, true, |f, l| {
-            f[l.message + 4] |= 0x80
-        }),
-        broken("VRRPv3/IPv6 reserved bits set", &v6, Counter::ReservedBits, true, |f, l| {
-            f[l.message + 4] |= 0x10
-        }),
         broken("VRRPv2 over IPv6", &v6, Counter::FamilyMismatch, false, |f, l| f[l.message] = 0x21),
-        broken("IPv6 first address not link-local", &v6, Counter::NotLinkLocal, true, |f, l| {
-            // Swap the link-local and the global address.
-            let first = l.message + 8;
-            let (head, tail) = f.split_at_mut(first + 16);
-            head[first..].swap_with_slice(&mut tail[..16]);
-        }),
         broken("IPv4 IHL 4", &v4, Counter::BadIhl, false, |f, l| f[l.ip] = 0x44),
         broken("IPv4 IHL 0", &v2, Counter::BadIhl, false, |f, l| f[l.ip] = 0x40),
         broken("IPv4 first fragment (More Fragments)", &v4, Counter::Fragment, false, |f, l| {
@@ -496,17 +515,6 @@ pub fn malformed() -> Vec<Case> {
         broken("IPv4 last fragment (offset 185)", &v4, Counter::Fragment, false, |f, l| {
             set_be16(f, l.ip + 6, 185)
         }),
-        broken("VRID not configured", &v4, Counter::UnknownVrid, true, |f, l| {
-            f[l.message + 1] = VRID_UNCONFIGURED
-        }),
-        broken("VRID 0", &v4, Counter::UnknownVrid, true, |f, l| f[l.message + 1] = 0),
-        broken(
-            "VRRPv3/IPv4 on a VRID configured only for IPv6",
-            &v4,
-            Counter::UnknownVrid,
-            true,
-            |f, l| f[l.message + 1] = VRID_V6,
-        ),
         broken(
             "VRRPv2 to a VRRPv3 instance",
             &Advert { vrid: VRID_V3, ..Advert::v2() },
@@ -536,6 +544,24 @@ pub fn malformed() -> Vec<Case> {
             |_, _| (),
         ),
     ]
+}
+
+/// Valid advertisements for no instance here: counted as `unknown_vrid` and passed, for
+/// another VRRP speaker on the host.
+pub fn unclaimed() -> Vec<Case> {
+    let v4 = Advert::v3_ipv4();
+    let cases = [
+        ("VRID not configured", VRID_UNCONFIGURED),
+        ("VRID 0", 0),
+        ("VRRPv3/IPv4 on a VRID configured only for IPv6", VRID_V6),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, vrid)| {
+            let frame = edited(&v4, true, |f, l| f[l.message + 1] = vrid);
+            Case { name, frame, expect: Expect::Passed(Counter::UnknownVrid) }
+        })
+        .collect()
 }
 
 /// Frames that are not VRRP, or too short to tell: all pass uncounted.

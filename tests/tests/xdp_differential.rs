@@ -13,9 +13,9 @@
 use vrrp_common::{
     checksum_form,
     wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN},
-    Counter, InstanceKey, FAMILY_IPV4,
+    Counter, InstanceKey, Verdict as CounterVerdict, FAMILY_IPV4,
 };
-use vrrp_proto::{decode_ip_packet, Family, ReceiveChecks, Received};
+use vrrp_proto::{decode_ip_packet, DecodeError, Family, ReceiveChecks, Received};
 use vrrp_tests::{
     corpus::{
         self, Expect, Layout, OTHER_PEER_V4, PEER_V4, STRANGER_MAC, STRANGER_V4, VRID_PEERS,
@@ -39,7 +39,12 @@ const DEFAULT_SEED: u64 = 0x7872_7270_6469_6666;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
     NotVrrp,
-    Valid,
+    /// Accepted; `noted` when counted under `not_link_local` too.
+    Valid {
+        noted: bool,
+    },
+    /// Valid, for no instance: passed and counted under this reason.
+    Passed(Counter),
     Drop(Counter),
 }
 
@@ -47,13 +52,29 @@ fn counter_named(name: &str) -> Counter {
     *Counter::ALL.iter().find(|c| c.name() == name).expect("a known counter name")
 }
 
-/// The program's verdict; a run that is not exactly one of the three shapes is a bug of its own.
+/// The program's verdict; a run that is not exactly one of the shapes is a bug of its own.
 fn kernel_verdict(outcome: &Outcome) -> Result<Verdict, String> {
-    match (outcome.action, outcome.counted.as_slice()) {
-        (XDP_PASS, []) if outcome.events.is_empty() => Ok(Verdict::NotVrrp),
-        (XDP_PASS, [(name, 1)]) if !counter_named(name).is_drop() => Ok(Verdict::Valid),
-        (XDP_DROP, [(name, 1)]) if counter_named(name).is_drop() => {
-            Ok(Verdict::Drop(counter_named(name)))
+    let (notes, verdicts): (Vec<_>, Vec<_>) = outcome
+        .counted
+        .iter()
+        .map(|(name, count)| (counter_named(name), *count))
+        .partition(|(counter, _)| counter.verdict() == CounterVerdict::Note);
+    let noted = match notes.as_slice() {
+        [] => false,
+        [(Counter::NotLinkLocal, 1)] => true,
+        _ => return Err(format!("unexpected notes: {outcome:?}")),
+    };
+    let quiet = outcome.events.is_empty();
+    match (outcome.action, verdicts.as_slice()) {
+        (XDP_PASS, []) if quiet && !noted => Ok(Verdict::NotVrrp),
+        (XDP_PASS, [(counter, 1)]) if counter.verdict() == CounterVerdict::Accepted => {
+            Ok(Verdict::Valid { noted })
+        }
+        (XDP_PASS, [(counter, 1)]) if counter.verdict() == CounterVerdict::Passed && quiet => {
+            Ok(Verdict::Passed(*counter))
+        }
+        (XDP_DROP, [(counter, 1)]) if counter.is_drop() && quiet && !noted => {
+            Ok(Verdict::Drop(*counter))
         }
         _ => Err(format!("inconsistent run: {outcome:?}")),
     }
@@ -89,6 +110,8 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     let Some(packet) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
     let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: true }) {
         Ok(None) => return (Verdict::NotVrrp, None),
+        // VRID 0: no instance can have it, so the program passes it as unknown.
+        Err(DecodeError::ZeroVrid) => return (Verdict::Passed(Counter::UnknownVrid), None),
         Err(error) => return (Verdict::Drop(error.counter()), None),
         Ok(Some(received)) => received,
     };
@@ -100,7 +123,7 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     );
     let Some((_, config, peers)) = corpus::instances(0).into_iter().find(|(k, ..)| *k == key)
     else {
-        return (Verdict::Drop(Counter::UnknownVrid), None);
+        return (Verdict::Passed(Counter::UnknownVrid), None);
     };
     if config.version != advertisement.version().number() {
         return (Verdict::Drop(Counter::VersionMismatch), None);
@@ -114,7 +137,7 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
             return (Verdict::Drop(Counter::MacMismatch), None);
         }
     }
-    (Verdict::Valid, Some(received))
+    (Verdict::Valid { noted: received.first_not_link_local }, Some(received))
 }
 
 /// Differences between the kernel's record and the decoded advertisement, if any.
@@ -293,7 +316,8 @@ fn the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations() {
     let started = std::time::Instant::now();
 
     // The hand-made malformed and non-VRRP frames first, unmutated.
-    for case in corpus::malformed().into_iter().chain(corpus::not_vrrp()) {
+    let hand_made = corpus::malformed().into_iter().chain(corpus::unclaimed());
+    for case in hand_made.chain(corpus::not_vrrp()) {
         if let Some(problem) = compare(&mut rig, &case.frame) {
             disagreements.push(format!("{}: {problem}\n  frame {}", case.name, hex(&case.frame)));
         }
@@ -334,5 +358,12 @@ fn the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations() {
         let key = format!("{:?}", Verdict::Drop(*reason));
         assert!(tally.contains_key(&key), "no mutation reached {}", reason.name());
     }
-    assert!(tally.contains_key("Valid") && tally.contains_key("NotVrrp"), "{tally:?}");
+    for verdict in [
+        Verdict::Valid { noted: false },
+        Verdict::Valid { noted: true },
+        Verdict::Passed(Counter::UnknownVrid),
+        Verdict::NotVrrp,
+    ] {
+        assert!(tally.contains_key(&format!("{verdict:?}")), "no mutation reached {verdict:?}");
+    }
 }

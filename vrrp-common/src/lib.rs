@@ -158,6 +158,9 @@ pub mod event_cause {
     pub const MIRROR: u8 = 1 << 5;
     /// The peer's source MAC changed while it was not pinned.
     pub const MAC_CHANGED: u8 = 1 << 6;
+    /// Beside another cause: an IPv6 advertisement whose first address is not link-local
+    /// (RFC 9568 §5.2.9), accepted; the daemon warns once per sender.
+    pub const NOT_LINK_LOCAL: u8 = 1 << 7;
 }
 
 /// A ring-buffer record: something a router must react to.
@@ -177,7 +180,7 @@ pub struct AdvertEvent {
     pub jiffies: u64,
 }
 
-pub use counters::{Counter, CounterTable};
+pub use counters::{Counter, CounterTable, Verdict};
 
 #[cfg(feature = "user")]
 mod pod {

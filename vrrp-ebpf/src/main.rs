@@ -9,11 +9,13 @@
 //! 3. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
 //! 4. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
 //! 5. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
-//! 6. reserved bits, zero interval (RFC 9568 §5.2.6, §5.2.7), IPv6 first address link-local;
+//! 6. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
 //! 7. configuration: VRID known on this interface and family, version, allowed peer, pinned MAC.
 //!
-//! A failure is dropped and counted under its own reason. A valid advertisement updates the
-//! instance's record and raises a ring-buffer event only when a router must react.
+//! A failure is dropped and counted under its own reason, except an unknown VRID: that frame is
+//! counted and passed, for another VRRP speaker on the host. A valid advertisement updates the
+//! instance's record and raises a ring-buffer event only when a router must react. An IPv6
+//! advertisement whose first address is not link-local is accepted and noted.
 #![no_std]
 #![no_main]
 
@@ -53,7 +55,9 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     };
     let key = frame.key(ctx.ingress_ifindex() as u32);
     let Some(state) = maps::instance(&key) else {
-        return Err(Counter::UnknownVrid);
+        // Not ours: keepalived for other VRIDs, or FRR, may run beside us and must hear it.
+        maps::count(Counter::UnknownVrid);
+        return Ok(XDP_PASS);
     };
     // SAFETY: a pointer into a live map value (see `maps::instance`); copied out at once.
     let config = unsafe { (*state).config };
@@ -78,6 +82,9 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     let previous = unsafe { *record };
     let previous = (previous.count != 0).then_some(previous);
     let causes = causes(previous.as_ref(), &frame, config.flags);
+    if frame.first_not_link_local {
+        maps::count(Counter::NotLinkLocal);
+    }
     if causes == 0 {
         maps::refresh_record(record, now, frame.checksum_form);
         maps::count(Counter::Absorbed);
@@ -147,6 +154,11 @@ fn causes(previous: Option<&InstanceRecord>, frame: &Frame, flags: u8) -> u8 {
     }
     if causes == 0 && flags & instance_flags::MIRROR_ALL != 0 {
         causes |= event_cause::MIRROR;
+    }
+    // Only beside another cause: a sender's first advertisement always has one, which is all
+    // the daemon needs to warn about it once.
+    if causes != 0 && frame.first_not_link_local {
+        causes |= event_cause::NOT_LINK_LOCAL;
     }
     causes
 }

@@ -35,6 +35,8 @@ pub struct Frame {
     /// IPv4 addresses in the first four bytes.
     pub source: [u8; 16],
     pub source_mac: [u8; 6],
+    /// IPv6 only: the first address is not link-local.
+    pub first_not_link_local: bool,
 }
 
 /// Where the VRRP message sits in the frame, and what the IP header said about it.
@@ -260,24 +262,22 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         // RFC 3768 §5.3.7: whole seconds.
         u16::from(header.u8(5)) * 100
     } else {
-        // RFC 9568 §5.2.6: 4 reserved bits, then Max Adver Int in centiseconds.
-        let field = header.be16(4);
-        if field >> 12 != 0 {
-            return Err(Counter::ReservedBits);
-        }
-        field & 0x0fff
+        // RFC 9568 §5.2.6: 4 reserved bits, ignored on receive (keepalived vrrp.c
+        // vrrp_check_packet() masks them too), then Max Adver Int in centiseconds.
+        header.be16(4) & 0x0fff
     };
     if interval_cs == 0 {
         return Err(Counter::ZeroInterval);
     }
+    // RFC 9568 §5.2.9 asks for the link-local virtual address first, but FRR sends its global
+    // address alone and keepalived runs without a link-local one: noted, never dropped, since
+    // a backup that drops its master's advertisements becomes a second master.
+    let mut first_not_link_local = false;
     if ip.family == FAMILY_IPV6 {
-        // RFC 9568 §5.2.9: the first IPv6 address is the link-local virtual address.
         let Some(first) = Window::new(ctx, ip.offset + VRRP_HEADER_LEN, 2) else {
             return Err(Counter::Truncated);
         };
-        if first.be16(0) & 0xffc0 != 0xfe80 {
-            return Err(Counter::NotLinkLocal);
-        }
+        first_not_link_local = first.be16(0) & 0xffc0 != 0xfe80;
     }
     Ok(Frame {
         family: ip.family,
@@ -288,6 +288,7 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         checksum_form,
         source: ip.source,
         source_mac,
+        first_not_link_local,
     })
 }
 

@@ -240,11 +240,17 @@ fn bad_checksum() {
 }
 
 #[test]
-fn reserved_bits_set() {
-    let mut payload = v3_payload();
-    payload[4] |= 0x80;
-    fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
-    assert_rejected(decode(&payload), DecodeError::ReservedBitsSet(8), Counter::ReservedBits);
+fn reserved_bits_are_ignored() {
+    // RFC 9568 §5.2.6: set or not, the interval is the low 12 bits.
+    let plain = decode_payload(&v3_payload(), meta(), ReceiveChecks::default()).unwrap();
+    for bits in [0x10, 0x80, 0xf0] {
+        let mut payload = v3_payload();
+        payload[4] |= bits;
+        fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
+        let received = decode_payload(&payload, meta(), ReceiveChecks::default())
+            .unwrap_or_else(|error| panic!("reserved bits {bits:#x}: {error}"));
+        assert_eq!(received.advertisement, plain.advertisement, "reserved bits {bits:#x}");
+    }
 }
 
 #[test]
@@ -260,7 +266,7 @@ fn zero_interval() {
 }
 
 #[test]
-fn first_ipv6_address_not_link_local() {
+fn first_ipv6_address_not_link_local_is_accepted_and_said() {
     let source: IpAddr = "fe80::1".parse().unwrap();
     let group: IpAddr = "ff02::12".parse().unwrap();
     let mut payload = Advertisement::new(
@@ -273,11 +279,16 @@ fn first_ipv6_address_not_link_local() {
     .unwrap()
     .encode_payload(source, group, ChecksumMode::default())
     .unwrap();
+    let meta = IpMetadata { source, destination: group, ttl: 255 };
+    let link_local = decode_payload(&payload, meta, ReceiveChecks::default()).unwrap();
+    assert!(!link_local.first_not_link_local, "fe80::64 first");
+    // FRR's form: the global virtual address alone. Accepted, and said.
     payload[8..10].copy_from_slice(&[0x20, 0x01]);
     fix_checksum(&mut payload, IPV6_PSEUDO_HEADER);
-    let meta = IpMetadata { source, destination: group, ttl: 255 };
-    let result = decode_payload(&payload, meta, ReceiveChecks::default()).map(|_| ());
-    assert_rejected(result, DecodeError::FirstAddressNotLinkLocal, Counter::NotLinkLocal);
+    let global = decode_payload(&payload, meta, ReceiveChecks::default()).unwrap();
+    assert!(global.first_not_link_local, "2001::64 first");
+    let first: IpAddr = "2001::64".parse().unwrap();
+    assert_eq!(global.advertisement.addresses(), &[first]);
 }
 
 #[test]

@@ -31,6 +31,7 @@ use crate::{
     arrivals::{self, Arrival, SocketCounters, SocketFilter},
     instance::{self, Instance},
     netlink::{self, NetEvent, Netlink},
+    once_per_peer::OncePerPeer,
     plan::{self, Plan},
     scripts, systemd,
     xdp::{AttachMode, XdpDatapath},
@@ -86,6 +87,8 @@ struct Daemon {
     script_results: mpsc::Sender<scripts::ScriptResult>,
     /// Peers whose MAC change was already logged.
     mac_changes_logged: HashSet<IpAddr>,
+    /// Peers whose advertisements without a link-local first address were already logged.
+    not_link_local_logged: OncePerPeer,
 }
 
 pub async fn run(options: Options) -> Result<()> {
@@ -108,6 +111,7 @@ pub async fn run(options: Options) -> Result<()> {
         script_tasks: Vec::new(),
         script_results: script_sender,
         mac_changes_logged: HashSet::new(),
+        not_link_local_logged: OncePerPeer::default(),
     };
     if let Err(error) = daemon.start(plans).await {
         daemon.stop().await;
@@ -390,6 +394,16 @@ impl Daemon {
                 instance.name(),
                 arrival.source,
                 vrrp_config::MacAddr(mac)
+            );
+        }
+        if arrival.causes & event_cause::NOT_LINK_LOCAL != 0
+            && self.not_link_local_logged.first_time(arrival.source)
+        {
+            log::warn!(
+                "{}: peer {} advertises without a link-local first address (RFC 9568 §5.2.9, \
+                 as FRR does); accepted",
+                instance.name(),
+                arrival.source
             );
         }
         let advertisement = match instance.advertisement_of(&arrival) {

@@ -4,7 +4,7 @@
 use std::{ffi::CStr, io::Write, path::Path, time::Duration};
 
 use anyhow::Result;
-use vrrp_common::{checksum_form, instance_flags, Counter, InstanceState, Peer};
+use vrrp_common::{checksum_form, instance_flags, Counter, InstanceState, Peer, Verdict};
 
 use crate::{arrivals, xdp};
 
@@ -14,7 +14,12 @@ pub fn print_counters(pin_dir: &Path) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{:<18} {:>14}  kernel verdict", "reason", "frames")?;
     for counter in Counter::ALL {
-        let verdict = if counter.is_drop() { "dropped" } else { "accepted" };
+        let verdict = match counter.verdict() {
+            Verdict::Accepted => "accepted",
+            Verdict::Passed => "passed",
+            Verdict::Dropped => "dropped",
+            Verdict::Note => "note (counted beside its verdict)",
+        };
         writeln!(out, "{:<18} {:>14}  {verdict}", counter.name(), totals[counter as usize])?;
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod instance;
 pub mod kernel_clock;
 pub mod netlink;
+pub mod once_per_peer;
 pub mod plan;
 pub mod scripts;
 pub mod slots;

@@ -40,6 +40,9 @@ pub struct Received {
     pub advertisement: Advertisement,
     pub checksum_form: ChecksumForm,
     pub ip: IpMetadata,
+    /// IPv6 only: the first address is not link-local, as RFC 9568 §5.2.9 asks (the kernel
+    /// counts it under `not_link_local`).
+    pub first_not_link_local: bool,
 }
 
 /// Decodes the VRRP message `payload` (the whole IP payload, nothing more) that arrived with `ip`.
@@ -90,14 +93,9 @@ pub fn decode_payload(
 
     let interval = match version {
         Version::V2 => Centiseconds::from_seconds(header[5]),
-        Version::V3 => {
-            // RFC 9568 §5.2.6: the top 4 bits are reserved.
-            let reserved = header[4] >> 4;
-            if reserved != 0 {
-                return Err(DecodeError::ReservedBitsSet(reserved));
-            }
-            Centiseconds::new(u16::from_be_bytes([header[4] & 0x0f, header[5]]))
-        }
+        // RFC 9568 §5.2.6: the top 4 bits are reserved, ignored on receive (keepalived
+        // vrrp.c vrrp_check_packet() masks them too).
+        Version::V3 => Centiseconds::new(u16::from_be_bytes([header[4] & 0x0f, header[5]])),
     };
     if interval.get() == 0 {
         return Err(DecodeError::ZeroInterval);
@@ -106,11 +104,10 @@ pub fn decode_payload(
     let address_bytes =
         &payload[VRRP_HEADER_LEN..VRRP_HEADER_LEN + usize::from(count) * family.address_len()];
     let addresses = parse_addresses(address_bytes, family);
-    if let Some(IpAddr::V6(first)) = addresses.first() {
-        if !is_link_local(first) {
-            return Err(DecodeError::FirstAddressNotLinkLocal);
-        }
-    }
+    // RFC 9568 §5.2.9 asks for the link-local address first; FRR sends its global address
+    // alone. Accepted (a dropped master's advertisement makes two masters), and said.
+    let first_not_link_local =
+        matches!(addresses.first(), Some(IpAddr::V6(first)) if !is_link_local(first));
 
     let vrid = header[1];
     if vrid == 0 {
@@ -124,7 +121,7 @@ pub fn decode_payload(
     });
     let advertisement =
         Advertisement { version, vrid, priority: header[2], interval, addresses, v2_auth };
-    Ok(Received { advertisement, checksum_form, ip })
+    Ok(Received { advertisement, checksum_form, ip, first_not_link_local })
 }
 
 fn message_len(version: Version, family: Family, count: usize) -> usize {

@@ -30,12 +30,8 @@ pub enum DecodeError {
     LengthMismatch { count: u8, expected: usize, actual: usize },
     /// The checksum verifies in none of the forms allowed for this version and family.
     BadChecksum,
-    /// The 4 reserved bits of a VRRPv3 header are not zero (RFC 9568 §5.2.6).
-    ReservedBitsSet(u8),
     /// Adver Int / Max Adver Int is zero: no timer can run on it.
     ZeroInterval,
-    /// Over IPv6 the first address must be the link-local one (RFC 9568 §5.2.9).
-    FirstAddressNotLinkLocal,
     /// VRID 0 does not exist (RFC 9568 §5.2.3), so no instance can be configured for it.
     ZeroVrid,
 }
@@ -57,9 +53,7 @@ impl DecodeError {
             DecodeError::ZeroAddressCount => Counter::BadAddrCount,
             DecodeError::LengthMismatch { .. } => Counter::BadLength,
             DecodeError::BadChecksum => Counter::BadChecksum,
-            DecodeError::ReservedBitsSet(_) => Counter::ReservedBits,
             DecodeError::ZeroInterval => Counter::ZeroInterval,
-            DecodeError::FirstAddressNotLinkLocal => Counter::NotLinkLocal,
             DecodeError::ZeroVrid => Counter::UnknownVrid,
         }
     }
@@ -82,11 +76,7 @@ impl fmt::Display for DecodeError {
                 write!(f, "{count} addresses need a {expected}-byte message, got {actual} bytes")
             }
             DecodeError::BadChecksum => write!(f, "bad checksum"),
-            DecodeError::ReservedBitsSet(bits) => write!(f, "reserved bits {bits:#x} set"),
             DecodeError::ZeroInterval => write!(f, "advertisement interval 0"),
-            DecodeError::FirstAddressNotLinkLocal => {
-                write!(f, "first IPv6 address is not link-local")
-            }
             DecodeError::ZeroVrid => write!(f, "VRID 0"),
         }
     }
