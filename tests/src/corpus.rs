@@ -45,6 +45,10 @@ pub const VRID_V6: u8 = 6;
 pub const VRID_PEERS: u8 = 7;
 /// Unicast, as in the reference scenario: `PEER_V4` alone, pinned to `PEER_MAC`.
 pub const VRID_PINNED: u8 = 8;
+/// Unicast: `PEER_V4` alone, two routers away (`min_ttl 250 max_ttl 253`).
+pub const VRID_TTL_LIMITED: u8 = 9;
+pub const PEER_MIN_TTL: u8 = 250;
+pub const PEER_MAX_TTL: u8 = 253;
 pub const VRID_UNCONFIGURED: u8 = 99;
 
 /// The bytes of a frame an XDP program sees in BPF_PROG_TEST_RUN (x86_64): a 4096-byte page
@@ -63,19 +67,22 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
         addr: address_key(IpAddr::V4(address)),
         mac: PEER_MAC,
         pinned,
-        _pad: 0,
+        ..Peer::default()
     };
     // Addresses no corpus frame comes from, ahead of the peer that sends.
     let mut full_table: Vec<Peer> = (0..MAX_UNICAST_PEERS as u8 - 1)
         .map(|n| peer(Ipv4Addr::new(192, 0, 2, 10 + n), 0))
         .collect();
     full_table.push(peer(PEER_V4, 0));
+    let routed_peer =
+        Peer { ttl_limited: 1, min_ttl: PEER_MIN_TTL, max_ttl: PEER_MAX_TTL, ..peer(PEER_V4, 0) };
     [
         (VRID_V2, FAMILY_IPV4, 2, vec![]),
         (VRID_V3, FAMILY_IPV4, 3, vec![]),
         (VRID_V6, FAMILY_IPV6, 3, vec![]),
         (VRID_PEERS, FAMILY_IPV4, 3, full_table),
         (VRID_PINNED, FAMILY_IPV4, 3, vec![peer(PEER_V4, 1)]),
+        (VRID_TTL_LIMITED, FAMILY_IPV4, 3, vec![routed_peer]),
     ]
     .into_iter()
     .map(|(vrid, family, version, peers)| {
@@ -390,6 +397,21 @@ pub fn valid() -> Vec<Case> {
         frame: global_first,
         expect: Expect::Valid(Recorded { first_not_link_local: true, ..v6.recorded() }),
     });
+    // keepalived vrrp.c vrrp_check_packet(): no TTL rule for unicast peers (they may be
+    // routed), unless the peer has limits.
+    let unicast_at = |name, vrid, ttl| {
+        let advert = Advert { vrid, destination: IpAddr::V4(ROUTER_V4), ..Advert::v3_ipv4() };
+        let frame = edited(&advert, false, |f, l| f[l.ttl()] = ttl);
+        Case { name, frame, expect: Expect::Valid(advert.recorded()) }
+    };
+    cases.push(unicast_at("VRRPv3/IPv4 unicast from a routed peer (TTL 64)", VRID_PEERS, 64));
+    cases.push(unicast_at("VRRPv3/IPv4 unicast, TTL 1", VRID_PINNED, 1));
+    for (name, ttl) in [
+        ("VRRPv3/IPv4 unicast at a peer's min_ttl", PEER_MIN_TTL),
+        ("VRRPv3/IPv4 unicast at a peer's max_ttl", PEER_MAX_TTL),
+    ] {
+        cases.push(unicast_at(name, VRID_TTL_LIMITED, ttl));
+    }
     // A Router Alert option (RFC 2113): the pseudo-header does not cover options.
     cases.push(Case {
         name: "VRRPv3/IPv4 with an IPv4 option (IHL 6)",
@@ -468,6 +490,20 @@ pub fn malformed() -> Vec<Case> {
         broken("IPv4 TTL 254", &v4, Counter::BadTtl, false, |f, l| f[l.ttl()] = 254),
         broken("VRRPv2 TTL 64", &v2, Counter::BadTtl, false, |f, l| f[l.ttl()] = 64),
         broken("IPv6 hop limit 64", &v6, Counter::BadTtl, false, |f, l| f[l.ttl()] = 64),
+        broken(
+            "unicast below a peer's min_ttl",
+            &unicast(VRID_TTL_LIMITED, PEER_V4, PEER_MAC),
+            Counter::BadTtl,
+            false,
+            |f, l| f[l.ttl()] = PEER_MIN_TTL - 1,
+        ),
+        broken(
+            "unicast above a peer's max_ttl (TTL 255)",
+            &unicast(VRID_TTL_LIMITED, PEER_V4, PEER_MAC),
+            Counter::BadTtl,
+            false,
+            |_, _| (),
+        ),
         broken("VRRP version 1", &v4, Counter::BadVersion, false, |f, l| f[l.message] = 0x11),
         broken("VRRP version 4", &v6, Counter::BadVersion, false, |f, l| f[l.message] = 0x41),
         broken("VRRP type 2", &v4, Counter::BadType, false, |f, l| f[l.message] = 0x32),

@@ -2,10 +2,11 @@
 //! the same reason, on every valid corpus frame and on thousands of seeded mutations of each.
 //!
 //! The decoder gets what the kernel's stack would hand it: the link layer is stripped here (two
-//! VLAN tags at most, as in the program), `decode_ip_packet` runs with TTL 255 required, and the
-//! configuration checks the program makes after decoding (VRID known, version, peer, pinned MAC)
-//! are applied to the decoded advertisement against the same corpus configuration. A valid
-//! verdict also compares what the kernel recorded with what the decoder read.
+//! VLAN tags at most, as in the program), `decode_ip_packet` runs, and the configuration checks
+//! the program makes after decoding (VRID known, version, TTL 255 for a multicast instance,
+//! peer, the peer's TTL limits, pinned MAC) are applied to the decoded advertisement against the
+//! same corpus configuration. A valid verdict also compares what the kernel recorded with what
+//! the decoder read.
 //!
 //! `XDP_DIFF_SEED` (decimal) replaces the base seed; every disagreement prints the seed that
 //! reproduces it.
@@ -19,7 +20,7 @@ use vrrp_proto::{decode_ip_packet, DecodeError, Family, ReceiveChecks, Received}
 use vrrp_tests::{
     corpus::{
         self, Expect, Layout, OTHER_PEER_V4, PEER_V4, STRANGER_MAC, STRANGER_V4, VRID_PEERS,
-        VRID_PINNED, VRID_UNCONFIGURED, VRID_V2, VRID_V3, VRID_V6,
+        VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED, VRID_V2, VRID_V3, VRID_V6,
     },
     frames::PEER_MAC,
     require_root,
@@ -108,7 +109,8 @@ fn ip_packet(frame: &[u8]) -> Option<&[u8]> {
 /// be configured on the interface; the rest is this daemon's unicast policy).
 fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     let Some(packet) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
-    let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: true }) {
+    // The TTL rule depends on the instance: checked below, with the configuration.
+    let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: false }) {
         Ok(None) => return (Verdict::NotVrrp, None),
         // VRID 0: no instance can have it, so the program passes it as unknown.
         Err(DecodeError::ZeroVrid) => return (Verdict::Passed(Counter::UnknownVrid), None),
@@ -128,11 +130,22 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     if config.version != advertisement.version().number() {
         return (Verdict::Drop(Counter::VersionMismatch), None);
     }
-    if !peers.is_empty() {
+    if peers.is_empty() {
+        // RFC 9568 §7.1, for a multicast instance.
+        let multicast = ReceiveChecks { require_ttl_255: true };
+        if let Err(error) = decode_ip_packet(packet, multicast) {
+            return (Verdict::Drop(error.counter()), None);
+        }
+    } else {
         let address = corpus::address_key(received.ip.source);
         let Some(peer) = peers.iter().find(|peer| peer.addr == address) else {
             return (Verdict::Drop(Counter::NotAPeer), None);
         };
+        if peer.ttl_limited != 0 {
+            if let Err(error) = received.ttl_within(peer.min_ttl, peer.max_ttl) {
+                return (Verdict::Drop(error.counter()), None);
+            }
+        }
         if peer.pinned != 0 && peer.mac[..] != frame[6..12] {
             return (Verdict::Drop(Counter::MacMismatch), None);
         }
@@ -181,7 +194,15 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
         0 => frame[message] = (rng.below(16) as u8) << 4 | (frame[message] & 0x0f),
         1 => frame[message] = (frame[message] & 0xf0) | rng.below(16) as u8,
         2 => {
-            let vrids = [VRID_V2, VRID_V3, VRID_V6, VRID_PEERS, VRID_PINNED, VRID_UNCONFIGURED];
+            let vrids = [
+                VRID_V2,
+                VRID_V3,
+                VRID_V6,
+                VRID_PEERS,
+                VRID_PINNED,
+                VRID_TTL_LIMITED,
+                VRID_UNCONFIGURED,
+            ];
             frame[message + 1] = if rng.one_in(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
         }
         3 => frame[message + 2] = rng.pick(&[0, 1, 254, 255, any]),
@@ -239,7 +260,7 @@ fn edit_raw(rng: &mut SplitMix, frame: &mut Vec<u8>, layout: Layout) {
                 set(frame, field + index, byte);
             }
         }
-        4 => set(frame, layout.ttl(), rng.pick(&[0, 1, 64, 128, 254, 255, other])),
+        4 => set(frame, layout.ttl(), rng.pick(&[0, 1, 64, 128, 249, 250, 253, 254, 255, other])),
         5 => set(frame, layout.message + 3, rng.pick(&[0, 1, 2, 16, 255, other])),
         6 if layout.family == FAMILY_IPV4 => {
             set(frame, layout.ip, 0x40 | rng.below(16) as u8);

@@ -85,7 +85,7 @@ pub struct InstanceConfig {
     pub _pad: [u8; 5],
 }
 
-/// A unicast peer of an instance, with an optional pinned MAC.
+/// A unicast peer of an instance, with an optional pinned MAC and TTL limits.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Peer {
@@ -94,7 +94,12 @@ pub struct Peer {
     /// Expected source MAC, enforced when `pinned` is 1.
     pub mac: [u8; 6],
     pub pinned: u8,
-    pub _pad: u8,
+    /// 1: the TTL / hop limit must lie in `min_ttl..=max_ttl` (keepalived's `min_ttl` and
+    /// `max_ttl` of `unicast_peer`); 0: any (a unicast peer may be routed).
+    pub ttl_limited: u8,
+    pub min_ttl: u8,
+    pub max_ttl: u8,
+    pub _pad: [u8; 2],
 }
 
 /// How the checksum of an accepted advertisement was computed.
@@ -205,9 +210,9 @@ mod tests {
     fn layouts_have_no_implicit_padding() {
         assert_eq!(size_of::<InstanceKey>(), 8);
         assert_eq!(size_of::<InstanceConfig>(), 8);
-        assert_eq!(size_of::<Peer>(), 24);
+        assert_eq!(size_of::<Peer>(), 28);
         assert_eq!(size_of::<InstanceRecord>(), 48);
-        assert_eq!(size_of::<InstanceState>(), 64 + 24 * MAX_UNICAST_PEERS);
+        assert_eq!(size_of::<InstanceState>(), 64 + 28 * MAX_UNICAST_PEERS);
         assert_eq!(size_of::<AdvertEvent>(), 48);
     }
 }

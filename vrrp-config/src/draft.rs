@@ -65,7 +65,7 @@ pub(crate) struct InstanceDraft {
     pub accept: Option<bool>,
     pub source_ip: Option<Located<IpAddr>>,
     pub unicast_peers: Vec<Located<UnicastPeer>>,
-    pub unicast_ttl: Option<u8>,
+    pub unicast_ttl: Option<Located<u8>>,
     pub check_unicast_src: bool,
     pub virtual_addresses: Vec<Located<VirtualAddress>>,
     pub excluded_addresses: Vec<Located<VirtualAddress>>,

@@ -335,7 +335,7 @@ impl Grammar<'_> {
                 }
             }
             "unicast_ttl" => {
-                instance.unicast_ttl = self.value(node, |text| values::byte(text, 0, 255))
+                instance.unicast_ttl = self.located(node, |text| values::byte(text, 0, 255))
             }
             "check_unicast_src" => instance.check_unicast_src = self.flag(node),
             "virtual_ipaddress" => {

@@ -146,7 +146,8 @@ pub struct Instance {
     pub source_ip: Option<IpAddr>,
     /// `unicast_peer { ... }`: adverts go to these instead of the multicast group when not empty.
     pub unicast_peers: Vec<UnicastPeer>,
-    /// `unicast_ttl`.
+    /// `unicast_ttl`: TTL / hop limit of unicast advertisements (default: 255 over IPv4, the
+    /// kernel's default hop limit over IPv6, as keepalived). `None` without unicast peers.
     pub unicast_ttl: Option<u8>,
     /// `check_unicast_src`, also implied by the global setting and by any peer TTL limit.
     pub check_unicast_src: bool,

@@ -186,6 +186,19 @@ fn resolve_instance(
     let priority = draft.priority.unwrap_or(DEFAULT_PRIORITY);
     let unicast_peers: Vec<_> = draft.unicast_peers.iter().map(|peer| peer.value.clone()).collect();
     let ttl_checked = unicast_peers.iter().any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
+    // keepalived vrrp_parser.c: "Cannot use unicast_ttl without unicast peers - resetting".
+    let unicast_ttl = match &draft.unicast_ttl {
+        Some(ttl) if unicast_peers.is_empty() => {
+            let message = format!(
+                "unicast_ttl in vrrp_instance {} without unicast_peer: multicast is sent with \
+                 TTL 255, ignored",
+                name.text
+            );
+            report.warn(&ttl.at.span, message);
+            None
+        }
+        ttl => ttl.as_ref().map(|ttl| ttl.value),
+    };
     let track_scripts = resolve_track_scripts(&draft, scripts, report);
 
     Some(Instance {
@@ -203,7 +216,7 @@ fn resolve_instance(
         accept: draft.accept.unwrap_or(!global.strict || priority == 255),
         source_ip: draft.source_ip.map(|source| source.value),
         unicast_peers,
-        unicast_ttl: draft.unicast_ttl,
+        unicast_ttl,
         check_unicast_src: draft.check_unicast_src || global.check_unicast_src || ttl_checked,
         virtual_addresses: draft.virtual_addresses.into_iter().map(|vip| vip.value).collect(),
         excluded_addresses: draft.excluded_addresses.into_iter().map(|vip| vip.value).collect(),

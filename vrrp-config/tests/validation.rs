@@ -450,3 +450,26 @@ fn instance_lookup_and_change_detection() {
     assert_ne!(before.instance("VI02"), after.instance("VI02"));
     assert_eq!(before.instance("VI03"), None);
 }
+
+#[test]
+fn unicast_ttl_applies_to_unicast_peers_only() {
+    let peers = "    unicast_ttl 64\n    unicast_peer {\n        192.0.2.2\n    }\n";
+    let unicast = config(&instance("VI01", 1, "192.0.2.1", peers));
+    assert_eq!(unicast.instance("VI01").unwrap().unicast_ttl, Some(64));
+
+    // keepalived resets it without peers, and says so.
+    let text = instance("VI01", 1, "192.0.2.1", "    unicast_ttl 64\n");
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    assert_eq!(loaded.config.instance("VI01").unwrap().unicast_ttl, None);
+    assert_eq!(
+        loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec![
+            "t.conf:7: unicast_ttl in vrrp_instance VI01 without unicast_peer: multicast is \
+             sent with TTL 255, ignored"
+        ]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    unicast_ttl 256\n")),
+        vec!["t.conf:7:17: invalid unicast_ttl \"256\": expected an integer from 0 to 255"]
+    );
+}

@@ -5,12 +5,13 @@
 //! order of `vrrp_proto`'s decoder so the two agree on the reason of a rejection:
 //!
 //! 1. IP layer: IPv4 header length, fragments, lengths against the frame (`truncated`);
-//! 2. TTL / hop limit 255 (RFC 9568 §7.1);
-//! 3. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
-//! 4. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
-//! 5. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
-//! 6. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
-//! 7. configuration: VRID known on this interface and family, version, allowed peer, pinned MAC.
+//! 2. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
+//! 3. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
+//! 4. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
+//! 5. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
+//! 6. configuration: VRID known on this interface and family, version; then for a multicast
+//!    instance TTL / hop limit 255 (RFC 9568 §7.1), for a unicast one an allowed peer, its TTL
+//!    limits if it has any, its pinned MAC.
 //!
 //! A failure is dropped and counted under its own reason, except an unknown VRID: that frame is
 //! counted and passed, for another VRRP speaker on the host. A valid advertisement updates the
@@ -31,7 +32,9 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use aya_log_ebpf::debug;
-use vrrp_common::{event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord};
+use vrrp_common::{
+    event_cause, instance_flags, wire::VRRP_TTL, AdvertEvent, Counter, InstanceRecord,
+};
 
 use crate::parse::{parse_frame, Frame};
 
@@ -69,9 +72,17 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
         let Some(peer) = maps::peer(state, config.peer_count, &frame.source) else {
             return Err(Counter::NotAPeer);
         };
+        // keepalived vrrp.c vrrp_check_packet(): a unicast peer may be routed, so its TTL is
+        // checked only against the limits its `unicast_peer` line sets.
+        if peer.ttl_limited != 0 && (frame.ttl < peer.min_ttl || frame.ttl > peer.max_ttl) {
+            return Err(Counter::BadTtl);
+        }
         if peer.pinned != 0 && peer.mac != frame.source_mac {
             return Err(Counter::MacMismatch);
         }
+    } else if frame.ttl != VRRP_TTL {
+        // RFC 9568 §7.1: a multicast advertisement comes from the link (TTL / hop limit 255).
+        return Err(Counter::BadTtl);
     }
 
     // The tick: the verifier inlines it as one load, where a clock helper is a call of about

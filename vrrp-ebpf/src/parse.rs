@@ -12,7 +12,7 @@ use vrrp_common::{
     checksum_form,
     wire::{
         ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP, VLAN_HLEN,
-        VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
+        VRRP_HEADER_LEN, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
     },
     Counter, FAMILY_IPV4, FAMILY_IPV6,
 };
@@ -32,6 +32,8 @@ pub struct Frame {
     pub priority: u8,
     pub interval_cs: u16,
     pub checksum_form: u8,
+    /// TTL (IPv4) or hop limit (IPv6): which values are accepted depends on the instance.
+    pub ttl: u8,
     /// IPv4 addresses in the first four bytes.
     pub source: [u8; 16],
     pub source_mac: [u8; 6],
@@ -214,10 +216,6 @@ fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
 
 #[inline(always)]
 fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Frame, Counter> {
-    // RFC 9568 §7.1: the TTL / hop limit must be 255 (the sender is on the link).
-    if ip.ttl != VRRP_TTL {
-        return Err(Counter::BadTtl);
-    }
     let Some(header) = Window::new(ctx, ip.offset, VRRP_HEADER_LEN) else {
         return Err(Counter::Truncated);
     };
@@ -286,6 +284,7 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         priority: header.u8(2),
         interval_cs,
         checksum_form,
+        ttl: ip.ttl,
         source: ip.source,
         source_mac,
         first_not_link_local,

@@ -167,6 +167,19 @@ fn bad_ttl_unless_the_check_is_off() {
 }
 
 #[test]
+fn a_unicast_peers_ttl_limits() {
+    // keepalived `unicast_peer { ADDR min_ttl 250 max_ttl 254 }`: a peer two routers away.
+    let relaxed = ReceiveChecks { require_ttl_255: false };
+    for (ttl, within) in [(249, false), (250, true), (253, true), (254, true), (255, false)] {
+        let meta = IpMetadata { ttl, ..meta() };
+        let received = decode_payload(&v3_payload(), meta, relaxed).unwrap();
+        let expected = if within { Ok(()) } else { Err(DecodeError::BadTtl(ttl)) };
+        assert_eq!(received.ttl_within(250, 254), expected, "TTL {ttl}");
+        assert_eq!(received.ttl_within(0, 255), Ok(()), "TTL {ttl}, no limits");
+    }
+}
+
+#[test]
 fn bad_version() {
     let mut payload = v3_payload();
     payload[0] = 0x41;
@@ -301,13 +314,14 @@ fn zero_vrid() {
 
 #[test]
 fn checks_run_in_the_kernel_order() {
-    // A packet with a bad TTL, a bad version and a bad checksum is rejected for its TTL first,
-    // as the XDP program does, so both count it under the same reason.
+    // A packet with a bad TTL and a bad version is rejected for its version first, as the XDP
+    // program does (it checks the TTL with the instance's configuration, after the packet's
+    // own checks), so both count it under the same reason.
     let mut payload = v3_payload();
     payload[0] = 0x41;
     let off_link = IpMetadata { ttl: 1, ..meta() };
     let result = decode_payload(&payload, off_link, ReceiveChecks::default()).map(|_| ());
-    assert_eq!(result, Err(DecodeError::BadTtl(1)));
-    let result = decode_payload(&payload, meta(), ReceiveChecks::default()).map(|_| ());
     assert_eq!(result, Err(DecodeError::BadVersion(4)));
+    let result = decode_payload(&v3_payload(), off_link, ReceiveChecks::default()).map(|_| ());
+    assert_eq!(result, Err(DecodeError::BadTtl(1)));
 }

@@ -95,12 +95,14 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
 }
 
 fn describe_peer(family: u8, peer: &Peer) -> String {
-    let address = arrivals::address_of(family, peer.addr);
+    let mut text = arrivals::address_of(family, peer.addr).to_string();
     if peer.pinned != 0 {
-        format!("{address}, pinned to MAC {}", vrrp_config::MacAddr(peer.mac))
-    } else {
-        format!("{address}")
+        text.push_str(&format!(", pinned to MAC {}", vrrp_config::MacAddr(peer.mac)));
     }
+    if peer.ttl_limited != 0 {
+        text.push_str(&format!(", TTL {} to {}", peer.min_ttl, peer.max_ttl));
+    }
+    text
 }
 
 /// The interface's name in this network namespace, or its index.
@@ -145,12 +147,19 @@ mod tests {
             },
             ..InstanceState::default()
         };
-        state.peers[0] =
-            Peer { addr: state.record.sender, mac: [2, 0, 0, 0, 0, 1], pinned: 1, _pad: 0 };
+        state.peers[0] = Peer {
+            addr: state.record.sender,
+            mac: [2, 0, 0, 0, 0, 1],
+            pinned: 1,
+            ttl_limited: 1,
+            min_ttl: 250,
+            max_ttl: 255,
+            ..Peer::default()
+        };
         let text = describe(7, &state, 1_625, Duration::from_millis(4));
         for part in [
             "VRID 123 IPv4 on ifindex 4294967295, slot 7: VRRPv3, flags consume-valid",
-            "peer 10.0.0.1, pinned to MAC 02:00:00:00:00:01",
+            "peer 10.0.0.1, pinned to MAC 02:00:00:00:00:01, TTL 250 to 255",
             "2.50 s ago from 10.0.0.1 (02:00:00:00:00:01), priority 110, interval 1.00 s",
             "42 valid",
         ] {

@@ -23,8 +23,10 @@ pub struct IpMetadata {
 /// Receive checks that depend on the instance's configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReceiveChecks {
-    /// RFC 9568 §7.1 requires TTL / hop limit 255. keepalived requires it for unicast peers too
-    /// unless told otherwise, so this is on by default for both.
+    /// RFC 9568 §7.1 requires TTL / hop limit 255: on for a multicast instance (the default).
+    /// Off for a unicast one, whose peers may be routed (keepalived vrrp.c
+    /// vrrp_check_packet() checks no TTL for unicast); a peer's `min_ttl` / `max_ttl` are then
+    /// checked with [`Received::ttl_within`].
     pub require_ttl_255: bool,
 }
 
@@ -53,10 +55,6 @@ pub fn decode_payload(
     ip: IpMetadata,
     checks: ReceiveChecks,
 ) -> Result<Received, DecodeError> {
-    // RFC 9568 §7.1: a TTL below 255 means the packet crossed a router.
-    if checks.require_ttl_255 && ip.ttl != VRRP_TTL {
-        return Err(DecodeError::BadTtl(ip.ttl));
-    }
     let family = Family::of(&ip.source);
     if Family::of(&ip.destination) != family {
         return Err(DecodeError::FamilyMismatch);
@@ -114,6 +112,12 @@ pub fn decode_payload(
         return Err(DecodeError::ZeroVrid);
     }
 
+    // RFC 9568 §7.1: a TTL below 255 means the packet crossed a router. Checked last, as the
+    // kernel checks it with the instance's configuration, after the packet's own checks.
+    if checks.require_ttl_255 && ip.ttl != VRRP_TTL {
+        return Err(DecodeError::BadTtl(ip.ttl));
+    }
+
     let v2_auth = (version == Version::V2).then(|| {
         let mut data = [0; VRRP_V2_AUTH_LEN];
         data.copy_from_slice(&payload[expected - VRRP_V2_AUTH_LEN..]);
@@ -122,6 +126,18 @@ pub fn decode_payload(
     let advertisement =
         Advertisement { version, vrid, priority: header[2], interval, addresses, v2_auth };
     Ok(Received { advertisement, checksum_form, ip, first_not_link_local })
+}
+
+impl Received {
+    /// A unicast peer's `min_ttl` / `max_ttl` (keepalived vrrp.c vrrp_check_packet(): "TTL/HL
+    /// not in range"), checked as the kernel does after the peer is found.
+    pub fn ttl_within(&self, min: u8, max: u8) -> Result<(), DecodeError> {
+        if (min..=max).contains(&self.ip.ttl) {
+            Ok(())
+        } else {
+            Err(DecodeError::BadTtl(self.ip.ttl))
+        }
+    }
 }
 
 fn message_len(version: Version, family: Family, count: usize) -> usize {

@@ -16,8 +16,6 @@ pub enum DecodeError {
     /// The bytes end before the length the IP header announces, or that length leaves no room
     /// for a VRRP header.
     Truncated { needed: usize, available: usize },
-    /// TTL / hop limit is not 255 (RFC 9568 §7.1): the packet may come from off-link.
-    BadTtl(u8),
     /// Version is neither 2 nor 3 (RFC 9568 §5.2.1).
     BadVersion(u8),
     /// VRRPv2 over IPv6, or source and destination of different families.
@@ -34,6 +32,9 @@ pub enum DecodeError {
     ZeroInterval,
     /// VRID 0 does not exist (RFC 9568 §5.2.3), so no instance can be configured for it.
     ZeroVrid,
+    /// TTL / hop limit is not 255 (RFC 9568 §7.1: the packet may come from off-link), or
+    /// outside a unicast peer's `min_ttl` / `max_ttl`.
+    BadTtl(u8),
 }
 
 impl DecodeError {
@@ -67,7 +68,7 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::BadIhl(ihl) => write!(f, "bad IPv4 header length {ihl}"),
             DecodeError::Fragment => write!(f, "IPv4 fragment"),
-            DecodeError::BadTtl(ttl) => write!(f, "TTL/hop limit {ttl}, expected 255"),
+            DecodeError::BadTtl(ttl) => write!(f, "TTL/hop limit {ttl} not accepted"),
             DecodeError::BadVersion(v) => write!(f, "unknown VRRP version {v}"),
             DecodeError::FamilyMismatch => write!(f, "VRRP version or addresses of another family"),
             DecodeError::BadType(t) => write!(f, "unknown VRRP type {t}"),
