@@ -14,7 +14,7 @@ use vrrp_common::{
     wire::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP},
     Counter, InstanceConfig, InstanceKey, Peer, FAMILY_IPV4, FAMILY_IPV6, MAX_UNICAST_PEERS,
 };
-use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, Version};
+use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, V2Auth, Version};
 use vrrp_user::xdp::XdpDatapath;
 
 use crate::frames::{self, Tag, PEER_MAC};
@@ -47,6 +47,9 @@ pub const VRID_PEERS: u8 = 7;
 pub const VRID_PINNED: u8 = 8;
 /// Unicast: `PEER_V4` alone, two routers away (`min_ttl 250 max_ttl 253`).
 pub const VRID_TTL_LIMITED: u8 = 9;
+/// VRRPv2 with keepalived's `auth_type PASS`, password [`PASSWORD`].
+pub const VRID_V2_PASS: u8 = 12;
+pub const PASSWORD: [u8; 8] = *b"s3cret\0\0";
 pub const PEER_MIN_TTL: u8 = 250;
 pub const PEER_MAX_TTL: u8 = 253;
 pub const VRID_UNCONFIGURED: u8 = 99;
@@ -76,7 +79,7 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
     full_table.push(peer(PEER_V4, 0));
     let routed_peer =
         Peer { ttl_limited: 1, min_ttl: PEER_MIN_TTL, max_ttl: PEER_MAX_TTL, ..peer(PEER_V4, 0) };
-    [
+    let mut instances: Vec<Instance> = [
         (VRID_V2, FAMILY_IPV4, 2, vec![]),
         (VRID_V3, FAMILY_IPV4, 3, vec![]),
         (VRID_V6, FAMILY_IPV6, 3, vec![]),
@@ -90,7 +93,16 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
         let config = InstanceConfig { version, flags: extra_flags, ..InstanceConfig::default() };
         (InstanceKey::new(IFINDEX, vrid, family), config, peers)
     })
-    .collect()
+    .collect();
+    let password = InstanceConfig {
+        version: 2,
+        flags: extra_flags,
+        auth_type: V2Auth::TYPE_PASS,
+        auth_data: PASSWORD,
+        ..InstanceConfig::default()
+    };
+    instances.push((InstanceKey::new(IFINDEX, VRID_V2_PASS, FAMILY_IPV4), password, vec![]));
+    instances
 }
 
 /// Writes [`instances`] into the program's map.
@@ -126,11 +138,18 @@ pub struct Advert {
     pub checksum: ChecksumMode,
     pub mac: [u8; 6],
     pub tags: Vec<Tag>,
+    /// VRRPv2 only.
+    pub auth: V2Auth,
 }
 
 impl Advert {
     pub fn v2() -> Self {
         Self { version: Version::V2, vrid: VRID_V2, ..Self::v3_ipv4() }
+    }
+
+    /// To the instance with a password, with that password.
+    pub fn v2_pass() -> Self {
+        Self { vrid: VRID_V2_PASS, auth: V2Auth::password(PASSWORD), ..Self::v2() }
     }
 
     /// With keepalived's checksum (IPv4 pseudo-header).
@@ -146,6 +165,7 @@ impl Advert {
             checksum: ChecksumMode::Ipv4PseudoHeader,
             mac: PEER_MAC,
             tags: Vec::new(),
+            auth: V2Auth::NONE,
         }
     }
 
@@ -169,6 +189,7 @@ impl Advert {
             self.addresses.clone(),
         )
         .expect("corpus advertisements are valid")
+        .with_v2_auth(self.auth)
     }
 
     /// The Ethernet frame, with the encoder's checksum.
@@ -335,6 +356,7 @@ pub fn valid() -> Vec<Case> {
     let v6_addresses = (0..216u16).map(|n| IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 1, n)));
     let cases: Vec<(&'static str, Advert)> = vec![
         ("VRRPv2", Advert::v2()),
+        ("VRRPv2 with keepalived's auth_type PASS", Advert::v2_pass()),
         ("VRRPv3/IPv4, IPv4 pseudo-header checksum (keepalived)", Advert::v3_ipv4()),
         (
             "VRRPv3/IPv4, checksum without pseudo-header (RFC 9568)",
@@ -543,6 +565,27 @@ pub fn malformed() -> Vec<Case> {
         }),
         broken("VRRPv2 interval 0", &v2, Counter::ZeroInterval, true, |f, l| f[l.message + 5] = 0),
         broken("VRRPv2 over IPv6", &v6, Counter::FamilyMismatch, false, |f, l| f[l.message] = 0x21),
+        broken(
+            "VRRPv2 without authentication to an instance with a password",
+            &Advert { vrid: VRID_V2_PASS, ..Advert::v2() },
+            Counter::AuthMismatch,
+            false,
+            |_, _| (),
+        ),
+        broken(
+            "VRRPv2 with another password",
+            &Advert { auth: V2Auth::password(*b"s3cre7\0\0"), ..Advert::v2_pass() },
+            Counter::AuthMismatch,
+            false,
+            |_, _| (),
+        ),
+        broken(
+            "VRRPv2 with a password to an instance without one",
+            &Advert { vrid: VRID_V2, ..Advert::v2_pass() },
+            Counter::AuthMismatch,
+            false,
+            |_, _| (),
+        ),
         broken("IPv4 IHL 4", &v4, Counter::BadIhl, false, |f, l| f[l.ip] = 0x44),
         broken("IPv4 IHL 0", &v2, Counter::BadIhl, false, |f, l| f[l.ip] = 0x40),
         broken("IPv4 first fragment (More Fragments)", &v4, Counter::Fragment, false, |f, l| {

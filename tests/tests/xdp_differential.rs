@@ -4,9 +4,9 @@
 //! The decoder gets what the kernel's stack would hand it: the link layer is stripped here (two
 //! VLAN tags at most, as in the program), `decode_ip_packet` runs, and the configuration checks
 //! the program makes after decoding (VRID known, version, TTL 255 for a multicast instance,
-//! peer, the peer's TTL limits, pinned MAC) are applied to the decoded advertisement against the
-//! same corpus configuration. A valid verdict also compares what the kernel recorded with what
-//! the decoder read.
+//! peer, the peer's TTL limits, pinned MAC, VRRPv2 authentication) are applied to the decoded
+//! advertisement against the same corpus configuration. A valid verdict also compares what the
+//! kernel recorded with what the decoder read.
 //!
 //! `XDP_DIFF_SEED` (decimal) replaces the base seed; every disagreement prints the seed that
 //! reproduces it.
@@ -16,11 +16,11 @@ use vrrp_common::{
     wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN},
     Counter, InstanceKey, Verdict as CounterVerdict, FAMILY_IPV4,
 };
-use vrrp_proto::{decode_ip_packet, DecodeError, Family, ReceiveChecks, Received};
+use vrrp_proto::{decode_ip_packet, DecodeError, Family, ReceiveChecks, Received, V2Auth};
 use vrrp_tests::{
     corpus::{
         self, Expect, Layout, OTHER_PEER_V4, PEER_V4, STRANGER_MAC, STRANGER_V4, VRID_PEERS,
-        VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED, VRID_V2, VRID_V3, VRID_V6,
+        VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED, VRID_V2, VRID_V2_PASS, VRID_V3, VRID_V6,
     },
     frames::PEER_MAC,
     require_root,
@@ -150,6 +150,10 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
             return (Verdict::Drop(Counter::MacMismatch), None);
         }
     }
+    let auth = V2Auth { auth_type: config.auth_type, data: config.auth_data };
+    if let Err(error) = received.authenticate(&auth) {
+        return (Verdict::Drop(error.counter()), None);
+    }
     (Verdict::Valid { noted: received.first_not_link_local }, Some(received))
 }
 
@@ -190,7 +194,7 @@ fn record_differences(rig: &Rig, frame: &[u8], received: &Received) -> Option<St
 fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form: u8) {
     let message = layout.message;
     let (any, other) = (rng.byte(), rng.byte());
-    match rng.below(8) {
+    match rng.below(9) {
         0 => frame[message] = (rng.below(16) as u8) << 4 | (frame[message] & 0x0f),
         1 => frame[message] = (frame[message] & 0xf0) | rng.below(16) as u8,
         2 => {
@@ -201,6 +205,7 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
                 VRID_PEERS,
                 VRID_PINNED,
                 VRID_TTL_LIMITED,
+                VRID_V2_PASS,
                 VRID_UNCONFIGURED,
             ];
             frame[message + 1] = if rng.one_in(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
@@ -217,7 +222,9 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
         }
         // The prefix of the first IPv6 address: link-local or not.
         6 => frame[message + 8 + rng.below(2)] ^= 1 << rng.below(8),
-        _ => frame[6..12].copy_from_slice(&rng.pick(&[PEER_MAC, STRANGER_MAC, [any; 6]])),
+        7 => frame[6..12].copy_from_slice(&rng.pick(&[PEER_MAC, STRANGER_MAC, [any; 6]])),
+        // The last byte of the message: a VRRPv2 password, or an address.
+        _ => frame[message + layout.message_len - 1] ^= 1 << rng.below(8),
     }
     let forms = [
         checksum_form::V2,

@@ -82,7 +82,11 @@ pub struct InstanceConfig {
     pub flags: u8,
     /// Unicast peers in [`InstanceState::peers`]; when non-zero, only they are accepted.
     pub peer_count: u8,
-    pub _pad: [u8; 5],
+    /// VRRPv2 Auth Type required of every advertisement (0: none, 1: password).
+    pub auth_type: u8,
+    pub _pad: [u8; 4],
+    /// VRRPv2 password (Auth Type 1), compared whole; unread otherwise.
+    pub auth_data: [u8; 8],
 }
 
 /// A unicast peer of an instance, with an optional pinned MAC and TTL limits.
@@ -209,10 +213,10 @@ mod tests {
     #[test]
     fn layouts_have_no_implicit_padding() {
         assert_eq!(size_of::<InstanceKey>(), 8);
-        assert_eq!(size_of::<InstanceConfig>(), 8);
+        assert_eq!(size_of::<InstanceConfig>(), 16);
         assert_eq!(size_of::<Peer>(), 28);
         assert_eq!(size_of::<InstanceRecord>(), 48);
-        assert_eq!(size_of::<InstanceState>(), 64 + 28 * MAX_UNICAST_PEERS);
+        assert_eq!(size_of::<InstanceState>(), 72 + 28 * MAX_UNICAST_PEERS);
         assert_eq!(size_of::<AdvertEvent>(), 48);
     }
 }

@@ -161,6 +161,10 @@ pub struct Instance {
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
     pub dont_track_primary: bool,
+    /// `authentication { auth_type PASS auth_pass ... }`: the VRRPv2 password, padded with
+    /// zeros to 8 bytes, sent in every advertisement and required in every one received.
+    /// `None`: no authentication (auth type 0).
+    pub auth_pass: Option<[u8; 8]>,
 }
 
 /// Unicast peers an instance may list: the kernel keeps them inline in the instance's slot.

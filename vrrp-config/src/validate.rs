@@ -200,6 +200,7 @@ fn resolve_instance(
         ttl => ttl.as_ref().map(|ttl| ttl.value),
     };
     let track_scripts = resolve_track_scripts(&draft, scripts, report);
+    let auth_pass = resolve_auth_pass(&draft, version, report);
 
     Some(Instance {
         name: name.text.clone(),
@@ -225,7 +226,39 @@ fn resolve_instance(
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
+        auth_pass,
     })
+}
+
+/// The VRRPv2 password, as keepalived settles it (vrrp.c vrrp_complete_instance()).
+fn resolve_auth_pass(
+    draft: &InstanceDraft,
+    version: Version,
+    report: &mut Report,
+) -> Option<[u8; 8]> {
+    let name = &draft.name.text;
+    let Some(auth_type) = &draft.auth_type_pass else {
+        if let Some(pass) = &draft.auth_pass {
+            let message =
+                format!("auth_pass without auth_type PASS in vrrp_instance {name}, ignored");
+            report.warn(&pass.at.span, message);
+        }
+        return None;
+    };
+    if version == Version::V3 {
+        let message = format!(
+            "vrrp_instance {name}: VRRP version 3 has no authentication, auth_type ignored"
+        );
+        report.warn(&auth_type.span, message);
+        return None;
+    }
+    let password = draft.auth_pass.as_ref().map(|pass| pass.value);
+    if password.is_none() {
+        let message =
+            format!("auth_type PASS without auth_pass in vrrp_instance {name}: an empty password");
+        report.warn(&auth_type.span, message);
+    }
+    Some(password.unwrap_or_default())
 }
 
 /// The family of the advertised addresses; every address-like setting must agree with it.

@@ -11,7 +11,7 @@
 //! 5. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
 //! 6. configuration: VRID known on this interface and family, version; then for a multicast
 //!    instance TTL / hop limit 255 (RFC 9568 §7.1), for a unicast one an allowed peer, its TTL
-//!    limits if it has any, its pinned MAC.
+//!    limits if it has any, its pinned MAC; VRRPv2 authentication.
 //!
 //! A failure is dropped and counted under its own reason, except an unknown VRID: that frame is
 //! counted and passed, for another VRRP speaker on the host. A valid advertisement updates the
@@ -33,7 +33,9 @@ use aya_ebpf::{
 };
 use aya_log_ebpf::debug;
 use vrrp_common::{
-    event_cause, instance_flags, wire::VRRP_TTL, AdvertEvent, Counter, InstanceRecord,
+    event_cause, instance_flags,
+    wire::{VRRP_AUTH_PASS, VRRP_TTL},
+    AdvertEvent, Counter, InstanceRecord,
 };
 
 use crate::parse::{parse_frame, Frame};
@@ -83,6 +85,14 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     } else if frame.ttl != VRRP_TTL {
         // RFC 9568 §7.1: a multicast advertisement comes from the link (TTL / hop limit 255).
         return Err(Counter::BadTtl);
+    }
+    // keepalived vrrp.c vrrp_check_packet(): the Auth Type must be the instance's, and a
+    // password must match; a mismatch from a keepalived peer would otherwise make two masters.
+    if frame.version == 2
+        && (frame.auth_type != config.auth_type
+            || (config.auth_type == VRRP_AUTH_PASS && frame.auth_data != config.auth_data))
+    {
+        return Err(Counter::AuthMismatch);
     }
 
     // The tick: the verifier inlines it as one load, where a clock helper is a call of about

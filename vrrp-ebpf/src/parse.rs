@@ -7,7 +7,7 @@
 //! Fields are read in place through a [`Window`], 16 bits at a time: copying headers out as
 //! byte arrays made the compiler load them a byte at a time.
 
-use aya_ebpf::programs::XdpContext;
+use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 use vrrp_common::{
     checksum_form,
     wire::{
@@ -39,6 +39,9 @@ pub struct Frame {
     pub source_mac: [u8; 6],
     /// IPv6 only: the first address is not link-local.
     pub first_not_link_local: bool,
+    /// VRRPv2 only: Auth Type and the authentication data after the addresses.
+    pub auth_type: u8,
+    pub auth_data: [u8; 8],
 }
 
 /// Where the VRRP message sits in the frame, and what the IP header said about it.
@@ -277,6 +280,27 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         };
         first_not_link_local = first.be16(0) & 0xffc0 != 0xfe80;
     }
+    let (mut auth_type, mut auth_data) = (0, [0u8; VRRP_V2_AUTH_LEN]);
+    if version == 2 {
+        // RFC 3768 §5.3.10: the last 8 bytes (the length was checked against the count). Read
+        // by the kernel's helper: a direct read at this variable offset is one the compiler
+        // rebases out of the range the verifier has checked.
+        let auth_at = (ip.offset + ip.len - VRRP_V2_AUTH_LEN) as u32;
+        // SAFETY: the helper writes at most `auth_data.len()` bytes into it, and checks the
+        // offset against the frame.
+        let result = unsafe {
+            bpf_xdp_load_bytes(
+                ctx.ctx,
+                auth_at,
+                auth_data.as_mut_ptr().cast(),
+                VRRP_V2_AUTH_LEN as u32,
+            )
+        };
+        if result != 0 {
+            return Err(Counter::Truncated);
+        }
+        auth_type = header.u8(4);
+    }
     Ok(Frame {
         family: ip.family,
         version,
@@ -288,6 +312,8 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         source: ip.source,
         source_mac,
         first_not_link_local,
+        auth_type,
+        auth_data,
     })
 }
 

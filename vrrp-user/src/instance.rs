@@ -141,7 +141,14 @@ impl Instance {
             vrrp_config::Version::V2 => 2,
             vrrp_config::Version::V3 => 3,
         };
-        let config = InstanceConfig { version, flags, ..InstanceConfig::default() };
+        let auth = self.router.config().v2_auth;
+        let config = InstanceConfig {
+            version,
+            flags,
+            auth_type: auth.auth_type,
+            auth_data: auth.data,
+            ..InstanceConfig::default()
+        };
         datapath.set_instance(self.key, config, &self.xdp_peers())
     }
 

@@ -10,7 +10,7 @@ use vrrp_config::{Config, Family, Instance, Scope};
 use vrrp_proto::{
     announce::GarpConfig,
     config::{InitialState, RouterConfig, Transport},
-    packet::{ChecksumMode, Version},
+    packet::{ChecksumMode, V2Auth, Version},
     Centiseconds,
 };
 
@@ -69,6 +69,7 @@ impl Plan {
             // keepalived's form, so a mixed keepalived/vrrpd pair keeps working.
             checksum_mode: ChecksumMode::Ipv4PseudoHeader,
             transport,
+            v2_auth: spec.auth_pass.map_or(V2Auth::NONE, V2Auth::password),
         };
         config.validate().map_err(|error| anyhow!("{}: {error}", spec.name))?;
         Ok(config)

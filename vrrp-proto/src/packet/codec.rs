@@ -129,6 +129,15 @@ pub fn decode_payload(
 }
 
 impl Received {
+    /// The instance's VRRPv2 authentication (see [`V2Auth::admits`]), checked as the kernel
+    /// does after the version; a VRRPv3 advertisement carries none and passes.
+    pub fn authenticate(&self, configured: &V2Auth) -> Result<(), DecodeError> {
+        match self.advertisement.v2_auth() {
+            Some(received) if !configured.admits(&received) => Err(DecodeError::AuthMismatch),
+            _ => Ok(()),
+        }
+    }
+
     /// A unicast peer's `min_ttl` / `max_ttl` (keepalived vrrp.c vrrp_check_packet(): "TTL/HL
     /// not in range"), checked as the kernel does after the peer is found.
     pub fn ttl_within(&self, min: u8, max: u8) -> Result<(), DecodeError> {

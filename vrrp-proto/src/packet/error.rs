@@ -35,6 +35,8 @@ pub enum DecodeError {
     /// TTL / hop limit is not 255 (RFC 9568 §7.1: the packet may come from off-link), or
     /// outside a unicast peer's `min_ttl` / `max_ttl`.
     BadTtl(u8),
+    /// VRRPv2 authentication type or password other than the instance's.
+    AuthMismatch,
 }
 
 impl DecodeError {
@@ -56,6 +58,7 @@ impl DecodeError {
             DecodeError::BadChecksum => Counter::BadChecksum,
             DecodeError::ZeroInterval => Counter::ZeroInterval,
             DecodeError::ZeroVrid => Counter::UnknownVrid,
+            DecodeError::AuthMismatch => Counter::AuthMismatch,
         }
     }
 }
@@ -79,6 +82,7 @@ impl fmt::Display for DecodeError {
             DecodeError::BadChecksum => write!(f, "bad checksum"),
             DecodeError::ZeroInterval => write!(f, "advertisement interval 0"),
             DecodeError::ZeroVrid => write!(f, "VRID 0"),
+            DecodeError::AuthMismatch => write!(f, "VRRPv2 authentication mismatch"),
         }
     }
 }
