@@ -13,6 +13,7 @@ use vrrp_common::{
     checksum_form,
     wire::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP},
     Counter, InstanceConfig, InstanceKey, Peer, FAMILY_IPV4, FAMILY_IPV6, MAX_UNICAST_PEERS,
+    VLAN_STACKED,
 };
 use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, V2Auth, Version};
 use vrrp_user::xdp::XdpDatapath;
@@ -53,6 +54,10 @@ pub const PASSWORD: [u8; 8] = *b"s3cret\0\0";
 pub const PEER_MIN_TTL: u8 = 250;
 pub const PEER_MAX_TTL: u8 = 253;
 pub const VRID_UNCONFIGURED: u8 = 99;
+/// The VLAN with instances of its own: `VRID_V3` and `VRID_V6` again, as on `eth0.10`.
+pub const VLAN: u16 = 10;
+/// A VLAN with no instance.
+pub const OTHER_VLAN: u16 = 11;
 
 /// The bytes of a frame an XDP program sees in BPF_PROG_TEST_RUN (x86_64): a 4096-byte page
 /// less XDP_PACKET_HEADROOM (256) and the aligned skb_shared_info (320). Larger frames are
@@ -102,6 +107,11 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
         ..InstanceConfig::default()
     };
     instances.push((InstanceKey::new(IFINDEX, VRID_V2_PASS, FAMILY_IPV4), password, vec![]));
+    // The same VRIDs on VLAN 10: other instances, which the untagged ones never hear.
+    let v3 = InstanceConfig { version: 3, flags: extra_flags, ..InstanceConfig::default() };
+    for (vrid, family) in [(VRID_V3, FAMILY_IPV4), (VRID_V6, FAMILY_IPV6)] {
+        instances.push((InstanceKey::tagged(IFINDEX, VLAN, vrid, family), v3, vec![]));
+    }
     instances
 }
 
@@ -212,7 +222,12 @@ impl Advert {
 
     pub fn key(&self) -> InstanceKey {
         let family = if self.source.is_ipv4() { FAMILY_IPV4 } else { FAMILY_IPV6 };
-        InstanceKey::new(IFINDEX, self.vrid, family)
+        let vlan = match self.tags.as_slice() {
+            [] => 0,
+            [tag] => tag.vid & 0x0fff,
+            _ => VLAN_STACKED,
+        };
+        InstanceKey::tagged(IFINDEX, vlan, self.vrid, family)
     }
 
     /// What the kernel must record when it accepts this advertisement.
@@ -349,7 +364,7 @@ pub fn reseal(frame: &mut [u8], form: u8) {
 
 /// Ethernet frames carrying every kind of valid advertisement, each on its own instance.
 pub fn valid() -> Vec<Case> {
-    let qinq = vec![Tag { tpid: ETH_P_8021AD, vid: 100 }, Tag { tpid: ETH_P_8021Q, vid: 10 }];
+    let tagged = |tpid| vec![Tag { tpid, vid: VLAN }];
     let plain = ChecksumMode::Ipv4Plain;
     let unicast = |vrid| Advert { vrid, destination: IpAddr::V4(ROUTER_V4), ..Advert::v3_ipv4() };
     let v4_addresses = (0..=254u8).map(|last| IpAddr::V4(Ipv4Addr::new(198, 51, 100, last)));
@@ -364,12 +379,21 @@ pub fn valid() -> Vec<Case> {
         ),
         ("VRRPv3/IPv6, link-local first address, hop limit 255", Advert::v3_ipv6()),
         (
-            "VRRPv3/IPv4 in 802.1Q",
-            Advert { tags: vec![Tag { tpid: ETH_P_8021Q, vid: 10 }], ..Advert::v3_ipv4() },
+            "VRRPv3/IPv4 in 802.1Q VLAN 10, to that VLAN's instance",
+            Advert { tags: tagged(ETH_P_8021Q), ..Advert::v3_ipv4() },
         ),
-        ("VRRPv3/IPv4 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v3_ipv4() }),
-        ("VRRPv2 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v2() }),
-        ("VRRPv3/IPv6 in 802.1ad + 802.1Q", Advert { tags: qinq, ..Advert::v3_ipv6() }),
+        (
+            "VRRPv3/IPv4 in one 802.1ad tag, VLAN 10",
+            Advert { tags: tagged(ETH_P_8021AD), ..Advert::v3_ipv4() },
+        ),
+        (
+            "VRRPv3/IPv6 in 802.1Q VLAN 10, to that VLAN's instance",
+            Advert { tags: tagged(ETH_P_8021Q), ..Advert::v3_ipv6() },
+        ),
+        (
+            "VRRPv3/IPv4 priority-tagged (802.1Q VLAN 0): untagged",
+            Advert { tags: vec![Tag { tpid: ETH_P_8021Q, vid: 0 }], ..Advert::v3_ipv4() },
+        ),
         ("VRRPv3/IPv4 unicast from a listed peer", unicast(VRID_PEERS)),
         ("VRRPv3/IPv4 unicast from a pinned peer with its MAC", unicast(VRID_PINNED)),
         (
@@ -634,13 +658,35 @@ pub fn unclaimed() -> Vec<Case> {
         ("VRID 0", 0),
         ("VRRPv3/IPv4 on a VRID configured only for IPv6", VRID_V6),
     ];
-    cases
+    let mut cases: Vec<Case> = cases
         .into_iter()
         .map(|(name, vrid)| {
             let frame = edited(&v4, true, |f, l| f[l.message + 1] = vrid);
             Case { name, frame, expect: Expect::Passed(Counter::UnknownVrid) }
         })
-        .collect()
+        .collect();
+    // A tagged frame is its VLAN's, never the interface's untagged instance's.
+    let qinq = vec![Tag { tpid: ETH_P_8021AD, vid: 100 }, Tag { tpid: ETH_P_8021Q, vid: VLAN }];
+    let other_vlan = vec![Tag { tpid: ETH_P_8021Q, vid: OTHER_VLAN }];
+    let tagged: [(&'static str, Advert); 5] = [
+        (
+            "VRRPv3/IPv4 in 802.1Q VLAN 11, which has no instance",
+            Advert { tags: other_vlan, ..Advert::v3_ipv4() },
+        ),
+        (
+            "VRRPv2 in 802.1Q VLAN 10, whose instances are other VRIDs",
+            Advert { tags: vec![Tag { tpid: ETH_P_8021Q, vid: VLAN }], ..Advert::v2() },
+        ),
+        ("VRRPv3/IPv4 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v3_ipv4() }),
+        ("VRRPv2 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v2() }),
+        ("VRRPv3/IPv6 in 802.1ad + 802.1Q", Advert { tags: qinq, ..Advert::v3_ipv6() }),
+    ];
+    cases.extend(tagged.into_iter().map(|(name, advert)| Case {
+        name,
+        frame: advert.frame(),
+        expect: Expect::Passed(Counter::UnknownVrid),
+    }));
+    cases
 }
 
 /// Frames that are not VRRP, or too short to tell: all pass uncounted.

@@ -14,7 +14,7 @@
 use vrrp_common::{
     checksum_form,
     wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN},
-    Counter, InstanceKey, Verdict as CounterVerdict, FAMILY_IPV4,
+    Counter, InstanceKey, Verdict as CounterVerdict, FAMILY_IPV4, VLAN_STACKED,
 };
 use vrrp_proto::{decode_ip_packet, DecodeError, Family, ReceiveChecks, Received, V2Auth};
 use vrrp_tests::{
@@ -81,26 +81,29 @@ fn kernel_verdict(outcome: &Outcome) -> Result<Verdict, String> {
     }
 }
 
-/// The IP packet the link layer would hand up, as the program reads the link layer: an
-/// Ethernet header, at most two 802.1ad/802.1Q tags, then IPv4 or IPv6. A packet whose version
-/// nibble disagrees with the EtherType is not handed up (Linux's ip_rcv/ipv6_rcv drop it).
-fn ip_packet(frame: &[u8]) -> Option<&[u8]> {
-    let ethertype_at =
+/// The IP packet the link layer would hand up, and its VLAN key, as the program reads the link
+/// layer: an Ethernet header, at most two 802.1ad/802.1Q tags (one: its VLAN ID; two: stacked),
+/// then IPv4 or IPv6. A packet whose version nibble disagrees with the EtherType is not handed
+/// up (Linux's ip_rcv/ipv6_rcv drop it).
+fn ip_packet(frame: &[u8]) -> Option<(&[u8], u16)> {
+    let be16_at =
         |offset: usize| frame.get(offset..offset + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let mut offset = ETH_HLEN - 2;
-    let mut ethertype = ethertype_at(offset)?;
-    for _ in 0..2 {
+    let mut ethertype = be16_at(offset)?;
+    let mut vlan = 0;
+    for tags in 0..2 {
         if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
             break;
         }
+        vlan = if tags == 0 { be16_at(offset + 2)? & 0x0fff } else { VLAN_STACKED };
         offset += VLAN_HLEN;
-        ethertype = ethertype_at(offset)?;
+        ethertype = be16_at(offset)?;
     }
     let packet = &frame[offset + 2..];
     let version = packet.first()? >> 4;
     match ethertype {
-        ETH_P_IP if version == 4 => Some(packet),
-        ETH_P_IPV6 if version == 6 => Some(packet),
+        ETH_P_IP if version == 4 => Some((packet, vlan)),
+        ETH_P_IPV6 if version == 6 => Some((packet, vlan)),
         _ => None,
     }
 }
@@ -108,7 +111,7 @@ fn ip_packet(frame: &[u8]) -> Option<&[u8]> {
 /// The decoder's verdict, with the program's configuration checks (RFC 9568 §7.1: the VRID must
 /// be configured on the interface; the rest is this daemon's unicast policy).
 fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
-    let Some(packet) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
+    let Some((packet, vlan)) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
     // The TTL rule depends on the instance: checked below, with the configuration.
     let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: false }) {
         Ok(None) => return (Verdict::NotVrrp, None),
@@ -118,8 +121,9 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
         Ok(Some(received)) => received,
     };
     let advertisement = &received.advertisement;
-    let key = InstanceKey::new(
+    let key = InstanceKey::tagged(
         corpus::IFINDEX,
+        vlan,
         advertisement.vrid(),
         Family::of(&received.ip.source).as_common(),
     );
@@ -160,8 +164,10 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
 /// Differences between the kernel's record and the decoded advertisement, if any.
 fn record_differences(rig: &Rig, frame: &[u8], received: &Received) -> Option<String> {
     let advertisement = &received.advertisement;
-    let key = InstanceKey::new(
+    let vlan = ip_packet(frame).map_or(0, |(_, vlan)| vlan);
+    let key = InstanceKey::tagged(
         corpus::IFINDEX,
+        vlan,
         advertisement.vrid(),
         Family::of(&received.ip.source).as_common(),
     );

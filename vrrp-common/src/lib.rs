@@ -36,7 +36,11 @@ pub const EVENTS_BYTES: u32 = 256 * 1024;
 pub const FAMILY_IPV4: u8 = 4;
 pub const FAMILY_IPV6: u8 = 6;
 
-/// One virtual router on one interface: the key of `VRRP_INSTANCES`.
+/// [`InstanceKey::vlan`] of a frame with two VLAN tags: no VLAN ID, so no instance has it (an
+/// instance on a stacked VLAN runs on that VLAN's own device, where the frame is untagged).
+pub const VLAN_STACKED: u16 = 0xffff;
+
+/// One virtual router on one interface and VLAN: the key of `VRRP_INSTANCES`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct InstanceKey {
@@ -44,19 +48,33 @@ pub struct InstanceKey {
     pub vrid: u8,
     /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
     pub family: u8,
-    pub _pad: [u8; 2],
+    /// The VLAN ID of the frame's one 802.1Q / 802.1ad tag, 0 for an untagged frame (or a
+    /// priority tag), [`VLAN_STACKED`] for two tags. The daemon's instances are all untagged:
+    /// one on `eth0.100` runs on `eth0.100`, where its frames arrive untagged, so a frame
+    /// tagged for VLAN 100 on `eth0` is not `eth0`'s instance's.
+    pub vlan: u16,
 }
 
 impl InstanceKey {
+    /// An instance hearing the interface's untagged frames.
     pub const fn new(ifindex: u32, vrid: u8, family: u8) -> Self {
-        Self { ifindex, vrid, family, _pad: [0; 2] }
+        Self::tagged(ifindex, 0, vrid, family)
+    }
+
+    /// An instance hearing the frames tagged `vlan` on the interface.
+    pub const fn tagged(ifindex: u32, vlan: u16, vrid: u8, family: u8) -> Self {
+        Self { ifindex, vrid, family, vlan }
     }
 
     /// The first slot of `VRRP_INSTANCES` where this instance may live; the daemon places it in
     /// the first free one of the [`SLOT_PROBES`] slots from there (wrapping around).
     #[inline(always)]
     pub const fn home_slot(&self) -> u32 {
-        let packed = (self.ifindex as u64) << 16 | (self.vrid as u64) << 8 | self.family as u64;
+        // The VLAN above the interface index: untagged keys hash as they always have.
+        let packed = (self.vlan as u64) << 48
+            | (self.ifindex as u64) << 16
+            | (self.vrid as u64) << 8
+            | self.family as u64;
         // Fibonacci hashing: the product's top bits spread neighbouring keys (VRIDs in a row,
         // VLAN interfaces created one after another) over the whole table.
         (packed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - INSTANCE_SLOT_BITS)) as u32

@@ -9,9 +9,9 @@
 //! 3. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
 //! 4. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
 //! 5. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
-//! 6. configuration: VRID known on this interface and family, version; then for a multicast
-//!    instance TTL / hop limit 255 (RFC 9568 §7.1), for a unicast one an allowed peer, its TTL
-//!    limits if it has any, its pinned MAC; VRRPv2 authentication.
+//! 6. configuration: VRID known on this interface, VLAN and family, version; then for a
+//!    multicast instance TTL / hop limit 255 (RFC 9568 §7.1), for a unicast one an allowed peer,
+//!    its TTL limits if it has any, its pinned MAC; VRRPv2 authentication.
 //!
 //! A failure is dropped and counted under its own reason, except an unknown VRID: that frame is
 //! counted and passed, for another VRRP speaker on the host. A valid advertisement updates the
@@ -187,7 +187,7 @@ fn causes(previous: Option<&InstanceRecord>, frame: &Frame, flags: u8) -> u8 {
 impl Frame {
     #[inline(always)]
     fn key(&self, ifindex: u32) -> vrrp_common::InstanceKey {
-        vrrp_common::InstanceKey::new(ifindex, self.vrid, self.family)
+        vrrp_common::InstanceKey::tagged(ifindex, self.vlan, self.vrid, self.family)
     }
 }
 

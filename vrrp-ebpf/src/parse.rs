@@ -14,13 +14,15 @@ use vrrp_common::{
         ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP, VLAN_HLEN,
         VRRP_HEADER_LEN, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
     },
-    Counter, FAMILY_IPV4, FAMILY_IPV6,
+    Counter, FAMILY_IPV4, FAMILY_IPV6, VLAN_STACKED,
 };
 
 use crate::checksum;
 
 const IPV4_MIN_HLEN: usize = 20;
 const IPV6_HLEN: usize = 40;
+/// The VLAN ID bits of a tag's TCI (IEEE 802.1Q).
+const VLAN_VID_MASK: u16 = 0x0fff;
 /// IPv4 "more fragments" flag and fragment offset bits of the flags/offset field.
 const IPV4_FRAGMENT_MASK: u16 = 0x3fff;
 
@@ -39,6 +41,8 @@ pub struct Frame {
     pub source_mac: [u8; 6],
     /// IPv6 only: the first address is not link-local.
     pub first_not_link_local: bool,
+    /// The VLAN the frame was tagged with (see `InstanceKey::vlan`).
+    pub vlan: u16,
     /// VRRPv2 only: Auth Type and the authentication data after the addresses.
     pub auth_type: u8,
     pub auth_data: [u8; 8],
@@ -139,14 +143,16 @@ pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
     };
     let mut ethertype = ethernet.be16(12);
     let mut offset = ETH_HLEN;
+    let mut vlan = 0;
     // 802.1ad outer tag, then 802.1Q: at most two tags.
-    for _ in 0..2 {
+    for tags in 0..2 {
         if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
             break;
         }
         let Some(tag) = Window::new(ctx, offset, VLAN_HLEN) else {
             return Ok(None);
         };
+        vlan = if tags == 0 { tag.be16(0) & VLAN_VID_MASK } else { VLAN_STACKED };
         ethertype = tag.be16(2);
         offset += VLAN_HLEN;
     }
@@ -158,7 +164,7 @@ pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
     let Some(ip) = ip else {
         return Ok(None);
     };
-    parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6)).map(Some)
+    parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6), vlan).map(Some)
 }
 
 #[inline(always)]
@@ -218,7 +224,12 @@ fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
 }
 
 #[inline(always)]
-fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Frame, Counter> {
+fn parse_vrrp(
+    ctx: &XdpContext,
+    ip: &IpView,
+    source_mac: [u8; 6],
+    vlan: u16,
+) -> Result<Frame, Counter> {
     let Some(header) = Window::new(ctx, ip.offset, VRRP_HEADER_LEN) else {
         return Err(Counter::Truncated);
     };
@@ -312,6 +323,7 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         source: ip.source,
         source_mac,
         first_not_link_local,
+        vlan,
         auth_type,
         auth_data,
     })

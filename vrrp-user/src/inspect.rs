@@ -54,8 +54,12 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
     }
     let flags = if flags.is_empty() { "-".to_owned() } else { flags.join(",") };
     let family = if key.family == vrrp_common::FAMILY_IPV4 { "IPv4" } else { "IPv6" };
+    let vlan = match key.vlan {
+        0 => String::new(),
+        vlan => format!(" VLAN {vlan}"),
+    };
     let mut text = format!(
-        "VRID {} {family} on {}, slot {slot}: VRRPv{}, flags {flags}\n",
+        "VRID {} {family} on {}{vlan}, slot {slot}: VRRPv{}, flags {flags}\n",
         key.vrid,
         interface_name(key.ifindex),
         config.version
