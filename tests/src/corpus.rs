@@ -467,6 +467,13 @@ pub fn valid() -> Vec<Case> {
     cases
 }
 
+/// `frame` with `trailer` after the VRRP message, inside the IP packet.
+pub fn with_trailer(frame: &mut Vec<u8>, layout: Layout, trailer: &[u8]) {
+    frame.truncate(layout.message + layout.message_len);
+    frame.extend_from_slice(trailer);
+    set_be16(frame, layout.ip_length(), (layout.ip_len_field() + trailer.len()) as u16);
+}
+
 /// `frame` with a 4-byte IPv4 option inserted after the base header.
 fn with_ipv4_option(frame: &[u8], option: [u8; 4]) -> Vec<u8> {
     let layout = Layout::of(frame);
@@ -562,6 +569,12 @@ pub fn malformed() -> Vec<Case> {
                 f.extend_from_slice(&[0; 4]);
                 set_be16(f, l.ip_length(), (l.ip_len_field() + 4) as u16);
             }
+        }),
+        broken("VRRPv3 with a keepalived auth_hmac trailer", &v4, Counter::AuthTrailer, true, {
+            |f, l| with_trailer(f, l, &frames::AUTH_HMAC_TRAILER)
+        }),
+        broken("VRRPv2 with a keepalived auth_hmac trailer", &v2, Counter::AuthTrailer, true, {
+            |f, l| with_trailer(f, l, &frames::AUTH_HMAC_TRAILER)
         }),
         broken("VRRPv2 without its authentication data", &v2, Counter::BadLength, true, |f, l| {
             f.truncate(f.len() - 8);

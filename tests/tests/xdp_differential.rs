@@ -22,7 +22,7 @@ use vrrp_tests::{
         self, Expect, Layout, OTHER_PEER_V4, PEER_V4, STRANGER_MAC, STRANGER_V4, VRID_PEERS,
         VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED, VRID_V2, VRID_V2_PASS, VRID_V3, VRID_V6,
     },
-    frames::PEER_MAC,
+    frames::{self, PEER_MAC},
     require_root,
     rig::{Outcome, Rig},
     test_run::{XDP_DROP, XDP_PASS},
@@ -261,6 +261,13 @@ fn edit_raw(rng: &mut SplitMix, frame: &mut Vec<u8>, layout: Layout) {
             frame[offset] = rng.byte();
         }
         2 if frame.len() > ETH_HLEN => frame.truncate(ETH_HLEN + rng.below(frame.len() - ETH_HLEN)),
+        // A keepalived auth_hmac trailer, inside the IP packet, within what the program sees of
+        // a test-run frame.
+        3 if rng.one_in(4)
+            && frame.len() + frames::AUTH_HMAC_TRAILER.len() <= corpus::TEST_RUN_LINEAR_MAX =>
+        {
+            corpus::with_trailer(frame, layout, &frames::AUTH_HMAC_TRAILER)
+        }
         3 => {
             let field = layout.ip_length();
             let current = layout.ip_len_field() as i64;

@@ -63,6 +63,8 @@ counters! {
     /// VRRPv2 authentication type or password other than the instance's (keepalived's
     /// `authentication`).
     AuthMismatch => auth_mismatch,
+    /// A keepalived `auth_hmac` trailer after the message, which vrrpd cannot verify yet.
+    AuthTrailer => auth_trailer,
     /// A note beside the verdict: VRRPv3 over IPv6 whose first address is not link-local
     /// (RFC 9568 §5.2.9 asks senders for one; FRR sends its global address alone). Accepted:
     /// dropping it makes two masters.
@@ -121,10 +123,10 @@ mod tests {
     #[test]
     fn every_counter_has_its_own_slot_and_name() {
         let table =
-            CounterTable { absorbed: 1, not_a_peer: 14, not_link_local: 20, ..Default::default() };
+            CounterTable { absorbed: 1, not_a_peer: 14, not_link_local: 21, ..Default::default() };
         assert_eq!(table.get(Counter::Absorbed), 1);
         assert_eq!(table.get(Counter::NotAPeer), 14);
-        assert_eq!(table.get(Counter::NotLinkLocal), 20);
+        assert_eq!(table.get(Counter::NotLinkLocal), 21);
         for (index, counter) in Counter::ALL.iter().enumerate() {
             assert_eq!(*counter as usize, index);
             for other in &Counter::ALL[index + 1..] {

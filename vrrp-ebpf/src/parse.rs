@@ -11,8 +11,8 @@ use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 use vrrp_common::{
     checksum_form,
     wire::{
-        ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP, VLAN_HLEN,
-        VRRP_HEADER_LEN, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
+        AUTH_HMAC_TRAILER_LEN, ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6,
+        IPPROTO_VRRP, VLAN_HLEN, VRRP_HEADER_LEN, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
     },
     Counter, FAMILY_IPV4, FAMILY_IPV6, VLAN_STACKED,
 };
@@ -253,8 +253,12 @@ fn parse_vrrp(
     }
     let address_len = if ip.family == FAMILY_IPV4 { 4 } else { 16 };
     let auth_len = if version == 2 { VRRP_V2_AUTH_LEN } else { 0 };
-    if ip.len != VRRP_HEADER_LEN + count * address_len + auth_len {
-        return Err(Counter::BadLength);
+    let expected = VRRP_HEADER_LEN + count * address_len + auth_len;
+    if ip.len != expected {
+        // keepalived vrrp.c vrrp_check_packet(): a message longer by the trailer's length
+        // carries an auth_hmac trailer; named apart so a signing peer is not taken for noise.
+        let signed = ip.len == expected + AUTH_HMAC_TRAILER_LEN;
+        return Err(if signed { Counter::AuthTrailer } else { Counter::BadLength });
     }
     // RFC 9568 §5.2.8 / RFC 3768 §5.3.8.
     let sum = checksum::message(ctx, ip.offset, ip.len)?;

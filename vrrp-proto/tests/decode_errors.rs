@@ -243,6 +243,19 @@ fn address_count_against_length() {
 }
 
 #[test]
+fn a_keepalived_auth_hmac_trailer_is_named() {
+    // keepalived 2.4 appends 28 bytes (vrrp_auth_ext_t) to a signed message, v2 or v3.
+    for payload in [v3_payload(), v2_payload()] {
+        let mut signed = payload.clone();
+        signed.extend_from_slice(&[1; 28]);
+        assert_rejected(decode(&signed), DecodeError::AuthTrailer, Counter::AuthTrailer);
+        let mut longer = payload;
+        longer.extend_from_slice(&[1; 32]);
+        assert_eq!(decode(&longer).unwrap_err().counter(), Counter::BadLength, "not 28 bytes");
+    }
+}
+
+#[test]
 fn bad_checksum() {
     let mut payload = v3_payload();
     payload[2] = 101;

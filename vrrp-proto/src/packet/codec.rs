@@ -2,7 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use vrrp_common::wire::{VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN};
+use vrrp_common::wire::{
+    AUTH_HMAC_TRAILER_LEN, VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
+};
 
 use super::checksum::{self, ChecksumForm, ChecksumMode};
 use super::{is_link_local, Advertisement, DecodeError, EncodeError, Family, V2Auth, Version};
@@ -83,6 +85,10 @@ pub fn decode_payload(
         return Err(DecodeError::ZeroAddressCount);
     }
     let expected = message_len(version, family, usize::from(count));
+    if payload.len() == expected + AUTH_HMAC_TRAILER_LEN {
+        // keepalived 2.4's auth_hmac trailer (vrrp.c vrrp_check_packet() finds it by length).
+        return Err(DecodeError::AuthTrailer);
+    }
     if payload.len() != expected {
         return Err(DecodeError::LengthMismatch { count, expected, actual: payload.len() });
     }

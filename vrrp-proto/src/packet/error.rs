@@ -24,6 +24,8 @@ pub enum DecodeError {
     BadType(u8),
     /// Count IPvX Addr is zero (RFC 9568 §5.2.5: at least one address).
     ZeroAddressCount,
+    /// A keepalived 2.4 `auth_hmac` trailer follows the message: vrrpd cannot verify it yet.
+    AuthTrailer,
     /// The message length does not match the address count (RFC 9568 §7.1).
     LengthMismatch { count: u8, expected: usize, actual: usize },
     /// The checksum verifies in none of the forms allowed for this version and family.
@@ -54,6 +56,7 @@ impl DecodeError {
             DecodeError::FamilyMismatch => Counter::FamilyMismatch,
             DecodeError::BadType(_) => Counter::BadType,
             DecodeError::ZeroAddressCount => Counter::BadAddrCount,
+            DecodeError::AuthTrailer => Counter::AuthTrailer,
             DecodeError::LengthMismatch { .. } => Counter::BadLength,
             DecodeError::BadChecksum => Counter::BadChecksum,
             DecodeError::ZeroInterval => Counter::ZeroInterval,
@@ -76,6 +79,9 @@ impl fmt::Display for DecodeError {
             DecodeError::FamilyMismatch => write!(f, "VRRP version or addresses of another family"),
             DecodeError::BadType(t) => write!(f, "unknown VRRP type {t}"),
             DecodeError::ZeroAddressCount => write!(f, "address count 0"),
+            DecodeError::AuthTrailer => {
+                write!(f, "keepalived auth_hmac trailer (not supported yet)")
+            }
             DecodeError::LengthMismatch { count, expected, actual } => {
                 write!(f, "{count} addresses need a {expected}-byte message, got {actual} bytes")
             }
