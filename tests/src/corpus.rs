@@ -13,8 +13,9 @@ use vrrp_common::{
     checksum_form,
     wire::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP},
     Counter, InstanceConfig, InstanceKey, Peer, FAMILY_IPV4, FAMILY_IPV6, MAX_UNICAST_PEERS,
+    VLAN_STACKED,
 };
-use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, Version};
+use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode, V2Auth, Version};
 use vrrp_user::xdp::XdpDatapath;
 
 use crate::frames::{self, Tag, PEER_MAC};
@@ -45,7 +46,18 @@ pub const VRID_V6: u8 = 6;
 pub const VRID_PEERS: u8 = 7;
 /// Unicast, as in the reference scenario: `PEER_V4` alone, pinned to `PEER_MAC`.
 pub const VRID_PINNED: u8 = 8;
+/// Unicast: `PEER_V4` alone, two routers away (`min_ttl 250 max_ttl 253`).
+pub const VRID_TTL_LIMITED: u8 = 9;
+/// VRRPv2 with keepalived's `auth_type PASS`, password [`PASSWORD`].
+pub const VRID_V2_PASS: u8 = 12;
+pub const PASSWORD: [u8; 8] = *b"s3cret\0\0";
+pub const PEER_MIN_TTL: u8 = 250;
+pub const PEER_MAX_TTL: u8 = 253;
 pub const VRID_UNCONFIGURED: u8 = 99;
+/// The VLAN with instances of its own: `VRID_V3` and `VRID_V6` again, as on `eth0.10`.
+pub const VLAN: u16 = 10;
+/// A VLAN with no instance.
+pub const OTHER_VLAN: u16 = 11;
 
 /// The bytes of a frame an XDP program sees in BPF_PROG_TEST_RUN (x86_64): a 4096-byte page
 /// less XDP_PACKET_HEADROOM (256) and the aligned skb_shared_info (320). Larger frames are
@@ -63,19 +75,22 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
         addr: address_key(IpAddr::V4(address)),
         mac: PEER_MAC,
         pinned,
-        _pad: 0,
+        ..Peer::default()
     };
     // Addresses no corpus frame comes from, ahead of the peer that sends.
     let mut full_table: Vec<Peer> = (0..MAX_UNICAST_PEERS as u8 - 1)
         .map(|n| peer(Ipv4Addr::new(192, 0, 2, 10 + n), 0))
         .collect();
     full_table.push(peer(PEER_V4, 0));
-    [
+    let routed_peer =
+        Peer { ttl_limited: 1, min_ttl: PEER_MIN_TTL, max_ttl: PEER_MAX_TTL, ..peer(PEER_V4, 0) };
+    let mut instances: Vec<Instance> = [
         (VRID_V2, FAMILY_IPV4, 2, vec![]),
         (VRID_V3, FAMILY_IPV4, 3, vec![]),
         (VRID_V6, FAMILY_IPV6, 3, vec![]),
         (VRID_PEERS, FAMILY_IPV4, 3, full_table),
         (VRID_PINNED, FAMILY_IPV4, 3, vec![peer(PEER_V4, 1)]),
+        (VRID_TTL_LIMITED, FAMILY_IPV4, 3, vec![routed_peer]),
     ]
     .into_iter()
     .map(|(vrid, family, version, peers)| {
@@ -83,7 +98,21 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
         let config = InstanceConfig { version, flags: extra_flags, ..InstanceConfig::default() };
         (InstanceKey::new(IFINDEX, vrid, family), config, peers)
     })
-    .collect()
+    .collect();
+    let password = InstanceConfig {
+        version: 2,
+        flags: extra_flags,
+        auth_type: V2Auth::TYPE_PASS,
+        auth_data: PASSWORD,
+        ..InstanceConfig::default()
+    };
+    instances.push((InstanceKey::new(IFINDEX, VRID_V2_PASS, FAMILY_IPV4), password, vec![]));
+    // The same VRIDs on VLAN 10: other instances, which the untagged ones never hear.
+    let v3 = InstanceConfig { version: 3, flags: extra_flags, ..InstanceConfig::default() };
+    for (vrid, family) in [(VRID_V3, FAMILY_IPV4), (VRID_V6, FAMILY_IPV6)] {
+        instances.push((InstanceKey::tagged(IFINDEX, VLAN, vrid, family), v3, vec![]));
+    }
+    instances
 }
 
 /// Writes [`instances`] into the program's map.
@@ -119,11 +148,18 @@ pub struct Advert {
     pub checksum: ChecksumMode,
     pub mac: [u8; 6],
     pub tags: Vec<Tag>,
+    /// VRRPv2 only.
+    pub auth: V2Auth,
 }
 
 impl Advert {
     pub fn v2() -> Self {
         Self { version: Version::V2, vrid: VRID_V2, ..Self::v3_ipv4() }
+    }
+
+    /// To the instance with a password, with that password.
+    pub fn v2_pass() -> Self {
+        Self { vrid: VRID_V2_PASS, auth: V2Auth::password(PASSWORD), ..Self::v2() }
     }
 
     /// With keepalived's checksum (IPv4 pseudo-header).
@@ -139,6 +175,7 @@ impl Advert {
             checksum: ChecksumMode::Ipv4PseudoHeader,
             mac: PEER_MAC,
             tags: Vec::new(),
+            auth: V2Auth::NONE,
         }
     }
 
@@ -162,6 +199,7 @@ impl Advert {
             self.addresses.clone(),
         )
         .expect("corpus advertisements are valid")
+        .with_v2_auth(self.auth)
     }
 
     /// The Ethernet frame, with the encoder's checksum.
@@ -184,7 +222,12 @@ impl Advert {
 
     pub fn key(&self) -> InstanceKey {
         let family = if self.source.is_ipv4() { FAMILY_IPV4 } else { FAMILY_IPV6 };
-        InstanceKey::new(IFINDEX, self.vrid, family)
+        let vlan = match self.tags.as_slice() {
+            [] => 0,
+            [tag] => tag.vid & 0x0fff,
+            _ => VLAN_STACKED,
+        };
+        InstanceKey::tagged(IFINDEX, vlan, self.vrid, family)
     }
 
     /// What the kernel must record when it accepts this advertisement.
@@ -197,6 +240,7 @@ impl Advert {
             checksum_form: self.advertisement().checksum_form(self.checksum).as_common(),
             sender: address_key(self.source),
             sender_mac: self.mac,
+            first_not_link_local: false,
         }
     }
 }
@@ -211,6 +255,8 @@ pub struct Recorded {
     pub checksum_form: u8,
     pub sender: [u8; 16],
     pub sender_mac: [u8; 6],
+    /// Counted under `not_link_local` beside the verdict, and said in the event's causes.
+    pub first_not_link_local: bool,
 }
 
 /// What the program must do with a frame.
@@ -218,6 +264,8 @@ pub struct Recorded {
 pub enum Expect {
     /// Valid: passed (or consumed), recorded, counted as reported or absorbed.
     Valid(Recorded),
+    /// Valid but for no instance here: passed untouched, counted under this reason.
+    Passed(Counter),
     /// Dropped and counted under this reason alone.
     Drop(Counter),
     /// Not VRRP: passed and counted nowhere.
@@ -316,13 +364,14 @@ pub fn reseal(frame: &mut [u8], form: u8) {
 
 /// Ethernet frames carrying every kind of valid advertisement, each on its own instance.
 pub fn valid() -> Vec<Case> {
-    let qinq = vec![Tag { tpid: ETH_P_8021AD, vid: 100 }, Tag { tpid: ETH_P_8021Q, vid: 10 }];
+    let tagged = |tpid| vec![Tag { tpid, vid: VLAN }];
     let plain = ChecksumMode::Ipv4Plain;
     let unicast = |vrid| Advert { vrid, destination: IpAddr::V4(ROUTER_V4), ..Advert::v3_ipv4() };
     let v4_addresses = (0..=254u8).map(|last| IpAddr::V4(Ipv4Addr::new(198, 51, 100, last)));
     let v6_addresses = (0..216u16).map(|n| IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 1, n)));
     let cases: Vec<(&'static str, Advert)> = vec![
         ("VRRPv2", Advert::v2()),
+        ("VRRPv2 with keepalived's auth_type PASS", Advert::v2_pass()),
         ("VRRPv3/IPv4, IPv4 pseudo-header checksum (keepalived)", Advert::v3_ipv4()),
         (
             "VRRPv3/IPv4, checksum without pseudo-header (RFC 9568)",
@@ -330,12 +379,21 @@ pub fn valid() -> Vec<Case> {
         ),
         ("VRRPv3/IPv6, link-local first address, hop limit 255", Advert::v3_ipv6()),
         (
-            "VRRPv3/IPv4 in 802.1Q",
-            Advert { tags: vec![Tag { tpid: ETH_P_8021Q, vid: 10 }], ..Advert::v3_ipv4() },
+            "VRRPv3/IPv4 in 802.1Q VLAN 10, to that VLAN's instance",
+            Advert { tags: tagged(ETH_P_8021Q), ..Advert::v3_ipv4() },
         ),
-        ("VRRPv3/IPv4 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v3_ipv4() }),
-        ("VRRPv2 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v2() }),
-        ("VRRPv3/IPv6 in 802.1ad + 802.1Q", Advert { tags: qinq, ..Advert::v3_ipv6() }),
+        (
+            "VRRPv3/IPv4 in one 802.1ad tag, VLAN 10",
+            Advert { tags: tagged(ETH_P_8021AD), ..Advert::v3_ipv4() },
+        ),
+        (
+            "VRRPv3/IPv6 in 802.1Q VLAN 10, to that VLAN's instance",
+            Advert { tags: tagged(ETH_P_8021Q), ..Advert::v3_ipv6() },
+        ),
+        (
+            "VRRPv3/IPv4 priority-tagged (802.1Q VLAN 0): untagged",
+            Advert { tags: vec![Tag { tpid: ETH_P_8021Q, vid: 0 }], ..Advert::v3_ipv4() },
+        ),
         ("VRRPv3/IPv4 unicast from a listed peer", unicast(VRID_PEERS)),
         ("VRRPv3/IPv4 unicast from a pinned peer with its MAC", unicast(VRID_PINNED)),
         (
@@ -364,6 +422,42 @@ pub fn valid() -> Vec<Case> {
         frame: padded,
         expect: Expect::Valid(Advert::v2().recorded()),
     });
+    // RFC 9568 §5.2.6: reserved bits are ignored on receive.
+    for (name, base, bits) in [
+        ("VRRPv3/IPv4 with reserved bits set (ignored)", Advert::v3_ipv4(), 0x80),
+        ("VRRPv3/IPv6 with reserved bits set (ignored)", Advert::v3_ipv6(), 0x10),
+    ] {
+        let frame = edited(&base, true, |f, l| f[l.message + 4] |= bits);
+        cases.push(Case { name, frame, expect: Expect::Valid(base.recorded()) });
+    }
+    // FRR's form: the global virtual address first (RFC 9568 §5.2.9 asks for the link-local).
+    let v6 = Advert::v3_ipv6();
+    let global_first = edited(&v6, true, |f, l| {
+        // Swap the link-local and the global address.
+        let first = l.message + 8;
+        let (head, tail) = f.split_at_mut(first + 16);
+        head[first..].swap_with_slice(&mut tail[..16]);
+    });
+    cases.push(Case {
+        name: "VRRPv3/IPv6, global first address (FRR): accepted and noted",
+        frame: global_first,
+        expect: Expect::Valid(Recorded { first_not_link_local: true, ..v6.recorded() }),
+    });
+    // keepalived vrrp.c vrrp_check_packet(): no TTL rule for unicast peers (they may be
+    // routed), unless the peer has limits.
+    let unicast_at = |name, vrid, ttl| {
+        let advert = Advert { vrid, destination: IpAddr::V4(ROUTER_V4), ..Advert::v3_ipv4() };
+        let frame = edited(&advert, false, |f, l| f[l.ttl()] = ttl);
+        Case { name, frame, expect: Expect::Valid(advert.recorded()) }
+    };
+    cases.push(unicast_at("VRRPv3/IPv4 unicast from a routed peer (TTL 64)", VRID_PEERS, 64));
+    cases.push(unicast_at("VRRPv3/IPv4 unicast, TTL 1", VRID_PINNED, 1));
+    for (name, ttl) in [
+        ("VRRPv3/IPv4 unicast at a peer's min_ttl", PEER_MIN_TTL),
+        ("VRRPv3/IPv4 unicast at a peer's max_ttl", PEER_MAX_TTL),
+    ] {
+        cases.push(unicast_at(name, VRID_TTL_LIMITED, ttl));
+    }
     // A Router Alert option (RFC 2113): the pseudo-header does not cover options.
     cases.push(Case {
         name: "VRRPv3/IPv4 with an IPv4 option (IHL 6)",
@@ -371,6 +465,13 @@ pub fn valid() -> Vec<Case> {
         expect: Expect::Valid(Advert::v3_ipv4().recorded()),
     });
     cases
+}
+
+/// `frame` with `trailer` after the VRRP message, inside the IP packet.
+pub fn with_trailer(frame: &mut Vec<u8>, layout: Layout, trailer: &[u8]) {
+    frame.truncate(layout.message + layout.message_len);
+    frame.extend_from_slice(trailer);
+    set_be16(frame, layout.ip_length(), (layout.ip_len_field() + trailer.len()) as u16);
 }
 
 /// `frame` with a 4-byte IPv4 option inserted after the base header.
@@ -389,6 +490,17 @@ fn with_ipv4_option(frame: &[u8], option: [u8; 4]) -> Vec<u8> {
 }
 
 /// `base`'s frame with `edit` applied; resealed in `base`'s checksum form when `reseal` says so.
+fn edited(base: &Advert, resealed: bool, edit: impl FnOnce(&mut Vec<u8>, Layout)) -> Vec<u8> {
+    let mut frame = base.frame();
+    let layout = Layout::of(&frame);
+    edit(&mut frame, layout);
+    if resealed {
+        reseal(&mut frame, base.recorded().checksum_form);
+    }
+    frame
+}
+
+/// [`edited`], to be dropped under `reason`.
 fn broken(
     name: &'static str,
     base: &Advert,
@@ -396,13 +508,7 @@ fn broken(
     resealed: bool,
     edit: impl FnOnce(&mut Vec<u8>, Layout),
 ) -> Case {
-    let mut frame = base.frame();
-    let layout = Layout::of(&frame);
-    edit(&mut frame, layout);
-    if resealed {
-        reseal(&mut frame, base.recorded().checksum_form);
-    }
-    Case { name, frame, expect: Expect::Drop(reason) }
+    Case { name, frame: edited(base, resealed, edit), expect: Expect::Drop(reason) }
 }
 
 /// At least one frame per drop reason of `Counter`, each with exactly that defect.
@@ -437,6 +543,20 @@ pub fn malformed() -> Vec<Case> {
         broken("IPv4 TTL 254", &v4, Counter::BadTtl, false, |f, l| f[l.ttl()] = 254),
         broken("VRRPv2 TTL 64", &v2, Counter::BadTtl, false, |f, l| f[l.ttl()] = 64),
         broken("IPv6 hop limit 64", &v6, Counter::BadTtl, false, |f, l| f[l.ttl()] = 64),
+        broken(
+            "unicast below a peer's min_ttl",
+            &unicast(VRID_TTL_LIMITED, PEER_V4, PEER_MAC),
+            Counter::BadTtl,
+            false,
+            |f, l| f[l.ttl()] = PEER_MIN_TTL - 1,
+        ),
+        broken(
+            "unicast above a peer's max_ttl (TTL 255)",
+            &unicast(VRID_TTL_LIMITED, PEER_V4, PEER_MAC),
+            Counter::BadTtl,
+            false,
+            |_, _| (),
+        ),
         broken("VRRP version 1", &v4, Counter::BadVersion, false, |f, l| f[l.message] = 0x11),
         broken("VRRP version 4", &v6, Counter::BadVersion, false, |f, l| f[l.message] = 0x41),
         broken("VRRP type 2", &v4, Counter::BadType, false, |f, l| f[l.message] = 0x32),
@@ -449,6 +569,12 @@ pub fn malformed() -> Vec<Case> {
                 f.extend_from_slice(&[0; 4]);
                 set_be16(f, l.ip_length(), (l.ip_len_field() + 4) as u16);
             }
+        }),
+        broken("VRRPv3 with a keepalived auth_hmac trailer", &v4, Counter::AuthTrailer, true, {
+            |f, l| with_trailer(f, l, &frames::AUTH_HMAC_TRAILER)
+        }),
+        broken("VRRPv2 with a keepalived auth_hmac trailer", &v2, Counter::AuthTrailer, true, {
+            |f, l| with_trailer(f, l, &frames::AUTH_HMAC_TRAILER)
         }),
         broken("VRRPv2 without its authentication data", &v2, Counter::BadLength, true, |f, l| {
             f.truncate(f.len() - 8);
@@ -475,19 +601,28 @@ pub fn malformed() -> Vec<Case> {
             set_be16(f, l.message + 4, 0)
         }),
         broken("VRRPv2 interval 0", &v2, Counter::ZeroInterval, true, |f, l| f[l.message + 5] = 0),
-        broken("VRRPv3 reserved bits set", &v4, Counter::ReservedBits, true, |f, l| {
-            f[l.message + 4] |= 0x80
-        }),
-        broken("VRRPv3/IPv6 reserved bits set", &v6, Counter::ReservedBits, true, |f, l| {
-            f[l.message + 4] |= 0x10
-        }),
         broken("VRRPv2 over IPv6", &v6, Counter::FamilyMismatch, false, |f, l| f[l.message] = 0x21),
-        broken("IPv6 first address not link-local", &v6, Counter::NotLinkLocal, true, |f, l| {
-            // Swap the link-local and the global address.
-            let first = l.message + 8;
-            let (head, tail) = f.split_at_mut(first + 16);
-            head[first..].swap_with_slice(&mut tail[..16]);
-        }),
+        broken(
+            "VRRPv2 without authentication to an instance with a password",
+            &Advert { vrid: VRID_V2_PASS, ..Advert::v2() },
+            Counter::AuthMismatch,
+            false,
+            |_, _| (),
+        ),
+        broken(
+            "VRRPv2 with another password",
+            &Advert { auth: V2Auth::password(*b"s3cre7\0\0"), ..Advert::v2_pass() },
+            Counter::AuthMismatch,
+            false,
+            |_, _| (),
+        ),
+        broken(
+            "VRRPv2 with a password to an instance without one",
+            &Advert { vrid: VRID_V2, ..Advert::v2_pass() },
+            Counter::AuthMismatch,
+            false,
+            |_, _| (),
+        ),
         broken("IPv4 IHL 4", &v4, Counter::BadIhl, false, |f, l| f[l.ip] = 0x44),
         broken("IPv4 IHL 0", &v2, Counter::BadIhl, false, |f, l| f[l.ip] = 0x40),
         broken("IPv4 first fragment (More Fragments)", &v4, Counter::Fragment, false, |f, l| {
@@ -496,17 +631,6 @@ pub fn malformed() -> Vec<Case> {
         broken("IPv4 last fragment (offset 185)", &v4, Counter::Fragment, false, |f, l| {
             set_be16(f, l.ip + 6, 185)
         }),
-        broken("VRID not configured", &v4, Counter::UnknownVrid, true, |f, l| {
-            f[l.message + 1] = VRID_UNCONFIGURED
-        }),
-        broken("VRID 0", &v4, Counter::UnknownVrid, true, |f, l| f[l.message + 1] = 0),
-        broken(
-            "VRRPv3/IPv4 on a VRID configured only for IPv6",
-            &v4,
-            Counter::UnknownVrid,
-            true,
-            |f, l| f[l.message + 1] = VRID_V6,
-        ),
         broken(
             "VRRPv2 to a VRRPv3 instance",
             &Advert { vrid: VRID_V3, ..Advert::v2() },
@@ -536,6 +660,46 @@ pub fn malformed() -> Vec<Case> {
             |_, _| (),
         ),
     ]
+}
+
+/// Valid advertisements for no instance here: counted as `unknown_vrid` and passed, for
+/// another VRRP speaker on the host.
+pub fn unclaimed() -> Vec<Case> {
+    let v4 = Advert::v3_ipv4();
+    let cases = [
+        ("VRID not configured", VRID_UNCONFIGURED),
+        ("VRID 0", 0),
+        ("VRRPv3/IPv4 on a VRID configured only for IPv6", VRID_V6),
+    ];
+    let mut cases: Vec<Case> = cases
+        .into_iter()
+        .map(|(name, vrid)| {
+            let frame = edited(&v4, true, |f, l| f[l.message + 1] = vrid);
+            Case { name, frame, expect: Expect::Passed(Counter::UnknownVrid) }
+        })
+        .collect();
+    // A tagged frame is its VLAN's, never the interface's untagged instance's.
+    let qinq = vec![Tag { tpid: ETH_P_8021AD, vid: 100 }, Tag { tpid: ETH_P_8021Q, vid: VLAN }];
+    let other_vlan = vec![Tag { tpid: ETH_P_8021Q, vid: OTHER_VLAN }];
+    let tagged: [(&'static str, Advert); 5] = [
+        (
+            "VRRPv3/IPv4 in 802.1Q VLAN 11, which has no instance",
+            Advert { tags: other_vlan, ..Advert::v3_ipv4() },
+        ),
+        (
+            "VRRPv2 in 802.1Q VLAN 10, whose instances are other VRIDs",
+            Advert { tags: vec![Tag { tpid: ETH_P_8021Q, vid: VLAN }], ..Advert::v2() },
+        ),
+        ("VRRPv3/IPv4 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v3_ipv4() }),
+        ("VRRPv2 in 802.1ad + 802.1Q", Advert { tags: qinq.clone(), ..Advert::v2() }),
+        ("VRRPv3/IPv6 in 802.1ad + 802.1Q", Advert { tags: qinq, ..Advert::v3_ipv6() }),
+    ];
+    cases.extend(tagged.into_iter().map(|(name, advert)| Case {
+        name,
+        frame: advert.frame(),
+        expect: Expect::Passed(Counter::UnknownVrid),
+    }));
+    cases
 }
 
 /// Frames that are not VRRP, or too short to tell: all pass uncounted.

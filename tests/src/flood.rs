@@ -50,11 +50,13 @@ impl Kind {
     }
 
     /// The counter the XDP program must file this frame under, for an instance with peers.
+    /// A unicast instance checks no TTL (keepalived's rule: peers may be routed), so a TTL 64
+    /// frame from a non-peer is refused as a non-peer.
     pub const fn counter(self) -> Counter {
         match self {
             Kind::Forged255 => Counter::NotAPeer,
             Kind::BadChecksum => Counter::BadChecksum,
-            Kind::Ttl64 => Counter::BadTtl,
+            Kind::Ttl64 => Counter::NotAPeer,
             Kind::BadVersion => Counter::BadVersion,
             Kind::Truncated => Counter::Truncated,
         }

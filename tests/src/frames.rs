@@ -14,6 +14,12 @@ const ETH_P_ARP: u16 = 0x0806;
 const IPPROTO_ICMPV6: u8 = 58;
 /// IPv4 flags/offset word with More Fragments set.
 pub const IPV4_MORE_FRAGMENTS: u16 = 0x2000;
+/// A keepalived 2.4 `auth_hmac` trailer (vrrp_auth_hmac.h vrrp_auth_ext_t): HMAC-SHA256 (type
+/// 1), key 1, a time-based sequence, a 16-byte truncated HMAC (made up: nothing verifies it).
+pub const AUTH_HMAC_TRAILER: [u8; 28] = [
+    1, 1, 0, 0, 0x69, 0x2e, 0x1a, 0x00, 0x80, 0x00, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef, 0xde, 0xad,
+    0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef,
+];
 
 /// A VLAN tag: its TPID (802.1Q 0x8100 or 802.1ad 0x88a8) and VLAN id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,6 +24,10 @@ pub const SERVER1: &str = "192.0.2.1";
 pub const SERVER2: &str = "192.0.2.2";
 pub const CLIENT: &str = "192.0.2.10";
 pub const VIP: &str = "192.0.2.100";
+/// [`ReferenceLab::routed`]: router 2's address, and the router's on each side.
+pub const ROUTED_SERVER2: &str = "198.51.100.2";
+pub const ROUTED_GATEWAY1: &str = "192.0.2.254";
+pub const ROUTED_GATEWAY2: &str = "198.51.100.254";
 
 /// The reference configuration files, with placeholders.
 pub const REFERENCE: [&str; 2] = [
@@ -62,37 +66,93 @@ impl ReferenceLab {
         Self::with_prefix("")
     }
 
-    /// The reference lab, its namespace names carrying `prefix` (see `Lab::with_prefix`).
+    /// [`Self::new`], the namespaces' names carrying `prefix` after the run's tag.
     pub fn with_prefix(prefix: &str) -> Result<Self> {
-        let mut lab = Lab::with_prefix(prefix);
-        let switch = lab.namespace("sw")?;
-        let r1 = lab.namespace("r1")?;
-        let r2 = lab.namespace("r2")?;
-        let client = lab.namespace("cl")?;
-        lab.exec(&switch, "ip", &["link", "add", "br0", "type", "bridge"])?;
-        lab.exec(&switch, "ip", &["link", "set", "br0", "up"])?;
+        let (mut lab, switch) = Self::switch(prefix)?;
+        let r1 = lab.namespace(&format!("{prefix}r1"))?;
+        let r2 = lab.namespace(&format!("{prefix}r2"))?;
+        let client = lab.namespace(&format!("{prefix}cl"))?;
         for (namespace, ifname, port, address) in [
             (&r1, "ens3", "p1", SERVER1),
             (&r2, "ens3", "p2", SERVER2),
             (&client, "eth0", "pc", CLIENT),
         ] {
-            run(
-                "ip",
-                &[
-                    "link", "add", ifname, "netns", namespace, "type", "veth", "peer", "name",
-                    port, "netns", &switch,
-                ],
-            )?;
-            lab.exec(&switch, "ip", &["link", "set", port, "master", "br0", "up"])?;
-            lab.exec(namespace, "ip", &["addr", "add", &format!("{address}/24"), "dev", ifname])?;
-            lab.exec(namespace, "ip", &["link", "set", ifname, "up"])?;
+            Self::plug(&lab, &switch, namespace, ifname, port, address)?;
         }
+        Self::finish(lab, switch, [r1, r2], client)
+    }
+
+    /// The routed pair: router 2 is one hop away, behind router namespace `rt`, so its
+    /// advertisements arrive with TTL 254 and the VIP is an address of router 1's link.
+    ///
+    /// ```text
+    ///   r1 (ens3 192.0.2.1) ──┐                 rt (gw 198.51.100.254) ── r2 (ens3 198.51.100.2)
+    ///   cl (eth0 192.0.2.10) ─┼─ br0 in sw ──── rt (lan 192.0.2.254)
+    /// ```
+    pub fn routed(prefix: &str) -> Result<Self> {
+        let (mut lab, switch) = Self::switch(prefix)?;
+        let r1 = lab.namespace(&format!("{prefix}r1"))?;
+        let r2 = lab.namespace(&format!("{prefix}r2"))?;
+        let client = lab.namespace(&format!("{prefix}cl"))?;
+        let router = lab.namespace(&format!("{prefix}rt"))?;
+        Self::plug(&lab, &switch, &r1, "ens3", "p1", SERVER1)?;
+        Self::plug(&lab, &switch, &client, "eth0", "pc", CLIENT)?;
+        Self::plug(&lab, &switch, &router, "lan", "pr", ROUTED_GATEWAY1)?;
+        run(
+            "ip",
+            &[
+                "link", "add", "ens3", "netns", &r2, "type", "veth", "peer", "name", "gw", "netns",
+                &router,
+            ],
+        )?;
+        lab.exec(&router, "ip", &["addr", "add", &format!("{ROUTED_GATEWAY2}/24"), "dev", "gw"])?;
+        lab.exec(&router, "ip", &["link", "set", "gw", "up"])?;
+        lab.exec(&router, "sysctl", &["-qw", "net.ipv4.ip_forward=1"])?;
+        lab.exec(&r2, "ip", &["addr", "add", &format!("{ROUTED_SERVER2}/24"), "dev", "ens3"])?;
+        lab.exec(&r2, "ip", &["link", "set", "ens3", "up"])?;
+        for (namespace, gateway) in [(&r1, ROUTED_GATEWAY1), (&r2, ROUTED_GATEWAY2)] {
+            lab.exec(namespace, "ip", &["route", "add", "default", "via", gateway])?;
+        }
+        Self::finish(lab, switch, [r1, r2], client)
+    }
+
+    fn switch(prefix: &str) -> Result<(Lab, String)> {
+        let mut lab = Lab::new();
+        let switch = lab.namespace(&format!("{prefix}sw"))?;
+        lab.exec(&switch, "ip", &["link", "add", "br0", "type", "bridge"])?;
+        lab.exec(&switch, "ip", &["link", "set", "br0", "up"])?;
+        Ok((lab, switch))
+    }
+
+    /// A veth from `namespace` (`ifname`, `address`/24, up) to port `port` of the bridge.
+    fn plug(
+        lab: &Lab,
+        switch: &str,
+        namespace: &str,
+        ifname: &str,
+        port: &str,
+        address: &str,
+    ) -> Result<()> {
+        run(
+            "ip",
+            &[
+                "link", "add", ifname, "netns", namespace, "type", "veth", "peer", "name", port,
+                "netns", switch,
+            ],
+        )?;
+        lab.exec(switch, "ip", &["link", "set", port, "master", "br0", "up"])?;
+        lab.exec(namespace, "ip", &["addr", "add", &format!("{address}/24"), "dev", ifname])?;
+        lab.exec(namespace, "ip", &["link", "set", ifname, "up"])?;
+        Ok(())
+    }
+
+    fn finish(lab: Lab, switch: String, routers: [String; 2], client: String) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("vrrp-lab-{}", lab.tag));
         fs::create_dir_all(&dir)?;
         let bpffs = dir.join("bpffs");
         fs::create_dir_all(&bpffs)?;
         run("mount", &["-t", "bpf", "bpf", &bpffs.to_string_lossy()])?;
-        Ok(Self { daemons: Vec::new(), lab, switch, routers: [r1, r2], client, dir, bpffs })
+        Ok(Self { daemons: Vec::new(), lab, switch, routers, client, dir, bpffs })
     }
 
     /// Adds namespace `suffix` with interface `ifname` (`address`/24, up) on a new port `port`

@@ -58,13 +58,7 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Self {
-        Self::with_prefix("")
-    }
-
-    /// A lab whose names carry `prefix` before the unique tag, so one suite's namespaces are
-    /// told apart from another's.
-    pub fn with_prefix(prefix: &str) -> Self {
-        Self { tag: format!("{prefix}{}", unique_tag()), namespaces: Vec::new() }
+        Self { tag: unique_tag(), namespaces: Vec::new() }
     }
 
     /// Creates namespace `vt<tag><suffix>` with loopback up; returns its name.

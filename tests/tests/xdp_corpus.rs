@@ -34,6 +34,20 @@ fn absorbed() -> Vec<(&'static str, u64)> {
     vec![(Counter::Absorbed.name(), 1)]
 }
 
+/// `verdict` counted once, with the notes `expected` calls for beside it (in counter order).
+fn counted_with_notes(verdict: Counter, expected: &Recorded) -> Vec<(&'static str, u64)> {
+    let mut counted = vec![(verdict.name(), 1)];
+    if expected.first_not_link_local {
+        counted.push((Counter::NotLinkLocal.name(), 1));
+    }
+    counted
+}
+
+/// The event causes of a first advertisement (or any event) with `expected`'s notes.
+fn causes_with_notes(causes: u8, expected: &Recorded) -> u8 {
+    causes | if expected.first_not_link_local { event_cause::NOT_LINK_LOCAL } else { 0 }
+}
+
 fn assert_record(name: &str, record: &InstanceRecord, expected: &Recorded, count: u64) {
     assert_eq!(record.count, count, "{name}: record count");
     assert_eq!(record.sender, expected.sender, "{name}: record sender");
@@ -84,16 +98,18 @@ fn every_valid_advertisement_is_passed_recorded_and_reported_once() {
         let (first, record) = run_timed(&mut rig, name, &case.frame, &expected);
         println!("{name} ({} bytes): {first:?}", case.frame.len());
         assert_eq!(first.action, XDP_PASS, "{name}: verdict");
-        assert_eq!(first.counted, reported(), "{name}: counters");
+        assert_eq!(first.counted, counted_with_notes(Counter::Reported, &expected), "{name}");
         assert_eq!(first.events.len(), 1, "{name}: one event");
-        assert_event(name, &first.events[0], &expected, event_cause::FIRST);
+        let causes = causes_with_notes(event_cause::FIRST, &expected);
+        assert_event(name, &first.events[0], &expected, causes);
         assert_record(name, &record, &expected, 1);
 
         // Two ticks apart, so the kernel's tick must have moved on.
         std::thread::sleep(rig.datapath.clock().tick() * 2);
         let (again, record_again) = run_timed(&mut rig, name, &case.frame, &expected);
         assert_eq!(again.action, XDP_PASS, "{name} again: verdict");
-        assert_eq!(again.counted, absorbed(), "{name} again: counters");
+        let counted = counted_with_notes(Counter::Absorbed, &expected);
+        assert_eq!(again.counted, counted, "{name} again: counters");
         assert!(again.events.is_empty(), "{name} again: absorbed without an event");
         assert_record(name, &record_again, &expected, 2);
         assert!(
@@ -112,7 +128,8 @@ fn consume_valid_drops_valid_advertisements_after_accounting() {
         let outcome = rig.run(&case.frame).expect("BPF_PROG_TEST_RUN");
         assert_eq!(outcome.action, XDP_DROP, "{}: consumed", case.name);
         assert!(
-            outcome.counted == reported() || outcome.counted == absorbed(),
+            outcome.counted == counted_with_notes(Counter::Reported, &expected)
+                || outcome.counted == counted_with_notes(Counter::Absorbed, &expected),
             "{}: counted as valid, got {:?}",
             case.name,
             outcome.counted
@@ -148,6 +165,23 @@ fn every_malformed_frame_is_dropped_under_its_own_reason() {
     let missing: Vec<_> =
         Counter::ALL.iter().filter(|c| c.is_drop() && !covered.contains(c)).collect();
     assert!(missing.is_empty(), "drop reasons without a malformed frame: {missing:?}");
+}
+
+#[test]
+fn advertisements_for_no_instance_are_counted_and_passed() {
+    // Even with CONSUME_VALID on every instance: the frame is not theirs to consume.
+    let mut rig = rig(instance_flags::CONSUME_VALID);
+    for case in corpus::unclaimed() {
+        let Expect::Passed(reason) = case.expect else { panic!("{}: not passed", case.name) };
+        let outcome = rig.run(&case.frame).expect("BPF_PROG_TEST_RUN");
+        println!("{} ({} bytes): {outcome:?}", case.name, case.frame.len());
+        assert_eq!(outcome.action, XDP_PASS, "{}: verdict", case.name);
+        assert_eq!(outcome.counted, vec![(reason.name(), 1)], "{}: counters", case.name);
+        assert!(outcome.events.is_empty(), "{}: no event", case.name);
+    }
+    for (key, ..) in corpus::instances(0) {
+        assert_eq!(rig.record(&key).unwrap(), None, "an unclaimed frame was recorded on {key:?}");
+    }
 }
 
 #[test]

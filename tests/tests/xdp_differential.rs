@@ -2,10 +2,11 @@
 //! the same reason, on every valid corpus frame and on thousands of seeded mutations of each.
 //!
 //! The decoder gets what the kernel's stack would hand it: the link layer is stripped here (two
-//! VLAN tags at most, as in the program), `decode_ip_packet` runs with TTL 255 required, and the
-//! configuration checks the program makes after decoding (VRID known, version, peer, pinned MAC)
-//! are applied to the decoded advertisement against the same corpus configuration. A valid
-//! verdict also compares what the kernel recorded with what the decoder read.
+//! VLAN tags at most, as in the program), `decode_ip_packet` runs, and the configuration checks
+//! the program makes after decoding (VRID known, version, TTL 255 for a multicast instance,
+//! peer, the peer's TTL limits, pinned MAC, VRRPv2 authentication) are applied to the decoded
+//! advertisement against the same corpus configuration. A valid verdict also compares what the
+//! kernel recorded with what the decoder read.
 //!
 //! `XDP_DIFF_SEED` (decimal) replaces the base seed; every disagreement prints the seed that
 //! reproduces it.
@@ -13,15 +14,15 @@
 use vrrp_common::{
     checksum_form,
     wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN},
-    Counter, InstanceKey, FAMILY_IPV4,
+    Counter, InstanceKey, Verdict as CounterVerdict, FAMILY_IPV4, VLAN_STACKED,
 };
-use vrrp_proto::{decode_ip_packet, Family, ReceiveChecks, Received};
+use vrrp_proto::{decode_ip_packet, DecodeError, Family, ReceiveChecks, Received, V2Auth};
 use vrrp_tests::{
     corpus::{
         self, Expect, Layout, OTHER_PEER_V4, PEER_V4, STRANGER_MAC, STRANGER_V4, VRID_PEERS,
-        VRID_PINNED, VRID_UNCONFIGURED, VRID_V2, VRID_V3, VRID_V6,
+        VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED, VRID_V2, VRID_V2_PASS, VRID_V3, VRID_V6,
     },
-    frames::PEER_MAC,
+    frames::{self, PEER_MAC},
     require_root,
     rig::{Outcome, Rig},
     test_run::{XDP_DROP, XDP_PASS},
@@ -39,7 +40,12 @@ const DEFAULT_SEED: u64 = 0x7872_7270_6469_6666;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
     NotVrrp,
-    Valid,
+    /// Accepted; `noted` when counted under `not_link_local` too.
+    Valid {
+        noted: bool,
+    },
+    /// Valid, for no instance: passed and counted under this reason.
+    Passed(Counter),
     Drop(Counter),
 }
 
@@ -47,38 +53,57 @@ fn counter_named(name: &str) -> Counter {
     *Counter::ALL.iter().find(|c| c.name() == name).expect("a known counter name")
 }
 
-/// The program's verdict; a run that is not exactly one of the three shapes is a bug of its own.
+/// The program's verdict; a run that is not exactly one of the shapes is a bug of its own.
 fn kernel_verdict(outcome: &Outcome) -> Result<Verdict, String> {
-    match (outcome.action, outcome.counted.as_slice()) {
-        (XDP_PASS, []) if outcome.events.is_empty() => Ok(Verdict::NotVrrp),
-        (XDP_PASS, [(name, 1)]) if !counter_named(name).is_drop() => Ok(Verdict::Valid),
-        (XDP_DROP, [(name, 1)]) if counter_named(name).is_drop() => {
-            Ok(Verdict::Drop(counter_named(name)))
+    let (notes, verdicts): (Vec<_>, Vec<_>) = outcome
+        .counted
+        .iter()
+        .map(|(name, count)| (counter_named(name), *count))
+        .partition(|(counter, _)| counter.verdict() == CounterVerdict::Note);
+    let noted = match notes.as_slice() {
+        [] => false,
+        [(Counter::NotLinkLocal, 1)] => true,
+        _ => return Err(format!("unexpected notes: {outcome:?}")),
+    };
+    let quiet = outcome.events.is_empty();
+    match (outcome.action, verdicts.as_slice()) {
+        (XDP_PASS, []) if quiet && !noted => Ok(Verdict::NotVrrp),
+        (XDP_PASS, [(counter, 1)]) if counter.verdict() == CounterVerdict::Accepted => {
+            Ok(Verdict::Valid { noted })
+        }
+        (XDP_PASS, [(counter, 1)]) if counter.verdict() == CounterVerdict::Passed && quiet => {
+            Ok(Verdict::Passed(*counter))
+        }
+        (XDP_DROP, [(counter, 1)]) if counter.is_drop() && quiet && !noted => {
+            Ok(Verdict::Drop(*counter))
         }
         _ => Err(format!("inconsistent run: {outcome:?}")),
     }
 }
 
-/// The IP packet the link layer would hand up, as the program reads the link layer: an
-/// Ethernet header, at most two 802.1ad/802.1Q tags, then IPv4 or IPv6. A packet whose version
-/// nibble disagrees with the EtherType is not handed up (Linux's ip_rcv/ipv6_rcv drop it).
-fn ip_packet(frame: &[u8]) -> Option<&[u8]> {
-    let ethertype_at =
+/// The IP packet the link layer would hand up, and its VLAN key, as the program reads the link
+/// layer: an Ethernet header, at most two 802.1ad/802.1Q tags (one: its VLAN ID; two: stacked),
+/// then IPv4 or IPv6. A packet whose version nibble disagrees with the EtherType is not handed
+/// up (Linux's ip_rcv/ipv6_rcv drop it).
+fn ip_packet(frame: &[u8]) -> Option<(&[u8], u16)> {
+    let be16_at =
         |offset: usize| frame.get(offset..offset + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let mut offset = ETH_HLEN - 2;
-    let mut ethertype = ethertype_at(offset)?;
-    for _ in 0..2 {
+    let mut ethertype = be16_at(offset)?;
+    let mut vlan = 0;
+    for tags in 0..2 {
         if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
             break;
         }
+        vlan = if tags == 0 { be16_at(offset + 2)? & 0x0fff } else { VLAN_STACKED };
         offset += VLAN_HLEN;
-        ethertype = ethertype_at(offset)?;
+        ethertype = be16_at(offset)?;
     }
     let packet = &frame[offset + 2..];
     let version = packet.first()? >> 4;
     match ethertype {
-        ETH_P_IP if version == 4 => Some(packet),
-        ETH_P_IPV6 if version == 6 => Some(packet),
+        ETH_P_IP if version == 4 => Some((packet, vlan)),
+        ETH_P_IPV6 if version == 6 => Some((packet, vlan)),
         _ => None,
     }
 }
@@ -86,42 +111,63 @@ fn ip_packet(frame: &[u8]) -> Option<&[u8]> {
 /// The decoder's verdict, with the program's configuration checks (RFC 9568 §7.1: the VRID must
 /// be configured on the interface; the rest is this daemon's unicast policy).
 fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
-    let Some(packet) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
-    let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: true }) {
+    let Some((packet, vlan)) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
+    // The TTL rule depends on the instance: checked below, with the configuration.
+    let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: false }) {
         Ok(None) => return (Verdict::NotVrrp, None),
+        // VRID 0: no instance can have it, so the program passes it as unknown.
+        Err(DecodeError::ZeroVrid) => return (Verdict::Passed(Counter::UnknownVrid), None),
         Err(error) => return (Verdict::Drop(error.counter()), None),
         Ok(Some(received)) => received,
     };
     let advertisement = &received.advertisement;
-    let key = InstanceKey::new(
+    let key = InstanceKey::tagged(
         corpus::IFINDEX,
+        vlan,
         advertisement.vrid(),
         Family::of(&received.ip.source).as_common(),
     );
     let Some((_, config, peers)) = corpus::instances(0).into_iter().find(|(k, ..)| *k == key)
     else {
-        return (Verdict::Drop(Counter::UnknownVrid), None);
+        return (Verdict::Passed(Counter::UnknownVrid), None);
     };
     if config.version != advertisement.version().number() {
         return (Verdict::Drop(Counter::VersionMismatch), None);
     }
-    if !peers.is_empty() {
+    if peers.is_empty() {
+        // RFC 9568 §7.1, for a multicast instance.
+        let multicast = ReceiveChecks { require_ttl_255: true };
+        if let Err(error) = decode_ip_packet(packet, multicast) {
+            return (Verdict::Drop(error.counter()), None);
+        }
+    } else {
         let address = corpus::address_key(received.ip.source);
         let Some(peer) = peers.iter().find(|peer| peer.addr == address) else {
             return (Verdict::Drop(Counter::NotAPeer), None);
         };
+        if peer.ttl_limited != 0 {
+            if let Err(error) = received.ttl_within(peer.min_ttl, peer.max_ttl) {
+                return (Verdict::Drop(error.counter()), None);
+            }
+        }
         if peer.pinned != 0 && peer.mac[..] != frame[6..12] {
             return (Verdict::Drop(Counter::MacMismatch), None);
         }
     }
-    (Verdict::Valid, Some(received))
+    let auth = V2Auth { auth_type: config.auth_type, data: config.auth_data };
+    if let Err(error) = received.authenticate(&auth) {
+        return (Verdict::Drop(error.counter()), None);
+    }
+    (Verdict::Valid { noted: received.first_not_link_local }, Some(received))
 }
 
 /// Differences between the kernel's record and the decoded advertisement, if any.
 fn record_differences(rig: &Rig, frame: &[u8], received: &Received) -> Option<String> {
     let advertisement = &received.advertisement;
-    let key = InstanceKey::new(
+    let vlan = ip_packet(frame).map_or(0, |(_, vlan)| vlan);
+    let key = InstanceKey::tagged(
         corpus::IFINDEX,
+        vlan,
         advertisement.vrid(),
         Family::of(&received.ip.source).as_common(),
     );
@@ -154,11 +200,20 @@ fn record_differences(rig: &Rig, frame: &[u8], received: &Received) -> Option<St
 fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form: u8) {
     let message = layout.message;
     let (any, other) = (rng.byte(), rng.byte());
-    match rng.below(8) {
+    match rng.below(9) {
         0 => frame[message] = (rng.below(16) as u8) << 4 | (frame[message] & 0x0f),
         1 => frame[message] = (frame[message] & 0xf0) | rng.below(16) as u8,
         2 => {
-            let vrids = [VRID_V2, VRID_V3, VRID_V6, VRID_PEERS, VRID_PINNED, VRID_UNCONFIGURED];
+            let vrids = [
+                VRID_V2,
+                VRID_V3,
+                VRID_V6,
+                VRID_PEERS,
+                VRID_PINNED,
+                VRID_TTL_LIMITED,
+                VRID_V2_PASS,
+                VRID_UNCONFIGURED,
+            ];
             frame[message + 1] = if rng.one_in(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
         }
         3 => frame[message + 2] = rng.pick(&[0, 1, 254, 255, any]),
@@ -173,7 +228,9 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
         }
         // The prefix of the first IPv6 address: link-local or not.
         6 => frame[message + 8 + rng.below(2)] ^= 1 << rng.below(8),
-        _ => frame[6..12].copy_from_slice(&rng.pick(&[PEER_MAC, STRANGER_MAC, [any; 6]])),
+        7 => frame[6..12].copy_from_slice(&rng.pick(&[PEER_MAC, STRANGER_MAC, [any; 6]])),
+        // The last byte of the message: a VRRPv2 password, or an address.
+        _ => frame[message + layout.message_len - 1] ^= 1 << rng.below(8),
     }
     let forms = [
         checksum_form::V2,
@@ -204,6 +261,13 @@ fn edit_raw(rng: &mut SplitMix, frame: &mut Vec<u8>, layout: Layout) {
             frame[offset] = rng.byte();
         }
         2 if frame.len() > ETH_HLEN => frame.truncate(ETH_HLEN + rng.below(frame.len() - ETH_HLEN)),
+        // A keepalived auth_hmac trailer, inside the IP packet, within what the program sees of
+        // a test-run frame.
+        3 if rng.one_in(4)
+            && frame.len() + frames::AUTH_HMAC_TRAILER.len() <= corpus::TEST_RUN_LINEAR_MAX =>
+        {
+            corpus::with_trailer(frame, layout, &frames::AUTH_HMAC_TRAILER)
+        }
         3 => {
             let field = layout.ip_length();
             let current = layout.ip_len_field() as i64;
@@ -216,7 +280,7 @@ fn edit_raw(rng: &mut SplitMix, frame: &mut Vec<u8>, layout: Layout) {
                 set(frame, field + index, byte);
             }
         }
-        4 => set(frame, layout.ttl(), rng.pick(&[0, 1, 64, 128, 254, 255, other])),
+        4 => set(frame, layout.ttl(), rng.pick(&[0, 1, 64, 128, 249, 250, 253, 254, 255, other])),
         5 => set(frame, layout.message + 3, rng.pick(&[0, 1, 2, 16, 255, other])),
         6 if layout.family == FAMILY_IPV4 => {
             set(frame, layout.ip, 0x40 | rng.below(16) as u8);
@@ -293,7 +357,8 @@ fn the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations() {
     let started = std::time::Instant::now();
 
     // The hand-made malformed and non-VRRP frames first, unmutated.
-    for case in corpus::malformed().into_iter().chain(corpus::not_vrrp()) {
+    let hand_made = corpus::malformed().into_iter().chain(corpus::unclaimed());
+    for case in hand_made.chain(corpus::not_vrrp()) {
         if let Some(problem) = compare(&mut rig, &case.frame) {
             disagreements.push(format!("{}: {problem}\n  frame {}", case.name, hex(&case.frame)));
         }
@@ -334,5 +399,12 @@ fn the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations() {
         let key = format!("{:?}", Verdict::Drop(*reason));
         assert!(tally.contains_key(&key), "no mutation reached {}", reason.name());
     }
-    assert!(tally.contains_key("Valid") && tally.contains_key("NotVrrp"), "{tally:?}");
+    for verdict in [
+        Verdict::Valid { noted: false },
+        Verdict::Valid { noted: true },
+        Verdict::Passed(Counter::UnknownVrid),
+        Verdict::NotVrrp,
+    ] {
+        assert!(tally.contains_key(&format!("{verdict:?}")), "no mutation reached {verdict:?}");
+    }
 }

@@ -6,8 +6,9 @@
 
 macro_rules! counters {
     ($( $(#[$doc:meta])* $variant:ident => $field:ident, )*) => {
-        /// Why a VRRP frame was accepted or dropped. Every VRRP frame the program sees lands in
-        /// exactly one counter; non-VRRP traffic is not counted (it is the fast path).
+        /// Why a VRRP frame was accepted, passed or dropped. Every VRRP frame the program sees
+        /// lands in exactly one verdict counter, and in notes beside it; non-VRRP traffic is not
+        /// counted (it is the fast path).
         #[repr(u32)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Counter {
@@ -49,26 +50,54 @@ counters! {
     BadAddrCount => bad_addr_count,
     BadChecksum => bad_checksum,
     ZeroInterval => zero_interval,
+    /// Valid, but no instance of this VRID on this interface (and VLAN) and family: passed
+    /// untouched, for another VRRP speaker on the host (keepalived for other VRIDs, FRR).
     UnknownVrid => unknown_vrid,
     VersionMismatch => version_mismatch,
     NotAPeer => not_a_peer,
     MacMismatch => mac_mismatch,
     Fragment => fragment,
     BadIhl => bad_ihl,
-    /// VRRPv3 reserved bits set (RFC 9568 §5.2.5 says ignore; keepalived drops them, so do we).
-    ReservedBits => reserved_bits,
     /// VRRPv2 over IPv6, which RFC 3768 does not define.
     FamilyMismatch => family_mismatch,
-    /// VRRPv3 over IPv6 whose first address is not link-local (RFC 9568 §5.2.9).
+    /// VRRPv2 authentication type or password other than the instance's (keepalived's
+    /// `authentication`).
+    AuthMismatch => auth_mismatch,
+    /// A keepalived `auth_hmac` trailer after the message, which vrrpd cannot verify yet.
+    AuthTrailer => auth_trailer,
+    /// A note beside the verdict: VRRPv3 over IPv6 whose first address is not link-local
+    /// (RFC 9568 §5.2.9 asks senders for one; FRR sends its global address alone). Accepted:
+    /// dropping it makes two masters.
     NotLinkLocal => not_link_local,
+}
+
+/// What happened to the frames a counter counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid for an instance: accounted, then passed or consumed as the instance says.
+    Accepted,
+    /// Valid, for no instance here: passed up untouched.
+    Passed,
+    Dropped,
+    /// Not a verdict: a remark on a frame that is also counted under its verdict.
+    Note,
 }
 
 impl Counter {
     pub const COUNT: u32 = Counter::NotLinkLocal as u32 + 1;
 
+    pub const fn verdict(self) -> Verdict {
+        match self {
+            Counter::Absorbed | Counter::Reported | Counter::EventLost => Verdict::Accepted,
+            Counter::UnknownVrid => Verdict::Passed,
+            Counter::NotLinkLocal => Verdict::Note,
+            _ => Verdict::Dropped,
+        }
+    }
+
     /// Whether frames counted here were dropped in the kernel.
     pub const fn is_drop(self) -> bool {
-        !matches!(self, Counter::Absorbed | Counter::Reported | Counter::EventLost)
+        matches!(self.verdict(), Verdict::Dropped)
     }
 }
 
@@ -94,10 +123,10 @@ mod tests {
     #[test]
     fn every_counter_has_its_own_slot_and_name() {
         let table =
-            CounterTable { absorbed: 1, not_a_peer: 14, not_link_local: 20, ..Default::default() };
+            CounterTable { absorbed: 1, not_a_peer: 14, not_link_local: 21, ..Default::default() };
         assert_eq!(table.get(Counter::Absorbed), 1);
         assert_eq!(table.get(Counter::NotAPeer), 14);
-        assert_eq!(table.get(Counter::NotLinkLocal), 20);
+        assert_eq!(table.get(Counter::NotLinkLocal), 21);
         for (index, counter) in Counter::ALL.iter().enumerate() {
             assert_eq!(*counter as usize, index);
             for other in &Counter::ALL[index + 1..] {

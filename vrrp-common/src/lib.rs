@@ -36,7 +36,11 @@ pub const EVENTS_BYTES: u32 = 256 * 1024;
 pub const FAMILY_IPV4: u8 = 4;
 pub const FAMILY_IPV6: u8 = 6;
 
-/// One virtual router on one interface: the key of `VRRP_INSTANCES`.
+/// [`InstanceKey::vlan`] of a frame with two VLAN tags: no VLAN ID, so no instance has it (an
+/// instance on a stacked VLAN runs on that VLAN's own device, where the frame is untagged).
+pub const VLAN_STACKED: u16 = 0xffff;
+
+/// One virtual router on one interface and VLAN: the key of `VRRP_INSTANCES`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct InstanceKey {
@@ -44,19 +48,33 @@ pub struct InstanceKey {
     pub vrid: u8,
     /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
     pub family: u8,
-    pub _pad: [u8; 2],
+    /// The VLAN ID of the frame's one 802.1Q / 802.1ad tag, 0 for an untagged frame (or a
+    /// priority tag), [`VLAN_STACKED`] for two tags. The daemon's instances are all untagged:
+    /// one on `eth0.100` runs on `eth0.100`, where its frames arrive untagged, so a frame
+    /// tagged for VLAN 100 on `eth0` is not `eth0`'s instance's.
+    pub vlan: u16,
 }
 
 impl InstanceKey {
+    /// An instance hearing the interface's untagged frames.
     pub const fn new(ifindex: u32, vrid: u8, family: u8) -> Self {
-        Self { ifindex, vrid, family, _pad: [0; 2] }
+        Self::tagged(ifindex, 0, vrid, family)
+    }
+
+    /// An instance hearing the frames tagged `vlan` on the interface.
+    pub const fn tagged(ifindex: u32, vlan: u16, vrid: u8, family: u8) -> Self {
+        Self { ifindex, vrid, family, vlan }
     }
 
     /// The first slot of `VRRP_INSTANCES` where this instance may live; the daemon places it in
     /// the first free one of the [`SLOT_PROBES`] slots from there (wrapping around).
     #[inline(always)]
     pub const fn home_slot(&self) -> u32 {
-        let packed = (self.ifindex as u64) << 16 | (self.vrid as u64) << 8 | self.family as u64;
+        // The VLAN above the interface index: untagged keys hash as they always have.
+        let packed = (self.vlan as u64) << 48
+            | (self.ifindex as u64) << 16
+            | (self.vrid as u64) << 8
+            | self.family as u64;
         // Fibonacci hashing: the product's top bits spread neighbouring keys (VRIDs in a row,
         // VLAN interfaces created one after another) over the whole table.
         (packed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - INSTANCE_SLOT_BITS)) as u32
@@ -82,10 +100,14 @@ pub struct InstanceConfig {
     pub flags: u8,
     /// Unicast peers in [`InstanceState::peers`]; when non-zero, only they are accepted.
     pub peer_count: u8,
-    pub _pad: [u8; 5],
+    /// VRRPv2 Auth Type required of every advertisement (0: none, 1: password).
+    pub auth_type: u8,
+    pub _pad: [u8; 4],
+    /// VRRPv2 password (Auth Type 1), compared whole; unread otherwise.
+    pub auth_data: [u8; 8],
 }
 
-/// A unicast peer of an instance, with an optional pinned MAC.
+/// A unicast peer of an instance, with an optional pinned MAC and TTL limits.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Peer {
@@ -94,7 +116,12 @@ pub struct Peer {
     /// Expected source MAC, enforced when `pinned` is 1.
     pub mac: [u8; 6],
     pub pinned: u8,
-    pub _pad: u8,
+    /// 1: the TTL / hop limit must lie in `min_ttl..=max_ttl` (keepalived's `min_ttl` and
+    /// `max_ttl` of `unicast_peer`); 0: any (a unicast peer may be routed).
+    pub ttl_limited: u8,
+    pub min_ttl: u8,
+    pub max_ttl: u8,
+    pub _pad: [u8; 2],
 }
 
 /// How the checksum of an accepted advertisement was computed.
@@ -158,6 +185,9 @@ pub mod event_cause {
     pub const MIRROR: u8 = 1 << 5;
     /// The peer's source MAC changed while it was not pinned.
     pub const MAC_CHANGED: u8 = 1 << 6;
+    /// Beside another cause: an IPv6 advertisement whose first address is not link-local
+    /// (RFC 9568 §5.2.9), accepted; the daemon warns once per sender.
+    pub const NOT_LINK_LOCAL: u8 = 1 << 7;
 }
 
 /// A ring-buffer record: something a router must react to.
@@ -177,7 +207,7 @@ pub struct AdvertEvent {
     pub jiffies: u64,
 }
 
-pub use counters::{Counter, CounterTable};
+pub use counters::{Counter, CounterTable, Verdict};
 
 #[cfg(feature = "user")]
 mod pod {
@@ -201,10 +231,10 @@ mod tests {
     #[test]
     fn layouts_have_no_implicit_padding() {
         assert_eq!(size_of::<InstanceKey>(), 8);
-        assert_eq!(size_of::<InstanceConfig>(), 8);
-        assert_eq!(size_of::<Peer>(), 24);
+        assert_eq!(size_of::<InstanceConfig>(), 16);
+        assert_eq!(size_of::<Peer>(), 28);
         assert_eq!(size_of::<InstanceRecord>(), 48);
-        assert_eq!(size_of::<InstanceState>(), 64 + 24 * MAX_UNICAST_PEERS);
+        assert_eq!(size_of::<InstanceState>(), 72 + 28 * MAX_UNICAST_PEERS);
         assert_eq!(size_of::<AdvertEvent>(), 48);
     }
 }

@@ -20,5 +20,12 @@ pub const VRRP_GROUP_V6: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 pub const VRRP_HEADER_LEN: usize = 8;
 /// VRRPv2 carries 8 bytes of authentication data after the addresses (RFC 3768 §5.3.10).
 pub const VRRP_V2_AUTH_LEN: usize = 8;
+/// VRRPv2 Auth Type 1: a simple text password in the authentication data (RFC 2338 §5.3.6.1,
+/// keepalived's `auth_type PASS`).
+pub const VRRP_AUTH_PASS: u8 = 1;
+/// keepalived 2.4's `auth_hmac` trailer after the VRRP message (vrrp_auth_hmac.h
+/// vrrp_auth_ext_t): recognised, as keepalived does, by the message being this much longer than
+/// its address count says.
+pub const AUTH_HMAC_TRAILER_LEN: usize = 28;
 /// Advertisement is the only VRRP message type (RFC 9568 §5.2.2).
 pub const VRRP_TYPE_ADVERTISEMENT: u8 = 1;

@@ -65,7 +65,7 @@ pub(crate) struct InstanceDraft {
     pub accept: Option<bool>,
     pub source_ip: Option<Located<IpAddr>>,
     pub unicast_peers: Vec<Located<UnicastPeer>>,
-    pub unicast_ttl: Option<u8>,
+    pub unicast_ttl: Option<Located<u8>>,
     pub check_unicast_src: bool,
     pub virtual_addresses: Vec<Located<VirtualAddress>>,
     pub excluded_addresses: Vec<Located<VirtualAddress>>,
@@ -75,6 +75,10 @@ pub(crate) struct InstanceDraft {
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
     pub native_ipv6: Option<Word>,
+    /// `authentication { auth_type PASS }`: the keyword, for messages about it.
+    pub auth_type_pass: Option<Word>,
+    /// `authentication { auth_pass ... }`, padded with zeros to 8 bytes.
+    pub auth_pass: Option<Located<[u8; 8]>>,
 }
 
 impl InstanceDraft {
@@ -102,6 +106,8 @@ impl InstanceDraft {
             garp: GarpDraft::default(),
             dont_track_primary: false,
             native_ipv6: None,
+            auth_type_pass: None,
+            auth_pass: None,
         }
     }
 }

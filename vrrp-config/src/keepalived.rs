@@ -99,7 +99,6 @@ const UNUSED_INSTANCE: &[&str] = &[
     "use_vmac_addr",
     "vmac_xmit_base",
     "use_ipvlan",
-    "authentication",
     "smtp_alert",
     "virtual_routes",
     "virtual_rules",
@@ -335,7 +334,7 @@ impl Grammar<'_> {
                 }
             }
             "unicast_ttl" => {
-                instance.unicast_ttl = self.value(node, |text| values::byte(text, 0, 255))
+                instance.unicast_ttl = self.located(node, |text| values::byte(text, 0, 255))
             }
             "check_unicast_src" => instance.check_unicast_src = self.flag(node),
             "virtual_ipaddress" => {
@@ -373,10 +372,51 @@ impl Grammar<'_> {
                     instance.native_ipv6 = Some(node.keyword.clone());
                 }
             }
+            "authentication" => {
+                for entry in self.block(node) {
+                    self.authentication(instance, entry);
+                }
+            }
+            "auth_hmac" => {
+                // Running unauthenticated against peers that sign is a split brain.
+                let message = "auth_hmac (keepalived's HMAC trailer) is not supported yet";
+                self.report.error_at(&node.keyword.span, message);
+            }
             _ if self.notify(&mut instance.notify, node) => {}
             _ if self.garp(&mut instance.garp, keyword, node) => {}
             _ if UNUSED_INSTANCE.contains(&keyword) => self.unused(node, context),
             _ => self.unknown(node, context),
+        }
+    }
+
+    /// One line of `authentication { }` (keepalived vrrp_parser.c vrrp_auth_type_handler(),
+    /// vrrp_auth_pass_handler()).
+    fn authentication(&mut self, instance: &mut InstanceDraft, entry: &Node) {
+        match entry.keyword.text.as_str() {
+            "auth_type" => match self.single(entry) {
+                Some(word) if word.text == "PASS" => instance.auth_type_pass = Some(word.clone()),
+                Some(word) if word.text == "AH" => {
+                    // An unauthenticated vrrpd beside peers that sign makes two masters.
+                    let message = "auth_type AH (IPsec-AH) is not supported yet";
+                    self.report.error_at(&word.span, message);
+                }
+                Some(word) => self.report.invalid("auth_type", word, "expected PASS or AH"),
+                None => {}
+            },
+            "auth_pass" => {
+                let Some(word) = self.single(entry) else { return };
+                let mut password = [0u8; 8];
+                let bytes = word.text.as_bytes();
+                if bytes.len() > password.len() {
+                    let message =
+                        "auth_pass is longer than 8 characters: only the first 8 are used";
+                    self.report.warn(&word.span, message);
+                }
+                let used = bytes.len().min(password.len());
+                password[..used].copy_from_slice(&bytes[..used]);
+                instance.auth_pass = Some(Located { value: password, at: word.clone() });
+            }
+            _ => self.unknown(entry, "in authentication"),
         }
     }
 

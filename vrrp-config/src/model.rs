@@ -103,7 +103,8 @@ pub struct Instance {
     pub source_ip: Option<IpAddr>,
     /// `unicast_peer { ... }`: adverts go to these instead of the multicast group when not empty.
     pub unicast_peers: Vec<UnicastPeer>,
-    /// `unicast_ttl`.
+    /// `unicast_ttl`: TTL / hop limit of unicast advertisements (default: 255 over IPv4, the
+    /// kernel's default hop limit over IPv6, as keepalived). `None` without unicast peers.
     pub unicast_ttl: Option<u8>,
     /// `check_unicast_src`, also implied by the global setting and by any peer TTL limit.
     pub check_unicast_src: bool,
@@ -117,6 +118,10 @@ pub struct Instance {
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
     pub dont_track_primary: bool,
+    /// `authentication { auth_type PASS auth_pass ... }`: the VRRPv2 password, padded with
+    /// zeros to 8 bytes, sent in every advertisement and required in every one received.
+    /// `None`: no authentication (auth type 0).
+    pub auth_pass: Option<[u8; 8]>,
 }
 
 /// Unicast peers an instance may list: the kernel keeps them inline in the instance's slot.

@@ -186,7 +186,21 @@ fn resolve_instance(
     let priority = draft.priority.unwrap_or(DEFAULT_PRIORITY);
     let unicast_peers: Vec<_> = draft.unicast_peers.iter().map(|peer| peer.value.clone()).collect();
     let ttl_checked = unicast_peers.iter().any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
+    // keepalived vrrp_parser.c: "Cannot use unicast_ttl without unicast peers - resetting".
+    let unicast_ttl = match &draft.unicast_ttl {
+        Some(ttl) if unicast_peers.is_empty() => {
+            let message = format!(
+                "unicast_ttl in vrrp_instance {} without unicast_peer: multicast is sent with \
+                 TTL 255, ignored",
+                name.text
+            );
+            report.warn(&ttl.at.span, message);
+            None
+        }
+        ttl => ttl.as_ref().map(|ttl| ttl.value),
+    };
     let track_scripts = resolve_track_scripts(&draft, scripts, report);
+    let auth_pass = resolve_auth_pass(&draft, version, report);
 
     Some(Instance {
         name: name.text.clone(),
@@ -203,7 +217,7 @@ fn resolve_instance(
         accept: draft.accept.unwrap_or(!global.strict || priority == 255),
         source_ip: draft.source_ip.map(|source| source.value),
         unicast_peers,
-        unicast_ttl: draft.unicast_ttl,
+        unicast_ttl,
         check_unicast_src: draft.check_unicast_src || global.check_unicast_src || ttl_checked,
         virtual_addresses: draft.virtual_addresses.into_iter().map(|vip| vip.value).collect(),
         excluded_addresses: draft.excluded_addresses.into_iter().map(|vip| vip.value).collect(),
@@ -212,7 +226,39 @@ fn resolve_instance(
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
+        auth_pass,
     })
+}
+
+/// The VRRPv2 password, as keepalived settles it (vrrp.c vrrp_complete_instance()).
+fn resolve_auth_pass(
+    draft: &InstanceDraft,
+    version: Version,
+    report: &mut Report,
+) -> Option<[u8; 8]> {
+    let name = &draft.name.text;
+    let Some(auth_type) = &draft.auth_type_pass else {
+        if let Some(pass) = &draft.auth_pass {
+            let message =
+                format!("auth_pass without auth_type PASS in vrrp_instance {name}, ignored");
+            report.warn(&pass.at.span, message);
+        }
+        return None;
+    };
+    if version == Version::V3 {
+        let message = format!(
+            "vrrp_instance {name}: VRRP version 3 has no authentication, auth_type ignored"
+        );
+        report.warn(&auth_type.span, message);
+        return None;
+    }
+    let password = draft.auth_pass.as_ref().map(|pass| pass.value);
+    if password.is_none() {
+        let message =
+            format!("auth_type PASS without auth_pass in vrrp_instance {name}: an empty password");
+        report.warn(&auth_type.span, message);
+    }
+    Some(password.unwrap_or_default())
 }
 
 /// The family of the advertised addresses; every address-like setting must agree with it.

@@ -52,9 +52,7 @@ virtual_server 192.0.2.100 80 {{
     real_server 192.0.2.10 80 {{
     }}
 }}
-{INSTANCE_HEAD}    authentication {{
-        auth_type PASS
-    }}
+{INSTANCE_HEAD}    smtp_alert
 }}
 "
     );
@@ -65,7 +63,7 @@ virtual_server 192.0.2.100 80 {{
             "file.conf:5: keyword \"smtp_server\" in global_defs is not used by vrrpd, ignored",
             "file.conf:6: keyword \"lvs_sync_daemon\" in global_defs is not used by vrrpd, ignored",
             "file.conf:9: keyword \"virtual_server\" at top level is not used by vrrpd, ignored",
-            "file.conf:19: keyword \"authentication\" in vrrp_instance VI01 is not used by vrrpd, ignored",
+            "file.conf:19: keyword \"smtp_alert\" in vrrp_instance VI01 is not used by vrrpd, ignored",
         ]
     );
 }

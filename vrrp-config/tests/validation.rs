@@ -469,3 +469,85 @@ fn a_script_interval_or_timeout_of_zero_is_an_error() {
         );
     }
 }
+
+#[test]
+fn unicast_ttl_applies_to_unicast_peers_only() {
+    let peers = "    unicast_ttl 64\n    unicast_peer {\n        192.0.2.2\n    }\n";
+    let unicast = config(&instance("VI01", 1, "192.0.2.1", peers));
+    assert_eq!(unicast.instance("VI01").unwrap().unicast_ttl, Some(64));
+
+    // keepalived resets it without peers, and says so.
+    let text = instance("VI01", 1, "192.0.2.1", "    unicast_ttl 64\n");
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    assert_eq!(loaded.config.instance("VI01").unwrap().unicast_ttl, None);
+    assert_eq!(
+        loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec![
+            "t.conf:7: unicast_ttl in vrrp_instance VI01 without unicast_peer: multicast is \
+             sent with TTL 255, ignored"
+        ]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    unicast_ttl 256\n")),
+        vec!["t.conf:7:17: invalid unicast_ttl \"256\": expected an integer from 0 to 255"]
+    );
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    let loaded = parse_str(text, Path::new("t.conf")).unwrap_or_else(|error| panic!("{error}"));
+    loaded.warnings.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn authentication_pass_is_a_padded_password() {
+    let auth = |lines: &str| {
+        instance("VI01", 1, "192.0.2.1", &format!("    authentication {{\n{lines}    }}\n"))
+    };
+    let text = auth("        auth_type PASS\n        auth_pass s3cret\n");
+    assert_eq!(config(&text).instance("VI01").unwrap().auth_pass, Some(*b"s3cret\0\0"));
+
+    // keepalived uses the first 8 characters and says so.
+    let text = auth("        auth_type PASS\n        auth_pass 0123456789\n");
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    assert_eq!(loaded.config.instance("VI01").unwrap().auth_pass, Some(*b"01234567"));
+    assert_eq!(
+        warnings(&text),
+        vec!["t.conf:9: auth_pass is longer than 8 characters: only the first 8 are used"]
+    );
+
+    assert_eq!(
+        warnings(&auth("        auth_pass s3cret\n")),
+        vec!["t.conf:8: auth_pass without auth_type PASS in vrrp_instance VI01, ignored"]
+    );
+    let v3 = instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    version 3\n    authentication {\n        auth_type PASS\n        auth_pass x\n    }\n",
+    );
+    let loaded = parse_str(&v3, Path::new("t.conf")).unwrap();
+    assert_eq!(loaded.config.instance("VI01").unwrap().auth_pass, None);
+    assert_eq!(
+        warnings(&v3),
+        vec![
+            "t.conf:9: vrrp_instance VI01: VRRP version 3 has no authentication, auth_type \
+             ignored"
+        ]
+    );
+}
+
+#[test]
+fn authentication_vrrpd_cannot_do_is_refused() {
+    let ah = instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    authentication {\n        auth_type AH\n        auth_pass x\n    }\n",
+    );
+    assert_eq!(errors(&ah), vec!["t.conf:8:19: auth_type AH (IPsec-AH) is not supported yet"]);
+    let hmac = instance("VI01", 1, "192.0.2.1", "    auth_hmac {\n        key 1 abc\n    }\n");
+    assert_eq!(
+        errors(&hmac),
+        vec!["t.conf:7:5: auth_hmac (keepalived's HMAC trailer) is not supported yet"]
+    );
+}

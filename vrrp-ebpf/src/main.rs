@@ -5,15 +5,18 @@
 //! order of `vrrp_proto`'s decoder so the two agree on the reason of a rejection:
 //!
 //! 1. IP layer: IPv4 header length, fragments, lengths against the frame (`truncated`);
-//! 2. TTL / hop limit 255 (RFC 9568 §7.1);
-//! 3. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
-//! 4. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
-//! 5. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
-//! 6. reserved bits, zero interval (RFC 9568 §5.2.6, §5.2.7), IPv6 first address link-local;
-//! 7. configuration: VRID known on this interface and family, version, allowed peer, pinned MAC.
+//! 2. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
+//! 3. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
+//! 4. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
+//! 5. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
+//! 6. configuration: VRID known on this interface, VLAN and family, version; then for a
+//!    multicast instance TTL / hop limit 255 (RFC 9568 §7.1), for a unicast one an allowed peer,
+//!    its TTL limits if it has any, its pinned MAC; VRRPv2 authentication.
 //!
-//! A failure is dropped and counted under its own reason. A valid advertisement updates the
-//! instance's record and raises a ring-buffer event only when a router must react.
+//! A failure is dropped and counted under its own reason, except an unknown VRID: that frame is
+//! counted and passed, for another VRRP speaker on the host. A valid advertisement updates the
+//! instance's record and raises a ring-buffer event only when a router must react. An IPv6
+//! advertisement whose first address is not link-local is accepted and noted.
 #![no_std]
 #![no_main]
 
@@ -29,7 +32,11 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use aya_log_ebpf::debug;
-use vrrp_common::{event_cause, instance_flags, AdvertEvent, Counter, InstanceRecord};
+use vrrp_common::{
+    event_cause, instance_flags,
+    wire::{VRRP_AUTH_PASS, VRRP_TTL},
+    AdvertEvent, Counter, InstanceRecord,
+};
 
 use crate::parse::{parse_frame, Frame};
 
@@ -53,7 +60,9 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     };
     let key = frame.key(ctx.ingress_ifindex() as u32);
     let Some(state) = maps::instance(&key) else {
-        return Err(Counter::UnknownVrid);
+        // Not ours: keepalived for other VRIDs, or FRR, may run beside us and must hear it.
+        maps::count(Counter::UnknownVrid);
+        return Ok(XDP_PASS);
     };
     // SAFETY: a pointer into a live map value (see `maps::instance`); copied out at once.
     let config = unsafe { (*state).config };
@@ -65,9 +74,25 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
         let Some(peer) = maps::peer(state, config.peer_count, &frame.source) else {
             return Err(Counter::NotAPeer);
         };
+        // keepalived vrrp.c vrrp_check_packet(): a unicast peer may be routed, so its TTL is
+        // checked only against the limits its `unicast_peer` line sets.
+        if peer.ttl_limited != 0 && (frame.ttl < peer.min_ttl || frame.ttl > peer.max_ttl) {
+            return Err(Counter::BadTtl);
+        }
         if peer.pinned != 0 && peer.mac != frame.source_mac {
             return Err(Counter::MacMismatch);
         }
+    } else if frame.ttl != VRRP_TTL {
+        // RFC 9568 §7.1: a multicast advertisement comes from the link (TTL / hop limit 255).
+        return Err(Counter::BadTtl);
+    }
+    // keepalived vrrp.c vrrp_check_packet(): the Auth Type must be the instance's, and a
+    // password must match; a mismatch from a keepalived peer would otherwise make two masters.
+    if frame.version == 2
+        && (frame.auth_type != config.auth_type
+            || (config.auth_type == VRRP_AUTH_PASS && frame.auth_data != config.auth_data))
+    {
+        return Err(Counter::AuthMismatch);
     }
 
     // The tick: the verifier inlines it as one load, where a clock helper is a call of about
@@ -78,6 +103,9 @@ fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
     let previous = unsafe { *record };
     let previous = (previous.count != 0).then_some(previous);
     let causes = causes(previous.as_ref(), &frame, config.flags);
+    if frame.first_not_link_local {
+        maps::count(Counter::NotLinkLocal);
+    }
     if causes == 0 {
         maps::refresh_record(record, now, frame.checksum_form);
         maps::count(Counter::Absorbed);
@@ -148,13 +176,18 @@ fn causes(previous: Option<&InstanceRecord>, frame: &Frame, flags: u8) -> u8 {
     if causes == 0 && flags & instance_flags::MIRROR_ALL != 0 {
         causes |= event_cause::MIRROR;
     }
+    // Only beside another cause: a sender's first advertisement always has one, which is all
+    // the daemon needs to warn about it once.
+    if causes != 0 && frame.first_not_link_local {
+        causes |= event_cause::NOT_LINK_LOCAL;
+    }
     causes
 }
 
 impl Frame {
     #[inline(always)]
     fn key(&self, ifindex: u32) -> vrrp_common::InstanceKey {
-        vrrp_common::InstanceKey::new(ifindex, self.vrid, self.family)
+        vrrp_common::InstanceKey::tagged(ifindex, self.vlan, self.vrid, self.family)
     }
 }
 

@@ -7,7 +7,7 @@ use aya_ebpf::{
 };
 use vrrp_common::{
     AdvertEvent, Counter, CounterTable, InstanceKey, InstanceRecord, InstanceState, Peer,
-    EVENTS_BYTES, INSTANCE_SLOTS, MAX_UNICAST_PEERS, SLOT_PROBES,
+    EVENTS_BYTES, INSTANCE_SLOTS, SLOT_PROBES,
 };
 
 /// Instances configured by the daemon (per interface, VRID and family) with their unicast peers
@@ -55,14 +55,17 @@ pub fn instance(key: &InstanceKey) -> Option<*mut InstanceState> {
 /// The instance's unicast peer with address `addr`, among the first `count` peers.
 #[inline(always)]
 pub fn peer(state: *const InstanceState, count: u8, addr: &[u8; 16]) -> Option<Peer> {
-    for index in 0..MAX_UNICAST_PEERS {
-        if index >= usize::from(count) {
+    // SAFETY: as in `instance`.
+    let peers = unsafe { &(*state).peers };
+    for index in 0..usize::from(count) {
+        // Hidden from the optimiser, so the bound check stays an ordered comparison the
+        // verifier can follow (merged into the loop's end test, it became an equality the
+        // verifier cannot bound).
+        let Some(peer) = peers.get(core::hint::black_box(index)) else {
             break;
-        }
-        // SAFETY: as in `instance`; `index` is within the inline table.
-        let peer = unsafe { (*state).peers[index] };
+        };
         if peer.addr == *addr {
-            return Some(peer);
+            return Some(*peer);
         }
     }
     None

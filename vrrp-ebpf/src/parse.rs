@@ -7,20 +7,22 @@
 //! Fields are read in place through a [`Window`], 16 bits at a time: copying headers out as
 //! byte arrays made the compiler load them a byte at a time.
 
-use aya_ebpf::programs::XdpContext;
+use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 use vrrp_common::{
     checksum_form,
     wire::{
-        ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP, VLAN_HLEN,
-        VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
+        AUTH_HMAC_TRAILER_LEN, ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6,
+        IPPROTO_VRRP, VLAN_HLEN, VRRP_HEADER_LEN, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
     },
-    Counter, FAMILY_IPV4, FAMILY_IPV6,
+    Counter, FAMILY_IPV4, FAMILY_IPV6, VLAN_STACKED,
 };
 
 use crate::checksum;
 
 const IPV4_MIN_HLEN: usize = 20;
 const IPV6_HLEN: usize = 40;
+/// The VLAN ID bits of a tag's TCI (IEEE 802.1Q).
+const VLAN_VID_MASK: u16 = 0x0fff;
 /// IPv4 "more fragments" flag and fragment offset bits of the flags/offset field.
 const IPV4_FRAGMENT_MASK: u16 = 0x3fff;
 
@@ -32,9 +34,18 @@ pub struct Frame {
     pub priority: u8,
     pub interval_cs: u16,
     pub checksum_form: u8,
+    /// TTL (IPv4) or hop limit (IPv6): which values are accepted depends on the instance.
+    pub ttl: u8,
     /// IPv4 addresses in the first four bytes.
     pub source: [u8; 16],
     pub source_mac: [u8; 6],
+    /// IPv6 only: the first address is not link-local.
+    pub first_not_link_local: bool,
+    /// The VLAN the frame was tagged with (see `InstanceKey::vlan`).
+    pub vlan: u16,
+    /// VRRPv2 only: Auth Type and the authentication data after the addresses.
+    pub auth_type: u8,
+    pub auth_data: [u8; 8],
 }
 
 /// Where the VRRP message sits in the frame, and what the IP header said about it.
@@ -132,14 +143,16 @@ pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
     };
     let mut ethertype = ethernet.be16(12);
     let mut offset = ETH_HLEN;
+    let mut vlan = 0;
     // 802.1ad outer tag, then 802.1Q: at most two tags.
-    for _ in 0..2 {
+    for tags in 0..2 {
         if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
             break;
         }
         let Some(tag) = Window::new(ctx, offset, VLAN_HLEN) else {
             return Ok(None);
         };
+        vlan = if tags == 0 { tag.be16(0) & VLAN_VID_MASK } else { VLAN_STACKED };
         ethertype = tag.be16(2);
         offset += VLAN_HLEN;
     }
@@ -151,7 +164,7 @@ pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
     let Some(ip) = ip else {
         return Ok(None);
     };
-    parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6)).map(Some)
+    parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6), vlan).map(Some)
 }
 
 #[inline(always)]
@@ -211,11 +224,12 @@ fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
 }
 
 #[inline(always)]
-fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Frame, Counter> {
-    // RFC 9568 §7.1: the TTL / hop limit must be 255 (the sender is on the link).
-    if ip.ttl != VRRP_TTL {
-        return Err(Counter::BadTtl);
-    }
+fn parse_vrrp(
+    ctx: &XdpContext,
+    ip: &IpView,
+    source_mac: [u8; 6],
+    vlan: u16,
+) -> Result<Frame, Counter> {
     let Some(header) = Window::new(ctx, ip.offset, VRRP_HEADER_LEN) else {
         return Err(Counter::Truncated);
     };
@@ -239,8 +253,12 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
     }
     let address_len = if ip.family == FAMILY_IPV4 { 4 } else { 16 };
     let auth_len = if version == 2 { VRRP_V2_AUTH_LEN } else { 0 };
-    if ip.len != VRRP_HEADER_LEN + count * address_len + auth_len {
-        return Err(Counter::BadLength);
+    let expected = VRRP_HEADER_LEN + count * address_len + auth_len;
+    if ip.len != expected {
+        // keepalived vrrp.c vrrp_check_packet(): a message longer by the trailer's length
+        // carries an auth_hmac trailer; named apart so a signing peer is not taken for noise.
+        let signed = ip.len == expected + AUTH_HMAC_TRAILER_LEN;
+        return Err(if signed { Counter::AuthTrailer } else { Counter::BadLength });
     }
     // RFC 9568 §5.2.8 / RFC 3768 §5.3.8.
     let sum = checksum::message(ctx, ip.offset, ip.len)?;
@@ -260,24 +278,43 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         // RFC 3768 §5.3.7: whole seconds.
         u16::from(header.u8(5)) * 100
     } else {
-        // RFC 9568 §5.2.6: 4 reserved bits, then Max Adver Int in centiseconds.
-        let field = header.be16(4);
-        if field >> 12 != 0 {
-            return Err(Counter::ReservedBits);
-        }
-        field & 0x0fff
+        // RFC 9568 §5.2.6: 4 reserved bits, ignored on receive (keepalived vrrp.c
+        // vrrp_check_packet() masks them too), then Max Adver Int in centiseconds.
+        header.be16(4) & 0x0fff
     };
     if interval_cs == 0 {
         return Err(Counter::ZeroInterval);
     }
+    // RFC 9568 §5.2.9 asks for the link-local virtual address first, but FRR sends its global
+    // address alone and keepalived runs without a link-local one: noted, never dropped, since
+    // a backup that drops its master's advertisements becomes a second master.
+    let mut first_not_link_local = false;
     if ip.family == FAMILY_IPV6 {
-        // RFC 9568 §5.2.9: the first IPv6 address is the link-local virtual address.
         let Some(first) = Window::new(ctx, ip.offset + VRRP_HEADER_LEN, 2) else {
             return Err(Counter::Truncated);
         };
-        if first.be16(0) & 0xffc0 != 0xfe80 {
-            return Err(Counter::NotLinkLocal);
+        first_not_link_local = first.be16(0) & 0xffc0 != 0xfe80;
+    }
+    let (mut auth_type, mut auth_data) = (0, [0u8; VRRP_V2_AUTH_LEN]);
+    if version == 2 {
+        // RFC 3768 §5.3.10: the last 8 bytes (the length was checked against the count). Read
+        // by the kernel's helper: a direct read at this variable offset is one the compiler
+        // rebases out of the range the verifier has checked.
+        let auth_at = (ip.offset + ip.len - VRRP_V2_AUTH_LEN) as u32;
+        // SAFETY: the helper writes at most `auth_data.len()` bytes into it, and checks the
+        // offset against the frame.
+        let result = unsafe {
+            bpf_xdp_load_bytes(
+                ctx.ctx,
+                auth_at,
+                auth_data.as_mut_ptr().cast(),
+                VRRP_V2_AUTH_LEN as u32,
+            )
+        };
+        if result != 0 {
+            return Err(Counter::Truncated);
         }
+        auth_type = header.u8(4);
     }
     Ok(Frame {
         family: ip.family,
@@ -286,8 +323,13 @@ fn parse_vrrp(ctx: &XdpContext, ip: &IpView, source_mac: [u8; 6]) -> Result<Fram
         priority: header.u8(2),
         interval_cs,
         checksum_form,
+        ttl: ip.ttl,
         source: ip.source,
         source_mac,
+        first_not_link_local,
+        vlan,
+        auth_type,
+        auth_data,
     })
 }
 

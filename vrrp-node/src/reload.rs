@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use vrrp_config::{Config, Instance};
 use vrrp_proto::{
     config::{RouterConfig, Transport},
+    packet::V2Auth,
     ChecksumMode, Family, GarpConfig,
 };
 
@@ -123,5 +124,6 @@ pub fn router_config(
         // keepalived's form, so a mixed keepalived/vrrpd pair keeps working.
         checksum_mode: ChecksumMode::Ipv4PseudoHeader,
         transport,
+        v2_auth: instance.auth_pass.map_or(V2Auth::NONE, V2Auth::password),
     }
 }

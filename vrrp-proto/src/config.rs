@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::announce::GarpConfig;
 use crate::interval::Centiseconds;
-use crate::packet::{Advertisement, ChecksumMode, Family, InvalidAdvertisement, Version};
+use crate::packet::{Advertisement, ChecksumMode, Family, InvalidAdvertisement, V2Auth, Version};
 
 /// keepalived's `state`: only a hint of where to start (the election decides).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -55,6 +55,9 @@ pub struct RouterConfig {
     pub garp: GarpConfig,
     pub checksum_mode: ChecksumMode,
     pub transport: Transport,
+    /// VRRPv2 authentication sent in every advertisement (keepalived's `authentication`);
+    /// VRRPv3 has none and ignores it.
+    pub v2_auth: V2Auth,
 }
 
 impl RouterConfig {
@@ -75,6 +78,7 @@ impl RouterConfig {
             garp: GarpConfig::default(),
             checksum_mode: ChecksumMode::default(),
             transport: Transport::Multicast,
+            v2_auth: V2Auth::NONE,
         }
     }
 
@@ -116,6 +120,7 @@ impl RouterConfig {
             self.advert_interval,
             self.virtual_addresses.clone(),
         )
+        .map(|advertisement| advertisement.with_v2_auth(self.v2_auth))
     }
 }
 

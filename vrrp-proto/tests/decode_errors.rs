@@ -167,6 +167,19 @@ fn bad_ttl_unless_the_check_is_off() {
 }
 
 #[test]
+fn a_unicast_peers_ttl_limits() {
+    // keepalived `unicast_peer { ADDR min_ttl 250 max_ttl 254 }`: a peer two routers away.
+    let relaxed = ReceiveChecks { require_ttl_255: false };
+    for (ttl, within) in [(249, false), (250, true), (253, true), (254, true), (255, false)] {
+        let meta = IpMetadata { ttl, ..meta() };
+        let received = decode_payload(&v3_payload(), meta, relaxed).unwrap();
+        let expected = if within { Ok(()) } else { Err(DecodeError::BadTtl(ttl)) };
+        assert_eq!(received.ttl_within(250, 254), expected, "TTL {ttl}");
+        assert_eq!(received.ttl_within(0, 255), Ok(()), "TTL {ttl}, no limits");
+    }
+}
+
+#[test]
 fn bad_version() {
     let mut payload = v3_payload();
     payload[0] = 0x41;
@@ -230,6 +243,19 @@ fn address_count_against_length() {
 }
 
 #[test]
+fn a_keepalived_auth_hmac_trailer_is_named() {
+    // keepalived 2.4 appends 28 bytes (vrrp_auth_ext_t) to a signed message, v2 or v3.
+    for payload in [v3_payload(), v2_payload()] {
+        let mut signed = payload.clone();
+        signed.extend_from_slice(&[1; 28]);
+        assert_rejected(decode(&signed), DecodeError::AuthTrailer, Counter::AuthTrailer);
+        let mut longer = payload;
+        longer.extend_from_slice(&[1; 32]);
+        assert_eq!(decode(&longer).unwrap_err().counter(), Counter::BadLength, "not 28 bytes");
+    }
+}
+
+#[test]
 fn bad_checksum() {
     let mut payload = v3_payload();
     payload[2] = 101;
@@ -240,11 +266,17 @@ fn bad_checksum() {
 }
 
 #[test]
-fn reserved_bits_set() {
-    let mut payload = v3_payload();
-    payload[4] |= 0x80;
-    fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
-    assert_rejected(decode(&payload), DecodeError::ReservedBitsSet(8), Counter::ReservedBits);
+fn reserved_bits_are_ignored() {
+    // RFC 9568 §5.2.6: set or not, the interval is the low 12 bits.
+    let plain = decode_payload(&v3_payload(), meta(), ReceiveChecks::default()).unwrap();
+    for bits in [0x10, 0x80, 0xf0] {
+        let mut payload = v3_payload();
+        payload[4] |= bits;
+        fix_checksum(&mut payload, IPV4_PSEUDO_HEADER);
+        let received = decode_payload(&payload, meta(), ReceiveChecks::default())
+            .unwrap_or_else(|error| panic!("reserved bits {bits:#x}: {error}"));
+        assert_eq!(received.advertisement, plain.advertisement, "reserved bits {bits:#x}");
+    }
 }
 
 #[test]
@@ -260,7 +292,7 @@ fn zero_interval() {
 }
 
 #[test]
-fn first_ipv6_address_not_link_local() {
+fn first_ipv6_address_not_link_local_is_accepted_and_said() {
     let source: IpAddr = "fe80::1".parse().unwrap();
     let group: IpAddr = "ff02::12".parse().unwrap();
     let mut payload = Advertisement::new(
@@ -273,11 +305,16 @@ fn first_ipv6_address_not_link_local() {
     .unwrap()
     .encode_payload(source, group, ChecksumMode::default())
     .unwrap();
+    let meta = IpMetadata { source, destination: group, ttl: 255 };
+    let link_local = decode_payload(&payload, meta, ReceiveChecks::default()).unwrap();
+    assert!(!link_local.first_not_link_local, "fe80::64 first");
+    // FRR's form: the global virtual address alone. Accepted, and said.
     payload[8..10].copy_from_slice(&[0x20, 0x01]);
     fix_checksum(&mut payload, IPV6_PSEUDO_HEADER);
-    let meta = IpMetadata { source, destination: group, ttl: 255 };
-    let result = decode_payload(&payload, meta, ReceiveChecks::default()).map(|_| ());
-    assert_rejected(result, DecodeError::FirstAddressNotLinkLocal, Counter::NotLinkLocal);
+    let global = decode_payload(&payload, meta, ReceiveChecks::default()).unwrap();
+    assert!(global.first_not_link_local, "2001::64 first");
+    let first: IpAddr = "2001::64".parse().unwrap();
+    assert_eq!(global.advertisement.addresses(), &[first]);
 }
 
 #[test]
@@ -290,13 +327,14 @@ fn zero_vrid() {
 
 #[test]
 fn checks_run_in_the_kernel_order() {
-    // A packet with a bad TTL, a bad version and a bad checksum is rejected for its TTL first,
-    // as the XDP program does, so both count it under the same reason.
+    // A packet with a bad TTL and a bad version is rejected for its version first, as the XDP
+    // program does (it checks the TTL with the instance's configuration, after the packet's
+    // own checks), so both count it under the same reason.
     let mut payload = v3_payload();
     payload[0] = 0x41;
     let off_link = IpMetadata { ttl: 1, ..meta() };
     let result = decode_payload(&payload, off_link, ReceiveChecks::default()).map(|_| ());
-    assert_eq!(result, Err(DecodeError::BadTtl(1)));
-    let result = decode_payload(&payload, meta(), ReceiveChecks::default()).map(|_| ());
     assert_eq!(result, Err(DecodeError::BadVersion(4)));
+    let result = decode_payload(&v3_payload(), off_link, ReceiveChecks::default()).map(|_| ());
+    assert_eq!(result, Err(DecodeError::BadTtl(1)));
 }

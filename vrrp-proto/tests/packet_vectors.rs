@@ -3,10 +3,12 @@
 //! RFC 1071 loop written here, not the crate's.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Instant;
 
 use vrrp_proto::{
     decode_ip_packet, decode_payload, Advertisement, Centiseconds, ChecksumForm, ChecksumMode,
-    EncodeError, InvalidAdvertisement, IpMetadata, ReceiveChecks, V2Auth, Version,
+    DecodeError, EncodeError, InvalidAdvertisement, IpMetadata, Output, ReceiveChecks, Router,
+    RouterConfig, V2Auth, Version,
 };
 
 const SOURCE_V4: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 200, 1));
@@ -70,6 +72,53 @@ fn v2_simple_password_round_trips() {
     assert_eq!(encoded[6..8], expected_checksum.to_be_bytes());
     let received = decode_payload(&encoded, v4_meta(GROUP_V4), ReceiveChecks::default()).unwrap();
     assert_eq!(received.advertisement.v2_auth(), Some(auth));
+}
+
+#[test]
+fn v2_authentication_is_checked_as_keepalived_does() {
+    let password = V2Auth::password(*b"secret\0\0");
+    let receive = |auth: V2Auth| {
+        let advert =
+            Advertisement::new(Version::V2, 7, 150, Centiseconds::from_seconds(1), vec![VIP_V4])
+                .unwrap()
+                .with_v2_auth(auth);
+        let encoded = advert.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
+        decode_payload(&encoded, v4_meta(GROUP_V4), ReceiveChecks::default()).unwrap()
+    };
+    let mismatch = Err(DecodeError::AuthMismatch);
+    assert_eq!(receive(password).authenticate(&password), Ok(()));
+    assert_eq!(receive(V2Auth::NONE).authenticate(&password), mismatch, "0 auth, expecting 1");
+    let other = V2Auth::password(*b"secreT\0\0");
+    assert_eq!(receive(other).authenticate(&password), mismatch, "another password");
+    assert_eq!(receive(password).authenticate(&V2Auth::NONE), mismatch, "1 auth, expecting 0");
+    // Without a password the data is not read (keepalived compares it only for PASS).
+    let stray = V2Auth { auth_type: 0, data: *b"leftover" };
+    assert_eq!(receive(stray).authenticate(&V2Auth::NONE), Ok(()));
+    assert_eq!(DecodeError::AuthMismatch.counter(), vrrp_common::Counter::AuthMismatch);
+    // VRRPv3 carries none: nothing to check.
+    let v3 = v3_ipv4_advert().encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default());
+    let v3 = decode_payload(&v3.unwrap(), v4_meta(GROUP_V4), ReceiveChecks::default()).unwrap();
+    assert_eq!(v3.authenticate(&password), Ok(()));
+}
+
+#[test]
+fn a_router_sends_its_configured_password() {
+    let config = RouterConfig {
+        v2_auth: V2Auth::password(*b"s3cret\0\0"),
+        ..RouterConfig::new(7, SOURCE_V4, vec![VIP_V4])
+    };
+    // The address owner advertises at once (RFC 9568 §6.4.1).
+    let mut router = Router::new(RouterConfig { priority: 255, ..config }).unwrap();
+    router.handle_startup(Instant::now());
+    let sent = std::iter::from_fn(|| router.poll_output())
+        .find_map(|output| match output {
+            Output::SendAdvertisement(advertisement) => Some(advertisement),
+            _ => None,
+        })
+        .expect("an advertisement at startup");
+    assert_eq!(sent.v2_auth(), Some(V2Auth::password(*b"s3cret\0\0")));
+    let encoded = sent.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
+    assert_eq!((encoded[4], &encoded[12..]), (1, &b"s3cret\0\0"[..]));
 }
 
 fn v3_ipv4_advert() -> Advertisement {

@@ -1,5 +1,6 @@
-//! The raw IPPROTO_VRRP socket of one instance: sends advertisements (TTL / hop limit 255,
-//! RFC 9568 §5.1.1.3, §5.1.2.3) and, on the socket data path, receives them.
+//! The raw IPPROTO_VRRP socket of one instance: sends advertisements (multicast with TTL / hop
+//! limit 255, RFC 9568 §5.1.1.3, §5.1.2.3; unicast as keepalived does) and, on the socket data
+//! path, receives them.
 //!
 //! The socket always joins the VRRP multicast group on its interface, so the interface accepts
 //! the group's frames and XDP sees them. When XDP is the data path, a classic BPF filter that
@@ -47,7 +48,16 @@ fn set_option<T>(fd: RawFd, level: i32, name: i32, value: &T, what: &str) -> Res
 impl AdvertSocket {
     /// Opens the socket on `ifname` (index `ifindex`), sending from `source`.
     /// `receive`: whether this socket is the data path (otherwise it never queues anything).
-    pub fn open(ifname: &str, ifindex: u32, source: IpAddr, receive: bool) -> Result<Self> {
+    /// `unicast_ttl`: keepalived's `unicast_ttl`, the TTL / hop limit of unicast advertisements;
+    /// without it IPv4 sends 255 and IPv6 the kernel's default hop limit (keepalived vrrp.c
+    /// vrrp_complete_instance(): "For IPv6 the default is to let the kernel set the default").
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        source: IpAddr,
+        receive: bool,
+        unicast_ttl: Option<u8>,
+    ) -> Result<Self> {
         let family = if source.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
         // SAFETY: plain socket creation; ownership passes to OwnedFd at once.
         let raw = check(
@@ -82,7 +92,8 @@ impl AdvertSocket {
         let ttl = i32::from(VRRP_TTL);
         match source {
             IpAddr::V4(source) => {
-                set_option(raw, libc::IPPROTO_IP, libc::IP_TTL, &ttl, "IP_TTL")?;
+                let unicast_ttl = i32::from(unicast_ttl.unwrap_or(VRRP_TTL));
+                set_option(raw, libc::IPPROTO_IP, libc::IP_TTL, &unicast_ttl, "IP_TTL")?;
                 set_option(
                     raw,
                     libc::IPPROTO_IP,
@@ -118,13 +129,15 @@ impl AdvertSocket {
                 bind(raw, SocketAddr::new(IpAddr::V4(source), 0), 0)?;
             }
             IpAddr::V6(source) => {
-                set_option(
-                    raw,
-                    libc::IPPROTO_IPV6,
-                    libc::IPV6_UNICAST_HOPS,
-                    &ttl,
-                    "IPV6_UNICAST_HOPS",
-                )?;
+                if let Some(hops) = unicast_ttl {
+                    set_option(
+                        raw,
+                        libc::IPPROTO_IPV6,
+                        libc::IPV6_UNICAST_HOPS,
+                        &i32::from(hops),
+                        "IPV6_UNICAST_HOPS",
+                    )?;
+                }
                 set_option(
                     raw,
                     libc::IPPROTO_IPV6,

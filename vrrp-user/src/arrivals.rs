@@ -134,6 +134,14 @@ pub struct SocketFilter {
     pub peers: Vec<IpAddr>,
 }
 
+impl SocketFilter {
+    /// TTL 255 for multicast only (RFC 9568 §7.1); unicast peers may be routed (keepalived
+    /// vrrp.c vrrp_check_packet()).
+    fn receive_checks(&self) -> ReceiveChecks {
+        ReceiveChecks { require_ttl_255: self.peers.is_empty() }
+    }
+}
+
 /// Receives on `socket`, validates, and forwards arrivals until the receiver is gone.
 pub fn spawn_socket_reader(
     socket: Arc<AdvertSocket>,
@@ -153,7 +161,7 @@ pub fn spawn_socket_reader(
             };
             let received_at = Instant::now();
             let received =
-                match decode_payload(&datagram.payload, datagram.ip, ReceiveChecks::default()) {
+                match decode_payload(&datagram.payload, datagram.ip, filter.receive_checks()) {
                     Ok(received) => received,
                     Err(error) => {
                         counters.count(error.counter());

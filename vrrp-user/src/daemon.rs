@@ -15,8 +15,7 @@
 //!    `vrrp-node`'s. Every branch here is about I/O.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
-    net::IpAddr,
+    collections::{BTreeMap, HashMap},
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -34,6 +33,7 @@ use crate::{
     instance::Instance,
     lifecycle, lock,
     netlink::{self, Netlink},
+    once_per_peer::OncePerPeer,
     scripts, systemd,
     xdp::{AttachMode, XdpDatapath},
 };
@@ -74,8 +74,11 @@ pub(crate) struct Daemon {
     pub(crate) arrivals: mpsc::Sender<Arrival>,
     pub(crate) script_tasks: Vec<tokio::task::JoinHandle<()>>,
     pub(crate) script_results: mpsc::Sender<scripts::ScriptResult>,
-    /// Peers whose MAC change was already logged.
-    pub(crate) mac_changes_logged: HashSet<IpAddr>,
+    /// Peers whose MAC change was already logged (bounded: a flood of forged senders must
+    /// not grow memory or the log).
+    pub(crate) mac_changes_logged: OncePerPeer,
+    /// Peers whose advertisements without a link-local first address were already logged.
+    pub(crate) not_link_local_logged: OncePerPeer,
     /// The node as of the end of the latest round of the loop (a status command reads it).
     pub(crate) snapshot: Snapshot,
 }
@@ -100,7 +103,8 @@ pub async fn run(options: Options) -> Result<()> {
         arrivals: arrival_sender,
         script_tasks: Vec::new(),
         script_results: script_sender,
-        mac_changes_logged: HashSet::new(),
+        mac_changes_logged: OncePerPeer::default(),
+        not_link_local_logged: OncePerPeer::default(),
         snapshot: Snapshot::default(),
     };
     if let Err(error) = daemon.apply(config).await {

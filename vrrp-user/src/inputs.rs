@@ -65,7 +65,7 @@ impl Daemon {
         };
         let Some(view) = self.node.instance(id) else { return };
         if arrival.causes & event_cause::MAC_CHANGED != 0
-            && self.mac_changes_logged.insert(arrival.source)
+            && self.mac_changes_logged.first_time(arrival.source)
         {
             let mac = arrival.source_mac.unwrap_or_default();
             log::warn!(
@@ -74,6 +74,16 @@ impl Daemon {
                 instance.name(),
                 arrival.source,
                 vrrp_config::MacAddr(mac)
+            );
+        }
+        if arrival.causes & event_cause::NOT_LINK_LOCAL != 0
+            && self.not_link_local_logged.first_time(arrival.source)
+        {
+            log::warn!(
+                "{}: peer {} advertises without a link-local first address (RFC 9568 §5.2.9, \
+                 as FRR does); accepted",
+                instance.name(),
+                arrival.source
             );
         }
         let advertisement = match instance.advertisement_of(&arrival, view.router().config()) {

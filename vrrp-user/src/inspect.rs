@@ -4,7 +4,7 @@
 use std::{ffi::CStr, io::Write, path::Path, time::Duration};
 
 use anyhow::Result;
-use vrrp_common::{checksum_form, instance_flags, Counter, InstanceState, Peer};
+use vrrp_common::{checksum_form, instance_flags, Counter, InstanceState, Peer, Verdict};
 
 use crate::{arrivals, xdp};
 
@@ -14,7 +14,12 @@ pub fn print_counters(pin_dir: &Path) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{:<18} {:>14}  kernel verdict", "reason", "frames")?;
     for counter in Counter::ALL {
-        let verdict = if counter.is_drop() { "dropped" } else { "accepted" };
+        let verdict = match counter.verdict() {
+            Verdict::Accepted => "accepted",
+            Verdict::Passed => "passed",
+            Verdict::Dropped => "dropped",
+            Verdict::Note => "note (counted beside its verdict)",
+        };
         writeln!(out, "{:<18} {:>14}  {verdict}", counter.name(), totals[counter as usize])?;
     }
     Ok(())
@@ -49,8 +54,12 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
     }
     let flags = if flags.is_empty() { "-".to_owned() } else { flags.join(",") };
     let family = if key.family == vrrp_common::FAMILY_IPV4 { "IPv4" } else { "IPv6" };
+    let vlan = match key.vlan {
+        0 => String::new(),
+        vlan => format!(" VLAN {vlan}"),
+    };
     let mut text = format!(
-        "VRID {} {family} on {}, slot {slot}: VRRPv{}, flags {flags}\n",
+        "VRID {} {family} on {}{vlan}, slot {slot}: VRRPv{}, flags {flags}\n",
         key.vrid,
         interface_name(key.ifindex),
         config.version
@@ -90,12 +99,14 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
 }
 
 fn describe_peer(family: u8, peer: &Peer) -> String {
-    let address = arrivals::address_of(family, peer.addr);
+    let mut text = arrivals::address_of(family, peer.addr).to_string();
     if peer.pinned != 0 {
-        format!("{address}, pinned to MAC {}", vrrp_config::MacAddr(peer.mac))
-    } else {
-        format!("{address}")
+        text.push_str(&format!(", pinned to MAC {}", vrrp_config::MacAddr(peer.mac)));
     }
+    if peer.ttl_limited != 0 {
+        text.push_str(&format!(", TTL {} to {}", peer.min_ttl, peer.max_ttl));
+    }
+    text
 }
 
 /// The interface's name in this network namespace, or its index.
@@ -140,12 +151,19 @@ mod tests {
             },
             ..InstanceState::default()
         };
-        state.peers[0] =
-            Peer { addr: state.record.sender, mac: [2, 0, 0, 0, 0, 1], pinned: 1, _pad: 0 };
+        state.peers[0] = Peer {
+            addr: state.record.sender,
+            mac: [2, 0, 0, 0, 0, 1],
+            pinned: 1,
+            ttl_limited: 1,
+            min_ttl: 250,
+            max_ttl: 255,
+            ..Peer::default()
+        };
         let text = describe(7, &state, 1_625, Duration::from_millis(4));
         for part in [
             "VRID 123 IPv4 on ifindex 4294967295, slot 7: VRRPv3, flags consume-valid",
-            "peer 10.0.0.1, pinned to MAC 02:00:00:00:00:01",
+            "peer 10.0.0.1, pinned to MAC 02:00:00:00:00:01, TTL 250 to 255",
             "2.50 s ago from 10.0.0.1 (02:00:00:00:00:01), priority 110, interval 1.00 s",
             "42 valid",
         ] {

@@ -10,7 +10,7 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 use vrrp_common::{instance_flags, InstanceConfig, InstanceKey, Peer};
 use vrrp_config::{Family, Scope};
-use vrrp_proto::{Advertisement, ChecksumMode, RouterConfig, State, Transport};
+use vrrp_proto::{Advertisement, ChecksumMode, RouterConfig, State, Transport, V2Auth};
 
 use crate::{
     advert_socket::AdvertSocket,
@@ -78,8 +78,11 @@ impl Instance {
         let Some(mac) = interface.mac else {
             bail!("{}: {} has no Ethernet address", spec.name, spec.interface);
         };
-        let socket = AdvertSocket::open(&spec.interface, interface.ifindex, primary, receive)
-            .with_context(|| format!("{}: advertisement socket", spec.name))?;
+        // keepalived vrrp_parser.c: `unicast_ttl` without unicast peers is reset.
+        let unicast_ttl = spec.unicast_ttl.filter(|_| !spec.unicast_peers.is_empty());
+        let socket =
+            AdvertSocket::open(&spec.interface, interface.ifindex, primary, receive, unicast_ttl)
+                .with_context(|| format!("{}: advertisement socket", spec.name))?;
         let announcer = Announcer::open(interface.ifindex, mac)?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
@@ -136,12 +139,20 @@ impl Instance {
         if self.state == State::Master {
             flags |= instance_flags::MIRROR_ALL;
         }
-        let config =
-            InstanceConfig { version: spec.version.number(), flags, ..InstanceConfig::default() };
+        let auth = spec.auth_pass.map_or(V2Auth::NONE, V2Auth::password);
+        let config = InstanceConfig {
+            version: spec.version.number(),
+            flags,
+            auth_type: auth.auth_type,
+            auth_data: auth.data,
+            ..InstanceConfig::default()
+        };
         datapath.set_instance(self.key, config, &self.xdp_peers())
     }
 
-    /// The unicast peers as the kernel holds them (none: any sender is accepted).
+    /// The unicast peers as the kernel holds them (none: any sender is accepted). A peer's
+    /// `min_ttl` / `max_ttl` default to 0 and 255 when only one is set (keepalived
+    /// vrrp_data.c alloc_vrrp_unicast_peer()).
     fn xdp_peers(&self) -> Vec<Peer> {
         let peers = &self.spec.unicast_peers;
         peers
@@ -153,7 +164,16 @@ impl Instance {
                     IpAddr::V6(v6) => addr.copy_from_slice(&v6.octets()),
                 }
                 let (mac, pinned) = peer.mac.map_or(([0; 6], 0), |mac| (mac.0, 1));
-                Peer { addr, mac, pinned, _pad: 0 }
+                let ttl_limited = peer.min_ttl.is_some() || peer.max_ttl.is_some();
+                Peer {
+                    addr,
+                    mac,
+                    pinned,
+                    ttl_limited: u8::from(ttl_limited),
+                    min_ttl: peer.min_ttl.unwrap_or(0),
+                    max_ttl: peer.max_ttl.unwrap_or(u8::MAX),
+                    ..Peer::default()
+                }
             })
             .collect()
     }

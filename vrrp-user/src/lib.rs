@@ -12,6 +12,7 @@ pub mod kernel_clock;
 mod lifecycle;
 pub mod lock;
 pub mod netlink;
+pub mod once_per_peer;
 pub mod scripts;
 pub mod slots;
 pub mod systemd;

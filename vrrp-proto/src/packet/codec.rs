@@ -2,7 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use vrrp_common::wire::{VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN};
+use vrrp_common::wire::{
+    AUTH_HMAC_TRAILER_LEN, VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
+};
 
 use super::checksum::{self, ChecksumForm, ChecksumMode};
 use super::{is_link_local, Advertisement, DecodeError, EncodeError, Family, V2Auth, Version};
@@ -23,8 +25,10 @@ pub struct IpMetadata {
 /// Receive checks that depend on the instance's configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReceiveChecks {
-    /// RFC 9568 §7.1 requires TTL / hop limit 255. keepalived requires it for unicast peers too
-    /// unless told otherwise, so this is on by default for both.
+    /// RFC 9568 §7.1 requires TTL / hop limit 255: on for a multicast instance (the default).
+    /// Off for a unicast one, whose peers may be routed (keepalived vrrp.c
+    /// vrrp_check_packet() checks no TTL for unicast); a peer's `min_ttl` / `max_ttl` are then
+    /// checked with [`Received::ttl_within`].
     pub require_ttl_255: bool,
 }
 
@@ -40,6 +44,9 @@ pub struct Received {
     pub advertisement: Advertisement,
     pub checksum_form: ChecksumForm,
     pub ip: IpMetadata,
+    /// IPv6 only: the first address is not link-local, as RFC 9568 §5.2.9 asks (the kernel
+    /// counts it under `not_link_local`).
+    pub first_not_link_local: bool,
 }
 
 /// Decodes the VRRP message `payload` (the whole IP payload, nothing more) that arrived with `ip`.
@@ -50,10 +57,6 @@ pub fn decode_payload(
     ip: IpMetadata,
     checks: ReceiveChecks,
 ) -> Result<Received, DecodeError> {
-    // RFC 9568 §7.1: a TTL below 255 means the packet crossed a router.
-    if checks.require_ttl_255 && ip.ttl != VRRP_TTL {
-        return Err(DecodeError::BadTtl(ip.ttl));
-    }
     let family = Family::of(&ip.source);
     if Family::of(&ip.destination) != family {
         return Err(DecodeError::FamilyMismatch);
@@ -82,6 +85,10 @@ pub fn decode_payload(
         return Err(DecodeError::ZeroAddressCount);
     }
     let expected = message_len(version, family, usize::from(count));
+    if payload.len() == expected + AUTH_HMAC_TRAILER_LEN {
+        // keepalived 2.4's auth_hmac trailer (vrrp.c vrrp_check_packet() finds it by length).
+        return Err(DecodeError::AuthTrailer);
+    }
     if payload.len() != expected {
         return Err(DecodeError::LengthMismatch { count, expected, actual: payload.len() });
     }
@@ -90,14 +97,9 @@ pub fn decode_payload(
 
     let interval = match version {
         Version::V2 => Centiseconds::from_seconds(header[5]),
-        Version::V3 => {
-            // RFC 9568 §5.2.6: the top 4 bits are reserved.
-            let reserved = header[4] >> 4;
-            if reserved != 0 {
-                return Err(DecodeError::ReservedBitsSet(reserved));
-            }
-            Centiseconds::new(u16::from_be_bytes([header[4] & 0x0f, header[5]]))
-        }
+        // RFC 9568 §5.2.6: the top 4 bits are reserved, ignored on receive (keepalived
+        // vrrp.c vrrp_check_packet() masks them too).
+        Version::V3 => Centiseconds::new(u16::from_be_bytes([header[4] & 0x0f, header[5]])),
     };
     if interval.get() == 0 {
         return Err(DecodeError::ZeroInterval);
@@ -106,15 +108,20 @@ pub fn decode_payload(
     let address_bytes =
         &payload[VRRP_HEADER_LEN..VRRP_HEADER_LEN + usize::from(count) * family.address_len()];
     let addresses = parse_addresses(address_bytes, family);
-    if let Some(IpAddr::V6(first)) = addresses.first() {
-        if !is_link_local(first) {
-            return Err(DecodeError::FirstAddressNotLinkLocal);
-        }
-    }
+    // RFC 9568 §5.2.9 asks for the link-local address first; FRR sends its global address
+    // alone. Accepted (a dropped master's advertisement makes two masters), and said.
+    let first_not_link_local =
+        matches!(addresses.first(), Some(IpAddr::V6(first)) if !is_link_local(first));
 
     let vrid = header[1];
     if vrid == 0 {
         return Err(DecodeError::ZeroVrid);
+    }
+
+    // RFC 9568 §7.1: a TTL below 255 means the packet crossed a router. Checked last, as the
+    // kernel checks it with the instance's configuration, after the packet's own checks.
+    if checks.require_ttl_255 && ip.ttl != VRRP_TTL {
+        return Err(DecodeError::BadTtl(ip.ttl));
     }
 
     let v2_auth = (version == Version::V2).then(|| {
@@ -124,7 +131,28 @@ pub fn decode_payload(
     });
     let advertisement =
         Advertisement { version, vrid, priority: header[2], interval, addresses, v2_auth };
-    Ok(Received { advertisement, checksum_form, ip })
+    Ok(Received { advertisement, checksum_form, ip, first_not_link_local })
+}
+
+impl Received {
+    /// The instance's VRRPv2 authentication (see [`V2Auth::admits`]), checked as the kernel
+    /// does after the version; a VRRPv3 advertisement carries none and passes.
+    pub fn authenticate(&self, configured: &V2Auth) -> Result<(), DecodeError> {
+        match self.advertisement.v2_auth() {
+            Some(received) if !configured.admits(&received) => Err(DecodeError::AuthMismatch),
+            _ => Ok(()),
+        }
+    }
+
+    /// A unicast peer's `min_ttl` / `max_ttl` (keepalived vrrp.c vrrp_check_packet(): "TTL/HL
+    /// not in range"), checked as the kernel does after the peer is found.
+    pub fn ttl_within(&self, min: u8, max: u8) -> Result<(), DecodeError> {
+        if (min..=max).contains(&self.ip.ttl) {
+            Ok(())
+        } else {
+            Err(DecodeError::BadTtl(self.ip.ttl))
+        }
+    }
 }
 
 fn message_len(version: Version, family: Family, count: usize) -> usize {

@@ -16,8 +16,6 @@ pub enum DecodeError {
     /// The bytes end before the length the IP header announces, or that length leaves no room
     /// for a VRRP header.
     Truncated { needed: usize, available: usize },
-    /// TTL / hop limit is not 255 (RFC 9568 §7.1): the packet may come from off-link.
-    BadTtl(u8),
     /// Version is neither 2 nor 3 (RFC 9568 §5.2.1).
     BadVersion(u8),
     /// VRRPv2 over IPv6, or source and destination of different families.
@@ -26,18 +24,21 @@ pub enum DecodeError {
     BadType(u8),
     /// Count IPvX Addr is zero (RFC 9568 §5.2.5: at least one address).
     ZeroAddressCount,
+    /// A keepalived 2.4 `auth_hmac` trailer follows the message: vrrpd cannot verify it yet.
+    AuthTrailer,
     /// The message length does not match the address count (RFC 9568 §7.1).
     LengthMismatch { count: u8, expected: usize, actual: usize },
     /// The checksum verifies in none of the forms allowed for this version and family.
     BadChecksum,
-    /// The 4 reserved bits of a VRRPv3 header are not zero (RFC 9568 §5.2.6).
-    ReservedBitsSet(u8),
     /// Adver Int / Max Adver Int is zero: no timer can run on it.
     ZeroInterval,
-    /// Over IPv6 the first address must be the link-local one (RFC 9568 §5.2.9).
-    FirstAddressNotLinkLocal,
     /// VRID 0 does not exist (RFC 9568 §5.2.3), so no instance can be configured for it.
     ZeroVrid,
+    /// TTL / hop limit is not 255 (RFC 9568 §7.1: the packet may come from off-link), or
+    /// outside a unicast peer's `min_ttl` / `max_ttl`.
+    BadTtl(u8),
+    /// VRRPv2 authentication type or password other than the instance's.
+    AuthMismatch,
 }
 
 impl DecodeError {
@@ -55,12 +56,12 @@ impl DecodeError {
             DecodeError::FamilyMismatch => Counter::FamilyMismatch,
             DecodeError::BadType(_) => Counter::BadType,
             DecodeError::ZeroAddressCount => Counter::BadAddrCount,
+            DecodeError::AuthTrailer => Counter::AuthTrailer,
             DecodeError::LengthMismatch { .. } => Counter::BadLength,
             DecodeError::BadChecksum => Counter::BadChecksum,
-            DecodeError::ReservedBitsSet(_) => Counter::ReservedBits,
             DecodeError::ZeroInterval => Counter::ZeroInterval,
-            DecodeError::FirstAddressNotLinkLocal => Counter::NotLinkLocal,
             DecodeError::ZeroVrid => Counter::UnknownVrid,
+            DecodeError::AuthMismatch => Counter::AuthMismatch,
         }
     }
 }
@@ -73,21 +74,21 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::BadIhl(ihl) => write!(f, "bad IPv4 header length {ihl}"),
             DecodeError::Fragment => write!(f, "IPv4 fragment"),
-            DecodeError::BadTtl(ttl) => write!(f, "TTL/hop limit {ttl}, expected 255"),
+            DecodeError::BadTtl(ttl) => write!(f, "TTL/hop limit {ttl} not accepted"),
             DecodeError::BadVersion(v) => write!(f, "unknown VRRP version {v}"),
             DecodeError::FamilyMismatch => write!(f, "VRRP version or addresses of another family"),
             DecodeError::BadType(t) => write!(f, "unknown VRRP type {t}"),
             DecodeError::ZeroAddressCount => write!(f, "address count 0"),
+            DecodeError::AuthTrailer => {
+                write!(f, "keepalived auth_hmac trailer (not supported yet)")
+            }
             DecodeError::LengthMismatch { count, expected, actual } => {
                 write!(f, "{count} addresses need a {expected}-byte message, got {actual} bytes")
             }
             DecodeError::BadChecksum => write!(f, "bad checksum"),
-            DecodeError::ReservedBitsSet(bits) => write!(f, "reserved bits {bits:#x} set"),
             DecodeError::ZeroInterval => write!(f, "advertisement interval 0"),
-            DecodeError::FirstAddressNotLinkLocal => {
-                write!(f, "first IPv6 address is not link-local")
-            }
             DecodeError::ZeroVrid => write!(f, "VRID 0"),
+            DecodeError::AuthMismatch => write!(f, "VRRPv2 authentication mismatch"),
         }
     }
 }

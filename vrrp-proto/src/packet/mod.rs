@@ -105,6 +105,21 @@ pub struct V2Auth {
 impl V2Auth {
     /// Auth Type 0, data zero: what RFC 3768 senders put there.
     pub const NONE: V2Auth = V2Auth { auth_type: 0, data: [0; 8] };
+    /// Auth Type 1, simple text password (RFC 2338 §5.3.6.1; keepalived's `auth_type PASS`).
+    pub const TYPE_PASS: u8 = vrrp_common::wire::VRRP_AUTH_PASS;
+
+    /// keepalived's `auth_type PASS` with `auth_pass`, padded with zeros to 8 bytes.
+    pub const fn password(data: [u8; 8]) -> Self {
+        Self { auth_type: Self::TYPE_PASS, data }
+    }
+
+    /// Whether a received advertisement's fields pass this configuration, as keepalived
+    /// judges them (vrrp.c vrrp_check_packet()): the type must match ("received a 0 auth,
+    /// expecting 1"), and for a password the 8 bytes too; without one the data is not read.
+    pub fn admits(&self, received: &V2Auth) -> bool {
+        received.auth_type == self.auth_type
+            && (self.auth_type != Self::TYPE_PASS || received.data == self.data)
+    }
 }
 
 /// Why an [`Advertisement`] cannot be built from the given fields.
