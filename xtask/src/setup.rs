@@ -19,6 +19,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("tshark", "independent decoding of the packets we write"),
     ("tcpdump", "captures in the labs"),
     ("iputils-ping", "client traffic through the virtual address"),
+    ("ethtool", "VLAN offloads on the lab's veths (where the tag sits when XDP runs)"),
     ("systemd", "systemd-analyze, which verifies the unit file"),
 ];
 
