@@ -9,7 +9,11 @@
 //! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
 //! `vrrp_sync_group`, `include`), with keepalived's defaults. Keywords of other keepalived
 //! subsystems (SMTP, LVS, SNMP, ...) are accepted with a warning that vrrpd does not use them;
-//! unknown keywords are warnings too; invalid values and broken references are errors.
+//! unknown keywords are warnings too; invalid values and broken references are errors, except
+//! where keepalived 2.2.7 runs the file anyway: a mask or range after `unicast_src_ip` or a
+//! unicast peer (left out), an argument after `nopreempt` (ignored), an invalid `priority` (the
+//! default 100); those are warnings at the exact text. A file without `vrrp_instance` is
+//! accepted with a warning, as keepalived runs it.
 //!
 //! Diagnostics: unknown or unused keywords are warnings naming `file:line`; invalid values are
 //! errors naming `file:line:column` and what was expected; a missing required item (`interface`,
@@ -197,7 +201,12 @@ pub fn parse_str_with(
         Format::Toml => toml::read_tree(text, origin, &mut report),
     };
     let draft = keepalived::read_tree(&tree, &mut report);
+    let no_instance = draft.instances.is_empty();
     let config = validate::validate(draft, &mut report);
+    if no_instance {
+        // keepalived runs such a file (its VRRP process then has nothing to do).
+        report.warn_file(origin, "no vrrp_instance: there is nothing for VRRP to run");
+    }
     let warnings = report.finish()?;
     Ok(Loaded { config, warnings })
 }
