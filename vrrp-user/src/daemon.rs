@@ -53,11 +53,17 @@ pub struct Options {
     pub pin_dir: PathBuf,
     /// Valid advertisements are passed up the stack after accounting instead of consumed.
     pub pass_valid: bool,
+    /// How the configuration is read (its `@ID` lines), at start and on every reload.
+    pub load: vrrp_config::LoadOptions,
 }
 
 /// Loads and validates the configuration, printing its warnings.
-pub fn load_config(path: &std::path::Path) -> Result<(Config, Vec<Plan>)> {
-    let loaded = vrrp_config::load(path).map_err(|error| anyhow::anyhow!("{error}"))?;
+pub fn load_config(
+    path: &std::path::Path,
+    options: &vrrp_config::LoadOptions,
+) -> Result<(Config, Vec<Plan>)> {
+    let loaded =
+        vrrp_config::load_with(path, options).map_err(|error| anyhow::anyhow!("{error}"))?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }
@@ -89,7 +95,7 @@ struct Daemon {
 }
 
 pub async fn run(options: Options) -> Result<()> {
-    let (config, plans) = load_config(&options.config)?;
+    let (config, plans) = load_config(&options.config, &options.load)?;
     let _single = single_instance(&options.pin_dir)?;
     let (netlink, mut net_events) = netlink::connect()?;
     let xdp = open_xdp(&options)?;
@@ -619,7 +625,7 @@ impl Daemon {
     }
 
     async fn apply_reload(&mut self) -> Result<()> {
-        let (config, plans) = load_config(&self.options.config)?;
+        let (config, plans) = load_config(&self.options.config, &self.options.load)?;
         // Build new instances first: an error leaves everything running as it was.
         let mut created = Vec::new();
         for plan in &plans {
