@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use vrrp_config::{Config, Family, Instance, Scope};
 use vrrp_proto::{
     announce::GarpConfig,
@@ -87,10 +87,8 @@ impl Plan {
 }
 
 /// Plans for every instance of a configuration.
+/// A configuration without instances plans nothing, and the daemon runs idle, as keepalived.
 pub fn plans(config: &Config) -> Result<Vec<Plan>> {
-    if config.instances.is_empty() {
-        bail!("the configuration has no vrrp_instance");
-    }
     Ok(config
         .instances
         .iter()
