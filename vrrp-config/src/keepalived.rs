@@ -32,6 +32,14 @@ const UNUSED_TOP_LEVEL: &[&str] = &[
     "garp_group",
     "linkbeat_interfaces",
     "bfd_instance",
+    // Root keywords of keepalived's global parser (global_parser.c init_global_keywords()).
+    "linkbeat_use_polling",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "use_pid_dir",
+    "instance",
+    "child_wait_time",
 ];
 
 /// `global_defs` keywords of keepalived that vrrpd does not implement.
