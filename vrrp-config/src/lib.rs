@@ -91,7 +91,9 @@ pub use model::{
     Script, SyncGroup, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
     MAX_UNICAST_PEERS,
 };
-pub use preprocess::{MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS};
+pub use preprocess::{
+    MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,
+};
 
 use diagnostic::Report;
 

@@ -17,7 +17,8 @@
 //!
 //! keepalived sets no bound on expansion (`$A=$A` makes it loop forever); this module does:
 //! [`MAX_SUBSTITUTIONS`] per line, [`MAX_LINE_CHARS`] a line, [`MAX_NESTING`] sequences and
-//! multi-line expansions inside each other, and [`MAX_GENERATED_LINES`] in all.
+//! multi-line expansions inside each other, and [`MAX_GENERATED_LINES`] and
+//! [`MAX_GENERATED_BYTES`] in all.
 
 use std::collections::HashMap;
 
@@ -32,6 +33,8 @@ pub const MAX_LINE_CHARS: usize = 4096;
 pub const MAX_NESTING: usize = 8;
 /// Lines that sequences and multi-line definitions may generate in one configuration.
 pub const MAX_GENERATED_LINES: usize = 100_000;
+/// Bytes those lines may hold in all, as much as one configuration file.
+pub const MAX_GENERATED_BYTES: usize = 8 << 20;
 
 /// keepalived's built-in definitions that vrrpd cannot give the same value (parser.c
 /// set_std_definitions()): a reference to them is left as written, with a warning.
@@ -57,6 +60,8 @@ pub(crate) struct Preprocessor {
     /// The multi-line definition whose lines are still being read.
     continuing: Option<String>,
     generated: usize,
+    /// Bytes of the lines they produced, against [`MAX_GENERATED_BYTES`].
+    generated_bytes: usize,
     /// Set once [`MAX_GENERATED_LINES`] is reached: reported once, nothing more generated.
     over_budget: bool,
 }
@@ -82,6 +87,7 @@ impl Preprocessor {
             definitions,
             continuing: None,
             generated: 0,
+            generated_bytes: 0,
             over_budget: false,
         }
     }
@@ -90,11 +96,14 @@ impl Preprocessor {
     /// for a sequence or a multi-line definition). `line` is the physical line; `span` names
     /// its first column.
     pub fn line(&mut self, line: &str, span: &Span, sink: &mut dyn Sink) {
+        if self.over_budget {
+            return;
+        }
         let code = strip_comment(line);
         if let Some(name) = self.continuing.clone() {
-            // parser.c read_line(): an empty line ends a multi-line definition; a line that is
-            // only a comment is skipped.
-            if line.trim().is_empty() {
+            // parser.c read_line(): an empty line ends a multi-line definition; a line of blanks
+            // or only a comment is skipped.
+            if line.trim_end_matches('\r').is_empty() {
                 self.continuing = None;
                 return;
             }
@@ -138,19 +147,23 @@ impl Preprocessor {
     /// parser.c read_line(): conditional, definition, sequence, substitution, repeated while
     /// substitution changes the line.
     fn process(&mut self, mut text: String, span: &Span, depth: usize, sink: &mut dyn Sink) {
+        if self.over_budget {
+            return;
+        }
         let mut following: Vec<String> = Vec::new();
         let mut substitutions = 0;
         loop {
             let body = text.trim_start();
             let indent = text.len() - body.len();
+            // One `@` prefix per pass: keepalived reads `@a @b line` as the line `@b line`.
             if body.starts_with('@') {
                 match self.conditional(body) {
                     // Blank out the prefix so that columns stay those of the file.
                     Some(kept) => text = format!("{}{kept}", " ".repeat(text.len() - kept.len())),
                     None => return,
                 }
-                continue;
             }
+            let body = text.trim_start();
             if body.starts_with('$') && self.define(body.trim_end()) {
                 return;
             }
@@ -172,7 +185,7 @@ impl Preprocessor {
                     ),
                 );
             };
-            match self.substitute(&text, span, sink) {
+            match self.substitute(&text) {
                 Substituted::Unchanged => break,
                 Substituted::Runaway => return runaway(sink),
                 Substituted::Changed { line, rest } => {
@@ -183,12 +196,25 @@ impl Preprocessor {
                     text = line;
                     if let Some(rest) = rest {
                         // The rest of an earlier multi-line expansion follows this one's.
-                        rest.into_iter().rev().for_each(|line| following.insert(0, line));
+                        following.splice(0..0, rest);
                     }
                     if !text.trim_start().starts_with('@') && !text.contains('$') {
                         break;
                     }
                 }
+            }
+        }
+        self.warn_unsupported_builtins(&text, span, sink);
+        if depth > 0 || substitutions > 0 || !following.is_empty() {
+            self.generated_bytes += text.len();
+            if self.generated_bytes > MAX_GENERATED_BYTES {
+                self.over_budget = true;
+                let message = format!(
+                    "~SEQ and multi-line definitions generate more than {} MiB of configuration",
+                    MAX_GENERATED_BYTES >> 20
+                );
+                sink.report().error_at(span, message);
+                return;
             }
         }
         sink.line(self, &text, span);
@@ -206,6 +232,20 @@ impl Preprocessor {
         for line in following {
             if self.generate(span, sink) {
                 self.process(line, span, depth + 1, sink);
+            }
+        }
+    }
+
+    /// References left in a line to keepalived built-ins vrrpd does not provide.
+    fn warn_unsupported_builtins(&self, text: &str, span: &Span, sink: &mut dyn Sink) {
+        for name in UNSUPPORTED_BUILTINS {
+            let named = |(at, _): (usize, &str)| reference(&text[at..]).map(|(name, _)| name);
+            let used = text.match_indices('$').filter_map(named).any(|used| used == *name);
+            if used && !self.definitions.contains_key(*name) {
+                let message = format!(
+                    "${name} is a keepalived built-in vrrpd does not provide: left as written"
+                );
+                sink.report().warn(span, message);
             }
         }
     }
@@ -323,7 +363,7 @@ impl Preprocessor {
     }
 
     /// One pass of parser.c replace_param(): each `$` in turn, rescanning what replaced it.
-    fn substitute(&self, text: &str, span: &Span, sink: &mut dyn Sink) -> Substituted {
+    fn substitute(&self, text: &str) -> Substituted {
         let mut line = text.to_string();
         let mut rest = None;
         let mut changed = false;
@@ -341,12 +381,6 @@ impl Preprocessor {
                 .get(name)
                 .filter(|definition| ends_line || !definition.multiline());
             let Some(definition) = definition else {
-                if UNSUPPORTED_BUILTINS.contains(&name) {
-                    let message = format!(
-                        "${name} is a keepalived built-in vrrpd does not provide: left as written"
-                    );
-                    sink.report().warn(span, message);
-                }
                 position = at + 1;
                 continue;
             };

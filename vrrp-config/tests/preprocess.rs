@@ -240,3 +240,37 @@ fn definitions_hold_across_included_files() {
         ]
     );
 }
+
+#[test]
+fn one_conditional_prefix_per_line_and_blank_lines_inside_a_definition() {
+    let text = "@lb1 @lb1 kw_twice\n$M=kw_a \\\n   \n kw_b \\\n\nkw_after\n$M\n";
+    // keepalived 2.2.7 reads the second `@lb1` as the keyword, and only an empty line (not
+    // one of blanks) ends a multi-line definition.
+    assert_eq!(unknown_keywords(text, Some("lb1")), ["1 @lb1", "6 kw_after", "7 kw_a", "7 kw_b"]);
+}
+
+#[test]
+fn builtins_vrrpd_does_not_provide_are_left_as_written_with_one_warning() {
+    let loaded =
+        parse_str_with("kw_$_PWD $_PWD $_HASH\n", Path::new("t.conf"), &options(None)).unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "t.conf:1: $_PWD is a keepalived built-in vrrpd does not provide: left as written",
+            "t.conf:1: unknown keyword \"kw_$_PWD\" at top level, ignored",
+            "t.conf: no vrrp_instance: there is nothing for VRRP to run",
+        ]
+    );
+}
+
+#[test]
+fn expansion_is_bounded_in_bytes_too() {
+    let big = "x".repeat(4000);
+    let text = format!("$B={big}\n{}", "$B\n".repeat(3000));
+    let error = errors(&text);
+    assert_eq!(
+        error,
+        ["t.conf:2099:1: ~SEQ and multi-line definitions generate more than 8 MiB of configuration"]
+    );
+}
