@@ -536,7 +536,9 @@ impl Grammar<'_> {
                 ("scope", Some(value)) => {
                     vip.scope = self.parse_word("scope", value, values::scope)
                 }
-                ("brd" | "broadcast", Some(value)) => vip.broadcast = self.broadcast(&vip, value),
+                ("brd" | "broadcast", Some(value)) => {
+                    vip.broadcast = self.broadcast(&vip, &name.text, value);
+                }
                 ("no_track", _) => vip.no_track = true,
                 _ => {}
             }
@@ -547,9 +549,9 @@ impl Grammar<'_> {
     /// `brd ADDR`, or `+` / `-` for the prefix's highest / lowest address (keepalived
     /// vrrp_ipaddress.c alloc_ipaddress(), which computes them only up to a /30 and otherwise
     /// warns and sets none).
-    fn broadcast(&mut self, vip: &VirtualAddress, value: &Word) -> Option<Ipv4Addr> {
+    fn broadcast(&mut self, vip: &VirtualAddress, what: &str, value: &Word) -> Option<Ipv4Addr> {
         let IpAddr::V4(address) = vip.address else {
-            self.report.invalid("brd", value, "a broadcast address is for IPv4 addresses only");
+            self.report.invalid(what, value, "a broadcast address is for IPv4 addresses only");
             return None;
         };
         let mask = u32::MAX.checked_shr(vip.prefix_len.into()).unwrap_or(0);
@@ -558,15 +560,15 @@ impl Grammar<'_> {
             "+" => bits | mask,
             "-" => bits & !mask,
             _ => {
-                return self.parse_word("brd", value, |text| {
+                return self.parse_word(what, value, |text| {
                     text.parse().map_err(|_| "expected an IPv4 broadcast address, + or -".into())
                 });
             }
         };
         if vip.prefix_len > 30 {
             let message = format!(
-                "brd {} on a /{} address: the prefix is too long for a broadcast address, none \
-                 is set (as keepalived does)",
+                "{what} {} on a /{} address: the prefix is too long for a broadcast address, \
+                 none is set (as keepalived does)",
                 value.text, vip.prefix_len
             );
             self.report.warn_at(&value.span, message);
