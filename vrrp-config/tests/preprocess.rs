@@ -274,3 +274,13 @@ fn expansion_is_bounded_in_bytes_too() {
         ["t.conf:2099:1: ~SEQ and multi-line definitions generate more than 8 MiB of configuration"]
     );
 }
+
+/// keepalived/core/main.c: without `-i`, the configuration id is uname's nodename up to its
+/// first dot.
+#[test]
+fn the_default_config_id_is_the_short_host_name() {
+    let output = std::process::Command::new("uname").arg("-n").output().expect("uname runs");
+    let nodename = String::from_utf8(output.stdout).unwrap();
+    let short = nodename.trim().split('.').next().unwrap().to_string();
+    assert_eq!(LoadOptions::for_this_host().config_id, Some(short));
+}
