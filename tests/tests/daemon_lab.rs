@@ -109,7 +109,8 @@ fn reload_keeps_unchanged_instances_and_refuses_bad_files() {
     assert!(lab.has_vip(1).unwrap());
 
     let good = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, good.replace("priority 110", "priority 300")).unwrap();
+    std::fs::write(&config, good.replace("virtual_router_id 123", "virtual_router_id 300"))
+        .unwrap();
     lab.daemon(d1).signal(libc::SIGHUP);
     lab.daemon(d1).wait_for_log("reload refused", Duration::from_secs(2)).unwrap();
     let log = lab.daemon(d1).log_text();

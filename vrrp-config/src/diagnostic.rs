@@ -110,6 +110,22 @@ impl Report {
         self.push(Severity::Warning, span, false, message.into());
     }
 
+    /// A warning pointing at the exact text keepalived is lenient about.
+    pub fn warn_at(&mut self, span: &Span, message: impl Into<String>) {
+        self.push(Severity::Warning, span, true, message.into());
+    }
+
+    /// A warning about a whole file.
+    pub fn warn_file(&mut self, file: &Path, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            message: message.into(),
+        });
+    }
+
     /// An error pointing at the exact offending text.
     pub fn error_at(&mut self, span: &Span, message: impl Into<String>) {
         self.push(Severity::Error, span, true, message.into());

@@ -14,9 +14,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diagnostic::{Report, Word};
+use crate::diagnostic::{Report, Span, Word};
 use crate::glob;
 use crate::lexer::{tokenize_line, Token, TokenKind};
+use crate::preprocess::{Preprocessor, Sink};
 
 /// The largest configuration file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 8 << 20;
@@ -39,8 +40,14 @@ pub(crate) fn read_file(path: &Path) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// Tokenizes `text` (the contents of `origin`) and every file it includes.
-pub(crate) fn read_tokens(text: &str, origin: &Path, report: &mut Report) -> Vec<Token> {
+/// Tokenizes `text` (the contents of `origin`) and every file it includes, each line through
+/// keepalived's preprocessor with `config_id` as the configuration id.
+pub(crate) fn read_tokens(
+    text: &str,
+    origin: &Path,
+    config_id: Option<&str>,
+    report: &mut Report,
+) -> Vec<Token> {
     let mut reader = Reader {
         report,
         reading: vec![canonical(origin)],
@@ -51,7 +58,8 @@ pub(crate) fn read_tokens(text: &str, origin: &Path, report: &mut Report) -> Vec
         over_budget: false,
         cycles_reported: HashSet::new(),
     };
-    reader.read(text, Arc::from(origin));
+    let mut preprocessor = Preprocessor::new(config_id);
+    reader.read(&mut preprocessor, text, Arc::from(origin));
     reader.tokens
 }
 
@@ -71,21 +79,15 @@ struct Reader<'r> {
 }
 
 impl Reader<'_> {
-    fn read(&mut self, text: &str, file: Arc<Path>) {
+    fn read(&mut self, preprocessor: &mut Preprocessor, text: &str, file: Arc<Path>) {
         for (index, line) in text.lines().enumerate() {
             let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            let tokens = tokenize_line(line, &file, line_no, self.next_line_id, self.report);
-            self.next_line_id = self.next_line_id.wrapping_add(1);
-            match tokens.first() {
-                Some(first) if first.kind == TokenKind::Word && first.word.text == "include" => {
-                    self.include(&tokens, &file);
-                }
-                _ => self.tokens.extend(tokens),
-            }
+            let span = Span { file: Arc::clone(&file), line: line_no, column: 1 };
+            preprocessor.line(line, &span, self);
         }
     }
 
-    fn include(&mut self, tokens: &[Token], file: &Path) {
+    fn include(&mut self, preprocessor: &mut Preprocessor, tokens: &[Token], file: &Path) {
         let Some(pattern) = tokens.get(1).filter(|t| t.kind == TokenKind::Word) else {
             self.report
                 .error_at(&tokens[0].word.span, "include needs a file name or pattern after it");
@@ -119,11 +121,11 @@ impl Reader<'_> {
             vec![full]
         };
         for path in paths {
-            self.include_file(path, pattern);
+            self.include_file(preprocessor, path, pattern);
         }
     }
 
-    fn include_file(&mut self, path: PathBuf, pattern: &Word) {
+    fn include_file(&mut self, preprocessor: &mut Preprocessor, path: PathBuf, pattern: &Word) {
         if self.over_budget {
             return;
         }
@@ -168,7 +170,7 @@ impl Reader<'_> {
                 self.files += 1;
                 self.bytes += text.len() as u64;
                 self.reading.push(identity);
-                self.read(&text, Arc::from(path));
+                self.read(preprocessor, &text, Arc::from(path));
                 self.reading.pop();
             }
             Err(error) => {
@@ -176,6 +178,25 @@ impl Reader<'_> {
                 self.report.error_at(&pattern.span, message);
             }
         }
+    }
+}
+
+impl Sink for Reader<'_> {
+    /// keepalived expands `include` after preprocessing (parser.c read_line() calls
+    /// check_include() last), so an include may name a definition or sit in a sequence.
+    fn line(&mut self, preprocessor: &mut Preprocessor, text: &str, span: &Span) {
+        let tokens = tokenize_line(text, &span.file, span.line, self.next_line_id, self.report);
+        self.next_line_id = self.next_line_id.wrapping_add(1);
+        match tokens.first() {
+            Some(first) if first.kind == TokenKind::Word && first.word.text == "include" => {
+                self.include(preprocessor, &tokens, &span.file);
+            }
+            _ => self.tokens.extend(tokens),
+        }
+    }
+
+    fn report(&mut self) -> &mut Report {
+        self.report
     }
 }
 

@@ -4,6 +4,8 @@
 //! Unknown keywords are warnings; keywords keepalived knows but vrrpd does not implement (SMTP,
 //! LVS, SNMP, ...) are warnings saying so; invalid values are errors.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
     Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
@@ -12,6 +14,9 @@ use crate::draft::{
 use crate::model::{Command, Notify, RunAs, TrackedInterface, UnicastPeer, VirtualAddress};
 use crate::syntax::Node;
 use crate::values::{self, Parsed};
+
+/// keepalived's VRRP_PRIO_DFL.
+const DEFAULT_PRIORITY: u8 = 100;
 
 /// Top-level blocks of keepalived that vrrpd does not implement.
 const UNUSED_TOP_LEVEL: &[&str] = &[
@@ -27,6 +32,14 @@ const UNUSED_TOP_LEVEL: &[&str] = &[
     "garp_group",
     "linkbeat_interfaces",
     "bfd_instance",
+    // Root keywords of keepalived's global parser (global_parser.c init_global_keywords()).
+    "linkbeat_use_polling",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "use_pid_dir",
+    "instance",
+    "child_wait_time",
 ];
 
 /// `global_defs` keywords of keepalived that vrrpd does not implement.
@@ -156,6 +169,7 @@ const ADDRESS_OPTIONS: &[OptionSpec] = &[
     option("label", true, true),
     option("scope", true, true),
     option("brd", true, true),
+    option("broadcast", true, true),
     option("no_track", false, true),
     option("peer", true, false),
     option("preferred_lft", true, false),
@@ -312,11 +326,11 @@ impl Grammar<'_> {
             "virtual_router_id" => {
                 instance.vrid = self.located(node, |text| values::byte(text, 1, 255));
             }
-            "priority" => instance.priority = self.value(node, |text| values::byte(text, 1, 255)),
+            "priority" => instance.priority = self.priority(node),
             "advert_int" => instance.advert_int = self.located(node, values::seconds),
             "version" => instance.version = self.value(node, values::version),
             "preempt" | "nopreempt" | "no_preempt" => {
-                let set = self.flag(node);
+                let set = self.flag_ignoring_other_arguments(node);
                 let preempt = if keyword == "preempt" { set } else { !set };
                 instance.preempt = Some(Located { value: preempt, at: node.keyword.clone() });
             }
@@ -326,7 +340,11 @@ impl Grammar<'_> {
             "accept" => instance.accept = Some(self.flag(node)),
             "no_accept" => instance.accept = Some(!self.flag(node)),
             "unicast_src_ip" | "mcast_src_ip" => {
-                instance.source_ip = self.located(node, values::ip)
+                let word = self.single(node);
+                instance.source_ip = word.and_then(|word| {
+                    let address = self.address_ignoring_mask(&node.keyword.text, word)?;
+                    Some(Located { value: address, at: word.clone() })
+                });
             }
             "unicast_peer" => {
                 for entry in self.block(node) {
@@ -519,7 +537,7 @@ impl Grammar<'_> {
 
     fn unicast_peer(&mut self, entry: &Node) -> Option<Located<UnicastPeer>> {
         self.no_block(entry);
-        let address = self.parse_word("unicast_peer", &entry.keyword, values::ip);
+        let address = self.address_ignoring_mask("unicast_peer", &entry.keyword);
         let mut peer = UnicastPeer { address: address?, mac: None, min_ttl: None, max_ttl: None };
         for (name, value) in self.options("unicast_peer", &entry.args, PEER_OPTIONS) {
             let Some(value) = value else { continue };
@@ -558,16 +576,91 @@ impl Grammar<'_> {
                 ("scope", Some(value)) => {
                     vip.scope = self.parse_word("scope", value, values::scope)
                 }
-                ("brd", Some(value)) => {
-                    vip.broadcast = self.parse_word("brd", value, |text| {
-                        text.parse().map_err(|_| "expected an IPv4 broadcast address".to_string())
-                    });
+                ("brd" | "broadcast", Some(value)) => {
+                    vip.broadcast = self.broadcast(&vip, &name.text, value);
                 }
                 ("no_track", _) => vip.no_track = true,
                 _ => {}
             }
         }
         Some(Located { value: vip, at: entry.keyword.clone() })
+    }
+
+    /// `brd ADDR`, or `+` / `-` for the prefix's highest / lowest address (keepalived
+    /// vrrp_ipaddress.c alloc_ipaddress(), which computes them only up to a /30 and otherwise
+    /// warns and sets none).
+    fn broadcast(&mut self, vip: &VirtualAddress, what: &str, value: &Word) -> Option<Ipv4Addr> {
+        let IpAddr::V4(address) = vip.address else {
+            self.report.invalid(what, value, "a broadcast address is for IPv4 addresses only");
+            return None;
+        };
+        let mask = u32::MAX.checked_shr(vip.prefix_len.into()).unwrap_or(0);
+        let bits = u32::from(address);
+        let computed = match value.text.as_str() {
+            "+" => bits | mask,
+            "-" => bits & !mask,
+            _ => {
+                return self.parse_word(what, value, |text| {
+                    text.parse().map_err(|_| "expected an IPv4 broadcast address, + or -".into())
+                });
+            }
+        };
+        if vip.prefix_len > 30 {
+            let message = format!(
+                "{what} {} on a /{} address: the prefix is too long for a broadcast address, \
+                 none is set (as keepalived does)",
+                value.text, vip.prefix_len
+            );
+            self.report.warn_at(&value.span, message);
+            return None;
+        }
+        Some(Ipv4Addr::from(computed))
+    }
+
+    /// An address keepalived also takes with a `/MASK` or `-RANGE` after it, which it leaves out.
+    fn address_ignoring_mask(&mut self, what: &str, word: &Word) -> Option<IpAddr> {
+        let (address, stripped) = self.parse_word(what, word, values::ip_ignoring_mask)?;
+        if stripped {
+            let message = format!(
+                "{what} \"{}\": only the address {address} is used, as keepalived does",
+                word.text
+            );
+            self.report.warn_at(&word.span, message);
+        }
+        Some(address)
+    }
+
+    /// keepalived vrrp_parser.c vrrp_prio_handler(): an invalid priority is reported and the
+    /// default 100 used.
+    fn priority(&mut self, node: &Node) -> Option<u8> {
+        let word = self.single(node)?;
+        match values::byte(&word.text, 1, 255) {
+            Ok(priority) => Some(priority),
+            Err(expected) => {
+                let message = format!(
+                    "invalid priority \"{}\": {expected}; using the default 100, as keepalived does",
+                    word.text
+                );
+                self.report.warn_at(&word.span, message);
+                Some(DEFAULT_PRIORITY)
+            }
+        }
+    }
+
+    /// keepalived vrrp_parser.c vrrp_nopreempt_handler() / vrrp_preempt_handler() take no
+    /// argument and ignore any; a boolean (the TOML form) still switches the flag.
+    fn flag_ignoring_other_arguments(&mut self, node: &Node) -> bool {
+        self.no_block(node);
+        let Some((value, rest)) = node.args.split_first() else { return true };
+        self.extra_args(node, rest);
+        values::boolean(&value.text).unwrap_or_else(|_| {
+            let message = format!(
+                "unexpected \"{}\" after {}, ignored as keepalived ignores it",
+                value.text, node.keyword.text
+            );
+            self.report.warn_at(&value.span, message);
+            true
+        })
     }
 
     /// `NAME [weight W] [reverse|noreverse]` in track_interface and track_script.

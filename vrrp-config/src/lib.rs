@@ -9,15 +9,23 @@
 //! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
 //! `vrrp_sync_group`, `include`), with keepalived's defaults. Keywords of other keepalived
 //! subsystems (SMTP, LVS, SNMP, ...) are accepted with a warning that vrrpd does not use them;
-//! unknown keywords are warnings too; invalid values and broken references are errors.
+//! unknown keywords are warnings too; invalid values and broken references are errors, except
+//! where keepalived 2.2.7 runs the file anyway: a mask or range after `unicast_src_ip` or a
+//! unicast peer (left out), an argument after `nopreempt` (ignored), an invalid `priority` (the
+//! default 100); those are warnings at the exact text. A file without `vrrp_instance` is
+//! accepted with a warning, as keepalived runs it.
 //!
 //! Diagnostics: unknown or unused keywords are warnings naming `file:line`; invalid values are
 //! errors naming `file:line:column` and what was expected; a missing required item (`interface`,
 //! `virtual_router_id`) is an error naming the instance and the line it starts on. Inside an
 //! included file, the diagnostic names that file.
 //!
-//! Not supported: keepalived's `$NAME=value` parameter substitution, `@host` conditional lines
-//! and `~SEQ` sequences (such lines are reported as unknown keywords).
+//! keepalived's preprocessor applies to every line, as keepalived 2.2.7 runs it: `@ID` and
+//! `@^ID` conditional lines (the id from [`LoadOptions::config_id`], by default the host name up
+//! to its first dot), `$NAME=value` definitions (multi-line with a trailing `\`), `$NAME` and
+//! `${NAME}` substitution, and `~SEQ(VAR, START, STEP, END)` sequences; see `preprocess.rs`.
+//! Not supported: `~LST` lists and the built-ins `$_PWD`, `$_RANDOM` and `$_ENV` (a reference
+//! to them is left as written, with a warning).
 //!
 //! vrrpd extension, which keepalived would reject: a unicast peer may pin the peer's MAC address,
 //! `unicast_peer { 192.0.2.2 mac 02:00:00:00:00:02 }`, so no ARP/ND resolution is needed.
@@ -68,6 +76,7 @@ mod include;
 mod keepalived;
 mod lexer;
 mod model;
+mod preprocess;
 mod syntax;
 mod toml;
 mod validate;
@@ -81,6 +90,9 @@ pub use model::{
     Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, RunAs, Scope,
     Script, SyncGroup, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
     MAX_UNICAST_PEERS,
+};
+pub use preprocess::{
+    MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,
 };
 
 use diagnostic::Report;
@@ -131,27 +143,72 @@ fn is_toml_assignment(line: &str) -> bool {
     })
 }
 
-/// Reads and validates the configuration file at `path` (and its includes).
+/// How a configuration is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// keepalived's configuration id (`-i`/`--config-id`), which selects the `@ID` lines;
+    /// `None` keeps only the `@^ID` ones, as keepalived without an id.
+    pub config_id: Option<String>,
+}
+
+impl LoadOptions {
+    /// The options keepalived runs with when given no `-i`: the host name up to its first dot
+    /// as the configuration id (keepalived/core/main.c, from uname's nodename).
+    pub fn for_this_host() -> LoadOptions {
+        LoadOptions { config_id: host_config_id() }
+    }
+}
+
+/// The host name up to its first dot; the kernel's nodename is what uname(2) reports.
+fn host_config_id() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    let short = name.split('.').next().unwrap_or(name);
+    (!short.is_empty()).then(|| short.to_string())
+}
+
+/// Reads and validates the configuration file at `path` (and its includes) with the options
+/// keepalived would use on this host ([`LoadOptions::for_this_host`]).
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    load_with(path, &LoadOptions::for_this_host())
+}
+
+/// Reads and validates the configuration file at `path` (and its includes).
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigError> {
     match include::read_file(path) {
-        Ok(text) => parse_str(&text, path),
+        Ok(text) => parse_str_with(&text, path, options),
         Err(error) => Err(ConfigError::unreadable(path, &error)),
     }
 }
 
 /// Validates configuration text as if read from `origin`, which names it in diagnostics,
-/// decides its format and anchors relative includes.
+/// decides its format and anchors relative includes; no configuration id is set.
 pub fn parse_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
+    parse_str_with(text, origin, &LoadOptions::default())
+}
+
+/// [`parse_str`] with explicit options.
+pub fn parse_str_with(
+    text: &str,
+    origin: &Path,
+    options: &LoadOptions,
+) -> Result<Loaded, ConfigError> {
     let mut report = Report::default();
     let tree = match Format::detect(text, origin) {
         Format::Keepalived => {
-            let tokens = include::read_tokens(text, origin, &mut report);
+            let config_id = options.config_id.as_deref();
+            let tokens = include::read_tokens(text, origin, config_id, &mut report);
             syntax::parse_tokens(tokens, &mut report)
         }
         Format::Toml => toml::read_tree(text, origin, &mut report),
     };
     let draft = keepalived::read_tree(&tree, &mut report);
+    let no_instance = draft.instances.is_empty();
     let config = validate::validate(draft, &mut report);
+    if no_instance {
+        // keepalived runs such a file (its VRRP process then has nothing to do).
+        report.warn_file(origin, "no vrrp_instance: there is nothing for VRRP to run");
+    }
     let warnings = report.finish()?;
     Ok(Loaded { config, warnings })
 }

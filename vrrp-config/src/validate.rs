@@ -419,8 +419,15 @@ fn resolve_sync_groups(
         }
         seen.insert(name.text.clone(), name.span.clone());
         if draft.members.is_empty() {
-            let message = format!("missing group {{ ... }} in vrrp_sync_group {}", name.text);
-            report.error_line(&name.span, message);
+            // keepalived vrrp.c vrrp_complete_init(): "Sync group %s has no virtual router(s).
+            // removing", and it runs without the group.
+            let message = format!(
+                "vrrp_sync_group {} lists no vrrp_instance (no group {{ ... }}): left out, as \
+                 keepalived does",
+                name.text
+            );
+            report.warn(&name.span, message);
+            continue;
         }
         let mut members = Vec::new();
         for member in draft.members {

@@ -60,6 +60,16 @@ pub(crate) fn ip(text: &str) -> Parsed<IpAddr> {
     text.parse().map_err(|_| "expected an IPv4 or IPv6 address".to_string())
 }
 
+/// An address where keepalived also takes `ADDR/MASK` or `ADDR-RANGE` and keeps only `ADDR`
+/// (lib/utils.c inet_stosockaddr(): "remove range and mask stuff"); true when something was
+/// left out.
+pub(crate) fn ip_ignoring_mask(text: &str) -> Parsed<(IpAddr, bool)> {
+    match text.find(['/', '-']) {
+        Some(end) => ip(&text[..end]).map(|address| (address, true)),
+        None => ip(text).map(|address| (address, false)),
+    }
+}
+
 /// `ADDR[/PREFIX]`; the prefix defaults to the full address length, as keepalived.
 pub(crate) fn ip_with_prefix(text: &str) -> Parsed<(IpAddr, u8)> {
     let (address, prefix) = match text.split_once('/') {
@@ -195,6 +205,15 @@ mod tests {
             Err("expected a prefix length from 0 to 32".to_string())
         );
         assert!(ip_with_prefix("192.0.2/24").is_err());
+    }
+
+    #[test]
+    fn masks_and_ranges_after_an_address_are_left_out() {
+        assert_eq!(ip_ignoring_mask("192.0.2.1"), Ok((ip("192.0.2.1").unwrap(), false)));
+        assert_eq!(ip_ignoring_mask("192.0.2.1/24"), Ok((ip("192.0.2.1").unwrap(), true)));
+        assert_eq!(ip_ignoring_mask("192.0.2.3-9"), Ok((ip("192.0.2.3").unwrap(), true)));
+        assert_eq!(ip_ignoring_mask("2001:db8::1/64"), Ok((ip("2001:db8::1").unwrap(), true)));
+        assert!(ip_ignoring_mask("192.0.2/24").is_err());
     }
 
     #[test]

@@ -428,9 +428,14 @@ fn sync_groups() {
         )),
         vec!["t.conf:19:13: vrrp_instance VI01 is already in vrrp_sync_group G1"]
     );
+    let loaded = parse_str(&format!("{base}vrrp_sync_group G1 {{\n}}\n"), Path::new("t.conf"));
+    let loaded = loaded.unwrap();
+    assert!(loaded.config.sync_groups.is_empty());
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(
-        errors(&format!("{base}vrrp_sync_group G1 {{\n}}\n")),
-        vec!["t.conf:15: missing group { ... } in vrrp_sync_group G1"]
+        warnings,
+        ["t.conf:15: vrrp_sync_group G1 lists no vrrp_instance (no group { ... }): left out, as \
+          keepalived does"]
     );
 }
 

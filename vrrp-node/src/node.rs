@@ -18,7 +18,6 @@ use crate::tracking::{self, Observations, Tracked};
 /// Why a configuration cannot run; nothing was changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NodeError {
-    NoInstances,
     /// The shell gave no primary address for an instance that starts without `unicast_src_ip`.
     NoPrimaryAddress {
         instance: String,
@@ -32,7 +31,6 @@ pub enum NodeError {
 impl fmt::Display for NodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NodeError::NoInstances => write!(f, "the configuration has no vrrp_instance"),
             NodeError::NoPrimaryAddress { instance } => {
                 write!(f, "{instance}: no address to send advertisements from")
             }
@@ -219,9 +217,6 @@ impl Node {
         config: &Config,
         primaries: &HashMap<String, IpAddr>,
     ) -> Result<Prepared, NodeError> {
-        if config.instances.is_empty() {
-            return Err(NodeError::NoInstances);
-        }
         let plan = self.reload_plan(config);
         let mut kept = Vec::new();
         for id in &plan.kept {

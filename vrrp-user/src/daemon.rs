@@ -59,6 +59,8 @@ pub struct Options {
     pub runtime_dir: PathBuf,
     /// Valid advertisements are passed up the stack after accounting instead of consumed.
     pub pass_valid: bool,
+    /// How the configuration is read (its `@ID` lines), at start and on every reload.
+    pub load: vrrp_config::LoadOptions,
 }
 
 pub(crate) struct Daemon {
@@ -84,7 +86,7 @@ pub(crate) struct Daemon {
 }
 
 pub async fn run(options: Options) -> Result<()> {
-    let config = load_config(&options.config)?;
+    let config = load_config(&options.config, &options.load)?;
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
     let _lock = lock::acquire(&options.runtime_dir)?;

@@ -19,8 +19,8 @@ use crate::{
 };
 
 /// Loads and validates the configuration, printing its warnings.
-pub fn load_config(path: &std::path::Path) -> Result<Config> {
-    let loaded = vrrp_config::load(path)?;
+pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -> Result<Config> {
+    let loaded = vrrp_config::load_with(path, options)?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }
@@ -85,7 +85,7 @@ impl Daemon {
     pub(crate) async fn reload(&mut self) {
         systemd::reloading();
         log::info!("reloading {}", self.options.config.display());
-        let result = match load_config(&self.options.config) {
+        let result = match load_config(&self.options.config, &self.options.load) {
             Ok(config) => self.apply(config).await,
             Err(error) => Err(error),
         };

@@ -59,9 +59,29 @@ struct RunArgs {
     /// host and to other VRRP daemons) instead of consuming them in XDP.
     #[arg(long)]
     pass_valid: bool,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Log level: error, warn, info, debug or trace (RUST_LOG overrides it).
     #[arg(long, default_value = "info")]
     log_level: String,
+}
+
+/// How the configuration is read, as keepalived's options of the same names.
+#[derive(clap::Args, Debug)]
+struct LoadArgs {
+    /// Configuration id that selects the `@ID` lines (default: the host name up to its first
+    /// dot, as keepalived).
+    #[arg(short = 'i', long = "config-id", global = true)]
+    config_id: Option<String>,
+}
+
+impl LoadArgs {
+    fn options(self) -> vrrp_config::LoadOptions {
+        match self.config_id {
+            Some(config_id) => vrrp_config::LoadOptions { config_id: Some(config_id) },
+            None => vrrp_config::LoadOptions::for_this_host(),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -89,7 +109,7 @@ fn main() -> ExitCode {
         .format_timestamp_millis()
         .init();
     let result = match cli.command {
-        Some(Command::CheckConfig { file }) => check_config(&file),
+        Some(Command::CheckConfig { file }) => check_config(&file, &cli.run.load.options()),
         Some(Command::Counters { pin_dir }) => inspect::print_counters(&pin_dir),
         Some(Command::Instances { pin_dir }) => inspect::print_instances(&pin_dir),
         None => run(cli.run),
@@ -103,8 +123,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn check_config(file: &std::path::Path) -> Result<()> {
-    let config = daemon::load_config(file)?;
+fn check_config(file: &std::path::Path, load: &vrrp_config::LoadOptions) -> Result<()> {
+    let config = daemon::load_config(file, load)?;
     println!(
         "{}: valid ({} instance{}, {} script{})",
         file.display(),
@@ -124,6 +144,7 @@ fn run(args: RunArgs) -> Result<()> {
         attach_mode: args.xdp_mode,
         pin_dir: args.pin_dir,
         runtime_dir: args.runtime_dir,
+        load: args.load.options(),
         pass_valid: args.pass_valid,
     };
     tokio::runtime::Builder::new_current_thread()
