@@ -47,7 +47,8 @@ const CASES: &[Case] = &[
         config_id: None,
         interfaces: &["vmbr0"],
         instances: 1,
-        warnings: &[],
+        // keepalived says the same ("Truncating auth_pass to 8 characters").
+        warnings: &["11: auth_pass is longer than 8 characters: only the first 8 are used"],
     },
     Case {
         file: "k8s-docs-xusxlinux-master02.conf",
