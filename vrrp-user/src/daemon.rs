@@ -28,11 +28,13 @@ use vrrp_proto::{Output, State};
 
 use crate::{
     announce,
-    arrivals::{self, Arrival, SocketCounters, SocketFilter},
+    arrivals::{self, Arrival},
     instance::{self, Instance},
     netlink::{self, NetEvent, Netlink},
     plan::{self, Plan},
-    scripts, systemd,
+    scripts,
+    socket_receiver::SocketReceivers,
+    systemd,
     xdp::{AttachMode, XdpDatapath},
 };
 
@@ -77,7 +79,7 @@ struct Daemon {
     config: Config,
     netlink: Netlink,
     xdp: Option<XdpDatapath>,
-    socket_counters: std::sync::Arc<SocketCounters>,
+    receivers: SocketReceivers,
     instances: Vec<Instance>,
     arrivals: mpsc::Sender<Arrival>,
     usable_links: HashMap<String, bool>,
@@ -100,7 +102,7 @@ pub async fn run(options: Options) -> Result<()> {
         config,
         netlink,
         xdp,
-        socket_counters: Default::default(),
+        receivers: SocketReceivers::new(arrival_sender.clone()),
         instances: Vec::new(),
         arrivals: arrival_sender,
         usable_links: HashMap::new(),
@@ -197,16 +199,10 @@ impl Daemon {
     async fn start(&mut self, plans: Vec<Plan>) -> Result<()> {
         let mut created = Vec::new();
         for plan in plans {
-            created.push(Instance::create(plan, &self.netlink, self.xdp.is_none()).await?);
+            created.push(Instance::create(plan, &self.netlink).await?);
         }
         // Attach before anything changes, so a refusal leaves the host as it was.
-        if let Some(xdp) = &mut self.xdp {
-            let interfaces: HashSet<&str> =
-                created.iter().map(|instance| instance.plan.spec.interface.as_str()).collect();
-            for ifname in interfaces {
-                attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
-            }
-        }
+        self.attach_all(&created).await?;
         for instance in created {
             self.add_instance(instance).await?;
         }
@@ -215,23 +211,24 @@ impl Daemon {
         Ok(())
     }
 
+    async fn attach_all(&mut self, created: &[Instance]) -> Result<()> {
+        let Some(xdp) = &mut self.xdp else {
+            return Ok(());
+        };
+        let interfaces: HashSet<&str> =
+            created.iter().map(|instance| instance.plan.spec.interface.as_str()).collect();
+        for ifname in interfaces {
+            attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
+        }
+        Ok(())
+    }
+
     /// Takes an instance into service: kernel maps, receive task, stale addresses, startup.
     async fn add_instance(&mut self, mut instance: Instance) -> Result<()> {
         if let Some(xdp) = &mut self.xdp {
             instance.configure_xdp(xdp, !self.options.pass_valid)?;
         } else {
-            let spec = &instance.plan.spec;
-            let filter = SocketFilter {
-                key: instance.key,
-                version: instance.router.config().version,
-                peers: spec.unicast_peers.iter().map(|peer| peer.address).collect(),
-            };
-            instance.receive_task = Some(arrivals::spawn_socket_reader(
-                instance.socket.clone(),
-                filter,
-                self.socket_counters.clone(),
-                self.arrivals.clone(),
-            ));
+            self.receivers.register(&instance)?;
         }
         // A crashed run may have left the addresses behind: a backup must not hold them.
         for address in &instance.addresses {
@@ -503,7 +500,7 @@ impl Daemon {
             );
             let plan = instance.plan.clone();
             self.retire(instance).await;
-            let restarted = match Instance::create(plan, &self.netlink, self.xdp.is_none()).await {
+            let restarted = match Instance::create(plan, &self.netlink).await {
                 Ok(instance) => self.add_instance(instance).await,
                 Err(error) => Err(error),
             };
@@ -625,8 +622,7 @@ impl Daemon {
         for plan in &plans {
             let unchanged = self.instances.iter().any(|instance| instance.plan == *plan);
             if !unchanged {
-                created
-                    .push(Instance::create(plan.clone(), &self.netlink, self.xdp.is_none()).await?);
+                created.push(Instance::create(plan.clone(), &self.netlink).await?);
             }
         }
         // New interfaces first (harmless to the running instances), so a refusal changes nothing.
@@ -673,9 +669,7 @@ impl Daemon {
     async fn retire(&mut self, mut instance: Instance) {
         instance.router.handle_shutdown(Instant::now());
         let key = instance.key;
-        if let Some(task) = instance.receive_task.take() {
-            task.abort();
-        }
+        self.receivers.unregister(&key);
         self.instances.push(instance);
         let index = self.instances.len() - 1;
         self.carry_out(index).await;
@@ -704,6 +698,7 @@ impl Daemon {
         if let Some(xdp) = &mut self.xdp {
             xdp.shut_down();
         }
+        self.receivers.shut_down();
     }
 }
 

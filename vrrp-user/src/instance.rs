@@ -36,12 +36,11 @@ pub struct Instance {
     pub last_delivered_tick: Option<u64>,
     /// Whether the addresses are installed (so a removal by another agent is put back).
     pub owns_addresses: bool,
-    pub receive_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Instance {
     /// Resolves the interface and addresses, opens the sockets, builds the state machine.
-    pub async fn create(plan: Plan, netlink: &Netlink, receive: bool) -> Result<Self> {
+    pub async fn create(plan: Plan, netlink: &Netlink) -> Result<Self> {
         let spec = &plan.spec;
         let interface = netlink.interface(&spec.interface).await.with_context(|| {
             format!("{}: interface {} (from the configuration)", spec.name, spec.interface)
@@ -89,7 +88,7 @@ impl Instance {
         let Some(mac) = interface.mac else {
             bail!("{}: {} has no Ethernet address", spec.name, spec.interface);
         };
-        let socket = AdvertSocket::open(&spec.interface, interface.ifindex, primary, receive)
+        let socket = AdvertSocket::open(&spec.interface, interface.ifindex, primary)
             .with_context(|| format!("{}: advertisement socket", spec.name))?;
         let announcer = Announcer::open(interface.ifindex, mac)?;
         let family = match spec.family {
@@ -108,7 +107,6 @@ impl Instance {
             link_local,
             last_delivered_tick: None,
             owns_addresses: false,
-            receive_task: None,
         })
     }
 

@@ -11,6 +11,7 @@ pub mod netlink;
 pub mod plan;
 pub mod scripts;
 pub mod slots;
+pub mod socket_receiver;
 pub mod systemd;
 pub mod test_run;
 pub mod xdp;

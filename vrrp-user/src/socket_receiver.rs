@@ -1,0 +1,433 @@
+//! The socket data path's receiving side: one raw VRRP socket per interface and family, shared
+//! by every instance there and demultiplexed by VRID, as keepalived does (vrrp_scheduler.c
+//! vrrp_dispatcher_read(): one socket per interface, the instance found by the VRID of the
+//! header in the socket's tree). One socket per instance would copy every advertisement to
+//! every instance's socket.
+//!
+//! The socket is bound to its interface but to no address: Linux's raw_v4_match() delivers
+//! nothing addressed to 224.0.0.18 to a raw socket bound to a unicast address. Each datagram
+//! gets the checks of the kernel program (`vrrp-proto`'s decoder, then the instance's VRID,
+//! version and peers), rejections counted under the kernel's reasons.
+
+use std::{
+    collections::HashMap,
+    io::{self, IoSliceMut},
+    net::{IpAddr, Ipv6Addr},
+    os::fd::AsRawFd,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Instant,
+};
+
+use anyhow::{anyhow, Context, Result};
+use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use socket2::Socket;
+use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle};
+use vrrp_common::{
+    wire::{VRRP_GROUP_V4, VRRP_GROUP_V6},
+    Counter, InstanceKey, FAMILY_IPV4,
+};
+use vrrp_proto::{decode_ip_packet, decode_payload, IpMetadata, ReceiveChecks, Version};
+
+use crate::{
+    advert_socket::{join_vrrp_group, raw_vrrp_socket},
+    arrivals::Arrival,
+    instance::Instance,
+    xdp,
+};
+
+/// Rejections and deliveries of the socket data path, by the kernel's reasons.
+#[derive(Default)]
+pub struct SocketCounters([AtomicU64; Counter::COUNT as usize]);
+
+impl SocketCounters {
+    pub fn count(&self, counter: Counter) {
+        self.0[counter as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> xdp::Counters {
+        let mut totals = [0u64; Counter::COUNT as usize];
+        for (total, counter) in totals.iter_mut().zip(&self.0) {
+            *total = counter.load(Ordering::Relaxed);
+        }
+        totals
+    }
+}
+
+/// What an instance accepts beyond the decoder, as the kernel checks it with its maps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketFilter {
+    pub key: InstanceKey,
+    pub version: Version,
+    /// Empty: a multicast instance, any sender; otherwise a unicast one, only these.
+    pub peers: Vec<IpAddr>,
+}
+
+impl SocketFilter {
+    pub fn of(instance: &Instance) -> Self {
+        Self {
+            key: instance.key,
+            version: instance.router.config().version,
+            peers: instance.plan.spec.unicast_peers.iter().map(|peer| peer.address).collect(),
+        }
+    }
+
+    /// An instance's filter judges a datagram that carries its VRID.
+    fn judge(&self, ip: &IpMetadata, version: Version) -> Result<(), Counter> {
+        // keepalived vrrp_dispatcher_read(): a multicast packet on a unicast instance, or a
+        // unicast one on a multicast instance, is discarded; its IPv4 unicast and multicast
+        // instances listen on separate sockets, where such a packet finds no VRID.
+        let addressed_to_it = if self.peers.is_empty() {
+            match ip.destination {
+                IpAddr::V4(v4) => v4.octets() == VRRP_GROUP_V4,
+                IpAddr::V6(v6) => v6.octets() == VRRP_GROUP_V6,
+            }
+        } else {
+            !ip.destination.is_multicast()
+        };
+        if !addressed_to_it {
+            return Err(Counter::UnknownVrid);
+        }
+        if version != self.version {
+            return Err(Counter::VersionMismatch);
+        }
+        // keepalived vrrp.c vrrp_check_packet(): a unicast instance hears its peers only.
+        if !self.peers.is_empty() && !self.peers.contains(&ip.source) {
+            return Err(Counter::NotAPeer);
+        }
+        Ok(())
+    }
+}
+
+/// The filters of the instances one socket serves, by VRID.
+type Filters = Arc<Mutex<HashMap<u8, SocketFilter>>>;
+
+/// The receive sockets of the socket data path, by interface and family.
+pub struct SocketReceivers {
+    sockets: HashMap<(u32, u8), Receiver>,
+    counters: Arc<SocketCounters>,
+    arrivals: mpsc::Sender<Arrival>,
+}
+
+struct Receiver {
+    filters: Filters,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // The task owns the socket: aborting it closes the socket.
+        self.task.abort();
+    }
+}
+
+impl SocketReceivers {
+    pub fn new(arrivals: mpsc::Sender<Arrival>) -> Self {
+        Self { sockets: HashMap::new(), counters: Default::default(), arrivals }
+    }
+
+    /// Starts delivering `instance`'s advertisements: on the socket of its interface and
+    /// family, opened by the first instance there.
+    pub fn register(&mut self, instance: &Instance) -> Result<()> {
+        let spec = &instance.plan.spec;
+        if spec.unicast_peers.iter().any(|peer| peer.mac.is_some()) {
+            log::warn!(
+                "{}: the raw-socket data path cannot see a sender's MAC address: the pinned peer \
+                 MACs (unicast_peer ... mac) are not enforced; the XDP data path enforces them",
+                instance.name()
+            );
+        }
+        let key = instance.key;
+        let slot = (key.ifindex, key.family);
+        if !self.sockets.contains_key(&slot) {
+            let receiver = self.open(&spec.interface, key)?;
+            self.sockets.insert(slot, receiver);
+        }
+        let filters = &self.sockets[&slot].filters;
+        lock(filters).insert(key.vrid, SocketFilter::of(instance));
+        Ok(())
+    }
+
+    /// Stops delivering the instance's advertisements; the last instance of a socket closes it.
+    pub fn unregister(&mut self, key: &InstanceKey) {
+        let slot = (key.ifindex, key.family);
+        let Some(receiver) = self.sockets.get(&slot) else {
+            return;
+        };
+        let mut filters = lock(&receiver.filters);
+        if filters.get(&key.vrid).is_some_and(|filter| filter.key == *key) {
+            filters.remove(&key.vrid);
+        }
+        let empty = filters.is_empty();
+        drop(filters);
+        if empty {
+            self.sockets.remove(&slot);
+        }
+    }
+
+    /// Closes every socket and logs what the data path counted.
+    pub fn shut_down(&mut self) {
+        self.sockets.clear();
+        let counted: Vec<String> = Counter::ALL
+            .iter()
+            .zip(self.counters.snapshot())
+            .filter(|(_, value)| *value != 0)
+            .map(|(counter, value)| format!("{} {value}", counter.name()))
+            .collect();
+        if !counted.is_empty() {
+            log::info!("socket data path counters: {}", counted.join(", "));
+        }
+    }
+
+    fn open(&self, ifname: &str, key: InstanceKey) -> Result<Receiver> {
+        let ipv4 = key.family == FAMILY_IPV4;
+        let socket = open_receive_socket(ifname, key.ifindex, ipv4)
+            .with_context(|| format!("the receive socket of {ifname}"))?;
+        // SAFETY: the socket moves into the AsyncFd, which keeps its descriptor open and
+        // unchanged until dropped.
+        let socket =
+            unsafe { AsyncFd::register_with_interest(socket, tokio::io::Interest::READABLE) }
+                .map_err(|error| anyhow!("polling the receive socket of {ifname}: {error}"))?;
+        let filters = Filters::default();
+        let task = tokio::spawn(receive_loop(
+            socket,
+            ifname.to_owned(),
+            ipv4,
+            filters.clone(),
+            self.counters.clone(),
+            self.arrivals.clone(),
+        ));
+        log::info!(
+            "{ifname}: receiving IPv{} advertisements on a raw socket",
+            if ipv4 { 4 } else { 6 }
+        );
+        Ok(Receiver { filters, task })
+    }
+}
+
+fn lock(filters: &Filters) -> std::sync::MutexGuard<'_, HashMap<u8, SocketFilter>> {
+    // A panic while holding the lock leaves a map that is still whole.
+    filters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn open_receive_socket(ifname: &str, ifindex: u32, ipv4: bool) -> Result<Socket> {
+    let socket = raw_vrrp_socket(ifname, ipv4)?;
+    join_vrrp_group(&socket, ipv4, ifindex)?;
+    if !ipv4 {
+        // An IPv6 raw socket gets no header: the hop limit and the destination come as
+        // ancillary data. IPv4's header carries both.
+        socket.set_recv_hoplimit_v6(true).context("IPV6_RECVHOPLIMIT")?;
+        setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true).context("IPV6_RECVPKTINFO")?;
+    }
+    Ok(socket)
+}
+
+/// The largest VRRP packet: 255 IPv6 addresses behind the headers, with room to spare. A
+/// longer datagram is cut (MSG_TRUNC) and counted as truncated.
+const BUFFER_LEN: usize = 8192;
+
+async fn receive_loop(
+    socket: AsyncFd<Socket>,
+    ifname: String,
+    ipv4: bool,
+    filters: Filters,
+    counters: Arc<SocketCounters>,
+    arrivals: mpsc::Sender<Arrival>,
+) {
+    let mut buffer = vec![0u8; BUFFER_LEN];
+    let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+    let mut error_logged = false;
+    loop {
+        let mut guard = match socket.readable().await {
+            Ok(guard) => guard,
+            Err(error) => {
+                log::error!(
+                    "{ifname}: polling the receive socket: {error}; no more advertisements"
+                );
+                return;
+            }
+        };
+        let read =
+            guard.try_io(|socket| read_datagram(socket.get_ref(), &mut buffer, &mut control, ipv4));
+        let datagram = match read {
+            Err(_would_block) => continue,
+            Ok(Ok(datagram)) => datagram,
+            Ok(Err(error)) => {
+                if !error_logged {
+                    log::warn!("{ifname}: reading the receive socket: {error} (logged once)");
+                    error_logged = true;
+                }
+                continue;
+            }
+        };
+        let verdict = accept(&lock(&filters), &datagram, &buffer, Instant::now());
+        counters.count(match &verdict {
+            Ok(_) => Counter::Reported,
+            Err(counter) => *counter,
+        });
+        if let Ok(arrival) = verdict {
+            if arrivals.send(arrival).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One datagram as read: its length in the buffer and what the socket said beside it.
+struct Datagram {
+    len: usize,
+    truncated: bool,
+    /// IPv6 only (IPv4's are in the header): source, hop limit, destination.
+    ipv6: Option<IpMetadata>,
+}
+
+fn read_datagram(
+    socket: &Socket,
+    buffer: &mut [u8],
+    control: &mut [u8],
+    ipv4: bool,
+) -> io::Result<Datagram> {
+    let mut iov = [IoSliceMut::new(buffer)];
+    let message =
+        recvmsg::<SockaddrIn6>(socket.as_raw_fd(), &mut iov, Some(control), MsgFlags::empty())?;
+    let truncated = message.flags.contains(MsgFlags::MSG_TRUNC);
+    let len = message.bytes;
+    if ipv4 {
+        return Ok(Datagram { len, truncated, ipv6: None });
+    }
+    let source = message.address.map(|address| address.ip());
+    let (mut ttl, mut destination) = (0, Ipv6Addr::UNSPECIFIED);
+    for cmsg in message.cmsgs()? {
+        match cmsg {
+            ControlMessageOwned::Ipv6HopLimit(hops) => ttl = hops.clamp(0, 255) as u8,
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                destination = Ipv6Addr::from(info.ipi6_addr.s6_addr)
+            }
+            _ => {}
+        }
+    }
+    let ip = IpMetadata {
+        source: IpAddr::V6(source.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+        destination: IpAddr::V6(destination),
+        ttl,
+    };
+    Ok(Datagram { len, truncated, ipv6: Some(ip) })
+}
+
+/// The kernel program's checks on one datagram, then its instance's: an arrival, or the
+/// reason it was dropped.
+fn accept(
+    filters: &HashMap<u8, SocketFilter>,
+    datagram: &Datagram,
+    buffer: &[u8],
+    received_at: Instant,
+) -> Result<Arrival, Counter> {
+    if datagram.truncated {
+        return Err(Counter::Truncated);
+    }
+    let bytes = &buffer[..datagram.len.min(buffer.len())];
+    let checks = ReceiveChecks::default();
+    let received = match datagram.ipv6 {
+        // An IPv4 raw socket gets the whole packet, reassembled.
+        None => decode_ip_packet(bytes, checks)
+            .map_err(|error| error.counter())?
+            .ok_or(Counter::Truncated)?,
+        Some(ip) => decode_payload(bytes, ip, checks).map_err(|error| error.counter())?,
+    };
+    let advert = &received.advertisement;
+    let filter = filters.get(&advert.vrid()).ok_or(Counter::UnknownVrid)?;
+    filter.judge(&received.ip, advert.version())?;
+    Ok(Arrival {
+        key: filter.key,
+        source: received.ip.source,
+        received_at,
+        kernel_tick: None,
+        priority: advert.priority(),
+        interval: advert.interval(),
+        addresses: Some(advert.addresses().to_vec()),
+        causes: 0,
+        source_mac: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode};
+
+    use super::*;
+
+    const IFINDEX: u32 = 7;
+    const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+    const OTHER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 9);
+    const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+    fn filter(vrid: u8, peers: &[Ipv4Addr]) -> SocketFilter {
+        SocketFilter {
+            key: InstanceKey::new(IFINDEX, vrid, FAMILY_IPV4),
+            version: Version::V3,
+            peers: peers.iter().map(|peer| IpAddr::V4(*peer)).collect(),
+        }
+    }
+
+    /// A whole IPv4 packet, as an IPv4 raw socket reads it: TTL 255, VRRPv3, priority 100.
+    fn packet(vrid: u8, version: Version, source: Ipv4Addr, destination: Ipv4Addr) -> Vec<u8> {
+        let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+        let interval = Centiseconds::new(100);
+        let advert = Advertisement::new(version, vrid, 100, interval, vec![vip]).unwrap();
+        let payload = advert
+            .encode_payload(source.into(), destination.into(), ChecksumMode::Ipv4PseudoHeader)
+            .unwrap();
+        let total = (20 + payload.len()) as u16;
+        let mut header = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0];
+        header[2..4].copy_from_slice(&total.to_be_bytes());
+        header.extend(source.octets());
+        header.extend(destination.octets());
+        header.extend(payload);
+        header
+    }
+
+    fn verdict(filters: &[SocketFilter], packet: &[u8]) -> Result<Arrival, Counter> {
+        let filters = filters.iter().map(|f| (f.key.vrid, f.clone())).collect();
+        let datagram = Datagram { len: packet.len(), truncated: false, ipv6: None };
+        accept(&filters, &datagram, packet, Instant::now())
+    }
+
+    #[test]
+    fn one_socket_hands_each_vrid_to_its_instance() {
+        let filters = [filter(1, &[]), filter(2, &[PEER])];
+        let multicast = verdict(&filters, &packet(1, Version::V3, OTHER, GROUP)).unwrap();
+        assert_eq!(multicast.key, filters[0].key);
+        assert_eq!(multicast.source, IpAddr::V4(OTHER));
+        let unicast = verdict(&filters, &packet(2, Version::V3, PEER, LOCAL)).unwrap();
+        assert_eq!((unicast.key, unicast.priority), (filters[1].key, 100));
+    }
+
+    #[test]
+    fn rejections_are_counted_under_the_kernels_reasons() {
+        let filters = [filter(1, &[]), filter(2, &[PEER])];
+        let cases = [
+            (packet(3, Version::V3, PEER, GROUP), Counter::UnknownVrid),
+            // A unicast packet for a multicast instance, a multicast one for a unicast instance.
+            (packet(1, Version::V3, PEER, LOCAL), Counter::UnknownVrid),
+            (packet(2, Version::V3, PEER, GROUP), Counter::UnknownVrid),
+            (packet(2, Version::V3, OTHER, LOCAL), Counter::NotAPeer),
+            (packet(1, Version::V2, OTHER, GROUP), Counter::VersionMismatch),
+        ];
+        for (packet, expected) in cases {
+            assert_eq!(verdict(&filters, &packet).map(|a| a.key), Err(expected));
+        }
+        let mut low_ttl = packet(1, Version::V3, OTHER, GROUP);
+        low_ttl[8] = 254;
+        assert_eq!(verdict(&filters, &low_ttl).map(|a| a.key), Err(Counter::BadTtl));
+        let truncated = packet(1, Version::V3, OTHER, GROUP);
+        let datagram = Datagram { len: truncated.len(), truncated: true, ipv6: None };
+        let filters = filters.iter().map(|f| (f.key.vrid, f.clone())).collect();
+        let cut = accept(&filters, &datagram, &truncated, Instant::now()).map(|a| a.key);
+        assert_eq!(cut, Err(Counter::Truncated));
+    }
+}
