@@ -59,7 +59,12 @@ pub struct Daemon {
 
 impl ReferenceLab {
     pub fn new() -> Result<Self> {
-        let mut lab = Lab::new();
+        Self::with_prefix("vt")
+    }
+
+    /// The lab with namespace names starting with `prefix`.
+    pub fn with_prefix(prefix: &'static str) -> Result<Self> {
+        let mut lab = Lab::with_prefix(prefix);
         let switch = lab.namespace("sw")?;
         let r1 = lab.namespace("r1")?;
         let r2 = lab.namespace("r2")?;

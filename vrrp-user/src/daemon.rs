@@ -31,6 +31,7 @@ use crate::{
     arrivals::{self, Arrival},
     instance::{self, Instance},
     netlink::{self, NetEvent, Netlink},
+    pin_dir::{self, PinPlan},
     plan::{self, Plan},
     scripts,
     socket_receiver::SocketReceivers,
@@ -181,14 +182,25 @@ fn open_xdp(options: &Options) -> Result<Option<XdpDatapath>> {
         log::info!("data path: raw sockets (as configured)");
         return Ok(None);
     }
-    let loaded = XdpDatapath::load(Some(&options.pin_dir));
+    // An untrusted pin folder stops the start: it is never a reason to leave XDP.
+    let pins = pin_dir::plan(&options.pin_dir)?;
+    let loaded = XdpDatapath::load((pins == PinPlan::Pinned).then_some(options.pin_dir.as_path()));
     match (loaded, options.datapath) {
         (Ok(datapath), _) => {
-            log::info!("data path: XDP (pinned under {})", options.pin_dir.display());
+            match pins {
+                PinPlan::Pinned => {
+                    log::info!("data path: XDP (pinned under {})", options.pin_dir.display())
+                }
+                PinPlan::Unpinned(why) => log::warn!(
+                    "data path: XDP, UNPINNED ({why}): `vrrpd counters`, `vrrpd instances` and \
+                     bpftool's pinned paths cannot see this daemon's program and maps; mount a \
+                     bpffs there (`mount -t bpf bpf /sys/fs/bpf`) or choose --pin-dir to have them"
+                ),
+            }
             Ok(Some(datapath))
         }
         (Err(error), DatapathChoice::Auto) => {
-            log::warn!("XDP unavailable ({error:#}); falling back to the raw-socket data path");
+            log::warn!("data path: raw sockets, because XDP cannot be loaded ({error:#})");
             Ok(None)
         }
         (Err(error), _) => Err(error.context("the XDP data path was required (--datapath xdp)")),
@@ -202,7 +214,15 @@ impl Daemon {
             created.push(Instance::create(plan, &self.netlink).await?);
         }
         // Attach before anything changes, so a refusal leaves the host as it was.
-        self.attach_all(&created).await?;
+        if let Err(error) = self.attach_all(&created).await {
+            if self.options.datapath != DatapathChoice::Auto {
+                return Err(error);
+            }
+            log::warn!("data path: raw sockets, because XDP cannot be attached ({error:#})");
+            if let Some(mut xdp) = self.xdp.take() {
+                xdp.shut_down();
+            }
+        }
         for instance in created {
             self.add_instance(instance).await?;
         }

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod instance;
 pub mod kernel_clock;
 pub mod netlink;
+pub mod pin_dir;
 pub mod plan;
 pub mod scripts;
 pub mod slots;
