@@ -45,7 +45,10 @@ impl Instance {
         let interface = netlink.interface(&spec.interface).await.with_context(|| {
             format!("{}: interface {} (from the configuration)", spec.name, spec.interface)
         })?;
-        let addresses_on_link = netlink.addresses(interface.ifindex).await?;
+        let mut addresses_on_link = netlink.addresses(interface.ifindex).await?;
+        // The source is the interface's own address: a virtual one left by a crashed run is
+        // still on the link here (it is removed later, while the instance starts as backup).
+        addresses_on_link.retain(|(address, _, _)| !plan.is_virtual_address(*address));
         let link_local = addresses_on_link.iter().find_map(|(address, _, _)| match address {
             IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
             _ => None,

@@ -74,6 +74,15 @@ impl Plan {
         Ok(config)
     }
 
+    /// Whether `address` is one of the instance's virtual (advertised or excluded) addresses.
+    pub fn is_virtual_address(&self, address: IpAddr) -> bool {
+        let spec = &self.spec;
+        spec.virtual_addresses
+            .iter()
+            .chain(&spec.excluded_addresses)
+            .any(|vip| vip.address == address)
+    }
+
     /// Where advertisements go: each unicast peer, or the VRRP group.
     pub fn destinations(&self) -> Vec<IpAddr> {
         if !self.spec.unicast_peers.is_empty() {
