@@ -184,7 +184,8 @@ fn bad_inputs_leave_nothing_behind() {
         lab.start_vrrpd(1, &config, &["--datapath", "xdp", "--pin-dir", &not_bpffs]).unwrap();
     lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
     let log = lab.daemon(daemon).log_text();
-    assert!(log.contains("data path: XDP, UNPINNED") && log.contains("vrrpd counters"), "{log}");
+    assert!(log.contains("XDP loaded UNPINNED") && log.contains("vrrpd counters"), "{log}");
+    assert!(log.contains("data path: XDP\n"), "{log}");
     assert!(lab.xdp_attached(1).unwrap() && lab.has_vip(1).unwrap());
     assert!(lab.daemon(daemon).stop(Duration::from_secs(5)).is_some_and(|s| s.success()));
     assert!(!lab.xdp_attached(1).unwrap() && !lab.has_vip(1).unwrap());
@@ -346,11 +347,45 @@ fn under_ip_netns_exec_without_a_bpffs_xdp_runs_unpinned_and_elects() {
     }
     lab.wait_for_master(1, ELECTION).expect("server 1 (priority 110) becomes master");
     for (n, &daemon) in [1, 2].iter().zip(&daemons) {
-        lab.daemon(daemon).wait_for_log("data path: XDP, UNPINNED", ELECTION).unwrap();
+        lab.daemon(daemon).wait_for_log("XDP loaded UNPINNED", ELECTION).unwrap();
         let log = lab.daemon(daemon).log_text();
-        assert!(!log.contains("raw sockets"), "router {n} left XDP:\n{log}");
+        assert!(log.contains("data path: XDP\n"), "router {n} runs XDP:\n{log}");
         assert!(lab.xdp_attached(*n).unwrap(), "router {n} has XDP attached");
     }
     lab.daemon(daemons[0]).signal(libc::SIGTERM);
     lab.wait_for_master(2, ELECTION).expect("server 2 takes over");
+}
+
+#[test]
+fn with_datapath_auto_the_socket_path_runs_only_where_xdp_cannot_attach() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("sk").unwrap();
+    // Router 1 speaks on a macvlan, which has no native XDP: `--xdp-mode native` loads the
+    // program but cannot attach it.
+    let r1 = lab.router(1).to_owned();
+    let address = format!("{}/24", vrrp_tests::lab::SERVER1);
+    for args in [
+        vec!["link", "add", "link", "ens3", "name", "mv0", "type", "macvlan", "mode", "bridge"],
+        vec!["addr", "del", &address, "dev", "ens3"],
+        vec!["addr", "add", &address, "dev", "mv0"],
+        vec!["link", "set", "mv0", "up"],
+    ] {
+        lab.lab.exec(&r1, "ip", &args).unwrap();
+    }
+    let text = vrrp_tests::lab::reference_config(1).replace("interface ens3", "interface mv0");
+    let c1 = lab.write_config(1, "keepalived.conf", &text).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &vrrp_tests::lab::reference_config(2)).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &["--xdp-mode", "native"]).unwrap();
+    let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.daemon(d1)
+        .wait_for_log("data path: raw sockets, because XDP cannot be attached", ELECTION)
+        .unwrap();
+    let holds = |lab: &ReferenceLab, n: usize| {
+        let out = lab.lab.exec(lab.router(n), "ip", &["-o", "addr", "show"]).unwrap();
+        String::from_utf8_lossy(&out.stdout).contains(&format!("inet {}/", vrrp_tests::lab::VIP))
+    };
+    wait_until("router 1 alone holds the VIP", ELECTION, || holds(&lab, 1) && !holds(&lab, 2));
+    assert!(lab.daemon(d2).log_text().contains("data path: XDP\n"), "router 2 attaches XDP");
+    lab.daemon(d1).signal(libc::SIGTERM);
+    wait_until("router 2 alone holds the VIP", ELECTION, || holds(&lab, 2) && !holds(&lab, 1));
 }

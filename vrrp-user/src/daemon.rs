@@ -189,10 +189,10 @@ fn open_xdp(options: &Options) -> Result<Option<XdpDatapath>> {
         (Ok(datapath), _) => {
             match pins {
                 PinPlan::Pinned => {
-                    log::info!("data path: XDP (pinned under {})", options.pin_dir.display())
+                    log::info!("XDP loaded, pinned under {}", options.pin_dir.display())
                 }
                 PinPlan::Unpinned(why) => log::warn!(
-                    "data path: XDP, UNPINNED ({why}): `vrrpd counters`, `vrrpd instances` and \
+                    "XDP loaded UNPINNED ({why}): `vrrpd counters`, `vrrpd instances` and \
                      bpftool's pinned paths cannot see this daemon's program and maps; mount a \
                      bpffs there (`mount -t bpf bpf /sys/fs/bpf`) or choose --pin-dir to have them"
                 ),
@@ -214,14 +214,16 @@ impl Daemon {
             created.push(Instance::create(plan, &self.netlink).await?);
         }
         // Attach before anything changes, so a refusal leaves the host as it was.
-        if let Err(error) = self.attach_all(&created).await {
-            if self.options.datapath != DatapathChoice::Auto {
-                return Err(error);
+        match self.attach_all(&created).await {
+            Ok(()) if self.xdp.is_some() => log::info!("data path: XDP"),
+            Ok(()) => {}
+            Err(error) if self.options.datapath == DatapathChoice::Auto => {
+                log::warn!("data path: raw sockets, because XDP cannot be attached ({error:#})");
+                if let Some(mut xdp) = self.xdp.take() {
+                    xdp.shut_down();
+                }
             }
-            log::warn!("data path: raw sockets, because XDP cannot be attached ({error:#})");
-            if let Some(mut xdp) = self.xdp.take() {
-                xdp.shut_down();
-            }
+            Err(error) => return Err(error),
         }
         for instance in created {
             self.add_instance(instance).await?;
