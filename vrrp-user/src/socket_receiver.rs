@@ -76,9 +76,9 @@ impl SocketFilter {
 
     /// An instance's filter judges a datagram that carries its VRID.
     fn judge(&self, ip: &IpMetadata, version: Version) -> Result<(), Counter> {
-        // keepalived vrrp_dispatcher_read(): a multicast packet on a unicast instance, or a
-        // unicast one on a multicast instance, is discarded; its IPv4 unicast and multicast
-        // instances listen on separate sockets, where such a packet finds no VRID.
+        // keepalived vrrp.c vrrp_check_packet() (and vrrp_dispatcher_read() for IPv6): a
+        // multicast instance takes multicast packets only, a unicast instance unicast ones.
+        // Counted as an unknown VRID: no instance here listens for it at that destination.
         let addressed_to_it = if self.peers.is_empty() {
             match ip.destination {
                 IpAddr::V4(v4) => v4.octets() == VRRP_GROUP_V4,
@@ -93,7 +93,8 @@ impl SocketFilter {
         if version != self.version {
             return Err(Counter::VersionMismatch);
         }
-        // keepalived vrrp.c vrrp_check_packet(): a unicast instance hears its peers only.
+        // As the kernel program does (keepalived's vrrp_check_packet() with
+        // vrrp_check_unicast_src): a unicast instance hears its peers only.
         if !self.peers.is_empty() && !self.peers.contains(&ip.source) {
             return Err(Counter::NotAPeer);
         }
