@@ -22,7 +22,9 @@ use std::{
 };
 
 use anyhow::{anyhow, Context, Result};
-use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+};
 use socket2::Socket;
 use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle};
 use vrrp_common::{
@@ -292,13 +294,17 @@ fn read_datagram(
 ) -> io::Result<Datagram> {
     let mut iov = [IoSliceMut::new(buffer)];
     let message =
-        recvmsg::<SockaddrIn6>(socket.as_raw_fd(), &mut iov, Some(control), MsgFlags::empty())?;
+        recvmsg::<SockaddrStorage>(socket.as_raw_fd(), &mut iov, Some(control), MsgFlags::empty())?;
     let truncated = message.flags.contains(MsgFlags::MSG_TRUNC);
     let len = message.bytes;
     if ipv4 {
         return Ok(Datagram { len, truncated, ipv6: None });
     }
-    let source = message.address.map(|address| address.ip());
+    let source = message
+        .address
+        .as_ref()
+        .and_then(SockaddrStorage::as_sockaddr_in6)
+        .map(|address| address.ip());
     let (mut ttl, mut destination) = (0, Ipv6Addr::UNSPECIFIED);
     for cmsg in message.cmsgs()? {
         match cmsg {
