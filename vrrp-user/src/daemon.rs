@@ -6,8 +6,9 @@
 //!    deadline of any state machine, netlink link and address changes, tracking-script results,
 //!    SIGTERM/SIGINT (stop), SIGHUP (reload) and the systemd watchdog tick.
 //! 3. After every input, each instance's outputs are drained and carried out in order.
-//! 4. Before a backup's timer is handled, the kernel's record of the instance is read: an
-//!    advertisement the kernel absorbed without raising an event still counts.
+//! 4. Before a backup's timer is handled, the kernel's record of the instance is read (on the
+//!    socket path: the queued arrivals and the sockets' queues): an advertisement the kernel
+//!    absorbed without raising an event, or that is still queued, still counts.
 //! 5. The loop makes no protocol decision: those are `vrrp-proto`'s.
 
 use std::{
@@ -135,8 +136,23 @@ pub async fn run(options: Options) -> Result<()> {
     loop {
         let deadline = daemon.next_deadline();
         tokio::select! {
-            _ = sleep_until(deadline) => daemon.handle_timers(),
-            Some(arrival) = arrivals.recv() => daemon.handle_arrival(arrival),
+            _ = sleep_until(deadline) => {
+                // Arrivals queued meanwhile count before any timer is judged (rule 4).
+                while let Ok(arrival) = arrivals.try_recv() {
+                    daemon.handle_arrival(arrival);
+                }
+                for arrival in daemon.receivers.read_queued() {
+                    daemon.handle_arrival(arrival);
+                }
+                daemon.handle_timers();
+            }
+            Some(arrival) = arrivals.recv() => {
+                daemon.handle_arrival(arrival);
+                // The rest of a burst in one pass: outputs are carried out once for all.
+                while let Ok(arrival) = arrivals.try_recv() {
+                    daemon.handle_arrival(arrival);
+                }
+            }
             Some(event) = net_events.recv() => daemon.handle_net_event(event).await,
             Some((name, ok)) = script_results.recv() => daemon.handle_script(name, ok),
             _ = terminate.recv() => break,

@@ -105,30 +105,95 @@ impl SocketFilter {
 }
 
 /// The filters of the instances one socket serves, by VRID.
-type Filters = Arc<Mutex<HashMap<u8, SocketFilter>>>;
+type Filters = HashMap<u8, SocketFilter>;
 
 /// The receive sockets of the socket data path, by interface and family.
 pub struct SocketReceivers {
     sockets: HashMap<(u32, u8), Receiver>,
     counters: Arc<SocketCounters>,
     arrivals: mpsc::Sender<Arrival>,
+    /// The event loop's own buffers, for reading the queues before the timers are judged.
+    reader: Reader,
+}
+
+/// One interface and family: its socket and the instances it serves, shared by its task and
+/// the event loop.
+struct Shared {
+    socket: AsyncFd<Socket>,
+    ipv4: bool,
+    ifname: String,
+    filters: Mutex<Filters>,
 }
 
 struct Receiver {
-    filters: Filters,
+    shared: Arc<Shared>,
     task: JoinHandle<()>,
 }
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        // The task owns the socket: aborting it closes the socket.
+        // Once the task is gone, dropping `shared` closes the socket.
         self.task.abort();
     }
 }
 
+/// Buffers for reading datagrams, and whether a read error was logged.
+struct Reader {
+    buffer: Vec<u8>,
+    control: Vec<u8>,
+    error_logged: bool,
+}
+
+impl Reader {
+    fn new() -> Self {
+        Self {
+            buffer: vec![0; BUFFER_LEN],
+            control: nix::cmsg_space!(libc::in6_pktinfo, libc::c_int),
+            error_logged: false,
+        }
+    }
+
+    /// Reads and judges one datagram: `None` when the queue is empty (or unreadable).
+    fn next(&mut self, shared: &Shared, counters: &SocketCounters) -> Option<Option<Arrival>> {
+        let datagram = match read_datagram(
+            shared.socket.get_ref(),
+            &mut self.buffer,
+            &mut self.control,
+            shared.ipv4,
+        ) {
+            Ok(datagram) => datagram,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(error) => {
+                if !self.error_logged {
+                    log::warn!(
+                        "{}: reading the receive socket: {error} (logged once)",
+                        shared.ifname
+                    );
+                    self.error_logged = true;
+                }
+                return None;
+            }
+        };
+        let verdict = accept(&lock(&shared.filters), &datagram, &self.buffer, Instant::now());
+        counters.count(match &verdict {
+            Ok(_) => Counter::Reported,
+            Err(counter) => *counter,
+        });
+        Some(verdict.ok())
+    }
+}
+
+/// At most this many datagrams are read per socket in one pass of the event loop.
+const READ_NOW_LIMIT: usize = 4096;
+
 impl SocketReceivers {
     pub fn new(arrivals: mpsc::Sender<Arrival>) -> Self {
-        Self { sockets: HashMap::new(), counters: Default::default(), arrivals }
+        Self {
+            sockets: HashMap::new(),
+            counters: Default::default(),
+            arrivals,
+            reader: Reader::new(),
+        }
     }
 
     /// Starts delivering `instance`'s advertisements: on the socket of its interface and
@@ -148,8 +213,8 @@ impl SocketReceivers {
             let receiver = self.open(&spec.interface, key)?;
             self.sockets.insert(slot, receiver);
         }
-        let filters = &self.sockets[&slot].filters;
-        lock(filters).insert(key.vrid, SocketFilter::of(instance));
+        let shared = &self.sockets[&slot].shared;
+        lock(&shared.filters).insert(key.vrid, SocketFilter::of(instance));
         Ok(())
     }
 
@@ -159,7 +224,7 @@ impl SocketReceivers {
         let Some(receiver) = self.sockets.get(&slot) else {
             return;
         };
-        let mut filters = lock(&receiver.filters);
+        let mut filters = lock(&receiver.shared.filters);
         if filters.get(&key.vrid).is_some_and(|filter| filter.key == *key) {
             filters.remove(&key.vrid);
         }
@@ -168,6 +233,22 @@ impl SocketReceivers {
         if empty {
             self.sockets.remove(&slot);
         }
+    }
+
+    /// What the sockets hold and no task has read yet, read now: before a backup's timer is
+    /// judged, an advertisement that arrived in time counts, as the kernel's record does on
+    /// the XDP path.
+    pub fn read_queued(&mut self) -> Vec<Arrival> {
+        let mut arrivals = Vec::new();
+        for receiver in self.sockets.values() {
+            for _ in 0..READ_NOW_LIMIT {
+                match self.reader.next(&receiver.shared, &self.counters) {
+                    Some(arrival) => arrivals.extend(arrival),
+                    None => break,
+                }
+            }
+        }
+        arrivals
     }
 
     /// Closes every socket and logs what the data path counted.
@@ -193,12 +274,10 @@ impl SocketReceivers {
         let socket =
             unsafe { AsyncFd::register_with_interest(socket, tokio::io::Interest::READABLE) }
                 .map_err(|error| anyhow!("polling the receive socket of {ifname}: {error}"))?;
-        let filters = Filters::default();
+        let shared =
+            Arc::new(Shared { socket, ipv4, ifname: ifname.to_owned(), filters: Mutex::default() });
         let task = tokio::spawn(receive_loop(
-            socket,
-            ifname.to_owned(),
-            ipv4,
-            filters.clone(),
+            shared.clone(),
             self.counters.clone(),
             self.arrivals.clone(),
         ));
@@ -206,11 +285,11 @@ impl SocketReceivers {
             "{ifname}: receiving IPv{} advertisements on a raw socket",
             if ipv4 { 4 } else { 6 }
         );
-        Ok(Receiver { filters, task })
+        Ok(Receiver { shared, task })
     }
 }
 
-fn lock(filters: &Filters) -> std::sync::MutexGuard<'_, HashMap<u8, SocketFilter>> {
+fn lock(filters: &Mutex<Filters>) -> std::sync::MutexGuard<'_, Filters> {
     // A panic while holding the lock leaves a map that is still whole.
     filters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -231,50 +310,35 @@ fn open_receive_socket(ifname: &str, ifindex: u32, ipv4: bool) -> Result<Socket>
 /// longer datagram is cut (MSG_TRUNC) and counted as truncated.
 const BUFFER_LEN: usize = 8192;
 
+/// Reads the socket whenever it is readable and forwards the arrivals, until the event loop
+/// is gone.
 async fn receive_loop(
-    socket: AsyncFd<Socket>,
-    ifname: String,
-    ipv4: bool,
-    filters: Filters,
+    shared: Arc<Shared>,
     counters: Arc<SocketCounters>,
     arrivals: mpsc::Sender<Arrival>,
 ) {
-    let mut buffer = vec![0u8; BUFFER_LEN];
-    let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
-    let mut error_logged = false;
+    let mut reader = Reader::new();
     loop {
-        let mut guard = match socket.readable().await {
+        let mut guard = match shared.socket.readable().await {
             Ok(guard) => guard,
             Err(error) => {
                 log::error!(
-                    "{ifname}: polling the receive socket: {error}; no more advertisements"
+                    "{}: polling the receive socket: {error}; no more advertisements",
+                    shared.ifname
                 );
                 return;
             }
         };
-        let read =
-            guard.try_io(|socket| read_datagram(socket.get_ref(), &mut buffer, &mut control, ipv4));
-        let datagram = match read {
-            Err(_would_block) => continue,
-            Ok(Ok(datagram)) => datagram,
-            Ok(Err(error)) => {
-                if !error_logged {
-                    log::warn!("{ifname}: reading the receive socket: {error} (logged once)");
-                    error_logged = true;
-                }
+        // Up to the queue's end: readiness is edge-triggered, so it is cleared only then.
+        while let Some(arrival) = reader.next(&shared, &counters) {
+            let Some(arrival) = arrival else {
                 continue;
-            }
-        };
-        let verdict = accept(&lock(&filters), &datagram, &buffer, Instant::now());
-        counters.count(match &verdict {
-            Ok(_) => Counter::Reported,
-            Err(counter) => *counter,
-        });
-        if let Ok(arrival) = verdict {
+            };
             if arrivals.send(arrival).await.is_err() {
                 return;
             }
         }
+        guard.clear_ready();
     }
 }
 
