@@ -249,6 +249,7 @@ impl Daemon {
         Ok(())
     }
 
+    /// Attaches XDP (when loaded) to every interface of the `created` instances.
     async fn attach_all(&mut self, created: &[Instance]) -> Result<()> {
         let Some(xdp) = &mut self.xdp else {
             return Ok(());
