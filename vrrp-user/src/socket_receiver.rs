@@ -184,7 +184,10 @@ impl Reader {
 }
 
 /// At most this many datagrams are read per socket in one pass of the event loop.
-const READ_NOW_LIMIT: usize = 4096;
+const READ_NOW_LIMIT: usize = 1024;
+
+/// At most this many datagrams are read per wake-up of a receive task before it yields.
+const BATCH: usize = 64;
 
 impl SocketReceivers {
     pub fn new(arrivals: mpsc::Sender<Arrival>) -> Self {
@@ -329,16 +332,29 @@ async fn receive_loop(
                 return;
             }
         };
-        // Up to the queue's end: readiness is edge-triggered, so it is cleared only then.
-        while let Some(arrival) = reader.next(&shared, &counters) {
-            let Some(arrival) = arrival else {
-                continue;
-            };
-            if arrivals.send(arrival).await.is_err() {
-                return;
+        // Readiness is cleared only at the queue's end; a flood yields to the event loop
+        // every batch (dropped datagrams never wait on the channel).
+        let mut emptied = false;
+        for _ in 0..BATCH {
+            match reader.next(&shared, &counters) {
+                None => {
+                    emptied = true;
+                    break;
+                }
+                Some(None) => {}
+                Some(Some(arrival)) => {
+                    if arrivals.send(arrival).await.is_err() {
+                        return;
+                    }
+                }
             }
         }
-        guard.clear_ready();
+        if emptied {
+            guard.clear_ready();
+        } else {
+            drop(guard);
+            tokio::task::yield_now().await;
+        }
     }
 }
 
