@@ -63,15 +63,15 @@ pub struct Daemon {
 
 impl ReferenceLab {
     pub fn new() -> Result<Self> {
-        Self::with_prefix("")
+        Self::with_prefix("vt")
     }
 
-    /// [`Self::new`], the namespaces' names carrying `prefix` after the run's tag.
-    pub fn with_prefix(prefix: &str) -> Result<Self> {
+    /// [`Self::new`], the namespaces' names starting with `prefix` (see `Lab::with_prefix`).
+    pub fn with_prefix(prefix: &'static str) -> Result<Self> {
         let (mut lab, switch) = Self::switch(prefix)?;
-        let r1 = lab.namespace(&format!("{prefix}r1"))?;
-        let r2 = lab.namespace(&format!("{prefix}r2"))?;
-        let client = lab.namespace(&format!("{prefix}cl"))?;
+        let r1 = lab.namespace("r1")?;
+        let r2 = lab.namespace("r2")?;
+        let client = lab.namespace("cl")?;
         for (namespace, ifname, port, address) in [
             (&r1, "ens3", "p1", SERVER1),
             (&r2, "ens3", "p2", SERVER2),
@@ -89,12 +89,12 @@ impl ReferenceLab {
     ///   r1 (ens3 192.0.2.1) ──┐                 rt (gw 198.51.100.254) ── r2 (ens3 198.51.100.2)
     ///   cl (eth0 192.0.2.10) ─┼─ br0 in sw ──── rt (lan 192.0.2.254)
     /// ```
-    pub fn routed(prefix: &str) -> Result<Self> {
+    pub fn routed(prefix: &'static str) -> Result<Self> {
         let (mut lab, switch) = Self::switch(prefix)?;
-        let r1 = lab.namespace(&format!("{prefix}r1"))?;
-        let r2 = lab.namespace(&format!("{prefix}r2"))?;
-        let client = lab.namespace(&format!("{prefix}cl"))?;
-        let router = lab.namespace(&format!("{prefix}rt"))?;
+        let r1 = lab.namespace("r1")?;
+        let r2 = lab.namespace("r2")?;
+        let client = lab.namespace("cl")?;
+        let router = lab.namespace("rt")?;
         Self::plug(&lab, &switch, &r1, "ens3", "p1", SERVER1)?;
         Self::plug(&lab, &switch, &client, "eth0", "pc", CLIENT)?;
         Self::plug(&lab, &switch, &router, "lan", "pr", ROUTED_GATEWAY1)?;
@@ -116,9 +116,9 @@ impl ReferenceLab {
         Self::finish(lab, switch, [r1, r2], client)
     }
 
-    fn switch(prefix: &str) -> Result<(Lab, String)> {
-        let mut lab = Lab::new();
-        let switch = lab.namespace(&format!("{prefix}sw"))?;
+    fn switch(prefix: &'static str) -> Result<(Lab, String)> {
+        let mut lab = Lab::with_prefix(prefix);
+        let switch = lab.namespace("sw")?;
         lab.exec(&switch, "ip", &["link", "add", "br0", "type", "bridge"])?;
         lab.exec(&switch, "ip", &["link", "set", "br0", "up"])?;
         Ok((lab, switch))

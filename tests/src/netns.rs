@@ -53,17 +53,23 @@ pub fn run(program: &str, args: &[&str]) -> Result<Output> {
 /// A set of namespaces deleted on drop.
 pub struct Lab {
     pub tag: String,
+    /// The first letters of every namespace name, so each suite's are told apart.
+    prefix: &'static str,
     namespaces: Vec<String>,
 }
 
 impl Lab {
     pub fn new() -> Self {
-        Self { tag: unique_tag(), namespaces: Vec::new() }
+        Self::with_prefix("vt")
     }
 
-    /// Creates namespace `vt<tag><suffix>` with loopback up; returns its name.
+    pub fn with_prefix(prefix: &'static str) -> Self {
+        Self { tag: unique_tag(), prefix, namespaces: Vec::new() }
+    }
+
+    /// Creates namespace `<prefix><tag><suffix>` with loopback up; returns its name.
     pub fn namespace(&mut self, suffix: &str) -> Result<String> {
-        let name = format!("vt{}{suffix}", self.tag);
+        let name = format!("{}{}{suffix}", self.prefix, self.tag);
         run("ip", &["netns", "add", &name])?;
         self.namespaces.push(name.clone());
         self.exec(&name, "ip", &["link", "set", "lo", "up"])?;

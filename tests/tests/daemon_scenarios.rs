@@ -353,3 +353,50 @@ fn a_pinned_peer_mac_refuses_a_forger_in_the_kernel() {
     let counters = vrrp_user::xdp::pinned_counters(&pins).unwrap();
     assert_eq!(counters[vrrp_common::Counter::MacMismatch as usize], 0);
 }
+
+#[test]
+fn after_a_crash_ipv6_adverts_come_from_the_interfaces_own_link_local_address() {
+    require_root();
+    let config = "vrrp_instance V6 {\n    interface ens3\n    virtual_router_id 62\n    \
+                  priority 110\n    advert_int 1\n    virtual_ipaddress {\n        fe80::62/64\n        \
+                  2001:db8::62/64\n    }\n}\n";
+    let mut lab = ReferenceLab::with_prefix("sk").unwrap();
+    let path = lab.write_config(1, "keepalived.conf", config).unwrap();
+    let own = {
+        let out = lab.lab.exec(lab.router(1), "ip", &["-6", "-o", "addr", "show", "dev", "ens3"]);
+        let text = String::from_utf8_lossy(&out.unwrap().stdout).into_owned();
+        let word = text.split_whitespace().find(|word| word.starts_with("fe80::"));
+        word.and_then(|word| word.split('/').next()).expect("ens3's own link-local").to_owned()
+    };
+    let crashed = lab.start_vrrpd(1, &path, &[]).unwrap();
+    lab.daemon(crashed).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
+    lab.daemon(crashed).kill();
+    let leftovers = lab.lab.exec(lab.router(1), "ip", &["-6", "-o", "addr", "show", "dev", "ens3"]);
+    let leftovers = String::from_utf8_lossy(&leftovers.unwrap().stdout).into_owned();
+    assert!(
+        leftovers.contains("fe80::62/64"),
+        "the crash left the virtual link-local:\n{leftovers}"
+    );
+
+    let restarted = lab.start_vrrpd(1, &path, &[]).unwrap();
+    lab.daemon(restarted).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
+    // Three adverts seen on the peer's side of the wire, within a bounded capture.
+    let out = lab
+        .lab
+        .exec(
+            lab.router(2),
+            "timeout",
+            &["10", "tcpdump", "-n", "-l", "-c", "3", "-i", "ens3", "ip6 and ip6[6] == 112"],
+        )
+        .expect("three IPv6 VRRP adverts within 10 s");
+    let capture = String::from_utf8_lossy(&out.stdout).into_owned();
+    let sources: Vec<&str> = capture
+        .lines()
+        .filter_map(|line| line.split_whitespace().skip_while(|w| *w != "IP6").nth(1))
+        .collect();
+    assert_eq!(sources.len(), 3, "{capture}");
+    assert!(
+        sources.iter().all(|source| *source == own),
+        "sources {sources:?}, not {own}:\n{capture}"
+    );
+}

@@ -2,26 +2,22 @@
 //!
 //! - XDP: the kernel validated the advertisement and raised an event because something changed;
 //!   a task turns ring-buffer records into [`Arrival`]s.
-//! - Socket: each instance's raw socket receives every advertisement; a task per socket runs
-//!   the same validation in user space (`vrrp-proto`'s decoder, then the instance's VRID,
-//!   version and peers) and counts rejections under the kernel's reasons.
+//! - Socket: a raw socket per interface and family runs the same validation in user space and
+//!   hands over the valid advertisements (see `socket_receiver`).
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-    time::{Duration, Instant},
+    sync::Arc,
+    time::Instant,
 };
 
 use anyhow::{anyhow, Result};
 use aya::maps::{MapData, RingBuf};
 use tokio::{io::unix::AsyncFd, sync::mpsc};
-use vrrp_common::{AdvertEvent, Counter, InstanceKey, FAMILY_IPV4};
-use vrrp_proto::{decode_payload, Centiseconds, ReceiveChecks, Version};
+use vrrp_common::{AdvertEvent, InstanceKey, FAMILY_IPV4};
+use vrrp_proto::Centiseconds;
 
-use crate::{advert_socket::AdvertSocket, kernel_clock::KernelClock, xdp};
+use crate::{kernel_clock::KernelClock, xdp};
 
 /// A valid advertisement for one instance.
 #[derive(Clone, Debug)]
@@ -105,98 +101,4 @@ pub fn spawn_kernel_log(logger: xdp::KernelLog) -> Result<()> {
         }
     });
     Ok(())
-}
-
-/// Rejections counted by the socket data path, by the kernel's reasons.
-#[derive(Default)]
-pub struct SocketCounters([AtomicU64; Counter::COUNT as usize]);
-
-impl SocketCounters {
-    pub fn count(&self, counter: Counter) {
-        self.0[counter as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn snapshot(&self) -> xdp::Counters {
-        let mut totals = [0u64; Counter::COUNT as usize];
-        for (total, counter) in totals.iter_mut().zip(&self.0) {
-            *total = counter.load(Ordering::Relaxed);
-        }
-        totals
-    }
-}
-
-/// What the socket path checks beyond the decoder, as the kernel does with its maps.
-#[derive(Clone, Debug)]
-pub struct SocketFilter {
-    pub key: InstanceKey,
-    pub version: Version,
-    /// Empty: any sender (multicast); otherwise only these.
-    pub peers: Vec<IpAddr>,
-}
-
-impl SocketFilter {
-    /// TTL 255 for multicast only (RFC 9568 §7.1); unicast peers may be routed (keepalived
-    /// vrrp.c vrrp_check_packet()).
-    fn receive_checks(&self) -> ReceiveChecks {
-        ReceiveChecks { require_ttl_255: self.peers.is_empty() }
-    }
-}
-
-/// Receives on `socket`, validates, and forwards arrivals until the receiver is gone.
-pub fn spawn_socket_reader(
-    socket: Arc<AdvertSocket>,
-    filter: SocketFilter,
-    counters: Arc<SocketCounters>,
-    sender: mpsc::Sender<Arrival>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let datagram = match socket.receive().await {
-                Ok(datagram) => datagram,
-                Err(error) => {
-                    log::warn!("receiving on the VRRP socket: {error:#}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let received_at = Instant::now();
-            let received =
-                match decode_payload(&datagram.payload, datagram.ip, filter.receive_checks()) {
-                    Ok(received) => received,
-                    Err(error) => {
-                        counters.count(error.counter());
-                        continue;
-                    }
-                };
-            let advert = &received.advertisement;
-            let verdict = if advert.vrid() != filter.key.vrid {
-                Err(Counter::UnknownVrid)
-            } else if advert.version() != filter.version {
-                Err(Counter::VersionMismatch)
-            } else if !filter.peers.is_empty() && !filter.peers.contains(&datagram.ip.source) {
-                Err(Counter::NotAPeer)
-            } else {
-                Ok(())
-            };
-            if let Err(counter) = verdict {
-                counters.count(counter);
-                continue;
-            }
-            counters.count(Counter::Reported);
-            let arrival = Arrival {
-                key: filter.key,
-                source: datagram.ip.source,
-                received_at,
-                kernel_tick: None,
-                priority: advert.priority(),
-                interval: advert.interval(),
-                addresses: Some(advert.addresses().to_vec()),
-                causes: 0,
-                source_mac: None,
-            };
-            if sender.send(arrival).await.is_err() {
-                return;
-            }
-        }
-    })
 }

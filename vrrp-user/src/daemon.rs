@@ -10,14 +10,14 @@
 //! 3. After every input the node's outputs are drained and carried out in order (`effects`),
 //!    and the node's snapshot is kept for status readers.
 //! 4. Before a backup's master-down timer is handled, the kernel's record of the instance is
-//!    read: an advertisement the kernel absorbed without raising an event still counts.
+//!    read (on the socket path: the queued arrivals and the sockets' queues): an advertisement
+//!    the kernel absorbed without raising an event, or that is still queued, still counts.
 //! 5. The loop makes no protocol or policy decision: those are `vrrp-proto`'s and
 //!    `vrrp-node`'s. Every branch here is about I/O.
 
 use std::{
     collections::{BTreeMap, HashMap},
     path::PathBuf,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -29,12 +29,14 @@ use tokio::{
 use vrrp_node::{InstanceId, Node, Snapshot};
 
 use crate::{
-    arrivals::{self, Arrival, SocketCounters},
+    arrivals::{self, Arrival},
     instance::Instance,
     lifecycle, lock,
     netlink::{self, Netlink},
     once_per_peer::OncePerPeer,
-    scripts, systemd,
+    scripts,
+    socket_receiver::SocketReceivers,
+    systemd,
     xdp::{AttachMode, XdpDatapath},
 };
 
@@ -68,7 +70,8 @@ pub(crate) struct Daemon {
     pub(crate) node: Node,
     pub(crate) netlink: Netlink,
     pub(crate) xdp: Option<XdpDatapath>,
-    pub(crate) socket_counters: Arc<SocketCounters>,
+    /// The socket data path's receive sockets (unused while XDP runs).
+    pub(crate) receivers: SocketReceivers,
     /// The I/O of each running instance.
     pub(crate) io: BTreeMap<InstanceId, Instance>,
     /// I/O opened for the instances a reload starts, by name, until the node gives their ids.
@@ -99,7 +102,7 @@ pub async fn run(options: Options) -> Result<()> {
         node: Node::new(),
         netlink,
         xdp,
-        socket_counters: Default::default(),
+        receivers: SocketReceivers::new(arrival_sender.clone()),
         io: BTreeMap::new(),
         prepared: HashMap::new(),
         arrivals: arrival_sender,
@@ -132,8 +135,23 @@ pub async fn run(options: Options) -> Result<()> {
     loop {
         let deadline = daemon.node.poll_timeout();
         tokio::select! {
-            _ = sleep_until(deadline) => daemon.handle_timers(),
-            Some(arrival) = arrivals.recv() => daemon.handle_arrival(arrival),
+            _ = sleep_until(deadline) => {
+                // Arrivals queued meanwhile count before any timer is judged (rule 4).
+                while let Ok(arrival) = arrivals.try_recv() {
+                    daemon.handle_arrival(arrival);
+                }
+                for arrival in daemon.receivers.read_queued() {
+                    daemon.handle_arrival(arrival);
+                }
+                daemon.handle_timers();
+            }
+            Some(arrival) = arrivals.recv() => {
+                daemon.handle_arrival(arrival);
+                // The rest of a burst in one pass: outputs are carried out once for all.
+                while let Ok(arrival) = arrivals.try_recv() {
+                    daemon.handle_arrival(arrival);
+                }
+            }
             Some(event) = net_events.recv() => daemon.handle_net_event(event).await,
             Some((name, ok)) = script_results.recv() => {
                 daemon.node.handle_script(Instant::now(), &name, ok)

@@ -7,7 +7,6 @@ use vrrp_node::{InstanceId, Output};
 
 use crate::{
     announce,
-    arrivals::{self, SocketFilter},
     daemon::Daemon,
     instance::{self, Instance},
     netlink::VirtualAddress,
@@ -131,26 +130,13 @@ impl Daemon {
         self.io.insert(id, instance);
     }
 
-    /// Connects an instance to the data path: its kernel map entry, or its receive task.
+    /// Connects an instance to the data path: its kernel map entry, or its filter on the
+    /// receive socket of its interface (replacing the one it had).
     fn connect(&mut self, instance: &mut Instance) -> anyhow::Result<()> {
-        if let Some(task) = instance.receive_task.take() {
-            task.abort();
+        match &mut self.xdp {
+            Some(xdp) => instance.configure_xdp(xdp, !self.options.pass_valid),
+            None => self.receivers.register(instance),
         }
-        if let Some(xdp) = &mut self.xdp {
-            return instance.configure_xdp(xdp, !self.options.pass_valid);
-        }
-        let filter = SocketFilter {
-            key: instance.key,
-            version: instance.spec.version,
-            peers: instance.spec.unicast_peers.iter().map(|peer| peer.address).collect(),
-        };
-        instance.receive_task = Some(arrivals::spawn_socket_reader(
-            instance.socket.clone(),
-            filter,
-            self.socket_counters.clone(),
-            self.arrivals.clone(),
-        ));
-        Ok(())
     }
 
     /// New settings in place: addresses, destinations, the kernel's peers (or the socket
@@ -177,14 +163,13 @@ impl Daemon {
 
     /// The instance restarted on a new primary address: new sockets there.
     async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
-        let Some(old) = self.io.remove(&id) else { return };
-        if let Some(task) = &old.receive_task {
-            task.abort();
+        if self.io.remove(&id).is_none() {
+            return;
         }
         let Some(view) = self.node.instance(id) else { return };
         let router = view.router().config().clone();
         let spec = view.spec().clone();
-        match Instance::create(spec, &self.netlink, self.xdp.is_none(), Some(address)).await {
+        match Instance::create(spec, &self.netlink, Some(address)).await {
             Ok(mut instance) => {
                 instance.destinations =
                     instance::destinations(&router.transport, instance.spec.family);
@@ -198,13 +183,11 @@ impl Daemon {
         }
     }
 
-    /// The instance is gone: its addresses (even ones never added in this run), its receive
-    /// task, its kernel entry.
+    /// The instance is gone: its addresses (even ones never added in this run), its filter on
+    /// the receive socket, its kernel entry.
     async fn retire(&mut self, id: InstanceId) {
-        let Some(mut instance) = self.io.remove(&id) else { return };
-        if let Some(task) = instance.receive_task.take() {
-            task.abort();
-        }
+        let Some(instance) = self.io.remove(&id) else { return };
+        self.receivers.unregister(&instance.key);
         for address in &instance.addresses {
             if let Err(error) = self.netlink.remove(address).await {
                 log::error!("{}: {error:#}", instance.name());

@@ -40,7 +40,6 @@ pub struct Instance {
     /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
     /// state machine: a record stamped no later has been delivered already.
     pub last_delivered_tick: Option<u64>,
-    pub receive_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Instance {
@@ -50,13 +49,21 @@ impl Instance {
     pub async fn create(
         spec: vrrp_config::Instance,
         netlink: &Netlink,
-        receive: bool,
         primary: Option<IpAddr>,
     ) -> Result<Self> {
         let interface = netlink.interface(&spec.interface).await.with_context(|| {
             format!("{}: interface {} (from the configuration)", spec.name, spec.interface)
         })?;
-        let addresses_on_link = netlink.addresses(interface.ifindex).await?;
+        let mut addresses_on_link = netlink.addresses(interface.ifindex).await?;
+        // The source is the interface's own address: a virtual one left by a crashed run is
+        // still on the link here (it is removed later, while the instance starts as backup).
+        addresses_on_link.retain(|(address, _, _)| {
+            !spec
+                .virtual_addresses
+                .iter()
+                .chain(&spec.excluded_addresses)
+                .any(|vip| vip.address == *address)
+        });
         let link_local = addresses_on_link.iter().find_map(|(address, _, _)| match address {
             IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
             _ => None,
@@ -80,9 +87,8 @@ impl Instance {
         };
         // keepalived vrrp_parser.c: `unicast_ttl` without unicast peers is reset.
         let unicast_ttl = spec.unicast_ttl.filter(|_| !spec.unicast_peers.is_empty());
-        let socket =
-            AdvertSocket::open(&spec.interface, interface.ifindex, primary, receive, unicast_ttl)
-                .with_context(|| format!("{}: advertisement socket", spec.name))?;
+        let socket = AdvertSocket::open(&spec.interface, interface.ifindex, primary, unicast_ttl)
+            .with_context(|| format!("{}: advertisement socket", spec.name))?;
         let announcer = Announcer::open(interface.ifindex, mac)?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
@@ -98,7 +104,6 @@ impl Instance {
             addresses,
             link_local,
             last_delivered_tick: None,
-            receive_task: None,
         })
     }
 

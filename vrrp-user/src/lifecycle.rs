@@ -14,6 +14,7 @@ use crate::{
     daemon::{Daemon, DatapathChoice, Options},
     instance::Instance,
     netlink::Netlink,
+    pin_dir::{self, PinPlan},
     scripts, systemd,
     xdp::{AttachMode, XdpDatapath},
 };
@@ -42,8 +43,7 @@ impl Daemon {
         let mut prepared = HashMap::new();
         let mut primaries = HashMap::new();
         for spec in config.instances.iter().filter(|spec| plan.starting.contains(&spec.name)) {
-            let instance =
-                Instance::create(spec.clone(), &self.netlink, self.xdp.is_none(), None).await?;
+            let instance = Instance::create(spec.clone(), &self.netlink, None).await?;
             primaries.insert(spec.name.clone(), instance.primary);
             prepared.insert(spec.name.clone(), instance);
         }
@@ -51,12 +51,19 @@ impl Daemon {
         // New interfaces next (harmless to the running instances), so a refusal changes nothing.
         let wanted: HashSet<String> =
             config.instances.iter().map(|i| i.interface.clone()).collect();
-        if let Some(xdp) = &mut self.xdp {
-            for ifname in &wanted {
-                if !xdp.is_attached(ifname) {
-                    attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
+        let starting = self.node.config().is_none();
+        match self.attach_all(&wanted).await {
+            Ok(()) if starting && self.xdp.is_some() => log::info!("data path: XDP"),
+            Ok(()) => {}
+            // At start-up, `--datapath auto` takes the socket path where XDP cannot attach
+            // (a driver without native XDP, say); a reload never changes the data path.
+            Err(error) if starting && self.options.datapath == DatapathChoice::Auto => {
+                log::warn!("data path: raw sockets, because XDP cannot be attached ({error:#})");
+                if let Some(mut xdp) = self.xdp.take() {
+                    xdp.shut_down();
                 }
             }
+            Err(error) => return Err(error),
         }
         let now = Instant::now();
         for name in vrrp_node::reload::interfaces(&config) {
@@ -78,6 +85,19 @@ impl Daemon {
             }
         }
         self.start_trackers();
+        Ok(())
+    }
+
+    /// Attaches XDP (when loaded) to every interface in `wanted` that does not have it yet.
+    async fn attach_all(&mut self, wanted: &HashSet<String>) -> Result<()> {
+        let Some(xdp) = &mut self.xdp else {
+            return Ok(());
+        };
+        for ifname in wanted {
+            if !xdp.is_attached(ifname) {
+                attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
+            }
+        }
         Ok(())
     }
 
@@ -122,6 +142,7 @@ impl Daemon {
         if let Some(xdp) = &mut self.xdp {
             xdp.shut_down();
         }
+        self.receivers.shut_down();
     }
 }
 
@@ -131,14 +152,25 @@ pub(crate) fn open_xdp(options: &Options) -> Result<Option<XdpDatapath>> {
         log::info!("data path: raw sockets (as configured)");
         return Ok(None);
     }
-    let loaded = XdpDatapath::load(Some(&options.pin_dir));
+    // An untrusted pin folder stops the start: it is never a reason to leave XDP.
+    let pins = pin_dir::plan(&options.pin_dir)?;
+    let loaded = XdpDatapath::load((pins == PinPlan::Pinned).then_some(options.pin_dir.as_path()));
     match (loaded, options.datapath) {
         (Ok(datapath), _) => {
-            log::info!("data path: XDP (pinned under {})", options.pin_dir.display());
+            match pins {
+                PinPlan::Pinned => {
+                    log::info!("XDP loaded, pinned under {}", options.pin_dir.display())
+                }
+                PinPlan::Unpinned(why) => log::warn!(
+                    "XDP loaded UNPINNED ({why}): `vrrpd counters`, `vrrpd instances` and \
+                     bpftool's pinned paths cannot see this daemon's program and maps; mount a \
+                     bpffs there (`mount -t bpf bpf /sys/fs/bpf`) or choose --pin-dir to have them"
+                ),
+            }
             Ok(Some(datapath))
         }
         (Err(error), DatapathChoice::Auto) => {
-            log::warn!("XDP unavailable ({error:#}); falling back to the raw-socket data path");
+            log::warn!("data path: raw sockets, because XDP cannot be loaded ({error:#})");
             Ok(None)
         }
         (Err(error), _) => Err(error.context("the XDP data path was required (--datapath xdp)")),

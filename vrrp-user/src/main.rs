@@ -47,7 +47,8 @@ struct RunArgs {
     /// XDP attach mode: auto tries native (driver) mode and falls back to generic.
     #[arg(long, value_enum, default_value_t = AttachMode::Auto)]
     xdp_mode: AttachMode,
-    /// bpffs folder for the pinned program and maps (readable with bpftool).
+    /// bpffs folder for the pinned program and maps (readable with bpftool). Where it is on
+    /// no bpffs, XDP runs unpinned; an existing folder must be root's, mode 0700.
     #[arg(long, default_value = DEFAULT_PIN_DIR)]
     pin_dir: PathBuf,
     /// Folder of the single-instance lock, writable by root only (systemd's

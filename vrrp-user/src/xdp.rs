@@ -26,7 +26,7 @@ use vrrp_common::{
     InstanceState, Peer, MAX_UNICAST_PEERS,
 };
 
-use crate::{kernel_clock::KernelClock, slots::SlotTable};
+use crate::{kernel_clock::KernelClock, pin_dir::is_bpffs, slots::SlotTable};
 
 /// The BPF object built by `cargo xtask build-ebpf` (the build script runs the same code).
 #[cfg(not(vrrp_ebpf_stub))]
@@ -354,17 +354,4 @@ fn program_named<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
         .ok_or_else(|| anyhow!("the object has no program {name}"))?
         .try_into()
         .with_context(|| format!("the program {name} is not XDP"))
-}
-
-/// Whether `path` is on a BPF filesystem (statfs magic BPF_FS_MAGIC).
-fn is_bpffs(path: &Path) -> bool {
-    const BPF_FS_MAGIC: i64 = 0xcafe4a11;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return false;
-    };
-    // SAFETY: statfs writes into a zeroed struct we own.
-    let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid path and struct pointers.
-    let result = unsafe { libc::statfs(c_path.as_ptr(), &raw mut stats) };
-    result == 0 && stats.f_type as i64 == BPF_FS_MAGIC
 }

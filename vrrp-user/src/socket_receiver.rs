@@ -1,0 +1,563 @@
+//! The socket data path's receiving side: one raw VRRP socket per interface and family, shared
+//! by every instance there and demultiplexed by VRID, as keepalived does (vrrp_scheduler.c
+//! vrrp_dispatcher_read(): one socket per interface, the instance found by the VRID of the
+//! header in the socket's tree). One socket per instance would copy every advertisement to
+//! every instance's socket.
+//!
+//! The socket is bound to its interface but to no address: Linux's raw_v4_match() delivers
+//! nothing addressed to 224.0.0.18 to a raw socket bound to a unicast address. Each datagram
+//! gets the checks of the kernel program (`vrrp-proto`'s decoder, then the instance's VRID,
+//! version and peers), rejections counted under the kernel's reasons.
+
+use std::{
+    collections::HashMap,
+    io::{self, IoSliceMut},
+    net::{IpAddr, Ipv6Addr},
+    os::fd::AsRawFd,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Instant,
+};
+
+use anyhow::{anyhow, Context, Result};
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+};
+use socket2::Socket;
+use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle};
+use vrrp_common::{
+    event_cause,
+    wire::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL},
+    Counter, InstanceKey, FAMILY_IPV4,
+};
+use vrrp_proto::{
+    decode_ip_packet, decode_payload, IpMetadata, ReceiveChecks, Received, V2Auth, Version,
+};
+
+use crate::{
+    advert_socket::{join_vrrp_group, raw_vrrp_socket},
+    arrivals::Arrival,
+    instance::Instance,
+    xdp,
+};
+
+/// Rejections and deliveries of the socket data path, by the kernel's reasons.
+#[derive(Default)]
+pub struct SocketCounters([AtomicU64; Counter::COUNT as usize]);
+
+impl SocketCounters {
+    pub fn count(&self, counter: Counter) {
+        self.0[counter as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> xdp::Counters {
+        let mut totals = [0u64; Counter::COUNT as usize];
+        for (total, counter) in totals.iter_mut().zip(&self.0) {
+            *total = counter.load(Ordering::Relaxed);
+        }
+        totals
+    }
+}
+
+/// What an instance accepts beyond the decoder, as the kernel checks it with its maps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketFilter {
+    pub key: InstanceKey,
+    pub version: Version,
+    /// Empty: a multicast instance, any sender; otherwise a unicast one, only these.
+    pub peers: Vec<PeerFilter>,
+    /// VRRPv2 authentication the instance expects (keepalived's `auth_type PASS`).
+    pub auth: V2Auth,
+}
+
+/// A unicast peer as the kernel holds it: its address and its TTL limits, if it has any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerFilter {
+    pub address: IpAddr,
+    /// `min_ttl`..=`max_ttl`, when either is set (0 and 255 stand in for the one not set,
+    /// keepalived vrrp_data.c alloc_vrrp_unicast_peer()).
+    pub ttl: Option<(u8, u8)>,
+}
+
+impl SocketFilter {
+    pub fn of(instance: &Instance) -> Self {
+        let spec = &instance.spec;
+        let peers = spec
+            .unicast_peers
+            .iter()
+            .map(|peer| PeerFilter {
+                address: peer.address,
+                ttl: (peer.min_ttl.is_some() || peer.max_ttl.is_some())
+                    .then(|| (peer.min_ttl.unwrap_or(0), peer.max_ttl.unwrap_or(u8::MAX))),
+            })
+            .collect();
+        let auth = spec.auth_pass.map_or(V2Auth::NONE, V2Auth::password);
+        Self { key: instance.key, version: spec.version, peers, auth }
+    }
+
+    /// An instance's filter judges a datagram that carries its VRID, in the kernel program's
+    /// order: destination, version, peer and its TTL limits (or TTL 255 for multicast), auth.
+    fn judge(&self, received: &Received) -> Result<(), Counter> {
+        let ip = &received.ip;
+        // keepalived vrrp.c vrrp_check_packet() (and vrrp_dispatcher_read() for IPv6): a
+        // multicast instance takes multicast packets only, a unicast instance unicast ones.
+        // Counted as an unknown VRID: no instance here listens for it at that destination.
+        let addressed_to_it = if self.peers.is_empty() {
+            match ip.destination {
+                IpAddr::V4(v4) => v4.octets() == VRRP_GROUP_V4,
+                IpAddr::V6(v6) => v6.octets() == VRRP_GROUP_V6,
+            }
+        } else {
+            !ip.destination.is_multicast()
+        };
+        if !addressed_to_it {
+            return Err(Counter::UnknownVrid);
+        }
+        if received.advertisement.version() != self.version {
+            return Err(Counter::VersionMismatch);
+        }
+        if self.peers.is_empty() {
+            // RFC 9568 §7.1: a multicast advertisement comes from the link.
+            if ip.ttl != VRRP_TTL {
+                return Err(Counter::BadTtl);
+            }
+        } else {
+            // As the kernel program does (keepalived's vrrp_check_packet() with
+            // vrrp_check_unicast_src): a unicast instance hears its peers only, whose TTL is
+            // checked only against the limits their `unicast_peer` line sets (they may be
+            // routed).
+            let peer = self
+                .peers
+                .iter()
+                .find(|peer| peer.address == ip.source)
+                .ok_or(Counter::NotAPeer)?;
+            if let Some((min, max)) = peer.ttl {
+                received.ttl_within(min, max).map_err(|error| error.counter())?;
+            }
+        }
+        received.authenticate(&self.auth).map_err(|error| error.counter())
+    }
+}
+
+/// The filters of the instances one socket serves, by VRID.
+type Filters = HashMap<u8, SocketFilter>;
+
+/// The receive sockets of the socket data path, by interface and family.
+pub struct SocketReceivers {
+    sockets: HashMap<(u32, u8), Receiver>,
+    counters: Arc<SocketCounters>,
+    arrivals: mpsc::Sender<Arrival>,
+    /// The event loop's own buffers, for reading the queues before the timers are judged.
+    reader: Reader,
+}
+
+/// One interface and family: its socket and the instances it serves, shared by its task and
+/// the event loop.
+struct Shared {
+    socket: AsyncFd<Socket>,
+    ipv4: bool,
+    ifname: String,
+    filters: Mutex<Filters>,
+}
+
+struct Receiver {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // Once the task is gone, dropping `shared` closes the socket.
+        self.task.abort();
+    }
+}
+
+/// Buffers for reading datagrams, and whether a read error was logged.
+struct Reader {
+    buffer: Vec<u8>,
+    control: Vec<u8>,
+    error_logged: bool,
+}
+
+impl Reader {
+    fn new() -> Self {
+        Self {
+            buffer: vec![0; BUFFER_LEN],
+            control: nix::cmsg_space!(libc::in6_pktinfo, libc::c_int),
+            error_logged: false,
+        }
+    }
+
+    /// Reads and judges one datagram: `None` when the queue is empty (or unreadable).
+    fn next(&mut self, shared: &Shared, counters: &SocketCounters) -> Option<Option<Arrival>> {
+        let datagram = match read_datagram(
+            shared.socket.get_ref(),
+            &mut self.buffer,
+            &mut self.control,
+            shared.ipv4,
+        ) {
+            Ok(datagram) => datagram,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(error) => {
+                if !self.error_logged {
+                    log::warn!(
+                        "{}: reading the receive socket: {error} (logged once)",
+                        shared.ifname
+                    );
+                    self.error_logged = true;
+                }
+                return None;
+            }
+        };
+        let verdict = accept(&lock(&shared.filters), &datagram, &self.buffer, Instant::now());
+        counters.count(match &verdict {
+            Ok(_) => Counter::Reported,
+            Err(counter) => *counter,
+        });
+        Some(verdict.ok())
+    }
+}
+
+/// At most this many datagrams are read per socket in one pass of the event loop.
+const READ_NOW_LIMIT: usize = 1024;
+
+/// At most this many datagrams are read per wake-up of a receive task before it yields.
+const BATCH: usize = 64;
+
+impl SocketReceivers {
+    pub fn new(arrivals: mpsc::Sender<Arrival>) -> Self {
+        Self {
+            sockets: HashMap::new(),
+            counters: Default::default(),
+            arrivals,
+            reader: Reader::new(),
+        }
+    }
+
+    /// Starts delivering `instance`'s advertisements: on the socket of its interface and
+    /// family, opened by the first instance there.
+    pub fn register(&mut self, instance: &Instance) -> Result<()> {
+        let spec = &instance.spec;
+        if spec.unicast_peers.iter().any(|peer| peer.mac.is_some()) {
+            log::warn!(
+                "{}: the raw-socket data path cannot see a sender's MAC address: the pinned peer \
+                 MACs (unicast_peer ... mac) are not enforced; the XDP data path enforces them",
+                instance.name()
+            );
+        }
+        let key = instance.key;
+        let slot = (key.ifindex, key.family);
+        if !self.sockets.contains_key(&slot) {
+            let receiver = self.open(&spec.interface, key)?;
+            self.sockets.insert(slot, receiver);
+        }
+        let shared = &self.sockets[&slot].shared;
+        lock(&shared.filters).insert(key.vrid, SocketFilter::of(instance));
+        Ok(())
+    }
+
+    /// Stops delivering the instance's advertisements; the last instance of a socket closes it.
+    pub fn unregister(&mut self, key: &InstanceKey) {
+        let slot = (key.ifindex, key.family);
+        let Some(receiver) = self.sockets.get(&slot) else {
+            return;
+        };
+        let mut filters = lock(&receiver.shared.filters);
+        if filters.get(&key.vrid).is_some_and(|filter| filter.key == *key) {
+            filters.remove(&key.vrid);
+        }
+        let empty = filters.is_empty();
+        drop(filters);
+        if empty {
+            self.sockets.remove(&slot);
+        }
+    }
+
+    /// What the sockets hold and no task has read yet, read now: before a backup's timer is
+    /// judged, an advertisement that arrived in time counts, as the kernel's record does on
+    /// the XDP path.
+    pub fn read_queued(&mut self) -> Vec<Arrival> {
+        let mut arrivals = Vec::new();
+        for receiver in self.sockets.values() {
+            for _ in 0..READ_NOW_LIMIT {
+                match self.reader.next(&receiver.shared, &self.counters) {
+                    Some(arrival) => arrivals.extend(arrival),
+                    None => break,
+                }
+            }
+        }
+        arrivals
+    }
+
+    /// Closes every socket and logs what the data path counted.
+    pub fn shut_down(&mut self) {
+        self.sockets.clear();
+        let counted: Vec<String> = Counter::ALL
+            .iter()
+            .zip(self.counters.snapshot())
+            .filter(|(_, value)| *value != 0)
+            .map(|(counter, value)| format!("{} {value}", counter.name()))
+            .collect();
+        if !counted.is_empty() {
+            log::info!("socket data path counters: {}", counted.join(", "));
+        }
+    }
+
+    fn open(&self, ifname: &str, key: InstanceKey) -> Result<Receiver> {
+        let ipv4 = key.family == FAMILY_IPV4;
+        let socket = open_receive_socket(ifname, key.ifindex, ipv4)
+            .with_context(|| format!("the receive socket of {ifname}"))?;
+        // SAFETY: the socket moves into the AsyncFd, which keeps its descriptor open and
+        // unchanged until dropped.
+        let socket =
+            unsafe { AsyncFd::register_with_interest(socket, tokio::io::Interest::READABLE) }
+                .map_err(|error| anyhow!("polling the receive socket of {ifname}: {error}"))?;
+        let shared =
+            Arc::new(Shared { socket, ipv4, ifname: ifname.to_owned(), filters: Mutex::default() });
+        let task = tokio::spawn(receive_loop(
+            shared.clone(),
+            self.counters.clone(),
+            self.arrivals.clone(),
+        ));
+        log::info!(
+            "{ifname}: receiving IPv{} advertisements on a raw socket",
+            if ipv4 { 4 } else { 6 }
+        );
+        Ok(Receiver { shared, task })
+    }
+}
+
+fn lock(filters: &Mutex<Filters>) -> std::sync::MutexGuard<'_, Filters> {
+    // A panic while holding the lock leaves a map that is still whole.
+    filters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn open_receive_socket(ifname: &str, ifindex: u32, ipv4: bool) -> Result<Socket> {
+    let socket = raw_vrrp_socket(ifname, ipv4)?;
+    join_vrrp_group(&socket, ipv4, ifindex)?;
+    if !ipv4 {
+        // An IPv6 raw socket gets no header: the hop limit and the destination come as
+        // ancillary data. IPv4's header carries both.
+        socket.set_recv_hoplimit_v6(true).context("IPV6_RECVHOPLIMIT")?;
+        setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true).context("IPV6_RECVPKTINFO")?;
+    }
+    Ok(socket)
+}
+
+/// The largest VRRP packet: 255 IPv6 addresses behind the headers, with room to spare. A
+/// longer datagram is cut (MSG_TRUNC) and counted as truncated.
+const BUFFER_LEN: usize = 8192;
+
+/// Reads the socket whenever it is readable and forwards the arrivals, until the event loop
+/// is gone.
+async fn receive_loop(
+    shared: Arc<Shared>,
+    counters: Arc<SocketCounters>,
+    arrivals: mpsc::Sender<Arrival>,
+) {
+    let mut reader = Reader::new();
+    loop {
+        let mut guard = match shared.socket.readable().await {
+            Ok(guard) => guard,
+            Err(error) => {
+                log::error!(
+                    "{}: polling the receive socket: {error}; no more advertisements",
+                    shared.ifname
+                );
+                return;
+            }
+        };
+        // Readiness is cleared only at the queue's end; a flood yields to the event loop
+        // every batch (dropped datagrams never wait on the channel).
+        let mut emptied = false;
+        for _ in 0..BATCH {
+            match reader.next(&shared, &counters) {
+                None => {
+                    emptied = true;
+                    break;
+                }
+                Some(None) => {}
+                Some(Some(arrival)) => {
+                    if arrivals.send(arrival).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        if emptied {
+            guard.clear_ready();
+        } else {
+            drop(guard);
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// One datagram as read: its length in the buffer and what the socket said beside it.
+struct Datagram {
+    len: usize,
+    truncated: bool,
+    /// IPv6 only (IPv4's are in the header): source, hop limit, destination.
+    ipv6: Option<IpMetadata>,
+}
+
+fn read_datagram(
+    socket: &Socket,
+    buffer: &mut [u8],
+    control: &mut [u8],
+    ipv4: bool,
+) -> io::Result<Datagram> {
+    let mut iov = [IoSliceMut::new(buffer)];
+    let message =
+        recvmsg::<SockaddrStorage>(socket.as_raw_fd(), &mut iov, Some(control), MsgFlags::empty())?;
+    let truncated = message.flags.contains(MsgFlags::MSG_TRUNC);
+    let len = message.bytes;
+    if ipv4 {
+        return Ok(Datagram { len, truncated, ipv6: None });
+    }
+    let source = message
+        .address
+        .as_ref()
+        .and_then(SockaddrStorage::as_sockaddr_in6)
+        .map(|address| address.ip());
+    let (mut ttl, mut destination) = (0, Ipv6Addr::UNSPECIFIED);
+    for cmsg in message.cmsgs()? {
+        match cmsg {
+            ControlMessageOwned::Ipv6HopLimit(hops) => ttl = hops.clamp(0, 255) as u8,
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                destination = Ipv6Addr::from(info.ipi6_addr.s6_addr)
+            }
+            _ => {}
+        }
+    }
+    let ip = IpMetadata {
+        source: IpAddr::V6(source.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+        destination: IpAddr::V6(destination),
+        ttl,
+    };
+    Ok(Datagram { len, truncated, ipv6: Some(ip) })
+}
+
+/// The kernel program's checks on one datagram, then its instance's: an arrival, or the
+/// reason it was dropped.
+fn accept(
+    filters: &HashMap<u8, SocketFilter>,
+    datagram: &Datagram,
+    buffer: &[u8],
+    received_at: Instant,
+) -> Result<Arrival, Counter> {
+    if datagram.truncated {
+        return Err(Counter::Truncated);
+    }
+    let bytes = &buffer[..datagram.len.min(buffer.len())];
+    // The TTL rule depends on the instance, known once the VRID is read: `judge` applies it.
+    let checks = ReceiveChecks { require_ttl_255: false };
+    let received = match datagram.ipv6 {
+        // An IPv4 raw socket gets the whole packet, reassembled.
+        None => decode_ip_packet(bytes, checks)
+            .map_err(|error| error.counter())?
+            .ok_or(Counter::Truncated)?,
+        Some(ip) => decode_payload(bytes, ip, checks).map_err(|error| error.counter())?,
+    };
+    let advert = &received.advertisement;
+    let filter = filters.get(&advert.vrid()).ok_or(Counter::UnknownVrid)?;
+    filter.judge(&received)?;
+    Ok(Arrival {
+        key: filter.key,
+        source: received.ip.source,
+        received_at,
+        kernel_tick: None,
+        priority: advert.priority(),
+        interval: advert.interval(),
+        addresses: Some(advert.addresses().to_vec()),
+        // As the kernel notes it, so the daemon warns about such a sender once.
+        causes: if received.first_not_link_local { event_cause::NOT_LINK_LOCAL } else { 0 },
+        source_mac: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode};
+
+    use super::*;
+
+    const IFINDEX: u32 = 7;
+    const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+    const OTHER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 9);
+    const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+    fn filter(vrid: u8, peers: &[Ipv4Addr]) -> SocketFilter {
+        SocketFilter {
+            key: InstanceKey::new(IFINDEX, vrid, FAMILY_IPV4),
+            version: Version::V3,
+            peers: peers
+                .iter()
+                .map(|peer| PeerFilter { address: IpAddr::V4(*peer), ttl: None })
+                .collect(),
+            auth: V2Auth::NONE,
+        }
+    }
+
+    /// A whole IPv4 packet, as an IPv4 raw socket reads it: TTL 255, VRRPv3, priority 100.
+    fn packet(vrid: u8, version: Version, source: Ipv4Addr, destination: Ipv4Addr) -> Vec<u8> {
+        let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+        let interval = Centiseconds::new(100);
+        let advert = Advertisement::new(version, vrid, 100, interval, vec![vip]).unwrap();
+        let payload = advert
+            .encode_payload(source.into(), destination.into(), ChecksumMode::Ipv4PseudoHeader)
+            .unwrap();
+        let total = (20 + payload.len()) as u16;
+        let mut header = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0];
+        header[2..4].copy_from_slice(&total.to_be_bytes());
+        header.extend(source.octets());
+        header.extend(destination.octets());
+        header.extend(payload);
+        header
+    }
+
+    fn verdict(filters: &[SocketFilter], packet: &[u8]) -> Result<Arrival, Counter> {
+        let filters = filters.iter().map(|f| (f.key.vrid, f.clone())).collect();
+        let datagram = Datagram { len: packet.len(), truncated: false, ipv6: None };
+        accept(&filters, &datagram, packet, Instant::now())
+    }
+
+    #[test]
+    fn one_socket_hands_each_vrid_to_its_instance() {
+        let filters = [filter(1, &[]), filter(2, &[PEER])];
+        let multicast = verdict(&filters, &packet(1, Version::V3, OTHER, GROUP)).unwrap();
+        assert_eq!(multicast.key, filters[0].key);
+        assert_eq!(multicast.source, IpAddr::V4(OTHER));
+        let unicast = verdict(&filters, &packet(2, Version::V3, PEER, LOCAL)).unwrap();
+        assert_eq!((unicast.key, unicast.priority), (filters[1].key, 100));
+    }
+
+    #[test]
+    fn rejections_are_counted_under_the_kernels_reasons() {
+        let filters = [filter(1, &[]), filter(2, &[PEER])];
+        let cases = [
+            (packet(3, Version::V3, PEER, GROUP), Counter::UnknownVrid),
+            // A unicast packet for a multicast instance, a multicast one for a unicast instance.
+            (packet(1, Version::V3, PEER, LOCAL), Counter::UnknownVrid),
+            (packet(2, Version::V3, PEER, GROUP), Counter::UnknownVrid),
+            (packet(2, Version::V3, OTHER, LOCAL), Counter::NotAPeer),
+            (packet(1, Version::V2, OTHER, GROUP), Counter::VersionMismatch),
+        ];
+        for (packet, expected) in cases {
+            assert_eq!(verdict(&filters, &packet).map(|a| a.key), Err(expected));
+        }
+        let mut low_ttl = packet(1, Version::V3, OTHER, GROUP);
+        low_ttl[8] = 254;
+        assert_eq!(verdict(&filters, &low_ttl).map(|a| a.key), Err(Counter::BadTtl));
+        let truncated = packet(1, Version::V3, OTHER, GROUP);
+        let datagram = Datagram { len: truncated.len(), truncated: true, ipv6: None };
+        let filters = filters.iter().map(|f| (f.key.vrid, f.clone())).collect();
+        let cut = accept(&filters, &datagram, &truncated, Instant::now()).map(|a| a.key);
+        assert_eq!(cut, Err(Counter::Truncated));
+    }
+}
