@@ -422,3 +422,26 @@ fn with_datapath_auto_the_socket_path_runs_only_where_xdp_cannot_attach() {
     lab.daemon(d1).signal(libc::SIGTERM);
     wait_until("router 2 alone holds the VIP", ELECTION, || holds(&lab, 2) && !holds(&lab, 1));
 }
+
+#[test]
+fn a_shared_pin_folder_keeps_what_other_tools_pinned_there() {
+    require_root();
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    // The lab's bpffs itself as the pin folder, with another tool's folder in it (as
+    // `--pin-dir /sys/fs/bpf` beside Cilium's or xdp-tools' pins would be).
+    let shared = lab.bpffs.clone();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let other = shared.join("other-tool");
+    std::fs::create_dir(&other).unwrap();
+    let config =
+        lab.write_config(1, "keepalived.conf", &vrrp_tests::lab::reference_config(1)).unwrap();
+    let shared_arg = shared.to_string_lossy().into_owned();
+    let daemon = lab.start_vrrpd(1, &config, &["--pin-dir", &shared_arg]).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("server 1 becomes master");
+    assert!(shared.join("vrrp_xdp").exists(), "vrrpd pins beside the other tool");
+    let status = lab.daemon(daemon).stop(Duration::from_secs(10)).expect("vrrpd stops");
+    assert!(status.success(), "{}", lab.daemon(daemon).log_text());
+    assert!(!shared.join("vrrp_xdp").exists(), "vrrpd's own pins go at stop");
+    assert!(other.is_dir(), "the other tool's pins stay, at start and at stop");
+    assert!(shared.is_dir(), "a pin folder vrrpd did not create stays");
+}

@@ -73,7 +73,7 @@ pub struct XdpDatapath {
     counters: PerCpuArray<MapData, CounterTable>,
     events: Option<RingBuf<MapData>>,
     links: Vec<(String, XdpLinkId)>,
-    pin_dir: Option<PathBuf>,
+    pin_dir: Option<PinDir>,
     /// The program's debug log (aya-log): rare events only, never per packet.
     logger: Option<KernelLog>,
     clock: Arc<KernelClock>,
@@ -83,9 +83,7 @@ impl XdpDatapath {
     /// Loads the program into the kernel (verifier included) and, with `pin_dir`, pins it and
     /// its maps there, replacing pins a crashed run left. Attaches nothing.
     pub fn load(pin_dir: Option<&Path>) -> Result<Self> {
-        if let Some(dir) = pin_dir {
-            prepare_pin_dir(dir)?;
-        }
+        let pins = pin_dir.map(prepare_pin_dir).transpose()?;
         let mut ebpf = Ebpf::load(OBJECT).context("loading the XDP object")?;
         let logger = match EbpfLogger::init(&mut ebpf) {
             Ok(logger) => Some(logger),
@@ -123,7 +121,7 @@ impl XdpDatapath {
             counters,
             events,
             links: Vec::new(),
-            pin_dir: pin_dir.map(Path::to_path_buf),
+            pin_dir: pins,
             logger,
             clock,
         })
@@ -265,16 +263,49 @@ impl XdpDatapath {
                 log::warn!("{error:#}");
             }
         }
-        if let Some(dir) = self.pin_dir.take() {
-            if let Err(error) = fs::remove_dir_all(&dir) {
-                log::warn!("removing pins in {}: {error}", dir.display());
+        if let Some(pins) = self.pin_dir.take() {
+            pins.remove();
+        }
+    }
+}
+
+/// What vrrpd pins, under these names only: another tool's pins beside them (`--pin-dir
+/// /sys/fs/bpf`, say) are never touched.
+const OWN_PINS: [&str; 5] =
+    [names::PROGRAM, names::CLOCK_PROGRAM, names::INSTANCES, names::COUNTERS, names::EVENTS];
+
+/// The pin folder in use, and whether this run created it (then it goes at stop too).
+struct PinDir {
+    dir: PathBuf,
+    created: bool,
+}
+
+impl PinDir {
+    /// Removes vrrpd's own pins, and the folder if this run created it and nothing else is in it.
+    fn remove(self) {
+        remove_own_pins(&self.dir);
+        if self.created {
+            if let Err(error) = fs::remove_dir(&self.dir) {
+                log::warn!("removing {}: {error}", self.dir.display());
             }
         }
     }
 }
 
-/// Makes `dir` an empty folder on bpffs, removing pins a crashed run left there.
-fn prepare_pin_dir(dir: &Path) -> Result<()> {
+fn remove_own_pins(dir: &Path) {
+    for name in OWN_PINS {
+        let path = dir.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => log::warn!("removing the pin {}: {error}", path.display()),
+        }
+    }
+}
+
+/// Makes `dir` a folder on bpffs holding none of vrrpd's pins: those a crashed run left are
+/// removed, anything else in it stays.
+fn prepare_pin_dir(dir: &Path) -> Result<PinDir> {
     let parent = dir.parent().unwrap_or(Path::new("/"));
     if !is_bpffs(parent) && !is_bpffs(dir) {
         bail!(
@@ -284,14 +315,23 @@ fn prepare_pin_dir(dir: &Path) -> Result<()> {
         );
     }
     if dir.exists() {
-        log::info!("replacing pins left in {} by an earlier run", dir.display());
-        fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+        if OWN_PINS.iter().any(|name| dir.join(name).exists()) {
+            log::info!("replacing pins left in {} by an earlier run", dir.display());
+        }
+        remove_own_pins(dir);
+        return Ok(PinDir { dir: dir.to_path_buf(), created: false });
     }
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     // The maps steer the election: only root may read or write them.
+    use std::os::unix::fs::DirBuilderExt;
     use std::os::unix::fs::PermissionsExt;
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    // Whatever the umask: 0700 exactly.
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("restricting {}", dir.display()))
+        .with_context(|| format!("restricting {}", dir.display()))?;
+    Ok(PinDir { dir: dir.to_path_buf(), created: true })
 }
 
 /// Per-reason counters summed over CPUs.
