@@ -215,7 +215,7 @@ pub fn destinations(transport: &Transport, family: Family) -> Vec<IpAddr> {
 }
 
 /// The advertised and excluded addresses as they are installed, each on its `dev`.
-async fn resolve_addresses(
+pub(crate) async fn resolve_addresses(
     spec: &vrrp_config::Instance,
     ifindex: u32,
     netlink: &Netlink,

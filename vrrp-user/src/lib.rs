@@ -3,6 +3,7 @@
 pub mod advert_socket;
 pub mod announce;
 pub mod arrivals;
+pub mod cleanup;
 pub mod daemon;
 mod effects;
 mod inputs;

@@ -196,11 +196,7 @@ async fn attach(
     let Some((id, attached)) = netlink.xdp_program(ifindex).await? else {
         return Err(first_error);
     };
-    let name = aya::programs::loaded_programs()
-        .filter_map(Result::ok)
-        .find(|program| program.id() == id)
-        .and_then(|program| program.name_as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let name = crate::xdp::loaded_program_name(id);
     if name != vrrp_common::names::PROGRAM {
         bail!(
             "{ifname} already has the XDP program {name:?} (id {id}); vrrpd does not replace \

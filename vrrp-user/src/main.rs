@@ -100,6 +100,17 @@ enum Command {
         #[arg(long, default_value = DEFAULT_PIN_DIR)]
         pin_dir: PathBuf,
     },
+    /// Remove what a vrrpd that could not stop (SIGKILL, OOM, crash) left behind: the
+    /// configuration's virtual addresses, vrrpd's pins, a stale vrrp_xdp. Refused while a vrrpd
+    /// holds the runtime folder's lock. The unit runs it after every stop (ExecStopPost=).
+    Cleanup {
+        #[arg(short = 'f', long = "config", default_value = "/etc/keepalived/keepalived.conf")]
+        config: PathBuf,
+        #[arg(long, default_value = DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+        #[arg(long, env = "RUNTIME_DIRECTORY", default_value = DEFAULT_RUNTIME_DIR)]
+        runtime_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -113,6 +124,9 @@ fn main() -> ExitCode {
         Some(Command::CheckConfig { file }) => check_config(&file, &cli.run.load.options()),
         Some(Command::Counters { pin_dir }) => inspect::print_counters(&pin_dir),
         Some(Command::Instances { pin_dir }) => inspect::print_instances(&pin_dir),
+        Some(Command::Cleanup { config, pin_dir, runtime_dir }) => {
+            cleanup(&config, &pin_dir, &runtime_dir, &cli.run.load.options())
+        }
         None => run(cli.run),
     };
     match result {
@@ -135,6 +149,21 @@ fn check_config(file: &std::path::Path, load: &vrrp_config::LoadOptions) -> Resu
         if config.scripts.len() == 1 { "" } else { "s" }
     );
     Ok(())
+}
+
+fn cleanup(
+    config: &std::path::Path,
+    pin_dir: &std::path::Path,
+    runtime_dir: &std::path::Path,
+    load: &vrrp_config::LoadOptions,
+) -> Result<()> {
+    daemon::check_privileges()?;
+    let config = daemon::load_config(config, load)?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(vrrp_user::cleanup::run(&config, pin_dir, runtime_dir))
 }
 
 fn run(args: RunArgs) -> Result<()> {

@@ -292,7 +292,8 @@ impl PinDir {
     }
 }
 
-fn remove_own_pins(dir: &Path) {
+/// Removes vrrpd's own pins from `dir`, leaving anything else there.
+pub(crate) fn remove_own_pins(dir: &Path) {
     for name in OWN_PINS {
         let path = dir.join(name);
         match fs::remove_file(&path) {
@@ -332,6 +333,15 @@ fn prepare_pin_dir(dir: &Path) -> Result<PinDir> {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .with_context(|| format!("restricting {}", dir.display()))?;
     Ok(PinDir { dir: dir.to_path_buf(), created: true })
+}
+
+/// The name of the loaded BPF program `id` ("" if it is gone or has none).
+pub(crate) fn loaded_program_name(id: u32) -> String {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .find(|program| program.id() == id)
+        .and_then(|program| program.name_as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Per-reason counters summed over CPUs.

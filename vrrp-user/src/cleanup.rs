@@ -1,0 +1,62 @@
+//! `vrrpd cleanup`: removes what a daemon that could not stop cleanly (SIGKILL, an OOM kill, a
+//! crash) left on the host: the configuration's virtual addresses, vrrpd's own pins, and a
+//! `vrrp_xdp` attached through netlink. The unit runs it after every stop (`ExecStopPost=`),
+//! so a restart never finds a stale VIP. It takes the daemon's lock first: while a vrrpd runs
+//! with the same runtime folder, it refuses and changes nothing.
+
+use std::path::Path;
+
+use anyhow::Result;
+use vrrp_config::Config;
+
+use crate::{instance, lock, netlink, xdp};
+
+pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<()> {
+    let _lock = lock::acquire(runtime_dir)?;
+    let (netlink, _events) = netlink::connect()?;
+    let mut removed = 0;
+    for spec in &config.instances {
+        let interface = match netlink.interface(&spec.interface).await {
+            Ok(interface) => interface,
+            Err(error) => {
+                log::info!(
+                    "{}: {} is gone, nothing to remove there ({error:#})",
+                    spec.name,
+                    spec.interface
+                );
+                continue;
+            }
+        };
+        let addresses = match instance::resolve_addresses(spec, interface.ifindex, &netlink).await {
+            Ok(addresses) => addresses,
+            Err(error) => {
+                log::warn!("{}: {error:#}", spec.name);
+                continue;
+            }
+        };
+        for address in &addresses {
+            if netlink.has_address(address.ifindex, address.address).await? {
+                netlink.remove(address).await?;
+                log::info!("{}: removed {}/{}", spec.name, address.address, address.prefix_len);
+                removed += 1;
+            }
+        }
+        // A BPF link dies with its process; an attachment through netlink does not.
+        if let Some((id, attached)) = netlink.xdp_program(interface.ifindex).await? {
+            if xdp::loaded_program_name(id) == vrrp_common::names::PROGRAM {
+                netlink.detach_xdp(interface.ifindex, &attached).await?;
+                log::info!("{}: detached a stale vrrp_xdp (id {id})", spec.interface);
+            }
+        }
+    }
+    if pin_dir.is_dir() {
+        xdp::remove_own_pins(pin_dir);
+        // Only an empty folder goes (never another tool's pins, never a mount point).
+        let _ = std::fs::remove_dir(pin_dir);
+    }
+    log::info!(
+        "cleanup: {removed} virtual address{} removed",
+        if removed == 1 { "" } else { "es" }
+    );
+    Ok(())
+}
