@@ -13,7 +13,8 @@ use aya_ebpf::{
 pub fn vrrp_clock(ctx: XdpContext) -> u32 {
     let start = ctx.data();
     if start + 8 <= ctx.data_end() {
-        // SAFETY: the eight bytes lie inside the frame (checked just above).
+        // SAFETY: the eight bytes lie inside the frame (checked just above); bpf_jiffies64
+        // takes no arguments and reads no memory of ours.
         unsafe { core::ptr::write_unaligned(start as *mut u64, bpf_jiffies64()) };
     }
     XDP_PASS
