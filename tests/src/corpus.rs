@@ -125,14 +125,7 @@ pub fn configure(datapath: &mut XdpDatapath, extra_flags: u8) -> Result<()> {
 
 /// An address as the maps and records store it: IPv4 in the first four bytes.
 pub fn address_key(address: IpAddr) -> [u8; 16] {
-    match address {
-        IpAddr::V4(v4) => {
-            let mut key = [0; 16];
-            key[..4].copy_from_slice(&v4.octets());
-            key
-        }
-        IpAddr::V6(v6) => v6.octets(),
-    }
+    vrrp_common::address_bytes(address)
 }
 
 /// An advertisement and the frame around it, as plain fields for struct-update syntax.

@@ -40,6 +40,28 @@ pub const FAMILY_IPV6: u8 = 6;
 /// instance on a stacked VLAN runs on that VLAN's own device, where the frame is untagged).
 pub const VLAN_STACKED: u16 = 0xffff;
 
+/// An address as keys, records and peers store it: IPv4 in the first four bytes, the rest zero.
+pub fn address_bytes(address: core::net::IpAddr) -> [u8; 16] {
+    match address {
+        core::net::IpAddr::V4(v4) => {
+            let mut bytes = [0; 16];
+            bytes[..4].copy_from_slice(&v4.octets());
+            bytes
+        }
+        core::net::IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// The address `bytes` hold, of the family [`FAMILY_IPV4`] or [`FAMILY_IPV6`] (the inverse of
+/// [`address_bytes`]).
+pub fn address_of(family: u8, bytes: [u8; 16]) -> core::net::IpAddr {
+    if family == FAMILY_IPV4 {
+        core::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).into()
+    } else {
+        core::net::Ipv6Addr::from(bytes).into()
+    }
+}
+
 /// One virtual router on one interface and VLAN: the key of `VRRP_INSTANCES`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -227,6 +249,17 @@ mod pod {
 mod tests {
     use super::*;
     use core::mem::size_of;
+
+    #[test]
+    fn addresses_round_trip_through_their_stored_form() {
+        let v4 = core::net::IpAddr::V4(core::net::Ipv4Addr::new(192, 0, 2, 1));
+        let v6: core::net::IpAddr =
+            core::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1).into();
+        assert_eq!(address_bytes(v4)[..4], [192, 0, 2, 1]);
+        assert_eq!(address_bytes(v4)[4..], [0; 12]);
+        assert_eq!(address_of(FAMILY_IPV4, address_bytes(v4)), v4);
+        assert_eq!(address_of(FAMILY_IPV6, address_bytes(v6)), v6);
+    }
 
     #[test]
     fn layouts_have_no_implicit_padding() {

@@ -10,6 +10,7 @@ use std::{
 };
 
 use anyhow::{bail, Result};
+use vrrp_proto::packet::upper_layer_checksum;
 
 const ETH_P_ARP: u16 = 0x0806;
 const ETH_P_IPV6: u16 = 0x86dd;
@@ -17,6 +18,7 @@ const BROADCAST: [u8; 6] = [0xff; 6];
 /// 33:33:00:00:00:01, the all-nodes group ff02::1.
 const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const IPPROTO_ICMPV6: u8 = 58;
 const ICMPV6_NEIGHBOR_ADVERTISEMENT: u8 = 136;
 const NA_FLAG_ROUTER: u8 = 0x80;
 const NA_FLAG_OVERRIDE: u8 = 0x20;
@@ -129,7 +131,7 @@ pub fn neighbour_advertisement(
     frame.extend_from_slice(&[0x60, 0, 0, 0]);
     frame.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
     // Next header ICMPv6, hop limit 255 (RFC 4861 §7.1.2).
-    frame.extend_from_slice(&[58, 255]);
+    frame.extend_from_slice(&[IPPROTO_ICMPV6, 255]);
     frame.extend_from_slice(&source.octets());
     frame.extend_from_slice(&ALL_NODES.octets());
     frame.extend_from_slice(&icmp);
@@ -137,21 +139,7 @@ pub fn neighbour_advertisement(
 }
 
 fn icmpv6_checksum(source: Ipv6Addr, destination: Ipv6Addr, message: &[u8]) -> u16 {
-    let mut sum: u64 = 0;
-    let mut add = |bytes: &[u8]| {
-        for chunk in bytes.chunks(2) {
-            sum += u64::from(u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]));
-        }
-    };
-    add(&source.octets());
-    add(&destination.octets());
-    add(&(message.len() as u32).to_be_bytes());
-    add(&[0, 0, 0, 58]);
-    add(message);
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    upper_layer_checksum(message, source.into(), destination.into(), IPPROTO_ICMPV6)
 }
 
 /// Whether the host forwards IPv6 on `ifname` (then NAs carry the Router flag).

@@ -5,16 +5,12 @@
 //! - Socket: a raw socket per interface and family runs the same validation in user space and
 //!   hands over the valid advertisements (see `socket_receiver`).
 
-use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    sync::Arc,
-    time::Instant,
-};
+use std::{net::IpAddr, sync::Arc, time::Instant};
 
 use anyhow::{anyhow, Result};
 use aya::maps::{MapData, RingBuf};
 use tokio::{io::unix::AsyncFd, sync::mpsc};
-use vrrp_common::{AdvertEvent, InstanceKey, FAMILY_IPV4};
+use vrrp_common::{AdvertEvent, InstanceKey};
 use vrrp_proto::Centiseconds;
 
 use crate::{kernel_clock::KernelClock, xdp};
@@ -37,14 +33,6 @@ pub struct Arrival {
     pub source_mac: Option<[u8; 6]>,
 }
 
-pub fn address_of(family: u8, bytes: [u8; 16]) -> IpAddr {
-    if family == FAMILY_IPV4 {
-        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
-    } else {
-        IpAddr::V6(Ipv6Addr::from(bytes))
-    }
-}
-
 fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
     let received_at = clock.instant_of(event.jiffies).unwrap_or_else(|error| {
         log::warn!("dating an event by the kernel clock: {error:#}; taking its reading time");
@@ -52,7 +40,7 @@ fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
     });
     Arrival {
         key: event.key,
-        source: address_of(event.key.family, event.sender),
+        source: vrrp_common::address_of(event.key.family, event.sender),
         received_at,
         kernel_tick: Some(event.jiffies),
         priority: event.priority,

@@ -5,11 +5,7 @@ use std::time::Instant;
 use vrrp_common::event_cause;
 use vrrp_node::InstanceId;
 
-use crate::{
-    arrivals::{self, Arrival},
-    daemon::Daemon,
-    netlink::NetEvent,
-};
+use crate::{arrivals::Arrival, daemon::Daemon, netlink::NetEvent};
 
 impl Daemon {
     pub(crate) fn handle_timers(&mut self) {
@@ -47,7 +43,7 @@ impl Daemon {
         };
         let arrival = Arrival {
             key: instance.key,
-            source: arrivals::address_of(instance.key.family, record.sender),
+            source: vrrp_common::address_of(instance.key.family, record.sender),
             received_at: seen_at,
             kernel_tick: Some(tick),
             priority: record.priority,

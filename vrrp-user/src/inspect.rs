@@ -6,7 +6,7 @@ use std::{ffi::CStr, io::Write, path::Path, time::Duration};
 use anyhow::Result;
 use vrrp_common::{checksum_form, instance_flags, Counter, InstanceState, Peer, Verdict};
 
-use crate::{arrivals, xdp};
+use crate::xdp;
 
 /// The per-reason counters, summed over CPUs.
 pub fn print_counters(pin_dir: &Path) -> Result<()> {
@@ -88,7 +88,7 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
             "  last advertisement: {:.2} s ago from {} ({}), priority {}, interval {:.2} s, \
              checksum {form}; {} valid since the record was cleared",
             age,
-            arrivals::address_of(key.family, record.sender),
+            vrrp_common::address_of(key.family, record.sender),
             vrrp_config::MacAddr(record.sender_mac),
             record.priority,
             f64::from(record.interval_cs) / 100.0,
@@ -99,7 +99,7 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
 }
 
 fn describe_peer(family: u8, peer: &Peer) -> String {
-    let mut text = arrivals::address_of(family, peer.addr).to_string();
+    let mut text = vrrp_common::address_of(family, peer.addr).to_string();
     if peer.pinned != 0 {
         text.push_str(&format!(", pinned to MAC {}", vrrp_config::MacAddr(peer.mac)));
     }

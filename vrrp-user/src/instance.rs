@@ -163,11 +163,7 @@ impl Instance {
         peers
             .iter()
             .map(|peer| {
-                let mut addr = [0u8; 16];
-                match peer.address {
-                    IpAddr::V4(v4) => addr[..4].copy_from_slice(&v4.octets()),
-                    IpAddr::V6(v6) => addr.copy_from_slice(&v6.octets()),
-                }
+                let addr = vrrp_common::address_bytes(peer.address);
                 let (mac, pinned) = peer.mac.map_or(([0; 6], 0), |mac| (mac.0, 1));
                 let ttl_limited = peer.min_ttl.is_some() || peer.max_ttl.is_some();
                 Peer {

@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use vrrp_common::{checksum_form, wire::IPPROTO_VRRP};
+use vrrp_common::checksum_form;
 
 /// Which checksum to put on VRRPv3 over IPv4. Other kinds have only one form.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -62,14 +62,30 @@ pub(crate) fn fold(mut sum: u64) -> u16 {
 }
 
 /// The sum of the pseudo-header for an upper-layer message of `length` bytes: source,
-/// destination, protocol 112 and the length, in the layout of RFC 768 (IPv4) or RFC 8200 §8.1
+/// destination, `protocol` and the length, in the layout of RFC 768 (IPv4) or RFC 8200 §8.1
 /// (IPv6). The layouts differ only in field widths, which do not change a one's complement sum.
-pub(crate) fn pseudo_header_sum(source: IpAddr, destination: IpAddr, length: usize) -> u64 {
+pub(crate) fn pseudo_header_sum(
+    source: IpAddr,
+    destination: IpAddr,
+    protocol: u8,
+    length: usize,
+) -> u64 {
     let address_sum = |address: IpAddr| match address {
         IpAddr::V4(a) => sum_words(&a.octets(), 0),
         IpAddr::V6(a) => sum_words(&a.octets(), 0),
     };
-    address_sum(source) + address_sum(destination) + u64::from(IPPROTO_VRRP) + length as u64
+    address_sum(source) + address_sum(destination) + u64::from(protocol) + length as u64
+}
+
+/// The checksum of an upper-layer `message` of `protocol` (its checksum field zero) with its
+/// pseudo-header: what VRRPv3 and ICMPv6 (neighbour advertisements, RFC 4443 §2.3) both use.
+pub fn upper_layer_checksum(
+    message: &[u8],
+    source: IpAddr,
+    destination: IpAddr,
+    protocol: u8,
+) -> u16 {
+    compute(message, pseudo_header_sum(source, destination, protocol, message.len()))
 }
 
 /// The checksum field value for `message` whose checksum field is zero.

@@ -3,7 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_common::wire::{
-    AUTH_HMAC_TRAILER_LEN, VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_LEN,
+    AUTH_HMAC_TRAILER_LEN, IPPROTO_VRRP, VRRP_HEADER_LEN, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT,
+    VRRP_V2_AUTH_LEN,
 };
 
 use super::checksum::{self, ChecksumForm, ChecksumMode};
@@ -170,7 +171,8 @@ fn verify_checksum(
     version: Version,
     ip: &IpMetadata,
 ) -> Result<ChecksumForm, DecodeError> {
-    let pseudo_header = || checksum::pseudo_header_sum(ip.source, ip.destination, payload.len());
+    let pseudo_header =
+        || checksum::pseudo_header_sum(ip.source, ip.destination, IPPROTO_VRRP, payload.len());
     let form = match (version, Family::of(&ip.source)) {
         (Version::V2, _) => checksum::verifies(payload, 0).then_some(ChecksumForm::V2),
         (Version::V3, Family::Ipv6) => {
@@ -272,7 +274,7 @@ impl Advertisement {
         let pseudo_header = match self.checksum_form(mode) {
             ChecksumForm::V2 | ChecksumForm::V3Ipv4Plain => 0,
             ChecksumForm::V3Ipv4PseudoHeader | ChecksumForm::V3Ipv6 => {
-                checksum::pseudo_header_sum(source, destination, message.len())
+                checksum::pseudo_header_sum(source, destination, IPPROTO_VRRP, message.len())
             }
         };
         let sum = checksum::compute(message, pseudo_header);

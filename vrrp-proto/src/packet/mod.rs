@@ -36,7 +36,7 @@ mod ip;
 
 use std::net::IpAddr;
 
-pub use checksum::{ChecksumForm, ChecksumMode};
+pub use checksum::{upper_layer_checksum, ChecksumForm, ChecksumMode};
 pub use codec::{decode_payload, IpMetadata, ReceiveChecks, Received};
 pub use error::{DecodeError, EncodeError};
 pub use ip::decode_ip_packet;
