@@ -51,16 +51,17 @@ fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
     }
 }
 
-/// Forwards ring-buffer events until the receiver is gone, dated by the kernel's clock.
+/// Forwards ring-buffer events until the receiver is gone, dated by the kernel's clock. The
+/// task ends early only if the ring cannot be polled any more: the daemon watches for that.
 pub fn spawn_ring_reader(
     ring: RingBuf<MapData>,
     sender: mpsc::Sender<Arrival>,
     clock: Arc<KernelClock>,
-) -> Result<()> {
+) -> Result<tokio::task::JoinHandle<()>> {
     // SAFETY: the ring buffer (and its descriptor) moves into the AsyncFd and lives as long.
     let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
         .map_err(|error| anyhow!("polling the event ring: {error}"))?;
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         loop {
             let Ok(mut guard) = ring.readable_mut().await else {
                 return;
@@ -72,8 +73,7 @@ pub fn spawn_ring_reader(
             }
             guard.clear_ready();
         }
-    });
-    Ok(())
+    }))
 }
 
 /// Forwards the XDP program's debug log records to the daemon's log.

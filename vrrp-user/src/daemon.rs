@@ -116,11 +116,18 @@ pub async fn run(options: Options) -> Result<()> {
         daemon.stop().await;
         return Err(error);
     }
-    if let Some(xdp) = daemon.xdp.as_mut() {
-        if let Some(ring) = xdp.take_events() {
-            arrivals::spawn_ring_reader(ring, daemon.arrivals.clone(), xdp.clock().clone())?;
+    // The kernel's events must keep coming: a reader that stops would leave a master deaf to
+    // preemption, so its end ends the daemon (and systemd restarts a whole one).
+    let mut ring_reader = match daemon
+        .xdp
+        .as_mut()
+        .and_then(|xdp| xdp.take_events().map(|ring| (ring, xdp.clock().clone())))
+    {
+        Some((ring, clock)) => {
+            Some(arrivals::spawn_ring_reader(ring, daemon.arrivals.clone(), clock)?)
         }
-    }
+        None => None,
+    };
     if let Some(logger) = daemon.xdp.as_mut().and_then(XdpDatapath::take_logger) {
         arrivals::spawn_kernel_log(logger)?;
     }
@@ -132,6 +139,7 @@ pub async fn run(options: Options) -> Result<()> {
     let mut hangup = signal(SignalKind::hangup())?;
     let watchdog = systemd::watchdog_interval();
     let mut watchdog_ticks = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let mut failure = None;
     loop {
         let deadline = daemon.node.poll_timeout();
         tokio::select! {
@@ -152,7 +160,17 @@ pub async fn run(options: Options) -> Result<()> {
                     daemon.handle_arrival(arrival);
                 }
             }
-            Some(event) = net_events.recv() => daemon.handle_net_event(event).await,
+            event = net_events.recv() => match event {
+                Some(event) => daemon.handle_net_event(event).await,
+                None => {
+                    failure = Some("the netlink event stream ended");
+                    break;
+                }
+            },
+            _ = wait_for(ring_reader.as_mut()) => {
+                failure = Some("the XDP event ring cannot be read any more");
+                break;
+            }
             Some((name, ok)) = script_results.recv() => {
                 daemon.node.handle_script(Instant::now(), &name, ok)
             }
@@ -167,7 +185,20 @@ pub async fn run(options: Options) -> Result<()> {
     systemd::notify("STOPPING=1");
     log::info!("stopping");
     daemon.stop().await;
-    Ok(())
+    match failure {
+        None => Ok(()),
+        Some(why) => anyhow::bail!("{why}: stopped, so that a whole daemon starts again"),
+    }
+}
+
+/// Completes when the task ends; never, without one.
+async fn wait_for(task: Option<&mut tokio::task::JoinHandle<()>>) {
+    match task {
+        Some(task) => {
+            let _ = task.await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
