@@ -84,6 +84,9 @@ pub(crate) struct Daemon {
     pub(crate) mac_changes_logged: OncePerPeer,
     /// Peers whose advertisements without a link-local first address were already logged.
     pub(crate) not_link_local_logged: OncePerPeer,
+    /// SIGHUPs received, and the newest of them whose file was applied or refused.
+    pub(crate) reloads_started: u64,
+    pub(crate) reloads_applied: u64,
     /// The node as of the end of the latest round of the loop (a status command reads it).
     pub(crate) snapshot: Snapshot,
 }
@@ -110,6 +113,8 @@ pub async fn run(options: Options) -> Result<()> {
         script_results: script_sender,
         mac_changes_logged: OncePerPeer::default(),
         not_link_local_logged: OncePerPeer::default(),
+        reloads_started: 0,
+        reloads_applied: 0,
         snapshot: Snapshot::default(),
     };
     if let Err(error) = daemon.apply(config).await {
@@ -137,6 +142,8 @@ pub async fn run(options: Options) -> Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut hangup = signal(SignalKind::hangup())?;
+    // Reloads are parsed off the loop, in the order the signals came.
+    let (reload_sender, mut reloads) = mpsc::channel(16);
     let watchdog = systemd::watchdog_interval();
     let mut watchdog_ticks = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut failure = None;
@@ -176,7 +183,8 @@ pub async fn run(options: Options) -> Result<()> {
             }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
-            _ = hangup.recv() => daemon.reload().await,
+            _ = hangup.recv() => daemon.start_reload(reload_sender.clone()),
+            Some(parsed) = reloads.recv() => daemon.finish_reload(parsed).await,
             _ = watchdog_ticks.tick(), if watchdog.is_some() => systemd::notify("WATCHDOG=1"),
         }
         daemon.carry_out().await;

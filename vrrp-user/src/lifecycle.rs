@@ -8,7 +8,11 @@ use std::{
 };
 
 use anyhow::{bail, Result};
+use tokio::sync::mpsc;
 use vrrp_config::Config;
+
+/// A reload's file, read and validated: the number of the SIGHUP it answers, and the result.
+pub(crate) type ParsedReload = (u64, Result<Config>);
 
 use crate::{
     daemon::{Daemon, DatapathChoice, Options},
@@ -101,11 +105,28 @@ impl Daemon {
         Ok(())
     }
 
-    /// SIGHUP: a bad file is refused and the running configuration stays in force.
-    pub(crate) async fn reload(&mut self) {
+    /// SIGHUP, first half: reads and validates the file on a thread of its own, so timers and
+    /// advertisements are handled meanwhile; the result comes back as an input of the loop.
+    pub(crate) fn start_reload(&mut self, parsed: mpsc::Sender<ParsedReload>) {
         systemd::reloading();
         log::info!("reloading {}", self.options.config.display());
-        let result = match load_config(&self.options.config, &self.options.load) {
+        self.reloads_started += 1;
+        let sequence = self.reloads_started;
+        let (path, load) = (self.options.config.clone(), self.options.load.clone());
+        tokio::task::spawn_blocking(move || {
+            let _ = parsed.blocking_send((sequence, load_config(&path, &load)));
+        });
+    }
+
+    /// SIGHUP, second half: a bad file is refused and the running configuration stays in
+    /// force; a good one is applied as a diff.
+    pub(crate) async fn finish_reload(&mut self, (sequence, parsed): ParsedReload) {
+        // Parses may finish out of order: one read before a later one applied is stale.
+        if sequence <= self.reloads_applied {
+            return;
+        }
+        self.reloads_applied = sequence;
+        let result = match parsed {
             Ok(config) => self.apply(config).await,
             Err(error) => Err(error),
         };
