@@ -93,9 +93,14 @@ pub fn run(mode: Mode) -> Result<()> {
     if !bpffs_ok {
         // Root's alone: a world-writable bpffs lets any user pre-create vrrpd's pin folder.
         println!("setup: mounting bpffs on /sys/fs/bpf (mode 0700)");
-        run_command(
-            Command::new("mount").args(["-t", "bpf", "-o", "mode=0700", "bpf", "/sys/fs/bpf"]),
-        )?;
+        run_command(Command::new("mount").args([
+            "-t",
+            "bpf",
+            "-o",
+            "mode=0700",
+            "bpf",
+            "/sys/fs/bpf",
+        ]))?;
     }
     println!("setup: done");
     Ok(())
