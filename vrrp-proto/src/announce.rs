@@ -22,6 +22,9 @@ pub struct GarpConfig {
     /// `garp_lower_prio_repeat`: announcements sent when a master hears a lower priority (the
     /// other router was master too, e.g. across a partition: hosts may have its MAC).
     pub lower_prio_repeat: u32,
+    /// `garp_lower_prio_delay`: at most one announcement round per this period in answer to
+    /// lower priorities; zero leaves every one answered.
+    pub lower_prio_delay: Duration,
 }
 
 impl Default for GarpConfig {
@@ -33,6 +36,7 @@ impl Default for GarpConfig {
             master_refresh_repeat: 1,
             interval: Duration::ZERO,
             lower_prio_repeat: 5,
+            lower_prio_delay: Duration::from_secs(5),
         }
     }
 }
@@ -42,6 +46,9 @@ impl Default for GarpConfig {
 pub(crate) struct Announcer {
     delayed_burst_at: Option<Instant>,
     refresh_at: Option<Instant>,
+    /// The latest burst that counts against `garp_lower_prio_delay`: becoming master, or
+    /// answering a lower priority.
+    last_burst_at: Option<Instant>,
 }
 
 impl Announcer {
@@ -49,7 +56,22 @@ impl Announcer {
     pub(crate) fn start(&mut self, now: Instant, config: &GarpConfig) -> u32 {
         self.delayed_burst_at = (!config.master_delay.is_zero()).then(|| now + config.master_delay);
         self.refresh_at = config.master_refresh.map(|period| now + period);
+        self.last_burst_at = Some(now);
         config.master_repeat
+    }
+
+    /// A master heard a lower priority (or a resignation) at `at`: the size of the burst that
+    /// answers it, 0 within `garp_lower_prio_delay` of the previous burst. keepalived vrrp.c
+    /// vrrp_state_master_rx() answers each with `garp_lower_prio_repeat` messages and again
+    /// `garp_lower_prio_delay` later; a peer's advertisements queued behind ARP resolution
+    /// arrive together, so answering each one would flood the link.
+    pub(crate) fn lower_priority_heard(&mut self, at: Instant, config: &GarpConfig) -> u32 {
+        let recent = self.last_burst_at.is_some_and(|last| at < last + config.lower_prio_delay);
+        if recent || config.lower_prio_repeat == 0 {
+            return 0;
+        }
+        self.last_burst_at = Some(at);
+        config.lower_prio_repeat
     }
 
     pub(crate) fn stop(&mut self) {

@@ -17,8 +17,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use vrrp_proto::{
-    Advertisement, Centiseconds, Disposition, InitialState, Output, Reason, Router, RouterConfig,
-    State, Version,
+    Advertisement, Centiseconds, Disposition, Output, Reason, Router, RouterConfig, State, Version,
 };
 
 const DEFAULT_SEEDS: u64 = 5_000;
@@ -154,11 +153,6 @@ impl Lan {
                     priority,
                     advert_interval: interval,
                     preempt,
-                    initial_state: if rng.percent(20) {
-                        InitialState::Master
-                    } else {
-                        InitialState::Backup
-                    },
                     ..RouterConfig::new(
                         42,
                         IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + index as u8)),
@@ -200,11 +194,10 @@ impl Lan {
             .iter()
             .map(|node| {
                 format!(
-                    "{} prio {} {:?} {:?} {}",
+                    "{} prio {} {:?} {}",
                     node.address(),
                     node.router.priority(),
                     node.liveness,
-                    node.config.initial_state,
                     node.router.state()
                 )
             })
@@ -411,9 +404,6 @@ impl Lan {
             }
             (Input::Timeout, Reason::MasterResigned) => {
                 node.resigned_at.is_some_and(|at| self.now >= at + node.router.skew_time())
-            }
-            (Input::Timeout, Reason::InitialStateMaster) => {
-                node.config.initial_state == InitialState::Master
             }
             (
                 Input::Advert { source: s, priority: p, .. },
