@@ -1,5 +1,10 @@
 //! A deterministic simulated LAN of 2 to 5 routers: loss, delay, reordering, partitions,
-//! crashes, graceful restarts, frozen processes and faults, on a virtual clock.
+//! crashes, graceful restarts, frozen processes and faults, on a virtual clock. Routers may own
+//! the addresses, wait a `preempt_delay`, have their priority moved by tracking, change their
+//! advertisement interval on reload, and sit behind a kernel that absorbs unchanged
+//! advertisements (and, in the chaotic phase, loses some events): a backup then learns of them
+//! only when its master-down timer is due, dated in the past, as the daemon reads the kernel's
+//! record.
 //!
 //! Each seed runs a chaotic phase (only causality is checked there), then calm phases with
 //! targeted disturbances whose outcome the RFC bounds:
@@ -7,7 +12,11 @@
 //! - a dead master is replaced within Master_Down_Interval of its last advertisement + delay;
 //! - a resigning master is replaced within Skew_Time + delay;
 //! - after a partition heals, one master within one advertisement interval + delay;
-//! - every state change has a cause: the input that produced it justifies its reason.
+//! - every state change has a cause: the input that produced it justifies its reason, and a
+//!   preemption waits `preempt_delay` from the first lower-priority advertisement;
+//! - the owner's priority never moves, nobody else's reaches 255;
+//! - a master answers lower priorities with at most one announcement round per
+//!   `garp_lower_prio_delay`, counted from becoming master.
 //!
 //! A failure names its seed; `VRRP_SIM_SEED=n` replays it, `VRRP_SIM_SEEDS=n` runs more.
 
@@ -21,6 +30,8 @@ use vrrp_proto::{
 };
 
 const DEFAULT_SEEDS: u64 = 5_000;
+/// VRRPv3 intervals the routers are configured with, and change to on reload.
+const V3_INTERVALS: [u16; 4] = [50, 100, 100, 200];
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
 
 #[path = "support/split_mix.rs"]
@@ -39,6 +50,12 @@ enum Action {
     Partition(Vec<u8>),
     Heal,
     Loss(u64),
+    /// Tracking moved the router's priority.
+    Track(usize, u8),
+    /// A reload gave the router another advertisement interval (VRRPv3).
+    Interval(usize, Centiseconds),
+    /// Percentage of the kernel's advertisement events that are lost.
+    LostEvents(u64),
 }
 
 #[derive(Debug)]
@@ -91,7 +108,20 @@ struct Node {
     /// advertisement this router must follow.
     waiting_since: Option<Instant>,
     resigned_at: Option<Instant>,
-    heard_lower_since_wait: bool,
+    /// The first lower-priority advertisement since the wait started (preempt_delay counts
+    /// from it).
+    first_lower_since_wait: Option<Instant>,
+    /// The priority tracking last gave it, applied again after a restart.
+    tracked: Option<u8>,
+    /// Whether a kernel program in front of it absorbs unchanged advertisements in Backup.
+    absorbs: bool,
+    /// What the kernel's record last saw: sender, priority, interval.
+    kernel_seen: Option<(IpAddr, u8, Centiseconds)>,
+    /// The newest advertisement the kernel absorbed without an event, with its receive time.
+    kernel_record: Option<(Instant, IpAddr, Advertisement)>,
+    /// When it last became master, and last answered a lower priority with announcements.
+    master_since: Option<Instant>,
+    last_lower_round: Option<Instant>,
 }
 
 impl Node {
@@ -111,6 +141,8 @@ enum Input {
     Shutdown,
     Fault,
     Timeout,
+    Track,
+    Reload,
     Advert { source: IpAddr, priority: u8, received_at: Instant },
 }
 
@@ -127,7 +159,7 @@ struct Lan {
     /// Partition group of each node; packets cross only within a group.
     groups: Vec<u8>,
     transitions: Vec<(Instant, usize, State, State)>,
-    interval: Centiseconds,
+    lost_events_percent: u64,
 }
 
 impl Lan {
@@ -137,7 +169,16 @@ impl Lan {
         let version = if rng.percent(30) { Version::V2 } else { Version::V3 };
         let interval = match version {
             Version::V2 => Centiseconds::from_seconds(1),
-            Version::V3 => Centiseconds::new([50, 100, 100, 200][rng.below(4)]),
+            Version::V3 => Centiseconds::new(rng.pick(&V3_INTERVALS)),
+        };
+        let preempt_delay = if rng.percent(25) {
+            Duration::from_millis(rng.below(4_000) as u64)
+        } else {
+            Duration::ZERO
+        };
+        let garp = vrrp_proto::GarpConfig {
+            lower_prio_delay: Duration::from_millis(rng.pick(&[0, 500, 2_000, 5_000])),
+            ..vrrp_proto::GarpConfig::default()
         };
         let preempt = !rng.percent(15);
         let owner = rng.percent(15).then(|| rng.below(count));
@@ -153,6 +194,8 @@ impl Lan {
                     priority,
                     advert_interval: interval,
                     preempt,
+                    preempt_delay,
+                    garp,
                     ..RouterConfig::new(
                         42,
                         IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + index as u8)),
@@ -168,7 +211,13 @@ impl Lan {
                     last_sent: None,
                     waiting_since: None,
                     resigned_at: None,
-                    heard_lower_since_wait: false,
+                    first_lower_since_wait: None,
+                    tracked: None,
+                    absorbs: rng.percent(50),
+                    kernel_seen: None,
+                    kernel_record: None,
+                    master_since: None,
+                    last_lower_round: None,
                 }
             })
             .collect();
@@ -184,7 +233,7 @@ impl Lan {
             max_delay: Duration::from_millis(5),
             groups: vec![0; count],
             transitions: Vec::new(),
-            interval,
+            lost_events_percent: 0,
         }
     }
 
@@ -194,9 +243,10 @@ impl Lan {
             .iter()
             .map(|node| {
                 format!(
-                    "{} prio {} {:?} {}",
+                    "{} prio {} every {} {:?} {}",
                     node.address(),
                     node.router.priority(),
+                    node.config.advert_interval,
                     node.liveness,
                     node.router.state()
                 )
@@ -237,6 +287,16 @@ impl Lan {
                 (Some((at, index)), event_at) if at <= end && event_at.is_none_or(|e| at < e) => {
                     self.now = self.now.max(at);
                     let now = self.now;
+                    if self.nodes[index].router.state() == State::Backup {
+                        // The daemon reads the kernel's record before judging a master-down
+                        // timer: an absorbed advertisement counts, dated when it arrived.
+                        if let Some((received_at, source, advert)) =
+                            self.nodes[index].kernel_record.take()
+                        {
+                            self.deliver(index, received_at, source, &advert);
+                            continue;
+                        }
+                    }
                     self.nodes[index].router.handle_timeout(now);
                     self.drain(index, Input::Timeout);
                     if self.nodes[index].router.poll_timeout().is_some_and(|next| next <= now) {
@@ -257,12 +317,31 @@ impl Lan {
     fn handle_event(&mut self, event: Event) {
         match event {
             Event::Deliver { to, source, advert } => match self.nodes[to].liveness {
-                Liveness::Running => self.deliver(to, self.now, source, &advert),
+                Liveness::Running => self.kernel_receives(to, source, advert),
                 Liveness::Frozen => self.nodes[to].backlog.push((self.now, source, advert)),
                 Liveness::Crashed => {}
             },
             Event::Script(action) => self.act(action),
         }
+    }
+
+    /// The kernel in front of a backup raises an event only when the sender, priority or
+    /// interval changes (and may lose one); anything else waits in its record. A master hears
+    /// every advertisement.
+    fn kernel_receives(&mut self, to: usize, source: IpAddr, advert: Advertisement) {
+        let lost = self.rng.percent(self.lost_events_percent);
+        let node = &mut self.nodes[to];
+        if node.absorbs && node.router.state() == State::Backup {
+            let seen = (source, advert.priority(), advert.interval());
+            let changed = node.kernel_seen != Some(seen);
+            node.kernel_seen = Some(seen);
+            if !changed || lost {
+                node.kernel_record = Some((self.now, source, advert));
+                return;
+            }
+        }
+        node.kernel_record = None;
+        self.deliver(to, self.now, source, &advert);
     }
 
     fn deliver(&mut self, to: usize, received_at: Instant, source: IpAddr, advert: &Advertisement) {
@@ -276,12 +355,15 @@ impl Lan {
             } else if node.follows(priority) {
                 node.waiting_since =
                     Some(node.waiting_since.map_or(received_at, |w| w.max(received_at)));
-                node.heard_lower_since_wait = false;
                 node.resigned_at = None;
+                if priority >= node.router.priority() {
+                    // keepalived: a master at or above us stops the preempt delay.
+                    node.first_lower_since_wait = None;
+                }
             }
         }
-        if before == State::Backup && priority != 0 && !node.follows(priority) {
-            node.heard_lower_since_wait = true;
+        if before == State::Backup && priority != 0 && priority < node.router.priority() {
+            node.first_lower_since_wait.get_or_insert(received_at);
         }
         self.drain(to, Input::Advert { source, priority, received_at });
     }
@@ -299,9 +381,17 @@ impl Lan {
                 node.router = Router::new(node.config.clone()).expect("valid configuration");
                 node.liveness = Liveness::Running;
                 node.backlog.clear();
+                node.kernel_seen = None;
+                node.kernel_record = None;
                 let faulty = node.faulty;
                 node.router.handle_fault(now, faulty);
                 self.drain(index, Input::Fault);
+                // Tracking reports before startup, as the node's retrack does.
+                if let Some(priority) = self.nodes[index].tracked {
+                    self.nodes[index].router.handle_priority(now, priority);
+                    self.drain(index, Input::Track);
+                }
+                self.check_priority(index);
                 self.nodes[index].router.handle_startup(now);
                 self.drain(index, Input::Startup);
             }
@@ -341,6 +431,26 @@ impl Lan {
             Action::Partition(groups) => self.groups = groups,
             Action::Heal => self.groups.iter_mut().for_each(|group| *group = 0),
             Action::Loss(percent) => self.loss_percent = percent,
+            Action::LostEvents(percent) => self.lost_events_percent = percent,
+            Action::Track(index, priority) => {
+                self.nodes[index].tracked = Some(priority);
+                if self.nodes[index].liveness == Liveness::Running {
+                    self.nodes[index].router.handle_priority(now, priority);
+                    self.drain(index, Input::Track);
+                    self.check_priority(index);
+                }
+            }
+            Action::Interval(index, interval) => {
+                // A reload: a crashed router restarts with the new file; a frozen one's
+                // outputs wait for its resume.
+                let node = &mut self.nodes[index];
+                node.config.advert_interval = interval;
+                let config = node.config.clone();
+                node.router.reconfigure(now, config).expect("valid interval");
+                if node.liveness == Liveness::Running {
+                    self.drain(index, Input::Reload);
+                }
+            }
             _ => {}
         }
     }
@@ -359,11 +469,18 @@ impl Lan {
                     let node = &mut self.nodes[index];
                     node.waiting_since = (to == State::Backup).then_some(now);
                     node.resigned_at = None;
-                    node.heard_lower_since_wait = false;
+                    node.first_lower_since_wait = None;
+                    node.kernel_seen = None;
+                    node.kernel_record = None;
+                    node.master_since = (to == State::Master).then_some(now);
+                    node.last_lower_round = None;
                 }
-                Output::AddAddresses { .. }
-                | Output::RemoveAddresses { .. }
-                | Output::AnnounceAddresses { .. } => {}
+                Output::AnnounceAddresses { .. } => {
+                    if let Input::Advert { received_at, .. } = input {
+                        self.check_lower_priority_round(index, received_at);
+                    }
+                }
+                Output::AddAddresses { .. } | Output::RemoveAddresses { .. } => {}
             }
         }
     }
@@ -399,7 +516,8 @@ impl Lan {
                 node.waiting_since.is_some_and(|since| self.now >= since + mdi)
             }
             (Input::Timeout, Reason::Preempted) => {
-                node.heard_lower_since_wait
+                node.first_lower_since_wait
+                    .is_some_and(|first| self.now >= first + node.config.preempt_delay)
                     && node.waiting_since.is_some_and(|since| self.now >= since + mdi)
             }
             (Input::Timeout, Reason::MasterResigned) => {
@@ -424,6 +542,36 @@ impl Lan {
         }
     }
 
+    /// Announcements answering a lower priority: at most one round per garp_lower_prio_delay,
+    /// counted from becoming master.
+    fn check_lower_priority_round(&mut self, index: usize, received_at: Instant) {
+        let node = &self.nodes[index];
+        let delay = node.config.garp.lower_prio_delay;
+        let previous = node.last_lower_round.or(node.master_since);
+        if previous.is_some_and(|previous| received_at < previous + delay) {
+            self.fail(format!(
+                "router {index} announced again {:?} after the previous round \
+                 (garp_lower_prio_delay {delay:?})",
+                received_at - previous.expect("checked")
+            ));
+        }
+        self.nodes[index].last_lower_round = Some(received_at);
+    }
+
+    /// Tracking never moves the owner, and never makes anyone else the owner.
+    fn check_priority(&self, index: usize) {
+        let node = &self.nodes[index];
+        let priority = node.router.priority();
+        let expected = if node.config.is_owner() {
+            255
+        } else {
+            node.tracked.unwrap_or(node.config.priority).clamp(1, 254)
+        };
+        if priority != expected {
+            self.fail(format!("router {index} runs at priority {priority}, expected {expected}"));
+        }
+    }
+
     fn masters(&self) -> Vec<usize> {
         (0..self.nodes.len())
             .filter(|&index| {
@@ -443,12 +591,21 @@ impl Lan {
             .max_by_key(|&index| (self.nodes[index].router.priority(), self.nodes[index].address()))
     }
 
+    /// The longest advertisement interval configured: a backup may have learnt it.
+    fn slowest_interval(&self) -> Centiseconds {
+        self.nodes.iter().map(|node| node.config.advert_interval).max().expect("routers")
+    }
+
     /// The slowest election: a backup waits up to Master_Down_Interval, and a preempting one
-    /// another, at the lowest priority; plus delays and an interval of slack for announcements.
+    /// its preempt_delay and another, at the lowest priority; plus delays and an interval of
+    /// slack for announcements.
     fn settle_time(&self) -> Duration {
-        let worst = vrrp_proto::timer::master_down_interval(Version::V3, 1, self.interval)
-            .max(vrrp_proto::timer::master_down_interval(Version::V2, 1, self.interval));
-        worst * 2 + self.interval.as_duration() * 2 + self.max_delay * 4
+        let interval = self.slowest_interval();
+        let worst = vrrp_proto::timer::master_down_interval(Version::V3, 1, interval)
+            .max(vrrp_proto::timer::master_down_interval(Version::V2, 1, interval));
+        let preempt_delay =
+            self.nodes.iter().map(|node| node.config.preempt_delay).max().expect("routers");
+        worst * 2 + preempt_delay + interval.as_duration() * 2 + self.max_delay * 4
     }
 
     fn assert_one_rightful_master(&self, context: &str) {
@@ -478,13 +635,19 @@ impl Lan {
             let at = start + self.rng.duration(length);
             let until = at + self.rng.duration(Duration::from_secs(8));
             let index = self.rng.below(count);
-            let (action, undo) = match self.rng.below(7) {
+            let (action, undo) = match self.rng.below(9) {
                 0 => (Action::Crash(index), Action::Restart(index)),
                 1 => (Action::Shutdown(index), Action::Startup(index)),
                 2 => (Action::Freeze(index), Action::Resume(index)),
                 3 => (Action::Fault(index, true), Action::Fault(index, false)),
                 4 => (Action::Partition(self.random_split()), Action::Heal),
                 5 => (Action::Loss(self.rng.below(40) as u64), Action::Loss(0)),
+                6 => {
+                    let configured = self.nodes[index].config.priority;
+                    let tracked = self.rng.pick(&[1, 50, 99, 150, 254, 255]);
+                    (Action::Track(index, tracked), Action::Track(index, configured))
+                }
+                7 => (Action::LostEvents(self.rng.below(50) as u64), Action::LostEvents(0)),
                 _ => {
                     self.max_delay = Duration::from_millis(self.rng.below(60) as u64);
                     continue;
@@ -509,6 +672,7 @@ impl Lan {
     fn calm_down(&mut self) {
         self.queue.retain(|s| matches!(s.event, Event::Deliver { .. }));
         self.loss_percent = 0;
+        self.lost_events_percent = 0;
         self.max_delay = Duration::from_millis(self.rng.below(10) as u64);
         for index in 0..self.nodes.len() {
             for action in [
@@ -530,7 +694,7 @@ impl Lan {
         self.assert_one_rightful_master(context);
         // And it holds: no transition at all for several intervals.
         let before = self.transitions.len();
-        self.run_until(self.now + self.interval.as_duration() * 6);
+        self.run_until(self.now + self.slowest_interval().as_duration() * 6);
         if self.transitions.len() != before {
             self.fail(format!("{context}: {:?}", &self.transitions[before..]));
         }
@@ -594,13 +758,64 @@ impl Lan {
         self.run_until(self.now + self.settle_time());
         let healed = self.now;
         self.act(Action::Heal);
-        let deadline = healed + self.interval.as_duration() + self.max_delay;
+        let deadline = healed + self.slowest_interval().as_duration() + self.max_delay;
         self.run_until(deadline);
         let masters = self.masters();
         if masters.len() != 1 {
             self.fail(format!("partition healed at {:?}: masters {masters:?}", healed - self.t0));
         }
         self.settle("after the partition healed");
+    }
+
+    /// Tracking moves priorities: a backup rises above the master, then the master drops below
+    /// the others; the election follows (after any preempt_delay), the owner never moves.
+    fn retrack(&mut self) {
+        let count = self.nodes.len();
+        let master = self.masters()[0];
+        let backup = (master + 1 + self.rng.below(count - 1)) % count;
+        let above = self.nodes[master].router.priority().saturating_add(1).min(254);
+        self.act(Action::Track(backup, above));
+        self.settle("after a backup's tracked priority rose");
+        let master = self.masters()[0];
+        let dropped = 1 + self.rng.below(20) as u8;
+        self.act(Action::Track(master, dropped));
+        self.settle("after the master's tracked priority dropped");
+        for index in 0..count {
+            let priority = self.rng.pick(&[1, 90, 100, 120, 200, 254]);
+            self.act(Action::Track(index, priority));
+        }
+        self.settle("after every tracked priority moved");
+    }
+
+    /// A reload gives every VRRPv3 router a new interval, one after the other; backups learn
+    /// the master's. (One interval for all: with mixed ones a backup that learnt a short one
+    /// from a yielding master may rightly take over for a moment, which the heal bound below
+    /// does not allow for.)
+    fn change_intervals(&mut self) {
+        if self.nodes[0].config.version != Version::V3 {
+            return;
+        }
+        let interval = Centiseconds::new(self.rng.pick(&V3_INTERVALS));
+        for index in 0..self.nodes.len() {
+            self.act(Action::Interval(index, interval));
+            let gap = self.rng.duration(interval.as_duration());
+            self.run_until(self.now + gap);
+        }
+        self.settle("after the intervals changed");
+    }
+
+    /// The master's daemon restarts at once (`state MASTER` included: only an owner takes
+    /// over at once, anyone else waits for a master like a backup).
+    fn restart_the_master(&mut self) {
+        let master = self.masters()[0];
+        self.act(Action::Crash(master));
+        self.act(Action::Restart(master));
+        let expected =
+            if self.nodes[master].config.is_owner() { State::Master } else { State::Backup };
+        if self.nodes[master].router.state() != expected {
+            self.fail(format!("restarted master {master} is not {expected} at once"));
+        }
+        self.settle("after the master restarted");
     }
 
     fn freeze_the_master(&mut self) {
@@ -620,7 +835,10 @@ fn run_seed(seed: u64) {
     }
     lan.chaos();
     lan.calm_down();
+    lan.retrack();
+    lan.change_intervals();
     lan.crash_the_master();
+    lan.restart_the_master();
     lan.shut_the_master_down();
     lan.partition_and_heal();
     lan.freeze_the_master();
