@@ -1,10 +1,10 @@
 //! A deterministic simulated LAN of 2 to 5 routers: loss, delay, reordering, partitions,
 //! crashes, graceful restarts, frozen processes and faults, on a virtual clock. Routers may own
 //! the addresses, wait a `preempt_delay`, have their priority moved by tracking, change their
-//! advertisement interval on reload, and sit behind a kernel that absorbs unchanged
-//! advertisements (and, in the chaotic phase, loses some events): a backup then learns of them
-//! only when its master-down timer is due, dated in the past, as the daemon reads the kernel's
-//! record.
+//! advertisement interval on reload, and sit behind a kernel that reports a backup only changed
+//! advertisements, a few milliseconds late (and, in the chaotic phase, loses some reports): the
+//! rest it learns from the kernel's record when its master-down timer is due, dated in the
+//! past, as the daemon does.
 //!
 //! Each seed runs a chaotic phase (only causality is checked there), then calm phases with
 //! targeted disturbances whose outcome the RFC bounds:
@@ -14,6 +14,9 @@
 //! - after a partition heals, one master within one advertisement interval + delay;
 //! - every state change has a cause: the input that produced it justifies its reason, and a
 //!   preemption waits `preempt_delay` from the first lower-priority advertisement;
+//! - a backup follows exactly the advertisements RFC 9568 §6.4.2 and keepalived's
+//!   `preempt_delay` say it follows, and counts Master_Down_Interval from the newest one's
+//!   interval;
 //! - the owner's priority never moves, nobody else's reaches 255;
 //! - a master answers lower priorities with at most one announcement round per
 //!   `garp_lower_prio_delay`, counted from becoming master.
@@ -30,6 +33,8 @@ use vrrp_proto::{
 };
 
 const DEFAULT_SEEDS: u64 = 5_000;
+/// How late the kernel's advertisement events may reach the daemon.
+const EVENT_LAG: Duration = Duration::from_millis(5);
 /// VRRPv3 intervals the routers are configured with, and change to on reload.
 const V3_INTERVALS: [u16; 4] = [50, 100, 100, 200];
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
@@ -60,7 +65,18 @@ enum Action {
 
 #[derive(Debug)]
 enum Event {
-    Deliver { to: usize, source: IpAddr, advert: Advertisement },
+    Deliver {
+        to: usize,
+        source: IpAddr,
+        advert: Advertisement,
+    },
+    /// The kernel's event for an advertisement it received at `received_at`.
+    Report {
+        to: usize,
+        received_at: Instant,
+        source: IpAddr,
+        advert: Advertisement,
+    },
     Script(Action),
 }
 
@@ -111,14 +127,17 @@ struct Node {
     /// The first lower-priority advertisement since the wait started (preempt_delay counts
     /// from it).
     first_lower_since_wait: Option<Instant>,
+    /// The interval of the master it follows, as the simulator saw it: from the newest
+    /// advertisement followed, never from one reported late.
+    master_interval: Centiseconds,
     /// The priority tracking last gave it, applied again after a restart.
     tracked: Option<u8>,
     /// Whether a kernel program in front of it absorbs unchanged advertisements in Backup.
     absorbs: bool,
     /// What the kernel's record last saw: sender, priority, interval.
     kernel_seen: Option<(IpAddr, u8, Centiseconds)>,
-    /// The newest advertisement the kernel absorbed without an event, with its receive time.
-    kernel_record: Option<(Instant, IpAddr, Advertisement)>,
+    /// The kernel's record: the newest advertisement of each sender, with its receive time.
+    kernel_record: Vec<(Instant, IpAddr, Advertisement)>,
     /// When it last became master, and last answered a lower priority with announcements.
     master_since: Option<Instant>,
     last_lower_round: Option<Instant>,
@@ -127,11 +146,6 @@ struct Node {
 impl Node {
     fn address(&self) -> IpAddr {
         self.config.primary_address
-    }
-
-    /// Whether an advertisement of `priority` is one this router follows (RFC 9568 §6.4.2).
-    fn follows(&self, priority: u8) -> bool {
-        priority >= self.router.priority() || !self.config.preempt
     }
 }
 
@@ -160,6 +174,8 @@ struct Lan {
     groups: Vec<u8>,
     transitions: Vec<(Instant, usize, State, State)>,
     lost_events_percent: u64,
+    /// The interval every router starts with; the chaotic phase changes some for a while.
+    configured_interval: Centiseconds,
 }
 
 impl Lan {
@@ -212,10 +228,11 @@ impl Lan {
                     waiting_since: None,
                     resigned_at: None,
                     first_lower_since_wait: None,
+                    master_interval: interval,
                     tracked: None,
                     absorbs: rng.percent(50),
                     kernel_seen: None,
-                    kernel_record: None,
+                    kernel_record: Vec::new(),
                     master_since: None,
                     last_lower_round: None,
                 }
@@ -234,6 +251,7 @@ impl Lan {
             groups: vec![0; count],
             transitions: Vec::new(),
             lost_events_percent: 0,
+            configured_interval: interval,
         }
     }
 
@@ -290,10 +308,12 @@ impl Lan {
                     if self.nodes[index].router.state() == State::Backup {
                         // The daemon reads the kernel's record before judging a master-down
                         // timer: an absorbed advertisement counts, dated when it arrived.
-                        if let Some((received_at, source, advert)) =
-                            self.nodes[index].kernel_record.take()
-                        {
-                            self.deliver(index, received_at, source, &advert);
+                        let mut record = std::mem::take(&mut self.nodes[index].kernel_record);
+                        if !record.is_empty() {
+                            record.sort_by_key(|(received_at, ..)| *received_at);
+                            for (received_at, source, advert) in record {
+                                self.deliver(index, received_at, source, &advert);
+                            }
                             continue;
                         }
                     }
@@ -316,6 +336,11 @@ impl Lan {
 
     fn handle_event(&mut self, event: Event) {
         match event {
+            Event::Report { to, received_at, source, advert } => match self.nodes[to].liveness {
+                Liveness::Running => self.deliver(to, received_at, source, &advert),
+                Liveness::Frozen => self.nodes[to].backlog.push((received_at, source, advert)),
+                Liveness::Crashed => {}
+            },
             Event::Deliver { to, source, advert } => match self.nodes[to].liveness {
                 Liveness::Running => self.kernel_receives(to, source, advert),
                 Liveness::Frozen => self.nodes[to].backlog.push((self.now, source, advert)),
@@ -328,42 +353,79 @@ impl Lan {
     /// The kernel in front of a backup raises an event only when the sender, priority or
     /// interval changes (and may lose one); anything else waits in its record. A master hears
     /// every advertisement.
+    /// Events reach the daemon up to [`EVENT_LAG`] late, so a record read at a master-down
+    /// deadline may be newer than an event handled after it.
     fn kernel_receives(&mut self, to: usize, source: IpAddr, advert: Advertisement) {
         let lost = self.rng.percent(self.lost_events_percent);
+        let lag = self.rng.duration(EVENT_LAG);
+        let now = self.now;
         let node = &mut self.nodes[to];
-        if node.absorbs && node.router.state() == State::Backup {
-            let seen = (source, advert.priority(), advert.interval());
-            let changed = node.kernel_seen != Some(seen);
-            node.kernel_seen = Some(seen);
-            if !changed || lost {
-                node.kernel_record = Some((self.now, source, advert));
-                return;
-            }
+        if !(node.absorbs && node.router.state() == State::Backup) {
+            self.deliver(to, now, source, &advert);
+            return;
         }
-        node.kernel_record = None;
-        self.deliver(to, self.now, source, &advert);
+        let seen = (source, advert.priority(), advert.interval());
+        let changed = node.kernel_seen != Some(seen);
+        node.kernel_seen = Some(seen);
+        node.kernel_record.retain(|(_, from, _)| *from != source);
+        node.kernel_record.push((now, source, advert.clone()));
+        if changed && !lost {
+            self.schedule(now + lag, Event::Report { to, received_at: now, source, advert });
+        }
     }
 
     fn deliver(&mut self, to: usize, received_at: Instant, source: IpAddr, advert: &Advertisement) {
         let node = &mut self.nodes[to];
         let before = node.router.state();
-        let disposition = node.router.handle_advertisement(received_at, source, advert);
+        let own = node.router.priority();
         let priority = advert.priority();
+        let mut follows = false;
+        if before == State::Backup && priority != 0 {
+            // RFC 9568 §6.4.2 with keepalived's preempt_delay (vrrp.c vrrp_state_backup()):
+            // a master at or above us stops the delay, the first lower one starts it, and
+            // lower ones are followed until it has passed.
+            let delay = node.config.preempt_delay;
+            if priority >= own {
+                node.first_lower_since_wait = None;
+            }
+            let first_lower = *node.first_lower_since_wait.get_or_insert(received_at);
+            follows = priority >= own
+                || !node.config.preempt
+                || (!delay.is_zero() && received_at < first_lower + delay);
+            if priority >= own {
+                node.first_lower_since_wait = None;
+            }
+        }
+        let disposition = node.router.handle_advertisement(received_at, source, advert);
+        if before == State::Backup
+            && priority != 0
+            && follows != (disposition == Disposition::Accepted)
+        {
+            self.fail(format!(
+                "router {to} (priority {own}) {disposition:?} an advertisement of priority \
+                 {priority} received at {:?}; expected to follow it: {follows}",
+                received_at - self.t0
+            ));
+        }
+        let node = &mut self.nodes[to];
         if disposition == Disposition::Accepted && before == State::Backup {
             if priority == 0 {
                 node.resigned_at = Some(received_at);
-            } else if node.follows(priority) {
+            } else {
+                let newest = node.waiting_since.is_none_or(|since| received_at >= since);
+                if newest && node.config.version == Version::V3 {
+                    node.master_interval = advert.interval();
+                }
                 node.waiting_since =
                     Some(node.waiting_since.map_or(received_at, |w| w.max(received_at)));
                 node.resigned_at = None;
-                if priority >= node.router.priority() {
-                    // keepalived: a master at or above us stops the preempt delay.
-                    node.first_lower_since_wait = None;
-                }
             }
         }
-        if before == State::Backup && priority != 0 && priority < node.router.priority() {
-            node.first_lower_since_wait.get_or_insert(received_at);
+        if before == State::Master && node.router.state() == State::Backup {
+            // Yielding to a better master: its interval (RFC 9568 §6.4.3).
+            if node.config.version == Version::V3 {
+                node.master_interval = advert.interval();
+            }
         }
         self.drain(to, Input::Advert { source, priority, received_at });
     }
@@ -382,7 +444,7 @@ impl Lan {
                 node.liveness = Liveness::Running;
                 node.backlog.clear();
                 node.kernel_seen = None;
-                node.kernel_record = None;
+                node.kernel_record.clear();
                 let faulty = node.faulty;
                 node.router.handle_fault(now, faulty);
                 self.drain(index, Input::Fault);
@@ -471,8 +533,11 @@ impl Lan {
                     node.resigned_at = None;
                     node.first_lower_since_wait = None;
                     node.kernel_seen = None;
-                    node.kernel_record = None;
+                    node.kernel_record.clear();
                     node.master_since = (to == State::Master).then_some(now);
+                    if to == State::Backup && from != State::Master {
+                        node.master_interval = node.config.advert_interval;
+                    }
                     node.last_lower_round = None;
                 }
                 Output::AnnounceAddresses { .. } => {
@@ -505,7 +570,9 @@ impl Lan {
     fn check_cause(&self, index: usize, input: Input, from: State, to: State, reason: Reason) {
         let node = &self.nodes[index];
         let own = node.router.priority();
-        let mdi = node.router.master_down_interval();
+        // Master_Down_Interval from what the simulator saw, not from the router's own belief.
+        let mdi =
+            vrrp_proto::timer::master_down_interval(node.config.version, own, node.master_interval);
         let ok = match (input, reason) {
             (Input::Startup, Reason::Startup) => from == State::Initialize && to == State::Backup,
             (Input::Startup, Reason::AddressOwner) => node.config.is_owner() && to == State::Master,
@@ -635,7 +702,7 @@ impl Lan {
             let at = start + self.rng.duration(length);
             let until = at + self.rng.duration(Duration::from_secs(8));
             let index = self.rng.below(count);
-            let (action, undo) = match self.rng.below(9) {
+            let (action, undo) = match self.rng.below(10) {
                 0 => (Action::Crash(index), Action::Restart(index)),
                 1 => (Action::Shutdown(index), Action::Startup(index)),
                 2 => (Action::Freeze(index), Action::Resume(index)),
@@ -648,6 +715,11 @@ impl Lan {
                     (Action::Track(index, tracked), Action::Track(index, configured))
                 }
                 7 => (Action::LostEvents(self.rng.below(50) as u64), Action::LostEvents(0)),
+                8 if self.nodes[0].config.version == Version::V3 => {
+                    let interval = Centiseconds::new(self.rng.pick(&V3_INTERVALS));
+                    let configured = self.configured_interval;
+                    (Action::Interval(index, interval), Action::Interval(index, configured))
+                }
                 _ => {
                     self.max_delay = Duration::from_millis(self.rng.below(60) as u64);
                     continue;
@@ -670,9 +742,14 @@ impl Lan {
 
     /// Everything repaired, no loss, small delays; then the election must settle and hold.
     fn calm_down(&mut self) {
-        self.queue.retain(|s| matches!(s.event, Event::Deliver { .. }));
+        self.queue.retain(|s| matches!(s.event, Event::Deliver { .. } | Event::Report { .. }));
         self.loss_percent = 0;
         self.lost_events_percent = 0;
+        for index in 0..self.nodes.len() {
+            if self.nodes[index].config.advert_interval != self.configured_interval {
+                self.act(Action::Interval(index, self.configured_interval));
+            }
+        }
         self.max_delay = Duration::from_millis(self.rng.below(10) as u64);
         for index in 0..self.nodes.len() {
             for action in [
@@ -742,7 +819,7 @@ impl Lan {
         self.run_until(self.now.max(last + self.max_delay + Duration::from_micros(1)));
         let resigned = self.now;
         self.act(Action::Shutdown(master));
-        let deadline = resigned + skew + self.max_delay;
+        let deadline = resigned + skew + self.max_delay + EVENT_LAG;
         self.run_until(deadline);
         if self.first_new_master_after(resigned, master).is_none() {
             self.fail(format!("resigning master {master} not replaced within Skew_Time + delay"));
