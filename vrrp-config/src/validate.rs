@@ -187,7 +187,13 @@ fn resolve_instance(
         report.warn(&nopreempt.at.span, format!("nopreempt has no effect with {why}: preempting"));
         preempt = true;
     }
-    let preempt_delay = draft.preempt_delay.filter(|_| !master).unwrap_or_default();
+    let preempt_delay = draft.preempt_delay.unwrap_or_default();
+    if master && !preempt_delay.is_zero() {
+        let message =
+            format!("preempt_delay has no effect with state MASTER (vrrp_instance {})", name.text);
+        report.warn(&name.span, message);
+    }
+    let preempt_delay = if master { Duration::ZERO } else { preempt_delay };
     if priority == 255 {
         check_owner_unweighted(&draft, scripts, report);
     }

@@ -369,7 +369,10 @@ fn nopreempt_with_initial_master_is_cleared() {
     let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
     assert_eq!(
         loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        vec!["t.conf:9: nopreempt has no effect with state MASTER: preempting"]
+        vec![
+            "t.conf:9: nopreempt has no effect with state MASTER: preempting",
+            "t.conf:1: preempt_delay has no effect with state MASTER (vrrp_instance VI01)",
+        ]
     );
     let instance = &loaded.config.instances[0];
     assert!(instance.preempt);
