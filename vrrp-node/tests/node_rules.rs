@@ -542,21 +542,28 @@ fn tracking_in_backup_retimes_the_master_down_timer() {
 #[test]
 fn a_burst_of_lower_priorities_announces_once_per_garp_lower_prio_delay() {
     // keepalived's garp_lower_prio_delay / garp_lower_prio_repeat, read from the file.
-    let extra = "    garp_lower_prio_delay 2\n    garp_lower_prio_repeat 3\n";
-    let mut lab = Harness::new(config(200, &["192.0.2.100"], extra));
+    let (delay, repeat, step) = (Duration::from_secs(2), 3, Duration::from_millis(100));
+    let extra = format!(
+        "    garp_lower_prio_delay {}\n    garp_lower_prio_repeat {repeat}\n",
+        delay.as_secs()
+    );
+    let mut lab = Harness::new(config(200, &["192.0.2.100"], &extra));
     lab.become_master();
     lab.advance(Duration::from_secs(10));
     let announces = |outputs: &[Output]| {
         outputs.iter().filter(|output| matches!(output, Output::Announce { .. })).count()
     };
+    // counts[i]: announcements from the i-th advertisement until the next, `step` later.
     let mut counts = Vec::new();
     for _ in 0..30 {
         let heard = lab.advertise_from_peer(100);
-        counts.push(announces(&heard) + announces(&lab.advance(Duration::from_millis(100))));
+        counts.push(announces(&heard) + announces(&lab.advance(step)));
     }
-    // Rounds are garp_interval (0.1 s) apart: count them per window.
-    let first: usize = counts[..20].iter().sum();
-    let second: usize = counts[20..].iter().sum();
-    assert_eq!((first, second), (3, 3), "one burst at 0 s and one at 2 s: {counts:?}");
-    assert!(counts[0] > 0 && counts[20] > 0, "{counts:?}");
+    // One round at once, the one owed to the others when the delay has passed (its rounds
+    // garp_interval apart), nothing in between and nothing more within the 3 s.
+    let owed = (delay.as_millis() / step.as_millis()) as usize - 1;
+    assert!(counts[0] > 0, "{counts:?}");
+    assert_eq!(counts[..owed].iter().sum::<usize>(), repeat, "{counts:?}");
+    assert!(counts[owed] > 0, "the owed round starts when the delay has passed: {counts:?}");
+    assert_eq!(counts[owed..].iter().sum::<usize>(), repeat, "{counts:?}");
 }

@@ -46,9 +46,10 @@ impl Default for GarpConfig {
 pub(crate) struct Announcer {
     delayed_burst_at: Option<Instant>,
     refresh_at: Option<Instant>,
-    /// The latest burst that counts against `garp_lower_prio_delay`: becoming master, or
-    /// answering a lower priority.
-    last_burst_at: Option<Instant>,
+    /// The latest burst answering a lower priority, which `garp_lower_prio_delay` counts from.
+    last_lower_prio_burst_at: Option<Instant>,
+    /// The one burst owed to lower priorities heard within `garp_lower_prio_delay` of it.
+    lower_prio_burst_at: Option<Instant>,
 }
 
 impl Announcer {
@@ -56,22 +57,33 @@ impl Announcer {
     pub(crate) fn start(&mut self, now: Instant, config: &GarpConfig) -> u32 {
         self.delayed_burst_at = (!config.master_delay.is_zero()).then(|| now + config.master_delay);
         self.refresh_at = config.master_refresh.map(|period| now + period);
-        self.last_burst_at = Some(now);
+        self.last_lower_prio_burst_at = None;
+        self.lower_prio_burst_at = None;
         config.master_repeat
     }
 
     /// A master heard a lower priority (or a resignation) at `at`: the size of the burst that
-    /// answers it, 0 within `garp_lower_prio_delay` of the previous burst. keepalived vrrp.c
-    /// vrrp_state_master_rx() answers each with `garp_lower_prio_repeat` messages and again
-    /// `garp_lower_prio_delay` later; a peer's advertisements queued behind ARP resolution
-    /// arrive together, so answering each one would flood the link.
+    /// answers it now. keepalived vrrp.c vrrp_state_master_rx() answers each one with
+    /// `garp_lower_prio_repeat` messages and again `garp_lower_prio_delay` later; a peer's
+    /// advertisements queued behind ARP resolution arrive together, so answering each one
+    /// would flood the link. Here one heard within `garp_lower_prio_delay` of the previous burst
+    /// is owed one burst when that delay has passed, however many arrive: at most one burst per
+    /// delay, and every lower priority answered within it.
     pub(crate) fn lower_priority_heard(&mut self, at: Instant, config: &GarpConfig) -> u32 {
-        let recent = self.last_burst_at.is_some_and(|last| at < last + config.lower_prio_delay);
-        if recent || config.lower_prio_repeat == 0 {
+        if config.lower_prio_repeat == 0 {
             return 0;
         }
-        self.last_burst_at = Some(at);
-        config.lower_prio_repeat
+        match self.last_lower_prio_burst_at.map(|last| last + config.lower_prio_delay) {
+            Some(next) if at < next => {
+                self.lower_prio_burst_at.get_or_insert(next);
+                0
+            }
+            _ => {
+                self.last_lower_prio_burst_at = Some(at);
+                self.lower_prio_burst_at = None;
+                config.lower_prio_repeat
+            }
+        }
     }
 
     pub(crate) fn stop(&mut self) {
@@ -93,13 +105,18 @@ impl Announcer {
                 count += config.master_refresh_repeat;
             }
         }
+        if self.lower_prio_burst_at.is_some_and(|at| at <= now) {
+            self.lower_prio_burst_at = None;
+            self.last_lower_prio_burst_at = Some(now);
+            count += config.lower_prio_repeat;
+        }
         count
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        match (self.delayed_burst_at, self.refresh_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.delayed_burst_at, self.refresh_at, self.lower_prio_burst_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }

@@ -19,7 +19,7 @@
 //!   interval;
 //! - the owner's priority never moves, nobody else's reaches 255;
 //! - a master answers lower priorities with at most one announcement round per
-//!   `garp_lower_prio_delay`, counted from becoming master.
+//!   `garp_lower_prio_delay`.
 //!
 //! A failure names its seed; `VRRP_SIM_SEED=n` replays it, `VRRP_SIM_SEEDS=n` runs more.
 
@@ -33,6 +33,9 @@ use vrrp_proto::{
 };
 
 const DEFAULT_SEEDS: u64 = 5_000;
+/// Announcements per round answering a lower priority: not garp_master_repeat's 5, so the
+/// simulator tells those rounds apart.
+const LOWER_PRIO_REPEAT: u32 = 3;
 /// How late the kernel's advertisement events may reach the daemon.
 const EVENT_LAG: Duration = Duration::from_millis(5);
 /// VRRPv3 intervals the routers are configured with, and change to on reload.
@@ -138,8 +141,7 @@ struct Node {
     kernel_seen: Option<(IpAddr, u8, Centiseconds)>,
     /// The kernel's record: the newest advertisement of each sender, with its receive time.
     kernel_record: Vec<(Instant, IpAddr, Advertisement)>,
-    /// When it last became master, and last answered a lower priority with announcements.
-    master_since: Option<Instant>,
+    /// When, as master, it last answered a lower priority with announcements.
     last_lower_round: Option<Instant>,
 }
 
@@ -192,8 +194,10 @@ impl Lan {
         } else {
             Duration::ZERO
         };
+        // A lower-priority round is told from the others by its size.
         let garp = vrrp_proto::GarpConfig {
             lower_prio_delay: Duration::from_millis(rng.pick(&[0, 500, 2_000, 5_000])),
+            lower_prio_repeat: LOWER_PRIO_REPEAT,
             ..vrrp_proto::GarpConfig::default()
         };
         let preempt = !rng.percent(15);
@@ -233,7 +237,6 @@ impl Lan {
                     absorbs: rng.percent(50),
                     kernel_seen: None,
                     kernel_record: Vec::new(),
-                    master_since: None,
                     last_lower_round: None,
                 }
             })
@@ -534,17 +537,19 @@ impl Lan {
                     node.first_lower_since_wait = None;
                     node.kernel_seen = None;
                     node.kernel_record.clear();
-                    node.master_since = (to == State::Master).then_some(now);
                     if to == State::Backup && from != State::Master {
                         node.master_interval = node.config.advert_interval;
                     }
                     node.last_lower_round = None;
                 }
-                Output::AnnounceAddresses { .. } => {
-                    if let Input::Advert { received_at, .. } = input {
-                        self.check_lower_priority_round(index, received_at);
-                    }
+                Output::AnnounceAddresses { count, .. } if count == LOWER_PRIO_REPEAT => {
+                    let at = match input {
+                        Input::Advert { received_at, .. } => received_at,
+                        _ => self.now,
+                    };
+                    self.check_lower_priority_round(index, at);
                 }
+                Output::AnnounceAddresses { .. } => {}
                 Output::AddAddresses { .. } | Output::RemoveAddresses { .. } => {}
             }
         }
@@ -609,12 +614,11 @@ impl Lan {
         }
     }
 
-    /// Announcements answering a lower priority: at most one round per garp_lower_prio_delay,
-    /// counted from becoming master.
+    /// Announcements answering a lower priority: at most one round per garp_lower_prio_delay.
     fn check_lower_priority_round(&mut self, index: usize, received_at: Instant) {
         let node = &self.nodes[index];
         let delay = node.config.garp.lower_prio_delay;
-        let previous = node.last_lower_round.or(node.master_since);
+        let previous = node.last_lower_round;
         if previous.is_some_and(|previous| received_at < previous + delay) {
             self.fail(format!(
                 "router {index} announced again {:?} after the previous round \

@@ -251,12 +251,18 @@ fn master_answers_a_lower_priority_or_lower_address_at_once() {
 
 #[test]
 fn lower_priority_answers_announce_once_per_garp_lower_prio_delay() {
-    // keepalived vrrp.c vrrp_state_master_rx() announces on every lower priority heard; a
-    // peer's advertisements queued behind ARP resolution arrive in one burst, so vrrpd
-    // announces at most once per garp_lower_prio_delay, counting from becoming master.
+    // keepalived vrrp.c vrrp_state_master_rx() announces on every lower priority heard, and
+    // again garp_lower_prio_delay later; a peer's advertisements queued behind ARP resolution
+    // arrive in one burst, so vrrpd announces at most once per garp_lower_prio_delay: at once
+    // (however recently it became master: hosts may have followed the other master since),
+    // then once more when the delay has passed if more were heard meanwhile.
     let t0 = Instant::now();
     let delay = Duration::from_secs(2);
-    let garp = GarpConfig { lower_prio_delay: delay, ..GarpConfig::default() };
+    let garp = GarpConfig {
+        lower_prio_delay: delay,
+        master_delay: Duration::ZERO,
+        ..GarpConfig::default()
+    };
     let mut router = started(RouterConfig { garp, ..config() }, t0);
     router.handle_timeout(t0 + MDI_100);
     drain(&mut router);
@@ -267,16 +273,26 @@ fn lower_priority_answers_announce_once_per_garp_lower_prio_delay() {
     let mut rounds = Vec::new();
     for step in 0..40 {
         let at = became_master + Duration::from_millis(100) * step;
+        router.handle_timeout(at);
+        if announced(&mut router) {
+            rounds.push(at);
+        }
         router.handle_advertisement(at, LOWER_PEER, &advert(50));
         assert_eq!(router.state(), State::Master);
         if announced(&mut router) {
             rounds.push(at);
         }
     }
-    assert_eq!(rounds, [became_master + delay]);
-    // A late-reported one (dated before the last round) never announces.
+    assert_eq!(rounds, [became_master, became_master + delay]);
+    // A late-reported one (dated before the last round) is covered by the round owed.
     router.handle_advertisement(became_master, LOWER_PEER, &advert(50));
     assert!(!announced(&mut router));
+    let owed = became_master + delay * 2;
+    assert!(router.poll_timeout().is_some_and(|at| at <= owed));
+    router.handle_timeout(owed);
+    assert!(announced(&mut router), "the advertisements after the second round are answered");
+    router.handle_timeout(owed + delay * 2);
+    assert!(!announced(&mut router), "nothing more is owed");
     // Zero leaves every one answered, as keepalived does.
     let garp = GarpConfig { lower_prio_delay: Duration::ZERO, ..GarpConfig::default() };
     let mut router = started(RouterConfig { garp, ..config() }, t0);
