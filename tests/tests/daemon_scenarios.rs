@@ -82,11 +82,15 @@ fn a_healed_partition_leaves_one_master_and_fresh_announcements() {
     let took = lab.wait_for_master(1, Duration::from_secs(3)).expect("one master after healing");
     println!("healed: one master {:.0} ms after the heal", vrrp_tests::lab::now_ms() - healed);
     let _ = took;
-    std::thread::sleep(Duration::from_millis(300));
+    // Server 1 answers server 2's lower priority with announcements at once, or, when it
+    // answered one within garp_lower_prio_delay (keepalived's default: vrrp_garp_master_delay,
+    // 5 s) before the partition, once that delay has passed.
     let mac1 = timeline::mac_text(&lab, 1).unwrap();
-    let garp = timeline::first_garp_ms(&observed.client.text(), &mac1, healed);
+    let announced = || timeline::first_garp_ms(&observed.client.text(), &mac1, healed).is_some();
+    let garp =
+        vrrp_tests::wait_until("an announcement after the heal", Duration::from_secs(6), announced);
     assert!(
-        garp.is_some(),
+        garp.is_ok(),
         "server 1 announced the VIP again after the heal:\n{}\n{}",
         lab.daemon(0).log_text(),
         observed.client.text()

@@ -1,11 +1,14 @@
 //! From draft to model: keepalived's defaults, then the checks across statements.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::diagnostic::{Report, Span, Word};
-use crate::draft::{Draft, GarpDraft, GlobalDraft, InstanceDraft, ScriptDraft, SyncGroupDraft};
+use crate::draft::{
+    Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
+    TrackedScriptDraft,
+};
 use crate::model::{
     Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedScript,
     Version, MAX_UNICAST_PEERS,
@@ -172,18 +175,31 @@ fn resolve_instance(
     };
 
     let state = draft.state.unwrap_or(InitialState::Backup);
-    let preempt = draft.preempt.as_ref().is_none_or(|preempt| preempt.value);
-    if let Some(nopreempt) = draft.preempt.as_ref().filter(|p| !p.value) {
-        if state == InitialState::Master {
-            let message = format!(
-                "nopreempt only works with initial state BACKUP (vrrp_instance {} starts as MASTER)",
-                name.text
-            );
-            report.warn(&nopreempt.at.span, message);
-        }
+    // keepalived vrrp.c vrrp_complete_instance(): no `priority` with `state MASTER` is the
+    // address owner's 255; the owner and `state MASTER` clear nopreempt and preempt_delay.
+    let master = state == InitialState::Master;
+    let priority = draft.priority.unwrap_or(if master { 255 } else { DEFAULT_PRIORITY });
+    let mut preempt = draft.preempt.as_ref().is_none_or(|preempt| preempt.value);
+    if let Some(nopreempt) =
+        draft.preempt.as_ref().filter(|p| !p.value && (master || priority == 255))
+    {
+        let why = if master { "state MASTER" } else { "priority 255" };
+        report.warn(&nopreempt.at.span, format!("nopreempt has no effect with {why}: preempting"));
+        preempt = true;
     }
-
-    let priority = draft.priority.unwrap_or(DEFAULT_PRIORITY);
+    let preempt_delay = draft.preempt_delay.unwrap_or_default();
+    if master && !preempt_delay.is_zero() {
+        let message =
+            format!("preempt_delay has no effect with state MASTER (vrrp_instance {})", name.text);
+        report.warn(&name.span, message);
+    }
+    let preempt_delay = if master { Duration::ZERO } else { preempt_delay };
+    if priority == 255 {
+        check_owner_unweighted(&draft, scripts, report);
+    }
+    if family == Family::Ipv6 {
+        check_first_link_local(&draft, global.strict, report);
+    }
     let unicast_peers: Vec<_> = draft.unicast_peers.iter().map(|peer| peer.value.clone()).collect();
     let ttl_checked = unicast_peers.iter().any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
     // keepalived vrrp_parser.c: "Cannot use unicast_ttl without unicast peers - resetting".
@@ -212,7 +228,7 @@ fn resolve_instance(
         version,
         family,
         preempt,
-        preempt_delay: draft.preempt_delay.unwrap_or(Duration::ZERO),
+        preempt_delay,
         // keepalived: accept mode unless strict, where only the address owner accepts.
         accept: draft.accept.unwrap_or(!global.strict || priority == 255),
         source_ip: draft.source_ip.map(|source| source.value),
@@ -259,6 +275,58 @@ fn resolve_auth_pass(
         report.warn(&auth_type.span, message);
     }
     Some(password.unwrap_or_default())
+}
+
+/// keepalived vrrp.c vrrp_complete_instance() drops every weighted tracked item of the address
+/// owner (its priority never moves): refused here, so the file says what runs.
+fn check_owner_unweighted(draft: &InstanceDraft, scripts: &[Script], report: &mut Report) {
+    let name = &draft.name.text;
+    for tracked in draft.track_interfaces.iter().filter(|t| t.weight != 0) {
+        let message = format!(
+            "vrrp_instance {name} has priority 255, whose priority never moves: track_interface \
+             {} needs weight 0",
+            tracked.name
+        );
+        report.error_line(&draft.name.span, message);
+    }
+    let weight = |name: &str| scripts.iter().find(|s| s.name == name).map_or(0, |s| s.weight);
+    let weighted = |t: &&Located<TrackedScriptDraft>| {
+        t.value.weight.unwrap_or_else(|| weight(&t.at.text)) != 0
+    };
+    for tracked in draft.track_scripts.iter().filter(weighted) {
+        let message = format!(
+            "track_script \"{}\" in vrrp_instance {name} (priority 255, whose priority never \
+             moves) needs weight 0",
+            tracked.at.text
+        );
+        report.error_at(&tracked.at.span, message);
+    }
+}
+
+/// RFC 9568 §5.2.9 asks for a link-local first IPv6 address. keepalived (vrrp.c
+/// vrrp_complete_instance()) only says so, for multicast instances, and advertises the
+/// addresses as written; under `vrrp_strict` it is an error. vrrpd does the same, so the two
+/// interoperate (FRR advertises a global address alone, too).
+fn check_first_link_local(draft: &InstanceDraft, strict: bool, report: &mut Report) {
+    let Some(first) = draft.virtual_addresses.first() else { return };
+    let IpAddr::V6(address) = first.value.address else { return };
+    if address.is_unicast_link_local() || !draft.unicast_peers.is_empty() {
+        return;
+    }
+    let name = &draft.name.text;
+    if strict {
+        let message = format!(
+            "the first virtual_ipaddress of IPv6 vrrp_instance {name} must be link-local with \
+             vrrp_strict (RFC 9568 §5.2.9): list an fe80:: address first"
+        );
+        report.error_at(&first.at.span, message);
+    } else {
+        let message = format!(
+            "the first virtual_ipaddress of IPv6 vrrp_instance {name} should be link-local \
+             (RFC 9568 §5.2.9); advertised as written, as keepalived does"
+        );
+        report.warn(&first.at.span, message);
+    }
 }
 
 /// The family of the advertised addresses; every address-like setting must agree with it.
@@ -372,8 +440,9 @@ fn resolve_track_scripts(
     tracked
 }
 
-/// One VRID per interface and family, so that adverts reach one instance. As in keepalived,
-/// unicast instances may share a VRID when their peers do not overlap.
+/// One VRID per interface and family, so that adverts reach one instance. keepalived lets
+/// unicast instances share a VRID when their peers differ, but vrrpd's receive path keys an
+/// instance on interface, VRID and family, so the second is refused at its line.
 fn check_vrid_unique(
     instance: &Instance,
     earlier: &[Instance],
@@ -384,13 +453,7 @@ fn check_vrid_unique(
         let same_link = other.interface == instance.interface
             && other.vrid == instance.vrid
             && other.family == instance.family;
-        let disjoint_unicast = !instance.unicast_peers.is_empty()
-            && !other.unicast_peers.is_empty()
-            && !instance
-                .unicast_peers
-                .iter()
-                .any(|peer| other.unicast_peers.iter().any(|o| o.address == peer.address));
-        if same_link && !disjoint_unicast {
+        if same_link {
             let message = format!(
                 "virtual_router_id {} on {} ({}) is already used by vrrp_instance {}",
                 instance.vrid, instance.interface, instance.family, other.name

@@ -137,10 +137,10 @@ fn fractional_advert_int_needs_version_3() {
 
 #[test]
 fn ipv6_instances_run_version_3() {
-    let config = config(&instance("VI01", 1, "2001:db8::1/64", ""));
+    let config = config(&instance("VI01", 1, "fe80::1/64\n        2001:db8::1/64", ""));
     let instance = &config.instances[0];
     assert_eq!((instance.family, instance.version), (Family::Ipv6, Version::V3));
-    assert_eq!(instance.virtual_addresses[0].prefix_len, 64);
+    assert_eq!(instance.virtual_addresses[1].prefix_len, 64);
 
     let text = instance_text_with_version_2();
     let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
@@ -152,7 +152,7 @@ fn ipv6_instances_run_version_3() {
 }
 
 fn instance_text_with_version_2() -> String {
-    instance("VI01", 1, "2001:db8::1", "    version 2\n")
+    instance("VI01", 1, "fe80::1", "    version 2\n")
 }
 
 #[test]
@@ -242,11 +242,8 @@ fn vrid_is_unique_per_interface_and_family() {
         vec!["t.conf:10:23: virtual_router_id 5 on eth0 (IPv4) is already used by vrrp_instance VI01"]
     );
     // Another family or another interface is another VRRP domain.
-    let families = format!(
-        "{}{}",
-        instance("VI01", 5, "192.0.2.1", ""),
-        instance("VI02", 5, "2001:db8::1", "")
-    );
+    let families =
+        format!("{}{}", instance("VI01", 5, "192.0.2.1", ""), instance("VI02", 5, "fe80::1", ""));
     assert_eq!(config(&families).instances.len(), 2);
     let interfaces = format!(
         "{}{}",
@@ -254,14 +251,18 @@ fn vrid_is_unique_per_interface_and_family() {
         instance("VI02", 5, "192.0.2.2", "").replace("eth0", "eth1")
     );
     assert_eq!(config(&interfaces).instances.len(), 2);
-    // As in keepalived, unicast instances whose peers do not overlap may share a VRID.
+    // keepalived lets unicast instances with other peers share a VRID; vrrpd's receive path
+    // keys an instance on interface, VRID and family, so the second is refused at its line.
     let peers = |peer: &str| format!("    unicast_peer {{\n        {peer}\n    }}\n");
     let unicast = format!(
         "{}{}",
         instance("VI01", 5, "192.0.2.1", &peers("192.0.2.10")),
         instance("VI02", 5, "192.0.2.2", &peers("192.0.2.11"))
     );
-    assert_eq!(config(&unicast).instances.len(), 2);
+    assert_eq!(
+        errors(&unicast),
+        vec!["t.conf:13:23: virtual_router_id 5 on eth0 (IPv4) is already used by vrrp_instance VI01"]
+    );
     let overlapping = format!(
         "{}{}",
         instance("VI01", 5, "192.0.2.1", &peers("192.0.2.10")),
@@ -281,7 +282,7 @@ fn addresses_peers_and_tracking_are_typed() {
             "VI01",
             1,
             "192.0.2.1/24 dev eth1 label eth1:vip scope global brd 192.0.2.255 no_track",
-            "    state BACKUP\n    priority 255\n    nopreempt\n    preempt_delay 2.5\n    no_accept\n\
+            "    state BACKUP\n    priority 254\n    nopreempt\n    preempt_delay 2.5\n    no_accept\n\
              \x20   mcast_src_ip 192.0.2.254\n\
              \x20   unicast_peer {\n        192.0.2.2 mac 02:00:00:00:00:02 min_ttl 250 max_ttl 255\n    }\n\
              \x20   track_interface {\n        eth1\n        eth2 weight -10 reverse\n    }\n\
@@ -310,7 +311,7 @@ fn addresses_peers_and_tracking_are_typed() {
     assert!(file.init_fail);
 
     let instance = config.instance("VI01").unwrap();
-    assert_eq!((instance.state, instance.priority), (InitialState::Backup, 255));
+    assert_eq!((instance.state, instance.priority), (InitialState::Backup, 254));
     assert!(!instance.preempt && !instance.accept && instance.dont_track_primary);
     assert_eq!(instance.preempt_delay, Duration::from_millis(2500));
     assert_eq!(instance.source_ip, Some(ip("192.0.2.254")));
@@ -356,12 +357,93 @@ fn addresses_peers_and_tracking_are_typed() {
 }
 
 #[test]
-fn nopreempt_with_initial_master_is_a_warning() {
-    let text = instance("VI01", 1, "192.0.2.1", "    state MASTER\n    nopreempt\n");
+fn nopreempt_with_initial_master_is_cleared() {
+    // keepalived vrrp.c vrrp_complete_instance(): "nopreempt will not work with initial state
+    // MASTER - clearing", and likewise for the address owner and for preempt_delay.
+    let text = instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    state MASTER\n    priority 100\n    nopreempt\n    preempt_delay 5\n",
+    );
     let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
     assert_eq!(
         loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        vec!["t.conf:8: nopreempt only works with initial state BACKUP (vrrp_instance VI01 starts as MASTER)"]
+        vec![
+            "t.conf:9: nopreempt has no effect with state MASTER: preempting",
+            "t.conf:1: preempt_delay has no effect with state MASTER (vrrp_instance VI01)",
+        ]
+    );
+    let instance = &loaded.config.instances[0];
+    assert!(instance.preempt);
+    assert_eq!(instance.preempt_delay, Duration::ZERO);
+    let owner = instance_text("    priority 255\n    nopreempt\n");
+    let loaded = parse_str(&owner, Path::new("t.conf")).unwrap();
+    assert!(loaded.config.instances[0].preempt);
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+}
+
+fn instance_text(extra: &str) -> String {
+    instance("VI01", 1, "192.0.2.1", extra)
+}
+
+#[test]
+fn state_master_without_priority_is_the_owner() {
+    // keepalived vrrp.c vrrp_complete_instance(): no priority and state MASTER gives 255.
+    let master = config(&instance_text("    state MASTER\n"));
+    assert_eq!(master.instances[0].priority, 255);
+    let backup = config(&instance_text("    state BACKUP\n"));
+    assert_eq!(backup.instances[0].priority, 100);
+    let explicit = config(&instance_text("    state MASTER\n    priority 100\n"));
+    assert_eq!(explicit.instances[0].priority, 100);
+}
+
+#[test]
+fn the_owner_refuses_tracking_weights() {
+    // keepalived vrrp.c vrrp_complete_instance(): weighted tracked items of a priority 255
+    // instance are dropped ("ignoring tracked script with weights due to address_owner").
+    let scripts = "vrrp_script up {\n    script /bin/true\n    weight 10\n}\n\
+                   vrrp_script flat {\n    script /bin/true\n}\n";
+    let owner =
+        |track: &str| format!("{scripts}{}", instance_text(&format!("    priority 255\n{track}")));
+    assert_eq!(
+        errors(&owner("    track_script {\n        up\n        flat weight -5\n        flat\n    }\n")),
+        vec![
+            "t.conf:16:9: track_script \"up\" in vrrp_instance VI01 (priority 255, whose priority never moves) needs weight 0",
+            "t.conf:17:9: track_script \"flat\" in vrrp_instance VI01 (priority 255, whose priority never moves) needs weight 0",
+        ]
+    );
+    assert_eq!(
+        errors(&owner("    track_interface {\n        eth1 weight -10\n        eth2\n    }\n")),
+        vec!["t.conf:8: vrrp_instance VI01 has priority 255, whose priority never moves: track_interface eth1 needs weight 0"]
+    );
+    let unweighted = owner("    track_script {\n        up weight 0\n    }\n");
+    assert_eq!(config(&unweighted).instances[0].priority, 255);
+}
+
+#[test]
+fn ipv6_without_a_link_local_address_first_runs_as_keepalived_runs_it() {
+    // keepalived vrrp.c vrrp_complete_instance(): a note for multicast, nothing for unicast,
+    // an error under vrrp_strict; the addresses are advertised as written.
+    let multicast = instance("VI01", 1, "2001:db8::100/64\n        fe80::1", "");
+    let loaded = parse_str(&multicast, Path::new("t.conf")).unwrap();
+    assert_eq!(
+        loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec![
+            "t.conf:5: the first virtual_ipaddress of IPv6 vrrp_instance VI01 should be \
+              link-local (RFC 9568 §5.2.9); advertised as written, as keepalived does"
+        ]
+    );
+    let unicast =
+        instance("VI01", 1, "2001:db8::100/64", "    unicast_peer {\n        2001:db8::2\n    }\n");
+    assert_eq!(config(&unicast).instances[0].virtual_addresses.len(), 1);
+    let strict = format!("global_defs {{\n    vrrp_strict\n}}\n{multicast}");
+    assert_eq!(
+        errors(&strict),
+        vec![
+            "t.conf:8:9: the first virtual_ipaddress of IPv6 vrrp_instance VI01 must be \
+              link-local with vrrp_strict (RFC 9568 §5.2.9): list an fe80:: address first"
+        ]
     );
 }
 

@@ -112,7 +112,6 @@ pub fn router_config(
         accept_mode: instance.accept,
         virtual_addresses: instance.virtual_addresses.iter().map(|vip| vip.address).collect(),
         primary_address,
-        initial_state: instance.state,
         garp: GarpConfig {
             master_delay: garp.master_delay,
             master_repeat: garp.master_repeat,
@@ -120,6 +119,7 @@ pub fn router_config(
             master_refresh_repeat: garp.master_refresh_repeat,
             interval: spacing,
             lower_prio_repeat: garp.lower_prio_repeat,
+            lower_prio_delay: garp.lower_prio_delay,
         },
         // keepalived's form, so a mixed keepalived/vrrpd pair keeps working.
         checksum_mode: ChecksumMode::Ipv4PseudoHeader,

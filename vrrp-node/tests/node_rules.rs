@@ -491,3 +491,79 @@ fn only_tracked_scripts_run() {
     let names: Vec<&str> = lab.node.tracking_scripts().iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, vec!["used"]);
 }
+
+/// `text` without its priority line, with `state` and other lines inside.
+fn text_without_priority(extra: &str) -> String {
+    text(100, &["192.0.2.100"], "@EXTRA@")
+        .replace("    priority 100\n", "")
+        .replace("@EXTRA@", extra)
+}
+
+#[test]
+fn state_master_waits_for_a_master_unless_it_owns_the_addresses() {
+    // keepalived vrrp_scheduler.c vrrp_init_state(): only the owner (no priority with state
+    // MASTER makes one: vrrp.c vrrp_complete_instance()) takes over at once; state MASTER
+    // with a priority waits Master_Down_Interval like state BACKUP.
+    let owner = Harness::new(parse(&text_without_priority("    state MASTER\n")));
+    assert_eq!(owner.state(), State::Master);
+    assert_eq!(state_changes(&owner.outputs), vec![(State::Initialize, State::Master)]);
+
+    let mut waiting =
+        Harness::new(parse(&text_without_priority("    state MASTER\n    priority 100\n")));
+    assert_eq!(waiting.state(), State::Backup);
+    let id = waiting.only_id();
+    let mdi = waiting.node.instance(id).unwrap().router().master_down_interval();
+    waiting.advance(mdi - Duration::from_millis(10));
+    assert_eq!(waiting.state(), State::Backup);
+    waiting.advance(Duration::from_millis(10));
+    assert_eq!(waiting.state(), State::Master);
+}
+
+#[test]
+fn tracking_in_backup_retimes_the_master_down_timer() {
+    // keepalived vrrp_track.c vrrp_set_effective_priority(): the backup's running timer moves.
+    let script = "vrrp_script chk {\n    script \"/bin/true\"\n    weight -90\n}\n";
+    let tracked = "    track_script {\n        chk\n    }\n";
+    let mut lab = Harness::new(parse(&format!("{script}{}", text(110, &["192.0.2.100"], tracked))));
+    lab.advertise_from_peer(254);
+    let id = lab.only_id();
+    let heard = lab.now;
+    let timeout = |lab: &Harness| lab.node.instance(id).unwrap().router().poll_timeout();
+    let before = lab.node.instance(id).unwrap().router().master_down_interval();
+    assert_eq!(timeout(&lab), Some(heard + before));
+    lab.now += Duration::from_millis(500);
+    lab.node.handle_script(lab.now, "chk", false);
+    lab.drain();
+    let after = lab.node.instance(id).unwrap().router().master_down_interval();
+    assert!(after > before, "priority 20 waits longer than 110");
+    assert_eq!(timeout(&lab), Some(heard + after));
+}
+
+#[test]
+fn a_burst_of_lower_priorities_announces_once_per_garp_lower_prio_delay() {
+    // keepalived's garp_lower_prio_delay / garp_lower_prio_repeat, read from the file.
+    let (delay, repeat, step) = (Duration::from_secs(2), 3, Duration::from_millis(100));
+    let extra = format!(
+        "    garp_lower_prio_delay {}\n    garp_lower_prio_repeat {repeat}\n",
+        delay.as_secs()
+    );
+    let mut lab = Harness::new(config(200, &["192.0.2.100"], &extra));
+    lab.become_master();
+    lab.advance(Duration::from_secs(10));
+    let announces = |outputs: &[Output]| {
+        outputs.iter().filter(|output| matches!(output, Output::Announce { .. })).count()
+    };
+    // counts[i]: announcements from the i-th advertisement until the next, `step` later.
+    let mut counts = Vec::new();
+    for _ in 0..30 {
+        let heard = lab.advertise_from_peer(100);
+        counts.push(announces(&heard) + announces(&lab.advance(step)));
+    }
+    // One round at once, the one owed to the others when the delay has passed (its rounds
+    // garp_interval apart), nothing in between and nothing more within the 3 s.
+    let owed = (delay.as_millis() / step.as_millis()) as usize - 1;
+    assert!(counts[0] > 0, "{counts:?}");
+    assert_eq!(counts[..owed].iter().sum::<usize>(), repeat, "{counts:?}");
+    assert!(counts[owed] > 0, "the owed round starts when the delay has passed: {counts:?}");
+    assert_eq!(counts[owed..].iter().sum::<usize>(), repeat, "{counts:?}");
+}

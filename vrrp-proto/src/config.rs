@@ -8,14 +8,17 @@ use crate::announce::GarpConfig;
 use crate::interval::Centiseconds;
 use crate::packet::{Advertisement, ChecksumMode, Family, InvalidAdvertisement, V2Auth, Version};
 
-/// keepalived's `state`: only a hint of where to start (the election decides).
+/// keepalived's `state`. It does not change how a router starts: keepalived vrrp_scheduler.c
+/// vrrp_init_state() takes over at once only as the address owner, and any other router waits
+/// Master_Down_Interval whatever its `state` (RFC 9568 §6.4.1). It changes the configuration:
+/// keepalived vrrp.c vrrp_complete_instance() gives `state MASTER` without `priority` the
+/// owner's 255, and clears `nopreempt` and `preempt_delay` under it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum InitialState {
-    /// `state BACKUP`: wait Master_Down_Interval for a master (RFC 9568 §6.4.1).
+    /// `state BACKUP`.
     #[default]
     Backup,
-    /// `state MASTER`: as keepalived does, start as backup with the master-down timer already
-    /// expired, so this router takes over at once unless an advertisement arrives first.
+    /// `state MASTER`.
     Master,
 }
 
@@ -41,8 +44,9 @@ pub struct RouterConfig {
     pub advert_interval: Centiseconds,
     /// Preempt_Mode (RFC 9568 §6.1); keepalived's `nopreempt` clears it.
     pub preempt: bool,
-    /// keepalived's `preempt_delay`: after startup, or after first hearing a lower-priority
-    /// master, wait this long before preempting it.
+    /// keepalived's `preempt_delay`: after first hearing a lower-priority master (since
+    /// entering Backup, or since a master at or above our priority spoke), wait this long
+    /// before preempting it.
     pub preempt_delay: Duration,
     /// Accept_Mode (RFC 9568 §6.1): a non-owner master accepts packets for the addresses.
     pub accept_mode: bool,
@@ -51,7 +55,6 @@ pub struct RouterConfig {
     /// This router's own address on the link: the source of its advertisements and the
     /// tie-breaker of equal priorities (RFC 9568 §6.4.3).
     pub primary_address: IpAddr,
-    pub initial_state: InitialState,
     pub garp: GarpConfig,
     pub checksum_mode: ChecksumMode,
     pub transport: Transport,
@@ -61,7 +64,7 @@ pub struct RouterConfig {
 }
 
 impl RouterConfig {
-    /// keepalived's defaults (VRRPv2, priority 100, `advert_int 1`, preempt, `state BACKUP`)
+    /// keepalived's defaults (VRRPv2, priority 100, `advert_int 1`, preempt)
     /// for the given router and addresses.
     pub fn new(vrid: u8, primary_address: IpAddr, virtual_addresses: Vec<IpAddr>) -> Self {
         Self {
@@ -74,7 +77,6 @@ impl RouterConfig {
             accept_mode: false,
             virtual_addresses,
             primary_address,
-            initial_state: InitialState::Backup,
             garp: GarpConfig::default(),
             checksum_mode: ChecksumMode::default(),
             transport: Transport::Multicast,
@@ -139,8 +141,6 @@ pub enum ConfigError {
     PrimaryAddressFamily,
     /// A unicast peer is not of the virtual addresses' family.
     PeerFamily,
-    /// Over IPv6 the first virtual address must be link-local (RFC 9568 §5.2.9).
-    FirstAddressNotLinkLocal,
     /// `garp_master_refresh` of zero means off: say `None`.
     ZeroGarpRefresh,
     /// A running router cannot take a new primary address or become (or stop being) the
@@ -156,7 +156,6 @@ impl From<InvalidAdvertisement> for ConfigError {
             InvalidAdvertisement::AddressCount(count) => ConfigError::TooManyAddresses(count),
             InvalidAdvertisement::MixedFamilies => ConfigError::MixedFamilies,
             InvalidAdvertisement::Interval(interval) => ConfigError::Interval(interval),
-            InvalidAdvertisement::FirstAddressNotLinkLocal => ConfigError::FirstAddressNotLinkLocal,
         }
     }
 }
@@ -182,9 +181,6 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::PeerFamily => {
                 write!(f, "a unicast peer is not of the virtual addresses' family")
-            }
-            ConfigError::FirstAddressNotLinkLocal => {
-                write!(f, "over IPv6 the first virtual address must be link-local")
             }
             ConfigError::ZeroGarpRefresh => write!(f, "garp_master_refresh 0 means off"),
             ConfigError::Identity => {

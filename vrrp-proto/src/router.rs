@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use crate::announce::Announcer;
-use crate::config::{ConfigError, InitialState, RouterConfig};
+use crate::config::{ConfigError, RouterConfig};
 use crate::interval::Centiseconds;
 use crate::packet::{Advertisement, Version};
 use crate::timer::{master_down_interval, skew_time};
@@ -48,8 +48,6 @@ pub enum Reason {
     MasterResigned,
     /// Only lower-priority advertisements were heard, and Preempt_Mode is on (RFC 9568 §6.4.2).
     Preempted,
-    /// keepalived's `state MASTER`: the first master-down timer expires at once.
-    InitialStateMaster,
     /// An advertisement of a higher priority (RFC 9568 §6.4.3).
     HigherPriority { source: IpAddr, priority: u8 },
     /// An advertisement of the same priority from a higher primary address (RFC 9568 §6.4.3).
@@ -125,7 +123,6 @@ enum DownCause {
     NoMaster,
     Resigned,
     Preempting,
-    InitialStateMaster,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -293,15 +290,32 @@ impl Router {
         }
     }
 
-    /// A new effective priority (tracking weights). It stays 1-254 for a non-owner, since 0
-    /// means resigning and 255 owning.
+    /// A new effective priority (tracking weights). keepalived vrrp_track.c
+    /// vrrp_set_effective_priority(): the address owner's priority never moves (it discards
+    /// every advertisement, so a lower one would never yield), and anyone else's stays 1-254,
+    /// since 0 means resigning and 255 owning.
     pub fn handle_priority(&mut self, now: Instant, priority: u8) {
-        let ceiling = if self.config.is_owner() { u8::MAX } else { u8::MAX - 1 };
-        let priority = priority.clamp(1, ceiling);
+        if self.config.is_owner() {
+            return;
+        }
+        let priority = priority.clamp(1, u8::MAX - 1);
         if priority == self.priority {
             return;
         }
+        let before = (self.master_down_interval(), self.skew_time());
         self.priority = priority;
+        let after = (self.master_down_interval(), self.skew_time());
+        if let Some(timer) = self.master_down_timer.as_mut().filter(|_| self.state == State::Backup)
+        {
+            // keepalived vrrp_track.c vrrp_set_effective_priority(): a backup's running
+            // master-down timer moves by the change of its length, so the higher backup still
+            // takes over first when the master dies.
+            let (old, new) = match timer.cause {
+                DownCause::Resigned => (before.1, after.1),
+                DownCause::NoMaster | DownCause::Preempting => (before.0, after.0),
+            };
+            timer.at = timer.at + new - old;
+        }
         if self.state == State::Master {
             // Tell the backups now, so a higher one preempts without waiting an interval.
             self.send_advertisement(priority);
@@ -350,7 +364,6 @@ impl Router {
                         DownCause::NoMaster => Reason::MasterDown,
                         DownCause::Resigned => Reason::MasterResigned,
                         DownCause::Preempting => Reason::Preempted,
-                        DownCause::InitialStateMaster => Reason::InitialStateMaster,
                     };
                     self.change_state(now, State::Master, reason);
                 }
@@ -396,10 +409,21 @@ impl Router {
             self.master_down_timer = Some(MasterDownTimer { at, cause: DownCause::Resigned });
             return Disposition::Accepted;
         }
-        if advert.priority() >= self.priority || !self.may_preempt(at) {
+        let worth_following = advert.priority() >= self.priority;
+        if worth_following {
+            // keepalived vrrp.c vrrp_state_backup(): an advertisement at or above our priority
+            // stops the preempt delay, so a master that later drops below us is given the
+            // whole delay again.
+            self.preempt_after = None;
+        }
+        if worth_following || !self.may_preempt(at) {
             // RFC 9568 §6.4.2: a master worth following: learn its interval (VRRPv3), reset
-            // the Master_Down_Timer.
-            self.learn_interval(advert);
+            // the Master_Down_Timer. An advertisement reported late (the kernel absorbed it
+            // before a newer one was handled) says nothing of the master's current interval.
+            let late = self.last_heard.is_some_and(|newest| newest > at);
+            if !late {
+                self.learn_interval(advert);
+            }
             let newest = self.last_heard.map_or(at, |newest| newest.max(at));
             self.last_heard = Some(newest);
             let at = newest + self.master_down_interval();
@@ -428,7 +452,8 @@ impl Router {
             // It was master too, so hosts may have its MAC: announce the addresses again.
             self.send_advertisement(self.priority);
             self.adver_timer = Some(at + self.advert_interval());
-            self.announce(self.config.garp.lower_prio_repeat);
+            let count = self.announcer.lower_priority_heard(at, &self.config.garp);
+            self.announce(count);
         } else if theirs > self.priority {
             // RFC 9568 §6.4.3: a better master: follow it.
             self.learn_interval(advert);
@@ -445,10 +470,12 @@ impl Router {
         } else {
             // RFC 9568 §6.4.3: a lower priority: advertise at once so that router hears its
             // master now rather than after an interval, and announce the addresses again
-            // (keepalived's garp_lower_prio_repeat): hosts may have learnt the other's MAC.
+            // (keepalived's garp_lower_prio_repeat, at most once per garp_lower_prio_delay):
+            // hosts may have learnt the other's MAC.
             self.send_advertisement(self.priority);
             self.adver_timer = Some(at + self.advert_interval());
-            self.announce(self.config.garp.lower_prio_repeat);
+            let count = self.announcer.lower_priority_heard(at, &self.config.garp);
+            self.announce(count);
         }
         Disposition::Accepted
     }
@@ -459,8 +486,9 @@ impl Router {
         }
     }
 
-    /// keepalived's preempt_delay: preemption waits until the delay after startup, or after the
-    /// first lower-priority advertisement, has passed.
+    /// keepalived's preempt_delay (vrrp.c vrrp_state_backup()): the first lower-priority
+    /// advertisement since entering Backup, or since a master at or above our priority spoke,
+    /// starts the delay; preemption waits until it has passed.
     fn may_preempt(&mut self, at: Instant) -> bool {
         if !self.config.preempt {
             return false;
@@ -503,6 +531,10 @@ impl Router {
         self.outputs.push_back(Output::StateChanged { from, to, reason });
         self.adver_timer = None;
         self.master_down_timer = None;
+        // keepalived vrrp.c vrrp_state_leave_master(), vrrp_state_leave_fault(): every state
+        // change clears preempt_time; in Backup the first lower-priority advertisement starts
+        // the delay.
+        self.preempt_after = None;
         // A master-down timer armed below counts from now (the better master's advertisement).
         self.last_heard = (to == State::Backup && from == State::Master).then_some(now);
 
@@ -537,7 +569,6 @@ impl Router {
                 let count = self.announcer.start(now, &self.config.garp);
                 self.announce(count);
                 self.adver_timer = Some(now + self.advert_interval());
-                self.preempt_after = None;
             }
             State::Backup => {
                 // RFC 9568 §6.4.1 (startup, Master_Adver_Interval = Advertisement_Interval)
@@ -545,23 +576,18 @@ impl Router {
                 // Master_Down_Timer.
                 if from != State::Master {
                     self.master_adver_interval = self.config.advert_interval;
-                    self.preempt_after = (!self.config.preempt_delay.is_zero())
-                        .then(|| now + self.config.preempt_delay);
                 }
-                let hint =
-                    reason == Reason::Startup && self.config.initial_state == InitialState::Master;
-                self.master_down_timer = Some(if hint {
-                    MasterDownTimer { at: now, cause: DownCause::InitialStateMaster }
-                } else {
-                    MasterDownTimer {
-                        at: now + self.master_down_interval(),
-                        cause: DownCause::NoMaster,
-                    }
+                // keepalived vrrp_scheduler.c vrrp_init_state(): `state MASTER` takes over at
+                // once only for the address owner (which starts in Master above); any other
+                // router waits Master_Down_Interval like `state BACKUP`.
+                self.master_down_timer = Some(MasterDownTimer {
+                    at: now + self.master_down_interval(),
+                    cause: DownCause::NoMaster,
                 });
             }
             // RFC 9568 §6.4.2, §6.4.3: timers cancelled above; nothing runs until startup or
             // the fault clears.
-            State::Initialize | State::Fault => self.preempt_after = None,
+            State::Initialize | State::Fault => {}
         }
     }
 }

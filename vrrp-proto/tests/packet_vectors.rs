@@ -309,10 +309,8 @@ fn advertisements_that_cannot_be_encoded_cannot_be_built() {
         build(Version::V2, 1, one_second, vec![v6_link]),
         Err(InvalidAdvertisement::MixedFamilies)
     );
-    assert_eq!(
-        build(Version::V3, 1, one_second, vec![v6_global]),
-        Err(InvalidAdvertisement::FirstAddressNotLinkLocal)
-    );
+    // As keepalived and FRR send them: the configuration warns, the packet carries them.
+    assert!(build(Version::V3, 1, one_second, vec![v6_global]).is_ok());
     for (version, cs) in
         [(Version::V3, 0), (Version::V3, 4096), (Version::V2, 150), (Version::V2, 0)]
     {

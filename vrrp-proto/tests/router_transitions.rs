@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use vrrp_proto::{
-    Advertisement, Centiseconds, ConfigError, DiscardReason, Disposition, GarpConfig, InitialState,
-    Output, Reason, Router, RouterConfig, State, Version,
+    Advertisement, Centiseconds, ConfigError, DiscardReason, Disposition, GarpConfig, Output,
+    Reason, Router, RouterConfig, State, Version,
 };
 
 const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
@@ -162,7 +162,8 @@ fn nopreempt_follows_a_lower_priority_master() {
 
 #[test]
 fn preempt_delay_follows_a_lower_master_until_it_passes() {
-    // keepalived: no preemption for preempt_delay after startup.
+    // keepalived vrrp.c vrrp_state_backup(): the first lower-priority advertisement starts
+    // preempt_delay; they are followed until it has passed.
     let t0 = Instant::now();
     let delay = Duration::from_secs(10);
     let mut router = started(RouterConfig { preempt_delay: delay, ..config() }, t0);
@@ -175,7 +176,7 @@ fn preempt_delay_follows_a_lower_master_until_it_passes() {
             last_accepted = at;
         }
     }
-    assert_eq!(last_accepted, t0 + SECOND * 9, "accepted until the delay passed");
+    assert_eq!(last_accepted, t0 + SECOND * 10, "accepted until the delay passed");
     router.handle_timeout(last_accepted + MDI_100);
     assert_eq!(router.state(), State::Master);
     let outputs = drain(&mut router);
@@ -225,9 +226,12 @@ fn master_answers_a_lower_priority_or_lower_address_at_once() {
     // RFC 9568 §6.4.3: stay master and advertise now, re-arming the Adver_Timer; announce the
     // addresses again (keepalived's garp_lower_prio_repeat): the other was master too.
     let t0 = Instant::now();
-    let mut router = master(t0);
-    let at = t0 + Duration::from_secs(4);
+    let lower_prio_delay = GarpConfig::default().lower_prio_delay;
     for (source, priority) in [(HIGHER_PEER, 99), (LOWER_PEER, 100)] {
+        let mut router = master(t0);
+        let at = t0 + MDI_100 + lower_prio_delay;
+        router.handle_timeout(at);
+        drain(&mut router);
         router.handle_advertisement(at, source, &advert(priority));
         assert_eq!(router.state(), State::Master);
         assert_eq!(
@@ -242,6 +246,61 @@ fn master_answers_a_lower_priority_or_lower_address_at_once() {
             ]
         );
         assert_eq!(router.poll_timeout(), Some(at + SECOND));
+    }
+}
+
+#[test]
+fn lower_priority_answers_announce_once_per_garp_lower_prio_delay() {
+    // keepalived vrrp.c vrrp_state_master_rx() announces on every lower priority heard, and
+    // again garp_lower_prio_delay later; a peer's advertisements queued behind ARP resolution
+    // arrive in one burst, so vrrpd announces at most once per garp_lower_prio_delay: at once
+    // (however recently it became master: hosts may have followed the other master since),
+    // then once more when the delay has passed if more were heard meanwhile.
+    let t0 = Instant::now();
+    let delay = Duration::from_secs(2);
+    let garp = GarpConfig {
+        lower_prio_delay: delay,
+        master_delay: Duration::ZERO,
+        ..GarpConfig::default()
+    };
+    let mut router = started(RouterConfig { garp, ..config() }, t0);
+    router.handle_timeout(t0 + MDI_100);
+    drain(&mut router);
+    let became_master = t0 + MDI_100;
+    let announced = |router: &mut Router| {
+        drain(router).iter().any(|o| matches!(o, Output::AnnounceAddresses { .. }))
+    };
+    let mut rounds = Vec::new();
+    for step in 0..40 {
+        let at = became_master + Duration::from_millis(100) * step;
+        router.handle_timeout(at);
+        if announced(&mut router) {
+            rounds.push(at);
+        }
+        router.handle_advertisement(at, LOWER_PEER, &advert(50));
+        assert_eq!(router.state(), State::Master);
+        if announced(&mut router) {
+            rounds.push(at);
+        }
+    }
+    assert_eq!(rounds, [became_master, became_master + delay]);
+    // A late-reported one (dated before the last round) is covered by the round owed.
+    router.handle_advertisement(became_master, LOWER_PEER, &advert(50));
+    assert!(!announced(&mut router));
+    let owed = became_master + delay * 2;
+    assert!(router.poll_timeout().is_some_and(|at| at <= owed));
+    router.handle_timeout(owed);
+    assert!(announced(&mut router), "the advertisements after the second round are answered");
+    router.handle_timeout(owed + delay * 2);
+    assert!(!announced(&mut router), "nothing more is owed");
+    // Zero leaves every one answered, as keepalived does.
+    let garp = GarpConfig { lower_prio_delay: Duration::ZERO, ..GarpConfig::default() };
+    let mut router = started(RouterConfig { garp, ..config() }, t0);
+    router.handle_timeout(became_master);
+    drain(&mut router);
+    for step in 0..3 {
+        router.handle_advertisement(became_master + SECOND * step, LOWER_PEER, &advert(50));
+        assert!(announced(&mut router));
     }
 }
 
@@ -267,7 +326,9 @@ fn master_reasserts_when_another_router_resigns() {
     // resigning router was master too: announce the addresses again.
     let t0 = Instant::now();
     let mut router = master(t0);
-    let at = t0 + Duration::from_secs(4);
+    let at = t0 + MDI_100 + GarpConfig::default().lower_prio_delay;
+    router.handle_timeout(at);
+    drain(&mut router);
     router.handle_advertisement(at, HIGHER_PEER, &advert(0));
     assert_eq!(
         drain(&mut router),
@@ -407,6 +468,7 @@ fn announcements_follow_garp_master_delay_and_refresh() {
         master_refresh_repeat: 2,
         interval: Duration::from_millis(10),
         lower_prio_repeat: 5,
+        lower_prio_delay: Duration::from_secs(5),
     };
     let mut router = Router::new(RouterConfig { priority: 255, garp, ..config() }).unwrap();
     router.handle_startup(t0);
@@ -437,26 +499,6 @@ fn announcements_follow_garp_master_delay_and_refresh() {
             (Duration::from_secs(120), announce(2)),
         ]
     );
-}
-
-#[test]
-fn state_master_hint_takes_over_at_once_unless_a_master_speaks() {
-    let t0 = Instant::now();
-    let hinted = RouterConfig { initial_state: InitialState::Master, ..config() };
-    let mut router = Router::new(hinted.clone()).unwrap();
-    router.handle_startup(t0);
-    assert_eq!(router.poll_timeout(), Some(t0));
-    router.handle_timeout(t0);
-    let mut outputs = drain(&mut router);
-    outputs.remove(0);
-    assert_eq!(outputs[0], changed(State::Backup, State::Master, Reason::InitialStateMaster));
-
-    let mut router = Router::new(hinted).unwrap();
-    router.handle_startup(t0);
-    router.handle_advertisement(t0, HIGHER_PEER, &advert(200));
-    router.handle_timeout(t0);
-    assert_eq!(router.state(), State::Backup);
-    assert_eq!(router.poll_timeout(), Some(t0 + MDI_100));
 }
 
 #[test]
@@ -571,14 +613,6 @@ fn impossible_configurations_are_refused() {
         ),
         (
             RouterConfig {
-                primary_address: "fe80::2".parse().unwrap(),
-                virtual_addresses: vec![v6_global],
-                ..config()
-            },
-            ConfigError::FirstAddressNotLinkLocal,
-        ),
-        (
-            RouterConfig {
                 transport: vrrp_proto::Transport::Unicast { peers: vec![v6_global] },
                 ..config()
             },
@@ -597,4 +631,79 @@ fn impossible_configurations_are_refused() {
         assert!(Router::new(config).is_err());
     }
     assert_eq!(config().validate(), Ok(()));
+}
+
+#[test]
+fn the_owners_priority_never_moves() {
+    // keepalived vrrp_track.c vrrp_set_effective_priority() returns at once for the address
+    // owner: it discards every advertisement, so a lowered owner would never yield.
+    let t0 = Instant::now();
+    let mut owner = started(RouterConfig { priority: 255, ..config() }, t0);
+    owner.handle_priority(t0 + SECOND, 200);
+    assert_eq!(owner.priority(), 255);
+    assert_eq!(drain(&mut owner), vec![]);
+    let mut router = master(t0);
+    router.handle_priority(t0 + SECOND * 5, 255);
+    assert_eq!(router.priority(), 254, "a non-owner never reaches 255");
+}
+
+#[test]
+fn preempt_delay_restarts_after_a_higher_master() {
+    // keepalived vrrp.c vrrp_state_backup(): an advertisement at or above our priority stops
+    // the preempt delay; the next lower one starts it again.
+    let t0 = Instant::now();
+    let delay = Duration::from_secs(10);
+    let mut router = started(RouterConfig { preempt_delay: delay, ..config() }, t0);
+    for second in 1..=30 {
+        router.handle_advertisement(t0 + SECOND * second, HIGHER_PEER, &advert(200));
+    }
+    let dropped = t0 + SECOND * 31;
+    let mut last_accepted = None;
+    for second in 0..12 {
+        let at = dropped + SECOND * second;
+        router.handle_timeout(at);
+        assert_eq!(router.state(), State::Backup);
+        if router.handle_advertisement(at, HIGHER_PEER, &advert(50)) == Disposition::Accepted {
+            last_accepted = Some(at);
+        }
+    }
+    assert_eq!(last_accepted, Some(dropped + delay - SECOND), "the whole delay, counted anew");
+}
+
+#[test]
+fn a_priority_change_in_backup_retimes_the_master_down_timer() {
+    // keepalived vrrp_track.c vrrp_set_effective_priority(): the running timer moves by the
+    // change of Master_Down_Interval (and Skew_Time after a resignation).
+    let t0 = Instant::now();
+    let mut router = started(config(), t0);
+    let heard = t0 + SECOND;
+    router.handle_advertisement(heard, HIGHER_PEER, &advert(254));
+    assert_eq!(router.poll_timeout(), Some(heard + MDI_100));
+    router.handle_priority(heard + SECOND / 2, 200);
+    assert_eq!(router.poll_timeout(), Some(heard + router.master_down_interval()));
+    assert!(router.master_down_interval() < MDI_100);
+    let resigned = heard + SECOND;
+    router.handle_advertisement(resigned, HIGHER_PEER, &advert(0));
+    router.handle_priority(resigned, 50);
+    assert_eq!(router.poll_timeout(), Some(resigned + router.skew_time()));
+    assert!(router.skew_time() > SKEW_100);
+}
+
+#[test]
+fn a_late_reported_advertisement_does_not_teach_its_interval() {
+    // RFC 9568 §6.4.2 learns Master_Adver_Interval from the master's current advertisement;
+    // one dated before the newest handled is history.
+    let t0 = Instant::now();
+    let mut router = started(config(), t0);
+    let newest = t0 + SECOND * 5;
+    router.handle_advertisement(newest, HIGHER_PEER, &advert(200));
+    let before = router.poll_timeout();
+    let old = Advertisement::new(Version::V3, 7, 200, Centiseconds::new(400), vec![VIP]).unwrap();
+    router.handle_advertisement(t0 + SECOND * 4, HIGHER_PEER, &old);
+    assert_eq!(router.master_adver_interval(), Centiseconds::new(100));
+    assert_eq!(router.poll_timeout(), before);
+    let slower =
+        Advertisement::new(Version::V3, 7, 200, Centiseconds::new(200), vec![VIP]).unwrap();
+    router.handle_advertisement(newest + SECOND, HIGHER_PEER, &slower);
+    assert_eq!(router.master_adver_interval(), Centiseconds::new(200), "a current one does");
 }

@@ -133,8 +133,6 @@ pub enum InvalidAdvertisement {
     MixedFamilies,
     /// The interval is zero, above 4095 cs (v3), or not whole seconds up to 255 s (v2).
     Interval(Centiseconds),
-    /// RFC 9568 §5.2.9: over IPv6 the first address is the router's link-local address.
-    FirstAddressNotLinkLocal,
 }
 
 /// One VRRP advertisement, valid by construction: every value of this type can be encoded.
@@ -173,11 +171,8 @@ impl Advertisement {
         {
             return Err(InvalidAdvertisement::MixedFamilies);
         }
-        if let IpAddr::V6(first) = first {
-            if !is_link_local(first) {
-                return Err(InvalidAdvertisement::FirstAddressNotLinkLocal);
-            }
-        }
+        // RFC 9568 §5.2.9 asks for a link-local first IPv6 address; keepalived advertises the
+        // addresses as configured, and the configuration says when they do not follow it.
         let interval_fits = match version {
             Version::V2 => matches!(interval.as_whole_seconds(), Some(s) if s > 0),
             Version::V3 => interval.get() > 0 && interval <= Centiseconds::V3_MAX,
