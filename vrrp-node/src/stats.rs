@@ -36,6 +36,8 @@ pub struct Statistics {
     pub last_transition: Option<Transition>,
     /// The newest advertisement the router accepted: the master as last heard.
     pub last_heard: Option<Heard>,
+    /// Transitions into each state (keepalived's and the exporters' per-state counts).
+    pub entered: Entered,
     /// Rounds of gratuitous ARP / unsolicited NA sent.
     pub announcements_sent: u64,
 }
@@ -47,6 +49,26 @@ pub struct Heard {
     pub source: IpAddr,
     pub priority: u8,
     pub interval: Centiseconds,
+}
+
+/// Transitions into each state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Entered {
+    pub init: u64,
+    pub backup: u64,
+    pub master: u64,
+    pub fault: u64,
+}
+
+impl Entered {
+    fn count(&mut self, state: State) {
+        match state {
+            State::Initialize => self.init += 1,
+            State::Backup => self.backup += 1,
+            State::Master => self.master += 1,
+            State::Fault => self.fault += 1,
+        }
+    }
 }
 
 /// One instance as a status reader sees it.
@@ -88,6 +110,7 @@ pub struct Snapshot {
 impl Statistics {
     pub(crate) fn record_transition(&mut self, transition: Transition) {
         self.last_transition = Some(transition);
+        self.entered.count(transition.to);
         if transition.to == State::Master {
             self.became_master += 1;
         } else if transition.from == State::Master {
@@ -135,6 +158,7 @@ mod tests {
         assert_eq!((stats.became_master, stats.left_master), (1, 1));
         assert_eq!(stats.last_transition.map(|t| t.to), Some(State::Fault));
         assert_eq!(stats.last_master_transition.map(|t| t.from), Some(State::Master));
+        assert_eq!(stats.entered, Entered { init: 0, backup: 1, master: 1, fault: 1 });
     }
 
     #[test]

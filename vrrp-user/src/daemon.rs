@@ -17,6 +17,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
+    net::SocketAddr,
     path::PathBuf,
     time::{Duration, Instant},
 };
@@ -26,16 +27,18 @@ use tokio::{
     signal::unix::{signal, SignalKind},
     sync::mpsc,
 };
-use vrrp_node::{InstanceId, Node, Snapshot};
+use vrrp_node::{InstanceId, Node};
 
 use crate::{
     arrivals::{self, Arrival},
+    control,
     instance::Instance,
-    lifecycle, lock,
+    lifecycle, lock, metrics,
     netlink::{self, Netlink},
     once_per_peer::OncePerPeer,
     scripts,
     socket_receiver::SocketReceivers,
+    status::{self, Datapath, Publisher},
     systemd,
     xdp::{AttachMode, XdpDatapath},
 };
@@ -63,6 +66,8 @@ pub struct Options {
     pub pass_valid: bool,
     /// How the configuration is read (its `@ID` lines), at start and on every reload.
     pub load: vrrp_config::LoadOptions,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 pub(crate) struct Daemon {
@@ -84,8 +89,9 @@ pub(crate) struct Daemon {
     pub(crate) mac_changes_logged: OncePerPeer,
     /// Peers whose advertisements without a link-local first address were already logged.
     pub(crate) not_link_local_logged: OncePerPeer,
-    /// The node as of the end of the latest round of the loop (a status command reads it).
-    pub(crate) snapshot: Snapshot,
+    /// The node as of the end of the latest round of the loop, for the control socket and the
+    /// metrics.
+    pub(crate) published: Publisher,
 }
 
 pub async fn run(options: Options) -> Result<()> {
@@ -97,6 +103,7 @@ pub async fn run(options: Options) -> Result<()> {
     let xdp = lifecycle::open_xdp(&options)?;
     let (arrival_sender, mut arrivals) = mpsc::channel(1024);
     let (script_sender, mut script_results) = mpsc::channel(64);
+    let datapath = if xdp.is_some() { Datapath::Xdp } else { Datapath::Socket };
     let mut daemon = Daemon {
         options,
         node: Node::new(),
@@ -110,7 +117,7 @@ pub async fn run(options: Options) -> Result<()> {
         script_results: script_sender,
         mac_changes_logged: OncePerPeer::default(),
         not_link_local_logged: OncePerPeer::default(),
-        snapshot: Snapshot::default(),
+        published: Publisher::new(datapath),
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -125,6 +132,12 @@ pub async fn run(options: Options) -> Result<()> {
         arrivals::spawn_kernel_log(logger)?;
     }
     daemon.carry_out().await;
+    daemon.publish();
+    let _control = control::serve(&daemon.options.runtime_dir, daemon.published.subscribe())?;
+    let _metrics = match daemon.options.metrics_listen {
+        Some(address) => Some(metrics::serve(address, daemon.published.subscribe()).await?),
+        None => None,
+    };
     systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 
     let mut terminate = signal(SignalKind::terminate())?;
@@ -162,7 +175,7 @@ pub async fn run(options: Options) -> Result<()> {
             _ = watchdog_ticks.tick(), if watchdog.is_some() => systemd::notify("WATCHDOG=1"),
         }
         daemon.carry_out().await;
-        daemon.snapshot = daemon.node.snapshot();
+        daemon.publish();
     }
     systemd::notify("STOPPING=1");
     log::info!("stopping");
@@ -183,11 +196,21 @@ impl Daemon {
         self.node.instance(id).map_or("?", |instance| instance.name())
     }
 
+    /// systemd's STATUS=: how many instances are in each state.
     pub(crate) fn status(&self) -> String {
-        self.node
-            .instances()
-            .map(|(_, instance)| format!("{} {}", instance.name(), instance.router().state()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        status::summary(self.node.instances().map(|(_, instance)| instance.router().state()))
+    }
+
+    /// The node's snapshot and the data path's counters (one source: the kernel's table while
+    /// XDP runs, else the socket path's), for status readers.
+    fn publish(&self) {
+        let counters = match &self.xdp {
+            Some(xdp) => xdp.counters().unwrap_or_else(|error| {
+                log::debug!("reading the kernel's counters: {error:#}");
+                self.published.counters()
+            }),
+            None => self.receivers.counters(),
+        };
+        self.published.publish(self.node.snapshot(), counters);
     }
 }

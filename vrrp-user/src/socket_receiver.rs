@@ -291,6 +291,11 @@ impl SocketReceivers {
         arrivals
     }
 
+    /// What the socket data path counted so far, by reason.
+    pub fn counters(&self) -> xdp::Counters {
+        self.counters.snapshot()
+    }
+
     /// Closes every socket and logs what the data path counted.
     pub fn shut_down(&mut self) {
         self.sockets.clear();

@@ -43,3 +43,34 @@ pub fn reloading() {
     let usec = now.tv_sec as u64 * 1_000_000 + now.tv_nsec as u64 / 1_000;
     notify(&format!("RELOADING=1\nMONOTONIC_USEC={usec}"));
 }
+
+/// Whether standard error is the journal's stream (systemd.exec(5): `JOURNAL_STREAM` holds the
+/// device and inode of the stream it connected, and a child that inherits the variable but not
+/// the stream must not believe it).
+pub fn logs_to_journal() -> bool {
+    let Some(value) = env::var_os("JOURNAL_STREAM") else { return false };
+    let Some((device, inode)) = value.to_str().and_then(|v| v.split_once(':')) else {
+        return false;
+    };
+    let (Ok(device), Ok(inode)) = (device.parse::<u64>(), inode.parse::<u64>()) else {
+        return false;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `struct stat` into the buffer we own.
+    if unsafe { libc::fstat(libc::STDERR_FILENO, stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstat succeeded, so the buffer is initialised.
+    let stat = unsafe { stat.assume_init() };
+    stat.st_dev == device && stat.st_ino == inode
+}
+
+/// sd-daemon(3)'s `<N>` prefix for a log level.
+pub fn syslog_priority(level: log::Level) -> u8 {
+    match level {
+        log::Level::Error => 3,
+        log::Level::Warn => 4,
+        log::Level::Info => 6,
+        log::Level::Debug | log::Level::Trace => 7,
+    }
+}
