@@ -67,6 +67,9 @@ fn daemon_notifies_ready_reloading_watchdog_and_stopping() {
         .unwrap();
     let seen = wait_for(&socket, "READY=1");
     println!("start: {seen:?}");
+    // STATUS= counts the instances by state once the election is over.
+    let seen = wait_for(&socket, "STATUS=1 MASTER");
+    println!("master: {seen:?}");
     let seen = wait_for(&socket, "WATCHDOG=1");
     println!("watchdog: {seen:?}");
     lab.daemon(daemon).signal(libc::SIGHUP);
