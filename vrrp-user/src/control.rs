@@ -109,19 +109,23 @@ async fn accept_loop(listener: UnixListener, published: watch::Receiver<Arc<Publ
 async fn answer(stream: UnixStream, published: watch::Receiver<Arc<Published>>) -> io::Result<()> {
     let root = stream.peer_cred().is_ok_and(|cred| cred.uid() == 0);
     let (reader, mut writer) = stream.into_split();
-    let reply = if root {
-        let mut line = Vec::new();
-        let mut limited = AsyncBufReader::new(reader).take(MAX_REQUEST as u64);
-        match tokio::time::timeout(READ_TIMEOUT, limited.read_until(b'\n', &mut line)).await {
-            Err(_) => error("no request within the read timeout"),
-            Ok(Err(error_)) => return Err(error_),
-            Ok(Ok(_)) if !line.ends_with(b"\n") => {
-                error(&format!("a request is one line of at most {MAX_REQUEST} bytes"))
-            }
-            Ok(Ok(_)) => respond(&line, &published.borrow()),
+    // The request is read (bounded) before any answer, so that a client sees the answer and
+    // not a broken pipe.
+    let mut line = Vec::new();
+    let mut limited = AsyncBufReader::new(reader).take(MAX_REQUEST as u64);
+    let read = tokio::time::timeout(READ_TIMEOUT, limited.read_until(b'\n', &mut line)).await;
+    let reply = match read {
+        _ if !root => error("the control socket is for root only"),
+        Err(_) => error("no request within the read timeout"),
+        Ok(Err(error_)) => return Err(error_),
+        Ok(Ok(_)) if !line.ends_with(b"\n") => {
+            error(&format!("a request is one line of at most {MAX_REQUEST} bytes"))
         }
-    } else {
-        error("the control socket is for root only")
+        Ok(Ok(_)) => {
+            // The Arc, not the channel's lock, is held while the answer is built.
+            let latest = Arc::clone(&published.borrow());
+            respond(&line, &latest)
+        }
     };
     let mut bytes = serde_json::to_vec(&reply).map_err(io::Error::other)?;
     bytes.push(b'\n');
