@@ -228,6 +228,7 @@ fn status_and_metrics_follow_election_failover_and_preemption_on_both_nodes() {
     assert_eq!(yielded.reason, "higher_priority", "{two:?}");
     assert!(yielded.reason_text.contains(SERVER1) && yielded.reason_text.contains("110"));
     assert!(one.tracking.is_empty(), "the fault cleared: {one:?}");
+    assert!(accepted(&r1) > 0, "the kernel counted server 2's advertisements: {r1:?}");
     let back = wait_for_scrape(&lab, 2, "a backup again", |text| is_master(text) == Some(0.0));
     promtool_accepts(&back);
     assert_eq!(entered(&back, "BACKUP"), entered(&after, "BACKUP") + 1.0);

@@ -16,7 +16,7 @@ use std::{
     os::unix::{fs::PermissionsExt, net::UnixStream as StdUnixStream},
     path::{Path, PathBuf},
     sync::Arc,
-    time::{Duration, Instant, SystemTime},
+    time::Duration,
 };
 
 use anyhow::{bail, Context, Result};
@@ -142,10 +142,9 @@ fn respond(line: &[u8], published: &Published) -> Answer {
         return error(&format!("protocol version {PROTOCOL_VERSION} only"));
     }
     match request.request.as_str() {
-        "status" => Answer {
-            version: PROTOCOL_VERSION,
-            status: Some(Status::of(published, Instant::now(), SystemTime::now())),
-            error: None,
+        "status" => match Status::read(published) {
+            Ok(status) => Answer { version: PROTOCOL_VERSION, status: Some(status), error: None },
+            Err(failed) => error(&format!("{failed:#}")),
         },
         other => error(&format!("unknown request {other:?} (known: status)")),
     }

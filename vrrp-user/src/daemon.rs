@@ -38,7 +38,7 @@ use crate::{
     once_per_peer::OncePerPeer,
     scripts,
     socket_receiver::SocketReceivers,
-    status::{self, Datapath, Publisher},
+    status::{self, CounterSource, Publisher},
     systemd,
     xdp::{AttachMode, XdpDatapath},
 };
@@ -103,13 +103,17 @@ pub async fn run(options: Options) -> Result<()> {
     let xdp = lifecycle::open_xdp(&options)?;
     let (arrival_sender, mut arrivals) = mpsc::channel(1024);
     let (script_sender, mut script_results) = mpsc::channel(64);
-    let datapath = if xdp.is_some() { Datapath::Xdp } else { Datapath::Socket };
+    let receivers = SocketReceivers::new(arrival_sender.clone());
+    let counters = match &xdp {
+        Some(xdp) => CounterSource::Kernel(xdp.counter_map()?),
+        None => CounterSource::Socket(receivers.counters()),
+    };
     let mut daemon = Daemon {
         options,
         node: Node::new(),
         netlink,
         xdp,
-        receivers: SocketReceivers::new(arrival_sender.clone()),
+        receivers,
         io: BTreeMap::new(),
         prepared: HashMap::new(),
         arrivals: arrival_sender,
@@ -117,7 +121,7 @@ pub async fn run(options: Options) -> Result<()> {
         script_results: script_sender,
         mac_changes_logged: OncePerPeer::default(),
         not_link_local_logged: OncePerPeer::default(),
-        published: Publisher::new(datapath),
+        published: Publisher::new(counters),
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -132,7 +136,7 @@ pub async fn run(options: Options) -> Result<()> {
         arrivals::spawn_kernel_log(logger)?;
     }
     daemon.carry_out().await;
-    daemon.publish();
+    daemon.published.publish(daemon.node.snapshot());
     let _control = control::serve(&daemon.options.runtime_dir, daemon.published.subscribe())?;
     let _metrics = match daemon.options.metrics_listen {
         Some(address) => Some(metrics::serve(address, daemon.published.subscribe()).await?),
@@ -175,7 +179,7 @@ pub async fn run(options: Options) -> Result<()> {
             _ = watchdog_ticks.tick(), if watchdog.is_some() => systemd::notify("WATCHDOG=1"),
         }
         daemon.carry_out().await;
-        daemon.publish();
+        daemon.published.publish(daemon.node.snapshot());
     }
     systemd::notify("STOPPING=1");
     log::info!("stopping");
@@ -199,18 +203,5 @@ impl Daemon {
     /// systemd's STATUS=: how many instances are in each state.
     pub(crate) fn status(&self) -> String {
         status::summary(self.node.instances().map(|(_, instance)| instance.router().state()))
-    }
-
-    /// The node's snapshot and the data path's counters (one source: the kernel's table while
-    /// XDP runs, else the socket path's), for status readers.
-    fn publish(&self) {
-        let counters = match &self.xdp {
-            Some(xdp) => xdp.counters().unwrap_or_else(|error| {
-                log::debug!("reading the kernel's counters: {error:#}");
-                self.published.counters()
-            }),
-            None => self.receivers.counters(),
-        };
-        self.published.publish(self.node.snapshot(), counters);
     }
 }

@@ -8,13 +8,7 @@
 //! 3 FAULT) so dashboards port by renaming; `vrrpd_instance_master` is 0/1 so one rule across
 //! nodes catches two masters.
 
-use std::{
-    convert::Infallible,
-    fmt::Write as _,
-    net::SocketAddr,
-    sync::Arc,
-    time::{Duration, Instant, SystemTime},
-};
+use std::{convert::Infallible, fmt::Write as _, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result};
 use http_body_util::Full;
@@ -101,7 +95,10 @@ fn respond(
         return reply(StatusCode::METHOD_NOT_ALLOWED, "GET only\n".to_owned());
     }
     let published = Arc::clone(&published.borrow());
-    let status = Status::of(&published, Instant::now(), SystemTime::now());
+    let status = match Status::read(&published) {
+        Ok(status) => status,
+        Err(error) => return reply(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}\n")),
+    };
     let mut response = reply(StatusCode::OK, render(&status));
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,

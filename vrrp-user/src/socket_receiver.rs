@@ -291,9 +291,9 @@ impl SocketReceivers {
         arrivals
     }
 
-    /// What the socket data path counted so far, by reason.
-    pub fn counters(&self) -> xdp::Counters {
-        self.counters.snapshot()
+    /// The socket data path's counters, shared with status readers.
+    pub fn counters(&self) -> Arc<SocketCounters> {
+        Arc::clone(&self.counters)
     }
 
     /// Closes every socket and logs what the data path counted.

@@ -1,6 +1,7 @@
 //! What the daemon holds, as `vrrpd status`, the control socket and the metrics read it: the
-//! node's snapshot and the data path's counters, published after every round of the event loop,
-//! and their JSON form (schema version 1, documented in docs/status-json.md) and table.
+//! node's snapshot, published after every round of the event loop, with the data path's
+//! counters, read from their one source when asked (the kernel's table while XDP runs, else the
+//! socket path's), and their JSON form (schema version 1, documented in docs/status-json.md) and table.
 //!
 //! The JSON fields follow FRR's `show vrrp json` (priorities, intervals, addresses), keepalived's
 //! JSON dump (state, last transition) and RFC 8347's `statistics` container (counters), in
@@ -22,7 +23,10 @@ use vrrp_node::{
 };
 use vrrp_proto::{Family, Reason, State, Version};
 
-use crate::xdp::Counters;
+use crate::{
+    socket_receiver::SocketCounters,
+    xdp::{self, CounterMap, Counters},
+};
 
 /// The version of the JSON schema; a reader refuses another.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -44,12 +48,33 @@ impl Datapath {
     }
 }
 
-/// The node as of the end of one round of the event loop, with the data path's counters.
-#[derive(Clone, Debug)]
+/// Where the data path's per-reason counters are read.
+pub enum CounterSource {
+    Kernel(CounterMap),
+    Socket(Arc<SocketCounters>),
+}
+
+impl CounterSource {
+    pub fn datapath(&self) -> Datapath {
+        match self {
+            CounterSource::Kernel(_) => Datapath::Xdp,
+            CounterSource::Socket(_) => Datapath::Socket,
+        }
+    }
+
+    pub fn read(&self) -> anyhow::Result<Counters> {
+        match self {
+            CounterSource::Kernel(map) => xdp::sum_counters(map),
+            CounterSource::Socket(counters) => Ok(counters.snapshot()),
+        }
+    }
+}
+
+/// The node as of the end of one round of the event loop, and where its data path counts.
+#[derive(Clone)]
 pub struct Published {
     pub snapshot: Snapshot,
-    pub datapath: Datapath,
-    pub counters: Counters,
+    pub counters: Arc<CounterSource>,
 }
 
 /// The event loop's side: cheap to publish (an `Arc` swapped in a watch channel), never blocked
@@ -57,23 +82,14 @@ pub struct Published {
 pub struct Publisher(watch::Sender<Arc<Published>>);
 
 impl Publisher {
-    pub fn new(datapath: Datapath) -> Self {
-        let empty = Published {
-            snapshot: Snapshot::default(),
-            datapath,
-            counters: [0; Counter::COUNT as usize],
-        };
+    pub fn new(counters: CounterSource) -> Self {
+        let empty = Published { snapshot: Snapshot::default(), counters: Arc::new(counters) };
         Self(watch::Sender::new(Arc::new(empty)))
     }
 
-    pub fn publish(&self, snapshot: Snapshot, counters: Counters) {
-        let datapath = self.0.borrow().datapath;
-        self.0.send_replace(Arc::new(Published { snapshot, datapath, counters }));
-    }
-
-    /// The counters published last.
-    pub fn counters(&self) -> Counters {
-        self.0.borrow().counters
+    pub fn publish(&self, snapshot: Snapshot) {
+        let counters = Arc::clone(&self.0.borrow().counters);
+        self.0.send_replace(Arc::new(Published { snapshot, counters }));
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
@@ -218,24 +234,36 @@ pub fn verdict_name(counter: Counter) -> &'static str {
 }
 
 impl Status {
-    /// `published` as of `now` (`wall` is the same moment on the system clock).
-    pub fn of(published: &Published, now: Instant, wall: SystemTime) -> Self {
+    /// The status now: `published`, and the data path's counters read now.
+    pub fn read(published: &Published) -> anyhow::Result<Self> {
+        let counters = published.counters.read()?;
+        let datapath = published.counters.datapath();
+        Ok(Self::of(&published.snapshot, datapath, &counters, Instant::now(), SystemTime::now()))
+    }
+
+    /// `snapshot` and `counters` as of `now` (`wall` is the same moment on the system clock).
+    pub fn of(
+        snapshot: &Snapshot,
+        datapath: Datapath,
+        counters: &Counters,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Self {
         let time = wall.duration_since(UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64());
         let ago = |at: Instant| now.saturating_duration_since(at).as_secs_f64();
-        let instances =
-            published.snapshot.instances.iter().map(|i| instance(i, time, &ago)).collect();
+        let instances = snapshot.instances.iter().map(|i| instance(i, time, &ago)).collect();
         let datapath_counters = Counter::ALL
             .iter()
             .map(|counter| FrameCount {
                 reason: counter.name().to_owned(),
                 verdict: verdict_name(*counter).to_owned(),
-                frames: published.counters[*counter as usize],
+                frames: counters[*counter as usize],
             })
             .collect();
         let daemon = DaemonStatus {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            datapath: published.datapath,
+            datapath,
             time,
         };
         Status { schema: SCHEMA_VERSION, daemon, instances, datapath_counters }
@@ -477,7 +505,7 @@ fn reason_text(reason: Reason) -> String {
 #[cfg(test)]
 pub(crate) fn sample_status() -> Status {
     let (node, now) = tests::master_node();
-    Status::of(&tests::published(&node), now, SystemTime::now())
+    Status::of(&node.snapshot(), Datapath::Xdp, &tests::counters(), now, SystemTime::now())
 }
 
 #[cfg(test)]
@@ -511,10 +539,10 @@ mod tests {
         (node, now)
     }
 
-    pub(super) fn published(node: &Node) -> Published {
+    pub(super) fn counters() -> Counters {
         let mut counters = [0; Counter::COUNT as usize];
         counters[Counter::Absorbed as usize] = 7;
-        Published { snapshot: node.snapshot(), datapath: Datapath::Xdp, counters }
+        counters
     }
 
     #[test]
@@ -523,7 +551,7 @@ mod tests {
         let became = node.snapshot().instances[0].statistics.last_transition.unwrap().at;
         let now = became + Duration::from_secs(10);
         let wall = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let status = Status::of(&published(&node), now, wall);
+        let status = Status::of(&node.snapshot(), Datapath::Xdp, &counters(), now, wall);
         let json: serde_json::Value = serde_json::to_value(&status).unwrap();
         assert_eq!(json["schema"], 1);
         assert_eq!(json["daemon"]["datapath"], "xdp");
