@@ -65,23 +65,31 @@ fn wait_for_states(lab: &ReferenceLab, states: [&str; 2]) -> [Status; 2] {
     }
 }
 
-/// `GET /metrics` on router n's loopback, from inside its namespace.
-fn scrape(lab: &ReferenceLab, n: usize) -> String {
+/// Sends `request` to router n's metrics endpoint on its loopback, from inside its namespace;
+/// returns the response (empty when the server closed without one).
+fn http(lab: &ReferenceLab, n: usize, request: Vec<u8>) -> String {
     let namespace = lab.router(n).to_owned();
     std::thread::spawn(move || {
         let _inside = netns::enter(&namespace).expect("entering the router's namespace");
         let mut stream = TcpStream::connect(("127.0.0.1", METRICS_PORT)).expect("metrics endpoint");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("a response");
-        let (head, body) = response.split_once("\r\n\r\n").expect("headers, then the body");
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        assert!(head.contains("text/plain; version=0.0.4"), "{head}");
-        body.to_owned()
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // The server may answer (and close) before it has read all of an oversized request.
+        let _ = stream.write_all(&request);
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
     })
     .join()
-    .expect("scraping")
+    .expect("talking to the metrics endpoint")
+}
+
+/// `GET /metrics` on router n; returns the body.
+fn scrape(lab: &ReferenceLab, n: usize) -> String {
+    let response = http(lab, n, b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec());
+    let (head, body) = response.split_once("\r\n\r\n").expect("headers, then the body");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    body.to_owned()
 }
 
 /// The sample of `name` whose labels include every one of `labels`.
@@ -193,6 +201,13 @@ fn status_and_metrics_follow_election_failover_and_preemption_on_both_nodes() {
     assert_eq!(state, Some(2.0), "keepalived's encoding: 2 is MASTER");
     let base = sample(&first, "vrrpd_instance_priority", &["vrid=\"123\"", "kind=\"base\""]);
     assert_eq!(base, Some(110.0));
+    let elsewhere = http(&lab, 1, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec());
+    assert!(elsewhere.starts_with("HTTP/1.1 404"), "{elsewhere}");
+    let mut oversized = b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Padding: ".to_vec();
+    oversized.extend(std::iter::repeat_n(b'a', 64 * 1024));
+    oversized.extend(b"\r\n\r\n");
+    let refused = http(&lab, 1, oversized);
+    assert!(refused.starts_with("HTTP/1.1 431"), "an oversized request is refused: {refused:?}");
 
     // Failover: server 1's link goes down, so it is FAULT; server 2 takes over.
     lab.set_link(1, false).unwrap();
