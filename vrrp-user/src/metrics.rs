@@ -275,6 +275,28 @@ mod tests {
     }
 
     #[test]
+    fn the_dashboard_queries_only_metrics_the_endpoint_serves() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../dist/grafana-dashboard.json")).unwrap();
+        let text = render(&sample_status());
+        let mut queried = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                let names = expr
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|word| word.starts_with("vrrpd_"));
+                for name in names {
+                    queried += 1;
+                    let typed = format!("# TYPE {name} ");
+                    assert!(text.contains(&typed), "the dashboard queries {name}, not served");
+                }
+            }
+        }
+        assert!(queried >= 6, "{queried} metric references");
+    }
+
+    #[test]
     fn label_values_are_quoted_as_the_format_says() {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
