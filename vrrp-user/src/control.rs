@@ -35,6 +35,8 @@ pub const SOCKET_NAME: &str = "control";
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The longest request line accepted, newline included.
 pub const MAX_REQUEST: usize = 1024;
+/// The pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a client has to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// Requests served at once; more connections are closed unanswered.
@@ -94,7 +96,15 @@ pub fn serve(
 async fn accept_loop(listener: UnixListener, published: watch::Receiver<Arc<Published>>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, say: wait instead of spinning on the runtime the event
+                // loop shares.
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             continue; // Busy: the connection is dropped, closed unanswered.
         };

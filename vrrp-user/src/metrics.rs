@@ -28,6 +28,8 @@ use crate::status::{InstanceStatus, Published, Status};
 
 /// Scrapes served at once; more connections are closed unanswered.
 const MAX_CONNECTIONS: usize = 8;
+/// The pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a client has to send its request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most a connection may buffer (a scrape's request is a few hundred bytes).
@@ -59,7 +61,15 @@ pub async fn serve(
 async fn accept_loop(listener: TcpListener, published: watch::Receiver<Arc<Published>>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, say: wait instead of spinning on the runtime the event
+                // loop shares.
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else { continue };
         let published = published.clone();
         tokio::spawn(async move {
