@@ -1,5 +1,5 @@
 //! The control socket: `RUNTIME_DIR/control`, a Unix stream socket for root only (mode 0600 and
-//! the peer's uid checked with SO_PEERCRED). One JSON line in, one JSON line out:
+//! the peer's uid checked with SO_PEERCRED: root, or the daemon's own user). One JSON line in, one JSON line out:
 //!
 //! ```text
 //! > {"version":1,"request":"status"}
@@ -117,7 +117,11 @@ async fn accept_loop(listener: UnixListener, published: watch::Receiver<Arc<Publ
 }
 
 async fn answer(stream: UnixStream, published: watch::Receiver<Arc<Published>>) -> io::Result<()> {
-    let root = stream.peer_cred().is_ok_and(|cred| cred.uid() == 0);
+    // SAFETY: geteuid has no preconditions.
+    let own_uid = unsafe { libc::geteuid() };
+    // Root, or the daemon's own user where it runs unprivileged with capabilities (the runtime
+    // folder and the socket are that user's).
+    let root = stream.peer_cred().is_ok_and(|cred| cred.uid() == 0 || cred.uid() == own_uid);
     let (reader, mut writer) = stream.into_split();
     // The request is read (bounded) before any answer, so that a client sees the answer and
     // not a broken pipe.
