@@ -39,6 +39,8 @@ pub const MAX_REQUEST: usize = 1024;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a client has to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a client has to read its answer.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Requests served at once; more connections are closed unanswered.
 const MAX_CONNECTIONS: usize = 8;
 /// The longest answer a client reads (a status of thousands of instances fits).
@@ -121,7 +123,7 @@ async fn answer(stream: UnixStream, published: watch::Receiver<Arc<Published>>) 
     let own_uid = unsafe { libc::geteuid() };
     // Root, or the daemon's own user where it runs unprivileged with capabilities (the runtime
     // folder and the socket are that user's).
-    let root = stream.peer_cred().is_ok_and(|cred| cred.uid() == 0 || cred.uid() == own_uid);
+    let allowed = stream.peer_cred().is_ok_and(|cred| cred.uid() == 0 || cred.uid() == own_uid);
     let (reader, mut writer) = stream.into_split();
     // The request is read (bounded) before any answer, so that a client sees the answer and
     // not a broken pipe.
@@ -129,7 +131,7 @@ async fn answer(stream: UnixStream, published: watch::Receiver<Arc<Published>>) 
     let mut limited = AsyncBufReader::new(reader).take(MAX_REQUEST as u64);
     let read = tokio::time::timeout(READ_TIMEOUT, limited.read_until(b'\n', &mut line)).await;
     let reply = match read {
-        _ if !root => error("the control socket is for root only"),
+        _ if !allowed => error("the control socket is for root only"),
         Err(_) => error("no request within the read timeout"),
         Ok(Err(error_)) => return Err(error_),
         Ok(Ok(_)) if !line.ends_with(b"\n") => {
@@ -143,8 +145,12 @@ async fn answer(stream: UnixStream, published: watch::Receiver<Arc<Published>>) 
     };
     let mut bytes = serde_json::to_vec(&reply).map_err(io::Error::other)?;
     bytes.push(b'\n');
-    writer.write_all(&bytes).await?;
-    writer.shutdown().await
+    // A client that stops reading must not hold its slot for ever.
+    let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+        writer.write_all(&bytes).await?;
+        writer.shutdown().await
+    });
+    written.await.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
 fn respond(line: &[u8], published: &Published) -> Answer {
