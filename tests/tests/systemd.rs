@@ -1,5 +1,6 @@
 //! systemd integration: the unit file verifies, and the daemon speaks the notify protocol
-//! (READY, RELOADING then READY on SIGHUP, STOPPING on SIGTERM, the watchdog).
+//! (READY, STATUS=, RELOADING then READY on SIGHUP, STOPPING on SIGTERM, the watchdog), and logs
+//! under the journal carry its priority prefix instead of a timestamp.
 
 use std::{os::unix::net::UnixDatagram, process::Command, time::Duration};
 
@@ -67,6 +68,9 @@ fn daemon_notifies_ready_reloading_watchdog_and_stopping() {
         .unwrap();
     let seen = wait_for(&socket, "READY=1");
     println!("start: {seen:?}");
+    // STATUS= counts the instances by state once the election is over.
+    let seen = wait_for(&socket, "STATUS=1 MASTER");
+    println!("master: {seen:?}");
     let seen = wait_for(&socket, "WATCHDOG=1");
     println!("watchdog: {seen:?}");
     lab.daemon(daemon).signal(libc::SIGHUP);
@@ -79,4 +83,40 @@ fn daemon_notifies_ready_reloading_watchdog_and_stopping() {
     println!("stop: {seen:?}");
     let status = lab.daemon(daemon).wait_exit(Duration::from_secs(5)).expect("exits");
     assert!(status.success());
+}
+
+/// The log lines `vrrpd check-config` writes for a file with an unknown keyword, stderr going to
+/// a file whose device and inode `journal_stream` may name.
+fn warning_lines(lab_dir: &std::path::Path, journal_stream: Option<&str>) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let config = lab_dir.join("unknown-keyword.conf");
+    std::fs::write(&config, format!("{}no_such_keyword 1\n", reference_config(1))).unwrap();
+    let log = lab_dir.join("stderr.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let metadata = file.metadata().unwrap();
+    let ours = format!("{}:{}", metadata.dev(), metadata.ino());
+    let mut command = Command::new(vrrpd_binary().expect("vrrpd built"));
+    command.arg("check-config").arg(&config).stdout(std::process::Stdio::null()).stderr(file);
+    command.env_remove("JOURNAL_STREAM");
+    if let Some(value) = journal_stream {
+        command.env("JOURNAL_STREAM", if value == "ours" { ours.as_str() } else { value });
+    }
+    assert!(command.status().unwrap().success());
+    std::fs::read_to_string(&log).unwrap()
+}
+
+#[test]
+fn under_the_journal_log_lines_carry_its_priority_and_no_timestamp_of_their_own() {
+    let dir = std::env::temp_dir().join(format!("vrrpd-journal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = warning_lines(&dir, Some("ours"));
+    let inherited = warning_lines(&dir, Some("8:1"));
+    let terminal = warning_lines(&dir, None);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(journal.starts_with("<4>") && journal.contains("no_such_keyword"), "{journal}");
+    assert!(!journal.contains("WARN") && !journal.contains("Z "), "no timestamp: {journal}");
+    // A stream the variable does not name (inherited by a child) is not the journal.
+    for text in [inherited, terminal] {
+        assert!(text.starts_with('[') && text.contains("WARN"), "{text}");
+    }
 }

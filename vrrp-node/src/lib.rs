@@ -26,5 +26,5 @@ pub use node::{InstanceView, Node, NodeError};
 pub use output::{InstanceId, Output, ScriptRun};
 pub use primary::primary_address;
 pub use reload::ReloadPlan;
-pub use stats::{InstanceSnapshot, Snapshot, Statistics, Transition};
+pub use stats::{Entered, Heard, InstanceSnapshot, Snapshot, Statistics, Transition};
 pub use timers::Timer;

@@ -11,7 +11,7 @@ use vrrp_proto::{Advertisement, ConfigError, Disposition, Router, RouterConfig, 
 use crate::notify;
 use crate::output::{InstanceId, Output};
 use crate::reload::{self, ReloadPlan};
-use crate::stats::{InstanceSnapshot, Snapshot, Statistics, Transition};
+use crate::stats::{Heard, InstanceSnapshot, Snapshot, Statistics, Transition};
 use crate::timers::{AnnouncementRounds, Timer};
 use crate::tracking::{self, Observations, Tracked};
 
@@ -299,11 +299,14 @@ impl Node {
         advertisement: &Advertisement,
     ) -> Option<Disposition> {
         let member = self.members.get_mut(&id)?;
-        member.stats.advertisements_received += 1;
-        if advertisement.priority() == 0 {
-            member.stats.priority_zero_received += 1;
-        }
         let disposition = member.router.handle_advertisement(received_at, source, advertisement);
+        let heard = Heard {
+            at: received_at,
+            source,
+            priority: advertisement.priority(),
+            interval: advertisement.interval(),
+        };
+        member.stats.record_received(heard, disposition == Disposition::Accepted);
         self.drain(received_at, id);
         Some(disposition)
     }
@@ -418,12 +421,27 @@ impl Node {
             instances: self
                 .members
                 .iter()
-                .map(|(id, member)| InstanceSnapshot {
-                    id: *id,
-                    name: member.spec.name.clone(),
-                    state: member.router.state(),
-                    priority: member.router.priority(),
-                    statistics: member.stats,
+                .map(|(id, member)| {
+                    let config = member.router.config();
+                    InstanceSnapshot {
+                        id: *id,
+                        name: member.spec.name.clone(),
+                        interface: member.spec.interface.clone(),
+                        vrid: config.vrid,
+                        version: config.version,
+                        family: config.family(),
+                        state: member.router.state(),
+                        base_priority: member.spec.priority,
+                        effective_priority: member.router.priority(),
+                        adjustments: tracking::adjustments(&member.spec, &self.seen),
+                        primary_address: config.primary_address,
+                        advert_interval: config.advert_interval,
+                        master_adver_interval: member.router.master_adver_interval(),
+                        preempt: config.preempt,
+                        virtual_addresses: member.addresses(),
+                        holds_addresses: member.owns_addresses,
+                        statistics: member.stats,
+                    }
                 })
                 .collect(),
         }

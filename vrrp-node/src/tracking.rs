@@ -32,29 +32,69 @@ pub struct Tracked {
     pub priority: u8,
 }
 
-/// keepalived's tracking: its own interface down is a fault; a tracked item of weight 0 that
-/// is down (or up, with `reverse`) is a fault; otherwise a positive weight adds while the item
-/// is good and a negative one subtracts while it is bad. keepalived vrrp_track.c
-/// vrrp_set_effective_priority(): the address owner's priority never moves, anyone else's
-/// sum is held within 1-254.
-pub fn track(instance: &Instance, seen: &Observations) -> Tracked {
-    let mut fault = !seen.link_usable(&instance.interface);
-    let mut priority = i32::from(instance.priority);
-    let interfaces = instance
-        .track_interfaces
-        .iter()
-        .map(|tracked| (tracked.weight, tracked.reverse, seen.link_usable(&tracked.name)));
-    let scripts = instance
-        .track_scripts
-        .iter()
-        .map(|tracked| (tracked.weight, tracked.reverse, seen.script_passed(&tracked.name)));
-    for (weight, reverse, up) in interfaces.chain(scripts) {
+/// A tracked item that acts on an instance now: what status readers show as the cause of its
+/// effective priority or of its FAULT.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adjustment {
+    pub item: TrackedItem,
+    pub effect: Effect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrackedItem {
+    /// The instance's own interface, or a `track_interface` one.
+    Interface(String),
+    /// A `track_script`.
+    Script(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Fault,
+    /// Added to the configured priority (negative: subtracted) before it is held within 1-254.
+    Weight(i32),
+}
+
+/// The tracked items acting on `instance` now, in configuration order: its own interface down
+/// is a fault; a tracked item of weight 0 that is down (or up, with `reverse`) is a fault;
+/// otherwise a positive weight adds while the item is good and a negative one subtracts while
+/// it is bad (keepalived vrrp_track.c).
+pub fn adjustments(instance: &Instance, seen: &Observations) -> Vec<Adjustment> {
+    let mut acting = Vec::new();
+    if !seen.link_usable(&instance.interface) {
+        let item = TrackedItem::Interface(instance.interface.clone());
+        acting.push(Adjustment { item, effect: Effect::Fault });
+    }
+    let interfaces = instance.track_interfaces.iter().map(|tracked| {
+        let item = TrackedItem::Interface(tracked.name.clone());
+        (item, tracked.weight, tracked.reverse, seen.link_usable(&tracked.name))
+    });
+    let scripts = instance.track_scripts.iter().map(|tracked| {
+        let item = TrackedItem::Script(tracked.name.clone());
+        (item, tracked.weight, tracked.reverse, seen.script_passed(&tracked.name))
+    });
+    for (item, weight, reverse, up) in interfaces.chain(scripts) {
         let good = up != reverse;
-        match weight {
-            0 if !good => fault = true,
-            w if w > 0 && good => priority = priority.saturating_add(w),
-            w if w < 0 && !good => priority = priority.saturating_add(w),
-            _ => {}
+        let effect = match weight {
+            0 if !good => Effect::Fault,
+            w if (w > 0 && good) || (w < 0 && !good) => Effect::Weight(w),
+            _ => continue,
+        };
+        acting.push(Adjustment { item, effect });
+    }
+    acting
+}
+
+/// keepalived's tracking: the fault flag and effective priority that [`adjustments`] make.
+/// keepalived vrrp_track.c vrrp_set_effective_priority(): the address owner's priority never
+/// moves, anyone else's sum is held within 1-254.
+pub fn track(instance: &Instance, seen: &Observations) -> Tracked {
+    let mut fault = false;
+    let mut priority = i32::from(instance.priority);
+    for adjustment in adjustments(instance, seen) {
+        match adjustment.effect {
+            Effect::Fault => fault = true,
+            Effect::Weight(weight) => priority = priority.saturating_add(weight),
         }
     }
     let priority =

@@ -567,3 +567,39 @@ fn a_burst_of_lower_priorities_announces_once_per_garp_lower_prio_delay() {
     assert!(counts[owed] > 0, "the owed round starts when the delay has passed: {counts:?}");
     assert_eq!(counts[owed..].iter().sum::<usize>(), repeat, "{counts:?}");
 }
+
+#[test]
+fn the_snapshot_says_who_is_master_since_when_why_and_what_moved_the_priority() {
+    let script = "vrrp_script chk {\n    script \"/bin/true\"\n    weight -20\n}\n";
+    let tracked = "    track_script {\n        chk\n    }\n";
+    let mut lab = Harness::new(parse(&format!("{script}{}", text(110, &["192.0.2.100"], tracked))));
+    lab.become_master();
+    let snapshot = lab.node.snapshot();
+    let vi = &snapshot.instances[0];
+    assert_eq!((vi.name.as_str(), vi.interface.as_str(), vi.vrid), ("VI01", "eth0", 123));
+    assert_eq!((vi.state, vi.base_priority, vi.effective_priority), (State::Master, 110, 110));
+    assert_eq!((vi.primary_address, vi.holds_addresses), (ip(PRIMARY), true));
+    assert_eq!(vi.virtual_addresses, vec![ip("192.0.2.100")]);
+    assert!(vi.adjustments.is_empty(), "{:?}", vi.adjustments);
+    let became = vi.statistics.last_transition.unwrap();
+    assert_eq!((became.to, became.reason), (State::Master, Reason::MasterDown));
+
+    lab.node.handle_script(lab.now, "chk", false);
+    lab.drain();
+    lab.advertise_from_peer(200);
+    let snapshot = lab.node.snapshot();
+    let vi = &snapshot.instances[0];
+    assert_eq!((vi.state, vi.base_priority, vi.effective_priority), (State::Backup, 110, 90));
+    assert_eq!(
+        vi.adjustments,
+        vec![vrrp_node::tracking::Adjustment {
+            item: vrrp_node::tracking::TrackedItem::Script("chk".into()),
+            effect: vrrp_node::tracking::Effect::Weight(-20),
+        }]
+    );
+    let heard = vi.statistics.last_heard.unwrap();
+    assert_eq!((heard.source, heard.priority, heard.at), (ip(PEER), 200, lab.now));
+    let left = vi.statistics.last_transition.unwrap();
+    assert_eq!((left.from, left.to, left.at), (State::Master, State::Backup, lab.now));
+    assert!(!vi.holds_addresses);
+}

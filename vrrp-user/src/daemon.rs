@@ -17,6 +17,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
+    net::SocketAddr,
     path::PathBuf,
     time::{Duration, Instant},
 };
@@ -26,16 +27,18 @@ use tokio::{
     signal::unix::{signal, SignalKind},
     sync::mpsc,
 };
-use vrrp_node::{InstanceId, Node, Snapshot};
+use vrrp_node::{InstanceId, Node};
 
 use crate::{
     arrivals::{self, Arrival},
+    control,
     instance::Instance,
-    lifecycle, lock,
+    lifecycle, lock, metrics,
     netlink::{self, Netlink},
     once_per_peer::OncePerPeer,
     scripts,
     socket_receiver::SocketReceivers,
+    status::{self, CounterSource, Publisher},
     systemd,
     xdp::{AttachMode, XdpDatapath},
 };
@@ -63,6 +66,8 @@ pub struct Options {
     pub pass_valid: bool,
     /// How the configuration is read (its `@ID` lines), at start and on every reload.
     pub load: vrrp_config::LoadOptions,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 pub(crate) struct Daemon {
@@ -87,8 +92,9 @@ pub(crate) struct Daemon {
     /// SIGHUPs received, and the newest of them whose file was applied or refused.
     pub(crate) reloads_started: u64,
     pub(crate) reloads_applied: u64,
-    /// The node as of the end of the latest round of the loop (a status command reads it).
-    pub(crate) snapshot: Snapshot,
+    /// The node as of the end of the latest round of the loop, for the control socket and the
+    /// metrics.
+    pub(crate) published: Publisher,
 }
 
 pub async fn run(options: Options) -> Result<()> {
@@ -100,12 +106,17 @@ pub async fn run(options: Options) -> Result<()> {
     let xdp = lifecycle::open_xdp(&options)?;
     let (arrival_sender, mut arrivals) = mpsc::channel(1024);
     let (script_sender, mut script_results) = mpsc::channel(64);
+    let receivers = SocketReceivers::new(arrival_sender.clone());
+    let counters = match &xdp {
+        Some(xdp) => CounterSource::Kernel(xdp.counter_map()?),
+        None => CounterSource::Socket(receivers.counters()),
+    };
     let mut daemon = Daemon {
         options,
         node: Node::new(),
         netlink,
         xdp,
-        receivers: SocketReceivers::new(arrival_sender.clone()),
+        receivers,
         io: BTreeMap::new(),
         prepared: HashMap::new(),
         arrivals: arrival_sender,
@@ -115,7 +126,7 @@ pub async fn run(options: Options) -> Result<()> {
         not_link_local_logged: OncePerPeer::default(),
         reloads_started: 0,
         reloads_applied: 0,
-        snapshot: Snapshot::default(),
+        published: Publisher::new(counters),
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -137,6 +148,12 @@ pub async fn run(options: Options) -> Result<()> {
         arrivals::spawn_kernel_log(logger)?;
     }
     daemon.carry_out().await;
+    daemon.published.publish(daemon.node.snapshot());
+    let _control = control::serve(&daemon.options.runtime_dir, daemon.published.subscribe())?;
+    let _metrics = match daemon.options.metrics_listen {
+        Some(address) => Some(metrics::serve(address, daemon.published.subscribe()).await?),
+        None => None,
+    };
     systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 
     let mut terminate = signal(SignalKind::terminate())?;
@@ -188,7 +205,7 @@ pub async fn run(options: Options) -> Result<()> {
             _ = watchdog_ticks.tick(), if watchdog.is_some() => systemd::notify("WATCHDOG=1"),
         }
         daemon.carry_out().await;
-        daemon.snapshot = daemon.node.snapshot();
+        daemon.published.publish(daemon.node.snapshot());
     }
     systemd::notify("STOPPING=1");
     log::info!("stopping");
@@ -222,11 +239,8 @@ impl Daemon {
         self.node.instance(id).map_or("?", |instance| instance.name())
     }
 
+    /// systemd's STATUS=: how many instances are in each state.
     pub(crate) fn status(&self) -> String {
-        self.node
-            .instances()
-            .map(|(_, instance)| format!("{} {}", instance.name(), instance.router().state()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        status::summary(self.node.instances().map(|(_, instance)| instance.router().state()))
     }
 }

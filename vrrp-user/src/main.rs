@@ -1,13 +1,15 @@
 //! `vrrpd`: the VRRP daemon. Run `vrrpd --help`.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use vrrp_user::{
+    control,
     daemon::{self, DatapathChoice, Options},
     inspect,
     lock::DEFAULT_RUNTIME_DIR,
+    systemd,
     xdp::{AttachMode, DEFAULT_PIN_DIR},
 };
 
@@ -20,6 +22,8 @@ use vrrp_user::{
 /// Examples:
 ///   vrrpd -f /etc/keepalived/keepalived.conf      run (in the foreground; systemd Type=notify)
 ///   vrrpd check-config /etc/keepalived/keepalived.conf
+///   vrrpd status                                    who is master, since when, why
+///   vrrpd status --check                            exit 1 unless every instance is BACKUP or MASTER
 ///   vrrpd counters                                  what the kernel dropped, and why
 ///   vrrpd instances                                 what the kernel holds per instance
 ///   bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_COUNTERS
@@ -60,6 +64,9 @@ struct RunArgs {
     /// host and to other VRRP daemons) instead of consuming them in XDP.
     #[arg(long)]
     pass_valid: bool,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (off by default).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     load: LoadArgs,
     /// Log level: error, warn, info, debug or trace (RUST_LOG overrides it).
@@ -111,21 +118,45 @@ enum Command {
         #[arg(long, env = "RUNTIME_DIRECTORY", default_value = DEFAULT_RUNTIME_DIR)]
         runtime_dir: PathBuf,
     },
+    /// Ask a running daemon, over its control socket, what each instance holds: state, since
+    /// when and why, priorities and what moved them, the master as last heard, addresses,
+    /// counters, and what the data path dropped.
+    Status {
+        /// The daemon's runtime folder (its `--runtime-dir`).
+        #[arg(long, env = "RUNTIME_DIRECTORY", default_value = DEFAULT_RUNTIME_DIR)]
+        runtime_dir: PathBuf,
+        /// Print the status as JSON (schema version 1, docs/status-json.md).
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 unless every instance is BACKUP or MASTER (for liveness probes).
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::new()
-        .parse_filters(&cli.run.log_level)
-        .parse_env("RUST_LOG")
-        .format_timestamp_millis()
-        .init();
+    let mut logger = env_logger::Builder::new();
+    logger.parse_filters(&cli.run.log_level).parse_env("RUST_LOG");
+    if systemd::logs_to_journal() {
+        // The journal stamps each line itself and reads the level from the sd-daemon(3)
+        // prefix.
+        logger.format(|out, record| {
+            writeln!(out, "<{}>{}", systemd::syslog_priority(record.level()), record.args())
+        });
+    } else {
+        logger.format_timestamp_millis();
+    }
+    logger.init();
     let result = match cli.command {
         Some(Command::CheckConfig { file }) => check_config(&file, &cli.run.load.options()),
         Some(Command::Counters { pin_dir }) => inspect::print_counters(&pin_dir),
         Some(Command::Instances { pin_dir }) => inspect::print_instances(&pin_dir),
         Some(Command::Cleanup { config, pin_dir, runtime_dir }) => {
             cleanup(&config, &pin_dir, &runtime_dir, &cli.run.load.options())
+        }
+        Some(Command::Status { runtime_dir, json, check }) => {
+            return status(&runtime_dir, json, check);
         }
         None => run(cli.run),
     };
@@ -136,6 +167,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `vrrpd status`: exit 0, or 1 when the daemon cannot be asked or (with `check`) an
+/// instance is in neither BACKUP nor MASTER.
+fn status(runtime_dir: &std::path::Path, json: bool, check: bool) -> ExitCode {
+    let status = match control::request_status(runtime_dir) {
+        Ok(status) => status,
+        Err(error) => {
+            eprintln!("vrrpd status: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&status) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("vrrpd status: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", status.table());
+    }
+    let problems = status.problems();
+    if check && !problems.is_empty() {
+        eprintln!("vrrpd status --check: {}", problems.join(", "));
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 fn check_config(file: &std::path::Path, load: &vrrp_config::LoadOptions) -> Result<()> {
@@ -176,6 +236,7 @@ fn run(args: RunArgs) -> Result<()> {
         runtime_dir: args.runtime_dir,
         load: args.load.options(),
         pass_valid: args.pass_valid,
+        metrics_listen: args.metrics_listen,
     };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -291,6 +291,11 @@ impl SocketReceivers {
         arrivals
     }
 
+    /// The socket data path's counters, shared with status readers.
+    pub fn counters(&self) -> Arc<SocketCounters> {
+        Arc::clone(&self.counters)
+    }
+
     /// Closes every socket and logs what the data path counted.
     pub fn shut_down(&mut self) {
         self.sockets.clear();

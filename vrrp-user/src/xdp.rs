@@ -344,6 +344,20 @@ pub(crate) fn loaded_program_name(id: u32) -> String {
         .unwrap_or_default()
 }
 
+/// The kernel's counter table, opened again: status readers sum it on request, outside the
+/// event loop.
+pub type CounterMap = PerCpuArray<MapData, CounterTable>;
+
+impl XdpDatapath {
+    /// A second handle on the counter table (a duplicate of its descriptor).
+    pub fn counter_map(&self) -> Result<CounterMap> {
+        use aya::maps::IterableMap;
+        use std::os::fd::AsFd;
+        let fd = self.counters.map().fd().as_fd().try_clone_to_owned()?;
+        Ok(PerCpuArray::try_from(Map::PerCpuArray(MapData::from_fd(fd)?))?)
+    }
+}
+
 /// Per-reason counters summed over CPUs.
 pub fn sum_counters(map: &PerCpuArray<MapData, CounterTable>) -> Result<Counters> {
     let mut totals = [0u64; Counter::COUNT as usize];

@@ -20,6 +20,10 @@ const PACKAGES: &[(&str, &str)] = &[
     ("tcpdump", "captures in the labs"),
     ("iputils-ping", "client traffic through the virtual address"),
     ("ethtool", "VLAN offloads on the lab's veths (where the tag sits when XDP runs)"),
+    (
+        "prometheus",
+        "promtool check metrics: the metrics endpoint's text is what Prometheus accepts",
+    ),
     ("systemd", "systemd-analyze, which verifies the unit file"),
 ];
 
