@@ -17,8 +17,8 @@ pub use announce::GarpConfig;
 pub use config::{ConfigError, InitialState, RouterConfig, Transport};
 pub use interval::Centiseconds;
 pub use packet::{
-    decode_ip_packet, decode_payload, Advertisement, ChecksumForm, ChecksumMode, DecodeError,
-    EncodeError, Family, InvalidAdvertisement, IpMetadata, ReceiveChecks, Received, V2Auth,
-    Version,
+    decode_ah_packet, decode_ip_packet, decode_payload, Advertisement, AhEnvelope, AhKey, AhPacket,
+    AhSequence, ChecksumForm, ChecksumMode, DecodeError, EncodeError, Family, InvalidAdvertisement,
+    IpMetadata, ReceiveChecks, Received, V2Auth, Version,
 };
 pub use router::{DiscardReason, Disposition, Output, Reason, Router, State};
