@@ -72,14 +72,17 @@ fn unicast_configs() -> [String; 2] {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Daemon {
-    Vrrpd,
+    /// vrrpd with these extra arguments.
+    Vrrpd(&'static [&'static str]),
     Keepalived,
 }
+
+const VRRPD: Daemon = Daemon::Vrrpd(&[]);
 
 fn start(lab: &mut ReferenceLab, daemon: Daemon, n: usize, config: &str) -> usize {
     let path = lab.write_config(n, "keepalived.conf", config).unwrap();
     match daemon {
-        Daemon::Vrrpd => lab.start_vrrpd(n, &path, &[]).unwrap(),
+        Daemon::Vrrpd(extra) => lab.start_vrrpd(n, &path, extra).unwrap(),
         Daemon::Keepalived => lab.start_keepalived(n, &path).unwrap(),
     }
 }
@@ -133,7 +136,9 @@ fn ah_keepalived_master_vrrpd_backup() {
     require_keepalived();
     let mut lab = ReferenceLab::with_prefix(PREFIX).unwrap();
     let [_, vrrpd, keepalived] =
-        one_master_both_ways(&mut lab, Daemon::Keepalived, Daemon::Vrrpd, multicast_configs());
+        one_master_both_ways(&mut lab, Daemon::Keepalived, VRRPD, multicast_configs());
+    // The XDP data path runs beside the AH socket.
+    assert!(lab.xdp_attached(2).unwrap(), "vrrpd runs without XDP");
     // The restarted keepalived heard vrrpd's adverts as master, then preempted it.
     assert_no_complaint(&mut lab, keepalived);
     assert_vrrpd_heard_ah(&mut lab, vrrpd);
@@ -145,7 +150,7 @@ fn ah_vrrpd_master_keepalived_backup() {
     require_keepalived();
     let mut lab = ReferenceLab::with_prefix(PREFIX).unwrap();
     let [_, keepalived, vrrpd] =
-        one_master_both_ways(&mut lab, Daemon::Vrrpd, Daemon::Keepalived, multicast_configs());
+        one_master_both_ways(&mut lab, VRRPD, Daemon::Keepalived, multicast_configs());
     assert_no_complaint(&mut lab, keepalived);
     assert_vrrpd_heard_ah(&mut lab, vrrpd);
 }
@@ -156,7 +161,7 @@ fn ah_unicast_keepalived_master_vrrpd_backup() {
     require_keepalived();
     let mut lab = ReferenceLab::with_prefix(PREFIX).unwrap();
     let [_, vrrpd, keepalived] =
-        one_master_both_ways(&mut lab, Daemon::Keepalived, Daemon::Vrrpd, unicast_configs());
+        one_master_both_ways(&mut lab, Daemon::Keepalived, VRRPD, unicast_configs());
     assert_no_complaint(&mut lab, keepalived);
     assert_vrrpd_heard_ah(&mut lab, vrrpd);
 }
@@ -167,7 +172,21 @@ fn ah_unicast_vrrpd_master_keepalived_backup() {
     require_keepalived();
     let mut lab = ReferenceLab::with_prefix(PREFIX).unwrap();
     let [_, keepalived, vrrpd] =
-        one_master_both_ways(&mut lab, Daemon::Vrrpd, Daemon::Keepalived, unicast_configs());
+        one_master_both_ways(&mut lab, VRRPD, Daemon::Keepalived, unicast_configs());
+    assert_no_complaint(&mut lab, keepalived);
+    assert_vrrpd_heard_ah(&mut lab, vrrpd);
+}
+
+#[test]
+fn ah_keepalived_master_vrrpd_socket_datapath_backup() {
+    // The AH socket is the same on either data path.
+    require_root();
+    require_keepalived();
+    let mut lab = ReferenceLab::with_prefix(PREFIX).unwrap();
+    let socket_path = Daemon::Vrrpd(&["--datapath", "socket"]);
+    let [_, vrrpd, keepalived] =
+        one_master_both_ways(&mut lab, Daemon::Keepalived, socket_path, multicast_configs());
+    assert!(!lab.xdp_attached(2).unwrap(), "--datapath socket runs XDP");
     assert_no_complaint(&mut lab, keepalived);
     assert_vrrpd_heard_ah(&mut lab, vrrpd);
 }
@@ -180,7 +199,7 @@ fn ah_with_another_key_is_not_heard() {
     require_keepalived();
     let mut lab = ReferenceLab::with_prefix(PREFIX).unwrap();
     let keepalived = start(&mut lab, Daemon::Keepalived, 1, &ah_config(110, "s3cret", None));
-    let vrrpd = start(&mut lab, Daemon::Vrrpd, 2, &ah_config(100, "other", None));
+    let vrrpd = start(&mut lab, VRRPD, 2, &ah_config(100, "other", None));
     let deadline = Instant::now() + ELECTION;
     while !(lab.has_vip(1).unwrap() && lab.has_vip(2).unwrap()) {
         assert!(Instant::now() < deadline, "vrrpd did not ignore the adverts");
