@@ -1,7 +1,7 @@
 //! VRRPv2 with keepalived's `auth_type AH` (IPsec AH, HMAC-MD5-96) between vrrpd and keepalived
-//! 2.2.7, multicast and unicast, in both roles: exactly one holder of the VIP after
-//! convergence, and the VIP moves when the master stops and comes back. A wrong key is the
-//! control: neither side hears the other, so both hold the VIP.
+//! 2.2.7, multicast and unicast, in both roles, and between two vrrpd on the two data paths:
+//! exactly one holder of the VIP after convergence, and the VIP moves when the master stops and
+//! comes back. A wrong key is the control: neither side hears the other, so both hold the VIP.
 
 use std::time::{Duration, Instant};
 
@@ -189,6 +189,18 @@ fn ah_keepalived_master_vrrpd_socket_datapath_backup() {
     assert!(!lab.xdp_attached(2).unwrap(), "--datapath socket runs XDP");
     assert_no_complaint(&mut lab, keepalived);
     assert_vrrpd_heard_ah(&mut lab, vrrpd);
+}
+
+#[test]
+fn ah_between_two_vrrpd_on_both_data_paths() {
+    // vrrpd's AH against itself: XDP (with the AH socket) as master, the socket path as backup.
+    require_root();
+    let mut lab = ReferenceLab::with_prefix(PREFIX).unwrap();
+    let socket_path = Daemon::Vrrpd(&["--datapath", "socket"]);
+    let [_, backup, master] =
+        one_master_both_ways(&mut lab, VRRPD, socket_path, multicast_configs());
+    assert_vrrpd_heard_ah(&mut lab, master);
+    assert_vrrpd_heard_ah(&mut lab, backup);
 }
 
 #[test]
