@@ -289,8 +289,8 @@ impl SocketReceivers {
         }
         if carrier == Carrier::Ah {
             log::info!(
-                "{}: receiving on the AH socket of {}: the XDP program cannot check the AH \
-                 signature (auth_type AH)",
+                "{}: receiving on the AH socket of {} on either data path (auth_type AH: the XDP \
+                 program cannot check the signature)",
                 instance.name(),
                 spec.interface
             );
@@ -345,7 +345,7 @@ impl SocketReceivers {
             .map(|(counter, value)| format!("{} {value}", counter.name()))
             .collect();
         if !counted.is_empty() {
-            log::info!("socket data path counters: {}", counted.join(", "));
+            log::info!("receive socket counters: {}", counted.join(", "));
         }
     }
 
