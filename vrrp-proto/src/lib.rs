@@ -1,6 +1,7 @@
 //! VRRP packets and the RFC 9568 state machine, without sockets, clocks or a runtime.
 //!
-//! - [`packet`]: advertisements, encode and decode (VRRPv2, VRRPv3, IPv4, IPv6, checksums);
+//! - [`packet`]: advertisements, encode and decode (VRRPv2, VRRPv3, IPv4, IPv6, checksums,
+//!   keepalived's IPsec AH for VRRPv2);
 //! - [`router`]: the state machine, driven by `handle_*` and drained by `poll_*`;
 //! - [`config`]: a virtual router's settings, validated;
 //! - [`timer`]: Skew_Time and Master_Down_Interval;
