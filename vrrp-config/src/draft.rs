@@ -75,8 +75,8 @@ pub(crate) struct InstanceDraft {
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
     pub native_ipv6: Option<Word>,
-    /// `authentication { auth_type PASS }`: the keyword, for messages about it.
-    pub auth_type_pass: Option<Word>,
+    /// `authentication { auth_type PASS }` or `{ auth_type AH }`: the word, `PASS` or `AH`.
+    pub auth_type: Option<Word>,
     /// `authentication { auth_pass ... }`, padded with zeros to 8 bytes.
     pub auth_pass: Option<Located<[u8; 8]>>,
 }
@@ -106,7 +106,7 @@ impl InstanceDraft {
             garp: GarpDraft::default(),
             dont_track_primary: false,
             native_ipv6: None,
-            auth_type_pass: None,
+            auth_type: None,
             auth_pass: None,
         }
     }

@@ -412,11 +412,9 @@ impl Grammar<'_> {
     fn authentication(&mut self, instance: &mut InstanceDraft, entry: &Node) {
         match entry.keyword.text.as_str() {
             "auth_type" => match self.single(entry) {
-                Some(word) if word.text == "PASS" => instance.auth_type_pass = Some(word.clone()),
-                Some(word) if word.text == "AH" => {
-                    // An unauthenticated vrrpd beside peers that sign makes two masters.
-                    let message = "auth_type AH (IPsec-AH) is not supported yet";
-                    self.report.error_at(&word.span, message);
+                // The last auth_type line wins, as in keepalived.
+                Some(word) if word.text == "PASS" || word.text == "AH" => {
+                    instance.auth_type = Some(word.clone());
                 }
                 Some(word) => self.report.invalid("auth_type", word, "expected PASS or AH"),
                 None => {}

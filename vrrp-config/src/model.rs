@@ -122,6 +122,9 @@ pub struct Instance {
     /// zeros to 8 bytes, sent in every advertisement and required in every one received.
     /// `None`: no authentication (auth type 0).
     pub auth_pass: Option<[u8; 8]>,
+    /// `auth_type AH`: `auth_pass` is then the HMAC-MD5 key of keepalived's IPsec AH header
+    /// around each advertisement (VRRPv2 over IPv4 only), not a password in the message.
+    pub auth_ah: bool,
 }
 
 /// Unicast peers an instance may list: the kernel keeps them inline in the instance's slot.

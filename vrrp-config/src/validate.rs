@@ -174,11 +174,30 @@ fn resolve_instance(
         None => DEFAULT_ADVERT_INTERVAL,
     };
 
-    let state = draft.state.unwrap_or(InitialState::Backup);
+    let auth = resolve_auth(&draft, version, report);
+    let auth_ah = auth.is_some_and(|(_, ah)| ah);
+    let mut state = draft.state.unwrap_or(InitialState::Backup);
     // keepalived vrrp.c vrrp_complete_instance(): no `priority` with `state MASTER` is the
-    // address owner's 255; the owner and `state MASTER` clear nopreempt and preempt_delay.
+    // address owner's 255.
+    let priority = draft.priority.unwrap_or(if state == InitialState::Master {
+        255
+    } else {
+        DEFAULT_PRIORITY
+    });
+    // keepalived vrrp.c vrrp_complete_instance(): an AH router learns the sequence number
+    // from an advertisement before it takes over, so it does not start as master.
+    if auth_ah && state == InitialState::Master && priority != 255 {
+        let message = format!(
+            "vrrp_instance {}: initial state MASTER is incompatible with auth_type AH, starting \
+             as BACKUP",
+            name.text
+        );
+        report.warn(&name.span, message);
+        state = InitialState::Backup;
+    }
+    // keepalived vrrp.c vrrp_complete_instance(): the owner and `state MASTER` clear
+    // nopreempt and preempt_delay.
     let master = state == InitialState::Master;
-    let priority = draft.priority.unwrap_or(if master { 255 } else { DEFAULT_PRIORITY });
     let mut preempt = draft.preempt.as_ref().is_none_or(|preempt| preempt.value);
     if let Some(nopreempt) =
         draft.preempt.as_ref().filter(|p| !p.value && (master || priority == 255))
@@ -216,7 +235,6 @@ fn resolve_instance(
         ttl => ttl.as_ref().map(|ttl| ttl.value),
     };
     let track_scripts = resolve_track_scripts(&draft, scripts, report);
-    let auth_pass = resolve_auth_pass(&draft, version, report);
 
     Some(Instance {
         name: name.text.clone(),
@@ -242,18 +260,20 @@ fn resolve_instance(
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
-        auth_pass,
+        auth_pass: auth.map(|(key, _)| key),
+        auth_ah,
     })
 }
 
-/// The VRRPv2 password, as keepalived settles it (vrrp.c vrrp_complete_instance()).
-fn resolve_auth_pass(
+/// The VRRPv2 password or AH key, and whether it is AH, as keepalived settles them (vrrp.c
+/// vrrp_complete_instance()).
+fn resolve_auth(
     draft: &InstanceDraft,
     version: Version,
     report: &mut Report,
-) -> Option<[u8; 8]> {
+) -> Option<([u8; 8], bool)> {
     let name = &draft.name.text;
-    let Some(auth_type) = &draft.auth_type_pass else {
+    let Some(auth_type) = &draft.auth_type else {
         if let Some(pass) = &draft.auth_pass {
             let message =
                 format!("auth_pass without auth_type PASS in vrrp_instance {name}, ignored");
@@ -269,12 +289,22 @@ fn resolve_auth_pass(
         return None;
     }
     let password = draft.auth_pass.as_ref().map(|pass| pass.value);
+    if auth_type.text == "AH" {
+        // keepalived: "Authentication specified but no password given. Ignoring".
+        if password.is_none_or(|key| key[0] == 0) {
+            let message =
+                format!("auth_type AH without auth_pass in vrrp_instance {name}, ignored");
+            report.warn(&auth_type.span, message);
+            return None;
+        }
+        return password.map(|key| (key, true));
+    }
     if password.is_none() {
         let message =
             format!("auth_type PASS without auth_pass in vrrp_instance {name}: an empty password");
         report.warn(&auth_type.span, message);
     }
-    Some(password.unwrap_or_default())
+    Some((password.unwrap_or_default(), false))
 }
 
 /// keepalived vrrp.c vrrp_complete_instance() drops every weighted tracked item of the address

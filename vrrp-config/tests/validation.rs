@@ -585,11 +585,12 @@ fn warnings(text: &str) -> Vec<String> {
     loaded.warnings.iter().map(ToString::to_string).collect()
 }
 
+fn auth(lines: &str) -> String {
+    instance("VI01", 1, "192.0.2.1", &format!("    authentication {{\n{lines}    }}\n"))
+}
+
 #[test]
 fn authentication_pass_is_a_padded_password() {
-    let auth = |lines: &str| {
-        instance("VI01", 1, "192.0.2.1", &format!("    authentication {{\n{lines}    }}\n"))
-    };
     let text = auth("        auth_type PASS\n        auth_pass s3cret\n");
     assert_eq!(config(&text).instance("VI01").unwrap().auth_pass, Some(*b"s3cret\0\0"));
 
@@ -624,14 +625,48 @@ fn authentication_pass_is_a_padded_password() {
 }
 
 #[test]
-fn authentication_vrrpd_cannot_do_is_refused() {
-    let ah = instance(
+fn auth_type_ah_keys_keepalived_ipsec_ah_with_auth_pass() {
+    let text = auth("        auth_type AH\n        auth_pass s3cret\n");
+    let loaded = config(&text);
+    let instance = loaded.instance("VI01").unwrap();
+    assert_eq!((instance.auth_pass, instance.auth_ah), (Some(*b"s3cret\0\0"), true));
+    // keepalived: "Authentication specified but no password given. Ignoring".
+    let no_key = auth("        auth_type AH\n");
+    assert_eq!(
+        warnings(&no_key),
+        vec!["t.conf:8: auth_type AH without auth_pass in vrrp_instance VI01, ignored"]
+    );
+    let loaded = parse_str(&no_key, Path::new("t.conf")).unwrap().config;
+    let instance = loaded.instance("VI01").unwrap();
+    assert_eq!((instance.auth_pass, instance.auth_ah), (None, false));
+    // The last auth_type wins.
+    let pass = auth("        auth_type AH\n        auth_type PASS\n        auth_pass x\n");
+    assert!(!config(&pass).instance("VI01").unwrap().auth_ah);
+}
+
+#[test]
+fn an_ah_instance_does_not_start_as_master() {
+    let text = instance(
         "VI01",
         1,
         "192.0.2.1",
-        "    authentication {\n        auth_type AH\n        auth_pass x\n    }\n",
+        // With no priority line, state MASTER would make it the owner (255), which keeps it.
+        "    state MASTER\n    priority 100\n    authentication {\n        auth_type AH\n        \
+         auth_pass x\n    }\n",
     );
-    assert_eq!(errors(&ah), vec!["t.conf:8:19: auth_type AH (IPsec-AH) is not supported yet"]);
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap().config;
+    assert_eq!(loaded.instance("VI01").unwrap().state, InitialState::Backup);
+    assert_eq!(
+        warnings(&text),
+        vec![
+            "t.conf:1: vrrp_instance VI01: initial state MASTER is incompatible with auth_type AH, \
+             starting as BACKUP"
+        ]
+    );
+}
+
+#[test]
+fn auth_hmac_is_refused() {
     let hmac = instance("VI01", 1, "192.0.2.1", "    auth_hmac {\n        key 1 abc\n    }\n");
     assert_eq!(
         errors(&hmac),

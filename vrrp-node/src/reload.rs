@@ -29,7 +29,8 @@ pub struct ReloadPlan {
 /// What makes an instance the same one across a reload. keepalived vrrp.c vrrp_exist(): the
 /// VRID, the family, the interface, unicast or multicast, and the unicast source address;
 /// here also the version (the packets differ) and the name (the notify arguments carry it),
-/// and whether the router owns its addresses (priority 255 decides how the router runs).
+/// whether the router owns its addresses (priority 255 decides how the router runs), and the
+/// AH key if any (AH is another IP protocol, on sockets of its own that hold the key).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Identity<'a> {
     name: &'a str,
@@ -40,6 +41,7 @@ struct Identity<'a> {
     unicast: bool,
     source_ip: Option<IpAddr>,
     owner: bool,
+    ah_key: Option<[u8; 8]>,
 }
 
 fn identity(instance: &Instance) -> Identity<'_> {
@@ -52,6 +54,7 @@ fn identity(instance: &Instance) -> Identity<'_> {
         unicast: !instance.unicast_peers.is_empty(),
         source_ip: instance.source_ip,
         owner: instance.priority == u8::MAX,
+        ah_key: instance.auth_pass.filter(|_| instance.auth_ah),
     }
 }
 
@@ -124,6 +127,10 @@ pub fn router_config(
         // keepalived's form, so a mixed keepalived/vrrpd pair keeps working.
         checksum_mode: ChecksumMode::Ipv4PseudoHeader,
         transport,
-        v2_auth: instance.auth_pass.map_or(V2Auth::NONE, V2Auth::password),
+        // With AH the key signs the AH header; the message says auth type 2 with zero data.
+        v2_auth: match instance.auth_pass {
+            Some(_) if instance.auth_ah => V2Auth::AH,
+            pass => pass.map_or(V2Auth::NONE, V2Auth::password),
+        },
     }
 }

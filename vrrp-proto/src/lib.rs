@@ -1,6 +1,7 @@
 //! VRRP packets and the RFC 9568 state machine, without sockets, clocks or a runtime.
 //!
-//! - [`packet`]: advertisements, encode and decode (VRRPv2, VRRPv3, IPv4, IPv6, checksums);
+//! - [`packet`]: advertisements, encode and decode (VRRPv2, VRRPv3, IPv4, IPv6, checksums,
+//!   keepalived's IPsec AH for VRRPv2);
 //! - [`router`]: the state machine, driven by `handle_*` and drained by `poll_*`;
 //! - [`config`]: a virtual router's settings, validated;
 //! - [`timer`]: Skew_Time and Master_Down_Interval;
@@ -17,8 +18,8 @@ pub use announce::GarpConfig;
 pub use config::{ConfigError, InitialState, RouterConfig, Transport};
 pub use interval::Centiseconds;
 pub use packet::{
-    decode_ip_packet, decode_payload, Advertisement, ChecksumForm, ChecksumMode, DecodeError,
-    EncodeError, Family, InvalidAdvertisement, IpMetadata, ReceiveChecks, Received, V2Auth,
-    Version,
+    decode_ah_packet, decode_ip_packet, decode_payload, Advertisement, AhEnvelope, AhKey, AhPacket,
+    AhSequence, ChecksumForm, ChecksumMode, DecodeError, EncodeError, Family, InvalidAdvertisement,
+    IpMetadata, ReceiveChecks, Received, V2Auth, Version,
 };
 pub use router::{DiscardReason, Disposition, Output, Reason, Router, State};

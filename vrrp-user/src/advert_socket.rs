@@ -5,17 +5,60 @@
 //! The socket joins the VRRP multicast group on its interface, so the interface accepts the
 //! group's frames and XDP sees them. A classic BPF filter that accepts nothing keeps it from
 //! ever queueing a copy of what arrives.
+//!
+//! An `auth_type AH` instance sends on a raw IPPROTO_AH socket instead, writing the whole IPv4
+//! header itself (IP_HDRINCL), since the AH signature covers it (keepalived vrrp.c
+//! open_vrrp_send_socket(), vrrp_build_pkt()).
 
-use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6},
+    sync::{Arc, Mutex},
+};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, SockFilter, Socket, Type};
 use vrrp_common::wire::{IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL};
+use vrrp_proto::{packet::IPPROTO_AH, Advertisement, AhEnvelope, AhKey, AhSequence, ChecksumMode};
 
 pub struct AdvertSocket {
     socket: Socket,
     ifindex: u32,
     source: IpAddr,
+    /// Set for an `auth_type AH` instance: the socket is then IPPROTO_AH with IP_HDRINCL.
+    ah: Option<AhSender>,
+}
+
+/// An AH instance's key and sequence number, shared by its sending and receiving sides.
+#[derive(Clone)]
+pub struct AhAuth {
+    pub key: AhKey,
+    pub sequence: Arc<Mutex<AhSequence>>,
+}
+
+impl std::fmt::Debug for AhAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of logs.
+        f.debug_struct("AhAuth").field("sequence", &*self.sequence()).finish_non_exhaustive()
+    }
+}
+
+impl AhAuth {
+    pub fn new(key: AhKey) -> Self {
+        Self { key, sequence: Arc::default() }
+    }
+
+    /// The counter, whole even if a holder panicked.
+    pub fn sequence(&self) -> std::sync::MutexGuard<'_, AhSequence> {
+        self.sequence.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+struct AhSender {
+    auth: AhAuth,
+    ttl: u8,
+    unicast: bool,
+    /// The IPv4 identification of the last advertisement (keepalived vrrp_t ip_id).
+    identification: Mutex<u16>,
 }
 
 /// A raw VRRP socket of `family`'s domain, bound to `ifname`, non-blocking.
@@ -90,20 +133,112 @@ impl AdvertSocket {
         socket
             .bind(&socket_address(source, ifindex))
             .with_context(|| format!("binding the VRRP socket to {source}"))?;
-        Ok(Self { socket, ifindex, source })
+        Ok(Self { socket, ifindex, source, ah: None })
+    }
+
+    /// Opens the IPPROTO_AH socket of an `auth_type AH` instance (VRRPv2 over IPv4, which the
+    /// configuration ensures): it writes its own IPv4 header, with TTL 255 or `unicast_ttl`.
+    pub fn open_ah(
+        ifname: &str,
+        ifindex: u32,
+        source: Ipv4Addr,
+        unicast: bool,
+        unicast_ttl: Option<u8>,
+        auth: AhAuth,
+    ) -> Result<Self> {
+        let socket = raw_ah_socket(ifname)?;
+        socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]).context("SO_ATTACH_FILTER")?;
+        socket.set_header_included_v4(true).context("IP_HDRINCL")?;
+        join_vrrp_group(&socket, true, ifindex)?;
+        socket.set_multicast_loop_v4(false).context("IP_MULTICAST_LOOP")?;
+        socket.set_multicast_if_v4(&source).context("IP_MULTICAST_IF")?;
+        let ttl = if unicast { unicast_ttl.unwrap_or(VRRP_TTL) } else { VRRP_TTL };
+        let ah = AhSender { auth, ttl, unicast, identification: Mutex::new(0) };
+        Ok(Self { socket, ifindex, source: IpAddr::V4(source), ah: Some(ah) })
     }
 
     pub fn source(&self) -> IpAddr {
         self.source
     }
 
-    /// Sends one VRRP message (already checksummed for `destination`).
-    pub fn send(&self, payload: &[u8], destination: IpAddr) -> Result<()> {
+    /// Sends one advertisement to each destination; what failed, per destination.
+    pub fn send_advertisement(
+        &self,
+        advertisement: &Advertisement,
+        destinations: &[IpAddr],
+        mode: ChecksumMode,
+    ) -> Vec<anyhow::Error> {
+        let packets: Vec<Result<(IpAddr, Vec<u8>)>> = match &self.ah {
+            None => destinations
+                .iter()
+                .map(|&destination| {
+                    let payload = advertisement.encode_payload(self.source, destination, mode)?;
+                    Ok((destination, payload))
+                })
+                .collect(),
+            Some(ah) => self.ah_packets(ah, advertisement, destinations),
+        };
+        packets
+            .into_iter()
+            .filter_map(|packet| packet.and_then(|(to, bytes)| self.send(&bytes, to)).err())
+            .collect()
+    }
+
+    /// One AH packet per destination, all with the same sequence number and identification,
+    /// each signed for its destination (keepalived vrrp.c vrrp_update_pkt()).
+    fn ah_packets(
+        &self,
+        ah: &AhSender,
+        advertisement: &Advertisement,
+        destinations: &[IpAddr],
+    ) -> Vec<Result<(IpAddr, Vec<u8>)>> {
+        let sequence = ah.auth.sequence().next_to_send();
+        let identification = {
+            let mut last = ah.identification.lock().unwrap_or_else(|e| e.into_inner());
+            // 0 would let the kernel choose one after the signature was made.
+            *last = last.checked_add(1).unwrap_or(1);
+            *last
+        };
+        let IpAddr::V4(source) = self.source else {
+            return vec![Err(anyhow!("AH needs an IPv4 source"))];
+        };
+        destinations
+            .iter()
+            .map(|&to| {
+                let IpAddr::V4(destination) = to else {
+                    return Err(anyhow!("AH needs an IPv4 destination, not {to}"));
+                };
+                let envelope = AhEnvelope {
+                    source,
+                    destination,
+                    ttl: ah.ttl,
+                    identification,
+                    sequence,
+                    unicast: ah.unicast,
+                };
+                Ok((to, advertisement.encode_ah_packet(&envelope, &ah.auth.key)?))
+            })
+            .collect()
+    }
+
+    /// Sends one VRRP message (already checksummed for `destination`), or one whole AH packet.
+    fn send(&self, bytes: &[u8], destination: IpAddr) -> Result<()> {
         self.socket
-            .send_to(payload, &socket_address(destination, self.ifindex))
+            .send_to(bytes, &socket_address(destination, self.ifindex))
             .with_context(|| format!("sending an advertisement to {destination}"))
             .map(drop)
     }
+}
+
+/// A raw IPPROTO_AH socket bound to `ifname`, non-blocking.
+pub fn raw_ah_socket(ifname: &str) -> Result<Socket> {
+    let protocol = Protocol::from(i32::from(IPPROTO_AH));
+    let socket = Socket::new(Domain::IPV4, Type::RAW.nonblocking().cloexec(), Some(protocol))
+        .context("opening a raw AH socket (needs CAP_NET_RAW)")?;
+    socket
+        .bind_device(Some(ifname.as_bytes()))
+        .with_context(|| format!("binding the AH socket to {ifname}"))?;
+    Ok(socket)
 }
 
 /// `address` with port 0 (raw sockets have none) and, when link-scoped, the interface's scope.

@@ -25,16 +25,11 @@ impl Daemon {
                 Output::SendAdvertisement { id, advertisement } => {
                     // The instance may be gone from the node already (its resignation).
                     let Some(instance) = self.io.get(&id) else { continue };
-                    let source = instance.socket.source();
+                    let socket = &instance.socket;
+                    let destinations = &instance.destinations;
                     let mode = instance.checksum_mode;
-                    for destination in &instance.destinations {
-                        let sent = advertisement
-                            .encode_payload(source, *destination, mode)
-                            .map_err(anyhow::Error::from)
-                            .and_then(|payload| instance.socket.send(&payload, *destination));
-                        if let Err(error) = sent {
-                            log::warn!("{}: {error:#}", instance.name());
-                        }
+                    for error in socket.send_advertisement(&advertisement, destinations, mode) {
+                        log::warn!("{}: {error:#}", instance.name());
                     }
                 }
                 // `accept` (Accept_Mode) is not carried out yet: nothing here filters traffic
@@ -132,10 +127,13 @@ impl Daemon {
 
     /// Connects an instance to the data path: its kernel map entry, or its filter on the
     /// receive socket of its interface (replacing the one it had).
+    /// An AH instance is always on its AH socket: XDP cannot check the signature.
     fn connect(&mut self, instance: &mut Instance) -> anyhow::Result<()> {
         match &mut self.xdp {
-            Some(xdp) => instance.configure_xdp(xdp, !self.options.pass_valid),
-            None => self.receivers.register(instance),
+            Some(xdp) if instance.ah.is_none() => {
+                instance.configure_xdp(xdp, !self.options.pass_valid)
+            }
+            _ => self.receivers.register(instance),
         }
     }
 
@@ -151,8 +149,10 @@ impl Daemon {
             log::error!("{}: {error:#}", instance.name());
         }
         let connected = match &mut self.xdp {
-            Some(xdp) => instance.set_xdp_flags(xdp, !self.options.pass_valid),
-            None => self.connect(&mut instance),
+            Some(xdp) if instance.ah.is_none() => {
+                instance.set_xdp_flags(xdp, !self.options.pass_valid)
+            }
+            _ => self.connect(&mut instance),
         };
         if let Err(error) = connected {
             log::error!("{}: {error:#}", instance.name());

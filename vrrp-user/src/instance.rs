@@ -13,7 +13,7 @@ use vrrp_config::{Family, Scope};
 use vrrp_proto::{Advertisement, ChecksumMode, RouterConfig, State, Transport, V2Auth};
 
 use crate::{
-    advert_socket::AdvertSocket,
+    advert_socket::{AdvertSocket, AhAuth},
     announce::Announcer,
     arrivals::Arrival,
     netlink::{Netlink, VirtualAddress},
@@ -30,6 +30,8 @@ pub struct Instance {
     pub ifindex: u32,
     pub key: InstanceKey,
     pub socket: Arc<AdvertSocket>,
+    /// `auth_type AH`: its key and sequence number, shared with its receive filter.
+    pub ah: Option<AhAuth>,
     pub announcer: Arc<Announcer>,
     /// Advertised and excluded addresses, as installed.
     pub addresses: Vec<VirtualAddress>,
@@ -87,8 +89,22 @@ impl Instance {
         };
         // keepalived vrrp_parser.c: `unicast_ttl` without unicast peers is reset.
         let unicast_ttl = spec.unicast_ttl.filter(|_| !spec.unicast_peers.is_empty());
-        let socket = AdvertSocket::open(&spec.interface, interface.ifindex, primary, unicast_ttl)
-            .with_context(|| format!("{}: advertisement socket", spec.name))?;
+        let ah = spec.auth_pass.filter(|_| spec.auth_ah).map(AhAuth::new);
+        let socket = match (&ah, primary) {
+            (Some(auth), IpAddr::V4(source)) => AdvertSocket::open_ah(
+                &spec.interface,
+                interface.ifindex,
+                source,
+                !spec.unicast_peers.is_empty(),
+                unicast_ttl,
+                auth.clone(),
+            ),
+            (Some(_), IpAddr::V6(_)) => Err(anyhow!("auth_type AH needs IPv4")),
+            (None, _) => {
+                AdvertSocket::open(&spec.interface, interface.ifindex, primary, unicast_ttl)
+            }
+        }
+        .with_context(|| format!("{}: advertisement socket", spec.name))?;
         let announcer = Announcer::open(interface.ifindex, mac)?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
@@ -100,6 +116,7 @@ impl Instance {
             primary,
             spec,
             socket: Arc::new(socket),
+            ah,
             announcer: Arc::new(announcer),
             addresses,
             link_local,
@@ -139,12 +156,17 @@ impl Instance {
     /// since any other router advertising means preemption or a second master (a partition
     /// that healed), even one it heard before.
     pub fn set_xdp_flags(&self, datapath: &mut XdpDatapath, consume: bool) -> Result<()> {
+        if self.ah.is_some() {
+            // Not the kernel's: its advertisements are AH (protocol 51), which the program
+            // passes to the AH receive socket.
+            return Ok(());
+        }
         let spec = &self.spec;
         let mut flags = if consume { instance_flags::CONSUME_VALID } else { 0 };
         if self.state == State::Master {
             flags |= instance_flags::MIRROR_ALL;
         }
-        let auth = spec.auth_pass.map_or(V2Auth::NONE, V2Auth::password);
+        let auth = v2_auth(spec);
         let config = InstanceConfig {
             version: spec.version.number(),
             flags,
@@ -193,6 +215,14 @@ impl Instance {
             .map_err(|error| {
                 anyhow!("{}: advertisement from {}: {error:?}", self.name(), arrival.source)
             })
+    }
+}
+
+/// The VRRPv2 authentication fields the instance sends and expects (the node's are the same).
+pub fn v2_auth(spec: &vrrp_config::Instance) -> V2Auth {
+    match spec.auth_pass {
+        Some(_) if spec.auth_ah => V2Auth::AH,
+        pass => pass.map_or(V2Auth::NONE, V2Auth::password),
     }
 }
 

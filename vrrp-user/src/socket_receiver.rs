@@ -8,6 +8,11 @@
 //! nothing addressed to 224.0.0.18 to a raw socket bound to a unicast address. Each datagram
 //! gets the checks of the kernel program (`vrrp-proto`'s decoder, then the instance's VRID,
 //! version and peers), rejections counted under the kernel's reasons.
+//!
+//! `auth_type AH` instances receive on an IPPROTO_AH socket of their interface, whatever data
+//! path the others use: the XDP program cannot check the signature, and passes protocol 51
+//! (keepalived vrrp.c open_vrrp_read_socket() opens an AH socket for them too). Their
+//! advertisements get the same checks, then the signature and the sequence number.
 
 use std::{
     collections::HashMap,
@@ -33,13 +38,14 @@ use vrrp_common::{
     Counter, InstanceKey, FAMILY_IPV4,
 };
 use vrrp_proto::{
-    decode_ip_packet, decode_payload, IpMetadata, ReceiveChecks, Received, V2Auth, Version,
+    decode_ah_packet, decode_ip_packet, decode_payload, IpMetadata, ReceiveChecks, Received,
+    V2Auth, Version,
 };
 
 use crate::{
-    advert_socket::{join_vrrp_group, raw_vrrp_socket},
+    advert_socket::{join_vrrp_group, raw_ah_socket, raw_vrrp_socket, AhAuth},
     arrivals::Arrival,
-    instance::Instance,
+    instance::{self, Instance},
     xdp,
 };
 
@@ -62,14 +68,17 @@ impl SocketCounters {
 }
 
 /// What an instance accepts beyond the decoder, as the kernel checks it with its maps.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SocketFilter {
     pub key: InstanceKey,
     pub version: Version,
     /// Empty: a multicast instance, any sender; otherwise a unicast one, only these.
     pub peers: Vec<PeerFilter>,
-    /// VRRPv2 authentication the instance expects (keepalived's `auth_type PASS`).
+    /// VRRPv2 authentication the instance expects (keepalived's `auth_type PASS`, or type 2
+    /// for AH).
     pub auth: V2Auth,
+    /// `auth_type AH`: the key and sequence number its AH packets are checked with.
+    pub ah: Option<AhAuth>,
 }
 
 /// A unicast peer as the kernel holds it: its address and its TTL limits, if it has any.
@@ -93,8 +102,8 @@ impl SocketFilter {
                     .then(|| (peer.min_ttl.unwrap_or(0), peer.max_ttl.unwrap_or(u8::MAX))),
             })
             .collect();
-        let auth = spec.auth_pass.map_or(V2Auth::NONE, V2Auth::password);
-        Self { key: instance.key, version: spec.version, peers, auth }
+        let auth = instance::v2_auth(spec);
+        Self { key: instance.key, version: spec.version, peers, auth, ah: instance.ah.clone() }
     }
 
     /// An instance's filter judges a datagram that carries its VRID, in the kernel program's
@@ -144,9 +153,29 @@ impl SocketFilter {
 /// The filters of the instances one socket serves, by VRID.
 type Filters = HashMap<u8, SocketFilter>;
 
-/// The receive sockets of the socket data path, by interface and family.
+/// Which IP protocol a receive socket reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Carrier {
+    /// IPPROTO_VRRP, IPv4 or IPv6.
+    Vrrp,
+    /// IPPROTO_AH around VRRPv2, IPv4 only.
+    Ah,
+}
+
+impl Carrier {
+    fn of(instance: &Instance) -> Self {
+        if instance.ah.is_some() {
+            Carrier::Ah
+        } else {
+            Carrier::Vrrp
+        }
+    }
+}
+
+/// The receive sockets of the socket data path (and of AH instances), by interface, family and
+/// protocol.
 pub struct SocketReceivers {
-    sockets: HashMap<(u32, u8), Receiver>,
+    sockets: HashMap<(u32, u8, Carrier), Receiver>,
     counters: Arc<SocketCounters>,
     arrivals: mpsc::Sender<Arrival>,
     /// The event loop's own buffers, for reading the queues before the timers are judged.
@@ -158,6 +187,7 @@ pub struct SocketReceivers {
 struct Shared {
     socket: AsyncFd<Socket>,
     ipv4: bool,
+    carrier: Carrier,
     ifname: String,
     filters: Mutex<Filters>,
 }
@@ -211,12 +241,15 @@ impl Reader {
                 return None;
             }
         };
-        let verdict = accept(&lock(&shared.filters), &datagram, &self.buffer, Instant::now());
-        counters.count(match &verdict {
-            Ok(_) => Counter::Reported,
-            Err(counter) => *counter,
-        });
-        Some(verdict.ok())
+        let filters = lock(&shared.filters);
+        let verdict = accept(&filters, shared.carrier, &datagram, &self.buffer, Instant::now());
+        match &verdict {
+            Ok(Some(_)) => counters.count(Counter::Reported),
+            // AH around another protocol: not VRRP, not counted (as XDP counts no other IP).
+            Ok(None) => {}
+            Err(counter) => counters.count(*counter),
+        }
+        Some(verdict.ok().flatten())
     }
 }
 
@@ -248,10 +281,19 @@ impl SocketReceivers {
             );
         }
         let key = instance.key;
-        let slot = (key.ifindex, key.family);
+        let carrier = Carrier::of(instance);
+        let slot = (key.ifindex, key.family, carrier);
         if !self.sockets.contains_key(&slot) {
-            let receiver = self.open(&spec.interface, key)?;
+            let receiver = self.open(&spec.interface, key, carrier)?;
             self.sockets.insert(slot, receiver);
+        }
+        if carrier == Carrier::Ah {
+            log::info!(
+                "{}: receiving on the AH socket of {} on either data path (auth_type AH: the XDP \
+                 program cannot check the signature)",
+                instance.name(),
+                spec.interface
+            );
         }
         let shared = &self.sockets[&slot].shared;
         lock(&shared.filters).insert(key.vrid, SocketFilter::of(instance));
@@ -260,18 +302,20 @@ impl SocketReceivers {
 
     /// Stops delivering the instance's advertisements; the last instance of a socket closes it.
     pub fn unregister(&mut self, key: &InstanceKey) {
-        let slot = (key.ifindex, key.family);
-        let Some(receiver) = self.sockets.get(&slot) else {
-            return;
-        };
-        let mut filters = lock(&receiver.shared.filters);
-        if filters.get(&key.vrid).is_some_and(|filter| filter.key == *key) {
-            filters.remove(&key.vrid);
-        }
-        let empty = filters.is_empty();
-        drop(filters);
-        if empty {
-            self.sockets.remove(&slot);
+        for carrier in [Carrier::Vrrp, Carrier::Ah] {
+            let slot = (key.ifindex, key.family, carrier);
+            let Some(receiver) = self.sockets.get(&slot) else {
+                continue;
+            };
+            let mut filters = lock(&receiver.shared.filters);
+            if filters.get(&key.vrid).is_some_and(|filter| filter.key == *key) {
+                filters.remove(&key.vrid);
+            }
+            let empty = filters.is_empty();
+            drop(filters);
+            if empty {
+                self.sockets.remove(&slot);
+            }
         }
     }
 
@@ -306,29 +350,40 @@ impl SocketReceivers {
             .map(|(counter, value)| format!("{} {value}", counter.name()))
             .collect();
         if !counted.is_empty() {
-            log::info!("socket data path counters: {}", counted.join(", "));
+            log::info!("receive socket counters: {}", counted.join(", "));
         }
     }
 
-    fn open(&self, ifname: &str, key: InstanceKey) -> Result<Receiver> {
+    fn open(&self, ifname: &str, key: InstanceKey, carrier: Carrier) -> Result<Receiver> {
         let ipv4 = key.family == FAMILY_IPV4;
-        let socket = open_receive_socket(ifname, key.ifindex, ipv4)
-            .with_context(|| format!("the receive socket of {ifname}"))?;
+        let socket = match carrier {
+            Carrier::Vrrp => open_receive_socket(ifname, key.ifindex, ipv4),
+            Carrier::Ah if ipv4 => raw_ah_socket(ifname)
+                .and_then(|socket| join_vrrp_group(&socket, true, key.ifindex).map(|()| socket)),
+            Carrier::Ah => Err(anyhow!("auth_type AH needs IPv4")),
+        }
+        .with_context(|| format!("the receive socket of {ifname}"))?;
         // SAFETY: the socket moves into the AsyncFd, which keeps its descriptor open and
         // unchanged until dropped.
         let socket =
             unsafe { AsyncFd::register_with_interest(socket, tokio::io::Interest::READABLE) }
                 .map_err(|error| anyhow!("polling the receive socket of {ifname}: {error}"))?;
-        let shared =
-            Arc::new(Shared { socket, ipv4, ifname: ifname.to_owned(), filters: Mutex::default() });
+        let shared = Arc::new(Shared {
+            socket,
+            ipv4,
+            carrier,
+            ifname: ifname.to_owned(),
+            filters: Mutex::default(),
+        });
         let task = tokio::spawn(receive_loop(
             shared.clone(),
             self.counters.clone(),
             self.arrivals.clone(),
         ));
         log::info!(
-            "{ifname}: receiving IPv{} advertisements on a raw socket",
-            if ipv4 { 4 } else { 6 }
+            "{ifname}: receiving IPv{} {} advertisements on a raw socket",
+            if ipv4 { 4 } else { 6 },
+            if carrier == Carrier::Ah { "AH-protected" } else { "VRRP" }
         );
         Ok(Receiver { shared, task })
     }
@@ -445,31 +500,56 @@ fn read_datagram(
     Ok(Datagram { len, truncated, ipv6: Some(ip) })
 }
 
-/// The kernel program's checks on one datagram, then its instance's: an arrival, or the
-/// reason it was dropped.
+/// The kernel program's checks on one datagram, then its instance's: an arrival, the reason
+/// it was dropped, or `None` for AH around another protocol.
 fn accept(
     filters: &HashMap<u8, SocketFilter>,
+    carrier: Carrier,
     datagram: &Datagram,
     buffer: &[u8],
     received_at: Instant,
-) -> Result<Arrival, Counter> {
+) -> Result<Option<Arrival>, Counter> {
     if datagram.truncated {
         return Err(Counter::Truncated);
     }
     let bytes = &buffer[..datagram.len.min(buffer.len())];
     // The TTL rule depends on the instance, known once the VRID is read: `judge` applies it.
     let checks = ReceiveChecks { require_ttl_255: false };
-    let received = match datagram.ipv6 {
+    let received = match (carrier, datagram.ipv6) {
+        (Carrier::Ah, _) => {
+            let Some(packet) = decode_ah_packet(bytes, checks).map_err(|error| error.counter())?
+            else {
+                return Ok(None);
+            };
+            let filter = filters.get(&packet.received.advertisement.vrid());
+            let filter = filter.ok_or(Counter::UnknownVrid)?;
+            filter.judge(&packet.received)?;
+            // keepalived vrrp.c vrrp_in_chk_ipsecah(): the signature, the SPI, then the
+            // sequence number, which only an authentic packet may advance.
+            let ah = filter.ah.as_ref().ok_or(Counter::AuthMismatch)?;
+            packet.authenticate(&ah.key, !filter.peers.is_empty()).map_err(|e| e.counter())?;
+            if !ah.sequence().admit(packet.sequence) {
+                return Err(Counter::AuthMismatch);
+            }
+            return Ok(Some(arrival(filter, &packet.received, received_at)));
+        }
         // An IPv4 raw socket gets the whole packet, reassembled.
-        None => decode_ip_packet(bytes, checks)
+        (Carrier::Vrrp, None) => decode_ip_packet(bytes, checks)
             .map_err(|error| error.counter())?
             .ok_or(Counter::Truncated)?,
-        Some(ip) => decode_payload(bytes, ip, checks).map_err(|error| error.counter())?,
+        (Carrier::Vrrp, Some(ip)) => {
+            decode_payload(bytes, ip, checks).map_err(|error| error.counter())?
+        }
     };
-    let advert = &received.advertisement;
-    let filter = filters.get(&advert.vrid()).ok_or(Counter::UnknownVrid)?;
+    let filter = filters.get(&received.advertisement.vrid()).ok_or(Counter::UnknownVrid)?;
     filter.judge(&received)?;
-    Ok(Arrival {
+    Ok(Some(arrival(filter, &received, received_at)))
+}
+
+/// What the event loop gets of an accepted advertisement.
+fn arrival(filter: &SocketFilter, received: &Received, received_at: Instant) -> Arrival {
+    let advert = &received.advertisement;
+    Arrival {
         key: filter.key,
         source: received.ip.source,
         received_at,
@@ -480,14 +560,14 @@ fn accept(
         // As the kernel notes it, so the daemon warns about such a sender once.
         causes: if received.first_not_link_local { event_cause::NOT_LINK_LOCAL } else { 0 },
         source_mac: None,
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
 
-    use vrrp_proto::{Advertisement, Centiseconds, ChecksumMode};
+    use vrrp_proto::{Advertisement, AhEnvelope, AhKey, Centiseconds, ChecksumMode};
 
     use super::*;
 
@@ -506,6 +586,7 @@ mod tests {
                 .map(|peer| PeerFilter { address: IpAddr::V4(*peer), ttl: None })
                 .collect(),
             auth: V2Auth::NONE,
+            ah: None,
         }
     }
 
@@ -527,9 +608,76 @@ mod tests {
     }
 
     fn verdict(filters: &[SocketFilter], packet: &[u8]) -> Result<Arrival, Counter> {
+        verdict_on(Carrier::Vrrp, filters, packet).map(|arrival| arrival.expect("VRRP"))
+    }
+
+    fn verdict_on(
+        carrier: Carrier,
+        filters: &[SocketFilter],
+        packet: &[u8],
+    ) -> Result<Option<Arrival>, Counter> {
         let filters = filters.iter().map(|f| (f.key.vrid, f.clone())).collect();
         let datagram = Datagram { len: packet.len(), truncated: false, ipv6: None };
-        accept(&filters, &datagram, packet, Instant::now())
+        accept(&filters, carrier, &datagram, packet, Instant::now())
+    }
+
+    const KEY: AhKey = *b"s3cret\0\0";
+
+    /// An `auth_type AH` VRRPv2 instance with key [`KEY`].
+    fn ah_filter(vrid: u8, peers: &[Ipv4Addr]) -> SocketFilter {
+        SocketFilter {
+            version: Version::V2,
+            auth: V2Auth::AH,
+            ah: Some(AhAuth::new(KEY)),
+            ..filter(vrid, peers)
+        }
+    }
+
+    /// An AH-protected VRRPv2 packet, as keepalived sends it.
+    fn ah_packet(vrid: u8, sequence: u32, key: &AhKey, to: Ipv4Addr, ttl: u8) -> Vec<u8> {
+        let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+        let advert = Advertisement::new(Version::V2, vrid, 100, Centiseconds::new(100), vec![vip])
+            .unwrap()
+            .with_v2_auth(V2Auth::AH);
+        let unicast = !to.is_multicast();
+        let envelope =
+            AhEnvelope { source: PEER, destination: to, ttl, identification: 1, sequence, unicast };
+        advert.encode_ah_packet(&envelope, key).unwrap()
+    }
+
+    #[test]
+    fn the_ah_socket_hands_each_vrid_to_its_instance_once_signed() {
+        let filters = [ah_filter(1, &[]), ah_filter(2, &[PEER])];
+        let multicast = verdict_on(Carrier::Ah, &filters, &ah_packet(1, 1, &KEY, GROUP, 255));
+        assert_eq!(multicast.unwrap().map(|a| a.key), Some(filters[0].key));
+        // A routed unicast peer: its TTL is outside the signature and not checked.
+        let unicast = verdict_on(Carrier::Ah, &filters, &ah_packet(2, 1, &KEY, LOCAL, 60));
+        assert_eq!(unicast.unwrap().map(|a| (a.key, a.priority)), Some((filters[1].key, 100)));
+    }
+
+    #[test]
+    fn ah_rejections_are_counted() {
+        let filters = [ah_filter(1, &[])];
+        let on_ah = |packet: &[u8]| verdict_on(Carrier::Ah, &filters, packet).map(|a| a.is_some());
+        assert_eq!(on_ah(&ah_packet(1, 5, b"wrong\0\0\0", GROUP, 255)), Err(Counter::AuthMismatch));
+        assert_eq!(on_ah(&ah_packet(3, 5, &KEY, GROUP, 255)), Err(Counter::UnknownVrid));
+        // The forged packet did not advance the sequence number: 5 is still new.
+        assert_eq!(on_ah(&ah_packet(1, 5, &KEY, GROUP, 255)), Ok(true));
+        assert_eq!(on_ah(&ah_packet(1, 5, &KEY, GROUP, 255)), Err(Counter::AuthMismatch), "replay");
+        assert_eq!(on_ah(&ah_packet(1, 4, &KEY, GROUP, 255)), Err(Counter::AuthMismatch), "older");
+        // What the instance sends next continues above what it accepted.
+        assert_eq!(filters[0].ah.as_ref().unwrap().sequence().next_to_send(), 6);
+        // Multicast still needs TTL 255.
+        assert_eq!(on_ah(&ah_packet(1, 9, &KEY, GROUP, 254)), Err(Counter::BadTtl));
+        // AH around another protocol is not VRRP: not counted.
+        let mut tcp = ah_packet(1, 10, &KEY, GROUP, 255);
+        tcp[20] = 6;
+        assert_eq!(on_ah(&tcp), Ok(false));
+        // A plain VRRPv2 instance's advertisement type does not pass an AH instance.
+        let plain = SocketFilter { auth: V2Auth::NONE, ..ah_filter(1, &[]) };
+        let packet = ah_packet(1, 11, &KEY, GROUP, 255);
+        let checked = verdict_on(Carrier::Ah, &[plain], &packet).map(|a| a.is_some());
+        assert_eq!(checked, Err(Counter::AuthMismatch));
     }
 
     #[test]
@@ -562,7 +710,7 @@ mod tests {
         let truncated = packet(1, Version::V3, OTHER, GROUP);
         let datagram = Datagram { len: truncated.len(), truncated: true, ipv6: None };
         let filters = filters.iter().map(|f| (f.key.vrid, f.clone())).collect();
-        let cut = accept(&filters, &datagram, &truncated, Instant::now()).map(|a| a.key);
-        assert_eq!(cut, Err(Counter::Truncated));
+        let cut = accept(&filters, Carrier::Vrrp, &datagram, &truncated, Instant::now());
+        assert_eq!(cut.map(|a| a.map(|a| a.key)), Err(Counter::Truncated));
     }
 }

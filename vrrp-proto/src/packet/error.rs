@@ -100,6 +100,8 @@ impl std::error::Error for DecodeError {}
 pub enum EncodeError {
     /// Source or destination is not of the advertisement's address family.
     FamilyMismatch,
+    /// keepalived's IPsec AH carries VRRPv2 over IPv4 only.
+    AhNotV2Ipv4,
 }
 
 impl fmt::Display for EncodeError {
@@ -108,6 +110,7 @@ impl fmt::Display for EncodeError {
             EncodeError::FamilyMismatch => {
                 write!(f, "source or destination not of the advertised family")
             }
+            EncodeError::AhNotV2Ipv4 => write!(f, "IPsec AH carries VRRPv2 over IPv4 only"),
         }
     }
 }

@@ -29,6 +29,7 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 
+mod ah;
 mod checksum;
 mod codec;
 mod error;
@@ -36,6 +37,9 @@ mod ip;
 
 use std::net::IpAddr;
 
+pub use ah::{
+    decode_ah_packet, AhEnvelope, AhKey, AhPacket, AhSequence, AH_HEADER_LEN, IPPROTO_AH,
+};
 pub use checksum::{upper_layer_checksum, ChecksumForm, ChecksumMode};
 pub use codec::{decode_payload, IpMetadata, ReceiveChecks, Received};
 pub use error::{DecodeError, EncodeError};
@@ -107,6 +111,9 @@ impl V2Auth {
     pub const NONE: V2Auth = V2Auth { auth_type: 0, data: [0; 8] };
     /// Auth Type 1, simple text password (RFC 2338 §5.3.6.1; keepalived's `auth_type PASS`).
     pub const TYPE_PASS: u8 = vrrp_common::wire::VRRP_AUTH_PASS;
+    /// Auth Type 2, IPsec AH (RFC 2338 §5.3.6.2; keepalived's `auth_type AH`): the data is zero,
+    /// the proof is in the AH header around the message (see [`decode_ah_packet`]).
+    pub const AH: V2Auth = V2Auth { auth_type: 2, data: [0; 8] };
 
     /// keepalived's `auth_type PASS` with `auth_pass`, padded with zeros to 8 bytes.
     pub const fn password(data: [u8; 8]) -> Self {
