@@ -19,6 +19,7 @@ use vrrp_tests::{
     require_root,
     rig::{coarse_clock_resolution, Outcome, Rig},
     test_run::{self, XDP_DROP, XDP_PASS},
+    wait_until,
 };
 
 fn rig(extra_flags: u8) -> Rig {
@@ -104,8 +105,13 @@ fn every_valid_advertisement_is_passed_recorded_and_reported_once() {
         assert_event(name, &first.events[0], &expected, causes);
         assert_record(name, &record, &expected, 1);
 
-        // Two ticks apart, so the kernel's tick must have moved on.
-        std::thread::sleep(rig.datapath.clock().tick() * 2);
+        // Once the kernel's tick has moved on (a fixed sleep is not enough: on a loaded VM the
+        // tick can lag the monotonic clock), the record must follow it.
+        let clock = rig.datapath.clock().clone();
+        wait_until("the kernel's tick moves on", Duration::from_secs(10), || {
+            clock.jiffies().unwrap() > record.last_seen_jiffies
+        })
+        .unwrap();
         let (again, record_again) = run_timed(&mut rig, name, &case.frame, &expected);
         assert_eq!(again.action, XDP_PASS, "{name} again: verdict");
         let counted = counted_with_notes(Counter::Absorbed, &expected);
