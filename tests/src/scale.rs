@@ -3,9 +3,10 @@
 //! test and benchmark read from it.
 //!
 //! At most `PER_INTERFACE` instances share an interface (VRIDs are 1-255 per interface and
-//! family). Up to that many run on `ens3`; more run on VLAN interfaces `ens3.1`, `ens3.2`, ...
-//! of both routers, each VLAN with its own /28 of 203.0.113.0/24, and none on `ens3` itself
-//! (a tag carried in a veth's metadata is invisible to XDP: README, VLANs).
+//! family). Up to that many run on `ens3`; more run on further links (this kernel has no VLAN
+//! devices): interface `e<k>` of each router on a bridge `br<k>` of the switch namespace
+//! (ports `p1x<k>`, `p2x<k>`, so captures on the switch see every link), `PER_INTERFACE`
+//! instances on each, each link with its own /28 of 203.0.113.0/24, and none on `ens3`.
 
 use std::time::Duration;
 
@@ -17,63 +18,78 @@ pub const PER_INTERFACE: usize = 250;
 /// The routers' priorities: router 1 is the master.
 pub const PRIORITIES: [u8; 2] = [110, 100];
 
-/// The interfaces the instances run on.
-pub fn interfaces(count: usize) -> Vec<String> {
+/// Each router's interfaces for `count` instances, created where `ens3` does not suffice.
+pub fn interfaces(lab: &ReferenceLab, count: usize) -> Result<[Vec<String>; 2]> {
     if count <= PER_INTERFACE {
-        return vec!["ens3".to_owned()];
+        return Ok([vec!["ens3".to_owned()], vec!["ens3".to_owned()]]);
     }
-    (1..=count.div_ceil(PER_INTERFACE)).map(|vlan| format!("ens3.{vlan}")).collect()
-}
-
-/// Router `n`'s address (1 or 2) on VLAN `vlan` (1-15).
-fn vlan_address(n: usize, vlan: usize) -> String {
-    format!("203.0.113.{}", 16 * vlan + n)
-}
-
-/// Creates the VLAN interfaces `count` instances need on both routers (none up to
-/// `PER_INTERFACE`).
-pub fn add_vlans(lab: &ReferenceLab, count: usize) -> Result<()> {
-    if count <= PER_INTERFACE {
-        return Ok(());
-    }
-    for n in [1, 2] {
-        let router = lab.router(n);
-        for (vlan, name) in (1..).zip(interfaces(count)) {
-            let id = vlan.to_string();
-            let address = format!("{}/28", vlan_address(n, vlan));
-            let steps: [&[&str]; 3] = [
-                &["link", "add", "link", "ens3", "name", &name, "type", "vlan", "id", &id],
-                &["addr", "add", &address, "dev", &name],
-                &["link", "set", &name, "up"],
-            ];
-            for args in steps {
+    let mut names = [Vec::new(), Vec::new()];
+    for link in 1..=count.div_ceil(PER_INTERFACE) {
+        let bridge = format!("br{link}");
+        let sw = |args: &[&str]| lab.lab.exec(&lab.switch, "ip", args);
+        sw(&["link", "add", &bridge, "type", "bridge"])?;
+        sw(&["link", "set", &bridge, "up"])?;
+        for n in [1, 2] {
+            let (name, port) = (format!("e{link}"), format!("p{n}x{link}"));
+            let router = lab.router(n);
+            let address = format!("{}/28", link_address(n, link));
+            crate::netns::run(
+                "ip",
+                &[
+                    "link",
+                    "add",
+                    &name,
+                    "netns",
+                    router,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &port,
+                    "netns",
+                    &lab.switch,
+                ],
+            )?;
+            sw(&["link", "set", &port, "master", &bridge, "up"])?;
+            for args in
+                [&["addr", "add", &address, "dev", &name][..], &["link", "set", &name, "up"]]
+            {
                 let out = lab.lab.exec(router, "ip", args)?;
-                anyhow::ensure!(
-                    out.status.success(),
-                    "ip {}: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                anyhow::ensure!(out.status.success(), "ip {args:?}: {:?}", out.stderr);
             }
+            names[n - 1].push(name);
         }
+    }
+    Ok(names)
+}
+
+/// Router `n`'s address (1 or 2) on further link `link` (1-15).
+fn link_address(n: usize, link: usize) -> String {
+    format!("203.0.113.{}", 16 * link + n)
+}
+
+/// Takes every interface of router `n` in `interfaces` down (the "cables").
+pub fn unplug(lab: &ReferenceLab, n: usize, interfaces: &[String]) -> Result<()> {
+    for name in interfaces {
+        lab.lab.exec(lab.router(n), "ip", &["link", "set", name, "down"])?;
     }
     Ok(())
 }
 
-/// Router `n`'s keepalived.conf: `count` instances advertising every `interval`.
-pub fn config(n: usize, count: usize, interval: Duration) -> String {
+/// Router `n`'s keepalived.conf: `count` instances advertising every `interval`, on
+/// `interfaces` (router `n`'s from [`interfaces`]).
+pub fn config(n: usize, count: usize, interval: Duration, interfaces: &[String]) -> String {
     let priority = PRIORITIES[n - 1];
     let interval = format!("{}", interval.as_secs_f64());
     let mut text = String::from("global_defs {\n    vrrp_version 3\n}\n");
-    let interfaces = interfaces(count);
     for index in 0..count {
-        let (vlan, vrid) = (index / PER_INTERFACE, index % PER_INTERFACE + 1);
-        let interface = &interfaces[vlan];
+        let (link, vrid) = (index / PER_INTERFACE, index % PER_INTERFACE + 1);
+        let interface = &interfaces[link];
         let (me, peer) = if count <= PER_INTERFACE {
             let [me, peer] = if n == 1 { [SERVER1, SERVER2] } else { [SERVER2, SERVER1] };
             (me.to_owned(), peer.to_owned())
         } else {
-            (vlan_address(n, vlan + 1), vlan_address(3 - n, vlan + 1))
+            (link_address(n, link + 1), link_address(3 - n, link + 1))
         };
         text += &format!(
             "vrrp_instance VI{index:04} {{\n    interface {interface}\n    virtual_router_id \
@@ -86,7 +102,7 @@ pub fn config(n: usize, count: usize, interval: Duration) -> String {
     text
 }
 
-/// The VIP of the instance with `vrid` (the same on every VLAN: addresses are per interface).
+/// The VIP of the instance with `vrid` (the same on every link: addresses are per interface).
 pub fn vip(vrid: usize) -> String {
     format!("198.51.100.{vrid}")
 }
@@ -167,11 +183,10 @@ mod tests {
     }
 
     #[test]
-    fn more_instances_than_vrids_go_to_vlans() {
-        assert_eq!(interfaces(250), ["ens3"]);
-        assert_eq!(interfaces(1000), ["ens3.1", "ens3.2", "ens3.3", "ens3.4"]);
-        let text = config(2, 251, Duration::from_millis(100));
-        assert!(text.contains("interface ens3.2\n    virtual_router_id 1\n"), "{text}");
+    fn more_instances_than_vrids_go_to_further_interfaces() {
+        let interfaces = ["a".to_owned(), "b".to_owned()];
+        let text = config(2, 251, Duration::from_millis(100), &interfaces);
+        assert!(text.contains("interface b\n    virtual_router_id 1\n"), "{text}");
         assert!(text.contains("unicast_src_ip 203.0.113.34\n"), "{text}");
         assert_eq!(text.matches("vrrp_instance").count(), 251);
     }

@@ -17,9 +17,10 @@ const INTERVAL: Duration = Duration::from_millis(100);
 fn holds_steady_and_fails_over_in_time(datapath: &str) {
     require_root();
     let mut lab = ReferenceLab::with_prefix("sc").unwrap();
+    let interfaces = scale::interfaces(&lab, COUNT).unwrap();
     let mut daemons = Vec::new();
     for n in [1, 2] {
-        let text = scale::config(n, COUNT, INTERVAL);
+        let text = scale::config(n, COUNT, INTERVAL, &interfaces[n - 1]);
         let path = lab.write_config(n, "keepalived.conf", &text).unwrap();
         daemons.push(lab.start_vrrpd(n, &path, &["--datapath", datapath]).unwrap());
     }
@@ -56,7 +57,7 @@ fn holds_steady_and_fails_over_in_time(datapath: &str) {
 
     // The master fails hard: its cable, then the process. Its last advertisement left no
     // later than this, so the backup's limit counts from here at the latest.
-    lab.set_link(1, false).unwrap();
+    scale::unplug(&lab, 1, &interfaces[0]).unwrap();
     let failed = Instant::now();
     // Not waited for: a dying daemon's exit (its sockets, its XDP link) is not the backup's.
     lab.daemon(daemons[0]).signal(libc::SIGKILL);
