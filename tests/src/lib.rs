@@ -9,6 +9,7 @@ pub mod frames;
 pub mod lab;
 pub mod netns;
 pub mod rig;
+pub mod scale;
 pub use vrrp_user::test_run;
 pub mod timeline;
 pub mod xdp;

@@ -21,7 +21,7 @@ pub struct Background {
 }
 
 impl Background {
-    fn start(namespace: &str, output: PathBuf, program: &str, args: &[&str]) -> Result<Self> {
+    pub fn start(namespace: &str, output: PathBuf, program: &str, args: &[&str]) -> Result<Self> {
         let file = fs::File::create(&output)?;
         let child = Command::new("ip")
             .args(["netns", "exec", namespace, program])

@@ -12,7 +12,7 @@ use crate::notify;
 use crate::output::{InstanceId, Output};
 use crate::reload::{self, ReloadPlan};
 use crate::stats::{Heard, InstanceSnapshot, Snapshot, Statistics, Transition};
-use crate::timers::{AnnouncementRounds, Timer};
+use crate::timers::{AnnouncementRounds, Schedule, Timer};
 use crate::tracking::{self, Observations, Tracked};
 
 /// Why a configuration cannot run; nothing was changed.
@@ -104,6 +104,9 @@ pub struct Node {
     next_id: u32,
     seen: Observations,
     outputs: VecDeque<Output>,
+    /// Every member's earliest deadline, kept current after each change to its router or
+    /// its announcement rounds.
+    schedule: Schedule,
 }
 
 impl Default for Node {
@@ -121,6 +124,7 @@ impl Node {
             next_id: 0,
             seen: Observations::default(),
             outputs: VecDeque::new(),
+            schedule: Schedule::default(),
         }
     }
 
@@ -154,13 +158,15 @@ impl Node {
     /// Backups whose master-down timer is due at `now`: the shell gives each the kernel's
     /// newest record before [`Node::handle_timeout`] judges it.
     pub fn master_down_due(&self, now: Instant) -> Vec<InstanceId> {
-        self.members
-            .iter()
-            .filter(|(_, member)| {
-                member.router.state() == State::Backup
-                    && member.router.poll_timeout().is_some_and(|at| at <= now)
+        self.schedule
+            .due(now)
+            .into_iter()
+            .filter(|id| {
+                self.members.get(id).is_some_and(|member| {
+                    member.router.state() == State::Backup
+                        && member.router.poll_timeout().is_some_and(|at| at <= now)
+                })
             })
-            .map(|(id, _)| *id)
             .collect()
     }
 
@@ -171,13 +177,7 @@ impl Node {
 
     /// When [`Node::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.members
-            .values()
-            .flat_map(|member| {
-                [Timer::Router, Timer::AnnouncementRound].map(|t| deadline(member, t))
-            })
-            .flatten()
-            .min()
+        self.schedule.first()
     }
 
     /// What [`Node::handle_reload`] would do with `config`.
@@ -313,8 +313,7 @@ impl Node {
 
     /// Timers due at `now` fire; anything else is left alone, so extra calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let ids: Vec<InstanceId> = self.members.keys().copied().collect();
-        for id in ids {
+        for id in self.schedule.due(now) {
             let Some(member) = self.members.get_mut(&id) else { continue };
             if deadline(member, Timer::Router).is_some_and(|at| at <= now) {
                 member.router.handle_timeout(now);
@@ -325,6 +324,7 @@ impl Node {
                 member.rounds.next_at = None;
                 self.announce_due(now, id);
             }
+            self.reschedule(id);
         }
     }
 
@@ -462,6 +462,7 @@ impl Node {
         }
         self.drain(now, id);
         self.members.remove(&id);
+        self.schedule.set(id, None);
         self.outputs.push_back(Output::InstanceStopped { id });
     }
 
@@ -520,7 +521,7 @@ impl Node {
     fn drain(&mut self, now: Instant, id: InstanceId) {
         loop {
             let Some(member) = self.members.get_mut(&id) else { return };
-            let Some(output) = member.router.poll_output() else { return };
+            let Some(output) = member.router.poll_output() else { break };
             match output {
                 vrrp_proto::Output::SendAdvertisement(advertisement) => {
                     member.stats.advertisements_sent += 1;
@@ -563,6 +564,18 @@ impl Node {
                 }
             }
         }
+        self.reschedule(id);
+    }
+
+    /// Files instance `id` under its earliest deadline (or none, if it is gone).
+    fn reschedule(&mut self, id: InstanceId) {
+        let next = self.members.get(&id).and_then(|member| {
+            [Timer::Router, Timer::AnnouncementRound]
+                .into_iter()
+                .filter_map(|t| deadline(member, t))
+                .min()
+        });
+        self.schedule.set(id, next);
     }
 
     /// Sends the announcement rounds due at `now`: all at once without spacing, else one, with
@@ -586,6 +599,7 @@ impl Node {
         if rounds.remaining == 0 {
             rounds.cancel();
         }
+        self.reschedule(id);
     }
 }
 

@@ -8,7 +8,9 @@
 //!    SIGTERM/SIGINT (stop), SIGHUP (reload, `lifecycle`) and the systemd watchdog tick. Each
 //!    becomes one `Node::handle_*` call with the time.
 //! 3. After every input the node's outputs are drained and carried out in order (`effects`),
-//!    and the node's snapshot is kept for status readers.
+//!    and the node's snapshot is kept for status readers: after every change of state, else at
+//!    most every `SNAPSHOT_PERIOD` (a snapshot covers every instance; taking one per round
+//!    would make each advertisement sent or received cost as much as the instance count).
 //! 4. Before a backup's master-down timer is handled, the kernel's record of the instance is
 //!    read (on the socket path: the queued arrivals and the sockets' queues): an advertisement
 //!    the kernel absorbed without raising an event, or that is still queued, still counts.
@@ -16,7 +18,7 @@
 //!    `vrrp-node`'s. Every branch here is about I/O.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     net::SocketAddr,
     path::PathBuf,
     time::{Duration, Instant},
@@ -33,6 +35,7 @@ use crate::{
     arrivals::{self, Arrival},
     control,
     instance::Instance,
+    instance_table::InstanceTable,
     lifecycle, lock, metrics,
     netlink::{self, Netlink},
     once_per_peer::OncePerPeer,
@@ -44,6 +47,9 @@ use crate::{
 };
 
 pub use crate::lifecycle::{check_privileges, load_config};
+
+/// How old the status readers' snapshot may grow while no instance changes state.
+const SNAPSHOT_PERIOD: Duration = Duration::from_millis(100);
 
 /// Which data path receives advertisements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -78,7 +84,7 @@ pub(crate) struct Daemon {
     /// The socket data path's receive sockets (unused while XDP runs).
     pub(crate) receivers: SocketReceivers,
     /// The I/O of each running instance.
-    pub(crate) io: BTreeMap<InstanceId, Instance>,
+    pub(crate) io: InstanceTable,
     /// I/O opened for the instances a reload starts, by name, until the node gives their ids.
     pub(crate) prepared: HashMap<String, Instance>,
     pub(crate) arrivals: mpsc::Sender<Arrival>,
@@ -117,7 +123,7 @@ pub async fn run(options: Options) -> Result<()> {
         netlink,
         xdp,
         receivers,
-        io: BTreeMap::new(),
+        io: InstanceTable::default(),
         prepared: HashMap::new(),
         arrivals: arrival_sender,
         script_tasks: Vec::new(),
@@ -164,6 +170,7 @@ pub async fn run(options: Options) -> Result<()> {
     let watchdog = systemd::watchdog_interval();
     let mut watchdog_ticks = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut failure = None;
+    let mut snapshot_taken = Instant::now();
     loop {
         let deadline = daemon.node.poll_timeout();
         tokio::select! {
@@ -204,8 +211,11 @@ pub async fn run(options: Options) -> Result<()> {
             Some(parsed) = reloads.recv() => daemon.finish_reload(parsed).await,
             _ = watchdog_ticks.tick(), if watchdog.is_some() => systemd::notify("WATCHDOG=1"),
         }
-        daemon.carry_out().await;
-        daemon.published.publish(daemon.node.snapshot());
+        let states_changed = daemon.carry_out().await;
+        if states_changed || snapshot_taken.elapsed() >= SNAPSHOT_PERIOD {
+            daemon.published.publish(daemon.node.snapshot());
+            snapshot_taken = Instant::now();
+        }
     }
     systemd::notify("STOPPING=1");
     log::info!("stopping");

@@ -9,19 +9,37 @@ use crate::{
     announce,
     daemon::Daemon,
     instance::{self, Instance},
-    netlink::VirtualAddress,
+    netlink::{Netlink, VirtualAddress},
     scripts, systemd,
 };
 
 impl Daemon {
-    /// Carries out the node's outputs, in order.
-    pub(crate) async fn carry_out(&mut self) {
+    /// Carries out the node's outputs, in order, except that address additions are pipelined:
+    /// every addition of a pass is in flight on the netlink connection at once (a failover adds
+    /// the addresses of every instance together), and what must follow an instance's addresses
+    /// (its announcements, its scripts) waits for them (`Pipeline`). Returns whether an
+    /// instance changed state.
+    pub(crate) async fn carry_out(&mut self) -> bool {
+        let mut states_changed = false;
+        let mut pipeline = Pipeline::default();
         while let Some(output) = self.node.poll_output() {
             match output {
-                Output::InstanceStarted { id, name } => self.take_into_service(id, &name).await,
-                Output::InstanceReconfigured { id } => self.refresh(id).await,
-                Output::PrimaryAddressChanged { id, address } => self.reopen(id, address).await,
-                Output::InstanceStopped { id } => self.retire(id).await,
+                Output::InstanceStarted { id, name } => {
+                    self.flush(&mut pipeline).await;
+                    self.take_into_service(id, &name).await
+                }
+                Output::InstanceReconfigured { id } => {
+                    self.flush(&mut pipeline).await;
+                    self.refresh(id).await
+                }
+                Output::PrimaryAddressChanged { id, address } => {
+                    self.flush(&mut pipeline).await;
+                    self.reopen(id, address).await
+                }
+                Output::InstanceStopped { id } => {
+                    self.flush(&mut pipeline).await;
+                    self.retire(id).await
+                }
                 Output::SendAdvertisement { id, advertisement } => {
                     // The instance may be gone from the node already (its resignation).
                     let Some(instance) = self.io.get(&id) else { continue };
@@ -38,14 +56,15 @@ impl Daemon {
                 Output::AddAddresses { id, addresses, accept: _ } => {
                     let Some(instance) = self.io.get(&id) else { continue };
                     let chosen = chosen(instance, &addresses);
-                    for address in &chosen {
-                        if let Err(error) = self.netlink.add(address).await {
-                            log::error!("{}: {error:#}", instance.name());
-                        }
-                    }
                     log::info!("{}: added {}", instance.name(), list(&chosen));
+                    for address in chosen {
+                        let (netlink, name) = (self.netlink.clone(), instance.name().to_owned());
+                        pipeline.additions.push(add_address(netlink, address, name));
+                    }
                 }
                 Output::RemoveAddresses { id, addresses } => {
+                    // A removal may undo an addition still in flight.
+                    self.flush(&mut pipeline).await;
                     let Some(instance) = self.io.get(&id) else { continue };
                     let chosen = chosen(instance, &addresses);
                     for address in &chosen {
@@ -56,19 +75,11 @@ impl Daemon {
                     log::info!("{}: removed {}", instance.name(), list(&chosen));
                 }
                 Output::Announce { id, addresses } => {
-                    let Some(instance) = self.io.get(&id) else { continue };
-                    let router_flag = announce::ipv6_forwarding(&instance.spec.interface);
-                    for address in &addresses {
-                        let sent =
-                            instance.announcer.announce(*address, router_flag, instance.link_local);
-                        if let Err(error) = sent {
-                            log::warn!("{}: {error:#}", instance.name());
-                        }
-                    }
-                    log::debug!("{}: announced {addresses:?}", instance.name());
+                    pipeline.after_additions.push(After::Announce { id, addresses })
                 }
-                Output::RunScript(script) => scripts::notify(script),
+                Output::RunScript(script) => pipeline.after_additions.push(After::Script(script)),
                 Output::StateChanged { id, from, to, reason } => {
+                    states_changed = true;
                     if let Some(instance) = self.io.get_mut(&id) {
                         log::info!("{}: {from} -> {to} ({reason:?})", instance.name());
                         instance.state = to;
@@ -80,10 +91,42 @@ impl Daemon {
                             }
                         }
                     }
-                    systemd::notify(&format!("STATUS={}", self.status()));
                 }
             }
         }
+        self.flush(&mut pipeline).await;
+        // Once for the whole pass: the status names every instance, and a failover changes
+        // them all at once.
+        if states_changed {
+            systemd::notify(&format!("STATUS={}", self.status()));
+        }
+        states_changed
+    }
+
+    /// Waits for the additions in flight, then carries out what was waiting for them, in
+    /// order.
+    async fn flush(&mut self, pipeline: &mut Pipeline) {
+        futures_util::future::join_all(pipeline.additions.drain(..)).await;
+        for after in pipeline.after_additions.drain(..) {
+            match after {
+                After::Announce { id, addresses } => self.announce(id, &addresses),
+                After::Script(script) => scripts::notify(script),
+            }
+        }
+    }
+
+    /// Gratuitous ARPs / unsolicited neighbour advertisements for `addresses`.
+    fn announce(&self, id: InstanceId, addresses: &[IpAddr]) {
+        let Some(instance) = self.io.get(&id) else { return };
+        let router_flag = addresses.iter().any(IpAddr::is_ipv6)
+            && announce::ipv6_forwarding(&instance.spec.interface);
+        for address in addresses {
+            let sent = instance.announcer.announce(*address, router_flag, instance.link_local);
+            if let Err(error) = sent {
+                log::warn!("{}: {error:#}", instance.name());
+            }
+        }
+        log::debug!("{}: announced {addresses:?}", instance.name());
     }
 
     /// Puts the I/O opened for `name` into service as instance `id`: stale addresses, kernel
@@ -200,6 +243,32 @@ impl Daemon {
         }
         log::info!("{}: stopped", instance.name());
     }
+}
+
+/// Outputs held back in one pass of `carry_out`.
+#[derive(Default)]
+struct Pipeline {
+    additions: Vec<AddAddress>,
+    /// What must follow the additions before it (keepalived vrrp.c vrrp_state_become_master()
+    /// adds the addresses, then sends the gratuitous ARPs, then runs notify_master).
+    after_additions: Vec<After>,
+}
+
+enum After {
+    Announce { id: InstanceId, addresses: Vec<IpAddr> },
+    Script(vrrp_node::ScriptRun),
+}
+
+type AddAddress = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// One address added, on its own clone of the netlink connection's handle, so that many are
+/// in flight together; a failure is logged against `instance`.
+fn add_address(netlink: Netlink, address: VirtualAddress, instance: String) -> AddAddress {
+    Box::pin(async move {
+        if let Err(error) = netlink.add(&address).await {
+            log::error!("{instance}: {error:#}");
+        }
+    })
 }
 
 /// The instance's installed form of the addresses the node named.

@@ -56,7 +56,7 @@ impl Daemon {
     }
 
     pub(crate) fn handle_arrival(&mut self, arrival: Arrival) {
-        let Some((&id, instance)) = self.io.iter_mut().find(|(_, i)| i.key == arrival.key) else {
+        let Some((id, instance)) = self.io.by_key_mut(&arrival.key) else {
             return;
         };
         let Some(view) = self.node.instance(id) else { return };

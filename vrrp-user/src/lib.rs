@@ -10,6 +10,7 @@ mod effects;
 mod inputs;
 pub mod inspect;
 pub mod instance;
+mod instance_table;
 pub mod kernel_clock;
 mod lifecycle;
 pub mod lock;

@@ -52,6 +52,8 @@ pub enum NetEvent {
     },
 }
 
+/// Cheap to clone: clones share one netlink connection, whose requests are in flight together.
+#[derive(Clone)]
 pub struct Netlink {
     handle: Handle,
 }

@@ -19,16 +19,25 @@ const BENCHES: &[(&str, &[&str])] = &[
         &["bench", "-p", "vrrp-tests", "--bench", "failover"],
     ),
     ("flood beside keepalived (lab, root)", &["bench", "-p", "vrrp-tests", "--bench", "flood"]),
+    (SCALE, &["bench", "-p", "vrrp-tests", "--bench", "scale"]),
 ];
 
-pub fn run() -> Result<()> {
+const SCALE: &str = "scale beside keepalived (lab, root)";
+
+/// Every benchmark, or with `scale` the scale lab alone.
+pub fn run(only: Option<&str>) -> Result<()> {
+    let chosen: Vec<_> = match only {
+        None => BENCHES.iter().collect(),
+        Some("scale") => BENCHES.iter().filter(|(name, _)| *name == SCALE).collect(),
+        Some(other) => bail!("unknown benchmark {other:?} (known: scale)"),
+    };
     if setup::run(setup::Mode::Check).is_err() {
         setup::run(setup::Mode::Install)?;
     }
     let root = ebpf::workspace_root();
     // The lab benchmarks run the release daemon, found next to the benchmark binaries.
     cargo(&root, "vrrpd (release)", &["build", "--release", "-p", "vrrp-user", "--bin", "vrrpd"])?;
-    for (name, args) in BENCHES {
+    for (name, args) in chosen {
         cargo(&root, name, args)?;
     }
     Ok(())

@@ -26,7 +26,12 @@ Commands:
                killed and brought back; prints the failover timeline in milliseconds.
   bench        Every benchmark: the protocol core (criterion), the XDP program
                (BPF_PROG_TEST_RUN), failover and a flood of forged advertisements beside
-               keepalived (namespace labs, root). Prints figures; asserts nothing.
+               keepalived (namespace labs, root), and the scale lab. Prints figures; asserts
+               nothing.
+  bench scale  The scale lab only: 1-1000 instances at advert_int 1, 0.1 and 0.01 s, vrrpd
+               (XDP and socket paths) beside keepalived; CPU, transitions, failover p100, RSS;
+               writes docs/scale.{dat,png} (SCALE_COUNTS, SCALE_INTERVALS_MS, SCALE_DAEMONS
+               narrow it).
   help         This text.
 ";
 
@@ -37,7 +42,7 @@ fn main() -> ExitCode {
         Some("build-ebpf") => build_ebpf(),
         Some("test") => test::run(&args[1..]),
         Some("demo") => demo::run(),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(args.get(1).map(String::as_str)),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
