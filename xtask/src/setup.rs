@@ -21,6 +21,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("iputils-ping", "client traffic through the virtual address"),
     ("ethtool", "VLAN offloads on the lab's veths (where the tag sits when XDP runs)"),
     ("systemd", "systemd-analyze, which verifies the unit file"),
+    ("gnuplot-nox", "the scale benchmark's plot"),
 ];
 
 /// bpf-linker built against the LLVM of Debian's rustc-web.
