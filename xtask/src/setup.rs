@@ -25,6 +25,7 @@ const PACKAGES: &[(&str, &str)] = &[
         "promtool check metrics: the metrics endpoint's text is what Prometheus accepts",
     ),
     ("systemd", "systemd-analyze, which verifies the unit file"),
+    ("gnuplot-nox", "the scale benchmark's plot"),
 ];
 
 /// bpf-linker built against the LLVM of Debian's rustc-web.
