@@ -13,14 +13,15 @@
 //! offset, header checksum, and for unicast the TTL, which routers change), the AH header with
 //! the ICV zeroed, and the VRRP message.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use hmac::{Hmac, Mac};
 use md5::Md5;
 use vrrp_common::wire::IPPROTO_VRRP;
 
 use super::checksum;
-use super::codec::{decode_payload, IpMetadata, ReceiveChecks, Received};
+use super::codec::{decode_payload, ReceiveChecks, Received};
+use super::ip::{ipv4_header, Ipv4Header, IPV4_HEADER_LEN, IPV4_TOS_INTERNETWORK_CONTROL};
 use super::{Advertisement, ChecksumMode, DecodeError, EncodeError, Family, Version};
 
 /// IP protocol number of the Authentication Header (RFC 2402).
@@ -32,9 +33,6 @@ const ICV_LEN: usize = 12;
 const ICV_OFFSET: usize = AH_HEADER_LEN - ICV_LEN;
 /// AH Payload Len: the header in 32-bit words minus 2 (RFC 2402 §2.2; keepalived IPSEC_AH_PLEN).
 const AH_PAYLOAD_LEN: u8 = (AH_HEADER_LEN / 4 - 2) as u8;
-const IPV4_HEADER_LEN: usize = 20;
-const IPV4_TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
-const IPV4_FRAGMENT_MASK: u16 = 0x3fff;
 
 /// The HMAC key: `auth_pass`, padded with zeros to 8 bytes (keepalived vrrp_parser.c
 /// vrrp_auth_pass_handler()).
@@ -114,21 +112,9 @@ pub fn decode_ah_packet(
     packet: &[u8],
     checks: ReceiveChecks,
 ) -> Result<Option<AhPacket<'_>>, DecodeError> {
-    let Some(header) = packet.first_chunk::<IPV4_HEADER_LEN>() else {
+    let Some(Ipv4Header { header_len, total_len, ip }) = ipv4_header(packet, IPPROTO_AH)? else {
         return Ok(None);
     };
-    if header[0] >> 4 != 4 || header[9] != IPPROTO_AH {
-        return Ok(None);
-    }
-    let ihl = header[0] & 0x0f;
-    let header_len = usize::from(ihl) * 4;
-    if header_len < IPV4_HEADER_LEN {
-        return Err(DecodeError::BadIhl(ihl));
-    }
-    if u16::from_be_bytes([header[6], header[7]]) & IPV4_FRAGMENT_MASK != 0 {
-        return Err(DecodeError::Fragment);
-    }
-    let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
     // keepalived vrrp.c vrrp_get_header(): "IPv4 VRRP packet with AH too short".
     let needed = header_len + AH_HEADER_LEN + vrrp_common::wire::VRRP_HEADER_LEN;
     let bytes = match packet.get(..total_len) {
@@ -142,11 +128,6 @@ pub fn decode_ah_packet(
     if ah[0] != IPPROTO_VRRP {
         return Ok(None);
     }
-    let ip = IpMetadata {
-        source: IpAddr::V4(Ipv4Addr::new(header[12], header[13], header[14], header[15])),
-        destination: IpAddr::V4(Ipv4Addr::new(header[16], header[17], header[18], header[19])),
-        ttl: header[8],
-    };
     let received = decode_payload(&bytes[header_len + AH_HEADER_LEN..], ip, checks)?;
     let sequence = u32::from_be_bytes([ah[8], ah[9], ah[10], ah[11]]);
     Ok(Some(AhPacket { received, sequence, bytes, header_len }))
@@ -237,6 +218,7 @@ fn feed_icv_input(mac: &mut Hmac<Md5>, packet: &[u8], header_len: usize, unicast
 mod tests {
     use super::*;
     use crate::{Centiseconds, V2Auth};
+    use std::net::IpAddr;
 
     const KEY: AhKey = *b"s3cret\0\0";
 

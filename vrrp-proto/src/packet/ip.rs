@@ -32,10 +32,10 @@ use super::checksum;
 use super::codec::{decode_payload, IpMetadata, ReceiveChecks, Received};
 use super::{Advertisement, ChecksumMode, DecodeError, EncodeError};
 
-const IPV4_HEADER_LEN: usize = 20;
+pub(crate) const IPV4_HEADER_LEN: usize = 20;
 const IPV6_HEADER_LEN: usize = 40;
 /// Precedence "internetwork control", what keepalived and routing protocols put in the TOS.
-const IPV4_TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
+pub(crate) const IPV4_TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
 /// More Fragments flag and Fragment Offset of the IPv4 flags/offset word.
 const IPV4_FRAGMENT_MASK: u16 = 0x3fff;
 
@@ -56,11 +56,21 @@ pub fn decode_ip_packet(
     }
 }
 
-fn decode_ipv4(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>, DecodeError> {
+/// The fixed IPv4 header of a packet carrying `protocol`, checked as the kernel program checks
+/// it (header length, fragments), before anything after it is read.
+pub(crate) struct Ipv4Header {
+    pub header_len: usize,
+    /// The Total Length field, not checked against the packet.
+    pub total_len: usize,
+    pub ip: IpMetadata,
+}
+
+/// `Ok(None)` when the packet is not IPv4 carrying `protocol`, or too short to tell.
+pub(crate) fn ipv4_header(packet: &[u8], protocol: u8) -> Result<Option<Ipv4Header>, DecodeError> {
     let Some(header) = packet.first_chunk::<IPV4_HEADER_LEN>() else {
         return Ok(None);
     };
-    if header[9] != IPPROTO_VRRP {
+    if header[0] >> 4 != 4 || header[9] != protocol {
         return Ok(None);
     }
     let ihl = header[0] & 0x0f;
@@ -71,14 +81,21 @@ fn decode_ipv4(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>,
     if u16::from_be_bytes([header[6], header[7]]) & IPV4_FRAGMENT_MASK != 0 {
         return Err(DecodeError::Fragment);
     }
-    let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-    let packet = ip_packet(packet, header_len, total_len)?;
     let ip = IpMetadata {
         source: IpAddr::V4(Ipv4Addr::new(header[12], header[13], header[14], header[15])),
         destination: IpAddr::V4(Ipv4Addr::new(header[16], header[17], header[18], header[19])),
         ttl: header[8],
     };
-    decode_payload(&packet[header_len..], ip, checks).map(Some)
+    let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    Ok(Some(Ipv4Header { header_len, total_len, ip }))
+}
+
+fn decode_ipv4(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>, DecodeError> {
+    let Some(header) = ipv4_header(packet, IPPROTO_VRRP)? else {
+        return Ok(None);
+    };
+    let packet = ip_packet(packet, header.header_len, header.total_len)?;
+    decode_payload(&packet[header.header_len..], header.ip, checks).map(Some)
 }
 
 fn decode_ipv6(packet: &[u8], checks: ReceiveChecks) -> Result<Option<Received>, DecodeError> {
