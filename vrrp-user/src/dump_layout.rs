@@ -670,7 +670,8 @@ fn json_data(
     let last_transition = instance
         .statistics
         .last_transition
-        .map_or(0.0, |transition| clock.epoch_seconds(transition.at).as_secs_f64());
+        // keepalived writes `%f`: microseconds.
+        .map_or(0.0, |transition| clock.epoch_seconds(transition.at).as_micros() as f64 / 1e6);
     let state = state_number(instance.state);
     JsonData {
         iname: instance.name.clone(),
