@@ -81,6 +81,20 @@ fn wait_for_states(router: &Router, wanted: &[(&str, &str)]) -> HashMap<String, 
     }
 }
 
+/// Waits until every BACKUP instance of `router` has heard its master (BACKUP is where an
+/// instance starts, before any advertisement came).
+fn wait_for_masters_heard(router: &Router) {
+    wait_until("every backup instance hearing its master", ELECTION, || {
+        status(router).is_some_and(|status| {
+            status.instances.iter().filter(|i| i.state == "BACKUP").all(|i| {
+                i.master.as_ref().is_some_and(|master| !master.is_self)
+                    && i.statistics.advertisements_received > 0
+            })
+        })
+    })
+    .unwrap();
+}
+
 /// Sends `signal` and waits for `file` to be written anew; returns its text.
 fn dump(lab: &mut ReferenceLab, router: &Router, signal: i32, file: &str) -> String {
     let path = router.dumps.join(file);
@@ -196,7 +210,8 @@ fn check_dumps_against_status(lab: &mut ReferenceLab, router: &Router) {
     let expected = states(router).expect("the status answers");
     let data = parse_data(&dump(lab, router, libc::SIGUSR1, "keepalived.data"));
     let json = parse_json(&dump(lab, router, libc::SIGRTMIN() + 2, "keepalived.json"));
-    let stats = parse_stats(&dump(lab, router, libc::SIGUSR2, "keepalived.stats"));
+    let stats_text = dump(lab, router, libc::SIGUSR2, "keepalived.stats");
+    let stats = parse_stats(&stats_text);
     // States may move between the status and the dumps only if the lab did: it does not here.
     assert_eq!(states(router).as_ref(), Some(&expected));
     for (name, state) in &expected {
@@ -214,8 +229,8 @@ fn check_dumps_against_status(lab: &mut ReferenceLab, router: &Router) {
         let sent = counted[&("Advertisements".to_owned(), "Sent".to_owned())];
         let received = counted[&("Advertisements".to_owned(), "Received".to_owned())];
         match state.as_str() {
-            "MASTER" => assert!(sent > 0, "{name} sent nothing: {counted:?}"),
-            "BACKUP" => assert!(received > 0, "{name} received nothing: {counted:?}"),
+            "MASTER" => assert!(sent > 0, "{name} sent nothing: {stats_text}"),
+            "BACKUP" => assert!(received > 0, "{name} received nothing: {stats_text}"),
             _ => {}
         }
         assert!(counted.contains_key(&(String::new(), "Became master".to_owned())));
@@ -247,11 +262,17 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
         fs::create_dir_all(&dumps).unwrap();
         let path = lab.write_config(n, "keepalived.conf", &config(n)).unwrap();
         let dumps_arg = dumps.to_string_lossy().into_owned();
-        let index = lab.start_vrrpd(n, &path, &["--dump-dir", &dumps_arg]).unwrap();
+        // Router 1 is told its folder; router 2 finds it as keepalived would, in TMPDIR.
+        let index = match n {
+            1 => lab.start_vrrpd(n, &path, &["--dump-dir", &dumps_arg]),
+            _ => lab.start_vrrpd_with_env(n, &path, &[], &[("TMPDIR", &dumps_arg)]),
+        }
+        .unwrap();
         routers.push(Router { index, dumps, runtime: lab.dir.join(format!("run-r{n}")) });
     }
     wait_for_states(&routers[0], &[("VI_1", "MASTER"), ("VI_2", "MASTER")]);
     wait_for_states(&routers[1], &[("VI_1", "BACKUP"), ("VI_2", "BACKUP")]);
+    wait_for_masters_heard(&routers[1]);
     for router in &routers {
         check_dumps_against_status(&mut lab, router);
     }
@@ -261,6 +282,7 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
     lab.lab.exec(lab.router(1), "ip", &["link", "set", TRACKED, "down"]).unwrap();
     wait_for_states(&routers[0], &[("VI_1", "FAULT"), ("VI_2", "MASTER")]);
     wait_for_states(&routers[1], &[("VI_1", "MASTER"), ("VI_2", "BACKUP")]);
+    wait_for_masters_heard(&routers[1]);
     for router in &routers {
         check_dumps_against_status(&mut lab, router);
     }
@@ -298,6 +320,28 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
         .filter(|name| name.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // keepalived's STATS_CLEAR: the file shows the counters, then the dumps count from 0
+    // again, while vrrpd's own counters go on.
+    let vi1 = |text: &str, key: &str| {
+        let counted = &parse_stats(text)["VI_1"];
+        let section = if key == "Became master" { "" } else { "Advertisements" };
+        counted[&(section.to_owned(), key.to_owned())]
+    };
+    let status_sent = |router: &Router| {
+        let status = status(router).expect("the status answers");
+        let vi1 = status.instances.iter().find(|i| i.name == "VI_1").unwrap();
+        vi1.statistics.advertisements_sent
+    };
+    let sent_before = status_sent(&routers[1]);
+    let cleared = dump(&mut lab, &routers[1], libc::SIGRTMAX() - 1, "keepalived.stats");
+    let since = dump(&mut lab, &routers[1], libc::SIGUSR2, "keepalived.stats");
+    let sent_after = status_sent(&routers[1]);
+    // Router 2's VI_1 became master at the failover (and no transition came since).
+    let became = (vi1(&cleared, "Became master"), vi1(&since, "Became master"));
+    assert!(became.0 >= 1 && became.1 == 0, "{cleared}\n{since}");
+    let (at_clear, since_clear) = (vi1(&cleared, "Sent"), vi1(&since, "Sent"));
+    assert!(at_clear >= sent_before && at_clear + since_clear <= sent_after, "{cleared}\n{since}");
 }
 
 /// `vrrpd --signum=NAME` prints what `keepalived --signum=NAME` prints, with its exit code.
