@@ -110,6 +110,9 @@ pub(crate) struct Daemon {
 }
 
 pub async fn run(options: Options) -> Result<()> {
+    // First: until they are handled, these signals end the process, and the exporters send
+    // them on every scrape, a daemon starting up included.
+    let mut dump_signals = DumpSignals::new()?;
     let config = load_config(&options.config, &options.load)?;
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
@@ -171,7 +174,6 @@ pub async fn run(options: Options) -> Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut hangup = signal(SignalKind::hangup())?;
-    let mut dump_signals = DumpSignals::new()?;
     let dump_writer =
         DumpWriter::spawn(daemon.options.dump_dir.clone(), daemon.published.subscribe());
     let mut dumps_asked = dumps::Requests::default();

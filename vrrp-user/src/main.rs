@@ -30,9 +30,10 @@ use vrrp_user::{
 ///
 /// Signals: SIGHUP reloads the file (unchanged instances keep their state and addresses; a bad
 /// file is refused and the running configuration stays); SIGTERM resigns (priority 0), removes
-/// the virtual addresses, detaches XDP and exits 0. As keepalived's, SIGUSR1 writes
-/// keepalived.data, SIGUSR2 keepalived.stats (SIGRTMAX-1: and starts its counters again) and
-/// SIGRTMIN+2 keepalived.json, in --dump-dir; `vrrpd --signum=DATA` prints a signal's number.
+/// the virtual addresses, detaches XDP and exits 0. As keepalived, SIGUSR1 writes
+/// keepalived.data, SIGUSR2 keepalived.stats (SIGRTMAX-1 too, then counts the file's counters
+/// from 0 again) and SIGRTMIN+2 keepalived.json, into --dump-dir; `vrrpd --signum=JSON`
+/// prints a signal's number.
 #[derive(Parser, Debug)]
 #[command(name = "vrrpd", version, verbatim_doc_comment)]
 struct Cli {
