@@ -804,6 +804,34 @@ mod tests {
     }
 
     #[test]
+    fn addresses_are_written_as_keepalived_formats_them() {
+        let vip = |text: &str| VirtualAddress {
+            address: text.parse().unwrap(),
+            prefix_len: if text.contains(':') { 128 } else { 32 },
+            device: None,
+            label: None,
+            scope: None,
+            broadcast: None,
+            no_track: false,
+        };
+        assert_eq!(address_line(&vip("192.0.2.1"), "eth0"), "192.0.2.1 dev eth0 scope global");
+        let v6 = VirtualAddress { prefix_len: 64, scope: Some(Scope::Link), ..vip("2001:db8::1") };
+        assert_eq!(address_line(&v6, "eth0"), "2001:db8::1/64 dev eth0 scope link");
+        let labelled = VirtualAddress {
+            prefix_len: 24,
+            device: Some("eth1".into()),
+            label: Some("eth1:vip".into()),
+            broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+            ..vip("192.0.2.1")
+        };
+        assert_eq!(
+            address_line(&labelled, "eth0"),
+            "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope global label eth1:vip"
+        );
+        assert_eq!(command_line(&["/bin/echo".into(), "a b".into()]), "'/bin/echo' 'a b'");
+    }
+
+    #[test]
     fn local_time_is_asctime_with_microseconds() {
         let epoch = Duration::from_micros(1_796_178_543_836_698);
         assert_eq!(local_time(epoch, 0), "Wed Dec  2 02:29:03.836698 2026");
