@@ -19,13 +19,15 @@
 //! created with O_CREAT|O_EXCL|O_NOFOLLOW (a file or symlink planted under its name makes the
 //! open fail, never followed; another name is tried), and rename(2) replaces a symlink planted
 //! at the final name instead of following it. Files are mode 0600, as keepalived's (its umask
-//! 0177): root, or the daemon's own user, reads them.
+//! 0177): root, or the daemon's own user, reads them. A folder where someone else could
+//! rename or remove them (owned by another user, or writable by others without the sticky
+//! bit /tmp has) gets no dump: a reader there could be handed a forged one.
 
 use std::{
     fs::{self, OpenOptions, Permissions},
     hash::{BuildHasher, Hasher, RandomState},
     io::{self, Write},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicU8, Ordering},
@@ -215,6 +217,10 @@ fn write_round(
     clock: &DumpClock,
     baseline: &mut StatsBaseline,
 ) {
+    if let Err(why) = check_folder(dir) {
+        log::warn!("no dump written into {}: {why}", dir.display());
+        return;
+    }
     let snapshot = &published.snapshot;
     let mut files = Vec::new();
     if requests.contains(Requests::DATA) {
@@ -238,6 +244,30 @@ fn write_round(
             Err(error) => log::warn!("cannot write {}: {error}", path.display()),
         }
     }
+}
+
+/// A folder (followed if a link: the operator named it) that only the daemon's user or root
+/// own, and that others can write only if it is sticky (then they cannot touch our files).
+pub fn check_folder(dir: &Path) -> io::Result<()> {
+    let metadata = fs::metadata(dir)?;
+    if !metadata.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a directory"));
+    }
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    if metadata.uid() != 0 && metadata.uid() != euid {
+        let owner = metadata.uid();
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("owned by uid {owner}"),
+        ));
+    }
+    let mode = metadata.mode();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        let why = format!("writable by others without the sticky bit (mode {:o})", mode & 0o7777);
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, why));
+    }
+    Ok(())
 }
 
 /// Writes `contents` to a new file beside `path`, then renames it to `path`.
@@ -295,7 +325,7 @@ fn local_utc_offset() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::{symlink, MetadataExt};
+    use std::os::unix::fs::symlink;
 
     use super::*;
 
@@ -367,6 +397,19 @@ mod tests {
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
         assert!(fs::symlink_metadata(&path).unwrap().file_type().is_file());
         assert_eq!(fs::read_to_string(&path).unwrap(), "[]");
+    }
+
+    #[test]
+    fn a_folder_others_can_write_is_refused_unless_sticky() {
+        let folder = Folder::new("modes");
+        check_folder(&folder.0).unwrap();
+        fs::set_permissions(&folder.0, Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(check_folder(&folder.0).unwrap_err().kind(), io::ErrorKind::PermissionDenied);
+        fs::set_permissions(&folder.0, Permissions::from_mode(0o1777)).unwrap();
+        check_folder(&folder.0).unwrap();
+        let file = folder.0.join("file");
+        fs::write(&file, "").unwrap();
+        assert_eq!(check_folder(&file).unwrap_err().kind(), io::ErrorKind::InvalidInput);
     }
 
     #[test]
