@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use vrrp_config::Config;
-
 use vrrp_proto::{Centiseconds, Family, Reason, State, Version};
 
 use crate::output::InstanceId;
