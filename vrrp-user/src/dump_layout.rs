@@ -136,9 +136,10 @@ fn scope_name(scope: Option<Scope>) -> &'static str {
     }
 }
 
-/// keepalived: vrrp_ipaddress.c format_ipaddress(): `ADDR[/LEN] [brd B] dev IF scope S [label L]`
-/// (the length only when it is not the whole address).
-fn address_line(vip: &VirtualAddress, interface: &str) -> String {
+/// keepalived: vrrp_ipaddress.c format_ipaddress(): `ADDR[/LEN] [brd B] dev IF scope S
+/// [label L] [no_track] [preferred_lft forever] [set]` (the length only when it is not the whole
+/// address; `set` while the address is installed).
+fn address_line(vip: &VirtualAddress, interface: &str, set: bool) -> String {
     let full = match vip.address {
         IpAddr::V4(_) => 32,
         IpAddr::V6(_) => 128,
@@ -154,6 +155,16 @@ fn address_line(vip: &VirtualAddress, interface: &str) -> String {
     let _ = write!(line, " dev {device} scope {}", scope_name(vip.scope));
     if let Some(label) = &vip.label {
         let _ = write!(line, " label {label}");
+    }
+    if vip.no_track {
+        line.push_str(" no_track");
+    }
+    if vip.address.is_ipv6() {
+        // vrrpd adds its addresses with infinite lifetimes.
+        line.push_str(" preferred_lft forever");
+    }
+    if set {
+        line.push_str(" set");
     }
     line
 }
@@ -372,17 +383,25 @@ fn topology(
     if !spec.virtual_addresses.is_empty() {
         let _ = writeln!(out, "   Virtual IP ({}):", spec.virtual_addresses.len());
         for vip in &spec.virtual_addresses {
-            let _ = writeln!(out, "     {}", address_line(vip, &spec.interface));
+            let line = address_line(vip, &spec.interface, instance.holds_addresses);
+            let _ = writeln!(out, "     {line}");
         }
     }
     if !spec.excluded_addresses.is_empty() {
         out.push_str("   Virtual IP Excluded :\n");
         for vip in &spec.excluded_addresses {
-            let _ = writeln!(out, "     {}", address_line(vip, &spec.interface));
+            let line = address_line(vip, &spec.interface, instance.holds_addresses);
+            let _ = writeln!(out, "     {line}");
         }
     }
     if unicast {
-        if let Some(ttl) = spec.unicast_ttl {
+        // What the advertisements carry: 255 over IPv4 unless set; over IPv6, unless set, the
+        // kernel's default hop limit, which the dump does not read.
+        let ttl = match instance.family {
+            Family::Ipv4 => Some(spec.unicast_ttl.unwrap_or(u8::MAX)),
+            Family::Ipv6 => spec.unicast_ttl,
+        };
+        if let Some(ttl) = ttl {
             let _ = writeln!(out, "   Unicast TTL = {ttl}");
         }
         let check = yes_no(spec.check_unicast_src, "yes", "no");
@@ -660,8 +679,9 @@ fn json_data(
         spec.and_then(|spec| pick(&spec.notify).as_ref()).map(|command| command_line(&command.argv))
     };
     let addresses = |pick: fn(&Instance) -> &Vec<VirtualAddress>| -> Vec<String> {
-        spec.map(|spec| pick(spec).iter().map(|vip| address_line(vip, &spec.interface)).collect())
-            .unwrap_or_default()
+        let line =
+            |spec: &Instance, vip| address_line(vip, &spec.interface, instance.holds_addresses);
+        spec.map(|spec| pick(spec).iter().map(|vip| line(spec, vip)).collect()).unwrap_or_default()
     };
     let master_priority = match (instance.state, instance.statistics.last_heard) {
         (State::Backup, Some(heard)) => heard.priority,
@@ -814,19 +834,25 @@ mod tests {
             broadcast: None,
             no_track: false,
         };
-        assert_eq!(address_line(&vip("192.0.2.1"), "eth0"), "192.0.2.1 dev eth0 scope global");
+        let plain = vip("192.0.2.1");
+        assert_eq!(address_line(&plain, "eth0", false), "192.0.2.1 dev eth0 scope global");
+        assert_eq!(address_line(&plain, "eth0", true), "192.0.2.1 dev eth0 scope global set");
         let v6 = VirtualAddress { prefix_len: 64, scope: Some(Scope::Link), ..vip("2001:db8::1") };
-        assert_eq!(address_line(&v6, "eth0"), "2001:db8::1/64 dev eth0 scope link");
+        assert_eq!(
+            address_line(&v6, "eth0", false),
+            "2001:db8::1/64 dev eth0 scope link preferred_lft forever"
+        );
         let labelled = VirtualAddress {
             prefix_len: 24,
             device: Some("eth1".into()),
             label: Some("eth1:vip".into()),
             broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+            no_track: true,
             ..vip("192.0.2.1")
         };
         assert_eq!(
-            address_line(&labelled, "eth0"),
-            "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope global label eth1:vip"
+            address_line(&labelled, "eth0", true),
+            "192.0.2.1/24 brd 192.0.2.255 dev eth1 scope global label eth1:vip no_track set"
         );
         assert_eq!(command_line(&["/bin/echo".into(), "a b".into()]), "'/bin/echo' 'a b'");
     }
@@ -929,6 +955,7 @@ mod tests {
    Promote_secondaries = disabled
    Virtual IP (1):
      192.0.2.101 dev ens3 scope global
+   Unicast TTL = 255
    Check unicast src : no
    Unicast Peer :
      192.0.2.1 min_ttl 0 max_ttl 255
