@@ -27,17 +27,19 @@ const STATES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];
 /// The interface both routers' VI_1 tracks (weight 0: down means FAULT).
 const TRACKED: &str = "dptrk";
 
-/// Two instances per router: VI_1 (VRRPv2, tracks [`TRACKED`]) and VI_2 (VRRPv3), router 1
-/// the higher priority of both.
+/// Two instances per router: VI_1 (VRRPv2, tracks [`TRACKED`] and the passing script `chk`)
+/// and VI_2 (VRRPv3), router 1 the higher priority of both.
 fn config(n: usize) -> String {
     let (own, peer, priority) = match n {
         1 => (SERVER1, SERVER2, 150),
         _ => (SERVER2, SERVER1, 100),
     };
     format!(
-        "vrrp_instance VI_1 {{\n interface ens3\n virtual_router_id 51\n priority {priority}\n \
+        "vrrp_script chk {{\n script /bin/true\n interval 1\n weight -20\n}}\n\
+         vrrp_instance VI_1 {{\n interface ens3\n virtual_router_id 51\n priority {priority}\n \
          advert_int 1\n unicast_src_ip {own}\n unicast_peer {{\n {peer}\n }}\n \
-         track_interface {{\n {TRACKED}\n }}\n virtual_ipaddress {{\n {VIP}/24\n }}\n}}\n\
+         track_interface {{\n {TRACKED}\n }}\n track_script {{\n chk\n }}\n \
+         virtual_ipaddress {{\n {VIP}/24\n }}\n}}\n\
          vrrp_instance VI_2 {{\n version 3\n interface ens3\n virtual_router_id 52\n \
          priority {priority}\n advert_int 0.5\n unicast_src_ip {own}\n \
          unicast_peer {{\n {peer}\n }}\n virtual_ipaddress {{\n 192.0.2.101\n }}\n}}\n"
@@ -251,13 +253,7 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
     let mut lab = ReferenceLab::with_prefix("dp").expect("building the lab");
     let mut routers = Vec::new();
     for n in [1, 2] {
-        let namespace = lab.router(n).to_owned();
-        let peer = format!("{TRACKED}p");
-        let add = ["link", "add", TRACKED, "type", "veth", "peer", "name", &peer];
-        lab.lab.exec(&namespace, "ip", &add).unwrap();
-        for link in [TRACKED, &peer] {
-            lab.lab.exec(&namespace, "ip", &["link", "set", link, "up"]).unwrap();
-        }
+        add_tracked_link(&lab, n);
         let dumps = lab.dir.join(format!("dumps-r{n}"));
         fs::create_dir_all(&dumps).unwrap();
         let path = lab.write_config(n, "keepalived.conf", &config(n)).unwrap();
@@ -342,6 +338,186 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
     assert!(became.0 >= 1 && became.1 == 0, "{cleared}\n{since}");
     let (at_clear, since_clear) = (vi1(&cleared, "Sent"), vi1(&since, "Sent"));
     assert!(at_clear >= sent_before && at_clear + since_clear <= sent_after, "{cleared}\n{since}");
+}
+
+/// Adds [`TRACKED`] (and its peer), up, to router `n`.
+fn add_tracked_link(lab: &ReferenceLab, n: usize) {
+    let namespace = lab.router(n).to_owned();
+    let peer = format!("{TRACKED}p");
+    let add = ["link", "add", TRACKED, "type", "veth", "peer", "name", &peer];
+    lab.lab.exec(&namespace, "ip", &add).unwrap();
+    for link in [TRACKED, &peer] {
+        lab.lab.exec(&namespace, "ip", &["link", "set", link, "up"]).unwrap();
+    }
+}
+
+/// keepalived renames its file into place before it writes it: waits until `path` exists and
+/// has stopped growing.
+fn wait_for_settled(path: &Path) -> String {
+    let mut last = None;
+    wait_until(&format!("{} written", path.display()), DUMP, || {
+        let now = fs::read_to_string(path).ok().filter(|text| !text.is_empty());
+        let settled = now.is_some() && now == last;
+        last = now;
+        if !settled {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        settled
+    })
+    .unwrap();
+    last.unwrap()
+}
+
+/// Lines whose presence depends on the state (keepalived: vrrp_data.c dump_vrrp(), BACKUP
+/// only), left out of the comparison of two routers in different states.
+const STATE_LINES: [&str; 4] =
+    ["Master router", "Master priority", "Master advert int", "Master advert interval"];
+
+/// The data file as an outline: section headers, and per block (` Name = X` at one space) the
+/// keys of its three-space lines, values dropped.
+fn outline(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("------<") {
+            blocks.push((line.to_owned(), Vec::new()));
+        } else if line.starts_with("     ") {
+            continue;
+        } else if let Some(rest) = line.strip_prefix("   ") {
+            let key = rest.split(['=', ':']).next().unwrap().trim().to_owned();
+            if !STATE_LINES.contains(&key.as_str()) {
+                if let Some(block) = blocks.last_mut() {
+                    block.1.push(key);
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix(' ') {
+            let key = rest.split(['=', ':']).next().unwrap().trim();
+            let name = rest.split_once('=').map_or(rest, |(_, value)| value).trim();
+            if key.starts_with("VRRP Instance") || key.starts_with("VRRP Script") {
+                blocks.push((format!("{key} = {name}"), Vec::new()));
+            } else if let Some(block) = blocks.last_mut() {
+                block.1.push(key.to_owned());
+            }
+        }
+    }
+    blocks
+}
+
+/// Fails unless `ours` is `theirs` with some items left out (same order).
+fn assert_subsequence(what: &str, ours: &[String], theirs: &[String]) {
+    let mut rest = theirs.iter();
+    for item in ours {
+        assert!(
+            rest.any(|theirs| theirs == item),
+            "{what}: {item:?} is not in keepalived's, or not in its order\nvrrpd: {ours:?}\nkeepalived: {theirs:?}"
+        );
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+        serde_json::Value::Number(_) => "float",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// keepalived 2.2.7 and vrrpd, one configuration, on one link: every line vrrpd writes in the
+/// data file is one keepalived writes there, in keepalived's order; the stats files are line
+/// for line alike; every JSON field vrrpd writes is keepalived's, of the same type (integers
+/// where keepalived writes whole numbers).
+#[test]
+fn vrrpd_writes_the_dumps_keepalived_writes() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("dp").expect("building the lab");
+    let mut dirs = Vec::new();
+    for n in [1, 2] {
+        add_tracked_link(&lab, n);
+        let dir = lab.dir.join(format!("dumps-r{n}"));
+        fs::create_dir_all(&dir).unwrap();
+        dirs.push(dir);
+    }
+    // keepalived in router 1 (the master), vrrpd in router 2.
+    let keepalived_config = lab.write_config(1, "keepalived.conf", &config(1)).unwrap();
+    let keepalived_dir = dirs[0].to_string_lossy().into_owned();
+    let keepalived = lab
+        .start_keepalived_with_env(1, &keepalived_config, &[("TMPDIR", &keepalived_dir)])
+        .unwrap();
+    let vrrpd_config = lab.write_config(2, "keepalived.conf", &config(2)).unwrap();
+    let vrrpd_dir = dirs[1].to_string_lossy().into_owned();
+    let vrrpd = lab.start_vrrpd(2, &vrrpd_config, &["--dump-dir", &vrrpd_dir]).unwrap();
+    let router = Router { index: vrrpd, dumps: dirs[1].clone(), runtime: lab.dir.join("run-r2") };
+    wait_for_states(&router, &[("VI_1", "BACKUP"), ("VI_2", "BACKUP")]);
+    wait_for_masters_heard(&router);
+
+    // keepalived's dumps, once its instances are MASTER.
+    let theirs = |lab: &mut ReferenceLab, signal: i32, file: &str| {
+        let path = dirs[0].join(file);
+        let _ = fs::remove_file(&path);
+        lab.daemon(keepalived).signal(signal);
+        wait_for_settled(&path)
+    };
+    let deadline = Instant::now() + ELECTION;
+    let their_json = loop {
+        let text = theirs(&mut lab, libc::SIGRTMIN() + 2, "keepalived.json");
+        if parse_json(&text).values().all(|(state, _)| STATES[*state] == "MASTER") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "keepalived not MASTER: {text}");
+    };
+    let their_data = theirs(&mut lab, libc::SIGUSR1, "keepalived.data");
+    let their_stats = theirs(&mut lab, libc::SIGUSR2, "keepalived.stats");
+    let our_data = dump(&mut lab, &router, libc::SIGUSR1, "keepalived.data");
+    let our_stats = dump(&mut lab, &router, libc::SIGUSR2, "keepalived.stats");
+    let our_json = dump(&mut lab, &router, libc::SIGRTMIN() + 2, "keepalived.json");
+
+    let (ours, theirs) = (outline(&our_data), outline(&their_data));
+    let headers =
+        |blocks: &[(String, Vec<String>)]| blocks.iter().map(|b| b.0.clone()).collect::<Vec<_>>();
+    assert_subsequence("the data file's sections and blocks", &headers(&ours), &headers(&theirs));
+    for (header, keys) in &ours {
+        let their_keys = &theirs.iter().find(|block| &block.0 == header).unwrap().1;
+        assert_subsequence(header, keys, their_keys);
+    }
+
+    let masked = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|line| line.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned())
+            .collect()
+    };
+    assert_eq!(
+        masked(&our_stats),
+        masked(&their_stats),
+        "vrrpd:\n{our_stats}\nkeepalived:\n{their_stats}"
+    );
+
+    let (ours, theirs) = (parse_json(&our_json), parse_json(&their_json));
+    assert_eq!(ours.len(), theirs.len());
+    for (name, (_, element)) in &ours {
+        let their_element = &theirs[name].1;
+        for part in ["data", "stats"] {
+            let their_fields = their_element[part].as_object().unwrap();
+            for (field, value) in element[part].as_object().unwrap() {
+                let theirs = their_fields.get(field).unwrap_or_else(|| {
+                    panic!("{name}: {part}.{field} is not keepalived's: {their_element}")
+                });
+                // Whole seconds are integers in both; keepalived's last_transition is a float.
+                let (kind, their_kind) = (json_kind(value), json_kind(theirs));
+                let same = kind == their_kind || (field == "last_transition" && kind != "string");
+                assert!(
+                    same,
+                    "{name}: {part}.{field} is {kind}, keepalived's {their_kind} ({theirs})"
+                );
+            }
+        }
+        let their_stats: Vec<&String> =
+            their_element["stats"].as_object().unwrap().keys().collect();
+        let our_stats: Vec<&String> = element["stats"].as_object().unwrap().keys().collect();
+        assert_eq!(our_stats, their_stats, "{name}: the stats fields");
+    }
 }
 
 /// `vrrpd --signum=NAME` prints what `keepalived --signum=NAME` prints, with its exit code.
