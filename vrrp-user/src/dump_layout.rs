@@ -469,7 +469,8 @@ fn sync_groups(out: &mut String, config: &Config, snapshot: &Snapshot) {
             .filter(|instance| group.members.contains(&instance.name))
             .map(|instance| instance.state)
             .collect();
-        // keepalived's group state: FAULT while any member is, else the members' own.
+        // vrrpd keeps no state of a group (its members move alone, bar faults): shown as
+        // FAULT while any member is (the fault is the group's), else its members' highest.
         let state = if states.contains(&State::Fault) {
             State::Fault
         } else if states.contains(&State::Master) {
@@ -821,6 +822,19 @@ mod tests {
             wall: UNIX_EPOCH + Duration::from_millis(1_796_178_543_500),
             utc_offset_seconds: 3600,
         }
+    }
+
+    #[test]
+    fn a_sync_group_is_faulty_with_its_member() {
+        let text = format!("{CONFIG}vrrp_sync_group G1 {{\n group {{\n VI_1\n VI_3\n }}\n}}\n");
+        let config = vrrp_config::parse_str(&text, Path::new("t.conf")).unwrap().config;
+        let (node, now) = node();
+        let snapshot = Snapshot { config: Some(config.into()), ..node.snapshot() };
+        let text = data(&snapshot, &clock(now));
+        let group = "------< VRRP Sync groups >------\n VRRP Sync Group = G1, FAULT\n   \
+                     VRRP member instances :\n     VI_1\n     VI_3\n------< VRRP Scripts >";
+        assert!(text.contains(group), "{text}");
+        assert!(text.contains(" VRRP Instance = VI_3\n   VRRP Version = 3\n   Sync group = G1\n"));
     }
 
     #[test]
