@@ -239,6 +239,17 @@ impl ReferenceLab {
 
     /// Starts keepalived (VRRP only) in router `n` with `config`, its files in the lab folder.
     pub fn start_keepalived(&mut self, n: usize, config: &Path) -> Result<usize> {
+        self.start_keepalived_with_env(n, config, &[])
+    }
+
+    /// [`Self::start_keepalived`] with extra environment variables (`TMPDIR`: where its dump
+    /// files go).
+    pub fn start_keepalived_with_env(
+        &mut self,
+        n: usize,
+        config: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<usize> {
         let pid = self.dir.join(format!("keepalived-r{n}.pid"));
         let vrrp_pid = self.dir.join(format!("keepalived-vrrp-r{n}.pid"));
         let args: Vec<String> = [
@@ -262,7 +273,7 @@ impl ReferenceLab {
             vrrp_pid.to_string_lossy().into_owned(),
         ])
         .collect();
-        self.spawn(&format!("keepalived-r{n}"), "ip", &args, &[])
+        self.spawn(&format!("keepalived-r{n}"), "ip", &args, env)
     }
 
     fn spawn(

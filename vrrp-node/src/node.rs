@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use vrrp_config::{Config, Instance};
@@ -99,7 +100,8 @@ impl<'a> InstanceView<'a> {
 
 /// Every instance of one configuration. See the crate documentation for the contract.
 pub struct Node {
-    config: Option<Config>,
+    /// Shared with every snapshot taken since it was applied.
+    config: Option<Arc<Config>>,
     members: BTreeMap<InstanceId, Member>,
     next_id: u32,
     seen: Observations,
@@ -130,7 +132,7 @@ impl Node {
 
     /// The running configuration (`None` before the first reload).
     pub fn config(&self) -> Option<&Config> {
-        self.config.as_ref()
+        self.config.as_deref()
     }
 
     pub fn instance(&self, id: InstanceId) -> Option<InstanceView<'_>> {
@@ -259,7 +261,7 @@ impl Node {
             self.seen.scripts.entry(script.name.clone()).or_insert(!script.init_fail);
         }
         self.seen.scripts.retain(|name, _| config.script(name).is_some());
-        self.config = Some(config);
+        self.config = Some(Arc::new(config));
         for (id, spec, router_config) in kept {
             self.reconfigure(now, id, spec, router_config);
         }
@@ -444,6 +446,8 @@ impl Node {
                     }
                 })
                 .collect(),
+            config: self.config.clone(),
+            scripts: self.seen.scripts.iter().map(|(name, ok)| (name.clone(), *ok)).collect(),
         }
     }
 

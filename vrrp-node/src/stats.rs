@@ -1,9 +1,12 @@
 //! Per-instance statistics, counted where the protocol runs (FRR's `struct vrrp_router.stats`
 //! and RFC 8347's `statistics` container are the models).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
+use vrrp_config::Config;
 use vrrp_proto::{Centiseconds, Family, Reason, State, Version};
 
 use crate::output::InstanceId;
@@ -105,6 +108,11 @@ pub struct InstanceSnapshot {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub instances: Vec<InstanceSnapshot>,
+    /// The configuration the instances run (`None` before the first one): what the dumps
+    /// show beside the state, as keepalived's do.
+    pub config: Option<Arc<Config>>,
+    /// The latest result of each tracking script, by name (true: passed).
+    pub scripts: BTreeMap<String, bool>,
 }
 
 impl Statistics {

@@ -6,11 +6,14 @@
 //! 2. Its inputs (`inputs`): arrivals (XDP ring buffer or raw sockets, see `arrivals`), the
 //!    node's earliest deadline, netlink link and address changes, tracking-script results,
 //!    SIGTERM/SIGINT (stop), SIGHUP (reload, `lifecycle`) and the systemd watchdog tick. Each
-//!    becomes one `Node::handle_*` call with the time.
+//!    becomes one `Node::handle_*` call with the time. keepalived's dump signals (SIGUSR1,
+//!    SIGUSR2, SIGRTMAX-1, SIGRTMIN+2) only note which dumps were asked for (`dumps`).
 //! 3. After every input the node's outputs are drained and carried out in order (`effects`),
 //!    and the node's snapshot is kept for status readers: after every change of state, else at
 //!    most every `SNAPSHOT_PERIOD` (a snapshot covers every instance; taking one per round
 //!    would make each advertisement sent or received cost as much as the instance count).
+//!    A round that noted dump requests publishes a fresh snapshot and hands them to the dump
+//!    writer task, which renders and writes off the loop.
 //! 4. Before a backup's master-down timer is handled, the kernel's record of the instance is
 //!    read (on the socket path: the queued arrivals and the sockets' queues): an advertisement
 //!    the kernel absorbed without raising an event, or that is still queued, still counts.
@@ -34,6 +37,7 @@ use vrrp_node::{InstanceId, Node};
 use crate::{
     arrivals::{self, Arrival},
     control,
+    dumps::{self, DumpSignals, DumpWriter},
     instance::Instance,
     instance_table::InstanceTable,
     lifecycle, lock, metrics,
@@ -74,6 +78,8 @@ pub struct Options {
     pub load: vrrp_config::LoadOptions,
     /// Where to serve Prometheus metrics, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where keepalived's dump files are written on its signals.
+    pub dump_dir: PathBuf,
 }
 
 pub(crate) struct Daemon {
@@ -104,6 +110,9 @@ pub(crate) struct Daemon {
 }
 
 pub async fn run(options: Options) -> Result<()> {
+    // First: until they are handled, these signals end the process, and the exporters send
+    // them on every scrape, a daemon starting up included.
+    let mut dump_signals = DumpSignals::new()?;
     let config = load_config(&options.config, &options.load)?;
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
@@ -165,6 +174,9 @@ pub async fn run(options: Options) -> Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut hangup = signal(SignalKind::hangup())?;
+    let dump_writer =
+        DumpWriter::spawn(daemon.options.dump_dir.clone(), daemon.published.subscribe());
+    let mut dumps_asked = dumps::Requests::default();
     // Reloads are parsed off the loop, in the order the signals came.
     let (reload_sender, mut reloads) = mpsc::channel(16);
     let watchdog = systemd::watchdog_interval();
@@ -210,11 +222,16 @@ pub async fn run(options: Options) -> Result<()> {
             _ = hangup.recv() => daemon.start_reload(reload_sender.clone()),
             Some(parsed) = reloads.recv() => daemon.finish_reload(parsed).await,
             _ = watchdog_ticks.tick(), if watchdog.is_some() => systemd::notify("WATCHDOG=1"),
+            asked = dump_signals.recv() => dumps_asked.add(asked),
         }
         let states_changed = daemon.carry_out().await;
-        if states_changed || snapshot_taken.elapsed() >= SNAPSHOT_PERIOD {
+        if states_changed || !dumps_asked.is_empty() || snapshot_taken.elapsed() >= SNAPSHOT_PERIOD
+        {
             daemon.published.publish(daemon.node.snapshot());
             snapshot_taken = Instant::now();
+        }
+        if !dumps_asked.is_empty() {
+            dump_writer.request(dumps_asked.take());
         }
     }
     systemd::notify("STOPPING=1");

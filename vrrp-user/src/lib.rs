@@ -6,6 +6,8 @@ pub mod arrivals;
 pub mod cleanup;
 pub mod control;
 pub mod daemon;
+pub mod dump_layout;
+pub mod dumps;
 mod effects;
 mod inputs;
 pub mod inspect;

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use vrrp_user::{
     control,
     daemon::{self, DatapathChoice, Options},
-    inspect,
+    dumps, inspect,
     lock::DEFAULT_RUNTIME_DIR,
     systemd,
     xdp::{AttachMode, DEFAULT_PIN_DIR},
@@ -30,12 +30,19 @@ use vrrp_user::{
 ///
 /// Signals: SIGHUP reloads the file (unchanged instances keep their state and addresses; a bad
 /// file is refused and the running configuration stays); SIGTERM resigns (priority 0), removes
-/// the virtual addresses, detaches XDP and exits 0.
+/// the virtual addresses, detaches XDP and exits 0. As keepalived, SIGUSR1 writes
+/// keepalived.data, SIGUSR2 keepalived.stats (SIGRTMAX-1 too, then counts the file's counters
+/// from 0 again) and SIGRTMIN+2 keepalived.json, into --dump-dir; `vrrpd --signum=JSON`
+/// prints a signal's number.
 #[derive(Parser, Debug)]
 #[command(name = "vrrpd", version, verbatim_doc_comment)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Print the number of the signal for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON, as
+    /// `keepalived --signum` does, and exit.
+    #[arg(long, value_name = "SIGFUNC")]
+    signum: Option<String>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -64,6 +71,10 @@ struct RunArgs {
     /// host and to other VRRP daemons) instead of consuming them in XDP.
     #[arg(long)]
     pass_valid: bool,
+    /// Folder of keepalived's dump files (keepalived.data, .stats, .json), written on its
+    /// signals. Default as keepalived: $TMPDIR when absolute, else /tmp.
+    #[arg(long, value_name = "DIR")]
+    dump_dir: Option<PathBuf>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (off by default).
     #[arg(long, value_name = "ADDR:PORT")]
     metrics_listen: Option<SocketAddr>,
@@ -136,6 +147,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(name) = &cli.signum {
+        return signum(name);
+    }
     let mut logger = env_logger::Builder::new();
     logger.parse_filters(&cli.run.log_level).parse_env("RUST_LOG");
     if systemd::logs_to_journal() {
@@ -164,6 +178,20 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             log::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--signum`: keepalived's output and exit codes (keepalived: main.c, `--signum`).
+fn signum(name: &str) -> ExitCode {
+    match dumps::signal_number(name) {
+        Some(number) => {
+            println!("{number}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("Unknown sigfunc {name}");
             ExitCode::FAILURE
         }
     }
@@ -237,6 +265,7 @@ fn run(args: RunArgs) -> Result<()> {
         load: args.load.options(),
         pass_valid: args.pass_valid,
         metrics_listen: args.metrics_listen,
+        dump_dir: args.dump_dir.unwrap_or_else(dumps::default_dir),
     };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
