@@ -17,6 +17,9 @@ use crate::syntax::Node;
 /// Named blocks: arrays of tables, each with a `name`.
 const NAMED_BLOCKS: &[&str] = &["vrrp_instance", "vrrp_script", "vrrp_sync_group"];
 
+/// Flags of keepalived that take no argument, so `false` means the opposite keyword.
+const PREEMPT_KEYS: &[&str] = &["preempt", "nopreempt"];
+
 /// Keywords whose value is a command; as an array it is the exact argument list.
 const COMMAND_KEYS: &[&str] =
     &["script", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"];
@@ -118,6 +121,12 @@ impl Lowering<'_> {
     ) -> Option<Node> {
         let node = |args, block| Some(Node { keyword: keyword.clone(), args, block });
         match value.get_ref() {
+            // keepalived's `preempt` and `nopreempt` take no argument; the TOML boolean picks one.
+            DeValue::Boolean(false) if PREEMPT_KEYS.contains(&keyword.text.as_str()) => {
+                let opposite = if keyword.text == "preempt" { "nopreempt" } else { "preempt" };
+                let keyword = Word { text: opposite.into(), span: keyword.span.clone() };
+                Some(Node { keyword, args: Vec::new(), block: None })
+            }
             DeValue::Boolean(true) => node(Vec::new(), None),
             DeValue::Boolean(false) => node(vec![self.word("false".into(), value.span())], None),
             DeValue::Table(table) => {

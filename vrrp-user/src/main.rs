@@ -81,14 +81,21 @@ struct LoadArgs {
     /// dot, as keepalived).
     #[arg(short = 'i', long = "config-id", global = true)]
     config_id: Option<String>,
+    /// Run a file that uses keywords vrrpd does not act on even where that can change which
+    /// node holds the virtual addresses (docs/keepalived-compatibility.md); they are then
+    /// warnings, not errors.
+    #[arg(long, global = true)]
+    allow_unsupported: bool,
 }
 
 impl LoadArgs {
     fn options(self) -> vrrp_config::LoadOptions {
-        match self.config_id {
-            Some(config_id) => vrrp_config::LoadOptions { config_id: Some(config_id) },
-            None => vrrp_config::LoadOptions::for_this_host(),
+        let mut options = vrrp_config::LoadOptions::for_this_host();
+        if self.config_id.is_some() {
+            options.config_id = self.config_id;
         }
+        options.allow_unsupported = self.allow_unsupported;
+        options
     }
 }
 
