@@ -46,7 +46,7 @@ use crate::{
     xdp::{AttachMode, XdpDatapath},
 };
 
-pub use crate::lifecycle::{check_privileges, load_config};
+pub use crate::lifecycle::{check_privileges, load_config, load_config_on_host};
 
 /// How old the status readers' snapshot may grow while no instance changes state.
 const SNAPSHOT_PERIOD: Duration = Duration::from_millis(100);
@@ -104,7 +104,7 @@ pub(crate) struct Daemon {
 }
 
 pub async fn run(options: Options) -> Result<()> {
-    let config = load_config(&options.config, &options.load)?;
+    let config = load_config_on_host(&options.config, &options.load)?;
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
     let _lock = lock::acquire(&options.runtime_dir)?;

@@ -102,7 +102,15 @@ impl LoadArgs {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Validate a configuration file: warnings and errors with file:line:column; exit 1 on error.
-    CheckConfig { file: PathBuf },
+    /// On the host it will run on, also what only the host can say (interfaces that do not
+    /// exist, source addresses not configured), as the daemon checks at start.
+    CheckConfig {
+        file: PathBuf,
+        /// Check the file only, not this host's interfaces and addresses (for a file checked
+        /// away from the host that will run it).
+        #[arg(long)]
+        no_host_checks: bool,
+    },
     /// Print the data path's per-reason counters from the pinned map of a running daemon.
     Counters {
         #[arg(long, default_value = DEFAULT_PIN_DIR)]
@@ -156,7 +164,9 @@ fn main() -> ExitCode {
     }
     logger.init();
     let result = match cli.command {
-        Some(Command::CheckConfig { file }) => check_config(&file, &cli.run.load.options()),
+        Some(Command::CheckConfig { file, no_host_checks }) => {
+            check_config(&file, &cli.run.load.options(), !no_host_checks)
+        }
         Some(Command::Counters { pin_dir }) => inspect::print_counters(&pin_dir),
         Some(Command::Instances { pin_dir }) => inspect::print_instances(&pin_dir),
         Some(Command::Cleanup { config, pin_dir, runtime_dir }) => {
@@ -205,8 +215,22 @@ fn status(runtime_dir: &std::path::Path, json: bool, check: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check_config(file: &std::path::Path, load: &vrrp_config::LoadOptions) -> Result<()> {
-    let config = daemon::load_config(file, load)?;
+fn check_config(
+    file: &std::path::Path,
+    load: &vrrp_config::LoadOptions,
+    host_checks: bool,
+) -> Result<()> {
+    let config = if host_checks {
+        daemon::load_config_on_host(file, load)?
+    } else {
+        let config = daemon::load_config(file, load)?;
+        log::warn!(
+            "{}: host checks skipped (--no-host-checks): interfaces and source addresses are \
+             not checked",
+            file.display()
+        );
+        config
+    };
     println!(
         "{}: valid ({} instance{}, {} script{})",
         file.display(),

@@ -1,0 +1,104 @@
+//! `vrrpd check-config` on the host that will run the file: in a namespace, it reports the
+//! interfaces that do not exist and the source addresses nobody holds, as keepalived's
+//! `--config-test` does, and `--no-host-checks` skips that with a note. check-config runs no
+//! daemon, so every assertion is on a finished command.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use vrrp_tests::{lab::vrrpd_binary, netns::Lab, require_root};
+
+fn instance(interface: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI01 {{\n    interface {interface}\n    virtual_router_id 51\n    \
+         priority 110\n{extra}    virtual_ipaddress {{\n        192.0.2.100/24\n    }}\n}}\n"
+    )
+}
+
+/// `vrrpd check-config FILE ARGS` inside `namespace`.
+fn check_config(namespace: &str, file: &Path, args: &[&str]) -> Output {
+    let vrrpd = vrrpd_binary().expect("vrrpd built");
+    Command::new("ip")
+        .args(["netns", "exec", namespace])
+        .arg(vrrpd)
+        .arg("check-config")
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("ip netns exec runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn check_config_reports_what_only_the_host_can_say() {
+    require_root();
+    let mut lab = Lab::with_prefix("kw");
+    let left = lab.namespace("a").unwrap();
+    let right = lab.namespace("b").unwrap();
+    let (ifname, _) = lab.veth(&left, &right, "").unwrap();
+    lab.exec(&left, "ip", &["addr", "add", "192.0.2.1/24", "dev", &ifname]).unwrap();
+    let dir = std::env::temp_dir().join(format!("vrrpd-check-config-{}", lab.tag));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+
+    // Everything the file names is on this host: valid, with a word on the missing tracked
+    // interface (keepalived leaves it out, vrrpd counts it down).
+    let tracked = "    track_interface {\n        kwgone0\n    }\n    unicast_src_ip 192.0.2.1\n";
+    let good = write("good.conf", instance(&ifname, tracked));
+    let output = check_config(&left, &good, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("track_interface kwgone0 does not exist on this host"),
+        "{}",
+        stderr(&output)
+    );
+
+    // The interface is missing: refused, naming it, as the daemon would refuse to start.
+    let missing = write("missing.conf", instance("kwnone0", ""));
+    let output = check_config(&left, &missing, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("vrrp_instance VI01: interface kwnone0 does not exist on this host"),
+        "{}",
+        stderr(&output)
+    );
+    // Away from the host, the file alone is checked, and the output says so.
+    let output = check_config(&left, &missing, &["--no-host-checks"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("host checks skipped (--no-host-checks)"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A source address nobody on this host holds: refused.
+    let source = "    unicast_src_ip 192.0.2.9\n    unicast_peer {\n        192.0.2.2\n    }\n";
+    let unheld = write("unheld.conf", instance(&ifname, source));
+    let output = check_config(&left, &unheld, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("source address 192.0.2.9 (unicast_src_ip / mcast_src_ip) is not configured"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A keyword whose absence can move the addresses is refused unless allowed.
+    let vmac = write("vmac.conf", instance(&ifname, "    use_vmac\n"));
+    let output = check_config(&left, &vmac, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("keyword \"use_vmac\" in vrrp_instance VI01 is not supported"));
+    let output = check_config(&left, &vmac, &["--allow-unsupported"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("(allowed by --allow-unsupported)"), "{}", stderr(&output));
+
+    std::fs::remove_dir_all(&dir).unwrap();
+}
