@@ -204,8 +204,12 @@ impl Grammar<'_> {
             "preempt_delay" => {
                 instance.preempt_delay = self.value(node, |text| values::seconds_up_to(text, 1000));
             }
-            "accept" => instance.accept = Some(self.flag(node)),
-            "no_accept" => instance.accept = Some(!self.flag(node)),
+            // keepalived vrrp_parser.c vrrp_accept_handler() / vrrp_no_accept_handler(): no
+            // argument, any ignored.
+            "accept" | "no_accept" => {
+                self.ignoring_arguments(node);
+                instance.accept = Some(keyword == "accept");
+            }
             "unicast_src_ip" | "mcast_src_ip" => {
                 let word = self.single(node);
                 instance.source_ip = word.and_then(|word| {
@@ -509,9 +513,9 @@ impl Grammar<'_> {
         }
     }
 
-    /// keepalived vrrp_parser.c vrrp_nopreempt_handler() / vrrp_preempt_handler() take no
-    /// argument and ignore any, so `nopreempt false` is nopreempt (the TOML form
-    /// `nopreempt = false` is lowered to `preempt` before it gets here).
+    /// keepalived vrrp_parser.c vrrp_nopreempt_handler() / vrrp_preempt_handler() (and the
+    /// accept pair) take no argument and ignore any, so `nopreempt false` is nopreempt (the
+    /// TOML form `nopreempt = false` is lowered to `preempt` before it gets here).
     fn ignoring_arguments(&mut self, node: &Node) {
         self.no_block(node);
         for word in &node.args {

@@ -67,6 +67,18 @@ fn nopreempt_ignores_its_argument() {
     }
 }
 
+/// keepalived's `accept` and `no_accept` take no argument either: `accept false` accepts.
+#[test]
+fn accept_ignores_its_argument() {
+    let loaded = load("    accept false\n    virtual_ipaddress {\n        192.0.2.100\n    }\n");
+    assert!(loaded.config.instances[0].accept);
+    assert_eq!(
+        warnings(&loaded),
+        ["t.conf:4:12: unexpected \"false\" after accept, ignored as keepalived ignores it: \
+          accept takes no argument"]
+    );
+}
+
 /// TOML's booleans keep their meaning: `nopreempt = false` preempts, `preempt = false` does not.
 #[test]
 fn toml_booleans_choose_preempt_or_nopreempt() {

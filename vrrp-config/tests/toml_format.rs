@@ -66,7 +66,7 @@ fn unsupported(warnings: &[vrrp_config::Diagnostic]) -> Vec<String> {
 #[test]
 fn full_schema() {
     let loaded = parse_str(FULL, Path::new("vrrpd.toml")).unwrap();
-    assert_eq!(unsupported(&loaded.warnings), ["38:1 group"]);
+    assert_eq!(unsupported(&loaded.warnings), ["19:1 no_accept", "38:1 group"]);
     let config = loaded.config;
     let script = config.script("chk_haproxy").unwrap();
     assert_eq!(script.argv, ["/usr/bin/pgrep", "-f", "haproxy -f \"x\""]);
