@@ -170,3 +170,24 @@ fn keywords_once_parsed_and_unused_have_their_entry() {
         assert_eq!(listed_as_acted_on, acted_on, "{keyword}");
     }
 }
+
+/// Every keyword keepalived's VRRP process installs (listed from its source in
+/// tests/data/keepalived-keywords.txt) has an entry.
+#[test]
+fn every_keyword_of_keepalived_is_listed() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keepalived-keywords.txt");
+    let list = std::fs::read_to_string(path).unwrap();
+    let keywords: Vec<&str> = list
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    assert!(keywords.len() > 200, "the list holds {} keywords", keywords.len());
+    for keyword in keywords {
+        let listed = KEYWORDS.iter().any(|entry| lookup(entry.block, keyword).is_some());
+        assert!(
+            listed,
+            "keepalived's keyword {keyword} has no entry in vrrp-config/src/keywords.rs"
+        );
+    }
+}
