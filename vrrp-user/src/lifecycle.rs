@@ -23,9 +23,13 @@ use crate::{
     xdp::{AttachMode, XdpDatapath},
 };
 
-/// Loads and validates the configuration, printing its warnings.
+/// Loads and validates the configuration, printing its warnings (a refused file's too).
 pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -> Result<Config> {
-    let loaded = vrrp_config::load_with(path, options)?;
+    let loaded = vrrp_config::load_with(path, options).inspect_err(|error| {
+        for warning in &error.warnings {
+            log::warn!("{warning}");
+        }
+    })?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }
