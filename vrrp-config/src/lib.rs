@@ -18,8 +18,9 @@
 //! default 100); those are warnings at the exact text. A file without `vrrp_instance` is
 //! accepted with a warning, as keepalived runs it.
 //!
-//! Diagnostics: unknown or unused keywords are warnings naming `file:line`; invalid values are
-//! errors naming `file:line:column` and what was expected; a missing required item (`interface`,
+//! Diagnostics: unknown keywords and other subsystems' keywords are warnings naming
+//! `file:line`; keywords vrrpd does not act on name `file:line:column` and their effect;
+//! invalid values are errors naming `file:line:column` and what was expected; a missing required item (`interface`,
 //! `virtual_router_id`) is an error naming the instance and the line it starts on. Inside an
 //! included file, the diagnostic names that file.
 //!
