@@ -102,3 +102,63 @@ fn check_config_reports_what_only_the_host_can_say() {
 
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The public keepalived.conf files of vrrp-config's corpus, each checked on a namespace that
+/// holds what it names (its interfaces, as veths, and its source addresses): the host checks
+/// find nothing to say about a file keepalived runs on such a host.
+#[test]
+fn corpus_files_pass_the_host_checks_where_their_interfaces_exist() {
+    require_root();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vrrp-config/tests/data/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "conf"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "the corpus holds {} files", files.len());
+    for file in files {
+        // Its first lines say it is written for `-i high` (or `-i low`).
+        let config_id = file.to_string_lossy().contains("conditional_conf").then_some("high");
+        let options = vrrp_config::LoadOptions {
+            config_id: config_id.map(str::to_string),
+            allow_unsupported: true,
+        };
+        let config = vrrp_config::load_with(&file, &options)
+            .unwrap_or_else(|error| panic!("{}: {error}", file.display()))
+            .config;
+        let mut lab = Lab::with_prefix("kw");
+        let namespace = lab.namespace("c").unwrap();
+        let mut names = std::collections::BTreeSet::new();
+        for instance in &config.instances {
+            names.insert(instance.interface.clone());
+            names.extend(instance.track_interfaces.iter().map(|tracked| tracked.name.clone()));
+            let vips = instance.virtual_addresses.iter().chain(&instance.excluded_addresses);
+            names.extend(vips.filter_map(|vip| vip.device.clone()));
+        }
+        // veth pairs (this kernel may have no dummy interfaces); the peer stays unused.
+        for (index, name) in names.iter().enumerate() {
+            let peer = format!("kwpeer{index}");
+            let add = ["link", "add", name, "type", "veth", "peer", "name", &peer];
+            lab.exec(&namespace, "ip", &add).unwrap();
+            lab.exec(&namespace, "ip", &["link", "set", name, "up"]).unwrap();
+        }
+        for (index, instance) in config.instances.iter().enumerate() {
+            let own = match (instance.source_ip, instance.family) {
+                (Some(source), _) => source.to_string(),
+                (None, vrrp_config::Family::Ipv4) => format!("10.255.{index}.1/24"),
+                (None, vrrp_config::Family::Ipv6) => format!("fe80::{:x}/64", index + 1),
+            };
+            // Instances sharing an interface may name one source twice.
+            let _ = lab.exec(&namespace, "ip", &["addr", "add", &own, "dev", &instance.interface]);
+        }
+        let mut args = vec!["--allow-unsupported"];
+        if let Some(config_id) = config_id {
+            args.extend(["-i", config_id]);
+        }
+        let output = check_config(&namespace, &file, &args);
+        let log = stderr(&output);
+        assert!(output.status.success(), "{}:\n{log}", file.display());
+        assert!(!log.contains("on this host"), "{}:\n{log}", file.display());
+    }
+}
