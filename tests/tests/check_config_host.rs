@@ -3,7 +3,7 @@
 //! `--config-test` does, and `--no-host-checks` skips that with a note. check-config runs no
 //! daemon, so every assertion is on a finished command.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use vrrp_tests::{lab::vrrpd_binary, netns::Lab, require_root};
@@ -28,6 +28,23 @@ fn check_config(namespace: &str, file: &Path, args: &[&str]) -> Output {
         .expect("ip netns exec runs")
 }
 
+/// The test's files, removed on every exit path.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("vrrpd-check-config-{tag}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -40,10 +57,9 @@ fn check_config_reports_what_only_the_host_can_say() {
     let right = lab.namespace("b").unwrap();
     let (ifname, _) = lab.veth(&left, &right, "").unwrap();
     lab.exec(&left, "ip", &["addr", "add", "192.0.2.1/24", "dev", &ifname]).unwrap();
-    let dir = std::env::temp_dir().join(format!("vrrpd-check-config-{}", lab.tag));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new(&lab.tag);
     let write = |name: &str, text: String| {
-        let path = dir.join(name);
+        let path = dir.0.join(name);
         std::fs::write(&path, text).unwrap();
         path
     };
@@ -70,6 +86,28 @@ fn check_config_reports_what_only_the_host_can_say() {
         "{}",
         stderr(&output)
     );
+    // keepalived's --config-test names the same interfaces (it then runs without them,
+    // exit 5: vrrpd refuses the missing interface and counts the tracked one down).
+    let both =
+        write("both.conf", instance("kwnone0", "    track_interface {\n        kwgone0\n    }\n"));
+    let keepalived = Command::new("ip")
+        .args(["netns", "exec", &left, "/usr/sbin/keepalived", "--config-test", "-f"])
+        .arg(&both)
+        .output()
+        .expect("keepalived 2.2.7 is installed (cargo xtask setup)");
+    let said = stderr(&keepalived);
+    assert_eq!(keepalived.status.code(), Some(5), "{said}");
+    assert!(said.contains("interface kwnone0 for vrrp_instance VI01 doesn't exist"), "{said}");
+    assert!(said.contains("tracked interface kwgone0 doesn't exist"), "{said}");
+    let output = check_config(&left, &both, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("interface kwnone0 does not exist"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("track_interface kwgone0 does not exist"),
+        "{}",
+        stderr(&output)
+    );
+
     // Away from the host, the file alone is checked, and the output says so.
     let output = check_config(&left, &missing, &["--no-host-checks"]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -99,8 +137,6 @@ fn check_config_reports_what_only_the_host_can_say() {
     let output = check_config(&left, &vmac, &["--allow-unsupported"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).contains("(allowed by --allow-unsupported)"), "{}", stderr(&output));
-
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The public keepalived.conf files of vrrp-config's corpus, each checked on a namespace that

@@ -76,7 +76,8 @@ fn check_instance(instance: &Instance, host: &Host, findings: &mut Vec<Finding>)
     };
     match host.interfaces.get(&instance.interface) {
         // keepalived vrrp_parser.c vrrp_int_handler(): "WARNING - interface %s for
-        // vrrp_instance %s doesn't exist", and the instance cannot run; vrrpd refuses to start.
+        // vrrp_instance %s doesn't exist" (--config-test exits 5, a file it runs with errors,
+        // without the instance); vrrpd cannot start the instance, so it refuses.
         None => report(
             Severity::Error,
             format!("interface {} does not exist on this host", instance.interface),
