@@ -170,7 +170,11 @@ fn main() -> ExitCode {
         Some(Command::Counters { pin_dir }) => inspect::print_counters(&pin_dir),
         Some(Command::Instances { pin_dir }) => inspect::print_instances(&pin_dir),
         Some(Command::Cleanup { config, pin_dir, runtime_dir }) => {
-            cleanup(&config, &pin_dir, &runtime_dir, &cli.run.load.options())
+            // What a daemon left behind goes whatever keywords its file uses that vrrpd does
+            // not act on (the unit's ExecStopPost= passes no --allow-unsupported).
+            let load =
+                vrrp_config::LoadOptions { allow_unsupported: true, ..cli.run.load.options() };
+            cleanup(&config, &pin_dir, &runtime_dir, &load)
         }
         Some(Command::Status { runtime_dir, json, check }) => {
             return status(&runtime_dir, json, check);
