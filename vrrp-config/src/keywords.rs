@@ -476,7 +476,8 @@ pub const KEYWORDS: &[Keyword] = &[
     refused(
         "unicast_fault_no_peer",
         Instance,
-        "a unicast instance without peers is not put in FAULT: it becomes master",
+        "an instance whose unicast_peer block is empty is not put in FAULT: it advertises by \
+         multicast and can become master",
     ),
     always(
         "check_unicast_src",
