@@ -1,8 +1,9 @@
 //! keepalived.conf keywords (VRRP part): turns the statement tree into a [`Draft`].
 //!
 //! The TOML format lowers into the same tree, so both formats share these rules and messages.
-//! Unknown keywords are warnings; keywords keepalived knows but vrrpd does not implement (SMTP,
-//! LVS, SNMP, ...) are warnings saying so; invalid values are errors.
+//! Unknown keywords are warnings; what vrrpd does with the keywords keepalived knows is in the
+//! keyword table (`keywords.rs`), which says what is reported when it does not act on one;
+//! invalid values are errors.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -11,6 +12,7 @@ use crate::draft::{
     Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
     TrackedScriptDraft,
 };
+use crate::keywords::{self, Block, Support};
 use crate::model::{Command, Notify, RunAs, TrackedInterface, UnicastPeer, VirtualAddress};
 use crate::syntax::Node;
 use crate::values::{self, Parsed};
@@ -18,185 +20,53 @@ use crate::values::{self, Parsed};
 /// keepalived's VRRP_PRIO_DFL.
 const DEFAULT_PRIORITY: u8 = 100;
 
-/// Top-level blocks of keepalived that vrrpd does not implement.
-const UNUSED_TOP_LEVEL: &[&str] = &[
-    "virtual_server",
-    "virtual_server_group",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
-    "static_track_group",
-    "vrrp_track_process",
-    "vrrp_track_file",
-    "track_file",
-    "garp_group",
-    "linkbeat_interfaces",
-    "bfd_instance",
-    // Root keywords of keepalived's global parser (global_parser.c init_global_keywords()).
-    "linkbeat_use_polling",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "use_pid_dir",
-    "instance",
-    "child_wait_time",
-];
-
-/// `global_defs` keywords of keepalived that vrrpd does not implement.
-const UNUSED_GLOBAL: &[&str] = &[
-    "notification_email",
-    "notification_email_from",
-    "no_email_faults",
-    "enable_traps",
-    "enable_dbus",
-    "vrrp_iptables",
-    "vrrp_ipsets",
-    "vrrp_priority",
-    "vrrp_no_swap",
-    "vrrp_rt_priority",
-    "vrrp_cpu_affinity",
-    "vrrp_rlimit_rttime",
-    "max_auto_priority",
-    "min_auto_priority_delay",
-    "process_names",
-    "process_name",
-    "vrrp_process_name",
-    "dynamic_interfaces",
-    "default_interface",
-    "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert",
-    "vrrp_garp_extra_if",
-    "vrrp_down_timer_adverts",
-    "vrrp_startup_delay",
-    "vrrp_notify_priority_changes",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
-    "net_namespace",
-    "net_namespace_ipvs",
-    "namespace_with_ipsets",
-    "instance",
-    "use_pid_dir",
-    "linkbeat_use_polling",
-    "umask",
-    "vmac_prefix",
-    "vmac_addr_prefix",
-    "random_seed",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
-    "data_use_instance",
-    "child_wait_time",
-    "disable_local_igmp",
-    "fifo_write_vrrp_states_on_reload",
-    "script_user_group",
-];
-
-/// Families of `global_defs` keywords for other keepalived subsystems.
-const UNUSED_GLOBAL_PREFIXES: &[&str] = &[
-    "lvs_",
-    "smtp_",
-    "checker_",
-    "bfd_",
-    "snmp_",
-    "enable_snmp",
-    "dbus_",
-    "notify_fifo",
-    "vrrp_notify_fifo",
-    "nftables",
-    "vrrp_netlink",
-];
-
-/// `vrrp_instance` keywords of keepalived that vrrpd does not implement.
-const UNUSED_INSTANCE: &[&str] = &[
-    "use_vmac",
-    "use_vmac_addr",
-    "vmac_xmit_base",
-    "use_ipvlan",
-    "smtp_alert",
-    "virtual_routes",
-    "virtual_rules",
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "track_src_ip",
-    "promote_secondaries",
-    "lvs_sync_daemon_interface",
-    "debug",
-    "notify_deleted",
-    "notify_priority_changes",
-    "notify_master_rx_lower_pri",
-    "down_timer_adverts",
-    "lower_prio_no_advert",
-    "higher_prio_send_advert",
-    "old_unicast_checksum",
-    "unicast_fault_no_peer",
-    "garp_extra_if",
-    "garp_extra_if_vmac",
-    "vrf",
-    "mcast_dst_ip",
-    "strict_mode",
-    "kernel_rx_buf_size",
-    "skip_check_adv_addr",
-    "linkbeat_use_polling",
-];
-
-/// `vrrp_sync_group` keywords of keepalived that vrrpd does not implement.
-const UNUSED_SYNC_GROUP: &[&str] = &[
-    "smtp_alert",
-    "global_tracking",
-    "sync_group_tracking_weight",
-    "track_interface",
-    "track_script",
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "notify_priority_changes",
-];
-
-/// An option inside an address or peer line, such as `dev eth0` or `no_track`.
+/// An option inside an address, peer or tracking line, such as `dev eth0` or `no_track`;
+/// what vrrpd does with it is in the keyword table.
 struct OptionSpec {
     name: &'static str,
     takes_value: bool,
-    used: bool,
 }
 
-const fn option(name: &'static str, takes_value: bool, used: bool) -> OptionSpec {
-    OptionSpec { name, takes_value, used }
+const fn option(name: &'static str, takes_value: bool) -> OptionSpec {
+    OptionSpec { name, takes_value }
 }
 
+/// keepalived vrrp_ipaddress.c parse_ipaddress().
 const ADDRESS_OPTIONS: &[OptionSpec] = &[
-    option("dev", true, true),
-    option("label", true, true),
-    option("scope", true, true),
-    option("brd", true, true),
-    option("broadcast", true, true),
-    option("no_track", false, true),
-    option("peer", true, false),
-    option("preferred_lft", true, false),
-    option("track_group", true, false),
-    option("home", false, false),
-    option("-nodad", false, false),
-    option("mngtmpaddr", false, false),
-    option("noprefixroute", false, false),
-    option("autojoin", false, false),
-    option("use_vmac", false, false),
+    option("dev", true),
+    option("label", true),
+    option("scope", true),
+    option("brd", true),
+    option("broadcast", true),
+    option("no_track", false),
+    option("peer", true),
+    option("preferred_lft", true),
+    option("track_group", true),
+    option("home", false),
+    option("-nodad", false),
+    option("mngtmpaddr", false),
+    option("noprefixroute", false),
+    option("autojoin", false),
+    option("use_vmac", false),
 ];
 
 /// `mac` is a vrrpd extension (keepalived rejects it): the peer's MAC address, pinned so that
 /// adverts need no ARP/ND resolution.
 const PEER_OPTIONS: &[OptionSpec] =
-    &[option("min_ttl", true, true), option("max_ttl", true, true), option("mac", true, true)];
+    &[option("min_ttl", true), option("max_ttl", true), option("mac", true)];
 
 const TRACK_OPTIONS: &[OptionSpec] = &[
-    option("weight", true, true),
-    option("reverse", false, true),
-    option("noreverse", false, true),
-    option("no_reverse", false, true),
+    option("weight", true),
+    option("reverse", false),
+    option("noreverse", false),
+    option("no_reverse", false),
 ];
 
 /// Reads the statement tree into a draft, reporting what is wrong on the way.
-pub(crate) fn read_tree(nodes: &[Node], report: &mut Report) -> Draft {
-    let mut grammar = Grammar { report };
+/// With `allow_unsupported`, keywords whose absence can change which node holds the virtual
+/// addresses are warnings instead of errors.
+pub(crate) fn read_tree(nodes: &[Node], report: &mut Report, allow_unsupported: bool) -> Draft {
+    let mut grammar = Grammar { report, allow_unsupported };
     let mut draft = Draft::default();
     for node in nodes {
         grammar.top_level(&mut draft, node);
@@ -206,10 +76,12 @@ pub(crate) fn read_tree(nodes: &[Node], report: &mut Report) -> Draft {
 
 struct Grammar<'r> {
     report: &'r mut Report,
+    allow_unsupported: bool,
 }
 
 impl Grammar<'_> {
     fn top_level(&mut self, draft: &mut Draft, node: &Node) {
+        self.support(Block::TopLevel, &node.keyword, "at top level");
         match node.keyword.text.as_str() {
             "global_defs" => {
                 self.no_args(node);
@@ -256,13 +128,13 @@ impl Grammar<'_> {
                 }
                 draft.sync_groups.push(group);
             }
-            keyword if UNUSED_TOP_LEVEL.contains(&keyword) => self.unused(node, "at top level"),
-            _ => self.unknown(node, "at top level"),
+            _ => self.unknown(node, Block::TopLevel, "at top level"),
         }
     }
 
     fn global(&mut self, global: &mut GlobalDraft, node: &Node) {
         let keyword = node.keyword.text.as_str();
+        self.support(Block::GlobalDefs, &node.keyword, "in global_defs");
         match keyword {
             "router_id" => global.router_id = self.single(node).map(|word| word.text.clone()),
             "vrrp_version" => global.version = self.value(node, values::version),
@@ -289,13 +161,7 @@ impl Grammar<'_> {
                 if self.garp(&mut global.garp, garp_key, node) {
                     return;
                 }
-                let unused = UNUSED_GLOBAL.contains(&keyword)
-                    || UNUSED_GLOBAL_PREFIXES.iter().any(|prefix| keyword.starts_with(prefix));
-                if unused {
-                    self.unused(node, "in global_defs");
-                } else {
-                    self.unknown(node, "in global_defs");
-                }
+                self.unknown(node, Block::GlobalDefs, "in global_defs");
             }
         }
     }
@@ -320,6 +186,7 @@ impl Grammar<'_> {
 
     fn instance(&mut self, instance: &mut InstanceDraft, node: &Node, context: &str) {
         let keyword = node.keyword.text.as_str();
+        self.support(Block::Instance, &node.keyword, context);
         match keyword {
             "state" => instance.state = self.value(node, values::state),
             "interface" => instance.interface = self.single(node).map(|word| word.text.clone()),
@@ -329,16 +196,20 @@ impl Grammar<'_> {
             "priority" => instance.priority = self.priority(node),
             "advert_int" => instance.advert_int = self.located(node, values::seconds),
             "version" => instance.version = self.value(node, values::version),
-            "preempt" | "nopreempt" | "no_preempt" => {
-                let set = self.flag_ignoring_other_arguments(node);
-                let preempt = if keyword == "preempt" { set } else { !set };
+            "preempt" | "nopreempt" => {
+                self.ignoring_arguments(node);
+                let preempt = keyword == "preempt";
                 instance.preempt = Some(Located { value: preempt, at: node.keyword.clone() });
             }
             "preempt_delay" => {
                 instance.preempt_delay = self.value(node, |text| values::seconds_up_to(text, 1000));
             }
-            "accept" => instance.accept = Some(self.flag(node)),
-            "no_accept" => instance.accept = Some(!self.flag(node)),
+            // keepalived vrrp_parser.c vrrp_accept_handler() / vrrp_no_accept_handler(): no
+            // argument, any ignored.
+            "accept" | "no_accept" => {
+                self.ignoring_arguments(node);
+                instance.accept = Some(keyword == "accept");
+            }
             "unicast_src_ip" | "mcast_src_ip" => {
                 let word = self.single(node);
                 instance.source_ip = word.and_then(|word| {
@@ -395,21 +266,16 @@ impl Grammar<'_> {
                     self.authentication(instance, entry);
                 }
             }
-            "auth_hmac" => {
-                // Running unauthenticated against peers that sign is a split brain.
-                let message = "auth_hmac (keepalived's HMAC trailer) is not supported yet";
-                self.report.error_at(&node.keyword.span, message);
-            }
             _ if self.notify(&mut instance.notify, node) => {}
             _ if self.garp(&mut instance.garp, keyword, node) => {}
-            _ if UNUSED_INSTANCE.contains(&keyword) => self.unused(node, context),
-            _ => self.unknown(node, context),
+            _ => self.unknown(node, Block::Instance, context),
         }
     }
 
     /// One line of `authentication { }` (keepalived vrrp_parser.c vrrp_auth_type_handler(),
     /// vrrp_auth_pass_handler()).
     fn authentication(&mut self, instance: &mut InstanceDraft, entry: &Node) {
+        self.support(Block::Authentication, &entry.keyword, "in authentication");
         match entry.keyword.text.as_str() {
             "auth_type" => match self.single(entry) {
                 // The last auth_type line wins, as in keepalived.
@@ -432,11 +298,12 @@ impl Grammar<'_> {
                 password[..used].copy_from_slice(&bytes[..used]);
                 instance.auth_pass = Some(Located { value: password, at: word.clone() });
             }
-            _ => self.unknown(entry, "in authentication"),
+            _ => self.unknown(entry, Block::Authentication, "in authentication"),
         }
     }
 
     fn script(&mut self, script: &mut ScriptDraft, node: &Node, context: &str) {
+        self.support(Block::Script, &node.keyword, context);
         match node.keyword.text.as_str() {
             "script" => {
                 let Some(first) = node.args.first() else {
@@ -473,13 +340,13 @@ impl Grammar<'_> {
             "fall" => script.fall = self.value(node, |text| values::count(text, 1)),
             "user" => script.run_as = self.run_as(node, &node.args),
             "init_fail" => script.init_fail = self.flag(node),
-            _ => self.unknown(node, context),
+            _ => self.unknown(node, Block::Script, context),
         }
     }
 
     fn sync_group(&mut self, group: &mut SyncGroupDraft, node: &Node, context: &str) {
-        let keyword = node.keyword.text.as_str();
-        match keyword {
+        self.support(Block::SyncGroup, &node.keyword, context);
+        match node.keyword.text.as_str() {
             "group" => {
                 for entry in self.block(node) {
                     self.no_block(entry);
@@ -488,8 +355,7 @@ impl Grammar<'_> {
                 }
             }
             _ if self.notify(&mut group.notify, node) => {}
-            _ if UNUSED_SYNC_GROUP.contains(&keyword) => self.unused(node, context),
-            _ => self.unknown(node, context),
+            _ => self.unknown(node, Block::SyncGroup, context),
         }
     }
 
@@ -537,7 +403,8 @@ impl Grammar<'_> {
         self.no_block(entry);
         let address = self.address_ignoring_mask("unicast_peer", &entry.keyword);
         let mut peer = UnicastPeer { address: address?, mac: None, min_ttl: None, max_ttl: None };
-        for (name, value) in self.options("unicast_peer", &entry.args, PEER_OPTIONS) {
+        let options = self.options("unicast_peer", &entry.args, PEER_OPTIONS, Block::PeerOption);
+        for (name, value) in options {
             let Some(value) = value else { continue };
             match name.text.as_str() {
                 "min_ttl" => {
@@ -566,7 +433,8 @@ impl Grammar<'_> {
             broadcast: None,
             no_track: false,
         };
-        for (name, value) in self.options(what, &entry.args, ADDRESS_OPTIONS) {
+        for (name, value) in self.options(what, &entry.args, ADDRESS_OPTIONS, Block::AddressOption)
+        {
             let text = value.map(|word| word.text.clone());
             match (name.text.as_str(), value) {
                 ("dev", _) => vip.device = text,
@@ -645,27 +513,26 @@ impl Grammar<'_> {
         }
     }
 
-    /// keepalived vrrp_parser.c vrrp_nopreempt_handler() / vrrp_preempt_handler() take no
-    /// argument and ignore any; a boolean (the TOML form) still switches the flag.
-    fn flag_ignoring_other_arguments(&mut self, node: &Node) -> bool {
+    /// keepalived vrrp_parser.c vrrp_nopreempt_handler() / vrrp_preempt_handler() (and the
+    /// accept pair) take no argument and ignore any, so `nopreempt false` is nopreempt (the
+    /// TOML form `nopreempt = false` is lowered to `preempt` before it gets here).
+    fn ignoring_arguments(&mut self, node: &Node) {
         self.no_block(node);
-        let Some((value, rest)) = node.args.split_first() else { return true };
-        self.extra_args(node, rest);
-        values::boolean(&value.text).unwrap_or_else(|_| {
+        for word in &node.args {
             let message = format!(
-                "unexpected \"{}\" after {}, ignored as keepalived ignores it",
-                value.text, node.keyword.text
+                "unexpected \"{}\" after {}, ignored as keepalived ignores it: {} takes no \
+                 argument",
+                word.text, node.keyword.text, node.keyword.text
             );
-            self.report.warn_at(&value.span, message);
-            true
-        })
+            self.report.warn_at(&word.span, message);
+        }
     }
 
     /// `NAME [weight W] [reverse|noreverse]` in track_interface and track_script.
     fn tracking(&mut self, what: &str, entry: &Node) -> (Option<i32>, Option<bool>) {
         self.no_block(entry);
         let (mut weight, mut reverse) = (None, None);
-        for (name, value) in self.options(what, &entry.args, TRACK_OPTIONS) {
+        for (name, value) in self.options(what, &entry.args, TRACK_OPTIONS, Block::TrackOption) {
             match (name.text.as_str(), value) {
                 ("weight", Some(value)) => {
                     weight = self.parse_word("weight", value, values::weight)
@@ -679,19 +546,25 @@ impl Grammar<'_> {
     }
 
     /// Splits `name value` / `flag` options; unknown ones are errors, since guessing what an
-    /// address option means could configure the wrong thing. Options keepalived knows but vrrpd
-    /// does not implement are warnings and left out of the result.
+    /// address option means could configure the wrong thing. Options vrrpd does not act on
+    /// are reported as the keyword table says, and still parsed.
     fn options<'a>(
         &mut self,
         what: &str,
         args: &'a [Word],
         specs: &[OptionSpec],
+        block: Block,
     ) -> Vec<(&'a Word, Option<&'a Word>)> {
         let mut found = Vec::new();
         let mut args = args.iter();
         while let Some(name) = args.next() {
             let Some(spec) = specs.iter().find(|spec| spec.name == name.text) else {
-                let known: Vec<&str> = specs.iter().filter(|s| s.used).map(|s| s.name).collect();
+                let acted_on = |spec: &&OptionSpec| {
+                    keywords::lookup(block, spec.name).is_none_or(|entry| {
+                        matches!(entry.support, Support::ActedOn { .. } | Support::Always { .. })
+                    })
+                };
+                let known: Vec<&str> = specs.iter().filter(acted_on).map(|s| s.name).collect();
                 let expected = format!("expected one of {}", known.join(", "));
                 self.report.invalid(&format!("{what} option"), name, &expected);
                 continue;
@@ -705,11 +578,8 @@ impl Grammar<'_> {
             } else {
                 None
             };
-            if !spec.used {
-                let message =
-                    format!("option \"{}\" in {what} is not used by vrrpd, ignored", name.text);
-                self.report.warn(&name.span, message);
-            } else if !spec.takes_value || value.is_some() {
+            self.support(block, name, &format!("in {what}"));
+            if !spec.takes_value || value.is_some() {
                 found.push((name, value));
             }
         }
@@ -817,14 +687,56 @@ impl Grammar<'_> {
         self.report.error_at(&node.keyword.span, message);
     }
 
-    fn unknown(&mut self, node: &Node, context: &str) {
-        let message = format!("unknown keyword \"{}\" {context}, ignored", node.keyword.text);
-        self.report.warn(&node.keyword.span, message);
+    /// A keyword no branch of the grammar reads: unknown, unless the keyword table lists it
+    /// as one with nothing to read (already reported by [`Grammar::support`] where vrrpd does
+    /// not act on it). One listed as acted on must have its branch, so it is unknown here.
+    fn unknown(&mut self, node: &Node, block: Block, context: &str) {
+        let listed = keywords::lookup(block, &node.keyword.text)
+            .is_some_and(|entry| !matches!(entry.support, Support::ActedOn { .. }));
+        if !listed {
+            let message = format!("unknown keyword \"{}\" {context}, ignored", node.keyword.text);
+            self.report.warn(&node.keyword.span, message);
+        }
     }
 
-    fn unused(&mut self, node: &Node, context: &str) {
-        let message =
-            format!("keyword \"{}\" {context} is not used by vrrpd, ignored", node.keyword.text);
-        self.report.warn(&node.keyword.span, message);
+    /// What the keyword table says about a keyword vrrpd does not act on, at the keyword:
+    /// the effect, as an error when ignoring it can change which node holds the virtual
+    /// addresses (unless unsupported keywords are allowed).
+    fn support(&mut self, block: Block, keyword: &Word, context: &str) {
+        let Some(entry) = keywords::lookup(block, &keyword.text) else { return };
+        let noun = match block {
+            Block::AddressOption | Block::PeerOption | Block::TrackOption => "option",
+            _ => "keyword",
+        };
+        let name = &keyword.text;
+        match entry.support {
+            Support::ActedOn { .. } | Support::Always { .. } => {}
+            Support::Unsupported { effect, moves_vip: false } => {
+                let message = format!("{noun} \"{name}\" {context} is not supported: {effect}");
+                self.report.warn_at(&keyword.span, message);
+            }
+            Support::Unsupported { effect, moves_vip: true } if self.allow_unsupported => {
+                let message = format!(
+                    "{noun} \"{name}\" {context} is not supported: {effect} (allowed by \
+                     --allow-unsupported)"
+                );
+                self.report.warn_at(&keyword.span, message);
+            }
+            Support::Unsupported { effect, moves_vip: true } => {
+                let message = format!(
+                    "{noun} \"{name}\" {context} is not supported: {effect}; this can change \
+                     which node holds the virtual addresses, so it is refused \
+                     (--allow-unsupported runs without it)"
+                );
+                self.report.error_at(&keyword.span, message);
+            }
+            Support::OtherSubsystem { subsystem } => {
+                let message = format!(
+                    "{noun} \"{name}\" {context} belongs to keepalived's {subsystem}, which \
+                     vrrpd does not run: skipped"
+                );
+                self.report.warn(&keyword.span, message);
+            }
+        }
     }
 }

@@ -7,16 +7,20 @@
 //! # keepalived.conf
 //!
 //! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
-//! `vrrp_sync_group`, `include`), with keepalived's defaults. Keywords of other keepalived
-//! subsystems (SMTP, LVS, SNMP, ...) are accepted with a warning that vrrpd does not use them;
-//! unknown keywords are warnings too; invalid values and broken references are errors, except
+//! `vrrp_sync_group`, `include`), with keepalived's defaults. What vrrpd does with each keyword
+//! keepalived knows is in one table, [`keywords::KEYWORDS`] (also
+//! `docs/keepalived-compatibility.md`): a keyword vrrpd does not act on is a warning naming its
+//! effect, or an error where ignoring it can change which node holds the virtual addresses
+//! (unless [`LoadOptions::allow_unsupported`]); keywords of other keepalived subsystems (SMTP,
+//! LVS, SNMP, ...) get one note each; unknown keywords are warnings too; invalid values and broken references are errors, except
 //! where keepalived 2.2.7 runs the file anyway: a mask or range after `unicast_src_ip` or a
 //! unicast peer (left out), an argument after `nopreempt` (ignored), an invalid `priority` (the
 //! default 100); those are warnings at the exact text. A file without `vrrp_instance` is
 //! accepted with a warning, as keepalived runs it.
 //!
-//! Diagnostics: unknown or unused keywords are warnings naming `file:line`; invalid values are
-//! errors naming `file:line:column` and what was expected; a missing required item (`interface`,
+//! Diagnostics: unknown keywords and other subsystems' keywords are warnings naming
+//! `file:line`; keywords vrrpd does not act on name `file:line:column` and their effect;
+//! invalid values are errors naming `file:line:column` and what was expected; a missing required item (`interface`,
 //! `virtual_router_id`) is an error naming the instance and the line it starts on. Inside an
 //! included file, the diagnostic names that file.
 //!
@@ -74,6 +78,7 @@ mod draft;
 mod glob;
 mod include;
 mod keepalived;
+pub mod keywords;
 mod lexer;
 mod model;
 mod preprocess;
@@ -149,13 +154,16 @@ pub struct LoadOptions {
     /// keepalived's configuration id (`-i`/`--config-id`), which selects the `@ID` lines;
     /// `None` keeps only the `@^ID` ones, as keepalived without an id.
     pub config_id: Option<String>,
+    /// Accept keywords vrrpd does not act on even where that can change which node holds the
+    /// virtual addresses (`--allow-unsupported`): they are then warnings, not errors.
+    pub allow_unsupported: bool,
 }
 
 impl LoadOptions {
     /// The options keepalived runs with when given no `-i`: the host name up to its first dot
     /// as the configuration id (keepalived/core/main.c, from uname's nodename).
     pub fn for_this_host() -> LoadOptions {
-        LoadOptions { config_id: host_config_id() }
+        LoadOptions { config_id: host_config_id(), allow_unsupported: false }
     }
 }
 
@@ -202,7 +210,7 @@ pub fn parse_str_with(
         }
         Format::Toml => toml::read_tree(text, origin, &mut report),
     };
-    let draft = keepalived::read_tree(&tree, &mut report);
+    let draft = keepalived::read_tree(&tree, &mut report, options.allow_unsupported);
     let no_instance = draft.instances.is_empty();
     let config = validate::validate(draft, &mut report);
     if no_instance {

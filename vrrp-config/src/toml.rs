@@ -17,6 +17,17 @@ use crate::syntax::Node;
 /// Named blocks: arrays of tables, each with a `name`.
 const NAMED_BLOCKS: &[&str] = &["vrrp_instance", "vrrp_script", "vrrp_sync_group"];
 
+/// Flags of keepalived that take no argument and come in pairs, so `false` means the other.
+const OPPOSITES: &[(&str, &str)] = &[("preempt", "nopreempt"), ("accept", "no_accept")];
+
+fn opposite(keyword: &str) -> Option<&'static str> {
+    OPPOSITES.iter().find_map(|&(yes, no)| match keyword {
+        _ if keyword == yes => Some(no),
+        _ if keyword == no => Some(yes),
+        _ => None,
+    })
+}
+
 /// Keywords whose value is a command; as an array it is the exact argument list.
 const COMMAND_KEYS: &[&str] =
     &["script", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"];
@@ -118,6 +129,13 @@ impl Lowering<'_> {
     ) -> Option<Node> {
         let node = |args, block| Some(Node { keyword: keyword.clone(), args, block });
         match value.get_ref() {
+            // keepalived's `preempt` / `nopreempt` and `accept` / `no_accept` take no argument;
+            // the TOML boolean picks one of the pair.
+            DeValue::Boolean(false) if opposite(&keyword.text).is_some() => {
+                let text = opposite(&keyword.text).unwrap_or_default().to_string();
+                let keyword = Word { text, span: keyword.span.clone() };
+                Some(Node { keyword, args: Vec::new(), block: None })
+            }
             DeValue::Boolean(true) => node(Vec::new(), None),
             DeValue::Boolean(false) => node(vec![self.word("false".into(), value.span())], None),
             DeValue::Table(table) => {

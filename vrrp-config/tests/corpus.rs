@@ -19,6 +19,12 @@ struct Case {
     /// interfaces do not exist, so a real interface of this machine stands in for them.
     interfaces: &'static [&'static str],
     instances: usize,
+    /// The keywords vrrpd does not act on, as `LINE:COLUMN KEYWORD`; check-config prints each
+    /// with its effect (the keyword table, docs/keepalived-compatibility.md).
+    unsupported: &'static [&'static str],
+    /// Some of them can change which node holds the virtual addresses: the file is refused
+    /// unless unsupported keywords are allowed (`--allow-unsupported`).
+    needs_allow_unsupported: bool,
     /// Every other warning, as `LINE[:COLUMN]: MESSAGE`.
     warnings: &'static [&'static str],
     /// A file keepalived runs that vrrpd refuses, with the error, until it is supported.
@@ -30,6 +36,8 @@ const CASES: &[Case] = &[
         file: "ansible-redhat-cop-infra-ansible.conf",
         config_id: None,
         interfaces: &["eth0"],
+        unsupported: &[],
+        needs_allow_unsupported: false,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -38,6 +46,8 @@ const CASES: &[Case] = &[
         file: "cyberark-joetanx-keepalived-master.conf",
         config_id: None,
         interfaces: &["eth0"],
+        unsupported: &["5:5 enable_script_security"],
+        needs_allow_unsupported: false,
         instances: 1,
         warnings: &[
             "18:20: unicast_src_ip \"192.168.0.91/24\": only the address 192.168.0.91 is used, \
@@ -51,6 +61,8 @@ const CASES: &[Case] = &[
         file: "homelab-mrp-yt-galaxy-master.conf",
         config_id: None,
         interfaces: &["vmbr0"],
+        unsupported: &[],
+        needs_allow_unsupported: false,
         instances: 1,
         // keepalived says the same ("Truncating auth_pass to 8 characters").
         warnings: &["11: auth_pass is longer than 8 characters: only the first 8 are used"],
@@ -60,6 +72,8 @@ const CASES: &[Case] = &[
         file: "k8s-docs-xusxlinux-master02.conf",
         config_id: None,
         interfaces: &["eth0"],
+        unsupported: &[],
+        needs_allow_unsupported: false,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -68,6 +82,8 @@ const CASES: &[Case] = &[
         file: "k8s-install-noskywalker-master02.conf",
         config_id: None,
         interfaces: &["ens33"],
+        unsupported: &["7:5 enable_script_security"],
+        needs_allow_unsupported: false,
         instances: 1,
         // keepalived says the same ("Truncating auth_pass to 8 characters").
         warnings: &["25: auth_pass is longer than 8 characters: only the first 8 are used"],
@@ -77,6 +93,8 @@ const CASES: &[Case] = &[
         file: "k8s-installer-fanux-kubeinit.conf",
         config_id: None,
         interfaces: &["eth0", "eth1"],
+        unsupported: &["5:5 group"],
+        needs_allow_unsupported: false,
         instances: 2,
         warnings: &[],
         refused: None,
@@ -86,6 +104,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-conditional_conf.conf",
         config_id: Some("high"),
         interfaces: &["eth0", "eth2", "eth3"],
+        unsupported: &["5:7 net_namespace", "25:2 use_vmac"],
+        needs_allow_unsupported: true,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -94,6 +114,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-sample.conf",
         config_id: None,
         interfaces: &["eth0"],
+        unsupported: &[],
+        needs_allow_unsupported: false,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -102,6 +124,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-track_interface.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2", "eth3"],
+        unsupported: &["9:1 static_routes", "30:5 virtual_routes"],
+        needs_allow_unsupported: true,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -110,6 +134,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-localcheck.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2", "eth3"],
+        unsupported: &[],
+        needs_allow_unsupported: false,
         instances: 9,
         warnings: &[],
         refused: None,
@@ -120,6 +146,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-lvs_syncd.conf",
         config_id: None,
         interfaces: &["eth0", "eth1"],
+        unsupported: &[],
+        needs_allow_unsupported: false,
         instances: 3,
         warnings: &[
             "6: unknown keyword \"VI_2\" in vrrp_sync_group VG1, ignored",
@@ -133,6 +161,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-routes.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2", "eth3"],
+        unsupported: &["9:1 static_routes", "27:5 virtual_routes"],
+        needs_allow_unsupported: true,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -141,6 +171,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-rules.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2"],
+        unsupported: &["11:1 static_rules", "26:5 virtual_rules"],
+        needs_allow_unsupported: true,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -149,6 +181,13 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-scripts.conf",
         config_id: None,
         interfaces: &["eth0"],
+        unsupported: &[
+            "9:3 group",
+            "13:3 notify_backup",
+            "14:3 notify_master",
+            "15:3 notify_fault",
+        ],
+        needs_allow_unsupported: false,
         instances: 3,
         warnings: &[],
         refused: None,
@@ -157,6 +196,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-static_ipaddress.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2"],
+        unsupported: &["9:1 static_ipaddress", "23:5 virtual_routes"],
+        needs_allow_unsupported: true,
         instances: 1,
         warnings: &[],
         refused: None,
@@ -165,6 +206,14 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-sync.conf",
         config_id: None,
         interfaces: &["eth0", "eth1"],
+        unsupported: &[
+            "6:3 group",
+            "15:3 notify_backup",
+            "16:3 notify_master",
+            "17:3 notify_fault",
+            "21:3 group",
+        ],
+        needs_allow_unsupported: false,
         instances: 9,
         warnings: &[],
         refused: None,
@@ -173,6 +222,8 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp.conf",
         config_id: None,
         interfaces: &["eth0", "eth1"],
+        unsupported: &[],
+        needs_allow_unsupported: false,
         instances: 4,
         warnings: &[],
         refused: None,
@@ -181,6 +232,8 @@ const CASES: &[Case] = &[
         file: "openstack-neutron-l3-ha.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2", "eth4", "eth6", "eth10"],
+        unsupported: &["30:5 virtual_routes"],
+        needs_allow_unsupported: true,
         instances: 2,
         // keepalived says the same ("Initial state master is incompatible with AH
         // authentication - clearing").
@@ -196,13 +249,25 @@ fn corpus(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus").join(file)
 }
 
-fn options(case: &Case) -> LoadOptions {
-    LoadOptions { config_id: case.config_id.map(str::to_string) }
+fn options(case: &Case, allow_unsupported: bool) -> LoadOptions {
+    LoadOptions { config_id: case.config_id.map(str::to_string), allow_unsupported }
 }
 
 /// The note vrrpd gives, once per keyword, for what belongs to another keepalived subsystem.
 fn is_skipped_subsystem_note(warning: &Diagnostic) -> bool {
-    warning.message.ends_with("is not used by vrrpd, ignored")
+    warning.message.ends_with("which vrrpd does not run: skipped")
+}
+
+/// A keyword vrrpd does not act on, reported with its effect.
+fn is_unsupported(diagnostic: &Diagnostic) -> bool {
+    (diagnostic.message.starts_with("keyword \"") || diagnostic.message.starts_with("option \""))
+        && diagnostic.message.contains(" is not supported: ")
+}
+
+/// `LINE:COLUMN KEYWORD` of an unsupported keyword's diagnostic.
+fn unsupported_at(diagnostic: &Diagnostic) -> String {
+    let keyword = diagnostic.message.split('"').nth(1).unwrap_or_default();
+    format!("{}:{} {keyword}", diagnostic.line.unwrap_or(0), diagnostic.column.unwrap_or(0))
 }
 
 fn located(warning: &Diagnostic) -> String {
@@ -230,19 +295,33 @@ fn the_corpus_is_every_file_stored() {
 fn vrrp_config_accepts_every_file_as_stated() {
     for case in CASES {
         if let Some(refusal) = case.refused {
-            let error =
-                load_with(&corpus(case.file), &options(case)).expect_err(case.file).to_string();
+            let error = load_with(&corpus(case.file), &options(case, true))
+                .expect_err(case.file)
+                .to_string();
             let expected = format!("{}:{refusal}", corpus(case.file).display());
             assert_eq!(error, expected, "{}", case.file);
             continue;
         }
-        let loaded = load_with(&corpus(case.file), &options(case))
+        let loaded = load_with(&corpus(case.file), &options(case, true))
             .unwrap_or_else(|error| panic!("{} is refused:\n{error}", case.file));
         assert_eq!(loaded.config.instances.len(), case.instances, "{}", case.file);
-        let (skipped, stated): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        let (skipped, rest): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
             loaded.warnings.iter().partition(|warning| is_skipped_subsystem_note(warning));
+        let (unsupported, stated): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+            rest.into_iter().partition(|warning| is_unsupported(warning));
+        let unsupported: Vec<String> = unsupported.into_iter().map(unsupported_at).collect();
+        assert_eq!(unsupported, case.unsupported, "{}", case.file);
         let stated: Vec<String> = stated.into_iter().map(located).collect();
         assert_eq!(stated, case.warnings, "{}", case.file);
+        // Without --allow-unsupported, the keywords that can move the addresses refuse it,
+        // and nothing else does.
+        match load_with(&corpus(case.file), &options(case, false)) {
+            Ok(_) => assert!(!case.needs_allow_unsupported, "{} is accepted", case.file),
+            Err(error) => {
+                assert!(case.needs_allow_unsupported, "{} is refused:\n{error}", case.file);
+                assert!(error.errors.iter().all(is_unsupported), "{}:\n{error}", case.file);
+            }
+        }
         // A skipped block gets one note, never one per line of what it holds.
         let text = std::fs::read_to_string(corpus(case.file)).unwrap();
         let blocks = text.lines().filter(|line| line.starts_with("virtual_server ")).count();

@@ -59,11 +59,11 @@ virtual_server 192.0.2.100 80 {{
     assert_eq!(
         warnings(&text, "file.conf"),
         vec![
-            "file.conf:2: keyword \"notification_email\" in global_defs is not used by vrrpd, ignored",
-            "file.conf:5: keyword \"smtp_server\" in global_defs is not used by vrrpd, ignored",
-            "file.conf:6: keyword \"lvs_sync_daemon\" in global_defs is not used by vrrpd, ignored",
-            "file.conf:9: keyword \"virtual_server\" at top level is not used by vrrpd, ignored",
-            "file.conf:19: keyword \"smtp_alert\" in vrrp_instance VI01 is not used by vrrpd, ignored",
+            "file.conf:2: keyword \"notification_email\" in global_defs belongs to keepalived's SMTP alerts, which vrrpd does not run: skipped",
+            "file.conf:5: keyword \"smtp_server\" in global_defs belongs to keepalived's SMTP alerts, which vrrpd does not run: skipped",
+            "file.conf:6: keyword \"lvs_sync_daemon\" in global_defs belongs to keepalived's LVS (virtual servers), which vrrpd does not run: skipped",
+            "file.conf:9: keyword \"virtual_server\" at top level belongs to keepalived's LVS (virtual servers), which vrrpd does not run: skipped",
+            "file.conf:19: keyword \"smtp_alert\" in vrrp_instance VI01 belongs to keepalived's SMTP alerts, which vrrpd does not run: skipped",
         ]
     );
 }
@@ -158,8 +158,8 @@ fn invalid_entries_in_lists() {
         vec![
             "t.conf:5:9: invalid virtual_ipaddress \"192.0.2.100/33\": expected a prefix length from 0 to 32",
             "t.conf:6:24: missing value after dev",
-            "t.conf:7:24: invalid virtual_ipaddress option \"flavour\": expected one of dev, label, scope, brd, broadcast, no_track",
-            "t.conf:7:32: invalid virtual_ipaddress option \"red\": expected one of dev, label, scope, brd, broadcast, no_track",
+            "t.conf:7:24: invalid virtual_ipaddress option \"flavour\": expected one of dev, label, scope, no_track",
+            "t.conf:7:32: invalid virtual_ipaddress option \"red\": expected one of dev, label, scope, no_track",
             "t.conf:8:30: invalid scope \"galaxy\": expected global, site, link, host or nowhere",
             "t.conf:11:23: invalid mac \"02:00:00:00:00\": expected a MAC address such as 02:00:00:00:00:02",
             "t.conf:12:27: invalid min_ttl \"300\": expected an integer from 0 to 255",

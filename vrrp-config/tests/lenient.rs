@@ -45,15 +45,57 @@ fn source_and_peers_with_a_mask_use_the_address() {
     );
 }
 
-/// keepalived vrrp_parser.c vrrp_nopreempt_handler() ignores its arguments.
+/// keepalived vrrp_parser.c vrrp_nopreempt_handler() and vrrp_preempt_handler() ignore their
+/// arguments: `nopreempt false` is nopreempt, `preempt no` is preempt.
 #[test]
 fn nopreempt_ignores_its_argument() {
-    let loaded = load("    nopreempt 1\n    virtual_ipaddress {\n        192.0.2.100\n    }\n");
-    assert!(!loaded.config.instances[0].preempt);
+    for (line, preempt) in
+        [("nopreempt 1", false), ("nopreempt false", false), ("preempt no", true)]
+    {
+        let (keyword, argument) = line.split_once(' ').unwrap();
+        let body = format!("    {line}\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n");
+        let loaded = load(&body);
+        assert_eq!(loaded.config.instances[0].preempt, preempt, "{line}");
+        let column = 5 + keyword.len() + 1;
+        assert_eq!(
+            warnings(&loaded),
+            [format!(
+                "t.conf:4:{column}: unexpected \"{argument}\" after {keyword}, ignored as \
+                 keepalived ignores it: {keyword} takes no argument"
+            )]
+        );
+    }
+}
+
+/// keepalived's `accept` and `no_accept` take no argument either: `accept false` accepts.
+#[test]
+fn accept_ignores_its_argument() {
+    let loaded = load("    accept false\n    virtual_ipaddress {\n        192.0.2.100\n    }\n");
+    assert!(loaded.config.instances[0].accept);
     assert_eq!(
         warnings(&loaded),
-        ["t.conf:4:15: unexpected \"1\" after nopreempt, ignored as keepalived ignores it"]
+        ["t.conf:4:12: unexpected \"false\" after accept, ignored as keepalived ignores it: \
+          accept takes no argument"]
     );
+}
+
+/// TOML's booleans keep their meaning: `nopreempt = false` preempts, `preempt = false` does not.
+#[test]
+fn toml_booleans_choose_preempt_or_nopreempt() {
+    for (line, preempt) in [
+        ("nopreempt = false", true),
+        ("nopreempt = true", false),
+        ("preempt = false", false),
+        ("preempt = true", true),
+    ] {
+        let text = format!(
+            "[[vrrp_instance]]\nname = \"VI\"\ninterface = \"eth0\"\nvirtual_router_id = 51\n\
+             virtual_ipaddress = [\"192.0.2.100\"]\n{line}\n"
+        );
+        let loaded = parse_str(&text, Path::new("t.toml")).unwrap();
+        assert_eq!(loaded.warnings, vec![], "{line}");
+        assert_eq!(loaded.config.instances[0].preempt, preempt, "{line}");
+    }
 }
 
 /// keepalived vrrp_parser.c vrrp_prio_handler(): "Priority not valid! ... Using default 100".
@@ -97,10 +139,25 @@ fn broadcast_addresses_in_virtual_ipaddress() {
         broadcasts,
         [v4("192.0.2.255"), v4("192.0.2.255"), v4("192.0.2.0"), None, v4("192.0.2.107")]
     );
+    // Parsed and checked as keepalived does, then not applied: the keyword table says so.
+    let unsupported = |line: u32, option: &str| {
+        format!(
+            "t.conf:{line}:24: option \"{option}\" in virtual_ipaddress is not supported: the \
+             address is added without a broadcast address; VRRP does not depend on it"
+        )
+    };
     assert_eq!(
         warnings(&loaded),
-        ["t.conf:8:28: brd + on a /31 address: the prefix is too long for a broadcast address, \
-          none is set (as keepalived does)"]
+        [
+            unsupported(5, "brd"),
+            unsupported(6, "broadcast"),
+            unsupported(7, "brd"),
+            unsupported(8, "brd"),
+            "t.conf:8:28: brd + on a /31 address: the prefix is too long for a broadcast \
+             address, none is set (as keepalived does)"
+                .to_string(),
+            unsupported(9, "brd"),
+        ]
     );
 }
 

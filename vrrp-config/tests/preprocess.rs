@@ -8,7 +8,7 @@ use std::path::Path;
 use vrrp_config::{parse_str_with, LoadOptions, MAX_GENERATED_LINES};
 
 fn options(config_id: Option<&str>) -> LoadOptions {
-    LoadOptions { config_id: config_id.map(str::to_string) }
+    LoadOptions { config_id: config_id.map(str::to_string), ..LoadOptions::default() }
 }
 
 /// The unknown top-level keywords, as `line keyword`, of a file read with `config_id`.

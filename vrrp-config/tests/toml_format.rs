@@ -50,10 +50,23 @@ name = "G1"
 group = ["VI01", "VI02"]
 "#;
 
+/// `LINE:COLUMN KEYWORD` of each warning about a keyword vrrpd does not act on, and nothing
+/// else may be warned about.
+fn unsupported(warnings: &[vrrp_config::Diagnostic]) -> Vec<String> {
+    warnings
+        .iter()
+        .map(|warning| {
+            assert!(warning.message.contains(" is not supported: "), "{warning}");
+            let keyword = warning.message.split('"').nth(1).unwrap_or_default();
+            format!("{}:{} {keyword}", warning.line.unwrap(), warning.column.unwrap())
+        })
+        .collect()
+}
+
 #[test]
 fn full_schema() {
     let loaded = parse_str(FULL, Path::new("vrrpd.toml")).unwrap();
-    assert_eq!(loaded.warnings, vec![]);
+    assert_eq!(unsupported(&loaded.warnings), ["19:1 no_accept", "38:1 group"]);
     let config = loaded.config;
     let script = config.script("chk_haproxy").unwrap();
     assert_eq!(script.argv, ["/usr/bin/pgrep", "-f", "haproxy -f \"x\""]);
@@ -134,7 +147,7 @@ vrrp_sync_group G1 {
         r#"["/usr/bin/pgrep", "-f", "haproxy -f x"]"#,
     );
     let from_toml = parse_str(&toml, Path::new("vrrpd.toml")).unwrap();
-    assert_eq!(from_keepalived.warnings, vec![]);
+    assert_eq!(unsupported(&from_keepalived.warnings), ["17:5 no_accept", "40:5 group"]);
     assert_eq!(from_toml.config, from_keepalived.config);
 }
 
@@ -158,7 +171,7 @@ fn unknown_keys_are_warnings() {
     assert_eq!(
         loaded.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         vec![
-            "vrrpd.toml:2: keyword \"smtp_server\" in global_defs is not used by vrrpd, ignored",
+            "vrrpd.toml:2: keyword \"smtp_server\" in global_defs belongs to keepalived's SMTP alerts, which vrrpd does not run: skipped",
             "vrrpd.toml:9: unknown keyword \"colour\" in vrrp_instance VI01, ignored",
         ]
     );

@@ -50,7 +50,7 @@ use crate::{
     xdp::{AttachMode, XdpDatapath},
 };
 
-pub use crate::lifecycle::{check_privileges, load_config};
+pub use crate::lifecycle::{check_privileges, load_config, load_config_on_host};
 
 /// How old the status readers' snapshot may grow while no instance changes state.
 const SNAPSHOT_PERIOD: Duration = Duration::from_millis(100);
@@ -113,7 +113,7 @@ pub async fn run(options: Options) -> Result<()> {
     // First: until they are handled, these signals end the process, and the exporters send
     // them on every scrape, a daemon starting up included.
     let mut dump_signals = DumpSignals::new()?;
-    let config = load_config(&options.config, &options.load)?;
+    let config = load_config_on_host(&options.config, &options.load)?;
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
     let _lock = lock::acquire(&options.runtime_dir)?;

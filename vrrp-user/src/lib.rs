@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod dump_layout;
 pub mod dumps;
 mod effects;
+pub mod host_check;
 mod inputs;
 pub mod inspect;
 pub mod instance;

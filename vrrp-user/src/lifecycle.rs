@@ -23,9 +23,13 @@ use crate::{
     xdp::{AttachMode, XdpDatapath},
 };
 
-/// Loads and validates the configuration, printing its warnings.
+/// Loads and validates the configuration, printing its warnings (a refused file's too).
 pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -> Result<Config> {
-    let loaded = vrrp_config::load_with(path, options)?;
+    let loaded = vrrp_config::load_with(path, options).inspect_err(|error| {
+        for warning in &error.warnings {
+            log::warn!("{warning}");
+        }
+    })?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }
@@ -37,6 +41,29 @@ pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -
         );
     }
     Ok(loaded.config)
+}
+
+/// [`load_config`], then what only this host can say about it (interfaces, source addresses):
+/// the one validation of `vrrpd check-config` and of the daemon's start, so a file that passed
+/// the first meets no other refusal at the second.
+pub fn load_config_on_host(
+    path: &std::path::Path,
+    options: &vrrp_config::LoadOptions,
+) -> Result<Config> {
+    let config = load_config(path, options)?;
+    let host = crate::host_check::Host::read()?;
+    let mut errors = Vec::new();
+    for finding in crate::host_check::check(&config, &host) {
+        let message = format!("{}: {}", path.display(), finding.message);
+        match finding.severity {
+            vrrp_config::Severity::Warning => log::warn!("{message}"),
+            vrrp_config::Severity::Error => errors.push(message),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n"));
+    }
+    Ok(config)
 }
 
 impl Daemon {

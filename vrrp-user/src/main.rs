@@ -92,21 +92,36 @@ struct LoadArgs {
     /// dot, as keepalived).
     #[arg(short = 'i', long = "config-id", global = true)]
     config_id: Option<String>,
+    /// Run a file that uses keywords vrrpd does not act on even where that can change which
+    /// node holds the virtual addresses (docs/keepalived-compatibility.md); they are then
+    /// warnings, not errors.
+    #[arg(long, global = true)]
+    allow_unsupported: bool,
 }
 
 impl LoadArgs {
     fn options(self) -> vrrp_config::LoadOptions {
-        match self.config_id {
-            Some(config_id) => vrrp_config::LoadOptions { config_id: Some(config_id) },
-            None => vrrp_config::LoadOptions::for_this_host(),
+        let mut options = vrrp_config::LoadOptions::for_this_host();
+        if self.config_id.is_some() {
+            options.config_id = self.config_id;
         }
+        options.allow_unsupported = self.allow_unsupported;
+        options
     }
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Validate a configuration file: warnings and errors with file:line:column; exit 1 on error.
-    CheckConfig { file: PathBuf },
+    /// On the host it will run on, also what only the host can say (interfaces that do not
+    /// exist, source addresses not configured), as the daemon checks at start.
+    CheckConfig {
+        file: PathBuf,
+        /// Check the file only, not this host's interfaces and addresses (for a file checked
+        /// away from the host that will run it).
+        #[arg(long)]
+        no_host_checks: bool,
+    },
     /// Print the data path's per-reason counters from the pinned map of a running daemon.
     Counters {
         #[arg(long, default_value = DEFAULT_PIN_DIR)]
@@ -163,11 +178,17 @@ fn main() -> ExitCode {
     }
     logger.init();
     let result = match cli.command {
-        Some(Command::CheckConfig { file }) => check_config(&file, &cli.run.load.options()),
+        Some(Command::CheckConfig { file, no_host_checks }) => {
+            check_config(&file, &cli.run.load.options(), !no_host_checks)
+        }
         Some(Command::Counters { pin_dir }) => inspect::print_counters(&pin_dir),
         Some(Command::Instances { pin_dir }) => inspect::print_instances(&pin_dir),
         Some(Command::Cleanup { config, pin_dir, runtime_dir }) => {
-            cleanup(&config, &pin_dir, &runtime_dir, &cli.run.load.options())
+            // What a daemon left behind goes whatever keywords its file uses that vrrpd does
+            // not act on (the unit's ExecStopPost= passes no --allow-unsupported).
+            let load =
+                vrrp_config::LoadOptions { allow_unsupported: true, ..cli.run.load.options() };
+            cleanup(&config, &pin_dir, &runtime_dir, &load)
         }
         Some(Command::Status { runtime_dir, json, check }) => {
             return status(&runtime_dir, json, check);
@@ -226,8 +247,22 @@ fn status(runtime_dir: &std::path::Path, json: bool, check: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check_config(file: &std::path::Path, load: &vrrp_config::LoadOptions) -> Result<()> {
-    let config = daemon::load_config(file, load)?;
+fn check_config(
+    file: &std::path::Path,
+    load: &vrrp_config::LoadOptions,
+    host_checks: bool,
+) -> Result<()> {
+    let config = if host_checks {
+        daemon::load_config_on_host(file, load)?
+    } else {
+        let config = daemon::load_config(file, load)?;
+        log::warn!(
+            "{}: host checks skipped (--no-host-checks): interfaces and source addresses are \
+             not checked",
+            file.display()
+        );
+        config
+    };
     println!(
         "{}: valid ({} instance{}, {} script{})",
         file.display(),

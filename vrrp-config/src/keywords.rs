@@ -1,0 +1,879 @@
+//! Every keyword of keepalived's VRRP configuration, and what vrrpd does with it.
+//!
+//! This table is the one place that says which keywords vrrpd acts on and what it means for an
+//! operator when it does not: the parser looks keywords up here, `check-config` prints the
+//! effect written here, and `docs/keepalived-compatibility.md` is generated from it
+//! ([`compatibility_markdown`]). The list follows keepalived's parser: vrrp_parser.c
+//! init_vrrp_keywords(), core/global_parser.c init_global_keywords(), trackers/track_file.c
+//! add_track_file_keywords(), and the address options of vrrp_ipaddress.c parse_ipaddress(),
+//! as keepalived's current source has them (a superset of 2.2.7's); the keywords themselves are
+//! listed in `tests/data/keepalived-keywords.txt`, and a test checks each has its entry here.
+//!
+//! Supporting a keyword is a one-line change: its entry becomes [`acted`] with the test that
+//! proves it.
+
+use std::fmt::Write as _;
+
+/// Where a keyword is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    /// Outside any block.
+    TopLevel,
+    GlobalDefs,
+    Instance,
+    /// `authentication { }` inside `vrrp_instance`.
+    Authentication,
+    /// `auth_hmac { }` inside `vrrp_instance`.
+    AuthHmac,
+    SyncGroup,
+    Script,
+    /// `track_file` (and its older name `vrrp_track_file`).
+    TrackFile,
+    TrackProcess,
+    /// `track_group`, the static addresses' tracking groups.
+    TrackGroup,
+    GarpGroup,
+    /// An option on a `virtual_ipaddress` (or `_excluded`) line.
+    AddressOption,
+    /// An option on a `unicast_peer` line.
+    PeerOption,
+    /// An option on a `track_interface` or `track_script` line.
+    TrackOption,
+}
+
+impl Block {
+    const ALL: [Block; 14] = [
+        Block::TopLevel,
+        Block::GlobalDefs,
+        Block::Instance,
+        Block::Authentication,
+        Block::AuthHmac,
+        Block::SyncGroup,
+        Block::Script,
+        Block::TrackFile,
+        Block::TrackProcess,
+        Block::TrackGroup,
+        Block::GarpGroup,
+        Block::AddressOption,
+        Block::PeerOption,
+        Block::TrackOption,
+    ];
+
+    /// How the block is named in messages and in the generated document.
+    pub fn title(self) -> &'static str {
+        match self {
+            Block::TopLevel => "top level",
+            Block::GlobalDefs => "global_defs",
+            Block::Instance => "vrrp_instance",
+            Block::Authentication => "vrrp_instance authentication",
+            Block::AuthHmac => "vrrp_instance auth_hmac",
+            Block::SyncGroup => "vrrp_sync_group",
+            Block::Script => "vrrp_script",
+            Block::TrackFile => "track_file / vrrp_track_file",
+            Block::TrackProcess => "vrrp_track_process",
+            Block::TrackGroup => "track_group",
+            Block::GarpGroup => "garp_group",
+            Block::AddressOption => "virtual_ipaddress line options",
+            Block::PeerOption => "unicast_peer line options",
+            Block::TrackOption => "track_interface / track_script line options",
+        }
+    }
+}
+
+/// What vrrpd does with a keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    /// vrrpd does what keepalived does; `proof` names the test that shows it
+    /// (`path/from/the/workspace.rs::test_name`).
+    ActedOn { proof: &'static str },
+    /// vrrpd always behaves as the keyword asks, so it changes nothing; `how` says why.
+    Always { how: &'static str },
+    /// Read and not acted on. `effect` is what that means for the operator; when
+    /// `moves_vip`, ignoring it can change which node holds the virtual addresses (or where
+    /// their traffic goes), so a file using it is refused unless unsupported keywords are
+    /// allowed.
+    Unsupported { effect: &'static str, moves_vip: bool },
+    /// Belongs to another keepalived subsystem (LVS, SMTP, ...), which vrrpd does not run.
+    OtherSubsystem { subsystem: &'static str },
+}
+
+/// One keyword of keepalived's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyword {
+    /// The keyword; a trailing `*` stands for a family (every keyword with that prefix).
+    pub name: &'static str,
+    pub block: Block,
+    pub support: Support,
+}
+
+impl Keyword {
+    fn matches(&self, block: Block, keyword: &str) -> bool {
+        self.block == block
+            && match self.name.strip_suffix('*') {
+                Some(prefix) => keyword.starts_with(prefix),
+                None => self.name == keyword,
+            }
+    }
+}
+
+/// vrrpd does what keepalived does, shown by `proof`.
+const fn acted(name: &'static str, block: Block, proof: &'static str) -> Keyword {
+    Keyword { name, block, support: Support::ActedOn { proof } }
+}
+
+/// vrrpd always behaves as asked.
+const fn always(name: &'static str, block: Block, how: &'static str) -> Keyword {
+    Keyword { name, block, support: Support::Always { how } }
+}
+
+/// Not supported; failover is as keepalived's without it.
+const fn ignored(name: &'static str, block: Block, effect: &'static str) -> Keyword {
+    Keyword { name, block, support: Support::Unsupported { effect, moves_vip: false } }
+}
+
+/// Not supported, and without it another node may hold the virtual addresses.
+const fn refused(name: &'static str, block: Block, effect: &'static str) -> Keyword {
+    Keyword { name, block, support: Support::Unsupported { effect, moves_vip: true } }
+}
+
+const fn other(name: &'static str, block: Block, subsystem: &'static str) -> Keyword {
+    Keyword { name, block, support: Support::OtherSubsystem { subsystem } }
+}
+
+use Block::{
+    AddressOption, AuthHmac, Authentication, GarpGroup, GlobalDefs, Instance, PeerOption, Script,
+    SyncGroup, TopLevel, TrackFile, TrackGroup, TrackOption, TrackProcess,
+};
+
+// Proofs used by several keywords.
+const FAILOVER: &str = "tests/tests/daemon_lab.rs::hard_failover_then_preemption";
+const SCRIPTS: &str = "tests/tests/daemon_scenarios.rs::scripts_notify_and_track";
+const ANNOUNCEMENTS: &str =
+    "vrrp-proto/tests/router_transitions.rs::announcements_follow_garp_master_delay_and_refresh";
+const LOWER_PRIO: &str = "vrrp-node/tests/node_rules.rs::\
+                          a_burst_of_lower_priorities_announces_once_per_garp_lower_prio_delay";
+const GARP_OVERRIDE: &str =
+    "vrrp-config/tests/validation.rs::instance_garp_settings_override_global_ones";
+const TYPED: &str = "vrrp-config/tests/validation.rs::addresses_peers_and_tracking_are_typed";
+const UNICAST: &str =
+    "tests/tests/keepalived_receive_rules.rs::routed_unicast_vrrpd_master_keepalived_backup";
+const PASS: &str =
+    "tests/tests/keepalived_receive_rules.rs::auth_pass_keepalived_master_vrrpd_backup";
+const AH: &str = "tests/tests/keepalived_ah.rs::ah_keepalived_master_vrrpd_backup";
+const TTL_LIMITS: &str = "tests/tests/xdp_differential.rs::\
+                          the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations";
+
+// Effects shared by several keywords.
+const MCAST_GROUP: &str = "advertisements go to the standard group (224.0.0.18 / ff02::12): peers \
+                           listening on another group do not hear this node, and both become \
+                           master";
+const VMAC: &str = "the virtual addresses go on the interface itself, answered with its own MAC, \
+                    not on a macvlan with the virtual MAC 00-00-5e-00-01-VRID: switches, hosts \
+                    and filters that rely on the virtual MAC (and anything using the vrrp.VRID \
+                    interface) lose the traffic";
+const NOT_TRACKED: &str = "its state is not followed: the instance is not put in FAULT (nor its \
+                           priority moved) when it fails, so this node may keep or take the \
+                           virtual addresses when keepalived would give them up";
+const STRICT: &str = "only its link-local rule for IPv6 and its default of no_accept are \
+                      applied: keepalived's other strict checks and the firewall rules that drop \
+                      traffic to the virtual addresses are not";
+const NO_FIREWALL: &str = "no iptables/nftables rules are set: traffic to the virtual addresses \
+                           is accepted as without vrrp_strict";
+const SCHEDULING: &str = "harmless: vrrpd runs with the scheduling and memory settings it was \
+                          started with";
+const FIFO: &str = "no state changes are written to a FIFO: whatever reads it (load balancer \
+                    glue, monitoring) is not told; notify scripts still run";
+const DUMPS: &str = "keepalived's state, statistics and JSON dump files are not written: use \
+                     `vrrpd status` (--json) and the metrics";
+const NO_ADVERT_RULE: &str = "vrrpd answers as RFC 9568 says: a master sends an advertisement on \
+                              hearing a lower priority; election results are the same";
+const EXTRA_GARP: &str = "no gratuitous ARP / NA is sent on other interfaces";
+const INSIDE_TRACK_FILE: &str = "part of track_file, which is not supported";
+const INSIDE_TRACK_PROCESS: &str = "part of vrrp_track_process, which is not supported";
+const INSIDE_HMAC: &str = "part of auth_hmac, which is not supported";
+const ADDRESS_FLAG: &str = "the address is added without this option; VRRP does not depend on it";
+
+/// Every keyword, block by block, in keepalived's order.
+pub const KEYWORDS: &[Keyword] = &[
+    // Top level (vrrp_parser.c init_vrrp_keywords(), global_parser.c root keywords).
+    acted("global_defs", TopLevel, "vrrp-config/tests/validation.rs::keepalived_defaults"),
+    acted("vrrp_instance", TopLevel, FAILOVER),
+    acted("vrrp_script", TopLevel, SCRIPTS),
+    acted("vrrp_sync_group", TopLevel, "vrrp-config/tests/validation.rs::sync_groups"),
+    acted(
+        "include",
+        TopLevel,
+        "vrrp-config/tests/includes.rs::relative_include_reads_the_file_next_to_the_includer",
+    ),
+    ignored(
+        "track_group",
+        TopLevel,
+        "static addresses are not configured, so their tracking groups are not either",
+    ),
+    ignored(
+        "static_ipaddress",
+        TopLevel,
+        "these addresses are not configured by vrrpd: put them in the host's network \
+         configuration",
+    ),
+    ignored(
+        "static_routes",
+        TopLevel,
+        "these routes are not configured by vrrpd: put them in the host's network configuration",
+    ),
+    ignored(
+        "static_rules",
+        TopLevel,
+        "these routing rules are not configured by vrrpd: put them in the host's network \
+         configuration",
+    ),
+    ignored(
+        "garp_group",
+        TopLevel,
+        "per-interface gratuitous ARP / NA spacing is not applied; vrrp_garp_interval and \
+         vrrp_gna_interval are",
+    ),
+    ignored(
+        "linkbeat_interfaces",
+        TopLevel,
+        "link state is read from netlink events on every interface, not by polling",
+    ),
+    ignored(
+        "interface_up_down_delays",
+        TopLevel,
+        "a link going down or up is acted on at once, without keepalived's per-interface delays",
+    ),
+    ignored(
+        "vrrp_track_process",
+        TopLevel,
+        "processes are not watched; an instance or sync group tracking one is refused",
+    ),
+    ignored(
+        "track_file",
+        TopLevel,
+        "the file is not watched; an instance or sync group tracking it is refused",
+    ),
+    ignored(
+        "vrrp_track_file",
+        TopLevel,
+        "the file is not watched; an instance or sync group tracking it is refused",
+    ),
+    other("virtual_server", TopLevel, "LVS (virtual servers)"),
+    other("virtual_server_group", TopLevel, "LVS (virtual servers)"),
+    other("bfd_instance", TopLevel, "BFD"),
+    ignored(
+        "linkbeat_use_polling",
+        TopLevel,
+        "link state is read from netlink events, not by polling",
+    ),
+    refused(
+        "net_namespace",
+        TopLevel,
+        "vrrpd runs in the network namespace it is started in: start it with `ip netns exec \
+         NAME`, or its interfaces and addresses are those of the wrong namespace",
+    ),
+    other("net_namespace_ipvs", TopLevel, "LVS (virtual servers)"),
+    ignored("namespace_with_ipsets", TopLevel, NO_FIREWALL),
+    ignored("use_pid_dir", TopLevel, "harmless: vrrpd's lock lives in --runtime-dir"),
+    ignored(
+        "instance",
+        TopLevel,
+        "file names are not made per instance: give each vrrpd its own --runtime-dir and \
+         --pin-dir",
+    ),
+    ignored("child_wait_time", TopLevel, "harmless: vrrpd runs as one process"),
+    // global_defs (global_parser.c init_global_keywords()): VRRP's keywords.
+    acted("router_id", GlobalDefs, "vrrp-config/tests/validation.rs::comments_quotes_and_brace_placement"),
+    acted("vrrp_version", GlobalDefs, "vrrp-config/tests/validation.rs::ipv6_instances_run_version_3"),
+    refused("vrrp_mcast_group4", GlobalDefs, MCAST_GROUP),
+    refused("vrrp_mcast_group6", GlobalDefs, MCAST_GROUP),
+    acted("vrrp_garp_master_delay", GlobalDefs, ANNOUNCEMENTS),
+    acted("vrrp_garp_master_repeat", GlobalDefs, ANNOUNCEMENTS),
+    acted("vrrp_garp_master_refresh", GlobalDefs, ANNOUNCEMENTS),
+    acted("vrrp_garp_master_refresh_repeat", GlobalDefs, ANNOUNCEMENTS),
+    acted("vrrp_garp_lower_prio_delay", GlobalDefs, LOWER_PRIO),
+    acted("vrrp_garp_lower_prio_repeat", GlobalDefs, LOWER_PRIO),
+    ignored(
+        "vrrp_down_timer_adverts",
+        GlobalDefs,
+        "the master-down timer counts 3 advertisement intervals (RFC 9568), whatever the \
+         setting: a failover takes the RFC's time",
+    ),
+    acted(
+        "vrrp_garp_interval",
+        GlobalDefs,
+        "vrrp-node/tests/node_rules.rs::a_burst_is_sent_in_rounds_spaced_by_garp_interval",
+    ),
+    acted("vrrp_gna_interval", GlobalDefs, GARP_OVERRIDE),
+    acted(
+        "vrrp_min_garp",
+        GlobalDefs,
+        "vrrp-config/tests/validation.rs::min_garp_changes_the_defaults_only",
+    ),
+    ignored("vrrp_garp_extra_if", GlobalDefs, EXTRA_GARP),
+    ignored("vrrp_vmac_garp_intvl", GlobalDefs, EXTRA_GARP),
+    ignored("vrrp_lower_prio_no_advert", GlobalDefs, NO_ADVERT_RULE),
+    ignored("vrrp_higher_prio_send_advert", GlobalDefs, NO_ADVERT_RULE),
+    ignored("vrrp_iptables", GlobalDefs, NO_FIREWALL),
+    ignored("vrrp_ipsets", GlobalDefs, NO_FIREWALL),
+    ignored("nftables", GlobalDefs, NO_FIREWALL),
+    ignored("nftables_priority", GlobalDefs, NO_FIREWALL),
+    ignored("nftables_ifindex", GlobalDefs, NO_FIREWALL),
+    ignored("nftables_counters", GlobalDefs, NO_FIREWALL),
+    always(
+        "vrrp_check_unicast_src",
+        GlobalDefs,
+        "a unicast instance always hears its configured peers only (in the kernel program and \
+         on the socket path)",
+    ),
+    always(
+        "vrrp_skip_check_adv_addr",
+        GlobalDefs,
+        "vrrpd never compares the addresses an advertisement lists with its own",
+    ),
+    ignored("vrrp_strict", GlobalDefs, STRICT),
+    ignored("vrrp_priority", GlobalDefs, SCHEDULING),
+    ignored("vrrp_no_swap", GlobalDefs, SCHEDULING),
+    ignored("vrrp_rt_priority", GlobalDefs, SCHEDULING),
+    ignored("vrrp_cpu_affinity", GlobalDefs, SCHEDULING),
+    ignored("vrrp_rlimit_rttime", GlobalDefs, SCHEDULING),
+    ignored("vrrp_rlimit_rtime", GlobalDefs, SCHEDULING),
+    ignored("max_auto_priority", GlobalDefs, SCHEDULING),
+    ignored("min_auto_priority_delay", GlobalDefs, SCHEDULING),
+    ignored("notify_fifo", GlobalDefs, FIFO),
+    ignored("notify_fifo_script", GlobalDefs, FIFO),
+    ignored("vrrp_notify_fifo", GlobalDefs, FIFO),
+    ignored("vrrp_notify_fifo_script", GlobalDefs, FIFO),
+    ignored(
+        "vrrp_notify_priority_changes",
+        GlobalDefs,
+        "no notification is sent when only a priority changes",
+    ),
+    ignored("fifo_write_vrrp_states_on_reload", GlobalDefs, FIFO),
+    acted("script_user", GlobalDefs, TYPED),
+    ignored(
+        "enable_script_security",
+        GlobalDefs,
+        "scripts run without keepalived's check that neither they nor their folders are \
+         writable by users other than root: review the scripts' permissions",
+    ),
+    ignored(
+        "vrrp_netlink_*",
+        GlobalDefs,
+        "harmless: netlink socket buffers keep the kernel's sizes",
+    ),
+    ignored(
+        "process_monitor_rcv_bufs*",
+        GlobalDefs,
+        "harmless: processes are not watched (vrrp_track_process is not supported)",
+    ),
+    ignored("vrrp_rx_bufs_policy", GlobalDefs, "harmless: receive buffers keep the kernel's sizes"),
+    ignored(
+        "vrrp_rx_bufs_multiplier",
+        GlobalDefs,
+        "harmless: receive buffers keep the kernel's sizes",
+    ),
+    ignored(
+        "vrrp_startup_delay",
+        GlobalDefs,
+        "instances start at once, not after the delay: check the host's network is up before \
+         vrrpd starts (systemd After=network-online.target)",
+    ),
+    ignored(
+        "vrrp_delay_after_boot",
+        GlobalDefs,
+        "instances start at once, not after the delay: check the host's network is up before \
+         vrrpd starts (systemd After=network-online.target)",
+    ),
+    ignored("log_unknown_vrids", GlobalDefs, "advertisements for unknown VRIDs are counted, not logged"),
+    ignored(
+        "vrrp_owner_ignore_adverts",
+        GlobalDefs,
+        "an address owner follows RFC 9568 on hearing advertisements",
+    ),
+    ignored("vmac_prefix", GlobalDefs, "harmless: vrrpd creates no VMAC interfaces"),
+    ignored("vmac_addr_prefix", GlobalDefs, "harmless: vrrpd creates no VMAC interfaces"),
+    ignored(
+        "dynamic_interfaces",
+        GlobalDefs,
+        "an instance whose interface does not exist refuses the start (check-config reports \
+         it); keepalived would wait for the interface",
+    ),
+    ignored(
+        "default_interface",
+        GlobalDefs,
+        "every vrrp_instance must name its interface",
+    ),
+    ignored(
+        "disable_local_igmp",
+        GlobalDefs,
+        "harmless: the kernel's IGMP behaviour is left as it is",
+    ),
+    refused(
+        "v3_checksum_as_v2",
+        GlobalDefs,
+        "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
+         for version 2 reject this node's advertisements, and both become master",
+    ),
+    ignored("process_names", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
+    ignored("process_name", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
+    ignored("vrrp_process_name", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
+    ignored("use_symlink_paths", GlobalDefs, "harmless: paths are used as written"),
+    ignored(
+        "set_supplementary_groups",
+        GlobalDefs,
+        "scripts run with the primary group of their user only",
+    ),
+    ignored("startup_script", GlobalDefs, "the script is not run when vrrpd starts"),
+    ignored("startup_script_timeout", GlobalDefs, "the start-up script is not run"),
+    ignored("shutdown_script", GlobalDefs, "the script is not run when vrrpd stops"),
+    ignored("shutdown_script_timeout", GlobalDefs, "the shutdown script is not run"),
+    ignored("umask", GlobalDefs, "harmless: files vrrpd creates have their own modes"),
+    ignored("random_seed", GlobalDefs, "harmless: nothing in vrrpd depends on it"),
+    ignored("reload_check_config", GlobalDefs, "a reload always validates the file first, and keeps the running configuration when it is bad"),
+    ignored("reload_time_file", GlobalDefs, "reloads happen on SIGHUP only"),
+    ignored("reload_repeat", GlobalDefs, "reloads happen on SIGHUP only"),
+    ignored("reload_file", GlobalDefs, "reloads happen on SIGHUP only"),
+    ignored("include_check", GlobalDefs, "harmless: includes are read as they are"),
+    ignored("config_save_dir", GlobalDefs, "harmless: configurations are not saved"),
+    ignored("tmp_config_directory", GlobalDefs, "harmless: no temporary copy is made"),
+    ignored("data_use_instance", GlobalDefs, "harmless: vrrpd writes no data files"),
+    ignored("json_version", GlobalDefs, DUMPS),
+    ignored("state_dump_file", GlobalDefs, DUMPS),
+    ignored("stats_dump_file", GlobalDefs, DUMPS),
+    ignored("json_dump_file", GlobalDefs, DUMPS),
+    ignored(
+        "iproute_usr_dir",
+        GlobalDefs,
+        "harmless: routes are not supported, so route table names are not read",
+    ),
+    ignored(
+        "iproute_etc_dir",
+        GlobalDefs,
+        "harmless: routes are not supported, so route table names are not read",
+    ),
+    // global_defs: the other subsystems' families, one note each.
+    other("lvs_*", GlobalDefs, "LVS (virtual servers)"),
+    other("nftables_ipvs*", GlobalDefs, "LVS (virtual servers)"),
+    other("checker_*", GlobalDefs, "health checkers"),
+    other("rs_init_notifies", GlobalDefs, "health checkers"),
+    other("no_checker_emails", GlobalDefs, "health checkers"),
+    other("snmp_*", GlobalDefs, "SNMP"),
+    other("enable_snmp*", GlobalDefs, "SNMP"),
+    other("enable_traps", GlobalDefs, "SNMP"),
+    other("smtp_*", GlobalDefs, "SMTP alerts"),
+    other("notification_email*", GlobalDefs, "SMTP alerts"),
+    other("no_email_faults", GlobalDefs, "SMTP alerts"),
+    other("enable_dbus", GlobalDefs, "D-Bus"),
+    other("dbus_*", GlobalDefs, "D-Bus"),
+    other("bfd_*", GlobalDefs, "BFD"),
+    // vrrp_instance (vrrp_parser.c init_vrrp_keywords()).
+    refused("use_vmac", Instance, VMAC),
+    refused("use_vmac_addr", Instance, VMAC),
+    ignored("vmac_xmit_base", Instance, "harmless without use_vmac, which is not supported"),
+    refused("use_ipvlan", Instance, VMAC),
+    acted("unicast_peer", Instance, UNICAST),
+    refused(
+        "unicast_fault_no_peer",
+        Instance,
+        "an instance whose unicast_peer block is empty is not put in FAULT: it advertises by \
+         multicast and can become master",
+    ),
+    always(
+        "check_unicast_src",
+        Instance,
+        "a unicast instance always hears its configured peers only (in the kernel program and \
+         on the socket path)",
+    ),
+    refused(
+        "old_unicast_checksum",
+        Instance,
+        "unicast advertisements carry the RFC checksum: peers using keepalived's old unicast \
+         checksum reject them, and both become master",
+    ),
+    acted("native_ipv6", Instance, "vrrp-config/tests/validation.rs::address_families_must_agree"),
+    acted(
+        "state",
+        Instance,
+        "tests/tests/keepalived_semantics.rs::state_master_with_a_priority_waits_for_a_master",
+    ),
+    acted("interface", Instance, FAILOVER),
+    refused(
+        "vrf",
+        Instance,
+        "the instance is not bound to the VRF: advertisements and address changes use the main \
+         routing domain",
+    ),
+    refused(
+        "dont_track_primary",
+        Instance,
+        "the instance goes to FAULT (and gives up the virtual addresses) when its interface goes \
+         down, where keepalived would keep them",
+    ),
+    acted(
+        "track_interface",
+        Instance,
+        "tests/tests/daemon_scenarios.rs::a_tracked_interface_fault_takes_its_sync_group_with_it",
+    ),
+    acted("track_script", Instance, SCRIPTS),
+    refused("track_file", Instance, NOT_TRACKED),
+    refused("track_process", Instance, NOT_TRACKED),
+    refused("track_bfd", Instance, NOT_TRACKED),
+    acted(
+        "mcast_src_ip",
+        Instance,
+        "vrrp-node/tests/node_lan.rs::nodes_hold_their_invariants_over_many_seeds",
+    ),
+    acted("unicast_src_ip", Instance, UNICAST),
+    refused("mcast_dst_ip", Instance, MCAST_GROUP),
+    refused("track_src_ip", Instance, NOT_TRACKED),
+    acted(
+        "virtual_router_id",
+        Instance,
+        "vrrp-config/tests/validation.rs::vrid_is_unique_per_interface_and_family",
+    ),
+    acted(
+        "unicast_ttl",
+        Instance,
+        "vrrp-config/tests/validation.rs::unicast_ttl_applies_to_unicast_peers_only",
+    ),
+    acted("version", Instance, "vrrp-config/tests/validation.rs::ipv6_instances_run_version_3"),
+    acted("priority", Instance, FAILOVER),
+    acted(
+        "advert_int",
+        Instance,
+        "vrrp-node/tests/node_rules.rs::a_new_interval_on_a_master_is_advertised_at_once_in_place",
+    ),
+    acted("virtual_ipaddress", Instance, FAILOVER),
+    acted(
+        "virtual_ipaddress_excluded",
+        Instance,
+        "vrrp-config/tests/validation.rs::address_families_must_agree",
+    ),
+    ignored(
+        "no_virtual_ipaddress",
+        Instance,
+        "harmless: an instance without addresses runs, with a warning",
+    ),
+    ignored(
+        "promote_secondaries",
+        Instance,
+        "the kernel's promote_secondaries setting is not switched on: removing a virtual \
+         address that is the first of its subnet may remove the interface's other addresses of \
+         that subnet",
+    ),
+    ignored(
+        "linkbeat_use_polling",
+        Instance,
+        "link state is read from netlink events, not by polling",
+    ),
+    refused(
+        "v3_checksum_as_v2",
+        Instance,
+        "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
+         for version 2 reject this node's advertisements, and both become master",
+    ),
+    refused(
+        "virtual_routes",
+        Instance,
+        "failover will not move these routes: the new master lacks them and the old one keeps \
+         them",
+    ),
+    refused(
+        "virtual_rules",
+        Instance,
+        "failover will not move these routing rules: the new master lacks them and the old one \
+         keeps them",
+    ),
+    always("accept", Instance, "vrrpd always accepts traffic addressed to the virtual addresses"),
+    ignored(
+        "no_accept",
+        Instance,
+        "traffic addressed to the virtual addresses is accepted (no firewall rule drops it)",
+    ),
+    always(
+        "skip_check_adv_addr",
+        Instance,
+        "vrrpd never compares the addresses an advertisement lists with its own",
+    ),
+    ignored("strict_mode", Instance, STRICT),
+    acted("preempt", Instance, FAILOVER),
+    acted(
+        "nopreempt",
+        Instance,
+        "tests/tests/daemon_scenarios.rs::nopreempt_leaves_the_running_master_alone",
+    ),
+    acted(
+        "preempt_delay",
+        Instance,
+        "tests/tests/daemon_scenarios.rs::preempt_delay_holds_preemption_back",
+    ),
+    ignored("debug", Instance, "harmless: use --log-level"),
+    acted("notify_backup", Instance, SCRIPTS),
+    acted("notify_master", Instance, SCRIPTS),
+    acted("notify_fault", Instance, SCRIPTS),
+    acted(
+        "notify_stop",
+        Instance,
+        "vrrp-node/tests/node_rules.rs::notify_runs_after_the_state_change_with_keepaliveds_arguments",
+    ),
+    ignored(
+        "notify_deleted",
+        Instance,
+        "an instance removed by a reload is notified as stopped, not as deleted",
+    ),
+    acted("notify", Instance, SCRIPTS),
+    ignored(
+        "notify_master_rx_lower_pri",
+        Instance,
+        "no script runs when a master hears a lower priority",
+    ),
+    other("smtp_alert", Instance, "SMTP alerts"),
+    ignored(
+        "notify_priority_changes",
+        Instance,
+        "no notification is sent when only a priority changes",
+    ),
+    other("lvs_sync_daemon_interface", Instance, "LVS (virtual servers)"),
+    acted("garp_master_delay", Instance, GARP_OVERRIDE),
+    acted("garp_master_refresh", Instance, GARP_OVERRIDE),
+    acted("garp_master_repeat", Instance, GARP_OVERRIDE),
+    acted("garp_master_refresh_repeat", Instance, GARP_OVERRIDE),
+    acted(
+        "garp_lower_prio_delay",
+        Instance,
+        "vrrp-proto/tests/router_transitions.rs::\
+         lower_priority_answers_announce_once_per_garp_lower_prio_delay",
+    ),
+    acted(
+        "garp_lower_prio_repeat",
+        Instance,
+        "vrrp-proto/tests/router_transitions.rs::\
+         lower_priority_answers_announce_once_per_garp_lower_prio_delay",
+    ),
+    ignored(
+        "down_timer_adverts",
+        Instance,
+        "the master-down timer counts 3 advertisement intervals (RFC 9568), whatever the \
+         setting: a failover takes the RFC's time",
+    ),
+    ignored(
+        "timer_expired_backup",
+        Instance,
+        "a backup whose timer expires becomes master as RFC 9568 says",
+    ),
+    ignored(
+        "thread_timer_expired",
+        Instance,
+        "a backup whose timer expires becomes master as RFC 9568 says",
+    ),
+    ignored("garp_extra_if", Instance, EXTRA_GARP),
+    ignored("vmac_garp_intvl", Instance, EXTRA_GARP),
+    ignored("lower_prio_no_advert", Instance, NO_ADVERT_RULE),
+    ignored("higher_prio_send_advert", Instance, NO_ADVERT_RULE),
+    ignored(
+        "owner_ignore_adverts",
+        Instance,
+        "an address owner follows RFC 9568 on hearing advertisements",
+    ),
+    ignored("kernel_rx_buf_size", Instance, "harmless: receive buffers keep the kernel's sizes"),
+    acted("authentication", Instance, PASS),
+    acted("auth_type", Authentication, AH),
+    acted("auth_pass", Authentication, PASS),
+    refused(
+        "auth_hmac",
+        Instance,
+        "adverts are sent without keepalived's HMAC trailer: peers that require it do not hear \
+         this node, and both become master",
+    ),
+    ignored("key", AuthHmac, INSIDE_HMAC),
+    ignored("active_key", AuthHmac, INSIDE_HMAC),
+    ignored("time_window", AuthHmac, INSIDE_HMAC),
+    ignored("anti_replay", AuthHmac, INSIDE_HMAC),
+    ignored("mode", AuthHmac, INSIDE_HMAC),
+    // vrrp_sync_group.
+    // A warning rather than a refusal: the members' faults are shared, which covers the usual
+    // split (one member's link down); what is left needs the members' priorities to differ
+    // between nodes.
+    ignored(
+        "group",
+        SyncGroup,
+        "a member's fault takes the group to FAULT, but the members' MASTER/BACKUP transitions \
+         are not forced together: where the members' priorities differ between nodes, one \
+         member can be master here while another is master on a peer",
+    ),
+    refused("track_interface", SyncGroup, NOT_TRACKED),
+    refused("track_script", SyncGroup, NOT_TRACKED),
+    refused("track_file", SyncGroup, NOT_TRACKED),
+    refused("track_process", SyncGroup, NOT_TRACKED),
+    refused("track_bfd", SyncGroup, NOT_TRACKED),
+    ignored(
+        "notify_backup",
+        SyncGroup,
+        "the group's scripts are not run (each member's own notify scripts are)",
+    ),
+    ignored(
+        "notify_master",
+        SyncGroup,
+        "the group's scripts are not run (each member's own notify scripts are)",
+    ),
+    ignored(
+        "notify_fault",
+        SyncGroup,
+        "the group's scripts are not run (each member's own notify scripts are)",
+    ),
+    ignored(
+        "notify_stop",
+        SyncGroup,
+        "the group's scripts are not run (each member's own notify scripts are)",
+    ),
+    ignored(
+        "notify",
+        SyncGroup,
+        "the group's scripts are not run (each member's own notify scripts are)",
+    ),
+    other("smtp_alert", SyncGroup, "SMTP alerts"),
+    ignored(
+        "global_tracking",
+        SyncGroup,
+        "the members' tracked items stay each member's own, with their weights",
+    ),
+    ignored(
+        "sync_group_tracking_weight",
+        SyncGroup,
+        "the members' tracking weights apply (keepalived without this keyword would use them \
+         as faults)",
+    ),
+    ignored(
+        "notify_priority_changes",
+        SyncGroup,
+        "no notification is sent when only a priority changes",
+    ),
+    // vrrp_script.
+    acted("script", Script, SCRIPTS),
+    acted("interval", Script, TYPED),
+    acted(
+        "timeout",
+        Script,
+        "vrrp-user/src/scripts.rs::a_timed_out_script_is_killed_with_what_it_started",
+    ),
+    acted("weight", Script, SCRIPTS),
+    acted("rise", Script, SCRIPTS),
+    acted("fall", Script, SCRIPTS),
+    acted("user", Script, TYPED),
+    acted("init_fail", Script, TYPED),
+    // track_file (trackers/track_file.c add_track_file_keywords()).
+    ignored("file", TrackFile, INSIDE_TRACK_FILE),
+    ignored("weight", TrackFile, INSIDE_TRACK_FILE),
+    ignored("init_file", TrackFile, INSIDE_TRACK_FILE),
+    // vrrp_track_process.
+    ignored("process", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("param_match", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("weight", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("quorum", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("quorum_max", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("delay", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("terminate_delay", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("fork_delay", TrackProcess, INSIDE_TRACK_PROCESS),
+    ignored("full_command", TrackProcess, INSIDE_TRACK_PROCESS),
+    // track_group and garp_group.
+    ignored("group", TrackGroup, "part of track_group, which is not supported"),
+    ignored("garp_interval", GarpGroup, "part of garp_group, which is not supported"),
+    ignored("gna_interval", GarpGroup, "part of garp_group, which is not supported"),
+    ignored("interface", GarpGroup, "part of garp_group, which is not supported"),
+    ignored("interfaces", GarpGroup, "part of garp_group, which is not supported"),
+    // Options of a virtual_ipaddress line (vrrp_ipaddress.c parse_ipaddress()).
+    acted("dev", AddressOption, TYPED),
+    acted("scope", AddressOption, TYPED),
+    ignored(
+        "broadcast",
+        AddressOption,
+        "the address is added without a broadcast address; VRRP does not depend on it",
+    ),
+    ignored(
+        "brd",
+        AddressOption,
+        "the address is added without a broadcast address; VRRP does not depend on it",
+    ),
+    acted("label", AddressOption, TYPED),
+    ignored("peer", AddressOption, ADDRESS_FLAG),
+    ignored("home", AddressOption, ADDRESS_FLAG),
+    ignored("-nodad", AddressOption, ADDRESS_FLAG),
+    ignored("mngtmpaddr", AddressOption, ADDRESS_FLAG),
+    ignored("noprefixroute", AddressOption, ADDRESS_FLAG),
+    ignored("autojoin", AddressOption, ADDRESS_FLAG),
+    always(
+        "no_track",
+        AddressOption,
+        "vrrpd never puts an instance in FAULT because a virtual address's own interface \
+         (its dev) is down",
+    ),
+    ignored("preferred_lft", AddressOption, ADDRESS_FLAG),
+    ignored("track_group", AddressOption, "static addresses are not supported"),
+    refused("use_vmac", AddressOption, VMAC),
+    // Options of a unicast_peer line.
+    acted("min_ttl", PeerOption, TTL_LIMITS),
+    acted("max_ttl", PeerOption, TTL_LIMITS),
+    // vrrpd's own: the peer's MAC, pinned (keepalived rejects it).
+    acted(
+        "mac",
+        PeerOption,
+        "tests/tests/daemon_scenarios.rs::a_pinned_peer_mac_refuses_a_forger_in_the_kernel",
+    ),
+    // Options of a track_interface / track_script line.
+    acted(
+        "weight",
+        TrackOption,
+        "vrrp-node/tests/node_rules.rs::tracking_moves_the_running_priority_and_weight_zero_faults",
+    ),
+    acted("reverse", TrackOption, "vrrp-node/src/tracking.rs::reverse_inverts_what_good_means"),
+    acted("noreverse", TrackOption, "vrrp-node/src/tracking.rs::reverse_inverts_what_good_means"),
+];
+
+/// The entry for `keyword` written in `block`, if keepalived knows it there.
+pub fn lookup(block: Block, keyword: &str) -> Option<&'static Keyword> {
+    KEYWORDS.iter().find(|entry| entry.matches(block, keyword))
+}
+
+/// `docs/keepalived-compatibility.md`, as the table says it.
+pub fn compatibility_markdown() -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# keepalived compatibility: every keyword\n\n\
+         <!-- Generated from vrrp-config/src/keywords.rs; do not edit. Regenerate with\n     \
+         VRRPD_BLESS=1 cargo test -p vrrp-config --test compatibility_doc -->\n\n\
+         Every keyword of keepalived's VRRP configuration, with what vrrpd does with it:\n\n\
+         * **acted on**: as keepalived, shown by the test named;\n\
+         * **always**: vrrpd always behaves as the keyword asks, so the keyword changes nothing;\n\
+         * **not supported**: read and not acted on, with the effect; `check-config` prints it.\n  \
+         Where ignoring the keyword can change which node holds the virtual addresses (or where\n  \
+         their traffic goes), the column *VIP* says **can move** and a file using it is refused\n  \
+         unless `--allow-unsupported` is given (to `vrrpd check-config` and to the daemon);\n\
+         * **other subsystem**: belongs to a part of keepalived vrrpd does not run (LVS, SMTP,\n  \
+         ...), skipped with one note. A `*` stands for every keyword with that prefix.\n",
+    );
+    for block in Block::ALL {
+        let _ = write!(out, "\n## {}\n\n", block.title());
+        out.push_str("| keyword | vrrpd | VIP | effect, or the test that shows it |\n");
+        out.push_str("|---|---|---|---|\n");
+        for entry in KEYWORDS.iter().filter(|entry| entry.block == block) {
+            let (status, vip, text) = match entry.support {
+                Support::ActedOn { proof } => ("acted on", "", format!("`{proof}`")),
+                Support::Always { how } => ("always", "", how.to_string()),
+                Support::Unsupported { effect, moves_vip } => {
+                    ("not supported", if moves_vip { "**can move**" } else { "" }, effect.into())
+                }
+                Support::OtherSubsystem { subsystem } => {
+                    ("other subsystem", "", format!("keepalived's {subsystem}"))
+                }
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {status} | {vip} | {} |",
+                entry.name,
+                text.replace('|', "\\|")
+            );
+        }
+    }
+    out
+}
