@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod package;
 mod setup;
 mod test;
 
@@ -15,12 +16,14 @@ cargo xtask <COMMAND>
 
 Commands:
   setup        Install what building and testing need, and only that (Debian/Ubuntu, as root):
-               Debian packages, bpf-linker against LLVM 22, bpffs mounted. Idempotent.
+               Debian packages, bpf-linker against LLVM 22, cargo-deb, bpffs mounted.
+               Idempotent.
                Elsewhere, prints what to install and exits non-zero.
   build-ebpf   Build the XDP program (release, BTF) with the same code the daemon's build uses.
                Prints the object's path.
   test         The whole suite: setup if something is missing, format check, clippy (warnings
-               denied), the eBPF build, unit tests, and the integration tests in tests/ (root).
+               denied), the eBPF build, unit tests, the integration tests in tests/ (root),
+               and `package test`.
   demo         The reference scenario in network namespaces (root): two servers running vrrpd
                with the reference keepalived.conf files, a client pinging the VIP, the master
                killed and brought back; prints the failover timeline in milliseconds.
@@ -32,6 +35,12 @@ Commands:
                (XDP and socket paths) beside keepalived; CPU, transitions, failover p100, RSS;
                writes docs/scale.{dat,png} (SCALE_COUNTS, SCALE_INTERVALS_MS, SCALE_DAEMONS
                narrow it).
+  package      The Debian package (cargo-deb): vrrpd (release, with its XDP program), the
+               systemd unit, man pages and shell completions generated from the command line,
+               examples. Prints the .deb's path.
+  package test The package, then installed into a fresh Debian 12 root (debootstrap, cached in
+               the target folder; root), checked there (check-config on the examples,
+               systemd-analyze verify, man pages) and purged: nothing may be left.
   help         This text.
 ";
 
@@ -42,6 +51,7 @@ fn main() -> ExitCode {
         Some("build-ebpf") => build_ebpf(),
         Some("test") => test::run(&args[1..]),
         Some("demo") => demo::run(),
+        Some("package") => package::run(&args[1..]),
         Some("bench") => bench::run(args.get(1).map(String::as_str)),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
