@@ -41,6 +41,7 @@ Commands:
   package test The package, then installed into a fresh Debian 12 root (debootstrap, cached in
                the target folder; root), checked there (check-config on the examples,
                systemd-analyze verify, man pages) and purged: nothing may be left.
+               VRRPD_DEBIAN_MIRROR chooses the mirror (default deb.debian.org).
   help         This text.
 ";
 

@@ -183,6 +183,8 @@ fn test(deb: &Path) -> Result<()> {
         ensure!(root.inside(expected).exists(), "{expected} is listed but missing");
     }
     println!("   {} paths installed", listed.len());
+    println!("== installed again: the maintainer scripts' upgrade paths");
+    dpkg(&["-i", &deb.to_string_lossy()])?;
     // Installed, not enabled: starting would join an election and may take addresses.
     let wants = root.inside("/etc/systemd/system/multi-user.target.wants/vrrpd.service");
     ensure!(!wants.exists(), "installing the package must not enable vrrpd.service");
