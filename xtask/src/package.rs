@@ -21,6 +21,9 @@ use xtask::ebpf;
 /// The Debian release the package targets, and the one the test installs into.
 const SUITE: &str = "bookworm";
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+/// Added to debootstrap's minbase: procps, as the unit's ExecReload runs /bin/kill; systemd,
+/// which the unit is verified against. Part of the cached root's name, so a change rebuilds it.
+const ROOT_EXTRAS: &[&str] = &["procps", "systemd"];
 
 /// Files the package must install (paths inside the root).
 const EXPECTED_FILES: &[&str] = &[
@@ -262,21 +265,23 @@ fn field(deb: &Path, name: &str) -> Result<String> {
 /// changed afterwards: each test works on a copy. It downloads from a Debian mirror
 /// (`VRRPD_DEBIAN_MIRROR`, default deb.debian.org) the first time.
 fn pristine_root(cache: &Path) -> Result<PathBuf> {
-    let pristine = cache.join(format!("{SUITE}-minbase"));
+    let name = format!("{SUITE}-minbase+{}", ROOT_EXTRAS.join("+"));
+    let pristine = cache.join(&name);
     if pristine.join("var/lib/dpkg/status").is_file() {
         return Ok(pristine);
     }
-    let partial = cache.join(format!("{SUITE}-minbase.partial"));
+    let partial = cache.join(format!("{name}.partial"));
     if partial.exists() {
         fs::remove_dir_all(&partial).with_context(|| format!("removing {}", partial.display()))?;
     }
     fs::create_dir_all(cache).with_context(|| format!("creating {}", cache.display()))?;
     let mirror = env::var("VRRPD_DEBIAN_MIRROR").unwrap_or_else(|_| DEFAULT_MIRROR.to_owned());
     println!("== a fresh Debian root: debootstrap --variant=minbase {SUITE} (from {mirror})");
-    // procps: the unit's ExecReload runs /bin/kill; systemd: what the unit is verified against.
     run_checked(
         Command::new("debootstrap")
-            .args(["--variant=minbase", "--include=procps,systemd", SUITE])
+            .arg("--variant=minbase")
+            .arg(format!("--include={}", ROOT_EXTRAS.join(",")))
+            .arg(SUITE)
             .arg(&partial)
             .arg(&mirror),
     )
