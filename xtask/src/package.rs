@@ -39,6 +39,10 @@ const EXPECTED_FILES: &[&str] = &[
     "/usr/share/doc/vrrpd/examples/vrrpd.toml",
 ];
 
+/// keepalived's conffile, and the operator's file that no package owns and the unit reads.
+const KEEPALIVED_SAMPLE: &str = "/etc/keepalived/keepalived.conf.sample";
+const OPERATOR_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+
 /// The shipped examples, each checked by the installed vrrpd.
 const EXAMPLES: &[&str] =
     &["/usr/share/doc/vrrpd/examples/keepalived.conf", "/usr/share/doc/vrrpd/examples/vrrpd.toml"];
@@ -145,8 +149,9 @@ fn embeds_bpf_object(bytes: &[u8]) -> bool {
     bytes.windows(20).any(|header| header.starts_with(b"\x7fELF") && header[18..20] == EM_BPF)
 }
 
-/// Installs `deb` into a copy of a pristine Debian root, checks what it installed, purges it
-/// and checks that nothing is left. Needs root (dpkg and chroot).
+/// Installs `deb` into a copy of a pristine Debian root, switching from keepalived and back,
+/// checks what it installed, purges it and checks that nothing is left. Needs root (dpkg and
+/// chroot); offline once the pristine root exists.
 fn test(deb: &Path) -> Result<()> {
     let started = Instant::now();
     ensure!(is_root(), "the package test installs into a chroot with dpkg: run it as root");
@@ -166,19 +171,45 @@ fn test(deb: &Path) -> Result<()> {
     let pristine = pristine_root(&cache)?;
     Scratch::remove_stale(&cache)?;
     let root = Scratch::copy_of(&pristine, &cache)?;
+    let before = tree(root.path())?;
     let dpkg = |args: &[&str]| {
         output(Command::new("dpkg").arg(format!("--root={}", root.path().display())).args(args))
     };
-    println!("== dpkg refuses vrrpd while keepalived is installed");
+    let status = |package: &str| {
+        let query = Command::new("dpkg-query")
+            .arg(format!("--root={}", root.path().display()))
+            .args(["-W", "-f=${db:Status-Status}", package])
+            .output();
+        query.ok().filter(|out| out.status.success()).map_or("not-installed".to_owned(), |out| {
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        })
+    };
+    // apt resolves the conflict; both packages are local files, so it needs no network.
+    let apt_install = |file: &str| {
+        output(
+            chroot(root.path())
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args(["apt-get", "install", "-y", "-q", file]),
+        )
+    };
     let (_stand_in, keepalived) = keepalived_stand_in(&cache)?;
-    dpkg(&["-i", &keepalived.to_string_lossy()])?;
-    let refused = dpkg(&["-i", &deb.to_string_lossy()]);
+    fs::copy(deb, root.inside("/tmp/vrrpd.deb"))?;
+    fs::copy(&keepalived, root.inside("/tmp/keepalived.deb"))?;
+
+    println!("== with keepalived installed, dpkg refuses vrrpd, and apt switches to it");
+    dpkg(&["-i", "--", &keepalived.to_string_lossy()])?;
+    let operator_config = root.inside(OPERATOR_CONFIG);
+    fs::copy(workspace.join("dist/examples/keepalived.conf"), &operator_config)?;
+    let refused = dpkg(&["-i", "--", &deb.to_string_lossy()]);
     let refusal = format!("{:#}", refused.err().context("vrrpd installed beside keepalived")?);
     ensure!(refusal.contains("conflicts with keepalived"), "unexpected refusal:\n{refusal}");
-    dpkg(&["--purge", "keepalived", "vrrpd"])?;
-    let before = tree(root.path())?;
-    println!("== dpkg --root {} -i {}", root.path().display(), deb.display());
-    dpkg(&["-i", &deb.to_string_lossy()])?;
+    apt_install("/tmp/vrrpd.deb")?;
+    ensure!(status("vrrpd") == "installed", "apt did not install vrrpd: {}", status("vrrpd"));
+    // Removed, not purged, as apt does: its conffile stays, and so does the operator's file.
+    ensure!(status("keepalived") == "config-files", "apt left keepalived {}", status("keepalived"));
+    ensure!(root.inside(KEEPALIVED_SAMPLE).exists(), "keepalived's conffile went with it");
+    ensure!(operator_config.exists(), "the operator's {OPERATOR_CONFIG} went with keepalived");
+
     let listed = String::from_utf8_lossy(&dpkg(&["-L", "vrrpd"])?.stdout).into_owned();
     let listed: Vec<&str> = listed.lines().filter(|line| line.starts_with('/')).collect();
     for expected in EXPECTED_FILES {
@@ -186,17 +217,18 @@ fn test(deb: &Path) -> Result<()> {
         ensure!(root.inside(expected).exists(), "{expected} is listed but missing");
     }
     println!("   {} paths installed", listed.len());
-    println!("== installed again: the maintainer scripts' upgrade paths");
-    dpkg(&["-i", &deb.to_string_lossy()])?;
     // Installed, not enabled: starting would join an election and may take addresses.
     let wants = root.inside("/etc/systemd/system/multi-user.target.wants/vrrpd.service");
     ensure!(!wants.exists(), "installing the package must not enable vrrpd.service");
     let installed = fs::read(root.inside("/usr/sbin/vrrpd"))?;
     ensure!(embeds_bpf_object(&installed), "the installed vrrpd holds no XDP program");
+    println!("== installed again with dpkg: the maintainer scripts' upgrade paths");
+    dpkg(&["-i", "--", &deb.to_string_lossy()])?;
+
     println!("== the installed vrrpd, in the root");
     let version = output(chroot(root.path()).args(["/usr/sbin/vrrpd", "--version"]))?;
     print!("   {}", String::from_utf8_lossy(&version.stdout));
-    for example in EXAMPLES {
+    for example in EXAMPLES.iter().chain([&OPERATOR_CONFIG]) {
         let checked =
             output(chroot(root.path()).args(["/usr/sbin/vrrpd", "check-config", example]))?;
         print!("   {}", String::from_utf8_lossy(&checked.stdout));
@@ -227,8 +259,19 @@ fn test(deb: &Path) -> Result<()> {
         ensure!(warnings.trim().is_empty(), "{page}:\n{warnings}");
         ensure!(!rendered.stdout.is_empty(), "{page} renders empty");
     }
-    println!("== dpkg --purge vrrpd");
-    dpkg(&["--purge", "vrrpd"])?;
+
+    println!("== back to keepalived with apt, then both purged");
+    apt_install("/tmp/keepalived.deb")?;
+    ensure!(status("keepalived") == "installed", "apt did not install keepalived back");
+    // Removed, not purged: dpkg keeps its postrm for the purge.
+    ensure!(status("vrrpd") == "config-files", "apt left vrrpd {}", status("vrrpd"));
+    dpkg(&["--purge", "keepalived", "vrrpd"])?;
+    // What the test itself put there: the operator's file survived both packages' purges.
+    ensure!(operator_config.exists(), "purging a package removed {OPERATOR_CONFIG}");
+    for copied in ["/tmp/vrrpd.deb", "/tmp/keepalived.deb", OPERATOR_CONFIG] {
+        fs::remove_file(root.inside(copied))?;
+    }
+    fs::remove_dir(root.inside("/etc/keepalived"))?;
     for path in &listed {
         let left = root.inside(path);
         ensure!(
@@ -238,21 +281,25 @@ fn test(deb: &Path) -> Result<()> {
     }
     let after = tree(root.path())?;
     let left: Vec<&String> =
-        after.difference(&before).filter(|path| !is_dpkg_bookkeeping(path)).collect();
+        after.difference(&before).filter(|path| !is_package_manager_record(path)).collect();
     ensure!(left.is_empty(), "left after purge: {left:?}");
     let gone: Vec<&String> =
-        before.difference(&after).filter(|path| !is_dpkg_bookkeeping(path)).collect();
+        before.difference(&after).filter(|path| !is_package_manager_record(path)).collect();
     ensure!(gone.is_empty(), "removed by install and purge, but not the package's: {gone:?}");
     println!(
-        "package test: installed, checked and purged in {:.1} s, nothing left",
+        "package test: switched to and from keepalived, checked and purged in {:.1} s, \
+         nothing left",
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-/// dpkg's own records of what happened, which change on every install by design.
-fn is_dpkg_bookkeeping(path: &str) -> bool {
-    path.starts_with("/var/lib/dpkg/") || path == "/var/log/dpkg.log"
+/// dpkg's and apt's own records of what happened, which change on every install by design.
+fn is_package_manager_record(path: &str) -> bool {
+    ["/var/lib/dpkg/", "/var/lib/apt/", "/var/cache/apt/", "/var/log/apt/"]
+        .iter()
+        .any(|folder| path.starts_with(folder))
+        || path == "/var/log/dpkg.log"
 }
 
 /// A control field of the package, empty when absent.
@@ -353,17 +400,23 @@ impl Drop for Scratch {
     }
 }
 
-/// An empty package named keepalived, to show that dpkg refuses vrrpd beside keepalived.
+/// A package named keepalived that, like Debian's, owns /etc/keepalived with a conffile
+/// (keepalived.conf.sample) and nothing else: enough to show how dpkg and apt treat the two.
 fn keepalived_stand_in(cache: &Path) -> Result<(Scratch, PathBuf)> {
     let scratch = Scratch::claim(cache, "keepalived-stand-in")?;
     let control = scratch.inside("/tree/DEBIAN");
-    fs::create_dir_all(&control).with_context(|| format!("creating {}", control.display()))?;
+    let etc = scratch.inside("/tree/etc/keepalived");
+    for dir in [&control, &etc] {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     fs::write(
         control.join("control"),
         "Package: keepalived\nVersion: 1:0-0\nArchitecture: all\n\
          Maintainer: vrrpd developers <vrrpd@example.invalid>\n\
          Description: stand-in for the conflict test\n",
     )?;
+    fs::write(control.join("conffiles"), format!("{KEEPALIVED_SAMPLE}\n"))?;
+    fs::write(scratch.inside(&format!("/tree{KEEPALIVED_SAMPLE}")), "# stand-in\n")?;
     let deb = scratch.inside("/keepalived.deb");
     output(
         Command::new("dpkg-deb")
@@ -434,10 +487,13 @@ mod tests {
     }
 
     #[test]
-    fn only_dpkg_records_may_change() {
-        assert!(is_dpkg_bookkeeping("/var/lib/dpkg/status"));
-        assert!(is_dpkg_bookkeeping("/var/log/dpkg.log"));
-        assert!(!is_dpkg_bookkeeping("/etc/vrrpd"));
-        assert!(!is_dpkg_bookkeeping("/var/lib/systemd/deb-systemd-helper-masked/vrrpd.service"));
+    fn only_package_manager_records_may_change() {
+        assert!(is_package_manager_record("/var/lib/dpkg/status"));
+        assert!(is_package_manager_record("/var/log/dpkg.log"));
+        assert!(is_package_manager_record("/var/log/apt/history.log"));
+        assert!(!is_package_manager_record("/etc/vrrpd"));
+        assert!(!is_package_manager_record("/var/lib/apt"), "the folder itself stays");
+        let mask = "/var/lib/systemd/deb-systemd-helper-masked/vrrpd.service";
+        assert!(!is_package_manager_record(mask));
     }
 }
