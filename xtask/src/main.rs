@@ -17,8 +17,7 @@ cargo xtask <COMMAND>
 Commands:
   setup        Install what building and testing need, and only that (Debian/Ubuntu, as root):
                Debian packages, bpf-linker against LLVM 22, cargo-deb, bpffs mounted.
-               Idempotent.
-               Elsewhere, prints what to install and exits non-zero.
+               Idempotent. Elsewhere, prints what to install and exits non-zero.
   build-ebpf   Build the XDP program (release, BTF) with the same code the daemon's build uses.
                Prints the object's path.
   test         The whole suite: setup if something is missing, format check, clippy (warnings
@@ -39,8 +38,9 @@ Commands:
                systemd unit, man pages and shell completions generated from the command line,
                examples. Prints the .deb's path.
   package test The package, then installed into a fresh Debian 12 root (debootstrap, cached in
-               the target folder; root), checked there (check-config on the examples,
-               systemd-analyze verify, man pages) and purged: nothing may be left.
+               the target folder; root): dpkg refuses it beside keepalived, apt switches to it
+               and back, check-config, systemd-analyze verify and the man pages are checked
+               there, and after the purge nothing may be left.
                VRRPD_DEBIAN_MIRROR chooses the mirror (default deb.debian.org).
   help         This text.
 ";
