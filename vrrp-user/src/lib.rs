@@ -17,6 +17,7 @@ mod instance_table;
 pub mod kernel_clock;
 mod lifecycle;
 pub mod lock;
+pub mod manual;
 pub mod metrics;
 pub mod netlink;
 pub mod once_per_peer;

@@ -3,13 +3,13 @@
 use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use vrrp_user::{
     control,
     daemon::{self, DatapathChoice, Options},
     dumps, inspect,
     lock::DEFAULT_RUNTIME_DIR,
-    systemd,
+    manual, systemd,
     xdp::{AttachMode, DEFAULT_PIN_DIR},
 };
 
@@ -161,6 +161,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Some(result) = generate() {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("vrrpd: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cli = Cli::parse();
     if let Some(name) = &cli.signum {
         return signum(name);
@@ -245,6 +254,24 @@ fn status(runtime_dir: &std::path::Path, json: bool, check: bool) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// `vrrpd generate-man DIR DATE` and `vrrpd generate-completions DIR`, which the package's
+/// build runs (xtask/src/package.rs): the man pages and completions of this very definition.
+/// Read before clap, so that what they write does not list them. Prints each file written.
+fn generate() -> Option<Result<()>> {
+    let args: Vec<String> =
+        std::env::args_os().skip(1).map(|arg| arg.into_string().ok()).collect::<Option<_>>()?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let written = match args.as_slice() {
+        ["generate-man", dir, date] => manual::write_man_pages(Cli::command(), dir.as_ref(), date),
+        ["generate-completions", dir] => manual::write_completions(Cli::command(), dir.as_ref()),
+        ["generate-man" | "generate-completions", ..] => {
+            Err(anyhow::anyhow!("usage: generate-man DIR DATE | generate-completions DIR"))
+        }
+        _ => return None,
+    };
+    Some(written.map(|paths| paths.iter().for_each(|path| println!("{}", path.display()))))
 }
 
 fn check_config(

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod package;
 mod setup;
 mod test;
 
@@ -15,12 +16,13 @@ cargo xtask <COMMAND>
 
 Commands:
   setup        Install what building and testing need, and only that (Debian/Ubuntu, as root):
-               Debian packages, bpf-linker against LLVM 22, bpffs mounted. Idempotent.
-               Elsewhere, prints what to install and exits non-zero.
+               Debian packages, bpf-linker against LLVM 22, cargo-deb, bpffs mounted.
+               Idempotent. Elsewhere, prints what to install and exits non-zero.
   build-ebpf   Build the XDP program (release, BTF) with the same code the daemon's build uses.
                Prints the object's path.
   test         The whole suite: setup if something is missing, format check, clippy (warnings
-               denied), the eBPF build, unit tests, and the integration tests in tests/ (root).
+               denied), the eBPF build, unit tests, the integration tests in tests/ (root),
+               and `package test`.
   demo         The reference scenario in network namespaces (root): two servers running vrrpd
                with the reference keepalived.conf files, a client pinging the VIP, the master
                killed and brought back; prints the failover timeline in milliseconds.
@@ -32,6 +34,14 @@ Commands:
                (XDP and socket paths) beside keepalived; CPU, transitions, failover p100, RSS;
                writes docs/scale.{dat,png} (SCALE_COUNTS, SCALE_INTERVALS_MS, SCALE_DAEMONS
                narrow it).
+  package      The Debian package (cargo-deb): vrrpd (release, with its XDP program), the
+               systemd unit, man pages and shell completions generated from the command line,
+               examples. Prints the .deb's path.
+  package test The package, then installed into a fresh Debian 12 root (debootstrap, cached in
+               the target folder; root): dpkg refuses it beside keepalived, apt switches to it
+               and back, check-config, systemd-analyze verify and the man pages are checked
+               there, and after the purge nothing may be left.
+               VRRPD_DEBIAN_MIRROR chooses the mirror (default deb.debian.org).
   help         This text.
 ";
 
@@ -42,6 +52,7 @@ fn main() -> ExitCode {
         Some("build-ebpf") => build_ebpf(),
         Some("test") => test::run(&args[1..]),
         Some("demo") => demo::run(),
+        Some("package") => package::run(&args[1..]),
         Some("bench") => bench::run(args.get(1).map(String::as_str)),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");

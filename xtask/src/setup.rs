@@ -26,11 +26,17 @@ const PACKAGES: &[(&str, &str)] = &[
     ),
     ("systemd", "systemd-analyze, which verifies the unit file"),
     ("gnuplot-nox", "the scale benchmark's plot"),
+    ("dpkg-dev", "dpkg-shlibdeps, which computes the package's Depends from the binary"),
+    ("debootstrap", "the fresh Debian root the package test installs into"),
+    ("man-db", "the package test renders the man pages, warnings denied"),
 ];
 
 /// bpf-linker built against the LLVM of Debian's rustc-web.
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const BPF_LINKER_LLVM: &str = "22";
+
+/// cargo-deb builds the Debian package; 3.8.0 declares rust-version 1.85.
+const CARGO_DEB_VERSION: &str = "3.8.0";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -45,8 +51,9 @@ pub fn run(mode: Mode) -> Result<()> {
     let missing_packages: Vec<&str> =
         PACKAGES.iter().map(|(name, _)| *name).filter(|name| !package_installed(name)).collect();
     let linker_ok = bpf_linker_matches();
+    let cargo_deb_ok = cargo_deb_matches();
     let bpffs_ok = bpffs_mounted();
-    if missing_packages.is_empty() && linker_ok && bpffs_ok {
+    if missing_packages.is_empty() && linker_ok && cargo_deb_ok && bpffs_ok {
         println!("setup: everything is in place");
         return Ok(());
     }
@@ -68,6 +75,12 @@ pub fn run(mode: Mode) -> Result<()> {
                  LLVM_PREFIX=/usr/lib/llvm-{BPF_LINKER_LLVM} cargo install bpf-linker \
                  --version {BPF_LINKER_VERSION} --no-default-features \
                  --features llvm-{BPF_LINKER_LLVM}\n"
+            );
+        }
+        if !cargo_deb_ok {
+            text += &format!(
+                "  - cargo-deb {CARGO_DEB_VERSION}: cargo install --locked cargo-deb --version \
+                 {CARGO_DEB_VERSION}\n"
             );
         }
         if !bpffs_ok {
@@ -93,6 +106,14 @@ pub fn run(mode: Mode) -> Result<()> {
                 .args(["install", "bpf-linker", "--force", "--version", BPF_LINKER_VERSION])
                 .args(["--no-default-features", "--features"])
                 .arg(format!("llvm-{BPF_LINKER_LLVM}")),
+        )?;
+    }
+    if !cargo_deb_ok {
+        println!("setup: installing cargo-deb {CARGO_DEB_VERSION}");
+        run_command(
+            Command::new("cargo")
+                .args(["install", "--locked", "--force", "cargo-deb", "--version"])
+                .arg(CARGO_DEB_VERSION),
         )?;
     }
     if !bpffs_ok {
@@ -125,6 +146,16 @@ fn bpf_linker_matches() -> bool {
     };
     Command::new("ldd").arg(&linker).output().is_ok_and(|out| {
         String::from_utf8_lossy(&out.stdout).contains(&format!("libLLVM.so.{BPF_LINKER_LLVM}"))
+    })
+}
+
+/// `cargo deb --version` prints "cargo-deb VERSION".
+fn cargo_deb_matches() -> bool {
+    Command::new("cargo").args(["deb", "--version"]).output().is_ok_and(|out| {
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .any(|w| w == CARGO_DEB_VERSION)
     })
 }
 

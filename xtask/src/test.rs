@@ -8,7 +8,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use xtask::ebpf;
 
-use crate::setup;
+use crate::{package, setup};
 
 pub fn run(extra: &[String]) -> Result<()> {
     if setup::run(setup::Mode::Check).is_err() {
@@ -51,10 +51,16 @@ pub fn run(extra: &[String]) -> Result<()> {
         "tests: {} passed, {} failed, {} skipped",
         totals.passed, totals.failed, totals.ignored
     );
+    // Last: its release build is the slowest step. It runs even after a failure above.
+    println!("== the Debian package: built, installed into a fresh root, purged");
+    let packaged = package::run(&["test".to_owned()]);
     if !totals.success || totals.failed > 0 {
+        if let Err(error) = &packaged {
+            eprintln!("package test: {error:#}");
+        }
         bail!("tests failed");
     }
-    Ok(())
+    packaged
 }
 
 #[derive(Default)]
