@@ -229,8 +229,14 @@ fn test(deb: &Path) -> Result<()> {
     let version = output(chroot(root.path()).args(["/usr/sbin/vrrpd", "--version"]))?;
     print!("   {}", String::from_utf8_lossy(&version.stdout));
     for example in EXAMPLES.iter().chain([&OPERATOR_CONFIG]) {
-        let checked =
-            output(chroot(root.path()).args(["/usr/sbin/vrrpd", "check-config", example]))?;
+        // The root shares this host's network namespace, whose interfaces are not the
+        // examples': the host checks would judge the wrong host.
+        let checked = output(chroot(root.path()).args([
+            "/usr/sbin/vrrpd",
+            "check-config",
+            "--no-host-checks",
+            example,
+        ]))?;
         print!("   {}", String::from_utf8_lossy(&checked.stdout));
     }
     println!("== systemd-analyze verify (root {})", root.path().display());
