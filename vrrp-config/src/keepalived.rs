@@ -11,7 +11,10 @@ use crate::draft::{
     Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
     TrackedScriptDraft,
 };
-use crate::model::{Command, Notify, RunAs, TrackedInterface, UnicastPeer, VirtualAddress};
+use crate::model::{
+    Command, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, VirtualAddress,
+};
+use crate::routes;
 use crate::syntax::Node;
 use crate::values::{self, Parsed};
 
@@ -22,9 +25,6 @@ const DEFAULT_PRIORITY: u8 = 100;
 const UNUSED_TOP_LEVEL: &[&str] = &[
     "virtual_server",
     "virtual_server_group",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
     "static_track_group",
     "vrrp_track_process",
     "vrrp_track_file",
@@ -113,8 +113,6 @@ const UNUSED_INSTANCE: &[&str] = &[
     "vmac_xmit_base",
     "use_ipvlan",
     "smtp_alert",
-    "virtual_routes",
-    "virtual_rules",
     "track_file",
     "track_process",
     "track_bfd",
@@ -256,6 +254,24 @@ impl Grammar<'_> {
                 }
                 draft.sync_groups.push(group);
             }
+            "static_ipaddress" => {
+                self.no_args(node);
+                for entry in self.block(node) {
+                    draft.static_addresses.extend(self.address("static_ipaddress", entry));
+                }
+            }
+            "static_routes" => {
+                self.no_args(node);
+                for entry in self.block(node) {
+                    draft.static_routes.extend(self.route(entry));
+                }
+            }
+            "static_rules" => {
+                self.no_args(node);
+                for entry in self.block(node) {
+                    draft.static_rules.extend(self.rule(entry));
+                }
+            }
             keyword if UNUSED_TOP_LEVEL.contains(&keyword) => self.unused(node, "at top level"),
             _ => self.unknown(node, "at top level"),
         }
@@ -363,6 +379,16 @@ impl Grammar<'_> {
             "virtual_ipaddress_excluded" => {
                 for entry in self.block(node) {
                     instance.excluded_addresses.extend(self.address(keyword, entry));
+                }
+            }
+            "virtual_routes" => {
+                for entry in self.block(node) {
+                    instance.virtual_routes.extend(self.route(entry));
+                }
+            }
+            "virtual_rules" => {
+                for entry in self.block(node) {
+                    instance.virtual_rules.extend(self.rule(entry));
                 }
             }
             "track_interface" => {
@@ -550,6 +576,18 @@ impl Grammar<'_> {
             }
         }
         Some(Located { value: peer, at: entry.keyword.clone() })
+    }
+
+    /// One route line (`routes.rs`).
+    fn route(&mut self, entry: &Node) -> Option<Route> {
+        self.no_block(entry);
+        routes::route(&routes::line_words(entry), self.report)
+    }
+
+    /// One rule line (`routes.rs`).
+    fn rule(&mut self, entry: &Node) -> Option<Rule> {
+        self.no_block(entry);
+        routes::rule(&routes::line_words(entry), self.report)
     }
 
     /// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L] [scope S] [brd ADDR] ...`.

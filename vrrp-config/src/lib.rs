@@ -77,6 +77,7 @@ mod keepalived;
 mod lexer;
 mod model;
 mod preprocess;
+mod routes;
 mod syntax;
 mod toml;
 mod validate;
@@ -87,9 +88,9 @@ use std::path::Path;
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
-    Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, RunAs, Scope,
-    Script, SyncGroup, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
-    MAX_UNICAST_PEERS,
+    Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, Route,
+    RouteKind, Rule, RuleAction, RunAs, Scope, Script, SyncGroup, TrackedInterface, TrackedScript,
+    UnicastPeer, Version, VirtualAddress, MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };
 pub use preprocess::{
     MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,

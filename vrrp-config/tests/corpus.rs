@@ -130,20 +130,27 @@ const CASES: &[Case] = &[
         refused: None,
     },
     Case {
+        // keepalived itself calls "or" deprecated (use "nexthop"): multipath routes are not
+        // carried out.
         file: "keepalived-samples-vrrp-routes.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2", "eth3"],
         instances: 1,
         warnings: &[],
-        refused: None,
+        refused: Some("32:46: route option \"or\" is not supported by vrrpd"),
     },
     Case {
+        // "192.168.100./24" is no address: keepalived reports it too ("Invalid rule to
+        // address") and runs without that rule; a rule left out is refused here.
         file: "keepalived-samples-vrrp-rules.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2"],
         instances: 1,
         warnings: &[],
-        refused: None,
+        refused: Some(
+            "13:8: invalid to \"192.168.100./24\": expected an IPv4 or IPv6 address with an \
+             optional /prefix",
+        ),
     },
     Case {
         file: "keepalived-samples-vrrp-scripts.conf",
@@ -233,7 +240,8 @@ fn vrrp_config_accepts_every_file_as_stated() {
             let error =
                 load_with(&corpus(case.file), &options(case)).expect_err(case.file).to_string();
             let expected = format!("{}:{refusal}", corpus(case.file).display());
-            assert_eq!(error, expected, "{}", case.file);
+            // The first error is the one stated.
+            assert_eq!(error.lines().next(), Some(expected.as_str()), "{}", case.file);
             continue;
         }
         let loaded = load_with(&corpus(case.file), &options(case))
