@@ -147,6 +147,20 @@ impl Daemon {
                 }
             }
             NetEvent::AddressAdded { ifindex, .. } => self.follow_primary_address(ifindex).await,
+            NetEvent::RouteRemoved(key) => {
+                if self.node.handle_route_removed(now, &key) {
+                    let (destination, len, table) = (key.destination, key.prefix_len, key.table);
+                    log::warn!(
+                        "route {destination}/{len} (table {table}) was removed by another agent; \
+                         putting it back"
+                    );
+                }
+            }
+            NetEvent::RuleRemoved(rule) => {
+                if self.node.handle_rule_removed(now, &rule) {
+                    log::warn!("rule {rule} was removed by another agent; putting it back");
+                }
+            }
         }
     }
 

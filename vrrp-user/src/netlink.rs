@@ -1,4 +1,5 @@
-//! rtnetlink: interfaces, their addresses, the virtual addresses we own, and change events.
+//! rtnetlink: interfaces, their addresses, the virtual addresses we own, and change events
+//! (routes and rules: `routes.rs`).
 //!
 //! Virtual addresses are installed as keepalived does: a host address (`/32`, `/128`, or the
 //! configured prefix) with the configured label and scope, so `ip addr` shows them the same way.
@@ -15,10 +16,17 @@ use netlink_packet_route::{
 };
 use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::{
-    constants::{RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK},
+    constants::{
+        RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_IFADDR,
+        RTMGRP_IPV6_ROUTE, RTMGRP_LINK,
+    },
     Handle,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
+use vrrp_config::Rule;
+use vrrp_node::RouteKey;
+
+use crate::routes::{self, RTMGRP_IPV6_RULE};
 
 /// A virtual address as installed on an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +58,16 @@ pub enum NetEvent {
         ifindex: u32,
         address: IpAddr,
     },
+    /// A route with keepalived's protocol was deleted.
+    RouteRemoved(RouteKey),
+    /// A rule with keepalived's protocol was deleted.
+    RuleRemoved(Rule),
 }
 
 /// Cheap to clone: clones share one netlink connection, whose requests are in flight together.
 #[derive(Clone)]
 pub struct Netlink {
-    handle: Handle,
+    pub(crate) handle: Handle,
 }
 
 /// The handle for requests and the stream of change notifications.
@@ -63,11 +75,14 @@ pub fn connect() -> Result<(Netlink, UnboundedReceiver<NetEvent>)> {
     let (mut connection, handle, mut messages) =
         rtnetlink::new_connection().context("opening a netlink socket")?;
     let groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    // Route and rule deletions, for the put-back of the configured ones.
+    let groups =
+        groups | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE;
     connection
         .socket_mut()
         .socket_mut()
         .bind(&SocketAddr::new(0, groups))
-        .context("subscribing to link and address changes")?;
+        .context("subscribing to link, address, route and rule changes")?;
     tokio::spawn(connection);
     let (sender, events) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -103,6 +118,12 @@ fn net_event(message: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
             ifindex: address.header.index,
             address: address_of(&address)?,
         }),
+        RouteNetlinkMessage::DelRoute(route) => {
+            routes::removed_route(&route).map(NetEvent::RouteRemoved)
+        }
+        RouteNetlinkMessage::DelRule(rule) => {
+            routes::removed_rule(&rule).map(NetEvent::RuleRemoved)
+        }
         _ => None,
     }
 }
