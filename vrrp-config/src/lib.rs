@@ -7,7 +7,9 @@
 //! # keepalived.conf
 //!
 //! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
-//! `vrrp_sync_group`, `include`), with keepalived's defaults. Keywords of other keepalived
+//! `vrrp_sync_group`, `static_ipaddress`, `static_routes`, `static_rules`, `include`), with
+//! keepalived's defaults. Route and rule lines (`virtual_routes`, `virtual_rules`, the static
+//! ones) take the subset of `ip route` / `ip rule` described in `routes.rs`. Keywords of other keepalived
 //! subsystems (SMTP, LVS, SNMP, ...) are accepted with a warning that vrrpd does not use them;
 //! unknown keywords are warnings too; invalid values and broken references are errors, except
 //! where keepalived 2.2.7 runs the file anyway: a mask or range after `unicast_src_ip` or a
@@ -44,7 +46,9 @@
 //!   tables whose `address` (or `name`) key is the entry and whose other keys are its options:
 //!   `{ address = "192.0.2.100/24", dev = "eth1", label = "eth1:1", no_track = true }`,
 //!   `{ address = "192.0.2.2", mac = "02:00:00:00:00:02" }`,
-//!   `{ name = "chk_haproxy", weight = -20 }`;
+//!   `{ name = "chk_haproxy", weight = -20 }`; a route or rule entry is its whole line,
+//!   `"0.0.0.0/0 via 192.0.2.1 dev eth1"`, or a table whose `address` is the destination;
+//! * `static_ipaddress`, `static_routes` and `static_rules` are top-level arrays;
 //! * a command (`script`, `notify_master`, ...) is a string split as keepalived does, or an
 //!   array of strings taken as the exact argument list: `notify_master = ["/bin/notify", "a b"]`.
 //!
