@@ -6,7 +6,8 @@
 //! the master's link goes down (they move) and comes back (it preempts, they move back). The
 //! same file on a keepalived 2.2.7 pair gives the same holdings after each step. vrrpd alone:
 //! a SIGKILLed master leaves them behind, `vrrpd cleanup` removes them, and a restarted one
-//! takes them back by preemption.
+//! takes them back by preemption; a reload changes the master's routes in place, with no
+//! transition; `static_*` entries are held from start to stop, put back when deleted.
 //!
 //! What a router holds is read with `ip -j route show table all` / `ip -j rule show`, keeping
 //! the entries of keepalived's protocol (18): the kernel's own routes are not compared.
@@ -31,7 +32,7 @@ enum Daemon {
 }
 
 /// Router `n`'s configuration: the reference instance plus neutron's kind of routes and rule.
-fn config(n: usize) -> String {
+fn config_text(n: usize) -> String {
     let (priority, source, peer) =
         if n == 1 { (110, SERVER1, SERVER2) } else { (100, SERVER2, SERVER1) };
     format!(
@@ -140,8 +141,8 @@ fn elected(daemon: Daemon, prefix: &'static str) -> (ReferenceLab, usize) {
         // The IPv6 route's link-local gateway needs IPv6 on the link, without waiting for DAD.
         lab.lab.exec(lab.router(n), "sysctl", &["-qw", "net.ipv6.conf.ens3.accept_dad=0"]).unwrap();
     }
-    let c1 = lab.write_config(1, "keepalived.conf", &config(1)).unwrap();
-    let c2 = lab.write_config(2, "keepalived.conf", &config(2)).unwrap();
+    let c1 = lab.write_config(1, "keepalived.conf", &config_text(1)).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &config_text(2)).unwrap();
     let d1 = start(&mut lab, daemon, 1, &c1);
     start(&mut lab, daemon, 2, &c2);
     lab.wait_for_master(1, ELECTION).expect("server 1 (priority 110) becomes master");
@@ -237,4 +238,78 @@ fn a_killed_master_s_routes_are_cleaned_up_and_taken_back_on_restart() {
     lab.start_vrrpd(1, &config, &[]).unwrap();
     lab.wait_for_master(1, ELECTION).expect("the restarted server 1 preempts");
     wait_for_holdings(&lab, 1, "the restart");
+}
+
+#[test]
+fn a_reload_changes_the_master_s_routes_in_place() {
+    require_root();
+    let (mut lab, d1) = elected(Daemon::Vrrpd, "rt");
+    let config = lab.dir.join("r1-keepalived.conf");
+    let edited = config_text(1)
+        .replace("        198.51.100.0/24 via 192.0.2.253 dev ens3 metric 10\n", "")
+        .replace(
+            "        2001:db8:1::/64 via fe80::1 dev ens3\n",
+            "        2001:db8:1::/64 via fe80::1 dev ens3\n        blackhole 203.0.113.0/24\n",
+        );
+    std::fs::write(&config, edited).unwrap();
+    lab.daemon(d1).signal(libc::SIGHUP);
+    lab.daemon(d1).wait_for_log("reloaded", SETTLE).unwrap();
+    let mut now_expected = expected();
+    now_expected.routes.remove("inet table main 198.51.100.0/24");
+    now_expected.routes.insert("inet table main 203.0.113.0/24".to_owned());
+    wait_until("the reloaded routes on the master", SETTLE, || holdings(&lab, 1) == now_expected)
+        .unwrap_or_else(|error| panic!("{error}: r1 holds {:?}", holdings(&lab, 1)));
+    assert_eq!(holdings(&lab, 2), Holdings::default());
+    let log = lab.daemon(d1).log_text();
+    assert_eq!(log.matches("MASTER -> BACKUP").count(), 0, "no transition: {log}");
+    assert!(
+        log.contains("removed route 198.51.100.0/24 via 192.0.2.253 dev ens3 metric 10"),
+        "{log}"
+    );
+    assert!(log.contains("added route blackhole 203.0.113.0/24"), "{log}");
+}
+
+/// The static entries of router 1, in a table of their own (200), which the instance's
+/// holdings leave out.
+const STATICS: &str = "static_ipaddress {\n    198.51.100.1/24 dev ens3\n}\n\
+                       static_routes {\n    203.0.113.0/24 via 192.0.2.254 dev ens3 table 200\n}\n\
+                       static_rules {\n    from 198.51.100.1 table 200 priority 200\n}\n";
+
+fn statics_held(lab: &ReferenceLab) -> (bool, bool, bool) {
+    let r1 = lab.router(1);
+    let out = |args: &[&str]| {
+        String::from_utf8_lossy(&lab.lab.exec(r1, "ip", args).unwrap().stdout).into_owned()
+    };
+    let address = out(&["-o", "addr", "show", "dev", "ens3"]).contains("inet 198.51.100.1/24");
+    // Not `table 200`: once its last route goes, the table does not exist.
+    let route = out(&["route", "show", "table", "all"])
+        .contains("203.0.113.0/24 via 192.0.2.254 dev ens3 table 200");
+    let rule = out(&["rule", "show"]).contains("200:\tfrom 198.51.100.1 lookup 200");
+    (address, route, rule)
+}
+
+#[test]
+fn static_entries_are_held_from_start_to_stop() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("rt").expect("building the lab");
+    let config =
+        lab.write_config(1, "keepalived.conf", &format!("{STATICS}{}", config_text(1))).unwrap();
+    let d1 = lab.start_vrrpd(1, &config, &[]).unwrap();
+    wait_until("the static entries after start", SETTLE, || {
+        statics_held(&lab) == (true, true, true)
+    })
+    .unwrap_or_else(|error| panic!("{error}: {:?}", statics_held(&lab)));
+
+    // Put back whatever the instance's state.
+    let r1 = lab.router(1).to_owned();
+    lab.lab.exec(&r1, "ip", &["route", "del", "203.0.113.0/24", "table", "200"]).unwrap();
+    lab.lab.exec(&r1, "ip", &["rule", "del", "priority", "200"]).unwrap();
+    wait_until("the static route and rule put back", SETTLE, || {
+        statics_held(&lab) == (true, true, true)
+    })
+    .unwrap_or_else(|error| panic!("{error}: {:?}", statics_held(&lab)));
+
+    let status = lab.daemon(d1).stop(SETTLE).expect("vrrpd stops on SIGTERM");
+    assert!(status.success(), "{}", lab.daemon(d1).log_text());
+    assert_eq!(statics_held(&lab), (false, false, false), "a stop removes them");
 }
