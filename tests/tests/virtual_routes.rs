@@ -304,7 +304,8 @@ fn static_entries_are_held_from_start_to_stop() {
     let r1 = lab.router(1).to_owned();
     lab.lab.exec(&r1, "ip", &["route", "del", "203.0.113.0/24", "table", "200"]).unwrap();
     lab.lab.exec(&r1, "ip", &["rule", "del", "priority", "200"]).unwrap();
-    wait_until("the static route and rule put back", SETTLE, || {
+    lab.lab.exec(&r1, "ip", &["addr", "del", "198.51.100.1/24", "dev", "ens3"]).unwrap();
+    wait_until("the static address, route and rule put back", SETTLE, || {
         statics_held(&lab) == (true, true, true)
     })
     .unwrap_or_else(|error| panic!("{error}: {:?}", statics_held(&lab)));

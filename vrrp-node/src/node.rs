@@ -108,6 +108,9 @@ pub struct Node {
     /// Every member's earliest deadline, kept current after each change to its router or
     /// its announcement rounds.
     schedule: Schedule,
+    /// Whether the configuration's static entries are installed (from the first reload to
+    /// shutdown), so that only then a deleted one is put back.
+    statics_held: bool,
 }
 
 impl Default for Node {
@@ -126,6 +129,7 @@ impl Node {
             seen: Observations::default(),
             outputs: VecDeque::new(),
             schedule: Schedule::default(),
+            statics_held: false,
         }
     }
 
@@ -256,6 +260,7 @@ impl Node {
             self.stop(now, id);
         }
         self.outputs.extend(routes::static_changes(self.config.as_ref(), Some(&config)));
+        self.statics_held = true;
         for script in &config.scripts {
             // keepalived's init_fail: a script starts failed until it passes.
             self.seen.scripts.entry(script.name.clone()).or_insert(!script.init_fail);
@@ -416,7 +421,31 @@ impl Node {
             self.stop(now, id);
         }
         // keepalived vrrp_daemon.c vrrp_terminate_phase2(): static entries go last.
-        self.outputs.extend(routes::static_changes(self.config.as_ref(), None));
+        if self.statics_held {
+            self.outputs.extend(routes::static_changes(self.config.as_ref(), None));
+            self.statics_held = false;
+        }
+    }
+
+    /// Another agent removed `address` from interface `device`. A tracked `static_ipaddress`
+    /// entry is put back (keepalived vrrp_netlink.c netlink_if_address_filter(),
+    /// reinstate_static_address()). Returns whether it is.
+    pub fn handle_static_address_removed(
+        &mut self,
+        _now: Instant,
+        device: &str,
+        address: IpAddr,
+    ) -> bool {
+        let Some(config) = self.config.as_ref().filter(|_| self.statics_held) else {
+            return false;
+        };
+        let Some(entry) = config.static_addresses.iter().find(|entry| {
+            !entry.no_track && entry.address == address && entry.device.as_deref() == Some(device)
+        }) else {
+            return false;
+        };
+        self.outputs.push_back(Output::AddStaticAddresses { addresses: vec![entry.clone()] });
+        true
     }
 
     /// Another agent deleted the route `key` names. A master holding it as a tracked route,
@@ -429,7 +458,7 @@ impl Node {
             holds.then_some(route).flatten().map(|route| (Some(*id), route.clone()))
         });
         let held = held.or_else(|| {
-            let config = self.config.as_ref()?;
+            let config = self.config.as_ref().filter(|_| self.statics_held)?;
             routes::tracked_route(&config.static_routes, key).map(|route| (None, route.clone()))
         });
         let Some((id, route)) = held else { return false };
@@ -446,7 +475,7 @@ impl Node {
             holds.then_some(rule).flatten().map(|rule| (Some(*id), rule.clone()))
         });
         let held = held.or_else(|| {
-            let config = self.config.as_ref()?;
+            let config = self.config.as_ref().filter(|_| self.statics_held)?;
             routes::tracked_rule(&config.static_rules, observed).map(|rule| (None, rule.clone()))
         });
         let Some((id, rule)) = held else { return false };

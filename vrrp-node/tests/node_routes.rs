@@ -247,4 +247,30 @@ fn static_entries_are_held_from_start_to_stop_and_reloaded_as_a_diff() {
         ["remove routes", "remove addresses", "remove rules"],
         "the instance's first, then the static ones"
     );
+    let rule = vrrp_config::parse_str(
+        "static_rules {\n    from 198.51.100.1 table 5\n}\n",
+        Path::new("s.conf"),
+    )
+    .unwrap()
+    .config
+    .static_rules;
+    assert!(!lab.node.handle_rule_removed(lab.now, &rule[0]), "nothing is put back after stop");
+    lab.node.handle_shutdown(lab.now);
+    assert_eq!(lab.drain(), vec![], "a second stop removes nothing again");
+}
+
+#[test]
+fn a_deleted_static_address_is_put_back_on_its_dev() {
+    let statics = "static_ipaddress {\n    198.51.100.1/24 dev eth1\n    \
+                   198.51.100.2/24 dev eth1 no_track\n}\n";
+    let config = config(110, &[], &[], statics);
+    let first = config.static_addresses[0].clone();
+    let (mut lab, _) = Harness::new(config);
+    assert!(!lab.node.handle_static_address_removed(lab.now, "eth0", ip("198.51.100.1")));
+    assert!(!lab.node.handle_static_address_removed(lab.now, "eth1", ip("198.51.100.2")));
+    assert!(lab.node.handle_static_address_removed(lab.now, "eth1", ip("198.51.100.1")));
+    assert_eq!(lab.drain(), vec![Output::AddStaticAddresses { addresses: vec![first] }]);
+    lab.node.handle_shutdown(lab.now);
+    lab.drain();
+    assert!(!lab.node.handle_static_address_removed(lab.now, "eth1", ip("198.51.100.1")));
 }

@@ -126,6 +126,7 @@ impl Daemon {
             }
             NetEvent::AddressRemoved { ifindex, address } => {
                 self.follow_primary_address(ifindex).await;
+                self.static_address_removed(now, ifindex, address).await;
                 let holders: Vec<InstanceId> = self
                     .io
                     .iter()

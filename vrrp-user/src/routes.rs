@@ -199,6 +199,34 @@ impl Daemon {
         }
     }
 
+    /// An address was removed from `ifindex`: a static one is put back on its `dev`.
+    pub(crate) async fn static_address_removed(
+        &mut self,
+        now: std::time::Instant,
+        ifindex: u32,
+        address: IpAddr,
+    ) {
+        let configured = self.node.config().is_some_and(|config| {
+            config.static_addresses.iter().any(|entry| entry.address == address)
+        });
+        if !configured {
+            return;
+        }
+        let device = match self.netlink.interface_name(ifindex).await {
+            Ok(Some(device)) => device,
+            Ok(None) => return,
+            Err(error) => {
+                log::warn!("static: {error:#}");
+                return;
+            }
+        };
+        if self.node.handle_static_address_removed(now, &device, address) {
+            log::warn!(
+                "static: {address} was removed from {device} by another agent; putting it back"
+            );
+        }
+    }
+
     /// `static_ipaddress` entries added or removed.
     pub(crate) async fn static_addresses(
         &self,
@@ -258,6 +286,26 @@ pub(crate) async fn static_address(
         label: address.label.clone(),
         scope: crate::instance::scope(address.scope),
     })
+}
+
+impl Netlink {
+    /// The name of interface `ifindex`, if it still exists.
+    async fn interface_name(&self, ifindex: u32) -> Result<Option<String>> {
+        use futures_util::TryStreamExt;
+        use netlink_packet_route::link::LinkAttribute;
+        let mut links = self.handle.link().get().match_index(ifindex).execute();
+        match links.try_next().await {
+            Ok(Some(link)) => {
+                Ok(link.attributes.into_iter().find_map(|attribute| match attribute {
+                    LinkAttribute::IfName(name) => Some(name),
+                    _ => None,
+                }))
+            }
+            Ok(None) => Ok(None),
+            Err(error) if is_errno(&error, libc::ENODEV) => Ok(None),
+            Err(error) => Err(anyhow!(error)).context(format!("looking up interface {ifindex}")),
+        }
+    }
 }
 
 fn address_family(family: Family) -> AddressFamily {
