@@ -16,17 +16,14 @@ use netlink_packet_route::{
 };
 use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::{
-    constants::{
-        RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_IFADDR,
-        RTMGRP_IPV6_ROUTE, RTMGRP_LINK,
-    },
+    constants::{RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK},
     Handle,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 use vrrp_config::Rule;
 use vrrp_node::RouteKey;
 
-use crate::routes::{self, RTMGRP_IPV6_RULE};
+use crate::routes;
 
 /// A virtual address as installed on an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,16 +72,14 @@ pub fn connect() -> Result<(Netlink, UnboundedReceiver<NetEvent>)> {
     let (mut connection, handle, mut messages) =
         rtnetlink::new_connection().context("opening a netlink socket")?;
     let groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
-    // Route and rule deletions, for the put-back of the configured ones.
-    let groups =
-        groups | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE;
     connection
         .socket_mut()
         .socket_mut()
         .bind(&SocketAddr::new(0, groups))
-        .context("subscribing to link, address, route and rule changes")?;
+        .context("subscribing to link and address changes")?;
     tokio::spawn(connection);
     let (sender, events) = tokio::sync::mpsc::unbounded_channel();
+    routes::watch(sender.clone())?;
     tokio::spawn(async move {
         while let Some((message, _)) = messages.next().await {
             if let Some(event) = net_event(message) {
@@ -118,12 +113,6 @@ fn net_event(message: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
             ifindex: address.header.index,
             address: address_of(&address)?,
         }),
-        RouteNetlinkMessage::DelRoute(route) => {
-            routes::removed_route(&route).map(NetEvent::RouteRemoved)
-        }
-        RouteNetlinkMessage::DelRule(rule) => {
-            routes::removed_rule(&rule).map(NetEvent::RuleRemoved)
-        }
         _ => None,
     }
 }

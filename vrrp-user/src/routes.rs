@@ -10,6 +10,9 @@
 use std::net::IpAddr;
 
 use anyhow::{anyhow, Context, Result};
+use futures_util::StreamExt;
+use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::{
     route::{
         RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope,
@@ -18,17 +21,57 @@ use netlink_packet_route::{
     rule::{RuleAction as KernelAction, RuleAttribute, RuleFlags, RuleMessage},
     AddressFamily,
 };
-use rtnetlink::RouteMessageBuilder;
+use netlink_sys::{AsyncSocket, SocketAddr};
+use rtnetlink::{
+    constants::{RTMGRP_IPV4_ROUTE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_ROUTE},
+    RouteMessageBuilder,
+};
+use tokio::sync::mpsc::UnboundedSender;
 use vrrp_config::{
     Family, Route, RouteKind, Rule, RuleAction, Scope, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };
 use vrrp_node::{InstanceId, RouteKey};
 
 use crate::daemon::Daemon;
-use crate::netlink::{Netlink, VirtualAddress};
+use crate::netlink::{NetEvent, Netlink, VirtualAddress};
 
 /// `RTNLGRP_IPV6_RULE` (19) as a bind group mask; rtnetlink's constants stop at IPv4's.
-pub(crate) const RTMGRP_IPV6_RULE: u32 = 1 << (19 - 1);
+const RTMGRP_IPV6_RULE: u32 = 1 << (19 - 1);
+
+/// Watches route and rule changes on a netlink socket of its own, sending the deletions of
+/// keepalived's protocol to `events`. Its own socket: a router's route churn (a routing daemon
+/// loading a table) may overflow a socket's buffer, and must not cost a link event.
+pub(crate) fn watch(events: UnboundedSender<NetEvent>) -> Result<()> {
+    let (mut connection, _handle, mut messages) =
+        rtnetlink::new_connection().context("opening a netlink socket for route changes")?;
+    let groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE;
+    connection
+        .socket_mut()
+        .socket_mut()
+        .bind(&SocketAddr::new(0, groups))
+        .context("subscribing to route and rule changes")?;
+    tokio::spawn(connection);
+    tokio::spawn(async move {
+        while let Some((message, _)) = messages.next().await {
+            let NetlinkPayload::InnerMessage(message) = message.payload else { continue };
+            let event = match message {
+                RouteNetlinkMessage::DelRoute(route) => {
+                    removed_route(&route).map(NetEvent::RouteRemoved)
+                }
+                RouteNetlinkMessage::DelRule(rule) => {
+                    removed_rule(&rule).map(NetEvent::RuleRemoved)
+                }
+                _ => None,
+            };
+            if let Some(event) = event {
+                if events.send(event).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(())
+}
 
 /// An error the kernel returned, by errno.
 fn is_errno(error: &rtnetlink::Error, errno: i32) -> bool {
