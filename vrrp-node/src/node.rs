@@ -368,6 +368,9 @@ impl Node {
         }
         let accept = member.accept();
         self.outputs.push_back(Output::AddAddresses { id, addresses: vec![address], accept });
+        // The kernel took the routes from that address with it, silently: all go back.
+        let routes = member.spec.virtual_routes.clone();
+        self.outputs.extend(routes::install(Some(id), &routes, &[]));
         true
     }
 

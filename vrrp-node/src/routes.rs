@@ -15,9 +15,29 @@
 
 use std::net::IpAddr;
 
-use vrrp_config::{Config, Route, Rule, VirtualAddress};
+use vrrp_config::{Config, Instance, Route, Rule, VirtualAddress};
 
 use crate::output::{InstanceId, Output};
+
+/// The interfaces an instance's tracked routes (`dev`) and rules (`iif`, `oif`) name, each
+/// once, in configuration order. keepalived vrrp.c vrrp_complete_instance() tracks them as
+/// interfaces of weight 0 (TRACK_ROUTE, TRACK_RULE): one down is a fault.
+pub fn tracked_interfaces(instance: &Instance) -> Vec<&str> {
+    let routes = instance.virtual_routes.iter().filter(|route| !route.no_track);
+    let rules = instance.virtual_rules.iter().filter(|rule| !rule.no_track);
+    let names = routes.filter_map(|route| route.device.as_deref()).chain(
+        rules
+            .flat_map(|rule| [rule.input_interface.as_deref(), rule.output_interface.as_deref()])
+            .flatten(),
+    );
+    let mut unique: Vec<&str> = Vec::new();
+    for name in names {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    unique
+}
 
 /// What of `before` is gone from `after`, and what of `after` is new.
 fn diff<T: PartialEq + Clone>(before: &[T], after: &[T]) -> (Vec<T>, Vec<T>) {
@@ -50,8 +70,10 @@ pub(crate) fn uninstall(id: Option<InstanceId>, routes: &[Route], rules: &[Rule]
     outputs
 }
 
-/// A reload of a master holding its routes: what changed is removed (before the addresses
-/// that went) or added (after the addresses that came) in place.
+/// A reload of a master holding its routes: what went is removed (before the addresses that
+/// went), what came is added (after the addresses that came). Every route is added again, as
+/// keepalived vrrp.c restore_vrrp_state() does: the kernel drops a route whose source address
+/// went away without telling anyone, and adding one still there changes nothing.
 pub(crate) struct Reconfigured {
     pub removals: Vec<Output>,
     pub additions: Vec<Output>,
@@ -62,11 +84,11 @@ pub(crate) fn reconfigure(
     (routes_before, rules_before): (&[Route], &[Rule]),
     (routes_after, rules_after): (&[Route], &[Rule]),
 ) -> Reconfigured {
-    let (routes_gone, routes_new) = diff(routes_before, routes_after);
+    let (routes_gone, _) = diff(routes_before, routes_after);
     let (rules_gone, rules_new) = diff(rules_before, rules_after);
     Reconfigured {
         removals: uninstall(Some(id), &routes_gone, &rules_gone),
-        additions: install(Some(id), &routes_new, &rules_new),
+        additions: install(Some(id), routes_after, &rules_new),
     }
 }
 
@@ -189,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reload_removes_what_went_then_adds_what_came() {
+    fn a_reload_removes_what_went_and_adds_every_route_again() {
         let id = InstanceId(0);
         let (a, b, c) = (route("198.51.100.0", 1), route("203.0.113.0", 1), route("192.0.2.0", 1));
         let (r1, r2) = (rule(Some(10), 1), rule(Some(20), 2));
@@ -197,13 +219,13 @@ mod tests {
         let changes = reconfigure(
             id,
             (&[a.clone(), b.clone()], &before),
-            (&[b, c.clone()], &[r1, r2.clone()]),
+            (&[b.clone(), c.clone()], &[r1, r2.clone()]),
         );
         assert_eq!(changes.removals, vec![Output::RemoveRoutes { id: Some(id), routes: vec![a] }]);
         assert_eq!(
             changes.additions,
             vec![
-                Output::AddRoutes { id: Some(id), routes: vec![c] },
+                Output::AddRoutes { id: Some(id), routes: vec![b, c] },
                 Output::AddRules { id: Some(id), rules: vec![r2] },
             ]
         );

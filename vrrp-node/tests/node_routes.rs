@@ -188,6 +188,7 @@ fn a_reload_changes_a_master_s_routes_and_rules_in_place() {
     let new = config(110, &[DEFAULT_ROUTE, UNTRACKED_ROUTE], &[RULE], "");
     let (routes, rules) = (routes_of(&new), rules_of(&new));
     let old = routes_of(&config(110, &[EXTRA_ROUTE], &[], ""));
+    assert_eq!(routes.len(), 2);
     lab.node.handle_reload(lab.now, new, &HashMap::new()).unwrap();
     let outputs = lab.drain();
     let changed: Vec<&Output> = outputs
@@ -199,7 +200,8 @@ fn a_reload_changes_a_master_s_routes_and_rules_in_place() {
         changed,
         vec![
             &Output::RemoveRoutes { id, routes: old },
-            &Output::AddRoutes { id, routes: vec![routes[1].clone()] },
+            // All of them: the kernel may have dropped one silently (keepalived does the same).
+            &Output::AddRoutes { id, routes },
             &Output::AddRules { id, rules },
         ]
     );
@@ -273,4 +275,49 @@ fn a_deleted_static_address_is_put_back_on_its_dev() {
     lab.node.handle_shutdown(lab.now);
     lab.drain();
     assert!(!lab.node.handle_static_address_removed(lab.now, "eth1", ip("198.51.100.1")));
+}
+
+#[test]
+fn a_tracked_route_s_interface_down_is_a_fault_as_in_keepalived() {
+    // keepalived vrrp.c vrrp_complete_instance(): TRACK_ROUTE / TRACK_RULE, weight 0.
+    let routed = "198.51.100.0/24 via 192.0.2.253 dev eth1";
+    let untracked = "203.0.113.0/24 dev eth2 no_track";
+    let rule = "from 192.0.2.100/32 iif eth3 table 100";
+    let config = config(110, &[routed, untracked], &[rule], "");
+    assert_eq!(
+        vrrp_node::reload::interfaces(&config).into_iter().collect::<Vec<_>>(),
+        ["eth0", "eth1", "eth3"]
+    );
+    let (mut lab, _) = Harness::new(config);
+    for link in ["eth1", "eth3"] {
+        lab.node.handle_link(lab.now, link, true);
+    }
+    lab.become_master();
+    lab.node.handle_link(lab.now, "eth2", false);
+    assert_eq!(lab.state(), State::Master, "a no_track route's interface is not tracked");
+    lab.node.handle_link(lab.now, "eth1", false);
+    assert_eq!(lab.state(), State::Fault);
+    let outputs = lab.drain();
+    assert_eq!(moves(&outputs), ["remove rules", "remove routes", "remove addresses"]);
+    lab.node.handle_link(lab.now, "eth1", true);
+    lab.node.handle_link(lab.now, "eth3", false);
+    assert_eq!(lab.state(), State::Fault, "a tracked rule's iif too");
+}
+
+#[test]
+fn an_address_put_back_takes_its_routes_back_too() {
+    // The kernel drops the routes that used an address with it, and says nothing.
+    let config = config(110, &[DEFAULT_ROUTE, EXTRA_ROUTE], &[RULE], "");
+    let routes = routes_of(&config);
+    let (mut lab, _) = Harness::new(config);
+    lab.become_master();
+    let id = lab.id();
+    assert!(lab.node.handle_address_removed(lab.now, id, ip("192.0.2.100")));
+    assert_eq!(
+        lab.drain(),
+        vec![
+            Output::AddAddresses { id, addresses: vec![ip("192.0.2.100")], accept: true },
+            Output::AddRoutes { id: Some(id), routes },
+        ]
+    );
 }

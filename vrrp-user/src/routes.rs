@@ -125,12 +125,13 @@ impl Netlink {
         Ok(builder.build())
     }
 
-    /// Adds a route; the same route already there is not an error (ours to hold).
-    pub async fn add_route(&self, route: &Route) -> Result<()> {
+    /// Adds a route; the same route already there is not an error (ours to hold). Returns
+    /// whether it was added.
+    pub async fn add_route(&self, route: &Route) -> Result<bool> {
         let message = self.route_message(route).await.with_context(|| format!("route {route}"))?;
         match self.handle.route().add(message).execute().await {
-            Ok(()) => Ok(()),
-            Err(error) if is_errno(&error, libc::EEXIST) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(error) if is_errno(&error, libc::EEXIST) => Ok(false),
             Err(error) => Err(anyhow!(error)).context(format!("adding route {route}")),
         }
     }
@@ -149,13 +150,14 @@ impl Netlink {
         }
     }
 
-    /// Adds a policy rule; the same rule already there is not an error.
-    pub async fn add_rule(&self, rule: &Rule) -> Result<()> {
+    /// Adds a policy rule; the same rule already there is not an error. Returns whether it
+    /// was added.
+    pub async fn add_rule(&self, rule: &Rule) -> Result<bool> {
         let mut request = self.handle.rule().add();
         *request.message_mut() = rule_message(rule);
         match request.execute().await {
-            Ok(()) => Ok(()),
-            Err(error) if is_errno(&error, libc::EEXIST) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(error) if is_errno(&error, libc::EEXIST) => Ok(false),
             Err(error) => Err(anyhow!(error)).context(format!("adding rule {rule}")),
         }
     }
@@ -195,7 +197,8 @@ impl Daemon {
             Routing::AddRoutes { owner, routes } => {
                 for route in &routes {
                     match netlink.add_route(route).await {
-                        Ok(()) => log::info!("{owner}: added route {route}"),
+                        Ok(true) => log::info!("{owner}: added route {route}"),
+                        Ok(false) => log::debug!("{owner}: route {route} was there already"),
                         Err(error) => log::error!("{owner}: {error:#}"),
                     }
                 }
@@ -212,7 +215,8 @@ impl Daemon {
             Routing::AddRules { owner, rules } => {
                 for rule in &rules {
                     match netlink.add_rule(rule).await {
-                        Ok(()) => log::info!("{owner}: added rule {rule}"),
+                        Ok(true) => log::info!("{owner}: added rule {rule}"),
+                        Ok(false) => log::debug!("{owner}: rule {rule} was there already"),
                         Err(error) => log::error!("{owner}: {error:#}"),
                     }
                 }
