@@ -266,3 +266,21 @@ virtual_rules = ["from 192.0.2.10/32 table 1 priority 100"]
     assert_eq!(from_toml.virtual_rules, from_conf.virtual_rules);
     assert_eq!(loaded.config.static_routes[0].gateway, Some(ip("192.0.2.1")));
 }
+
+#[test]
+fn forms_seen_in_the_field() {
+    // A gateway pair that moves the default route's table ahead on becoming MASTER, and a
+    // default route with no gateway.
+    let config =
+        config(&with_routes("default dev eth0 table 250", "to all lookup 250 priority 32770"));
+    let instance = &config.instances[0];
+    assert_eq!(
+        instance.virtual_routes,
+        vec![Route { device: Some("eth0".into()), table: 250, ..route("0.0.0.0", 0) }]
+    );
+    assert_eq!(
+        instance.virtual_rules,
+        vec![Rule { priority: Some(32770), ..rule(RuleAction::Table(250)) }]
+    );
+    assert_eq!(instance.virtual_rules[0].to_string(), "priority 32770 table 250");
+}
