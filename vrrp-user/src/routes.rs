@@ -101,28 +101,29 @@ impl Netlink {
     /// The route as the kernel takes it, its `dev` resolved now (an interface may have come
     /// back with a new index).
     async fn route_message(&self, route: &Route) -> Result<RouteMessage> {
-        let mut builder = RouteMessageBuilder::<IpAddr>::new()
-            .destination_prefix(route.destination, route.prefix_len)?
-            .table_id(route.table)
-            .protocol(RouteProtocol::from(route.protocol))
-            .scope(route.scope.map_or(RouteScope::Universe, kernel_scope))
-            .kind(kernel_type(route.kind));
-        if let Some(gateway) = route.gateway {
-            builder = builder.gateway(gateway)?;
+        let ifindex = match &route.device {
+            Some(device) => Some(self.interface(device).await?.ifindex),
+            None => None,
+        };
+        route_message(route, ifindex)
+    }
+
+    /// The name of interface `ifindex`, if it still exists.
+    async fn interface_name(&self, ifindex: u32) -> Result<Option<String>> {
+        use futures_util::TryStreamExt;
+        use netlink_packet_route::link::LinkAttribute;
+        let mut links = self.handle.link().get().match_index(ifindex).execute();
+        match links.try_next().await {
+            Ok(Some(link)) => {
+                Ok(link.attributes.into_iter().find_map(|attribute| match attribute {
+                    LinkAttribute::IfName(name) => Some(name),
+                    _ => None,
+                }))
+            }
+            Ok(None) => Ok(None),
+            Err(error) if is_errno(&error, libc::ENODEV) => Ok(None),
+            Err(error) => Err(anyhow!(error)).context(format!("looking up interface {ifindex}")),
         }
-        if let Some(source) = route.source {
-            builder = builder.pref_source(source)?;
-        }
-        if let Some(device) = &route.device {
-            builder = builder.output_interface(self.interface(device).await?.ifindex);
-        }
-        if let Some(metric) = route.metric {
-            builder = builder.priority(metric);
-        }
-        if route.onlink {
-            builder = builder.onlink();
-        }
-        Ok(builder.build())
     }
 
     /// Adds a route; the same route already there is not an error (ours to hold). Returns
@@ -137,9 +138,12 @@ impl Netlink {
     }
 
     /// Removes a route; one already gone is not an error. Returns whether one was there.
+    /// Without its interface it is gone: the kernel removes a device's routes with it.
     pub async fn remove_route(&self, route: &Route) -> Result<bool> {
-        let mut message =
-            self.route_message(route).await.with_context(|| format!("route {route}"))?;
+        let Ok(mut message) = self.route_message(route).await else {
+            log::debug!("route {route}: its interface is gone, and the route with it");
+            return Ok(false);
+        };
         message.header.scope = RouteScope::NoWhere;
         match self.handle.route().del(message).execute().await {
             Ok(()) => Ok(true),
@@ -335,24 +339,30 @@ pub(crate) async fn static_address(
     })
 }
 
-impl Netlink {
-    /// The name of interface `ifindex`, if it still exists.
-    async fn interface_name(&self, ifindex: u32) -> Result<Option<String>> {
-        use futures_util::TryStreamExt;
-        use netlink_packet_route::link::LinkAttribute;
-        let mut links = self.handle.link().get().match_index(ifindex).execute();
-        match links.try_next().await {
-            Ok(Some(link)) => {
-                Ok(link.attributes.into_iter().find_map(|attribute| match attribute {
-                    LinkAttribute::IfName(name) => Some(name),
-                    _ => None,
-                }))
-            }
-            Ok(None) => Ok(None),
-            Err(error) if is_errno(&error, libc::ENODEV) => Ok(None),
-            Err(error) => Err(anyhow!(error)).context(format!("looking up interface {ifindex}")),
-        }
+/// The route as the kernel takes it, its `dev` as `ifindex`.
+fn route_message(route: &Route, ifindex: Option<u32>) -> Result<RouteMessage> {
+    let mut builder = RouteMessageBuilder::<IpAddr>::new()
+        .destination_prefix(route.destination, route.prefix_len)?
+        .table_id(route.table)
+        .protocol(RouteProtocol::from(route.protocol))
+        .scope(route.scope.map_or(RouteScope::Universe, kernel_scope))
+        .kind(kernel_type(route.kind));
+    if let Some(gateway) = route.gateway {
+        builder = builder.gateway(gateway)?;
     }
+    if let Some(source) = route.source {
+        builder = builder.pref_source(source)?;
+    }
+    if let Some(ifindex) = ifindex {
+        builder = builder.output_interface(ifindex);
+    }
+    if let Some(metric) = route.metric {
+        builder = builder.priority(metric);
+    }
+    if route.onlink {
+        builder = builder.onlink();
+    }
+    Ok(builder.build())
 }
 
 fn address_family(family: Family) -> AddressFamily {
@@ -530,6 +540,30 @@ mod tests {
         message.attributes.retain(|a| !matches!(a, RuleAttribute::Protocol(_)));
         message.attributes.push(RuleAttribute::Protocol(RouteProtocol::Boot));
         assert_eq!(removed_rule(&message), None);
+    }
+
+    #[test]
+    fn a_route_as_sent_keys_back_to_itself() {
+        let route = Route {
+            destination: "2001:db8:1::".parse().unwrap(),
+            prefix_len: 64,
+            kind: RouteKind::Unicast,
+            source: None,
+            gateway: Some("fe80::1".parse().unwrap()),
+            device: Some("eth0".into()),
+            scope: None,
+            table: 1000,
+            metric: Some(10),
+            protocol: PROTOCOL_KEEPALIVED,
+            onlink: false,
+            no_track: false,
+        };
+        let message = route_message(&route, Some(7)).unwrap();
+        assert!(message.attributes.contains(&RouteAttribute::Oif(7)));
+        assert!(message.attributes.contains(&RouteAttribute::Priority(10)));
+        assert_eq!(removed_route(&message), Some(RouteKey::of(&route)));
+        let blackhole = Route { kind: RouteKind::Blackhole, gateway: None, device: None, ..route };
+        assert_eq!(route_message(&blackhole, None).unwrap().header.kind, RouteType::BlackHole);
     }
 
     #[test]
