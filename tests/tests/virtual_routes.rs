@@ -4,7 +4,8 @@
 //! (`virtual_rules`). After each step, exactly the master holds them all and the backup none:
 //! at the election; after `ip route del` / `ip rule del` by hand on the master (put back); when
 //! the master's link goes down (they move) and comes back (it preempts, they move back). The
-//! same file on a keepalived 2.2.7 pair gives the same holdings after each step. vrrpd alone:
+//! same file on a keepalived 2.2.7 pair gives the same holdings after each step, except that
+//! keepalived does not put back the deleted IPv6 route, which vrrpd does. vrrpd alone:
 //! a SIGKILLed master leaves them behind, `vrrpd cleanup` removes them, and a restarted one
 //! takes them back by preemption; a reload changes the master's routes in place, with no
 //! transition; `static_*` entries are held from start to stop, put back when deleted.
@@ -159,6 +160,12 @@ fn routes_follow_the_master(daemon: Daemon, prefix: &'static str) {
         .exec(&r1, "ip", &["route", "del", "default", "via", "192.0.2.254", "dev", "ens3"])
         .unwrap();
     wait_for_holdings(&lab, 1, "ip route del on the master");
+    if daemon == Daemon::Vrrpd {
+        // keepalived 2.2.7 leaves this one deleted (seen here: no transition, no put-back),
+        // so only vrrpd's put-back of an IPv6 route is compared with the expected holdings.
+        lab.lab.exec(&r1, "ip", &["-6", "route", "del", "2001:db8:1::/64", "dev", "ens3"]).unwrap();
+        wait_for_holdings(&lab, 1, "ip -6 route del on the master");
+    }
     lab.lab
         .exec(&r1, "ip", &["rule", "del", "from", VIP, "table", "100", "priority", "100"])
         .unwrap();
@@ -167,7 +174,10 @@ fn routes_follow_the_master(daemon: Daemon, prefix: &'static str) {
     if daemon == Daemon::Vrrpd {
         // Put back in place, with no transition (keepalived resigns and takes over again).
         let log = lab.daemon(d1).log_text();
-        assert!(log.contains("route 0.0.0.0/0 (table 254) was removed by another agent"), "{log}");
+        assert!(
+            log.contains("route 0.0.0.0/0 (table 254, metric 0) was removed by another agent"),
+            "{log}"
+        );
         assert!(
             log.contains(&format!("rule from {VIP}/32 priority 100 table 100 was removed")),
             "{log}"

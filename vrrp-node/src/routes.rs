@@ -127,21 +127,28 @@ pub(crate) fn static_changes(before: Option<&Config>, after: Option<&Config>) ->
     outputs
 }
 
-/// How the kernel names a route: its table and destination (keepalived vrrp_netlink.c
-/// route_is_ours() compares these first).
+/// How the kernel names a route: its table, destination and metric (keepalived
+/// vrrp_netlink.c route_is_ours() compares these first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RouteKey {
     pub table: u32,
     pub destination: IpAddr,
     pub prefix_len: u8,
+    /// As the kernel reports it: IPv6 makes no metric (or 0) 1024.
+    pub metric: u32,
 }
 
 impl RouteKey {
     pub fn of(route: &Route) -> Self {
+        let metric = match (route.destination, route.metric) {
+            (IpAddr::V6(_), None | Some(0)) => 1024,
+            (_, metric) => metric.unwrap_or(0),
+        };
         RouteKey {
             table: route.table,
             destination: route.destination,
             prefix_len: route.prefix_len,
+            metric,
         }
     }
 }
@@ -260,6 +267,11 @@ mod tests {
         assert_eq!(tracked_route(&routes, &RouteKey::of(&untracked)), None);
         let other_table = RouteKey { table: TABLE_MAIN, ..RouteKey::of(&tracked) };
         assert_eq!(tracked_route(&routes, &other_table), None);
+        let other_metric = RouteKey { metric: 5, ..RouteKey::of(&tracked) };
+        assert_eq!(tracked_route(&routes, &other_metric), None);
+        let v6 = Route { destination: "2001:db8::".parse().unwrap(), ..route("0.0.0.0", 1) };
+        assert_eq!(RouteKey::of(&v6).metric, 1024, "the kernel's IPv6 default");
+        assert_eq!(RouteKey::of(&Route { metric: Some(7), ..v6 }).metric, 7);
     }
 
     #[test]

@@ -152,8 +152,9 @@ impl Daemon {
                 if self.node.handle_route_removed(now, &key) {
                     let (destination, len, table) = (key.destination, key.prefix_len, key.table);
                     log::warn!(
-                        "route {destination}/{len} (table {table}) was removed by another agent; \
-                         putting it back"
+                        "route {destination}/{len} (table {table}, metric {}) was removed by \
+                         another agent; putting it back",
+                        key.metric
                     );
                 }
             }

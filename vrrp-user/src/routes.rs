@@ -448,10 +448,19 @@ pub(crate) fn removed_route(message: &RouteMessage) -> Option<RouteKey> {
         (None, AddressFamily::Inet6) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
         (None, _) => return None,
     };
+    let metric = message
+        .attributes
+        .iter()
+        .find_map(|attribute| match attribute {
+            RouteAttribute::Priority(metric) => Some(*metric),
+            _ => None,
+        })
+        .unwrap_or(0);
     Some(RouteKey {
         table: if table == 0 { TABLE_MAIN } else { table },
         destination,
         prefix_len: message.header.destination_prefix_length,
+        metric,
     })
 }
 
@@ -578,7 +587,12 @@ mod tests {
         let key = removed_route(&message).expect("ours");
         assert_eq!(
             key,
-            RouteKey { table: 1000, destination: "0.0.0.0".parse().unwrap(), prefix_len: 0 }
+            RouteKey {
+                table: 1000,
+                destination: "0.0.0.0".parse().unwrap(),
+                prefix_len: 0,
+                metric: 0,
+            }
         );
         message.header.protocol = RouteProtocol::Static;
         assert_eq!(removed_route(&message), None);
