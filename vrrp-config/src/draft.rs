@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    InitialState, Notify, RunAs, TrackedInterface, UnicastPeer, Version, VirtualAddress,
+    InitialState, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, Version,
+    VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,9 @@ pub(crate) struct Draft {
     pub instances: Vec<InstanceDraft>,
     pub scripts: Vec<ScriptDraft>,
     pub sync_groups: Vec<SyncGroupDraft>,
+    pub static_addresses: Vec<Located<VirtualAddress>>,
+    pub static_routes: Vec<Route>,
+    pub static_rules: Vec<Rule>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -69,6 +73,8 @@ pub(crate) struct InstanceDraft {
     pub check_unicast_src: bool,
     pub virtual_addresses: Vec<Located<VirtualAddress>>,
     pub excluded_addresses: Vec<Located<VirtualAddress>>,
+    pub virtual_routes: Vec<Route>,
+    pub virtual_rules: Vec<Rule>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
     pub notify: Notify,
@@ -100,6 +106,8 @@ impl InstanceDraft {
             check_unicast_src: false,
             virtual_addresses: Vec::new(),
             excluded_addresses: Vec::new(),
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             notify: Notify::default(),

@@ -13,7 +13,10 @@ use crate::draft::{
     TrackedScriptDraft,
 };
 use crate::keywords::{self, Block, Support};
-use crate::model::{Command, Notify, RunAs, TrackedInterface, UnicastPeer, VirtualAddress};
+use crate::model::{
+    Command, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, VirtualAddress,
+};
+use crate::routes;
 use crate::syntax::Node;
 use crate::values::{self, Parsed};
 
@@ -128,6 +131,24 @@ impl Grammar<'_> {
                 }
                 draft.sync_groups.push(group);
             }
+            "static_ipaddress" => {
+                self.no_args(node);
+                for entry in self.block(node) {
+                    draft.static_addresses.extend(self.address("static_ipaddress", entry));
+                }
+            }
+            "static_routes" => {
+                self.no_args(node);
+                for entry in self.block(node) {
+                    draft.static_routes.extend(self.route(entry));
+                }
+            }
+            "static_rules" => {
+                self.no_args(node);
+                for entry in self.block(node) {
+                    draft.static_rules.extend(self.rule(entry));
+                }
+            }
             _ => self.unknown(node, Block::TopLevel, "at top level"),
         }
     }
@@ -234,6 +255,16 @@ impl Grammar<'_> {
             "virtual_ipaddress_excluded" => {
                 for entry in self.block(node) {
                     instance.excluded_addresses.extend(self.address(keyword, entry));
+                }
+            }
+            "virtual_routes" => {
+                for entry in self.block(node) {
+                    instance.virtual_routes.extend(self.route(entry));
+                }
+            }
+            "virtual_rules" => {
+                for entry in self.block(node) {
+                    instance.virtual_rules.extend(self.rule(entry));
                 }
             }
             "track_interface" => {
@@ -417,6 +448,18 @@ impl Grammar<'_> {
             }
         }
         Some(Located { value: peer, at: entry.keyword.clone() })
+    }
+
+    /// One route line (`routes.rs`).
+    fn route(&mut self, entry: &Node) -> Option<Route> {
+        self.no_block(entry);
+        routes::route(&routes::line_words(entry), self.report)
+    }
+
+    /// One rule line (`routes.rs`).
+    fn rule(&mut self, entry: &Node) -> Option<Rule> {
+        self.no_block(entry);
+        routes::rule(&routes::line_words(entry), self.report)
     }
 
     /// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L] [scope S] [brd ADDR] ...`.

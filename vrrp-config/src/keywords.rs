@@ -208,25 +208,12 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(
         "track_group",
         TopLevel,
-        "static addresses are not configured, so their tracking groups are not either",
+        "static addresses are held whatever happens: the instances of a tracking group do not go to \
+         FAULT with them",
     ),
-    ignored(
-        "static_ipaddress",
-        TopLevel,
-        "these addresses are not configured by vrrpd: put them in the host's network \
-         configuration",
-    ),
-    ignored(
-        "static_routes",
-        TopLevel,
-        "these routes are not configured by vrrpd: put them in the host's network configuration",
-    ),
-    ignored(
-        "static_rules",
-        TopLevel,
-        "these routing rules are not configured by vrrpd: put them in the host's network \
-         configuration",
-    ),
+    acted("static_ipaddress", TopLevel, "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop"),
+    acted("static_routes", TopLevel, "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop"),
+    acted("static_rules", TopLevel, "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop"),
     ignored(
         "garp_group",
         TopLevel,
@@ -573,18 +560,8 @@ pub const KEYWORDS: &[Keyword] = &[
         "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
          for version 2 reject this node's advertisements, and both become master",
     ),
-    refused(
-        "virtual_routes",
-        Instance,
-        "failover will not move these routes: the new master lacks them and the old one keeps \
-         them",
-    ),
-    refused(
-        "virtual_rules",
-        Instance,
-        "failover will not move these routing rules: the new master lacks them and the old one \
-         keeps them",
-    ),
+    acted("virtual_routes", Instance, "tests/tests/virtual_routes.rs::vrrpd_moves_routes_and_rules_with_the_vip"),
+    acted("virtual_rules", Instance, "tests/tests/virtual_routes.rs::vrrpd_moves_routes_and_rules_with_the_vip"),
     always("accept", Instance, "vrrpd always accepts traffic addressed to the virtual addresses"),
     ignored(
         "no_accept",

@@ -7,7 +7,9 @@
 //! # keepalived.conf
 //!
 //! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
-//! `vrrp_sync_group`, `include`), with keepalived's defaults. What vrrpd does with each keyword
+//! `vrrp_sync_group`, `static_ipaddress`, `static_routes`, `static_rules`, `include`), with
+//! keepalived's defaults. Route and rule lines (`virtual_routes`, `virtual_rules`, the static
+//! ones) take the subset of `ip route` / `ip rule` described in `routes.rs`. What vrrpd does with each keyword
 //! keepalived knows is in one table, [`keywords::KEYWORDS`] (also
 //! `docs/keepalived-compatibility.md`): a keyword vrrpd does not act on is a warning naming its
 //! effect, or an error where ignoring it can change which node holds the virtual addresses
@@ -48,7 +50,9 @@
 //!   tables whose `address` (or `name`) key is the entry and whose other keys are its options:
 //!   `{ address = "192.0.2.100/24", dev = "eth1", label = "eth1:1", no_track = true }`,
 //!   `{ address = "192.0.2.2", mac = "02:00:00:00:00:02" }`,
-//!   `{ name = "chk_haproxy", weight = -20 }`;
+//!   `{ name = "chk_haproxy", weight = -20 }`; a route or rule entry is its whole line,
+//!   `"0.0.0.0/0 via 192.0.2.1 dev eth1"`, or a table whose `address` is the destination;
+//! * `static_ipaddress`, `static_routes` and `static_rules` are top-level arrays;
 //! * a command (`script`, `notify_master`, ...) is a string split as keepalived does, or an
 //!   array of strings taken as the exact argument list: `notify_master = ["/bin/notify", "a b"]`.
 //!
@@ -82,6 +86,7 @@ pub mod keywords;
 mod lexer;
 mod model;
 mod preprocess;
+mod routes;
 mod syntax;
 mod toml;
 mod validate;
@@ -92,9 +97,9 @@ use std::path::Path;
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
-    Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, RunAs, Scope,
-    Script, SyncGroup, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
-    MAX_UNICAST_PEERS,
+    Command, Config, Family, Garp, Global, InitialState, Instance, MacAddr, Notify, Route,
+    RouteKind, Rule, RuleAction, RunAs, Scope, Script, SyncGroup, TrackedInterface, TrackedScript,
+    UnicastPeer, Version, VirtualAddress, MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };
 pub use preprocess::{
     MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,

@@ -13,6 +13,14 @@ pub struct Config {
     pub instances: Vec<Instance>,
     pub scripts: Vec<Script>,
     pub sync_groups: Vec<SyncGroup>,
+    /// `static_ipaddress`: installed at start, whatever the instances' states, and removed at
+    /// stop (keepalived vrrp_daemon.c start_vrrp() / vrrp_terminate_phase2()). Each names its
+    /// `dev`.
+    pub static_addresses: Vec<VirtualAddress>,
+    /// `static_routes`, held like the static addresses.
+    pub static_routes: Vec<Route>,
+    /// `static_rules`, held like the static addresses.
+    pub static_rules: Vec<Rule>,
 }
 
 impl Config {
@@ -112,6 +120,10 @@ pub struct Instance {
     pub virtual_addresses: Vec<VirtualAddress>,
     /// `virtual_ipaddress_excluded`: addresses managed but not advertised (any family).
     pub excluded_addresses: Vec<VirtualAddress>,
+    /// `virtual_routes`: installed after the addresses on becoming MASTER, removed on leaving.
+    pub virtual_routes: Vec<Route>,
+    /// `virtual_rules`: installed after the routes on becoming MASTER, removed first on leaving.
+    pub virtual_rules: Vec<Rule>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<TrackedScript>,
     pub notify: Notify,
@@ -250,4 +262,154 @@ pub struct SyncGroup {
     pub name: String,
     pub members: Vec<String>,
     pub notify: Notify,
+}
+
+/// keepalived's `RTPROT_KEEPALIVED`: the protocol of every tracked route, by which its
+/// deletion is recognised (keepalived vrrp_iproute.c alloc_route(), vrrp_netlink.c
+/// netlink_route_filter()).
+pub const PROTOCOL_KEEPALIVED: u8 = 18;
+
+/// The main routing table (`RT_TABLE_MAIN`), the default of routes and rules.
+pub const TABLE_MAIN: u32 = 254;
+
+/// One `virtual_routes` / `static_routes` line, the subset of `ip route` keepalived's
+/// configurations use: `[TYPE] DEST [src ADDR] [via|gw ADDR] [dev IF] [scope S] [table T]
+/// [metric N] [protocol P] [onlink] [no_track]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub destination: IpAddr,
+    pub prefix_len: u8,
+    pub kind: RouteKind,
+    /// `src`: the preferred source address.
+    pub source: Option<IpAddr>,
+    /// `via` (or keepalived's older `gw`).
+    pub gateway: Option<IpAddr>,
+    /// `dev` / `oif`.
+    pub device: Option<String>,
+    pub scope: Option<Scope>,
+    /// `table` (default main).
+    pub table: u32,
+    /// `metric` / `priority` / `preference`.
+    pub metric: Option<u32>,
+    /// `protocol`: [`PROTOCOL_KEEPALIVED`] unless `no_track` with another one given.
+    pub protocol: u8,
+    pub onlink: bool,
+    /// `no_track`: a deletion by another agent is left alone.
+    pub no_track: bool,
+}
+
+impl Route {
+    pub fn family(&self) -> Family {
+        if self.destination.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        }
+    }
+}
+
+impl fmt::Display for Route {
+    /// As `ip route` would take it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            RouteKind::Unicast => {}
+            RouteKind::Blackhole => f.write_str("blackhole ")?,
+            RouteKind::Unreachable => f.write_str("unreachable ")?,
+            RouteKind::Prohibit => f.write_str("prohibit ")?,
+        }
+        write!(f, "{}/{}", self.destination, self.prefix_len)?;
+        if let Some(gateway) = self.gateway {
+            write!(f, " via {gateway}")?;
+        }
+        if let Some(device) = &self.device {
+            write!(f, " dev {device}")?;
+        }
+        if let Some(source) = self.source {
+            write!(f, " src {source}")?;
+        }
+        if self.table != TABLE_MAIN {
+            write!(f, " table {}", self.table)?;
+        }
+        if let Some(metric) = self.metric {
+            write!(f, " metric {metric}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The route types keepalived takes before the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+/// One `virtual_rules` / `static_rules` line, the subset of `ip rule` keepalived's
+/// configurations use: `[not] [from P] [to P] [iif IF] [oif IF] [fwmark M[/MASK]]
+/// [priority N] table T | blackhole | unreachable | prohibit [no_track]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub family: Family,
+    pub from: Option<(IpAddr, u8)>,
+    pub to: Option<(IpAddr, u8)>,
+    /// `iif` / `dev`.
+    pub input_interface: Option<String>,
+    pub output_interface: Option<String>,
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `priority` / `preference` / `order`; without it the kernel chooses.
+    pub priority: Option<u32>,
+    pub action: RuleAction,
+    /// `not`: the selector is inverted.
+    pub invert: bool,
+    /// `no_track`: a deletion by another agent is left alone.
+    pub no_track: bool,
+}
+
+impl fmt::Display for Rule {
+    /// As `ip rule` would take it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.invert {
+            f.write_str("not ")?;
+        }
+        if let Some((address, len)) = self.from {
+            write!(f, "from {address}/{len} ")?;
+        }
+        if let Some((address, len)) = self.to {
+            write!(f, "to {address}/{len} ")?;
+        }
+        if let Some(name) = &self.input_interface {
+            write!(f, "iif {name} ")?;
+        }
+        if let Some(name) = &self.output_interface {
+            write!(f, "oif {name} ")?;
+        }
+        if let Some((mark, mask)) = self.fwmark {
+            write!(f, "fwmark {mark:#x}")?;
+            if let Some(mask) = mask {
+                write!(f, "/{mask:#x}")?;
+            }
+            f.write_str(" ")?;
+        }
+        if let Some(priority) = self.priority {
+            write!(f, "priority {priority} ")?;
+        }
+        match self.action {
+            RuleAction::Table(table) => write!(f, "table {table}"),
+            RuleAction::Blackhole => f.write_str("blackhole"),
+            RuleAction::Unreachable => f.write_str("unreachable"),
+            RuleAction::Prohibit => f.write_str("prohibit"),
+        }
+    }
+}
+
+/// What a matching rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Look the packet up in this table.
+    Table(u32),
+    Blackhole,
+    Unreachable,
+    Prohibit,
 }

@@ -11,7 +11,7 @@ use crate::draft::{
 };
 use crate::model::{
     Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedScript,
-    Version, MAX_UNICAST_PEERS,
+    Version, VirtualAddress, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -48,7 +48,35 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
     }
 
     let sync_groups = resolve_sync_groups(draft.sync_groups, &instances, report);
-    Config { global, instances, scripts, sync_groups }
+    let static_addresses = resolve_static_addresses(draft.static_addresses, report);
+    Config {
+        global,
+        instances,
+        scripts,
+        sync_groups,
+        static_addresses,
+        static_routes: draft.static_routes,
+        static_rules: draft.static_rules,
+    }
+}
+
+/// A static address belongs to no instance, so it has no interface to fall back on: it names
+/// its `dev` (keepalived falls back on its `default_interface`, which vrrpd does not have).
+fn resolve_static_addresses(
+    addresses: Vec<Located<VirtualAddress>>,
+    report: &mut Report,
+) -> Vec<VirtualAddress> {
+    addresses
+        .into_iter()
+        .filter_map(|address| {
+            if address.value.device.is_none() {
+                let message = format!("static_ipaddress {} needs dev INTERFACE", address.at.text);
+                report.error_at(&address.at.span, message);
+                return None;
+            }
+            Some(address.value)
+        })
+        .collect()
 }
 
 fn at(span: &Span) -> String {
@@ -255,6 +283,8 @@ fn resolve_instance(
         check_unicast_src: draft.check_unicast_src || global.check_unicast_src || ttl_checked,
         virtual_addresses: draft.virtual_addresses.into_iter().map(|vip| vip.value).collect(),
         excluded_addresses: draft.excluded_addresses.into_iter().map(|vip| vip.value).collect(),
+        virtual_routes: draft.virtual_routes,
+        virtual_rules: draft.virtual_rules,
         track_interfaces: draft.track_interfaces,
         track_scripts,
         notify: draft.notify,

@@ -6,7 +6,8 @@
 //! decides above RFC 9568: effective priorities and faults from tracked interfaces and scripts
 //! ([`tracking`]), sync-group faults, which notify scripts run with which arguments
 //! ([`notify`]), putting back an address another agent removed, restarting an instance whose
-//! primary address changed, and reload as a diff applied in place ([`reload`]).
+//! primary address changed, and reload as a diff applied in place ([`reload`]); routes and
+//! rules moving with the addresses, static ones held from start to stop ([`routes`]).
 //!
 //! The contract is the routers' own, one level up: `handle_*(now, ...)` inputs, [`Node::poll_output`]
 //! until `None`, [`Node::poll_timeout`] for the next deadline (one timer table for every
@@ -18,6 +19,7 @@ pub mod notify;
 mod output;
 pub mod primary;
 pub mod reload;
+pub mod routes;
 pub mod stats;
 pub mod timers;
 pub mod tracking;
@@ -26,5 +28,6 @@ pub use node::{InstanceView, Node, NodeError};
 pub use output::{InstanceId, Output, ScriptRun};
 pub use primary::primary_address;
 pub use reload::ReloadPlan;
+pub use routes::RouteKey;
 pub use stats::{Entered, Heard, InstanceSnapshot, Snapshot, Statistics, Transition};
 pub use timers::Timer;

@@ -6,12 +6,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use vrrp_config::{Config, Instance};
+use vrrp_config::{Config, Instance, Rule};
 use vrrp_proto::{Advertisement, ConfigError, Disposition, Router, RouterConfig, State};
 
 use crate::notify;
 use crate::output::{InstanceId, Output};
 use crate::reload::{self, ReloadPlan};
+use crate::routes::{self, RouteKey};
 use crate::stats::{Heard, InstanceSnapshot, Snapshot, Statistics, Transition};
 use crate::timers::{AnnouncementRounds, Schedule, Timer};
 use crate::tracking::{self, Observations, Tracked};
@@ -109,6 +110,9 @@ pub struct Node {
     /// Every member's earliest deadline, kept current after each change to its router or
     /// its announcement rounds.
     schedule: Schedule,
+    /// Whether the configuration's static entries are installed (from the first reload to
+    /// shutdown), so that only then a deleted one is put back.
+    statics_held: bool,
 }
 
 impl Default for Node {
@@ -127,6 +131,7 @@ impl Node {
             seen: Observations::default(),
             outputs: VecDeque::new(),
             schedule: Schedule::default(),
+            statics_held: false,
         }
     }
 
@@ -256,6 +261,8 @@ impl Node {
         for id in plan.stopping {
             self.stop(now, id);
         }
+        self.outputs.extend(routes::static_changes(self.config.as_ref(), Some(&config)));
+        self.statics_held = true;
         for script in &config.scripts {
             // keepalived's init_fail: a script starts failed until it passes.
             self.seen.scripts.entry(script.name.clone()).or_insert(!script.init_fail);
@@ -363,6 +370,9 @@ impl Node {
         }
         let accept = member.accept();
         self.outputs.push_back(Output::AddAddresses { id, addresses: vec![address], accept });
+        // The kernel took the routes from that address with it, silently: all go back.
+        let routes = member.spec.virtual_routes.clone();
+        self.outputs.extend(routes::install(Some(id), &routes, &[]));
         true
     }
 
@@ -415,6 +425,67 @@ impl Node {
         for id in ids {
             self.stop(now, id);
         }
+        // keepalived vrrp_daemon.c vrrp_terminate_phase2(): static entries go last.
+        if self.statics_held {
+            self.outputs.extend(routes::static_changes(self.config.as_ref(), None));
+            self.statics_held = false;
+        }
+    }
+
+    /// Another agent removed `address` from interface `device`. A tracked `static_ipaddress`
+    /// entry is put back (keepalived vrrp_netlink.c netlink_if_address_filter(),
+    /// reinstate_static_address()). Returns whether it is.
+    pub fn handle_static_address_removed(
+        &mut self,
+        _now: Instant,
+        device: &str,
+        address: IpAddr,
+    ) -> bool {
+        let Some(config) = self.config.as_ref().filter(|_| self.statics_held) else {
+            return false;
+        };
+        let Some(entry) = config.static_addresses.iter().find(|entry| {
+            !entry.no_track && entry.address == address && entry.device.as_deref() == Some(device)
+        }) else {
+            return false;
+        };
+        self.outputs.push_back(Output::AddStaticAddresses { addresses: vec![entry.clone()] });
+        true
+    }
+
+    /// Another agent deleted the route `key` names. A master holding it as a tracked route,
+    /// or the configuration holding it as a static one, puts it back (`routes.rs`). Returns
+    /// whether it does.
+    pub fn handle_route_removed(&mut self, _now: Instant, key: &RouteKey) -> bool {
+        let held = self.members.iter().find_map(|(id, member)| {
+            let holds = member.owns_addresses && member.router.state() == State::Master;
+            let route = routes::tracked_route(&member.spec.virtual_routes, key);
+            holds.then_some(route).flatten().map(|route| (Some(*id), route.clone()))
+        });
+        let held = held.or_else(|| {
+            let config = self.config.as_ref().filter(|_| self.statics_held)?;
+            routes::tracked_route(&config.static_routes, key).map(|route| (None, route.clone()))
+        });
+        let Some((id, route)) = held else { return false };
+        self.outputs.push_back(Output::AddRoutes { id, routes: vec![route] });
+        true
+    }
+
+    /// Another agent deleted `observed` (a rule as the kernel reported it): put back like a
+    /// route ([`Node::handle_route_removed`]).
+    pub fn handle_rule_removed(&mut self, _now: Instant, observed: &Rule) -> bool {
+        let held = self.members.iter().find_map(|(id, member)| {
+            let holds = member.owns_addresses && member.router.state() == State::Master;
+            let rule = routes::tracked_rule(&member.spec.virtual_rules, observed);
+            holds.then_some(rule).flatten().map(|rule| (Some(*id), rule.clone()))
+        });
+        let held = held.or_else(|| {
+            let config = self.config.as_ref().filter(|_| self.statics_held)?;
+            routes::tracked_rule(&config.static_rules, observed).map(|rule| (None, rule.clone()))
+        });
+        let Some((id, rule)) = held else { return false };
+        self.outputs.push_back(Output::AddRules { id, rules: vec![rule] });
+        true
     }
 
     /// Every instance, read-only, with its statistics.
@@ -477,6 +548,11 @@ impl Node {
         let Some(member) = self.members.get_mut(&id) else { return };
         let before = member.addresses();
         let io_changed = reload::io_changed(&member.spec, &spec);
+        let routing_changes = routes::reconfigure(
+            id,
+            (&member.spec.virtual_routes, &member.spec.virtual_rules),
+            (&spec.virtual_routes, &spec.virtual_rules),
+        );
         member.spec = spec;
         if let Err(error) = member.router.reconfigure(now, config) {
             unreachable!("checked before the reload was applied: {error}");
@@ -490,6 +566,7 @@ impl Node {
             let gone: Vec<IpAddr> = before.iter().filter(|a| !after.contains(a)).copied().collect();
             let new: Vec<IpAddr> = after.iter().filter(|a| !before.contains(a)).copied().collect();
             let accept = member.accept();
+            self.outputs.extend(routing_changes.removals);
             if !gone.is_empty() {
                 self.outputs.push_back(Output::RemoveAddresses { id, addresses: gone });
             }
@@ -501,6 +578,7 @@ impl Node {
                 member.rounds.extend(repeat, new, spacing);
                 self.announce_due(now, id);
             }
+            self.outputs.extend(routing_changes.additions);
         }
         self.drain(now, id);
     }
@@ -538,9 +616,19 @@ impl Node {
                     member.owns_addresses = true;
                     let addresses = member.with_excluded(addresses);
                     self.outputs.push_back(Output::AddAddresses { id, addresses, accept });
+                    let spec = &member.spec;
+                    let id = Some(id);
+                    self.outputs.extend(routes::install(
+                        id,
+                        &spec.virtual_routes,
+                        &spec.virtual_rules,
+                    ));
                 }
                 vrrp_proto::Output::RemoveAddresses { addresses } => {
                     member.owns_addresses = false;
+                    let spec = &member.spec;
+                    let (routes, rules) = (&spec.virtual_routes, &spec.virtual_rules);
+                    self.outputs.extend(routes::uninstall(Some(id), routes, rules));
                     let addresses = member.with_excluded(addresses);
                     self.outputs.push_back(Output::RemoveAddresses { id, addresses });
                 }

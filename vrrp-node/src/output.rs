@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use vrrp_config::RunAs;
+use vrrp_config::{Route, Rule, RunAs, VirtualAddress};
 use vrrp_proto::{Advertisement, Reason, State};
 
 /// One running instance. Ids are never reused, so an id held across a reload either names the
@@ -63,6 +63,34 @@ pub enum Output {
     Announce {
         id: InstanceId,
         addresses: Vec<IpAddr>,
+    },
+    /// Install these routes (`routes.rs`): an instance's on becoming MASTER, after its
+    /// addresses; `id` is `None` for static routes. A route already there is not an error.
+    AddRoutes {
+        id: Option<InstanceId>,
+        routes: Vec<Route>,
+    },
+    /// Remove these routes; one already gone is not an error.
+    RemoveRoutes {
+        id: Option<InstanceId>,
+        routes: Vec<Route>,
+    },
+    /// Install these policy rules (after the routes); `id` is `None` for static rules.
+    AddRules {
+        id: Option<InstanceId>,
+        rules: Vec<Rule>,
+    },
+    /// Remove these policy rules (before the routes).
+    RemoveRules {
+        id: Option<InstanceId>,
+        rules: Vec<Rule>,
+    },
+    /// Add `static_ipaddress` entries (each names its interface).
+    AddStaticAddresses {
+        addresses: Vec<VirtualAddress>,
+    },
+    RemoveStaticAddresses {
+        addresses: Vec<VirtualAddress>,
     },
     /// Start a notify script.
     RunScript(ScriptRun),

@@ -80,6 +80,7 @@ pub fn interfaces(config: &Config) -> BTreeSet<String> {
         .flat_map(|instance| {
             std::iter::once(instance.interface.clone())
                 .chain(instance.track_interfaces.iter().map(|tracked| tracked.name.clone()))
+                .chain(crate::routes::tracked_interfaces(instance).into_iter().map(str::to_owned))
         })
         .collect()
 }

@@ -69,6 +69,13 @@ pub fn adjustments(instance: &Instance, seen: &Observations) -> Vec<Adjustment> 
         let item = TrackedItem::Interface(tracked.name.clone());
         (item, tracked.weight, tracked.reverse, seen.link_usable(&tracked.name))
     });
+    // The interfaces of tracked routes and rules, unless tracked already (`routes.rs`).
+    let routing = crate::routes::tracked_interfaces(instance).into_iter().filter(|name| {
+        *name != instance.interface && !instance.track_interfaces.iter().any(|t| t.name == *name)
+    });
+    let routing = routing
+        .map(|name| (TrackedItem::Interface(name.to_owned()), 0, false, seen.link_usable(name)));
+    let interfaces = interfaces.chain(routing);
     let scripts = instance.track_scripts.iter().map(|tracked| {
         let item = TrackedItem::Script(tracked.name.clone());
         (item, tracked.weight, tracked.reverse, seen.script_passed(&tracked.name))

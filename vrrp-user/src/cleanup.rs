@@ -1,6 +1,6 @@
 //! `vrrpd cleanup`: removes what a daemon that could not stop cleanly (SIGKILL, an OOM kill, a
-//! crash) left on the host: the configuration's virtual addresses, vrrpd's own pins, and a
-//! `vrrp_xdp` attached through netlink. The unit runs it after every stop (`ExecStopPost=`),
+//! crash) left on the host: the configuration's virtual addresses, routes and rules, its
+//! static ones, vrrpd's own pins, and a `vrrp_xdp` attached through netlink. The unit runs it after every stop (`ExecStopPost=`),
 //! so a restart never finds a stale VIP. It takes the daemon's lock first: while a vrrpd runs
 //! with the same runtime folder, it refuses and changes nothing.
 
@@ -9,13 +9,18 @@ use std::path::Path;
 use anyhow::Result;
 use vrrp_config::Config;
 
-use crate::{instance, lock, netlink, xdp};
+use crate::{instance, lock, netlink, routes, xdp};
 
 pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<()> {
     let _lock = lock::acquire(runtime_dir)?;
     let (netlink, _events) = netlink::connect()?;
     let mut removed = 0;
+    let mut routing = Vec::new();
     for spec in &config.instances {
+        for entry in routes::remove_all(&netlink, &spec.virtual_routes, &spec.virtual_rules).await {
+            log::info!("{}: removed {entry}", spec.name);
+            routing.push(entry);
+        }
         let interface = match netlink.interface(&spec.interface).await {
             Ok(interface) => interface,
             Err(error) => {
@@ -49,14 +54,31 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
             }
         }
     }
+    // What a clean stop removes last (keepalived vrrp_daemon.c vrrp_terminate_phase2()).
+    for entry in routes::remove_all(&netlink, &config.static_routes, &config.static_rules).await {
+        log::info!("static: removed {entry}");
+        routing.push(entry);
+    }
+    for address in &config.static_addresses {
+        match routes::static_address(&netlink, address).await {
+            Ok(installed) if netlink.has_address(installed.ifindex, installed.address).await? => {
+                netlink.remove(&installed).await?;
+                log::info!("static: removed {}/{}", address.address, address.prefix_len);
+                removed += 1;
+            }
+            Ok(_) => {}
+            Err(error) => log::info!("static: nothing to remove ({error:#})"),
+        }
+    }
     if pin_dir.is_dir() {
         xdp::remove_own_pins(pin_dir);
         // Only an empty folder goes (never another tool's pins, never a mount point).
         let _ = std::fs::remove_dir(pin_dir);
     }
     log::info!(
-        "cleanup: {removed} virtual address{} removed",
-        if removed == 1 { "" } else { "es" }
+        "cleanup: {removed} virtual address{} removed, {} routes and rules",
+        if removed == 1 { "" } else { "es" },
+        routing.len(),
     );
     Ok(())
 }

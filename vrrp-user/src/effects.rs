@@ -10,6 +10,7 @@ use crate::{
     daemon::Daemon,
     instance::{self, Instance},
     netlink::{Netlink, VirtualAddress},
+    routes::Routing,
     scripts, systemd,
 };
 
@@ -77,6 +78,32 @@ impl Daemon {
                 Output::Announce { id, addresses } => {
                     pipeline.after_additions.push(After::Announce { id, addresses })
                 }
+                // keepalived vrrp.c vrrp_state_become_master(): routes and rules after the
+                // addresses, before the announcements and scripts.
+                Output::AddRoutes { id, routes } => {
+                    pipeline.routing.push(Routing::AddRoutes { owner: self.owner(id), routes })
+                }
+                Output::AddRules { id, rules } => {
+                    pipeline.routing.push(Routing::AddRules { owner: self.owner(id), rules })
+                }
+                Output::RemoveRoutes { id, routes } => {
+                    self.flush(&mut pipeline).await;
+                    let owner = self.owner(id);
+                    self.carry_out_routing(Routing::RemoveRoutes { owner, routes }).await;
+                }
+                Output::RemoveRules { id, rules } => {
+                    self.flush(&mut pipeline).await;
+                    let owner = self.owner(id);
+                    self.carry_out_routing(Routing::RemoveRules { owner, rules }).await;
+                }
+                Output::AddStaticAddresses { addresses } => {
+                    self.flush(&mut pipeline).await;
+                    self.static_addresses(&addresses, true).await;
+                }
+                Output::RemoveStaticAddresses { addresses } => {
+                    self.flush(&mut pipeline).await;
+                    self.static_addresses(&addresses, false).await;
+                }
                 Output::RunScript(script) => pipeline.after_additions.push(After::Script(script)),
                 Output::StateChanged { id, from, to, reason } => {
                     states_changed = true;
@@ -107,6 +134,9 @@ impl Daemon {
     /// order.
     async fn flush(&mut self, pipeline: &mut Pipeline) {
         futures_util::future::join_all(pipeline.additions.drain(..)).await;
+        for routing in std::mem::take(&mut pipeline.routing) {
+            self.carry_out_routing(routing).await;
+        }
         for after in pipeline.after_additions.drain(..) {
             match after {
                 After::Announce { id, addresses } => self.announce(id, &addresses),
@@ -161,6 +191,7 @@ impl Daemon {
                 }
             }
         }
+        self.remove_stale_routing(&instance.spec).await;
         if let Err(error) = self.connect(&mut instance) {
             log::error!("{name}: {error:#}");
         }
@@ -249,6 +280,8 @@ impl Daemon {
 #[derive(Default)]
 struct Pipeline {
     additions: Vec<AddAddress>,
+    /// Routes and rules to install once the addresses are (a route may take one as `src`).
+    routing: Vec<Routing>,
     /// What must follow the additions before it (keepalived vrrp.c vrrp_state_become_master()
     /// adds the addresses, then sends the gratuitous ARPs, then runs notify_master).
     after_additions: Vec<After>,

@@ -126,6 +126,7 @@ impl Daemon {
             }
             NetEvent::AddressRemoved { ifindex, address } => {
                 self.follow_primary_address(ifindex).await;
+                self.static_address_removed(now, ifindex, address).await;
                 let holders: Vec<InstanceId> = self
                     .io
                     .iter()
@@ -147,6 +148,21 @@ impl Daemon {
                 }
             }
             NetEvent::AddressAdded { ifindex, .. } => self.follow_primary_address(ifindex).await,
+            NetEvent::RouteRemoved(key) => {
+                if self.node.handle_route_removed(now, &key) {
+                    let (destination, len, table) = (key.destination, key.prefix_len, key.table);
+                    log::warn!(
+                        "route {destination}/{len} (table {table}, metric {}) was removed by \
+                         another agent; putting it back",
+                        key.metric
+                    );
+                }
+            }
+            NetEvent::RuleRemoved(rule) => {
+                if self.node.handle_rule_removed(now, &rule) {
+                    log::warn!("rule {rule} was removed by another agent; putting it back");
+                }
+            }
         }
     }
 

@@ -270,7 +270,7 @@ pub(crate) async fn resolve_addresses(
 }
 
 /// rtnetlink's scope for a configured one (keepalived's default is global).
-fn scope(scope: Option<Scope>) -> netlink_packet_route::address::AddressScope {
+pub(crate) fn scope(scope: Option<Scope>) -> netlink_packet_route::address::AddressScope {
     use netlink_packet_route::address::AddressScope;
     match scope {
         None | Some(Scope::Global) => AddressScope::Universe,

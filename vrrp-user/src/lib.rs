@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod netlink;
 pub mod once_per_peer;
 pub mod pin_dir;
+mod routes;
 pub mod scripts;
 pub mod slots;
 pub mod socket_receiver;

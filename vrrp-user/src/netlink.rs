@@ -1,4 +1,5 @@
-//! rtnetlink: interfaces, their addresses, the virtual addresses we own, and change events.
+//! rtnetlink: interfaces, their addresses, the virtual addresses we own, and change events
+//! (routes and rules: `routes.rs`).
 //!
 //! Virtual addresses are installed as keepalived does: a host address (`/32`, `/128`, or the
 //! configured prefix) with the configured label and scope, so `ip addr` shows them the same way.
@@ -19,6 +20,10 @@ use rtnetlink::{
     Handle,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
+use vrrp_config::Rule;
+use vrrp_node::RouteKey;
+
+use crate::routes;
 
 /// A virtual address as installed on an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +55,16 @@ pub enum NetEvent {
         ifindex: u32,
         address: IpAddr,
     },
+    /// A route with keepalived's protocol was deleted.
+    RouteRemoved(RouteKey),
+    /// A rule with keepalived's protocol was deleted.
+    RuleRemoved(Rule),
 }
 
 /// Cheap to clone: clones share one netlink connection, whose requests are in flight together.
 #[derive(Clone)]
 pub struct Netlink {
-    handle: Handle,
+    pub(crate) handle: Handle,
 }
 
 /// The handle for requests and the stream of change notifications.
@@ -70,6 +79,7 @@ pub fn connect() -> Result<(Netlink, UnboundedReceiver<NetEvent>)> {
         .context("subscribing to link and address changes")?;
     tokio::spawn(connection);
     let (sender, events) = tokio::sync::mpsc::unbounded_channel();
+    routes::watch(sender.clone())?;
     tokio::spawn(async move {
         while let Some((message, _)) = messages.next().await {
             if let Some(event) = net_event(message) {
