@@ -261,7 +261,7 @@ impl Node {
         for id in plan.stopping {
             self.stop(now, id);
         }
-        self.outputs.extend(routes::static_changes(self.config.as_ref(), Some(&config)));
+        self.outputs.extend(routes::static_changes(self.config.as_deref(), Some(&config)));
         self.statics_held = true;
         for script in &config.scripts {
             // keepalived's init_fail: a script starts failed until it passes.
@@ -427,7 +427,7 @@ impl Node {
         }
         // keepalived vrrp_daemon.c vrrp_terminate_phase2(): static entries go last.
         if self.statics_held {
-            self.outputs.extend(routes::static_changes(self.config.as_ref(), None));
+            self.outputs.extend(routes::static_changes(self.config.as_deref(), None));
             self.statics_held = false;
         }
     }
