@@ -476,6 +476,7 @@ fn reason_code(reason: Reason) -> &'static str {
         Reason::Shutdown => "shutdown",
         Reason::Fault => "fault",
         Reason::FaultCleared => "fault_cleared",
+        Reason::SyncGroup => "sync_group",
     }
 }
 
@@ -495,6 +496,7 @@ fn reason_text(reason: Reason) -> String {
         Reason::Shutdown => "shut down".to_owned(),
         Reason::Fault => "interface down or a tracked check failed".to_owned(),
         Reason::FaultCleared => "the fault cleared".to_owned(),
+        Reason::SyncGroup => "another member of its sync group changed state".to_owned(),
     }
 }
 
