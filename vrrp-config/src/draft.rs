@@ -138,4 +138,8 @@ pub(crate) struct SyncGroupDraft {
     pub name: Word,
     pub members: Vec<Word>,
     pub notify: Notify,
+    pub track_interfaces: Vec<TrackedInterface>,
+    pub track_scripts: Vec<Located<TrackedScriptDraft>>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
+    pub tracking_weight: bool,
 }

@@ -249,8 +249,14 @@ impl Grammar<'_> {
             "vrrp_sync_group" => {
                 let Some(name) = self.name(node) else { return };
                 let context = format!("in vrrp_sync_group {}", name.text);
-                let mut group =
-                    SyncGroupDraft { name, members: Vec::new(), notify: Notify::default() };
+                let mut group = SyncGroupDraft {
+                    name,
+                    members: Vec::new(),
+                    notify: Notify::default(),
+                    track_interfaces: Vec::new(),
+                    track_scripts: Vec::new(),
+                    tracking_weight: false,
+                };
                 for child in self.block(node) {
                     self.sync_group(&mut group, child, &context);
                 }
@@ -365,25 +371,8 @@ impl Grammar<'_> {
                     instance.excluded_addresses.extend(self.address(keyword, entry));
                 }
             }
-            "track_interface" => {
-                for entry in self.block(node) {
-                    let (weight, reverse) = self.tracking(keyword, entry);
-                    instance.track_interfaces.push(TrackedInterface {
-                        name: entry.keyword.text.clone(),
-                        weight: weight.unwrap_or(0),
-                        reverse: reverse.unwrap_or(false),
-                    });
-                }
-            }
-            "track_script" => {
-                for entry in self.block(node) {
-                    let (weight, reverse) = self.tracking(keyword, entry);
-                    instance.track_scripts.push(Located {
-                        value: TrackedScriptDraft { weight, reverse },
-                        at: entry.keyword.clone(),
-                    });
-                }
-            }
+            "track_interface" => self.track_interfaces(&mut instance.track_interfaces, node),
+            "track_script" => self.track_scripts(&mut instance.track_scripts, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
             "native_ipv6" => {
                 if self.flag(node) {
@@ -487,9 +476,38 @@ impl Grammar<'_> {
                     group.members.extend(entry.args.iter().cloned());
                 }
             }
+            "track_interface" => self.track_interfaces(&mut group.track_interfaces, node),
+            "track_script" => self.track_scripts(&mut group.track_scripts, node),
+            // keepalived vrrp_parser.c vrrp_gglobal_tracking_handler(): the deprecated name.
+            "sync_group_tracking_weight" | "global_tracking" => {
+                group.tracking_weight = self.flag(node);
+            }
             _ if self.notify(&mut group.notify, node) => {}
             _ if UNUSED_SYNC_GROUP.contains(&keyword) => self.unused(node, context),
             _ => self.unknown(node, context),
+        }
+    }
+
+    /// `track_interface { NAME [weight W] [reverse|noreverse] ... }` of an instance or a group.
+    fn track_interfaces(&mut self, tracked: &mut Vec<TrackedInterface>, node: &Node) {
+        for entry in self.block(node) {
+            let (weight, reverse) = self.tracking(&node.keyword.text, entry);
+            tracked.push(TrackedInterface {
+                name: entry.keyword.text.clone(),
+                weight: weight.unwrap_or(0),
+                reverse: reverse.unwrap_or(false),
+            });
+        }
+    }
+
+    /// `track_script { NAME [weight W] [reverse|noreverse] ... }` of an instance or a group.
+    fn track_scripts(&mut self, tracked: &mut Vec<Located<TrackedScriptDraft>>, node: &Node) {
+        for entry in self.block(node) {
+            let (weight, reverse) = self.tracking(&node.keyword.text, entry);
+            tracked.push(Located {
+                value: TrackedScriptDraft { weight, reverse },
+                at: entry.keyword.clone(),
+            });
         }
     }
 

@@ -245,9 +245,14 @@ pub struct Script {
 }
 
 /// `vrrp_sync_group NAME { group { ... } ... }`.
+///
+/// The group's `track_interface` / `track_script` are applied to each member's own lists when
+/// the configuration is validated, with keepalived's weight rule (see `sync_group_tracking_weight`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncGroup {
     pub name: String,
     pub members: Vec<String>,
     pub notify: Notify,
+    /// `sync_group_tracking_weight`: the members' own tracked items keep their weights.
+    pub tracking_weight: bool,
 }

@@ -10,8 +10,8 @@ use crate::draft::{
     TrackedScriptDraft,
 };
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedScript,
-    Version, MAX_UNICAST_PEERS,
+    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedInterface,
+    TrackedScript, Version, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -47,7 +47,7 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         instances.push(instance);
     }
 
-    let sync_groups = resolve_sync_groups(draft.sync_groups, &instances, report);
+    let sync_groups = resolve_sync_groups(draft.sync_groups, &mut instances, &scripts, report);
     Config { global, instances, scripts, sync_groups }
 }
 
@@ -234,7 +234,8 @@ fn resolve_instance(
         }
         ttl => ttl.as_ref().map(|ttl| ttl.value),
     };
-    let track_scripts = resolve_track_scripts(&draft, scripts, report);
+    let owner = format!("vrrp_instance {}", name.text);
+    let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
     Some(Instance {
         name: name.text.clone(),
@@ -446,18 +447,18 @@ fn check_advert_interval(interval: Duration, version: Version, word: &Word, repo
     }
 }
 
+/// `owner` says where the list is: `vrrp_instance VI_1` or `vrrp_sync_group G`.
 fn resolve_track_scripts(
-    draft: &InstanceDraft,
+    owner: &str,
+    entries: &[Located<TrackedScriptDraft>],
     scripts: &[Script],
     report: &mut Report,
 ) -> Vec<TrackedScript> {
     let mut tracked = Vec::new();
-    for entry in &draft.track_scripts {
+    for entry in entries {
         let Some(script) = scripts.iter().find(|script| script.name == entry.at.text) else {
-            let message = format!(
-                "track_script \"{}\" in vrrp_instance {} names no vrrp_script",
-                entry.at.text, draft.name.text
-            );
+            let message =
+                format!("track_script \"{}\" in {owner} names no vrrp_script", entry.at.text);
             report.error_at(&entry.at.span, message);
             continue;
         };
@@ -496,7 +497,8 @@ fn check_vrid_unique(
 
 fn resolve_sync_groups(
     drafts: Vec<SyncGroupDraft>,
-    instances: &[Instance],
+    instances: &mut [Instance],
+    scripts: &[Script],
     report: &mut Report,
 ) -> Vec<SyncGroup> {
     let mut groups: Vec<SyncGroup> = Vec::new();
@@ -539,7 +541,87 @@ fn resolve_sync_groups(
                 members.push(member.text);
             }
         }
-        groups.push(SyncGroup { name: name.text, members, notify: draft.notify });
+        let owner = format!("vrrp_sync_group {}", name.text);
+        let group_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
+        let group = SyncGroup {
+            name: name.text,
+            members,
+            notify: draft.notify,
+            tracking_weight: draft.tracking_weight,
+        };
+        for instance in instances.iter_mut().filter(|i| group.members.contains(&i.name)) {
+            apply_group_tracking(
+                &group,
+                &draft.track_interfaces,
+                &group_scripts,
+                instance,
+                &name.span,
+                report,
+            );
+        }
+        groups.push(group);
     }
     groups
+}
+
+/// keepalived's tracking rule for a sync group member. Without `sync_group_tracking_weight`
+/// the member's own tracked interfaces lose their weight (down is FAULT) and its weighted
+/// scripts are dropped (vrrp.c vrrp_complete_instance()): floating priorities would let the
+/// members' elections part ways. The group's tracked items then apply to every member with the
+/// group's weights, none for an address owner, and where the member already tracks the same
+/// item with a weight, the group's weight wins (vrrp.c sync_group_tracking_init(),
+/// add_vrrp_to_track_script()).
+fn apply_group_tracking(
+    group: &SyncGroup,
+    interfaces: &[TrackedInterface],
+    scripts: &[TrackedScript],
+    instance: &mut Instance,
+    group_span: &Span,
+    report: &mut Report,
+) {
+    if !group.tracking_weight {
+        for tracked in instance.track_interfaces.iter_mut().filter(|t| t.weight != 0) {
+            let message = format!(
+                "vrrp_instance {}: the weight of track_interface {} is ignored in vrrp_sync_group \
+                 {} (down is FAULT), as keepalived does; sync_group_tracking_weight keeps it",
+                instance.name, tracked.name, group.name
+            );
+            report.warn(group_span, message);
+            tracked.weight = 0;
+        }
+        let (kept, weighted): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut instance.track_scripts).into_iter().partition(|t| t.weight == 0);
+        for tracked in weighted {
+            let message = format!(
+                "vrrp_instance {}: track_script {} with a weight is ignored in vrrp_sync_group {}, \
+                 as keepalived does; sync_group_tracking_weight keeps it",
+                instance.name, tracked.name, group.name
+            );
+            report.warn(group_span, message);
+        }
+        instance.track_scripts = kept;
+    }
+    let owner = instance.priority == u8::MAX;
+    for tracked in interfaces {
+        let weight = if owner { 0 } else { tracked.weight };
+        match instance.track_interfaces.iter_mut().find(|t| t.name == tracked.name) {
+            Some(own) if own.weight != 0 => {
+                own.weight = weight;
+                own.reverse = tracked.reverse;
+            }
+            Some(_) => {}
+            None => instance.track_interfaces.push(TrackedInterface { weight, ..tracked.clone() }),
+        }
+    }
+    for tracked in scripts {
+        let weight = if owner { 0 } else { tracked.weight };
+        match instance.track_scripts.iter_mut().find(|t| t.name == tracked.name) {
+            Some(own) if own.weight != 0 => {
+                own.weight = weight;
+                own.reverse = tracked.reverse;
+            }
+            Some(_) => {}
+            None => instance.track_scripts.push(TrackedScript { weight, ..tracked.clone() }),
+        }
+    }
 }

@@ -48,6 +48,7 @@ virtual_ipaddress = ["192.0.2.200"]
 [[vrrp_sync_group]]
 name = "G1"
 group = ["VI01", "VI02"]
+sync_group_tracking_weight = true
 "#;
 
 #[test]
@@ -125,6 +126,7 @@ vrrp_sync_group G1 {
     group {
         VI01 VI02
     }
+    sync_group_tracking_weight
 }
 "#;
     let from_keepalived = parse_str(keepalived, Path::new("keepalived.conf")).unwrap();

@@ -522,6 +522,75 @@ fn sync_groups() {
 }
 
 #[test]
+fn a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule() {
+    let scripts = "vrrp_script own {\n    script /bin/true\n    weight 10\n}\n\
+                   vrrp_script chk {\n    script /bin/true\n}\n";
+    let tracking = "    track_interface {\n        eth1 weight -20\n    }\n    \
+                    track_script {\n        own\n    }\n";
+    let members = format!(
+        "{scripts}{}{}",
+        instance("VI01", 1, "192.0.2.1", tracking),
+        instance("VI02", 2, "192.0.2.2", "    priority 255\n")
+    );
+    let group_tracking = "    track_interface {\n        inside weight -30\n    }\n    \
+                          track_script {\n        chk weight 5 reverse\n    }\n";
+    let text = |extra: &str| {
+        format!(
+            "{members}vrrp_sync_group G1 {{\n    group {{\n        VI01\n        VI02\n    \
+             }}\n{group_tracking}{extra}}}\n"
+        )
+    };
+    // keepalived's default: the member's own weights go (an interface's to 0, a weighted
+    // script entirely); the group's apply with their weights, none for the address owner.
+    let loaded = parse_str(&text(""), Path::new("t.conf")).unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("weight of track_interface eth1 is ignored"), "{warnings:?}");
+    assert!(warnings[1].contains("track_script own with a weight is ignored"), "{warnings:?}");
+    let vi01 = loaded.config.instance("VI01").unwrap();
+    assert_eq!(
+        vi01.track_interfaces,
+        [
+            TrackedInterface { name: "eth1".into(), weight: 0, reverse: false },
+            TrackedInterface { name: "inside".into(), weight: -30, reverse: false },
+        ]
+    );
+    assert_eq!(
+        vi01.track_scripts,
+        [TrackedScript { name: "chk".into(), weight: 5, reverse: true }]
+    );
+    let vi02 = loaded.config.instance("VI02").unwrap();
+    assert_eq!(
+        vi02.track_interfaces,
+        [TrackedInterface { name: "inside".into(), weight: 0, reverse: false }]
+    );
+    assert_eq!(
+        vi02.track_scripts,
+        [TrackedScript { name: "chk".into(), weight: 0, reverse: true }]
+    );
+    assert!(!loaded.config.sync_groups[0].tracking_weight);
+
+    // sync_group_tracking_weight keeps the member's own weights.
+    let config = config(&text("    sync_group_tracking_weight\n"));
+    assert!(config.sync_groups[0].tracking_weight);
+    let vi01 = config.instance("VI01").unwrap();
+    assert_eq!(vi01.track_interfaces[0].weight, -20);
+    assert_eq!(
+        vi01.track_scripts,
+        [
+            TrackedScript { name: "own".into(), weight: 10, reverse: false },
+            TrackedScript { name: "chk".into(), weight: 5, reverse: true },
+        ]
+    );
+    assert_eq!(
+        errors(&format!(
+            "{members}vrrp_sync_group G1 {{\n    group {{ VI01 }}\n    track_script {{ nope }}\n}}\n"
+        )),
+        vec!["t.conf:31:20: track_script \"nope\" in vrrp_sync_group G1 names no vrrp_script"]
+    );
+}
+
+#[test]
 fn instance_lookup_and_change_detection() {
     let before = config(&format!(
         "{}{}",
