@@ -6,12 +6,13 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use vrrp_config::{Config, Instance};
-use vrrp_proto::{Advertisement, ConfigError, Disposition, Router, RouterConfig, State};
+use vrrp_proto::{Advertisement, ConfigError, Disposition, Reason, Router, RouterConfig, State};
 
 use crate::notify;
 use crate::output::{InstanceId, Output};
 use crate::reload::{self, ReloadPlan};
 use crate::stats::{Heard, InstanceSnapshot, Snapshot, Statistics, Transition};
+use crate::sync::{self, Group, MemberView};
 use crate::timers::{AnnouncementRounds, Schedule, Timer};
 use crate::tracking::{self, Observations, Tracked};
 
@@ -49,6 +50,11 @@ struct Member {
     /// Whether the addresses are installed (so a removal by another agent is put back).
     owns_addresses: bool,
     stats: Statistics,
+    /// keepalived's `wantstate == MASTER` for a sync group member held in Backup ([`sync`]).
+    wants_master: bool,
+    /// Whether its notify scripts ran once: afterwards, entering the state its sync group is
+    /// already in runs none (keepalived vrrp_notify.c send_instance_notifies()).
+    notified: bool,
 }
 
 impl Member {
@@ -107,6 +113,10 @@ pub struct Node {
     /// Every member's earliest deadline, kept current after each change to its router or
     /// its announcement rounds.
     schedule: Schedule,
+    groups: Vec<Group>,
+    /// Sync group members' own state changes (from, to), in order, for the group to follow
+    /// once the input that caused them is handled.
+    group_moves: VecDeque<(InstanceId, State, State)>,
 }
 
 impl Default for Node {
@@ -125,6 +135,8 @@ impl Node {
             seen: Observations::default(),
             outputs: VecDeque::new(),
             schedule: Schedule::default(),
+            groups: Vec::new(),
+            group_moves: VecDeque::new(),
         }
     }
 
@@ -274,10 +286,13 @@ impl Node {
                 rounds: AnnouncementRounds::default(),
                 owns_addresses: false,
                 stats: Statistics::default(),
+                wants_master: false,
+                notified: false,
             };
             self.members.insert(id, member);
             started.push(id);
         }
+        self.regroup();
         // Tracking before startup decides where startup goes (FAULT, or the tracked priority).
         self.retrack(now);
         for id in started {
@@ -286,6 +301,7 @@ impl Node {
             }
             self.drain(now, id);
         }
+        self.settle_groups(now);
         Ok(())
     }
 
@@ -299,7 +315,13 @@ impl Node {
         advertisement: &Advertisement,
     ) -> Option<Disposition> {
         let member = self.members.get_mut(&id)?;
+        let was_backup = member.router.state() == State::Backup;
         let disposition = member.router.handle_advertisement(received_at, source, advertisement);
+        if was_backup && advertisement.priority() != 0 && disposition == Disposition::Accepted {
+            // keepalived vrrp.c vrrp_state_backup(): a master worth following is back, so a
+            // member held by its sync group no longer wants MASTER.
+            member.wants_master = false;
+        }
         let heard = Heard {
             at: received_at,
             source,
@@ -308,15 +330,24 @@ impl Node {
         };
         member.stats.record_received(heard, disposition == Disposition::Accepted);
         self.drain(received_at, id);
+        self.settle_groups(received_at);
         Some(disposition)
     }
 
     /// Timers due at `now` fire; anything else is left alone, so extra calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         for id in self.schedule.due(now) {
-            let Some(member) = self.members.get_mut(&id) else { continue };
-            if deadline(member, Timer::Router).is_some_and(|at| at <= now) {
-                member.router.handle_timeout(now);
+            let due = self.members.get(&id).and_then(|m| deadline(m, Timer::Router));
+            if due.is_some_and(|at| at <= now) {
+                let held =
+                    self.members[&id].router.master_down_due(now) && !self.may_become_master(id);
+                let member = self.members.get_mut(&id).expect("present");
+                if held {
+                    member.wants_master = true;
+                    member.router.hold_master_down(now);
+                } else {
+                    member.router.handle_timeout(now);
+                }
                 self.drain(now, id);
             }
             let Some(member) = self.members.get_mut(&id) else { continue };
@@ -326,6 +357,7 @@ impl Node {
             }
             self.reschedule(id);
         }
+        self.settle_groups(now);
     }
 
     /// Interface `name` became usable or not. Returns whether that is news.
@@ -404,15 +436,21 @@ impl Node {
             member.router.handle_startup(now);
         }
         self.drain(now, id);
+        self.settle_groups(now);
         Ok(Some(address))
     }
 
-    /// Stops every instance: masters resign, addresses go.
+    /// Stops every instance: masters resign, addresses go; then each sync group's stop
+    /// scripts run (keepalived vrrp_notify.c notify_shutdown(): instances first, then groups).
     pub fn handle_shutdown(&mut self, now: Instant) {
         let ids: Vec<InstanceId> = self.members.keys().copied().collect();
         for id in ids {
             self.stop(now, id);
         }
+        for index in 0..self.groups.len() {
+            self.enter_group_state(index, State::Initialize);
+        }
+        self.group_moves.clear();
     }
 
     /// Every instance, read-only, with its statistics.
@@ -515,6 +553,7 @@ impl Node {
             member.router.handle_priority(now, tracked.priority);
             self.drain(now, id);
         }
+        self.settle_groups(now);
     }
 
     /// The router's outputs, with keepalived's policy and the statistics applied.
@@ -551,20 +590,120 @@ impl Node {
                         // Announcements belong to the master that asked for them.
                         member.rounds.cancel();
                     }
+                    member.wants_master = to == State::Master;
+                    let group = self.groups.iter().find(|group| group.members.contains(&id));
+                    let already = group.is_some_and(|group| group.state == to) && member.notified;
+                    member.notified = true;
+                    if group.is_some() && reason != Reason::SyncGroup {
+                        self.group_moves.push_back((id, from, to));
+                    }
                     let priority = member.router.priority();
-                    let runs = notify::instance_scripts(
-                        &member.spec.notify,
-                        &member.spec.name,
-                        to,
-                        priority,
-                        self.config.as_ref().and_then(|c| c.global.script_user.as_ref()),
-                    );
+                    let runs = if already {
+                        Vec::new()
+                    } else {
+                        notify::instance_scripts(
+                            &member.spec.notify,
+                            &member.spec.name,
+                            to,
+                            priority,
+                            self.config.as_ref().and_then(|c| c.global.script_user.as_ref()),
+                        )
+                    };
                     self.outputs.push_back(Output::StateChanged { id, from, to, reason });
                     self.outputs.extend(runs.into_iter().map(Output::RunScript));
                 }
             }
         }
         self.reschedule(id);
+    }
+
+    /// The running configuration's sync groups over the running members, each keeping the
+    /// state it had if it ran before with the same members.
+    fn regroup(&mut self) {
+        let Some(config) = &self.config else { return };
+        let old = std::mem::take(&mut self.groups);
+        for group in &config.sync_groups {
+            let members: Vec<InstanceId> = group
+                .members
+                .iter()
+                .filter_map(|name| {
+                    self.members.iter().find(|(_, m)| &m.spec.name == name).map(|(id, _)| *id)
+                })
+                .collect();
+            let state = old
+                .iter()
+                .find(|before| before.name == group.name && before.members == members)
+                .map_or(State::Initialize, |before| before.state);
+            let notify = group.notify.clone();
+            self.groups.push(Group { name: group.name.clone(), members, state, notify });
+        }
+    }
+
+    /// keepalived vrrp_sync.c vrrp_sync_can_goto_master() for member `id`.
+    fn may_become_master(&self, id: InstanceId) -> bool {
+        let Some(group) = self.groups.iter().find(|group| group.members.contains(&id)) else {
+            return true;
+        };
+        let others = group.members.iter().filter(|other| **other != id).filter_map(|other| {
+            let member = self.members.get(other)?;
+            Some(MemberView { state: member.router.state(), wants_master: member.wants_master })
+        });
+        sync::may_become_master(group.state, others)
+    }
+
+    /// The sync groups follow their members' own moves, in order (keepalived vrrp_scheduler.c
+    /// VRRP_TSM: BACKUP or FAULT to MASTER runs vrrp_sync_master(), MASTER to BACKUP runs
+    /// vrrp_sync_backup()), then settle from their members' states (FAULT, start-up).
+    fn settle_groups(&mut self, now: Instant) {
+        while let Some((id, from, to)) = self.group_moves.pop_front() {
+            let Some(index) = self.groups.iter().position(|group| group.members.contains(&id))
+            else {
+                continue;
+            };
+            if self.members.get(&id).map(|member| member.router.state()) != Some(to) {
+                continue; // moved on since: its later move decides
+            }
+            let follows = match (from, to) {
+                (_, State::Master) => State::Master,
+                (State::Master, State::Backup) => State::Backup,
+                _ => continue,
+            };
+            if self.groups[index].state == follows {
+                continue;
+            }
+            let others: Vec<InstanceId> =
+                self.groups[index].members.iter().copied().filter(|other| *other != id).collect();
+            for other in others {
+                if let Some(member) = self.members.get_mut(&other) {
+                    member.router.handle_sync(now, follows);
+                }
+                self.drain(now, other);
+            }
+            self.enter_group_state(index, follows);
+        }
+        for index in 0..self.groups.len() {
+            let states: Vec<State> = self.groups[index]
+                .members
+                .iter()
+                .filter_map(|id| self.members.get(id).map(|member| member.router.state()))
+                .collect();
+            if let Some(state) = sync::settled_state(self.groups[index].state, &states) {
+                self.enter_group_state(index, state);
+            }
+        }
+    }
+
+    /// Group `index` is now in `state`: its notify scripts run (keepalived vrrp_notify.c
+    /// send_group_notifies()), after those of the members that took it there.
+    fn enter_group_state(&mut self, index: usize, state: State) {
+        let group = &mut self.groups[index];
+        if group.state == state {
+            return;
+        }
+        group.state = state;
+        let script_user = self.config.as_ref().and_then(|c| c.global.script_user.as_ref());
+        let runs = notify::group_scripts(&group.notify, &group.name, state, script_user);
+        self.outputs.extend(runs.into_iter().map(Output::RunScript));
     }
 
     /// Files instance `id` under its earliest deadline (or none, if it is gone).

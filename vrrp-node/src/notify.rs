@@ -28,6 +28,29 @@ pub fn instance_scripts(
     priority: u8,
     script_user: Option<&RunAs>,
 ) -> Vec<ScriptRun> {
+    scripts(notify, "INSTANCE", name, state, priority, script_user)
+}
+
+/// keepalived vrrp_notify.c send_group_notifies(): a sync group's scripts, in the same order,
+/// the generic one with `GROUP <name> <STATE> 0` appended (a group has no priority, and
+/// keepalived passes 0).
+pub fn group_scripts(
+    notify: &Notify,
+    name: &str,
+    state: State,
+    script_user: Option<&RunAs>,
+) -> Vec<ScriptRun> {
+    scripts(notify, "GROUP", name, state, 0, script_user)
+}
+
+fn scripts(
+    notify: &Notify,
+    kind: &str,
+    name: &str,
+    state: State,
+    priority: u8,
+    script_user: Option<&RunAs>,
+) -> Vec<ScriptRun> {
     let specific = match state {
         State::Master => &notify.master,
         State::Backup => &notify.backup,
@@ -41,7 +64,7 @@ pub fn instance_scripts(
     let mut runs: Vec<ScriptRun> =
         specific.iter().map(|command| run(command, Vec::new())).collect();
     if let Some(command) = &notify.any {
-        let extra = ["INSTANCE", name, state_word(state)].map(str::to_owned);
+        let extra = [kind, name, state_word(state)].map(str::to_owned);
         runs.push(run(command, extra.into_iter().chain([priority.to_string()]).collect()));
     }
     runs
@@ -101,6 +124,24 @@ mod tests {
             assert_eq!(runs[1].argv, ["n", "INSTANCE", "VI", word, "1"].map(String::from));
             assert_eq!(runs.len(), 2);
         }
+    }
+
+    #[test]
+    fn a_groups_scripts_say_group_and_priority_zero() {
+        let notify = Notify {
+            backup: command(&["/bin/b"], None),
+            any: command(&["/bin/n"], None),
+            ..Notify::default()
+        };
+        let runs = group_scripts(&notify, "G1", State::Backup, None);
+        let argv: Vec<Vec<String>> = runs.into_iter().map(|run| run.argv).collect();
+        assert_eq!(
+            argv,
+            [
+                vec!["/bin/b".to_owned()],
+                ["/bin/n", "GROUP", "G1", "BACKUP", "0"].map(String::from).to_vec()
+            ]
+        );
     }
 
     #[test]

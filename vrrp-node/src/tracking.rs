@@ -214,6 +214,7 @@ mod tests {
             name: "G".into(),
             members: vec!["A".into(), "B".into()],
             notify: Default::default(),
+            tracking_weight: false,
         };
         let good = Tracked { fault: false, priority: 100 };
         let bad = Tracked { fault: true, priority: 100 };

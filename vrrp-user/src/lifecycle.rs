@@ -29,13 +29,6 @@ pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }
-    for group in &loaded.config.sync_groups {
-        log::warn!(
-            "vrrp_sync_group {}: a member's fault is the group's, but vrrpd does not yet force \
-             the members' MASTER/BACKUP transitions together (nor run the group's notify)",
-            group.name
-        );
-    }
     Ok(loaded.config)
 }
 
