@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    InitialState, Notify, RunAs, TrackedInterface, UnicastPeer, Version, VirtualAddress,
+    FileInit, InitialState, Notify, RunAs, TrackedInterface, UnicastPeer, Version, VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,7 @@ pub(crate) struct Draft {
     pub instances: Vec<InstanceDraft>,
     pub scripts: Vec<ScriptDraft>,
     pub sync_groups: Vec<SyncGroupDraft>,
+    pub track_files: Vec<TrackFileDraft>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -71,6 +72,7 @@ pub(crate) struct InstanceDraft {
     pub excluded_addresses: Vec<Located<VirtualAddress>>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
+    pub track_files: Vec<Located<TrackedScriptDraft>>,
     pub notify: Notify,
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
@@ -102,6 +104,7 @@ impl InstanceDraft {
             excluded_addresses: Vec::new(),
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
+            track_files: Vec::new(),
             notify: Notify::default(),
             garp: GarpDraft::default(),
             dont_track_primary: false,
@@ -112,7 +115,8 @@ impl InstanceDraft {
     }
 }
 
-/// A `track_script` entry; without its own weight it takes the script's.
+/// A `track_script` or `track_file` entry; without its own weight (or `reverse`) it takes the
+/// script's or the file's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TrackedScriptDraft {
     pub weight: Option<i32>,
@@ -140,6 +144,17 @@ pub(crate) struct SyncGroupDraft {
     pub notify: Notify,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
+    pub track_files: Vec<Located<TrackedScriptDraft>>,
     /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
     pub tracking_weight: bool,
+}
+
+/// `track_file NAME { ... }` (or the older `vrrp_track_file`).
+#[derive(Debug)]
+pub(crate) struct TrackFileDraft {
+    pub name: Word,
+    pub path: Option<std::path::PathBuf>,
+    pub weight: Option<i32>,
+    pub reverse: bool,
+    pub init: Option<FileInit>,
 }

@@ -9,9 +9,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
     Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackedScriptDraft,
+    TrackFileDraft, TrackedScriptDraft,
 };
-use crate::model::{Command, Notify, RunAs, TrackedInterface, UnicastPeer, VirtualAddress};
+use crate::model::{
+    Command, FileInit, Notify, RunAs, TrackedInterface, UnicastPeer, VirtualAddress,
+};
 use crate::syntax::Node;
 use crate::values::{self, Parsed};
 
@@ -255,12 +257,24 @@ impl Grammar<'_> {
                     notify: Notify::default(),
                     track_interfaces: Vec::new(),
                     track_scripts: Vec::new(),
+                    track_files: Vec::new(),
                     tracking_weight: false,
                 };
                 for child in self.block(node) {
                     self.sync_group(&mut group, child, &context);
                 }
                 draft.sync_groups.push(group);
+            }
+            // keepalived track_file.c: `vrrp_track_file` is the older name.
+            "track_file" | "vrrp_track_file" => {
+                let Some(name) = self.name(node) else { return };
+                let context = format!("in track_file {}", name.text);
+                let mut file =
+                    TrackFileDraft { name, path: None, weight: None, reverse: false, init: None };
+                for child in self.block(node) {
+                    self.track_file(&mut file, child, &context);
+                }
+                draft.track_files.push(file);
             }
             keyword if UNUSED_TOP_LEVEL.contains(&keyword) => self.unused(node, "at top level"),
             _ => self.unknown(node, "at top level"),
@@ -373,6 +387,7 @@ impl Grammar<'_> {
             }
             "track_interface" => self.track_interfaces(&mut instance.track_interfaces, node),
             "track_script" => self.track_scripts(&mut instance.track_scripts, node),
+            "track_file" => self.track_files(&mut instance.track_files, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
             "native_ipv6" => {
                 if self.flag(node) {
@@ -466,6 +481,43 @@ impl Grammar<'_> {
         }
     }
 
+    /// One line of `track_file NAME { }` (keepalived track_file.c track_file_*_handler()).
+    fn track_file(&mut self, file: &mut TrackFileDraft, node: &Node, context: &str) {
+        match node.keyword.text.as_str() {
+            "file" => file.path = self.single(node).map(|word| word.text.clone().into()),
+            "weight" => {
+                self.no_block(node);
+                let Some((value, flags)) = node.args.split_first() else {
+                    self.missing_value(node);
+                    return;
+                };
+                file.weight = self.parse_word("weight", value, values::file_weight);
+                for flag in flags {
+                    match flag.text.as_str() {
+                        "reverse" => file.reverse = true,
+                        _ => self.report.invalid("weight option", flag, "expected reverse"),
+                    }
+                }
+            }
+            "init_file" => {
+                self.no_block(node);
+                let mut init = FileInit { value: 0, overwrite: false };
+                for word in &node.args {
+                    if word.text == "overwrite" {
+                        init.overwrite = true;
+                    } else if let Some(value) = self.parse_word("init_file", word, |text| {
+                        values::integer(text, i64::from(i32::MIN), i64::from(i32::MAX))
+                            .map_err(|_| "expected a number or overwrite".to_string())
+                    }) {
+                        init.value = value as i32;
+                    }
+                }
+                file.init = Some(init);
+            }
+            _ => self.unknown(node, context),
+        }
+    }
+
     fn sync_group(&mut self, group: &mut SyncGroupDraft, node: &Node, context: &str) {
         let keyword = node.keyword.text.as_str();
         match keyword {
@@ -478,6 +530,7 @@ impl Grammar<'_> {
             }
             "track_interface" => self.track_interfaces(&mut group.track_interfaces, node),
             "track_script" => self.track_scripts(&mut group.track_scripts, node),
+            "track_file" => self.track_files(&mut group.track_files, node),
             // keepalived vrrp_parser.c vrrp_gglobal_tracking_handler(): the deprecated name.
             "sync_group_tracking_weight" | "global_tracking" => {
                 group.tracking_weight = self.flag(node);
@@ -502,8 +555,22 @@ impl Grammar<'_> {
 
     /// `track_script { NAME [weight W] [reverse|noreverse] ... }` of an instance or a group.
     fn track_scripts(&mut self, tracked: &mut Vec<Located<TrackedScriptDraft>>, node: &Node) {
+        self.tracked_by_name(tracked, node, values::weight);
+    }
+
+    /// `track_file { NAME [weight W] [reverse|noreverse] ... }`: weights -254..254.
+    fn track_files(&mut self, tracked: &mut Vec<Located<TrackedScriptDraft>>, node: &Node) {
+        self.tracked_by_name(tracked, node, values::file_weight);
+    }
+
+    fn tracked_by_name(
+        &mut self,
+        tracked: &mut Vec<Located<TrackedScriptDraft>>,
+        node: &Node,
+        weight_of: fn(&str) -> Parsed<i32>,
+    ) {
         for entry in self.block(node) {
-            let (weight, reverse) = self.tracking(&node.keyword.text, entry);
+            let (weight, reverse) = self.tracking_with(&node.keyword.text, entry, weight_of);
             tracked.push(Located {
                 value: TrackedScriptDraft { weight, reverse },
                 at: entry.keyword.clone(),
@@ -681,13 +748,20 @@ impl Grammar<'_> {
 
     /// `NAME [weight W] [reverse|noreverse]` in track_interface and track_script.
     fn tracking(&mut self, what: &str, entry: &Node) -> (Option<i32>, Option<bool>) {
+        self.tracking_with(what, entry, values::weight)
+    }
+
+    fn tracking_with(
+        &mut self,
+        what: &str,
+        entry: &Node,
+        weight_of: fn(&str) -> Parsed<i32>,
+    ) -> (Option<i32>, Option<bool>) {
         self.no_block(entry);
         let (mut weight, mut reverse) = (None, None);
         for (name, value) in self.options(what, &entry.args, TRACK_OPTIONS) {
             match (name.text.as_str(), value) {
-                ("weight", Some(value)) => {
-                    weight = self.parse_word("weight", value, values::weight)
-                }
+                ("weight", Some(value)) => weight = self.parse_word("weight", value, weight_of),
                 ("reverse", _) => reverse = Some(true),
                 ("noreverse" | "no_reverse", _) => reverse = Some(false),
                 _ => {}

@@ -13,6 +13,7 @@ pub struct Config {
     pub instances: Vec<Instance>,
     pub scripts: Vec<Script>,
     pub sync_groups: Vec<SyncGroup>,
+    pub track_files: Vec<TrackFile>,
 }
 
 impl Config {
@@ -22,6 +23,10 @@ impl Config {
 
     pub fn script(&self, name: &str) -> Option<&Script> {
         self.scripts.iter().find(|script| script.name == name)
+    }
+
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|file| file.name == name)
     }
 
     /// The sync group an instance belongs to (an instance is in at most one).
@@ -114,6 +119,7 @@ pub struct Instance {
     pub excluded_addresses: Vec<VirtualAddress>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<TrackedScript>,
+    pub track_files: Vec<TrackedFile>,
     pub notify: Notify,
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
@@ -255,4 +261,35 @@ pub struct SyncGroup {
     pub notify: Notify,
     /// `sync_group_tracking_weight`: the members' own tracked items keep their weights.
     pub tracking_weight: bool,
+}
+
+/// `track_file NAME { file PATH  weight W [reverse]  init_file [VALUE] [overwrite] }`: a file
+/// holding a number that moves the priority of the instances tracking it (keepalived
+/// track_file.c).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// `weight` (default 1, -254..254): the file's value is multiplied by it.
+    pub weight: i32,
+    pub reverse: bool,
+    /// `init_file`: written at start-up if the file is missing (or always, with `overwrite`).
+    pub init: Option<FileInit>,
+}
+
+/// `init_file [VALUE] [overwrite]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInit {
+    /// Default 0.
+    pub value: i32,
+    pub overwrite: bool,
+}
+
+/// One `track_file` entry of an instance (or of its sync group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedFile {
+    pub name: String,
+    /// The instance's `weight` for it, else the file's own. 0: a non-zero value is a FAULT.
+    pub weight: i32,
+    pub reverse: bool,
 }

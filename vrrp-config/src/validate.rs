@@ -7,11 +7,11 @@ use std::time::Duration;
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{
     Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackedScriptDraft,
+    TrackFileDraft, TrackedScriptDraft,
 };
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedInterface,
-    TrackedScript, Version, MAX_UNICAST_PEERS,
+    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackFile,
+    TrackedFile, TrackedInterface, TrackedScript, Version, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -23,6 +23,7 @@ const V3_MAX_ADVERT_CENTIS: u128 = 4095;
 pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
     let global = resolve_global(&draft.global);
     let scripts = resolve_scripts(draft.scripts, report);
+    let track_files = resolve_track_files(draft.track_files, report);
 
     let mut instances = Vec::new();
     let mut seen_names: HashMap<String, Span> = HashMap::new();
@@ -36,9 +37,14 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
             seen_names.insert(name.text.clone(), name.span.clone());
         }
         let vrid_word = instance_draft.vrid.as_ref().map(|vrid| vrid.at.clone());
-        let Some(instance) =
-            resolve_instance(instance_draft, &global, draft.global.version, &scripts, report)
-        else {
+        let Some(instance) = resolve_instance(
+            instance_draft,
+            &global,
+            draft.global.version,
+            &scripts,
+            &track_files,
+            report,
+        ) else {
             continue;
         };
         if let Some(vrid_word) = vrid_word {
@@ -47,8 +53,9 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         instances.push(instance);
     }
 
-    let sync_groups = resolve_sync_groups(draft.sync_groups, &mut instances, &scripts, report);
-    Config { global, instances, scripts, sync_groups }
+    let sync_groups =
+        resolve_sync_groups(draft.sync_groups, &mut instances, &scripts, &track_files, report);
+    Config { global, instances, scripts, sync_groups, track_files }
 }
 
 fn at(span: &Span) -> String {
@@ -100,6 +107,64 @@ fn resolve_garp(draft: &GarpDraft, global: &Garp) -> Garp {
     }
 }
 
+/// keepalived track_file.c track_file_end_handler(): a `track_file` without `file` is left
+/// out; the weight defaults to 1.
+fn resolve_track_files(drafts: Vec<TrackFileDraft>, report: &mut Report) -> Vec<TrackFile> {
+    let mut files: Vec<TrackFile> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for draft in drafts {
+        let name = draft.name;
+        if let Some(first) = seen.get(&name.text) {
+            let message =
+                format!("duplicate track_file {} (first defined {})", name.text, at(first));
+            report.error_line(&name.span, message);
+            continue;
+        }
+        seen.insert(name.text.clone(), name.span.clone());
+        let Some(path) = draft.path else {
+            report.error_line(&name.span, format!("track_file {} needs a file", name.text));
+            continue;
+        };
+        files.push(TrackFile {
+            name: name.text,
+            path,
+            weight: draft.weight.unwrap_or(1),
+            reverse: draft.reverse,
+            init: draft.init,
+        });
+    }
+    files
+}
+
+/// `owner` says where the list is: `vrrp_instance VI_1` or `vrrp_sync_group G`.
+fn resolve_tracked_files(
+    owner: &str,
+    entries: &[Located<TrackedScriptDraft>],
+    files: &[TrackFile],
+    report: &mut Report,
+) -> Vec<TrackedFile> {
+    let mut tracked: Vec<TrackedFile> = Vec::new();
+    for entry in entries {
+        let Some(file) = files.iter().find(|file| file.name == entry.at.text) else {
+            let message =
+                format!("track_file \"{}\" in {owner} names no track_file block", entry.at.text);
+            report.error_at(&entry.at.span, message);
+            continue;
+        };
+        if tracked.iter().any(|t| t.name == file.name) {
+            let message = format!("duplicate track_file {} in {owner}", file.name);
+            report.error_at(&entry.at.span, message);
+            continue;
+        }
+        tracked.push(TrackedFile {
+            name: file.name.clone(),
+            weight: entry.value.weight.unwrap_or(file.weight),
+            reverse: entry.value.reverse.unwrap_or(file.reverse),
+        });
+    }
+    tracked
+}
+
 fn resolve_scripts(drafts: Vec<ScriptDraft>, report: &mut Report) -> Vec<Script> {
     let mut scripts: Vec<Script> = Vec::new();
     let mut seen: HashMap<String, Span> = HashMap::new();
@@ -138,6 +203,7 @@ fn resolve_instance(
     global: &Global,
     global_version: Option<Version>,
     scripts: &[Script],
+    track_files: &[TrackFile],
     report: &mut Report,
 ) -> Option<Instance> {
     let name = &draft.name;
@@ -258,6 +324,7 @@ fn resolve_instance(
         excluded_addresses: draft.excluded_addresses.into_iter().map(|vip| vip.value).collect(),
         track_interfaces: draft.track_interfaces,
         track_scripts,
+        track_files: resolve_tracked_files(&owner, &draft.track_files, track_files, report),
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
@@ -499,6 +566,7 @@ fn resolve_sync_groups(
     drafts: Vec<SyncGroupDraft>,
     instances: &mut [Instance],
     scripts: &[Script],
+    track_files: &[TrackFile],
     report: &mut Report,
 ) -> Vec<SyncGroup> {
     let mut groups: Vec<SyncGroup> = Vec::new();
@@ -543,6 +611,7 @@ fn resolve_sync_groups(
         }
         let owner = format!("vrrp_sync_group {}", name.text);
         let group_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
+        let group_files = resolve_tracked_files(&owner, &draft.track_files, track_files, report);
         let group = SyncGroup {
             name: name.text,
             members,
@@ -552,8 +621,11 @@ fn resolve_sync_groups(
         for instance in instances.iter_mut().filter(|i| group.members.contains(&i.name)) {
             apply_group_tracking(
                 &group,
-                &draft.track_interfaces,
-                &group_scripts,
+                GroupTracking {
+                    interfaces: &draft.track_interfaces,
+                    scripts: &group_scripts,
+                    files: &group_files,
+                },
                 instance,
                 &name.span,
                 report,
@@ -573,8 +645,7 @@ fn resolve_sync_groups(
 /// add_vrrp_to_track_script()).
 fn apply_group_tracking(
     group: &SyncGroup,
-    interfaces: &[TrackedInterface],
-    scripts: &[TrackedScript],
+    tracking: GroupTracking<'_>,
     instance: &mut Instance,
     group_span: &Span,
     report: &mut Report,
@@ -600,8 +671,27 @@ fn apply_group_tracking(
             report.warn(group_span, message);
         }
         instance.track_scripts = kept;
+        // A file's default weight (1) becomes 0 (any non-zero value is a FAULT); a file with
+        // a weight written out is ignored.
+        let mut files = Vec::new();
+        for mut tracked in std::mem::take(&mut instance.track_files) {
+            if tracked.weight == 1 {
+                tracked.weight = 0;
+            } else if tracked.weight != 0 {
+                let message = format!(
+                    "vrrp_instance {}: track_file {} with weight {} is ignored in \
+                     vrrp_sync_group {}, as keepalived does; sync_group_tracking_weight keeps it",
+                    instance.name, tracked.name, tracked.weight, group.name
+                );
+                report.warn(group_span, message);
+                continue;
+            }
+            files.push(tracked);
+        }
+        instance.track_files = files;
     }
     let owner = instance.priority == u8::MAX;
+    let GroupTracking { interfaces, scripts, files } = tracking;
     for tracked in interfaces {
         let weight = if owner { 0 } else { tracked.weight };
         match instance.track_interfaces.iter_mut().find(|t| t.name == tracked.name) {
@@ -624,4 +714,23 @@ fn apply_group_tracking(
             None => instance.track_scripts.push(TrackedScript { weight, ..tracked.clone() }),
         }
     }
+    for tracked in files {
+        let weight = if owner { 0 } else { tracked.weight };
+        match instance.track_files.iter_mut().find(|t| t.name == tracked.name) {
+            Some(own) if own.weight != 0 => {
+                own.weight = weight;
+                own.reverse = tracked.reverse;
+            }
+            Some(_) => {}
+            None => instance.track_files.push(TrackedFile { weight, ..tracked.clone() }),
+        }
+    }
+}
+
+/// What a sync group tracks, for each of its members.
+#[derive(Clone, Copy)]
+struct GroupTracking<'a> {
+    interfaces: &'a [TrackedInterface],
+    scripts: &'a [TrackedScript],
+    files: &'a [TrackedFile],
 }

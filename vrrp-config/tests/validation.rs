@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use vrrp_config::{
-    parse_str, Command, Config, Family, InitialState, MacAddr, RunAs, Scope, TrackedInterface,
-    TrackedScript, Version, VirtualAddress,
+    parse_str, Command, Config, Family, FileInit, InitialState, MacAddr, RunAs, Scope, TrackedFile,
+    TrackedInterface, TrackedScript, Version, VirtualAddress,
 };
 
 fn config(text: &str) -> Config {
@@ -587,6 +587,69 @@ fn a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule()
             "{members}vrrp_sync_group G1 {{\n    group {{ VI01 }}\n    track_script {{ nope }}\n}}\n"
         )),
         vec!["t.conf:31:20: track_script \"nope\" in vrrp_sync_group G1 names no vrrp_script"]
+    );
+}
+
+#[test]
+fn track_files_with_keepaliveds_defaults_and_sync_group_rule() {
+    let files = "track_file up {\n    file /run/up\n}\n\
+                 vrrp_track_file level {\n    file /run/level\n    weight -5 reverse\n    \
+                 init_file 3 overwrite\n}\n\
+                 track_file fault {\n    file /run/fault\n    weight 0\n    init_file\n}\n";
+    let tracking = "    track_file {\n        up\n        level weight 10 noreverse\n    }\n";
+    let config = config(&format!("{files}{}", instance("VI01", 1, "192.0.2.1", tracking)));
+    let up = config.track_file("up").unwrap();
+    assert_eq!(
+        (up.path.as_path(), up.weight, up.reverse, up.init),
+        (Path::new("/run/up"), 1, false, None)
+    );
+    let level = config.track_file("level").unwrap();
+    assert_eq!((level.weight, level.reverse), (-5, true));
+    assert_eq!(level.init, Some(FileInit { value: 3, overwrite: true }));
+    assert_eq!(
+        config.track_file("fault").unwrap().init,
+        Some(FileInit { value: 0, overwrite: false })
+    );
+    assert_eq!(
+        config.instance("VI01").unwrap().track_files,
+        [
+            TrackedFile { name: "up".into(), weight: 1, reverse: false },
+            TrackedFile { name: "level".into(), weight: 10, reverse: false },
+        ]
+    );
+
+    // In a sync group: the default weight 1 becomes 0, an explicit weight is dropped, and the
+    // group's file applies to every member.
+    let loaded = parse_str(
+        &format!(
+            "{files}{}{}vrrp_sync_group G {{\n    group {{ VI01 VI02 }}\n    \
+             track_file {{\n        fault\n    }}\n}}\n",
+            instance("VI01", 1, "192.0.2.1", tracking),
+            instance("VI02", 2, "192.0.2.2", "")
+        ),
+        Path::new("t.conf"),
+    )
+    .unwrap();
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].to_string().contains("track_file level with weight 10 is ignored"));
+    let fault = TrackedFile { name: "fault".into(), weight: 0, reverse: false };
+    assert_eq!(
+        loaded.config.instance("VI01").unwrap().track_files,
+        [TrackedFile { name: "up".into(), weight: 0, reverse: false }, fault.clone()]
+    );
+    assert_eq!(loaded.config.instance("VI02").unwrap().track_files, [fault]);
+
+    let unknown = instance("VI01", 1, "192.0.2.1", "    track_file {\n        nope\n    }\n");
+    assert_eq!(
+        errors(&unknown),
+        vec!["t.conf:8:9: track_file \"nope\" in vrrp_instance VI01 names no track_file block"]
+    );
+    assert_eq!(
+        errors("track_file f {\n    weight 300\n}\n"),
+        vec![
+            "t.conf:2:12: invalid weight \"300\": expected an integer from -254 to 254",
+            "t.conf:1: track_file f needs a file",
+        ]
     );
 }
 
