@@ -162,6 +162,15 @@ impl Node {
         config.scripts.iter().filter(|script| tracked(&script.name)).collect()
     }
 
+    /// The `track_file`s some instance tracks: the ones to watch.
+    pub fn tracked_files(&self) -> Vec<&vrrp_config::TrackFile> {
+        let Some(config) = &self.config else { return Vec::new() };
+        let tracked = |name: &str| {
+            config.instances.iter().any(|i| i.track_files.iter().any(|t| t.name == name))
+        };
+        config.track_files.iter().filter(|file| tracked(&file.name)).collect()
+    }
+
     /// The latest result of each tracking script, for the shell's trackers to start from.
     pub fn script_results(&self) -> &HashMap<String, bool> {
         &self.seen.scripts
@@ -271,6 +280,7 @@ impl Node {
             self.seen.scripts.entry(script.name.clone()).or_insert(!script.init_fail);
         }
         self.seen.scripts.retain(|name, _| config.script(name).is_some());
+        self.seen.files.retain(|name, _| config.track_file(name).is_some());
         self.config = Some(config);
         for (id, spec, router_config) in kept {
             self.reconfigure(now, id, spec, router_config);
@@ -374,6 +384,16 @@ impl Node {
     pub fn handle_script(&mut self, now: Instant, name: &str, passed: bool) {
         if self.seen.scripts.get(name) != Some(&passed) {
             self.seen.scripts.insert(name.to_owned(), passed);
+            self.retrack(now);
+        }
+    }
+
+    /// The value read from `track_file` `name` (see [`tracking::track_file_value`]); a file
+    /// that was removed reads as 0. Given before a configuration, it decides where start-up
+    /// goes.
+    pub fn handle_track_file(&mut self, now: Instant, name: &str, value: i64) {
+        if self.seen.files.get(name) != Some(&value) {
+            self.seen.files.insert(name.to_owned(), value);
             self.retrack(now);
         }
     }

@@ -603,3 +603,36 @@ fn the_snapshot_says_who_is_master_since_when_why_and_what_moved_the_priority() 
     assert_eq!((left.from, left.to, left.at), (State::Master, State::Backup, lab.now));
     assert!(!vi.holds_addresses);
 }
+
+#[test]
+fn a_tracked_files_value_moves_the_running_priority_and_can_fault() {
+    let file = "track_file level {\n    file /run/level\n    weight -10\n}\n\
+                track_file down {\n    file /run/down\n    weight 0\n}\n";
+    let tracked = "    track_file {\n        level\n        down\n    }\n";
+    let config = parse(&format!("{file}{}", text(110, &["192.0.2.100"], tracked)));
+    let mut lab = Harness::new(config);
+    lab.become_master();
+    let id = lab.only_id();
+    lab.node.handle_track_file(lab.now, "level", 2);
+    assert_eq!(advertised_priorities(&lab.drain()), vec![90], "110 - 2 x 10");
+    assert_eq!(lab.node.instance(id).unwrap().router().priority(), 90);
+    lab.node.handle_track_file(lab.now, "down", 1);
+    assert_eq!(state_changes(&lab.drain()), vec![(State::Master, State::Fault)]);
+    lab.node.handle_track_file(lab.now, "down", 0);
+    assert_eq!(state_changes(&lab.drain()), vec![(State::Fault, State::Backup)]);
+    let files: Vec<&str> = lab.node.tracked_files().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(files, ["level", "down"]);
+}
+
+#[test]
+fn a_file_read_before_start_up_decides_where_it_goes() {
+    let file = "track_file down {\n    file /run/down\n    weight 0\n}\n";
+    let tracked = "    track_file {\n        down\n    }\n";
+    let now = Instant::now();
+    let mut node = Node::new();
+    node.handle_link(now, "eth0", true);
+    node.handle_track_file(now, "down", 1);
+    let config = parse(&format!("{file}{}", text(110, &["192.0.2.100"], tracked)));
+    node.handle_reload(now, config, &HashMap::new()).unwrap();
+    assert_eq!(state_changes(&drain_all(&mut node)), vec![(State::Initialize, State::Fault)]);
+}

@@ -411,6 +411,7 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
             let (kind, name) = match &adjustment.item {
                 TrackedItem::Interface(name) => ("interface", name),
                 TrackedItem::Script(name) => ("script", name),
+                TrackedItem::File(name) => ("file", name),
             };
             let (effect, weight) = match adjustment.effect {
                 Effect::Fault => ("fault", None),
