@@ -29,6 +29,15 @@ impl Config {
         self.track_files.iter().find(|file| file.name == name)
     }
 
+    /// The `track_file`s some instance (or its sync group) tracks: the ones to watch, as
+    /// keepalived watches no other (track_file.c init_track_files()).
+    pub fn tracked_files(&self) -> Vec<&TrackFile> {
+        let tracked = |name: &str| {
+            self.instances.iter().any(|i| i.track_files.iter().any(|t| t.name == name))
+        };
+        self.track_files.iter().filter(|file| tracked(&file.name)).collect()
+    }
+
     /// The sync group an instance belongs to (an instance is in at most one).
     pub fn sync_group_of(&self, instance: &str) -> Option<&SyncGroup> {
         self.sync_groups.iter().find(|group| group.members.iter().any(|m| m == instance))

@@ -162,15 +162,6 @@ impl Node {
         config.scripts.iter().filter(|script| tracked(&script.name)).collect()
     }
 
-    /// The `track_file`s some instance tracks: the ones to watch.
-    pub fn tracked_files(&self) -> Vec<&vrrp_config::TrackFile> {
-        let Some(config) = &self.config else { return Vec::new() };
-        let tracked = |name: &str| {
-            config.instances.iter().any(|i| i.track_files.iter().any(|t| t.name == name))
-        };
-        config.track_files.iter().filter(|file| tracked(&file.name)).collect()
-    }
-
     /// The latest result of each tracking script, for the shell's trackers to start from.
     pub fn script_results(&self) -> &HashMap<String, bool> {
         &self.seen.scripts

@@ -620,7 +620,8 @@ fn a_tracked_files_value_moves_the_running_priority_and_can_fault() {
     assert_eq!(state_changes(&lab.drain()), vec![(State::Master, State::Fault)]);
     lab.node.handle_track_file(lab.now, "down", 0);
     assert_eq!(state_changes(&lab.drain()), vec![(State::Fault, State::Backup)]);
-    let files: Vec<&str> = lab.node.tracked_files().iter().map(|f| f.name.as_str()).collect();
+    let config = lab.node.config().unwrap();
+    let files: Vec<&str> = config.tracked_files().iter().map(|f| f.name.as_str()).collect();
     assert_eq!(files, ["level", "down"]);
 }
 

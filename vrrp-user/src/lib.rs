@@ -24,4 +24,5 @@ pub mod socket_receiver;
 pub mod status;
 pub mod systemd;
 pub mod test_run;
+pub mod track_file;
 pub mod xdp;
