@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    FileInit, InitialState, Notify, RunAs, TrackedInterface, UnicastPeer, Version, VirtualAddress,
+    Command, FileInit, InitialState, Notify, RunAs, TrackedInterface, UnicastPeer, Version,
+    VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,17 @@ pub(crate) struct GlobalDraft {
     pub skip_check_adv_addr: bool,
     pub mcast_group4: Option<Ipv4Addr>,
     pub mcast_group6: Option<Ipv6Addr>,
+    /// `notify_fifo` and `vrrp_notify_fifo`, each with its `*_script`.
+    pub notify_fifo: FifoDraft,
+    pub vrrp_notify_fifo: FifoDraft,
+    pub notify_priority_changes: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct FifoDraft {
+    pub path: Option<Located<std::path::PathBuf>>,
+    pub owner: Option<RunAs>,
+    pub script: Option<Located<Command>>,
 }
 
 #[derive(Debug)]
@@ -74,6 +86,7 @@ pub(crate) struct InstanceDraft {
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
     pub track_files: Vec<Located<TrackedScriptDraft>>,
     pub notify: Notify,
+    pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
     pub native_ipv6: Option<Word>,
@@ -106,6 +119,7 @@ impl InstanceDraft {
             track_scripts: Vec::new(),
             track_files: Vec::new(),
             notify: Notify::default(),
+            notify_priority_changes: None,
             garp: GarpDraft::default(),
             dont_track_primary: false,
             native_ipv6: None,
@@ -145,6 +159,7 @@ pub(crate) struct SyncGroupDraft {
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
     pub track_files: Vec<Located<TrackedScriptDraft>>,
+    pub notify_priority_changes: Option<bool>,
     /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
     pub tracking_weight: bool,
 }

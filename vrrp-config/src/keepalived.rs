@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
-    Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
+    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
     TrackFileDraft, TrackedScriptDraft,
 };
 use crate::model::{
@@ -258,6 +258,7 @@ impl Grammar<'_> {
                     track_interfaces: Vec::new(),
                     track_scripts: Vec::new(),
                     track_files: Vec::new(),
+                    notify_priority_changes: None,
                     tracking_weight: false,
                 };
                 for child in self.block(node) {
@@ -294,6 +295,11 @@ impl Grammar<'_> {
             "vrrp_strict" => global.strict = self.flag(node),
             "vrrp_check_unicast_src" => global.check_unicast_src = self.flag(node),
             "vrrp_skip_check_adv_addr" => global.skip_check_adv_addr = self.flag(node),
+            "notify_fifo" => self.fifo(&mut global.notify_fifo, node),
+            "vrrp_notify_fifo" => self.fifo(&mut global.vrrp_notify_fifo, node),
+            "notify_fifo_script" => self.fifo_script(&mut global.notify_fifo, node),
+            "vrrp_notify_fifo_script" => self.fifo_script(&mut global.vrrp_notify_fifo, node),
+            "vrrp_notify_priority_changes" => global.notify_priority_changes = self.flag(node),
             "vrrp_mcast_group4" => {
                 global.mcast_group4 = self.value(node, |text| {
                     text.parse().map_err(|_| "expected an IPv4 multicast address".to_string())
@@ -389,6 +395,7 @@ impl Grammar<'_> {
             "track_script" => self.track_scripts(&mut instance.track_scripts, node),
             "track_file" => self.track_files(&mut instance.track_files, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
+            "notify_priority_changes" => instance.notify_priority_changes = Some(self.flag(node)),
             "native_ipv6" => {
                 if self.flag(node) {
                     instance.native_ipv6 = Some(node.keyword.clone());
@@ -531,6 +538,7 @@ impl Grammar<'_> {
             "track_interface" => self.track_interfaces(&mut group.track_interfaces, node),
             "track_script" => self.track_scripts(&mut group.track_scripts, node),
             "track_file" => self.track_files(&mut group.track_files, node),
+            "notify_priority_changes" => group.notify_priority_changes = Some(self.flag(node)),
             // keepalived vrrp_parser.c vrrp_gglobal_tracking_handler(): the deprecated name.
             "sync_group_tracking_weight" | "global_tracking" => {
                 group.tracking_weight = self.flag(node);
@@ -602,6 +610,34 @@ impl Grammar<'_> {
             Err(expected) => self.report.invalid(&node.keyword.text, command, &expected),
         }
         true
+    }
+
+    /// `notify_fifo PATH [USER [GROUP]]` (keepalived global_parser.c notify_fifo()).
+    fn fifo(&mut self, fifo: &mut FifoDraft, node: &Node) {
+        self.no_block(node);
+        let Some((path, owner)) = node.args.split_first() else {
+            self.missing_value(node);
+            return;
+        };
+        fifo.path = Some(Located { value: path.text.clone().into(), at: path.clone() });
+        fifo.owner = if owner.is_empty() { None } else { self.run_as(node, owner) };
+    }
+
+    /// `notify_fifo_script COMMAND [USER [GROUP]]`.
+    fn fifo_script(&mut self, fifo: &mut FifoDraft, node: &Node) {
+        self.no_block(node);
+        let Some((command, run_as)) = node.args.split_first() else {
+            self.missing_value(node);
+            return;
+        };
+        match values::command_line(&command.text) {
+            Ok(argv) => {
+                let run_as = if run_as.is_empty() { None } else { self.run_as(node, run_as) };
+                fifo.script =
+                    Some(Located { value: Command { argv, run_as }, at: command.clone() });
+            }
+            Err(expected) => self.report.invalid(&node.keyword.text, command, &expected),
+        }
     }
 
     /// `USER [GROUP]`.

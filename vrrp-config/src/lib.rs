@@ -88,8 +88,8 @@ pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
     Command, Config, Family, FileInit, Garp, Global, InitialState, Instance, MacAddr, Notify,
-    RunAs, Scope, Script, SyncGroup, TrackFile, TrackedFile, TrackedInterface, TrackedScript,
-    UnicastPeer, Version, VirtualAddress, MAX_UNICAST_PEERS,
+    NotifyFifo, RunAs, Scope, Script, SyncGroup, TrackFile, TrackedFile, TrackedInterface,
+    TrackedScript, UnicastPeer, Version, VirtualAddress, MAX_UNICAST_PEERS,
 };
 pub use preprocess::{
     MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,

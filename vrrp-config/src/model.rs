@@ -69,6 +69,22 @@ pub struct Global {
     pub mcast_group4: Ipv4Addr,
     /// `vrrp_mcast_group6` (default ff02::12).
     pub mcast_group6: Ipv6Addr,
+    /// `notify_fifo`, then `vrrp_notify_fifo`: each state change is written to both.
+    pub notify_fifos: Vec<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`: the instances' default.
+    pub notify_priority_changes: bool,
+}
+
+/// `notify_fifo PATH [USER [GROUP]]` with its `notify_fifo_script COMMAND [USER [GROUP]]`
+/// (keepalived core/notify.c fifo_open()): the FIFO is created if missing (owned by USER),
+/// the script started once with the FIFO's path appended, then every notification is written
+/// to it as a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyFifo {
+    pub path: std::path::PathBuf,
+    /// The FIFO's owner, when the daemon creates it (default: `script_user`, else root).
+    pub owner: Option<RunAs>,
+    pub script: Option<Command>,
 }
 
 /// Gratuitous ARP / unsolicited NA behaviour around the MASTER state.
@@ -130,6 +146,9 @@ pub struct Instance {
     pub track_scripts: Vec<TrackedScript>,
     pub track_files: Vec<TrackedFile>,
     pub notify: Notify,
+    /// `notify_priority_changes` (else its sync group's, else the global
+    /// `vrrp_notify_priority_changes`): a FIFO line for every change of effective priority.
+    pub notify_priority_changes: bool,
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
     pub dont_track_primary: bool,

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{
-    Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
+    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
     TrackFileDraft, TrackedScriptDraft,
 };
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackFile,
+    Config, Family, Garp, Global, InitialState, Instance, NotifyFifo, Script, SyncGroup, TrackFile,
     TrackedFile, TrackedInterface, TrackedScript, Version, MAX_UNICAST_PEERS,
 };
 
@@ -21,7 +21,7 @@ const DEFAULT_SCRIPT_INTERVAL: Duration = Duration::from_secs(1);
 const V3_MAX_ADVERT_CENTIS: u128 = 4095;
 
 pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
-    let global = resolve_global(&draft.global);
+    let global = resolve_global(&draft.global, report);
     let scripts = resolve_scripts(draft.scripts, report);
     let track_files = resolve_track_files(draft.track_files, report);
 
@@ -62,7 +62,7 @@ fn at(span: &Span) -> String {
     format!("at {}:{}", span.file.display(), span.line)
 }
 
-fn resolve_global(draft: &GlobalDraft) -> Global {
+fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
     // vrrp_min_garp: one message, no second burst, unless set explicitly.
     let (delay, repeat) =
         if draft.min_garp { (Duration::ZERO, 1) } else { (Duration::from_secs(5), 5) };
@@ -89,7 +89,35 @@ fn resolve_global(draft: &GlobalDraft) -> Global {
         skip_check_adv_addr: draft.skip_check_adv_addr,
         mcast_group4: draft.mcast_group4.unwrap_or(Ipv4Addr::new(224, 0, 0, 18)),
         mcast_group6: draft.mcast_group6.unwrap_or(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
+        notify_fifos: [
+            ("notify_fifo", &draft.notify_fifo),
+            ("vrrp_notify_fifo", &draft.vrrp_notify_fifo),
+        ]
+        .into_iter()
+        .filter_map(|(keyword, fifo)| resolve_fifo(keyword, fifo, report))
+        .collect(),
+        notify_priority_changes: draft.notify_priority_changes,
     }
+}
+
+/// keepalived: a `*_notify_fifo_script` without its FIFO does nothing; vrrpd says so.
+fn resolve_fifo(keyword: &str, draft: &FifoDraft, report: &mut Report) -> Option<NotifyFifo> {
+    let Some(path) = &draft.path else {
+        if let Some(script) = &draft.script {
+            let message = format!("{keyword}_script without {keyword} is not run");
+            report.warn(&script.at.span, message);
+        }
+        return None;
+    };
+    if path.value.is_relative() {
+        report.invalid(keyword, &path.at, "expected an absolute path");
+        return None;
+    }
+    Some(NotifyFifo {
+        path: path.value.clone(),
+        owner: draft.owner.clone(),
+        script: draft.script.as_ref().map(|script| script.value.clone()),
+    })
 }
 
 /// Instance `garp_*` settings override the global ones one by one.
@@ -324,6 +352,9 @@ fn resolve_instance(
         excluded_addresses: draft.excluded_addresses.into_iter().map(|vip| vip.value).collect(),
         track_interfaces: draft.track_interfaces,
         track_scripts,
+        notify_priority_changes: draft
+            .notify_priority_changes
+            .unwrap_or(global.notify_priority_changes),
         track_files: resolve_tracked_files(&owner, &draft.track_files, track_files, report),
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
@@ -619,6 +650,10 @@ fn resolve_sync_groups(
             tracking_weight: draft.tracking_weight,
         };
         for instance in instances.iter_mut().filter(|i| group.members.contains(&i.name)) {
+            // keepalived vrrp.c vrrp_complete_instance(): the group's setting wins.
+            if let Some(notify) = draft.notify_priority_changes {
+                instance.notify_priority_changes = notify;
+            }
             apply_group_tracking(
                 &group,
                 GroupTracking {

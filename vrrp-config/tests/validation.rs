@@ -654,6 +654,34 @@ fn track_files_with_keepaliveds_defaults_and_sync_group_rule() {
 }
 
 #[test]
+fn notify_fifos_and_priority_changes() {
+    let text = format!(
+        "global_defs {{\n    notify_fifo /run/all.fifo vrrp\n    \
+         notify_fifo_script \"/bin/reader -v\"\n    vrrp_notify_fifo /run/vrrp.fifo\n    \
+         vrrp_notify_priority_changes\n}}\n{}{}\
+         vrrp_sync_group G {{\n    group {{ VI02 }}\n    notify_priority_changes false\n}}\n",
+        instance("VI01", 1, "192.0.2.1", ""),
+        instance("VI02", 2, "192.0.2.2", "    notify_priority_changes\n")
+    );
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings, Vec::<String>::new());
+    let config = loaded.config;
+    let fifos = &config.global.notify_fifos;
+    assert_eq!(fifos.len(), 2);
+    assert_eq!(fifos[0].path, Path::new("/run/all.fifo"));
+    assert_eq!(fifos[0].owner, Some(RunAs { user: "vrrp".into(), group: None }));
+    assert_eq!(fifos[0].script.as_ref().unwrap().argv, ["/bin/reader", "-v"]);
+    assert_eq!((fifos[1].path.as_path(), &fifos[1].script), (Path::new("/run/vrrp.fifo"), &None));
+    assert!(config.instance("VI01").unwrap().notify_priority_changes, "the global default");
+    assert!(!config.instance("VI02").unwrap().notify_priority_changes, "the group's wins");
+    assert_eq!(
+        errors("global_defs {\n    vrrp_notify_fifo relative.fifo\n}\n"),
+        vec!["t.conf:2:22: invalid vrrp_notify_fifo \"relative.fifo\": expected an absolute path"]
+    );
+}
+
+#[test]
 fn instance_lookup_and_change_detection() {
     let before = config(&format!(
         "{}{}",
