@@ -561,7 +561,18 @@ impl Node {
         for (id, tracked) in ids.into_iter().zip(tracked) {
             let member = self.members.get_mut(&id).expect("listed");
             member.router.handle_fault(now, tracked.fault);
+            self.drain(now, id);
+            let member = self.members.get_mut(&id).expect("listed");
+            let before = member.router.priority();
             member.router.handle_priority(now, tracked.priority);
+            let after = member.router.priority();
+            let told =
+                member.spec.notify_priority_changes && self.config.as_ref().is_some_and(has_fifo);
+            if after != before && told {
+                let state = member.router.state();
+                let line = notify::priority_line(&member.spec.name, state, after);
+                self.outputs.push_back(Output::NotifyFifo { line });
+            }
             self.drain(now, id);
         }
         self.settle_groups(now);
@@ -622,6 +633,11 @@ impl Node {
                     };
                     self.outputs.push_back(Output::StateChanged { id, from, to, reason });
                     self.outputs.extend(runs.into_iter().map(Output::RunScript));
+                    if !already && self.config.as_ref().is_some_and(has_fifo) {
+                        let subject = notify::FifoSubject::Instance;
+                        let line = notify::fifo_line(subject, &member.spec.name, to, priority);
+                        self.outputs.push_back(Output::NotifyFifo { line });
+                    }
                 }
             }
         }
@@ -715,6 +731,10 @@ impl Node {
         let script_user = self.config.as_ref().and_then(|c| c.global.script_user.as_ref());
         let runs = notify::group_scripts(&group.notify, &group.name, state, script_user);
         self.outputs.extend(runs.into_iter().map(Output::RunScript));
+        if self.config.as_ref().is_some_and(has_fifo) {
+            let line = notify::fifo_line(notify::FifoSubject::Group, &group.name, state, 0);
+            self.outputs.push_back(Output::NotifyFifo { line });
+        }
     }
 
     /// Files instance `id` under its earliest deadline (or none, if it is gone).
@@ -760,6 +780,11 @@ fn checked(config: &Config, spec: &Instance, primary: IpAddr) -> Result<RouterCo
         .validate()
         .map_err(|error| NodeError::Instance { instance: spec.name.clone(), error })?;
     Ok(router_config)
+}
+
+/// Whether notifications are written to a FIFO at all.
+fn has_fifo(config: &Config) -> bool {
+    !config.global.notify_fifos.is_empty()
 }
 
 fn deadline(member: &Member, timer: Timer) -> Option<Instant> {

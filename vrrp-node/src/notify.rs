@@ -43,6 +43,30 @@ pub fn group_scripts(
     scripts(notify, "GROUP", name, state, 0, script_user)
 }
 
+/// keepalived vrrp_notify.c notify_fifo(): `INSTANCE "VI_1" MASTER 110`, `GROUP "G1" BACKUP 0`
+/// (a group's priority is 0), with a newline.
+pub fn fifo_line(kind: FifoSubject, name: &str, state: State, priority: u8) -> String {
+    let kind = match kind {
+        FifoSubject::Instance => "INSTANCE",
+        FifoSubject::Group => "GROUP",
+    };
+    format!("{kind} \"{name}\" {} {priority}\n", state_word(state))
+}
+
+/// keepalived vrrp_notify.c send_instance_priority_notifies() (`notify_priority_changes`):
+/// `INSTANCE "VI_1" MASTER_PRIORITY 90`, `BACKUP_PRIORITY` in any other state.
+pub fn priority_line(name: &str, state: State, priority: u8) -> String {
+    let event = if state == State::Master { "MASTER_PRIORITY" } else { "BACKUP_PRIORITY" };
+    format!("INSTANCE \"{name}\" {event} {priority}\n")
+}
+
+/// Whose state a FIFO line reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FifoSubject {
+    Instance,
+    Group,
+}
+
 fn scripts(
     notify: &Notify,
     kind: &str,
@@ -141,6 +165,22 @@ mod tests {
                 vec!["/bin/b".to_owned()],
                 ["/bin/n", "GROUP", "G1", "BACKUP", "0"].map(String::from).to_vec()
             ]
+        );
+    }
+
+    #[test]
+    fn fifo_lines_in_keepaliveds_format() {
+        let line = fifo_line(FifoSubject::Instance, "VI_1", State::Master, 110);
+        assert_eq!(line, "INSTANCE \"VI_1\" MASTER 110\n");
+        let line = fifo_line(FifoSubject::Group, "G1", State::Initialize, 0);
+        assert_eq!(line, "GROUP \"G1\" STOP 0\n");
+        assert_eq!(
+            priority_line("VI_1", State::Backup, 90),
+            "INSTANCE \"VI_1\" BACKUP_PRIORITY 90\n"
+        );
+        assert_eq!(
+            priority_line("VI_1", State::Master, 90),
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n"
         );
     }
 

@@ -637,3 +637,49 @@ fn a_file_read_before_start_up_decides_where_it_goes() {
     node.handle_reload(now, config, &HashMap::new()).unwrap();
     assert_eq!(state_changes(&drain_all(&mut node)), vec![(State::Initialize, State::Fault)]);
 }
+
+/// The scripts and FIFO lines in `outputs`, in order.
+fn notifications(outputs: &[Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::RunScript(run) => Some(format!("run {}", run.argv.join(" "))),
+            Output::NotifyFifo { line } => Some(format!("fifo {}", line.trim_end())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fifo_lines_follow_each_changes_scripts_in_order() {
+    let global = "global_defs {\n    vrrp_notify_fifo /run/vrrp.fifo\n}\n";
+    let script = "vrrp_script chk {\n    script /bin/true\n    weight -20\n}\n";
+    let extra =
+        "    notify /bin/n\n    notify_priority_changes\n    track_script {\n        chk\n    }\n";
+    let mut lab =
+        Harness::new(parse(&format!("{global}{script}{}", text(110, &["192.0.2.100"], extra))));
+    lab.become_master();
+    lab.node.handle_script(lab.now, "chk", false);
+    lab.drain();
+    lab.node.handle_shutdown(lab.now);
+    lab.drain();
+    assert_eq!(
+        notifications(&lab.outputs),
+        [
+            "run /bin/n INSTANCE VI01 BACKUP 110",
+            "fifo INSTANCE \"VI01\" BACKUP 110",
+            "run /bin/n INSTANCE VI01 MASTER 110",
+            "fifo INSTANCE \"VI01\" MASTER 110",
+            "fifo INSTANCE \"VI01\" MASTER_PRIORITY 90",
+            "run /bin/n INSTANCE VI01 STOP 90",
+            "fifo INSTANCE \"VI01\" STOP 90",
+        ]
+    );
+}
+
+#[test]
+fn without_a_fifo_no_line_is_written() {
+    let mut lab = Harness::new(config(110, &["192.0.2.100"], "    notify_priority_changes\n"));
+    lab.become_master();
+    assert!(!lab.outputs.iter().any(|o| matches!(o, Output::NotifyFifo { .. })));
+}

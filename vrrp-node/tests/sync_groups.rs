@@ -14,9 +14,9 @@ const INSTANCES: [(&str, &str); 2] = [("VI01", "outside"), ("VI02", "inside")];
 /// Master_Down_Interval at priority 100 with a 1 s interval (3 s + 156/256 s).
 const MDI_100: Duration = Duration::from_nanos(3_609_375_000);
 
-fn config(host: u8, priority: u8, group_extra: &str) -> vrrp_config::Config {
+fn config(host: u8, priority: u8, global_extra: &str, group_extra: &str) -> vrrp_config::Config {
     let text = format!(
-        "global_defs {{\n    vrrp_version 3\n}}\n\
+        "global_defs {{\n    vrrp_version 3\n{global_extra}}}\n\
          vrrp_instance VI01 {{\n    interface outside\n    virtual_router_id 1\n    \
          priority {priority}\n    advert_int 1\n    mcast_src_ip 192.0.2.{host}\n    \
          notify /bin/i\n    virtual_ipaddress {{\n        192.0.2.100\n    }}\n}}\n\
@@ -48,20 +48,31 @@ struct Lab {
     hosts: Vec<Host>,
     wire: VecDeque<(usize, &'static str, IpAddr, Advertisement)>,
     events: Vec<(Instant, usize, Event)>,
+    fifo_lines: Vec<(Instant, usize, String)>,
 }
 
 impl Lab {
     /// Host 0 at priority 110, host 1 at 100, every link up.
     fn new(group_extra: &str) -> Self {
+        Self::with_global("", group_extra)
+    }
+
+    fn with_global(global_extra: &str, group_extra: &str) -> Self {
         let now = Instant::now();
-        let mut lab = Self { now, hosts: Vec::new(), wire: VecDeque::new(), events: Vec::new() };
+        let mut lab = Self {
+            now,
+            hosts: Vec::new(),
+            wire: VecDeque::new(),
+            events: Vec::new(),
+            fifo_lines: Vec::new(),
+        };
         for (index, priority) in [110, 100].into_iter().enumerate() {
             let mut node = Node::new();
             for (_, interface) in INSTANCES {
                 node.handle_link(now, interface, true);
             }
             let address = [1 + index as u8; 2];
-            let config = config(address[0], priority, group_extra);
+            let config = config(address[0], priority, global_extra, group_extra);
             node.handle_reload(now, config, &HashMap::new()).expect("runs");
             let links = INSTANCES.iter().map(|(_, interface)| (*interface, true)).collect();
             lab.hosts.push(Host { node, names: HashMap::new(), address, links });
@@ -94,6 +105,7 @@ impl Lab {
                 Output::RunScript(run) => {
                     self.events.push((self.now, index, Event::Script(run.argv)));
                 }
+                Output::NotifyFifo { line } => self.fifo_lines.push((self.now, index, line)),
                 _ => {}
             }
         }
@@ -282,4 +294,28 @@ fn a_group_track_interface_applies_to_every_member() {
     assert_eq!(lab.states(0), [Fault, Fault]);
     lab.run_for(Duration::from_secs(2));
     assert_eq!(lab.states(1), [Master, Master], "both resigned: skew time, no wait");
+}
+
+#[test]
+fn fifo_lines_give_each_member_then_the_group() {
+    let mut lab = Lab::with_global("    vrrp_notify_fifo /run/vrrp.fifo\n", "");
+    lab.run_for(Duration::from_secs(10));
+    let lines: Vec<&str> = lab
+        .fifo_lines
+        .iter()
+        .filter(|(_, host, _)| *host == 0)
+        .map(|(_, _, line)| line.trim_end())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "INSTANCE \"VI01\" BACKUP 110",
+            "INSTANCE \"VI02\" BACKUP 110",
+            "GROUP \"G1\" BACKUP 0",
+            // VI01's timer expired first and was held; VI02's took both.
+            "INSTANCE \"VI02\" MASTER 110",
+            "INSTANCE \"VI01\" MASTER 110",
+            "GROUP \"G1\" MASTER 0",
+        ]
+    );
 }

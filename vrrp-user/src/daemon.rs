@@ -38,6 +38,7 @@ use crate::{
     instance_table::InstanceTable,
     lifecycle, lock, metrics,
     netlink::{self, Netlink},
+    notify_fifo::NotifyFifos,
     once_per_peer::OncePerPeer,
     scripts,
     socket_receiver::SocketReceivers,
@@ -93,6 +94,7 @@ pub(crate) struct Daemon {
     /// The inotify task following the tracked files, and where it sends their values.
     pub(crate) file_watcher: Option<tokio::task::JoinHandle<()>>,
     pub(crate) file_values: mpsc::Sender<track_file::FileValue>,
+    pub(crate) fifos: NotifyFifos,
     /// Peers whose MAC change was already logged (bounded: a flood of forged senders must
     /// not grow memory or the log).
     pub(crate) mac_changes_logged: OncePerPeer,
@@ -134,6 +136,7 @@ pub async fn run(options: Options) -> Result<()> {
         script_results: script_sender,
         file_watcher: None,
         file_values: file_sender,
+        fifos: NotifyFifos::default(),
         mac_changes_logged: OncePerPeer::default(),
         not_link_local_logged: OncePerPeer::default(),
         reloads_started: 0,

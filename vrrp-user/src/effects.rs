@@ -78,6 +78,8 @@ impl Daemon {
                     pipeline.after_additions.push(After::Announce { id, addresses })
                 }
                 Output::RunScript(script) => pipeline.after_additions.push(After::Script(script)),
+                // After the change's scripts are started, as keepalived writes it.
+                Output::NotifyFifo { line } => pipeline.after_additions.push(After::Line(line)),
                 Output::StateChanged { id, from, to, reason } => {
                     states_changed = true;
                     if let Some(instance) = self.io.get_mut(&id) {
@@ -111,6 +113,7 @@ impl Daemon {
             match after {
                 After::Announce { id, addresses } => self.announce(id, &addresses),
                 After::Script(script) => scripts::notify(script),
+                After::Line(line) => self.fifos.write(&line),
             }
         }
     }
@@ -257,6 +260,7 @@ struct Pipeline {
 enum After {
     Announce { id: InstanceId, addresses: Vec<IpAddr> },
     Script(vrrp_node::ScriptRun),
+    Line(String),
 }
 
 type AddAddress = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;

@@ -16,6 +16,7 @@ mod lifecycle;
 pub mod lock;
 pub mod metrics;
 pub mod netlink;
+pub mod notify_fifo;
 pub mod once_per_peer;
 pub mod pin_dir;
 pub mod scripts;

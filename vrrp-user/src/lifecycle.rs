@@ -71,6 +71,8 @@ impl Daemon {
             self.node.handle_link(now, &name, usable);
         }
         self.follow_files(&config, starting)?;
+        let script_user = config.global.script_user.clone();
+        self.fifos.open(&config.global.notify_fifos, script_user.as_ref()).await;
         self.node.handle_reload(now, config, &primaries)?;
         self.prepared = prepared;
         self.carry_out().await;
@@ -176,6 +178,7 @@ impl Daemon {
     pub(crate) async fn stop(&mut self) {
         self.node.handle_shutdown(Instant::now());
         self.carry_out().await;
+        self.fifos.close().await;
         for task in self.script_tasks.drain(..) {
             task.abort();
         }
