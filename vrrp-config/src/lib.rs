@@ -7,7 +7,7 @@
 //! # keepalived.conf
 //!
 //! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
-//! `vrrp_sync_group`, `include`), with keepalived's defaults. Keywords of other keepalived
+//! `vrrp_sync_group`, `track_file`, `include`), with keepalived's defaults. Keywords of other keepalived
 //! subsystems (SMTP, LVS, SNMP, ...) are accepted with a warning that vrrpd does not use them;
 //! unknown keywords are warnings too; invalid values and broken references are errors, except
 //! where keepalived 2.2.7 runs the file anyway: a mask or range after `unicast_src_ip` or a
@@ -35,7 +35,8 @@
 //! A `.toml` file maps onto the same keywords, so everything above applies unchanged:
 //!
 //! * `[global_defs]` holds the `global_defs` keywords as keys;
-//! * `[[vrrp_instance]]`, `[[vrrp_script]]` and `[[vrrp_sync_group]]` are arrays of tables,
+//! * `[[vrrp_instance]]`, `[[vrrp_script]]`, `[[vrrp_sync_group]]` and `[[track_file]]` are
+//!   arrays of tables,
 //!   each with a `name` key plus the keywords of that block;
 //! * a value is a string, integer or float (times are seconds, fractions allowed: `0.5`);
 //! * a flag keyword is a boolean: `nopreempt = true`, or `preempt = false`;

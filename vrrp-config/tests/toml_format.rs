@@ -199,3 +199,28 @@ fn format_detection() {
     );
     assert_eq!(Format::detect("global_defs {\n}\n", Path::new("keepalived")), Format::Keepalived);
 }
+
+#[test]
+fn track_files_in_toml() {
+    let text = r#"
+[[track_file]]
+name = "level"
+file = "/run/level"
+weight = -5
+
+[[vrrp_instance]]
+name = "VI01"
+interface = "eth0"
+virtual_router_id = 1
+virtual_ipaddress = ["192.0.2.100"]
+track_file = [{ name = "level", weight = 3 }]
+notify_priority_changes = true
+"#;
+    let loaded = parse_str(text, Path::new("vrrpd.toml")).unwrap();
+    assert_eq!(loaded.warnings, vec![]);
+    let config = loaded.config;
+    assert_eq!(config.track_file("level").unwrap().weight, -5);
+    let instance = config.instance("VI01").unwrap();
+    assert_eq!(instance.track_files[0].weight, 3);
+    assert!(instance.notify_priority_changes);
+}
