@@ -541,6 +541,12 @@ impl Grammar<'_> {
             "notify_priority_changes" => group.notify_priority_changes = Some(self.flag(node)),
             // keepalived vrrp_parser.c vrrp_gglobal_tracking_handler(): the deprecated name.
             "sync_group_tracking_weight" | "global_tracking" => {
+                if keyword == "global_tracking" {
+                    let message = "global_tracking is deprecated (as in keepalived): it means \
+                                   sync_group_tracking_weight; track_interface, track_script and \
+                                   track_file go on the sync group";
+                    self.report.warn(&node.keyword.span, message);
+                }
                 group.tracking_weight = self.flag(node);
             }
             _ if self.notify(&mut group.notify, node) => {}
