@@ -489,6 +489,11 @@ impl Node {
                         preempt: config.preempt,
                         virtual_addresses: member.addresses(),
                         holds_addresses: member.owns_addresses,
+                        sync_group: self
+                            .groups
+                            .iter()
+                            .find(|group| group.members.contains(id))
+                            .map(|group| (group.name.clone(), group.state)),
                         statistics: member.stats,
                     }
                 })

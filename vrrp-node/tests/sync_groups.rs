@@ -319,3 +319,16 @@ fn fifo_lines_give_each_member_then_the_group() {
         ]
     );
 }
+
+#[test]
+fn the_snapshot_names_each_members_group_and_its_state() {
+    let mut lab = Lab::new("");
+    lab.run_for(Duration::from_secs(10));
+    let snapshot = lab.hosts[0].node.snapshot();
+    for instance in &snapshot.instances {
+        assert_eq!(instance.sync_group, Some(("G1".to_owned(), Master)), "{}", instance.name);
+    }
+    lab.link(0, "inside", false);
+    let snapshot = lab.hosts[0].node.snapshot();
+    assert_eq!(snapshot.instances[0].sync_group, Some(("G1".to_owned(), Fault)));
+}

@@ -162,7 +162,17 @@ pub struct InstanceStatus {
     pub virtual_addresses: Vec<IpAddr>,
     /// Whether this router has the virtual addresses installed.
     pub holds_addresses: bool,
+    /// The `vrrp_sync_group` the instance is in, if any.
+    #[serde(default)]
+    pub sync_group: Option<SyncGroupStatus>,
     pub statistics: StatisticsStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroupStatus {
+    pub name: String,
+    /// The group's state: "INIT" (starting or stopped), "BACKUP", "MASTER" or "FAULT".
+    pub state: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -330,6 +340,9 @@ impl Status {
                 None => "none heard".to_owned(),
             };
             let _ = writeln!(text, "  master      {master}");
+            if let Some(group) = &i.sync_group {
+                let _ = writeln!(text, "  sync group  {} ({})", group.name, group.state);
+            }
             let _ = writeln!(
                 text,
                 "  interval    {} ms learnt, {} ms configured; preempt {}; source {}",
@@ -450,6 +463,10 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
         master,
         virtual_addresses: i.virtual_addresses.clone(),
         holds_addresses: i.holds_addresses,
+        sync_group: i
+            .sync_group
+            .as_ref()
+            .map(|(name, state)| SyncGroupStatus { name: name.clone(), state: state.to_string() }),
         statistics: StatisticsStatus {
             advertisements_sent: stats.advertisements_sent,
             advertisements_received: stats.advertisements_received,
