@@ -54,6 +54,7 @@ pub(crate) struct GlobalDraft {
     pub notify_fifo: FifoDraft,
     pub vrrp_notify_fifo: FifoDraft,
     pub notify_priority_changes: bool,
+    pub fifo_write_states_on_reload: bool,
 }
 
 #[derive(Debug, Default)]

@@ -300,6 +300,9 @@ impl Grammar<'_> {
             "notify_fifo_script" => self.fifo_script(&mut global.notify_fifo, node),
             "vrrp_notify_fifo_script" => self.fifo_script(&mut global.vrrp_notify_fifo, node),
             "vrrp_notify_priority_changes" => global.notify_priority_changes = self.flag(node),
+            "fifo_write_vrrp_states_on_reload" => {
+                global.fifo_write_states_on_reload = self.flag(node)
+            }
             "vrrp_mcast_group4" => {
                 global.mcast_group4 = self.value(node, |text| {
                     text.parse().map_err(|_| "expected an IPv4 multicast address".to_string())

@@ -73,6 +73,9 @@ pub struct Global {
     pub notify_fifos: Vec<NotifyFifo>,
     /// `vrrp_notify_priority_changes`: the instances' default.
     pub notify_priority_changes: bool,
+    /// `fifo_write_vrrp_states_on_reload`: after a reload, every group and instance whose
+    /// state did not change writes its line again.
+    pub fifo_write_states_on_reload: bool,
 }
 
 /// `notify_fifo PATH [USER [GROUP]]` with its `notify_fifo_script COMMAND [USER [GROUP]]`

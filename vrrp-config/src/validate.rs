@@ -97,6 +97,7 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         .filter_map(|(keyword, fifo)| resolve_fifo(keyword, fifo, report))
         .collect(),
         notify_priority_changes: draft.notify_priority_changes,
+        fifo_write_states_on_reload: draft.fifo_write_states_on_reload,
     }
 }
 

@@ -48,6 +48,7 @@ fn sync_group_track_file_and_fifo_keywords_are_used() {
     vrrp_notify_fifo /run/vrrp.fifo
     vrrp_notify_fifo_script /usr/local/bin/reader
     vrrp_notify_priority_changes
+    fifo_write_vrrp_states_on_reload
 }}
 vrrp_script chk {{
     script /bin/true

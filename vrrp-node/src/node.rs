@@ -263,6 +263,7 @@ impl Node {
         primaries: &HashMap<String, IpAddr>,
     ) -> Result<(), NodeError> {
         let Prepared { plan, kept, starting } = self.prepare(&config, primaries)?;
+        let states_before = self.states();
         for id in plan.stopping {
             self.stop(now, id);
         }
@@ -303,7 +304,39 @@ impl Node {
             self.drain(now, id);
         }
         self.settle_groups(now);
+        if !states_before.0.is_empty() || !states_before.1.is_empty() {
+            self.rewrite_unchanged_states(&states_before);
+        }
         Ok(())
+    }
+
+    /// Every group's and instance's state, by name: what a reload compares.
+    fn states(&self) -> States {
+        let groups = self.groups.iter().map(|g| (g.name.clone(), g.state)).collect();
+        let members = self.members.iter().map(|(id, m)| (*id, m.router.state())).collect();
+        (groups, members)
+    }
+
+    /// keepalived vrrp_scheduler.c vrrp_init_state() with `fifo_write_vrrp_states_on_reload`:
+    /// after a reload, the groups and then the instances whose state it did not change write
+    /// their FIFO line again (a changed one wrote its own).
+    fn rewrite_unchanged_states(&mut self, before: &States) {
+        let Some(config) = &self.config else { return };
+        if !config.global.fifo_write_states_on_reload || !has_fifo(config) {
+            return;
+        }
+        let (groups, members) = self.states();
+        for (name, state) in groups.into_iter().filter(|group| before.0.contains(group)) {
+            let line = notify::fifo_line(notify::FifoSubject::Group, &name, state, 0);
+            self.outputs.push_back(Output::NotifyFifo { line });
+        }
+        for (id, state) in members.into_iter().filter(|member| before.1.contains(member)) {
+            let member = &self.members[&id];
+            let subject = notify::FifoSubject::Instance;
+            let line =
+                notify::fifo_line(subject, &member.spec.name, state, member.router.priority());
+            self.outputs.push_back(Output::NotifyFifo { line });
+        }
     }
 
     /// An advertisement for instance `id`, received at `received_at` (which may be earlier
@@ -786,6 +819,9 @@ fn checked(config: &Config, spec: &Instance, primary: IpAddr) -> Result<RouterCo
         .map_err(|error| NodeError::Instance { instance: spec.name.clone(), error })?;
     Ok(router_config)
 }
+
+/// Each group's state by name, and each instance's.
+type States = (Vec<(String, State)>, Vec<(InstanceId, State)>);
 
 /// Whether notifications are written to a FIFO at all.
 fn has_fifo(config: &Config) -> bool {

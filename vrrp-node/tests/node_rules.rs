@@ -683,3 +683,17 @@ fn without_a_fifo_no_line_is_written() {
     lab.become_master();
     assert!(!lab.outputs.iter().any(|o| matches!(o, Output::NotifyFifo { .. })));
 }
+
+#[test]
+fn fifo_write_vrrp_states_on_reload_writes_the_unchanged_states_again() {
+    let global = "global_defs {\n    vrrp_notify_fifo /run/vrrp.fifo\n    \
+                  fifo_write_vrrp_states_on_reload\n}\n";
+    let text = format!("{global}{}", text(110, &["192.0.2.100"], ""));
+    let mut lab = Harness::new(parse(&text));
+    lab.become_master();
+    let reloaded = lab.reload(parse(&text));
+    assert_eq!(notifications(&reloaded), ["fifo INSTANCE \"VI01\" MASTER 110"]);
+    let plain = text.replace("    fifo_write_vrrp_states_on_reload\n", "");
+    let reloaded = lab.reload(parse(&plain));
+    assert_eq!(notifications(&reloaded), Vec::<String>::new(), "without it, nothing");
+}
