@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    InitialState, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, Version,
-    VirtualAddress,
+    Command, FileInit, InitialState, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer,
+    Version, VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,7 @@ pub(crate) struct Draft {
     pub static_addresses: Vec<Located<VirtualAddress>>,
     pub static_routes: Vec<Route>,
     pub static_rules: Vec<Rule>,
+    pub track_files: Vec<TrackFileDraft>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -52,6 +53,18 @@ pub(crate) struct GlobalDraft {
     pub skip_check_adv_addr: bool,
     pub mcast_group4: Option<Ipv4Addr>,
     pub mcast_group6: Option<Ipv6Addr>,
+    /// `notify_fifo` and `vrrp_notify_fifo`, each with its `*_script`.
+    pub notify_fifo: FifoDraft,
+    pub vrrp_notify_fifo: FifoDraft,
+    pub notify_priority_changes: bool,
+    pub fifo_write_states_on_reload: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct FifoDraft {
+    pub path: Option<Located<std::path::PathBuf>>,
+    pub owner: Option<RunAs>,
+    pub script: Option<Located<Command>>,
 }
 
 #[derive(Debug)]
@@ -77,7 +90,9 @@ pub(crate) struct InstanceDraft {
     pub virtual_rules: Vec<Rule>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
+    pub track_files: Vec<Located<TrackedScriptDraft>>,
     pub notify: Notify,
+    pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
     pub native_ipv6: Option<Word>,
@@ -110,7 +125,9 @@ impl InstanceDraft {
             virtual_rules: Vec::new(),
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
+            track_files: Vec::new(),
             notify: Notify::default(),
+            notify_priority_changes: None,
             garp: GarpDraft::default(),
             dont_track_primary: false,
             native_ipv6: None,
@@ -120,7 +137,8 @@ impl InstanceDraft {
     }
 }
 
-/// A `track_script` entry; without its own weight it takes the script's.
+/// A `track_script` or `track_file` entry; without its own weight (or `reverse`) it takes the
+/// script's or the file's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TrackedScriptDraft {
     pub weight: Option<i32>,
@@ -146,4 +164,20 @@ pub(crate) struct SyncGroupDraft {
     pub name: Word,
     pub members: Vec<Word>,
     pub notify: Notify,
+    pub track_interfaces: Vec<TrackedInterface>,
+    pub track_scripts: Vec<Located<TrackedScriptDraft>>,
+    pub track_files: Vec<Located<TrackedScriptDraft>>,
+    pub notify_priority_changes: Option<bool>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
+    pub tracking_weight: bool,
+}
+
+/// `track_file NAME { ... }` (or the older `vrrp_track_file`).
+#[derive(Debug)]
+pub(crate) struct TrackFileDraft {
+    pub name: Word,
+    pub path: Option<std::path::PathBuf>,
+    pub weight: Option<i32>,
+    pub reverse: bool,
+    pub init: Option<FileInit>,
 }

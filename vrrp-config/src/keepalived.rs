@@ -9,12 +9,12 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
-    Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackedScriptDraft,
+    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
+    TrackFileDraft, TrackedScriptDraft,
 };
 use crate::keywords::{self, Block, Support};
 use crate::model::{
-    Command, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, VirtualAddress,
+    Command, FileInit, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, VirtualAddress,
 };
 use crate::routes;
 use crate::syntax::Node;
@@ -124,8 +124,16 @@ impl Grammar<'_> {
             "vrrp_sync_group" => {
                 let Some(name) = self.name(node) else { return };
                 let context = format!("in vrrp_sync_group {}", name.text);
-                let mut group =
-                    SyncGroupDraft { name, members: Vec::new(), notify: Notify::default() };
+                let mut group = SyncGroupDraft {
+                    name,
+                    members: Vec::new(),
+                    notify: Notify::default(),
+                    track_interfaces: Vec::new(),
+                    track_scripts: Vec::new(),
+                    track_files: Vec::new(),
+                    notify_priority_changes: None,
+                    tracking_weight: false,
+                };
                 for child in self.block(node) {
                     self.sync_group(&mut group, child, &context);
                 }
@@ -149,6 +157,17 @@ impl Grammar<'_> {
                     draft.static_rules.extend(self.rule(entry));
                 }
             }
+            // keepalived track_file.c: `vrrp_track_file` is the older name.
+            "track_file" | "vrrp_track_file" => {
+                let Some(name) = self.name(node) else { return };
+                let context = format!("in track_file {}", name.text);
+                let mut file =
+                    TrackFileDraft { name, path: None, weight: None, reverse: false, init: None };
+                for child in self.block(node) {
+                    self.track_file(&mut file, child, &context);
+                }
+                draft.track_files.push(file);
+            }
             _ => self.unknown(node, Block::TopLevel, "at top level"),
         }
     }
@@ -167,6 +186,14 @@ impl Grammar<'_> {
             "vrrp_strict" => global.strict = self.flag(node),
             "vrrp_check_unicast_src" => global.check_unicast_src = self.flag(node),
             "vrrp_skip_check_adv_addr" => global.skip_check_adv_addr = self.flag(node),
+            "notify_fifo" => self.fifo(&mut global.notify_fifo, node),
+            "vrrp_notify_fifo" => self.fifo(&mut global.vrrp_notify_fifo, node),
+            "notify_fifo_script" => self.fifo_script(&mut global.notify_fifo, node),
+            "vrrp_notify_fifo_script" => self.fifo_script(&mut global.vrrp_notify_fifo, node),
+            "vrrp_notify_priority_changes" => global.notify_priority_changes = self.flag(node),
+            "fifo_write_vrrp_states_on_reload" => {
+                global.fifo_write_states_on_reload = self.flag(node)
+            }
             "vrrp_mcast_group4" => {
                 global.mcast_group4 = self.value(node, |text| {
                     text.parse().map_err(|_| "expected an IPv4 multicast address".to_string())
@@ -267,26 +294,11 @@ impl Grammar<'_> {
                     instance.virtual_rules.extend(self.rule(entry));
                 }
             }
-            "track_interface" => {
-                for entry in self.block(node) {
-                    let (weight, reverse) = self.tracking(keyword, entry);
-                    instance.track_interfaces.push(TrackedInterface {
-                        name: entry.keyword.text.clone(),
-                        weight: weight.unwrap_or(0),
-                        reverse: reverse.unwrap_or(false),
-                    });
-                }
-            }
-            "track_script" => {
-                for entry in self.block(node) {
-                    let (weight, reverse) = self.tracking(keyword, entry);
-                    instance.track_scripts.push(Located {
-                        value: TrackedScriptDraft { weight, reverse },
-                        at: entry.keyword.clone(),
-                    });
-                }
-            }
+            "track_interface" => self.track_interfaces(&mut instance.track_interfaces, node),
+            "track_script" => self.track_scripts(&mut instance.track_scripts, node),
+            "track_file" => self.track_files(&mut instance.track_files, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
+            "notify_priority_changes" => instance.notify_priority_changes = Some(self.flag(node)),
             "native_ipv6" => {
                 if self.flag(node) {
                     instance.native_ipv6 = Some(node.keyword.clone());
@@ -375,6 +387,43 @@ impl Grammar<'_> {
         }
     }
 
+    /// One line of `track_file NAME { }` (keepalived track_file.c track_file_*_handler()).
+    fn track_file(&mut self, file: &mut TrackFileDraft, node: &Node, context: &str) {
+        match node.keyword.text.as_str() {
+            "file" => file.path = self.single(node).map(|word| word.text.clone().into()),
+            "weight" => {
+                self.no_block(node);
+                let Some((value, flags)) = node.args.split_first() else {
+                    self.missing_value(node);
+                    return;
+                };
+                file.weight = self.parse_word("weight", value, values::file_weight);
+                for flag in flags {
+                    match flag.text.as_str() {
+                        "reverse" => file.reverse = true,
+                        _ => self.report.invalid("weight option", flag, "expected reverse"),
+                    }
+                }
+            }
+            "init_file" => {
+                self.no_block(node);
+                let mut init = FileInit { value: 0, overwrite: false };
+                for word in &node.args {
+                    if word.text == "overwrite" {
+                        init.overwrite = true;
+                    } else if let Some(value) = self.parse_word("init_file", word, |text| {
+                        values::integer(text, i64::from(i32::MIN), i64::from(i32::MAX))
+                            .map_err(|_| "expected a number or overwrite".to_string())
+                    }) {
+                        init.value = value as i32;
+                    }
+                }
+                file.init = Some(init);
+            }
+            _ => self.unknown(node, Block::TrackFile, context),
+        }
+    }
+
     fn sync_group(&mut self, group: &mut SyncGroupDraft, node: &Node, context: &str) {
         self.support(Block::SyncGroup, &node.keyword, context);
         match node.keyword.text.as_str() {
@@ -385,8 +434,59 @@ impl Grammar<'_> {
                     group.members.extend(entry.args.iter().cloned());
                 }
             }
+            "track_interface" => self.track_interfaces(&mut group.track_interfaces, node),
+            "track_script" => self.track_scripts(&mut group.track_scripts, node),
+            "track_file" => self.track_files(&mut group.track_files, node),
+            "notify_priority_changes" => group.notify_priority_changes = Some(self.flag(node)),
+            // keepalived vrrp_parser.c vrrp_gglobal_tracking_handler(): the deprecated name.
+            "sync_group_tracking_weight" | "global_tracking" => {
+                if node.keyword.text == "global_tracking" {
+                    let message = "global_tracking is deprecated (as in keepalived): it means \
+                                   sync_group_tracking_weight; track_interface, track_script and \
+                                   track_file go on the sync group";
+                    self.report.warn(&node.keyword.span, message);
+                }
+                group.tracking_weight = self.flag(node);
+            }
             _ if self.notify(&mut group.notify, node) => {}
             _ => self.unknown(node, Block::SyncGroup, context),
+        }
+    }
+
+    /// `track_interface { NAME [weight W] [reverse|noreverse] ... }` of an instance or a group.
+    fn track_interfaces(&mut self, tracked: &mut Vec<TrackedInterface>, node: &Node) {
+        for entry in self.block(node) {
+            let (weight, reverse) = self.tracking(&node.keyword.text, entry);
+            tracked.push(TrackedInterface {
+                name: entry.keyword.text.clone(),
+                weight: weight.unwrap_or(0),
+                reverse: reverse.unwrap_or(false),
+            });
+        }
+    }
+
+    /// `track_script { NAME [weight W] [reverse|noreverse] ... }` of an instance or a group.
+    fn track_scripts(&mut self, tracked: &mut Vec<Located<TrackedScriptDraft>>, node: &Node) {
+        self.tracked_by_name(tracked, node, values::weight);
+    }
+
+    /// `track_file { NAME [weight W] [reverse|noreverse] ... }`: weights -254..254.
+    fn track_files(&mut self, tracked: &mut Vec<Located<TrackedScriptDraft>>, node: &Node) {
+        self.tracked_by_name(tracked, node, values::file_weight);
+    }
+
+    fn tracked_by_name(
+        &mut self,
+        tracked: &mut Vec<Located<TrackedScriptDraft>>,
+        node: &Node,
+        weight_of: fn(&str) -> Parsed<i32>,
+    ) {
+        for entry in self.block(node) {
+            let (weight, reverse) = self.tracking_with(&node.keyword.text, entry, weight_of);
+            tracked.push(Located {
+                value: TrackedScriptDraft { weight, reverse },
+                at: entry.keyword.clone(),
+            });
         }
     }
 
@@ -414,6 +514,34 @@ impl Grammar<'_> {
             Err(expected) => self.report.invalid(&node.keyword.text, command, &expected),
         }
         true
+    }
+
+    /// `notify_fifo PATH [USER [GROUP]]` (keepalived global_parser.c notify_fifo()).
+    fn fifo(&mut self, fifo: &mut FifoDraft, node: &Node) {
+        self.no_block(node);
+        let Some((path, owner)) = node.args.split_first() else {
+            self.missing_value(node);
+            return;
+        };
+        fifo.path = Some(Located { value: path.text.clone().into(), at: path.clone() });
+        fifo.owner = if owner.is_empty() { None } else { self.run_as(node, owner) };
+    }
+
+    /// `notify_fifo_script COMMAND [USER [GROUP]]`.
+    fn fifo_script(&mut self, fifo: &mut FifoDraft, node: &Node) {
+        self.no_block(node);
+        let Some((command, run_as)) = node.args.split_first() else {
+            self.missing_value(node);
+            return;
+        };
+        match values::command_line(&command.text) {
+            Ok(argv) => {
+                let run_as = if run_as.is_empty() { None } else { self.run_as(node, run_as) };
+                fifo.script =
+                    Some(Located { value: Command { argv, run_as }, at: command.clone() });
+            }
+            Err(expected) => self.report.invalid(&node.keyword.text, command, &expected),
+        }
     }
 
     /// `USER [GROUP]`.
@@ -573,13 +701,20 @@ impl Grammar<'_> {
 
     /// `NAME [weight W] [reverse|noreverse]` in track_interface and track_script.
     fn tracking(&mut self, what: &str, entry: &Node) -> (Option<i32>, Option<bool>) {
+        self.tracking_with(what, entry, values::weight)
+    }
+
+    fn tracking_with(
+        &mut self,
+        what: &str,
+        entry: &Node,
+        weight_of: fn(&str) -> Parsed<i32>,
+    ) -> (Option<i32>, Option<bool>) {
         self.no_block(entry);
         let (mut weight, mut reverse) = (None, None);
         for (name, value) in self.options(what, &entry.args, TRACK_OPTIONS, Block::TrackOption) {
             match (name.text.as_str(), value) {
-                ("weight", Some(value)) => {
-                    weight = self.parse_word("weight", value, values::weight)
-                }
+                ("weight", Some(value)) => weight = self.parse_word("weight", value, weight_of),
                 ("reverse", _) => reverse = Some(true),
                 ("noreverse" | "no_reverse", _) => reverse = Some(false),
                 _ => {}

@@ -235,16 +235,8 @@ pub const KEYWORDS: &[Keyword] = &[
         TopLevel,
         "processes are not watched; an instance or sync group tracking one is refused",
     ),
-    ignored(
-        "track_file",
-        TopLevel,
-        "the file is not watched; an instance or sync group tracking it is refused",
-    ),
-    ignored(
-        "vrrp_track_file",
-        TopLevel,
-        "the file is not watched; an instance or sync group tracking it is refused",
-    ),
+    acted("track_file", TopLevel, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
+    acted("vrrp_track_file", TopLevel, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
     other("virtual_server", TopLevel, "LVS (virtual servers)"),
     other("virtual_server_group", TopLevel, "LVS (virtual servers)"),
     other("bfd_instance", TopLevel, "BFD"),
@@ -327,16 +319,12 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored("vrrp_rlimit_rtime", GlobalDefs, SCHEDULING),
     ignored("max_auto_priority", GlobalDefs, SCHEDULING),
     ignored("min_auto_priority_delay", GlobalDefs, SCHEDULING),
-    ignored("notify_fifo", GlobalDefs, FIFO),
-    ignored("notify_fifo_script", GlobalDefs, FIFO),
-    ignored("vrrp_notify_fifo", GlobalDefs, FIFO),
-    ignored("vrrp_notify_fifo_script", GlobalDefs, FIFO),
-    ignored(
-        "vrrp_notify_priority_changes",
-        GlobalDefs,
-        "no notification is sent when only a priority changes",
-    ),
-    ignored("fifo_write_vrrp_states_on_reload", GlobalDefs, FIFO),
+    acted("notify_fifo", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
+    acted("notify_fifo_script", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
+    acted("vrrp_notify_fifo", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
+    acted("vrrp_notify_fifo_script", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
+    acted("vrrp_notify_priority_changes", GlobalDefs, "vrrp-config/tests/validation.rs::notify_fifos_and_priority_changes"),
+    acted("fifo_write_vrrp_states_on_reload", GlobalDefs, "vrrp-node/tests/node_rules.rs::fifo_write_vrrp_states_on_reload_writes_the_unchanged_states_again"),
     acted("script_user", GlobalDefs, TYPED),
     ignored(
         "enable_script_security",
@@ -503,7 +491,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "tests/tests/daemon_scenarios.rs::a_tracked_interface_fault_takes_its_sync_group_with_it",
     ),
     acted("track_script", Instance, SCRIPTS),
-    refused("track_file", Instance, NOT_TRACKED),
+    acted("track_file", Instance, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
     refused("track_process", Instance, NOT_TRACKED),
     refused("track_bfd", Instance, NOT_TRACKED),
     acted(
@@ -606,11 +594,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "no script runs when a master hears a lower priority",
     ),
     other("smtp_alert", Instance, "SMTP alerts"),
-    ignored(
-        "notify_priority_changes",
-        Instance,
-        "no notification is sent when only a priority changes",
-    ),
+    acted("notify_priority_changes", Instance, "vrrp-config/tests/validation.rs::notify_fifos_and_priority_changes"),
     other("lvs_sync_daemon_interface", Instance, "LVS (virtual servers)"),
     acted("garp_master_delay", Instance, GARP_OVERRIDE),
     acted("garp_master_refresh", Instance, GARP_OVERRIDE),
@@ -672,60 +656,21 @@ pub const KEYWORDS: &[Keyword] = &[
     // A warning rather than a refusal: the members' faults are shared, which covers the usual
     // split (one member's link down); what is left needs the members' priorities to differ
     // between nodes.
-    ignored(
-        "group",
-        SyncGroup,
-        "a member's fault takes the group to FAULT, but the members' MASTER/BACKUP transitions \
-         are not forced together: where the members' priorities differ between nodes, one \
-         member can be master here while another is master on a peer",
-    ),
-    refused("track_interface", SyncGroup, NOT_TRACKED),
-    refused("track_script", SyncGroup, NOT_TRACKED),
-    refused("track_file", SyncGroup, NOT_TRACKED),
+    acted("group", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("track_interface", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("track_script", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("track_file", SyncGroup, "vrrp-config/tests/validation.rs::track_files_with_keepaliveds_defaults_and_sync_group_rule"),
     refused("track_process", SyncGroup, NOT_TRACKED),
     refused("track_bfd", SyncGroup, NOT_TRACKED),
-    ignored(
-        "notify_backup",
-        SyncGroup,
-        "the group's scripts are not run (each member's own notify scripts are)",
-    ),
-    ignored(
-        "notify_master",
-        SyncGroup,
-        "the group's scripts are not run (each member's own notify scripts are)",
-    ),
-    ignored(
-        "notify_fault",
-        SyncGroup,
-        "the group's scripts are not run (each member's own notify scripts are)",
-    ),
-    ignored(
-        "notify_stop",
-        SyncGroup,
-        "the group's scripts are not run (each member's own notify scripts are)",
-    ),
-    ignored(
-        "notify",
-        SyncGroup,
-        "the group's scripts are not run (each member's own notify scripts are)",
-    ),
+    acted("notify_backup", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("notify_master", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("notify_fault", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("notify_stop", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("notify", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
     other("smtp_alert", SyncGroup, "SMTP alerts"),
-    ignored(
-        "global_tracking",
-        SyncGroup,
-        "the members' tracked items stay each member's own, with their weights",
-    ),
-    ignored(
-        "sync_group_tracking_weight",
-        SyncGroup,
-        "the members' tracking weights apply (keepalived without this keyword would use them \
-         as faults)",
-    ),
-    ignored(
-        "notify_priority_changes",
-        SyncGroup,
-        "no notification is sent when only a priority changes",
-    ),
+    acted("global_tracking", SyncGroup, "vrrp-config/tests/validation.rs::a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule"),
+    acted("sync_group_tracking_weight", SyncGroup, "vrrp-config/tests/validation.rs::a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule"),
+    acted("notify_priority_changes", SyncGroup, "vrrp-config/tests/validation.rs::notify_fifos_and_priority_changes"),
     // vrrp_script.
     acted("script", Script, SCRIPTS),
     acted("interval", Script, TYPED),
@@ -740,9 +685,9 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("user", Script, TYPED),
     acted("init_fail", Script, TYPED),
     // track_file (trackers/track_file.c add_track_file_keywords()).
-    ignored("file", TrackFile, INSIDE_TRACK_FILE),
-    ignored("weight", TrackFile, INSIDE_TRACK_FILE),
-    ignored("init_file", TrackFile, INSIDE_TRACK_FILE),
+    acted("file", TrackFile, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
+    acted("weight", TrackFile, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
+    acted("init_file", TrackFile, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
     // vrrp_track_process.
     ignored("process", TrackProcess, INSIDE_TRACK_PROCESS),
     ignored("param_match", TrackProcess, INSIDE_TRACK_PROCESS),

@@ -21,6 +21,7 @@ pub struct Config {
     pub static_routes: Vec<Route>,
     /// `static_rules`, held like the static addresses.
     pub static_rules: Vec<Rule>,
+    pub track_files: Vec<TrackFile>,
 }
 
 impl Config {
@@ -30,6 +31,19 @@ impl Config {
 
     pub fn script(&self, name: &str) -> Option<&Script> {
         self.scripts.iter().find(|script| script.name == name)
+    }
+
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|file| file.name == name)
+    }
+
+    /// The `track_file`s some instance (or its sync group) tracks: the ones to watch, as
+    /// keepalived watches no other (track_file.c init_track_files()).
+    pub fn tracked_files(&self) -> Vec<&TrackFile> {
+        let tracked = |name: &str| {
+            self.instances.iter().any(|i| i.track_files.iter().any(|t| t.name == name))
+        };
+        self.track_files.iter().filter(|file| tracked(&file.name)).collect()
     }
 
     /// The sync group an instance belongs to (an instance is in at most one).
@@ -63,6 +77,25 @@ pub struct Global {
     pub mcast_group4: Ipv4Addr,
     /// `vrrp_mcast_group6` (default ff02::12).
     pub mcast_group6: Ipv6Addr,
+    /// `notify_fifo`, then `vrrp_notify_fifo`: each state change is written to both.
+    pub notify_fifos: Vec<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`: the instances' default.
+    pub notify_priority_changes: bool,
+    /// `fifo_write_vrrp_states_on_reload`: after a reload, every group and instance whose
+    /// state did not change writes its line again.
+    pub fifo_write_states_on_reload: bool,
+}
+
+/// `notify_fifo PATH [USER [GROUP]]` with its `notify_fifo_script COMMAND [USER [GROUP]]`
+/// (keepalived core/notify.c fifo_open()): the FIFO is created if missing (owned by USER),
+/// the script started once with the FIFO's path appended, then every notification is written
+/// to it as a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyFifo {
+    pub path: std::path::PathBuf,
+    /// The FIFO's owner, when the daemon creates it (default: `script_user`, else root).
+    pub owner: Option<RunAs>,
+    pub script: Option<Command>,
 }
 
 /// Gratuitous ARP / unsolicited NA behaviour around the MASTER state.
@@ -126,7 +159,11 @@ pub struct Instance {
     pub virtual_rules: Vec<Rule>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<TrackedScript>,
+    pub track_files: Vec<TrackedFile>,
     pub notify: Notify,
+    /// `notify_priority_changes` (else its sync group's, else the global
+    /// `vrrp_notify_priority_changes`): a FIFO line for every change of effective priority.
+    pub notify_priority_changes: bool,
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
     pub dont_track_primary: bool,
@@ -257,11 +294,47 @@ pub struct Script {
 }
 
 /// `vrrp_sync_group NAME { group { ... } ... }`.
+///
+/// The group's `track_interface` / `track_script` are applied to each member's own lists when
+/// the configuration is validated, with keepalived's weight rule (see `sync_group_tracking_weight`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncGroup {
     pub name: String,
     pub members: Vec<String>,
     pub notify: Notify,
+    /// `sync_group_tracking_weight`: the members' own tracked items keep their weights.
+    pub tracking_weight: bool,
+}
+
+/// `track_file NAME { file PATH  weight W [reverse]  init_file [VALUE] [overwrite] }`: a file
+/// holding a number that moves the priority of the instances tracking it (keepalived
+/// track_file.c).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// `weight` (default 1, -254..254): the file's value is multiplied by it.
+    pub weight: i32,
+    pub reverse: bool,
+    /// `init_file`: written at start-up if the file is missing (or always, with `overwrite`).
+    pub init: Option<FileInit>,
+}
+
+/// `init_file [VALUE] [overwrite]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInit {
+    /// Default 0.
+    pub value: i32,
+    pub overwrite: bool,
+}
+
+/// One `track_file` entry of an instance (or of its sync group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedFile {
+    pub name: String,
+    /// The instance's `weight` for it, else the file's own. 0: a non-zero value is a FAULT.
+    pub weight: i32,
+    pub reverse: bool,
 }
 
 /// keepalived's `RTPROT_KEEPALIVED`: the protocol of every tracked route, by which its

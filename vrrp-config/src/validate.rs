@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{
-    Draft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackedScriptDraft,
+    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
+    TrackFileDraft, TrackedScriptDraft,
 };
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, Script, SyncGroup, TrackedScript,
-    Version, VirtualAddress, MAX_UNICAST_PEERS,
+    Config, Family, Garp, Global, InitialState, Instance, NotifyFifo, Script, SyncGroup, TrackFile,
+    TrackedFile, TrackedInterface, TrackedScript, Version, VirtualAddress, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -21,8 +21,9 @@ const DEFAULT_SCRIPT_INTERVAL: Duration = Duration::from_secs(1);
 const V3_MAX_ADVERT_CENTIS: u128 = 4095;
 
 pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
-    let global = resolve_global(&draft.global);
+    let global = resolve_global(&draft.global, report);
     let scripts = resolve_scripts(draft.scripts, report);
+    let track_files = resolve_track_files(draft.track_files, report);
 
     let mut instances = Vec::new();
     let mut seen_names: HashMap<String, Span> = HashMap::new();
@@ -36,9 +37,14 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
             seen_names.insert(name.text.clone(), name.span.clone());
         }
         let vrid_word = instance_draft.vrid.as_ref().map(|vrid| vrid.at.clone());
-        let Some(instance) =
-            resolve_instance(instance_draft, &global, draft.global.version, &scripts, report)
-        else {
+        let Some(instance) = resolve_instance(
+            instance_draft,
+            &global,
+            draft.global.version,
+            &scripts,
+            &track_files,
+            report,
+        ) else {
             continue;
         };
         if let Some(vrid_word) = vrid_word {
@@ -47,13 +53,15 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         instances.push(instance);
     }
 
-    let sync_groups = resolve_sync_groups(draft.sync_groups, &instances, report);
+    let sync_groups =
+        resolve_sync_groups(draft.sync_groups, &mut instances, &scripts, &track_files, report);
     let static_addresses = resolve_static_addresses(draft.static_addresses, report);
     Config {
         global,
         instances,
         scripts,
         sync_groups,
+        track_files,
         static_addresses,
         static_routes: draft.static_routes,
         static_rules: draft.static_rules,
@@ -83,7 +91,7 @@ fn at(span: &Span) -> String {
     format!("at {}:{}", span.file.display(), span.line)
 }
 
-fn resolve_global(draft: &GlobalDraft) -> Global {
+fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
     // vrrp_min_garp: one message, no second burst, unless set explicitly.
     let (delay, repeat) =
         if draft.min_garp { (Duration::ZERO, 1) } else { (Duration::from_secs(5), 5) };
@@ -110,7 +118,36 @@ fn resolve_global(draft: &GlobalDraft) -> Global {
         skip_check_adv_addr: draft.skip_check_adv_addr,
         mcast_group4: draft.mcast_group4.unwrap_or(Ipv4Addr::new(224, 0, 0, 18)),
         mcast_group6: draft.mcast_group6.unwrap_or(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
+        notify_fifos: [
+            ("notify_fifo", &draft.notify_fifo),
+            ("vrrp_notify_fifo", &draft.vrrp_notify_fifo),
+        ]
+        .into_iter()
+        .filter_map(|(keyword, fifo)| resolve_fifo(keyword, fifo, report))
+        .collect(),
+        notify_priority_changes: draft.notify_priority_changes,
+        fifo_write_states_on_reload: draft.fifo_write_states_on_reload,
     }
+}
+
+/// keepalived: a `*_notify_fifo_script` without its FIFO does nothing; vrrpd says so.
+fn resolve_fifo(keyword: &str, draft: &FifoDraft, report: &mut Report) -> Option<NotifyFifo> {
+    let Some(path) = &draft.path else {
+        if let Some(script) = &draft.script {
+            let message = format!("{keyword}_script without {keyword} is not run");
+            report.warn(&script.at.span, message);
+        }
+        return None;
+    };
+    if path.value.is_relative() {
+        report.invalid(keyword, &path.at, "expected an absolute path");
+        return None;
+    }
+    Some(NotifyFifo {
+        path: path.value.clone(),
+        owner: draft.owner.clone(),
+        script: draft.script.as_ref().map(|script| script.value.clone()),
+    })
 }
 
 /// Instance `garp_*` settings override the global ones one by one.
@@ -126,6 +163,64 @@ fn resolve_garp(draft: &GarpDraft, global: &Garp) -> Garp {
         lower_prio_delay: draft.lower_prio_delay.unwrap_or(global.lower_prio_delay),
         lower_prio_repeat: draft.lower_prio_repeat.unwrap_or(global.lower_prio_repeat),
     }
+}
+
+/// keepalived track_file.c track_file_end_handler(): a `track_file` without `file` is left
+/// out; the weight defaults to 1.
+fn resolve_track_files(drafts: Vec<TrackFileDraft>, report: &mut Report) -> Vec<TrackFile> {
+    let mut files: Vec<TrackFile> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for draft in drafts {
+        let name = draft.name;
+        if let Some(first) = seen.get(&name.text) {
+            let message =
+                format!("duplicate track_file {} (first defined {})", name.text, at(first));
+            report.error_line(&name.span, message);
+            continue;
+        }
+        seen.insert(name.text.clone(), name.span.clone());
+        let Some(path) = draft.path else {
+            report.error_line(&name.span, format!("track_file {} needs a file", name.text));
+            continue;
+        };
+        files.push(TrackFile {
+            name: name.text,
+            path,
+            weight: draft.weight.unwrap_or(1),
+            reverse: draft.reverse,
+            init: draft.init,
+        });
+    }
+    files
+}
+
+/// `owner` says where the list is: `vrrp_instance VI_1` or `vrrp_sync_group G`.
+fn resolve_tracked_files(
+    owner: &str,
+    entries: &[Located<TrackedScriptDraft>],
+    files: &[TrackFile],
+    report: &mut Report,
+) -> Vec<TrackedFile> {
+    let mut tracked: Vec<TrackedFile> = Vec::new();
+    for entry in entries {
+        let Some(file) = files.iter().find(|file| file.name == entry.at.text) else {
+            let message =
+                format!("track_file \"{}\" in {owner} names no track_file block", entry.at.text);
+            report.error_at(&entry.at.span, message);
+            continue;
+        };
+        if tracked.iter().any(|t| t.name == file.name) {
+            let message = format!("duplicate track_file {} in {owner}", file.name);
+            report.error_at(&entry.at.span, message);
+            continue;
+        }
+        tracked.push(TrackedFile {
+            name: file.name.clone(),
+            weight: entry.value.weight.unwrap_or(file.weight),
+            reverse: entry.value.reverse.unwrap_or(file.reverse),
+        });
+    }
+    tracked
 }
 
 fn resolve_scripts(drafts: Vec<ScriptDraft>, report: &mut Report) -> Vec<Script> {
@@ -166,6 +261,7 @@ fn resolve_instance(
     global: &Global,
     global_version: Option<Version>,
     scripts: &[Script],
+    track_files: &[TrackFile],
     report: &mut Report,
 ) -> Option<Instance> {
     let name = &draft.name;
@@ -262,7 +358,8 @@ fn resolve_instance(
         }
         ttl => ttl.as_ref().map(|ttl| ttl.value),
     };
-    let track_scripts = resolve_track_scripts(&draft, scripts, report);
+    let owner = format!("vrrp_instance {}", name.text);
+    let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
     Some(Instance {
         name: name.text.clone(),
@@ -287,6 +384,10 @@ fn resolve_instance(
         virtual_rules: draft.virtual_rules,
         track_interfaces: draft.track_interfaces,
         track_scripts,
+        notify_priority_changes: draft
+            .notify_priority_changes
+            .unwrap_or(global.notify_priority_changes),
+        track_files: resolve_tracked_files(&owner, &draft.track_files, track_files, report),
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
@@ -476,18 +577,18 @@ fn check_advert_interval(interval: Duration, version: Version, word: &Word, repo
     }
 }
 
+/// `owner` says where the list is: `vrrp_instance VI_1` or `vrrp_sync_group G`.
 fn resolve_track_scripts(
-    draft: &InstanceDraft,
+    owner: &str,
+    entries: &[Located<TrackedScriptDraft>],
     scripts: &[Script],
     report: &mut Report,
 ) -> Vec<TrackedScript> {
     let mut tracked = Vec::new();
-    for entry in &draft.track_scripts {
+    for entry in entries {
         let Some(script) = scripts.iter().find(|script| script.name == entry.at.text) else {
-            let message = format!(
-                "track_script \"{}\" in vrrp_instance {} names no vrrp_script",
-                entry.at.text, draft.name.text
-            );
+            let message =
+                format!("track_script \"{}\" in {owner} names no vrrp_script", entry.at.text);
             report.error_at(&entry.at.span, message);
             continue;
         };
@@ -526,7 +627,9 @@ fn check_vrid_unique(
 
 fn resolve_sync_groups(
     drafts: Vec<SyncGroupDraft>,
-    instances: &[Instance],
+    instances: &mut [Instance],
+    scripts: &[Script],
+    track_files: &[TrackFile],
     report: &mut Report,
 ) -> Vec<SyncGroup> {
     let mut groups: Vec<SyncGroup> = Vec::new();
@@ -569,7 +672,132 @@ fn resolve_sync_groups(
                 members.push(member.text);
             }
         }
-        groups.push(SyncGroup { name: name.text, members, notify: draft.notify });
+        let owner = format!("vrrp_sync_group {}", name.text);
+        let group_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
+        let group_files = resolve_tracked_files(&owner, &draft.track_files, track_files, report);
+        let group = SyncGroup {
+            name: name.text,
+            members,
+            notify: draft.notify,
+            tracking_weight: draft.tracking_weight,
+        };
+        for instance in instances.iter_mut().filter(|i| group.members.contains(&i.name)) {
+            // keepalived vrrp.c vrrp_complete_instance(): the group's setting wins.
+            if let Some(notify) = draft.notify_priority_changes {
+                instance.notify_priority_changes = notify;
+            }
+            apply_group_tracking(
+                &group,
+                GroupTracking {
+                    interfaces: &draft.track_interfaces,
+                    scripts: &group_scripts,
+                    files: &group_files,
+                },
+                instance,
+                &name.span,
+                report,
+            );
+        }
+        groups.push(group);
     }
     groups
+}
+
+/// keepalived's tracking rule for a sync group member. Without `sync_group_tracking_weight`
+/// the member's own tracked interfaces lose their weight (down is FAULT) and its weighted
+/// scripts are dropped (vrrp.c vrrp_complete_instance()): floating priorities would let the
+/// members' elections part ways. The group's tracked items then apply to every member with the
+/// group's weights, none for an address owner, and where the member already tracks the same
+/// item with a weight, the group's weight wins (vrrp.c sync_group_tracking_init(),
+/// add_vrrp_to_track_script()).
+fn apply_group_tracking(
+    group: &SyncGroup,
+    tracking: GroupTracking<'_>,
+    instance: &mut Instance,
+    group_span: &Span,
+    report: &mut Report,
+) {
+    if !group.tracking_weight {
+        for tracked in instance.track_interfaces.iter_mut().filter(|t| t.weight != 0) {
+            let message = format!(
+                "vrrp_instance {}: the weight of track_interface {} is ignored in vrrp_sync_group \
+                 {} (down is FAULT), as keepalived does; sync_group_tracking_weight keeps it",
+                instance.name, tracked.name, group.name
+            );
+            report.warn(group_span, message);
+            tracked.weight = 0;
+        }
+        let (kept, weighted): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut instance.track_scripts).into_iter().partition(|t| t.weight == 0);
+        for tracked in weighted {
+            let message = format!(
+                "vrrp_instance {}: track_script {} with a weight is ignored in vrrp_sync_group {}, \
+                 as keepalived does; sync_group_tracking_weight keeps it",
+                instance.name, tracked.name, group.name
+            );
+            report.warn(group_span, message);
+        }
+        instance.track_scripts = kept;
+        // A file's default weight (1) becomes 0 (any non-zero value is a FAULT); a file with
+        // a weight written out is ignored.
+        let mut files = Vec::new();
+        for mut tracked in std::mem::take(&mut instance.track_files) {
+            if tracked.weight == 1 {
+                tracked.weight = 0;
+            } else if tracked.weight != 0 {
+                let message = format!(
+                    "vrrp_instance {}: track_file {} with weight {} is ignored in \
+                     vrrp_sync_group {}, as keepalived does; sync_group_tracking_weight keeps it",
+                    instance.name, tracked.name, tracked.weight, group.name
+                );
+                report.warn(group_span, message);
+                continue;
+            }
+            files.push(tracked);
+        }
+        instance.track_files = files;
+    }
+    let owner = instance.priority == u8::MAX;
+    let GroupTracking { interfaces, scripts, files } = tracking;
+    for tracked in interfaces {
+        let weight = if owner { 0 } else { tracked.weight };
+        match instance.track_interfaces.iter_mut().find(|t| t.name == tracked.name) {
+            Some(own) if own.weight != 0 => {
+                own.weight = weight;
+                own.reverse = tracked.reverse;
+            }
+            Some(_) => {}
+            None => instance.track_interfaces.push(TrackedInterface { weight, ..tracked.clone() }),
+        }
+    }
+    for tracked in scripts {
+        let weight = if owner { 0 } else { tracked.weight };
+        match instance.track_scripts.iter_mut().find(|t| t.name == tracked.name) {
+            Some(own) if own.weight != 0 => {
+                own.weight = weight;
+                own.reverse = tracked.reverse;
+            }
+            Some(_) => {}
+            None => instance.track_scripts.push(TrackedScript { weight, ..tracked.clone() }),
+        }
+    }
+    for tracked in files {
+        let weight = if owner { 0 } else { tracked.weight };
+        match instance.track_files.iter_mut().find(|t| t.name == tracked.name) {
+            Some(own) if own.weight != 0 => {
+                own.weight = weight;
+                own.reverse = tracked.reverse;
+            }
+            Some(_) => {}
+            None => instance.track_files.push(TrackedFile { weight, ..tracked.clone() }),
+        }
+    }
+}
+
+/// What a sync group tracks, for each of its members.
+#[derive(Clone, Copy)]
+struct GroupTracking<'a> {
+    interfaces: &'a [TrackedInterface],
+    scripts: &'a [TrackedScript],
+    files: &'a [TrackedFile],
 }

@@ -27,6 +27,11 @@ pub(crate) fn weight(text: &str) -> Parsed<i32> {
     integer(text, -253, 253).map(|value| value as i32)
 }
 
+/// A `track_file` weight (keepalived track_file.c: -254..254).
+pub(crate) fn file_weight(text: &str) -> Parsed<i32> {
+    integer(text, -254, 254).map(|value| value as i32)
+}
+
 /// Seconds as keepalived writes them: an unsigned decimal such as `1`, `0.5` or `0.000001`.
 pub(crate) fn seconds(text: &str) -> Parsed<Duration> {
     let expected = || "expected a number of seconds such as 1 or 0.5".to_string();

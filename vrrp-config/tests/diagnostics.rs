@@ -37,6 +37,66 @@ fn unknown_keyword_is_a_warning_with_its_line() {
     );
 }
 
+/// The sync group, track_file and notify FIFO keywords are acted on: none is reported as
+/// unused.
+#[test]
+fn sync_group_track_file_and_fifo_keywords_are_used() {
+    let text = format!(
+        "global_defs {{
+    notify_fifo /run/keepalived.fifo
+    notify_fifo_script /usr/local/bin/reader
+    vrrp_notify_fifo /run/vrrp.fifo
+    vrrp_notify_fifo_script /usr/local/bin/reader
+    vrrp_notify_priority_changes
+    fifo_write_vrrp_states_on_reload
+}}
+vrrp_script chk {{
+    script /bin/true
+}}
+track_file f1 {{
+    file /run/f1
+    weight 2
+    init_file 0 overwrite
+}}
+vrrp_track_file f2 {{
+    file /run/f2
+}}
+{INSTANCE_HEAD}    track_file {{
+        f1 weight 3
+    }}
+    notify_priority_changes
+}}
+vrrp_instance VI02 {{
+    interface eth0
+    virtual_router_id 52
+    virtual_ipaddress {{
+        192.0.2.101/24
+    }}
+}}
+vrrp_sync_group G1 {{
+    group {{
+        VI01
+        VI02
+    }}
+    track_interface {{
+        eth1
+    }}
+    track_script {{
+        chk
+    }}
+    track_file {{
+        f2
+    }}
+    sync_group_tracking_weight
+    notify_priority_changes
+    notify_master /bin/true
+    notify /bin/true
+}}
+"
+    );
+    assert_eq!(warnings(&text, "file.conf"), Vec::<String>::new());
+}
+
 #[test]
 fn keywords_of_other_subsystems_are_not_used() {
     let text = format!(

@@ -48,6 +48,7 @@ virtual_ipaddress = ["192.0.2.200"]
 [[vrrp_sync_group]]
 name = "G1"
 group = ["VI01", "VI02"]
+sync_group_tracking_weight = true
 "#;
 
 /// `LINE:COLUMN KEYWORD` of each warning about a keyword vrrpd does not act on, and nothing
@@ -66,7 +67,7 @@ fn unsupported(warnings: &[vrrp_config::Diagnostic]) -> Vec<String> {
 #[test]
 fn full_schema() {
     let loaded = parse_str(FULL, Path::new("vrrpd.toml")).unwrap();
-    assert_eq!(unsupported(&loaded.warnings), ["19:1 no_accept", "38:1 group"]);
+    assert_eq!(unsupported(&loaded.warnings), ["19:1 no_accept"]);
     let config = loaded.config;
     let script = config.script("chk_haproxy").unwrap();
     assert_eq!(script.argv, ["/usr/bin/pgrep", "-f", "haproxy -f \"x\""]);
@@ -138,6 +139,7 @@ vrrp_sync_group G1 {
     group {
         VI01 VI02
     }
+    sync_group_tracking_weight
 }
 "#;
     let from_keepalived = parse_str(keepalived, Path::new("keepalived.conf")).unwrap();
@@ -147,7 +149,7 @@ vrrp_sync_group G1 {
         r#"["/usr/bin/pgrep", "-f", "haproxy -f x"]"#,
     );
     let from_toml = parse_str(&toml, Path::new("vrrpd.toml")).unwrap();
-    assert_eq!(unsupported(&from_keepalived.warnings), ["17:5 no_accept", "40:5 group"]);
+    assert_eq!(unsupported(&from_keepalived.warnings), ["17:5 no_accept"]);
     assert_eq!(from_toml.config, from_keepalived.config);
 }
 
@@ -209,4 +211,29 @@ fn format_detection() {
         Format::Keepalived
     );
     assert_eq!(Format::detect("global_defs {\n}\n", Path::new("keepalived")), Format::Keepalived);
+}
+
+#[test]
+fn track_files_in_toml() {
+    let text = r#"
+[[track_file]]
+name = "level"
+file = "/run/level"
+weight = -5
+
+[[vrrp_instance]]
+name = "VI01"
+interface = "eth0"
+virtual_router_id = 1
+virtual_ipaddress = ["192.0.2.100"]
+track_file = [{ name = "level", weight = 3 }]
+notify_priority_changes = true
+"#;
+    let loaded = parse_str(text, Path::new("vrrpd.toml")).unwrap();
+    assert_eq!(loaded.warnings, vec![]);
+    let config = loaded.config;
+    assert_eq!(config.track_file("level").unwrap().weight, -5);
+    let instance = config.instance("VI01").unwrap();
+    assert_eq!(instance.track_files[0].weight, 3);
+    assert!(instance.notify_priority_changes);
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use vrrp_config::{
-    parse_str, Command, Config, Family, InitialState, MacAddr, RunAs, Scope, TrackedInterface,
-    TrackedScript, Version, VirtualAddress,
+    parse_str, Command, Config, Family, FileInit, InitialState, MacAddr, RunAs, Scope, TrackedFile,
+    TrackedInterface, TrackedScript, Version, VirtualAddress,
 };
 
 /// The configuration, which may use keywords vrrpd does not act on (their warnings are the
@@ -522,6 +522,166 @@ fn sync_groups() {
         warnings,
         ["t.conf:15: vrrp_sync_group G1 lists no vrrp_instance (no group { ... }): left out, as \
           keepalived does"]
+    );
+}
+
+#[test]
+fn a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule() {
+    let scripts = "vrrp_script own {\n    script /bin/true\n    weight 10\n}\n\
+                   vrrp_script chk {\n    script /bin/true\n}\n";
+    let tracking = "    track_interface {\n        eth1 weight -20\n    }\n    \
+                    track_script {\n        own\n    }\n";
+    let members = format!(
+        "{scripts}{}{}",
+        instance("VI01", 1, "192.0.2.1", tracking),
+        instance("VI02", 2, "192.0.2.2", "    priority 255\n")
+    );
+    let group_tracking = "    track_interface {\n        inside weight -30\n    }\n    \
+                          track_script {\n        chk weight 5 reverse\n    }\n";
+    let text = |extra: &str| {
+        format!(
+            "{members}vrrp_sync_group G1 {{\n    group {{\n        VI01\n        VI02\n    \
+             }}\n{group_tracking}{extra}}}\n"
+        )
+    };
+    // keepalived's default: the member's own weights go (an interface's to 0, a weighted
+    // script entirely); the group's apply with their weights, none for the address owner.
+    let loaded = parse_str(&text(""), Path::new("t.conf")).unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("weight of track_interface eth1 is ignored"), "{warnings:?}");
+    assert!(warnings[1].contains("track_script own with a weight is ignored"), "{warnings:?}");
+    let vi01 = loaded.config.instance("VI01").unwrap();
+    assert_eq!(
+        vi01.track_interfaces,
+        [
+            TrackedInterface { name: "eth1".into(), weight: 0, reverse: false },
+            TrackedInterface { name: "inside".into(), weight: -30, reverse: false },
+        ]
+    );
+    assert_eq!(
+        vi01.track_scripts,
+        [TrackedScript { name: "chk".into(), weight: 5, reverse: true }]
+    );
+    let vi02 = loaded.config.instance("VI02").unwrap();
+    assert_eq!(
+        vi02.track_interfaces,
+        [TrackedInterface { name: "inside".into(), weight: 0, reverse: false }]
+    );
+    assert_eq!(
+        vi02.track_scripts,
+        [TrackedScript { name: "chk".into(), weight: 0, reverse: true }]
+    );
+    assert!(!loaded.config.sync_groups[0].tracking_weight);
+
+    // sync_group_tracking_weight keeps the member's own weights.
+    let config = config(&text("    sync_group_tracking_weight\n"));
+    assert!(config.sync_groups[0].tracking_weight);
+    let vi01 = config.instance("VI01").unwrap();
+    assert_eq!(vi01.track_interfaces[0].weight, -20);
+    assert_eq!(
+        vi01.track_scripts,
+        [
+            TrackedScript { name: "own".into(), weight: 10, reverse: false },
+            TrackedScript { name: "chk".into(), weight: 5, reverse: true },
+        ]
+    );
+    assert_eq!(
+        errors(&format!(
+            "{members}vrrp_sync_group G1 {{\n    group {{ VI01 }}\n    track_script {{ nope }}\n}}\n"
+        )),
+        vec!["t.conf:31:20: track_script \"nope\" in vrrp_sync_group G1 names no vrrp_script"]
+    );
+}
+
+#[test]
+fn track_files_with_keepaliveds_defaults_and_sync_group_rule() {
+    let files = "track_file up {\n    file /run/up\n}\n\
+                 vrrp_track_file level {\n    file /run/level\n    weight -5 reverse\n    \
+                 init_file 3 overwrite\n}\n\
+                 track_file fault {\n    file /run/fault\n    weight 0\n    init_file\n}\n";
+    let tracking = "    track_file {\n        up\n        level weight 10 noreverse\n    }\n";
+    let config = config(&format!("{files}{}", instance("VI01", 1, "192.0.2.1", tracking)));
+    let up = config.track_file("up").unwrap();
+    assert_eq!(
+        (up.path.as_path(), up.weight, up.reverse, up.init),
+        (Path::new("/run/up"), 1, false, None)
+    );
+    let level = config.track_file("level").unwrap();
+    assert_eq!((level.weight, level.reverse), (-5, true));
+    assert_eq!(level.init, Some(FileInit { value: 3, overwrite: true }));
+    assert_eq!(
+        config.track_file("fault").unwrap().init,
+        Some(FileInit { value: 0, overwrite: false })
+    );
+    assert_eq!(
+        config.instance("VI01").unwrap().track_files,
+        [
+            TrackedFile { name: "up".into(), weight: 1, reverse: false },
+            TrackedFile { name: "level".into(), weight: 10, reverse: false },
+        ]
+    );
+
+    // In a sync group: the default weight 1 becomes 0, an explicit weight is dropped, and the
+    // group's file applies to every member.
+    let loaded = parse_str(
+        &format!(
+            "{files}{}{}vrrp_sync_group G {{\n    group {{ VI01 VI02 }}\n    \
+             track_file {{\n        fault\n    }}\n}}\n",
+            instance("VI01", 1, "192.0.2.1", tracking),
+            instance("VI02", 2, "192.0.2.2", "")
+        ),
+        Path::new("t.conf"),
+    )
+    .unwrap();
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].to_string().contains("track_file level with weight 10 is ignored"));
+    let fault = TrackedFile { name: "fault".into(), weight: 0, reverse: false };
+    assert_eq!(
+        loaded.config.instance("VI01").unwrap().track_files,
+        [TrackedFile { name: "up".into(), weight: 0, reverse: false }, fault.clone()]
+    );
+    assert_eq!(loaded.config.instance("VI02").unwrap().track_files, [fault]);
+
+    let unknown = instance("VI01", 1, "192.0.2.1", "    track_file {\n        nope\n    }\n");
+    assert_eq!(
+        errors(&unknown),
+        vec!["t.conf:8:9: track_file \"nope\" in vrrp_instance VI01 names no track_file block"]
+    );
+    assert_eq!(
+        errors("track_file f {\n    weight 300\n}\n"),
+        vec![
+            "t.conf:2:12: invalid weight \"300\": expected an integer from -254 to 254",
+            "t.conf:1: track_file f needs a file",
+        ]
+    );
+}
+
+#[test]
+fn notify_fifos_and_priority_changes() {
+    let text = format!(
+        "global_defs {{\n    notify_fifo /run/all.fifo vrrp\n    \
+         notify_fifo_script \"/bin/reader -v\"\n    vrrp_notify_fifo /run/vrrp.fifo\n    \
+         vrrp_notify_priority_changes\n}}\n{}{}\
+         vrrp_sync_group G {{\n    group {{ VI02 }}\n    notify_priority_changes false\n}}\n",
+        instance("VI01", 1, "192.0.2.1", ""),
+        instance("VI02", 2, "192.0.2.2", "    notify_priority_changes\n")
+    );
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings, Vec::<String>::new());
+    let config = loaded.config;
+    let fifos = &config.global.notify_fifos;
+    assert_eq!(fifos.len(), 2);
+    assert_eq!(fifos[0].path, Path::new("/run/all.fifo"));
+    assert_eq!(fifos[0].owner, Some(RunAs { user: "vrrp".into(), group: None }));
+    assert_eq!(fifos[0].script.as_ref().unwrap().argv, ["/bin/reader", "-v"]);
+    assert_eq!((fifos[1].path.as_path(), &fifos[1].script), (Path::new("/run/vrrp.fifo"), &None));
+    assert!(config.instance("VI01").unwrap().notify_priority_changes, "the global default");
+    assert!(!config.instance("VI02").unwrap().notify_priority_changes, "the group's wins");
+    assert_eq!(
+        errors("global_defs {\n    vrrp_notify_fifo relative.fifo\n}\n"),
+        vec!["t.conf:2:22: invalid vrrp_notify_fifo \"relative.fifo\": expected an absolute path"]
     );
 }
 

@@ -4,10 +4,11 @@
 //! A [`Node`] owns one [`vrrp_proto::Router`] per configured instance, each named by an
 //! [`InstanceId`] that never changes while the instance runs, and decides what keepalived
 //! decides above RFC 9568: effective priorities and faults from tracked interfaces and scripts
-//! ([`tracking`]), sync-group faults, which notify scripts run with which arguments
-//! ([`notify`]), putting back an address another agent removed, restarting an instance whose
-//! primary address changed, and reload as a diff applied in place ([`reload`]); routes and
-//! rules moving with the addresses, static ones held from start to stop ([`routes`]).
+//! ([`tracking`]), sync groups whose members change state together (`sync`), which notify
+//! scripts run with which arguments ([`notify`]), putting back an address another agent
+//! removed, restarting an instance whose primary address changed, and reload as a diff applied
+//! in place ([`reload`]); routes and rules moving with the addresses, static ones held from
+//! start to stop ([`routes`]).
 //!
 //! The contract is the routers' own, one level up: `handle_*(now, ...)` inputs, [`Node::poll_output`]
 //! until `None`, [`Node::poll_timeout`] for the next deadline (one timer table for every
@@ -21,6 +22,7 @@ pub mod primary;
 pub mod reload;
 pub mod routes;
 pub mod stats;
+mod sync;
 pub mod timers;
 pub mod tracking;
 

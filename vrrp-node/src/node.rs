@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use vrrp_config::{Config, Instance, Rule};
-use vrrp_proto::{Advertisement, ConfigError, Disposition, Router, RouterConfig, State};
+use vrrp_proto::{Advertisement, ConfigError, Disposition, Reason, Router, RouterConfig, State};
 
 use crate::notify;
 use crate::output::{InstanceId, Output};
 use crate::reload::{self, ReloadPlan};
 use crate::routes::{self, RouteKey};
 use crate::stats::{Heard, InstanceSnapshot, Snapshot, Statistics, Transition};
+use crate::sync::{self, Group, MemberView};
 use crate::timers::{AnnouncementRounds, Schedule, Timer};
 use crate::tracking::{self, Observations, Tracked};
 
@@ -51,6 +52,11 @@ struct Member {
     /// Whether the addresses are installed (so a removal by another agent is put back).
     owns_addresses: bool,
     stats: Statistics,
+    /// keepalived's `wantstate == MASTER` for a sync group member held in Backup ([`sync`]).
+    wants_master: bool,
+    /// Whether its notify scripts ran once: afterwards, entering the state its sync group is
+    /// already in runs none (keepalived vrrp_notify.c send_instance_notifies()).
+    notified: bool,
 }
 
 impl Member {
@@ -113,6 +119,10 @@ pub struct Node {
     /// Whether the configuration's static entries are installed (from the first reload to
     /// shutdown), so that only then a deleted one is put back.
     statics_held: bool,
+    groups: Vec<Group>,
+    /// Sync group members' own state changes (from, to), in order, for the group to follow
+    /// once the input that caused them is handled.
+    group_moves: VecDeque<(InstanceId, State, State)>,
 }
 
 impl Default for Node {
@@ -132,6 +142,8 @@ impl Node {
             outputs: VecDeque::new(),
             schedule: Schedule::default(),
             statics_held: false,
+            groups: Vec::new(),
+            group_moves: VecDeque::new(),
         }
     }
 
@@ -258,6 +270,7 @@ impl Node {
         primaries: &HashMap<String, IpAddr>,
     ) -> Result<(), NodeError> {
         let Prepared { plan, kept, starting } = self.prepare(&config, primaries)?;
+        let states_before = self.states();
         for id in plan.stopping {
             self.stop(now, id);
         }
@@ -268,6 +281,7 @@ impl Node {
             self.seen.scripts.entry(script.name.clone()).or_insert(!script.init_fail);
         }
         self.seen.scripts.retain(|name, _| config.script(name).is_some());
+        self.seen.files.retain(|name, _| config.track_file(name).is_some());
         self.config = Some(Arc::new(config));
         for (id, spec, router_config) in kept {
             self.reconfigure(now, id, spec, router_config);
@@ -283,10 +297,13 @@ impl Node {
                 rounds: AnnouncementRounds::default(),
                 owns_addresses: false,
                 stats: Statistics::default(),
+                wants_master: false,
+                notified: false,
             };
             self.members.insert(id, member);
             started.push(id);
         }
+        self.regroup();
         // Tracking before startup decides where startup goes (FAULT, or the tracked priority).
         self.retrack(now);
         for id in started {
@@ -295,7 +312,40 @@ impl Node {
             }
             self.drain(now, id);
         }
+        self.settle_groups(now);
+        if !states_before.0.is_empty() || !states_before.1.is_empty() {
+            self.rewrite_unchanged_states(&states_before);
+        }
         Ok(())
+    }
+
+    /// Every group's and instance's state, by name: what a reload compares.
+    fn states(&self) -> States {
+        let groups = self.groups.iter().map(|g| (g.name.clone(), g.state)).collect();
+        let members = self.members.iter().map(|(id, m)| (*id, m.router.state())).collect();
+        (groups, members)
+    }
+
+    /// keepalived vrrp_scheduler.c vrrp_init_state() with `fifo_write_vrrp_states_on_reload`:
+    /// after a reload, the groups and then the instances whose state it did not change write
+    /// their FIFO line again (a changed one wrote its own).
+    fn rewrite_unchanged_states(&mut self, before: &States) {
+        let Some(config) = &self.config else { return };
+        if !config.global.fifo_write_states_on_reload || !has_fifo(config) {
+            return;
+        }
+        let (groups, members) = self.states();
+        for (name, state) in groups.into_iter().filter(|group| before.0.contains(group)) {
+            let line = notify::fifo_line(notify::FifoSubject::Group, &name, state, 0);
+            self.outputs.push_back(Output::NotifyFifo { line });
+        }
+        for (id, state) in members.into_iter().filter(|member| before.1.contains(member)) {
+            let member = &self.members[&id];
+            let subject = notify::FifoSubject::Instance;
+            let line =
+                notify::fifo_line(subject, &member.spec.name, state, member.router.priority());
+            self.outputs.push_back(Output::NotifyFifo { line });
+        }
     }
 
     /// An advertisement for instance `id`, received at `received_at` (which may be earlier
@@ -308,7 +358,13 @@ impl Node {
         advertisement: &Advertisement,
     ) -> Option<Disposition> {
         let member = self.members.get_mut(&id)?;
+        let was_backup = member.router.state() == State::Backup;
         let disposition = member.router.handle_advertisement(received_at, source, advertisement);
+        if was_backup && advertisement.priority() != 0 && disposition == Disposition::Accepted {
+            // keepalived vrrp.c vrrp_state_backup(): a master worth following is back, so a
+            // member held by its sync group no longer wants MASTER.
+            member.wants_master = false;
+        }
         let heard = Heard {
             at: received_at,
             source,
@@ -317,15 +373,24 @@ impl Node {
         };
         member.stats.record_received(heard, disposition == Disposition::Accepted);
         self.drain(received_at, id);
+        self.settle_groups(received_at);
         Some(disposition)
     }
 
     /// Timers due at `now` fire; anything else is left alone, so extra calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         for id in self.schedule.due(now) {
-            let Some(member) = self.members.get_mut(&id) else { continue };
-            if deadline(member, Timer::Router).is_some_and(|at| at <= now) {
-                member.router.handle_timeout(now);
+            let due = self.members.get(&id).and_then(|m| deadline(m, Timer::Router));
+            if due.is_some_and(|at| at <= now) {
+                let held =
+                    self.members[&id].router.master_down_due(now) && !self.may_become_master(id);
+                let member = self.members.get_mut(&id).expect("present");
+                if held {
+                    member.wants_master = true;
+                    member.router.hold_master_down(now);
+                } else {
+                    member.router.handle_timeout(now);
+                }
                 self.drain(now, id);
             }
             let Some(member) = self.members.get_mut(&id) else { continue };
@@ -335,6 +400,7 @@ impl Node {
             }
             self.reschedule(id);
         }
+        self.settle_groups(now);
     }
 
     /// Interface `name` became usable or not. Returns whether that is news.
@@ -351,6 +417,16 @@ impl Node {
     pub fn handle_script(&mut self, now: Instant, name: &str, passed: bool) {
         if self.seen.scripts.get(name) != Some(&passed) {
             self.seen.scripts.insert(name.to_owned(), passed);
+            self.retrack(now);
+        }
+    }
+
+    /// The value read from `track_file` `name` (see [`tracking::track_file_value`]); a file
+    /// that was removed reads as 0. Given before a configuration, it decides where start-up
+    /// goes.
+    pub fn handle_track_file(&mut self, now: Instant, name: &str, value: i64) {
+        if self.seen.files.get(name) != Some(&value) {
+            self.seen.files.insert(name.to_owned(), value);
             self.retrack(now);
         }
     }
@@ -416,15 +492,21 @@ impl Node {
             member.router.handle_startup(now);
         }
         self.drain(now, id);
+        self.settle_groups(now);
         Ok(Some(address))
     }
 
-    /// Stops every instance: masters resign, addresses go.
+    /// Stops every instance: masters resign, addresses go; then each sync group's stop
+    /// scripts run (keepalived vrrp_notify.c notify_shutdown(): instances first, then groups).
     pub fn handle_shutdown(&mut self, now: Instant) {
         let ids: Vec<InstanceId> = self.members.keys().copied().collect();
         for id in ids {
             self.stop(now, id);
         }
+        for index in 0..self.groups.len() {
+            self.enter_group_state(index, State::Initialize);
+        }
+        self.group_moves.clear();
         // keepalived vrrp_daemon.c vrrp_terminate_phase2(): static entries go last.
         if self.statics_held {
             self.outputs.extend(routes::static_changes(self.config.as_deref(), None));
@@ -513,6 +595,11 @@ impl Node {
                         preempt: config.preempt,
                         virtual_addresses: member.addresses(),
                         holds_addresses: member.owns_addresses,
+                        sync_group: self
+                            .groups
+                            .iter()
+                            .find(|group| group.members.contains(id))
+                            .map(|group| (group.name.clone(), group.state)),
                         statistics: member.stats,
                     }
                 })
@@ -594,9 +681,21 @@ impl Node {
         for (id, tracked) in ids.into_iter().zip(tracked) {
             let member = self.members.get_mut(&id).expect("listed");
             member.router.handle_fault(now, tracked.fault);
+            self.drain(now, id);
+            let member = self.members.get_mut(&id).expect("listed");
+            let before = member.router.priority();
             member.router.handle_priority(now, tracked.priority);
+            let after = member.router.priority();
+            let told =
+                member.spec.notify_priority_changes && self.config.as_deref().is_some_and(has_fifo);
+            if after != before && told {
+                let state = member.router.state();
+                let line = notify::priority_line(&member.spec.name, state, after);
+                self.outputs.push_back(Output::NotifyFifo { line });
+            }
             self.drain(now, id);
         }
+        self.settle_groups(now);
     }
 
     /// The router's outputs, with keepalived's policy and the statistics applied.
@@ -643,20 +742,129 @@ impl Node {
                         // Announcements belong to the master that asked for them.
                         member.rounds.cancel();
                     }
+                    member.wants_master = to == State::Master;
+                    let group = self.groups.iter().find(|group| group.members.contains(&id));
+                    let already = group.is_some_and(|group| group.state == to) && member.notified;
+                    member.notified = true;
+                    if group.is_some() && reason != Reason::SyncGroup {
+                        self.group_moves.push_back((id, from, to));
+                    }
                     let priority = member.router.priority();
-                    let runs = notify::instance_scripts(
-                        &member.spec.notify,
-                        &member.spec.name,
-                        to,
-                        priority,
-                        self.config.as_ref().and_then(|c| c.global.script_user.as_ref()),
-                    );
+                    let runs = if already {
+                        Vec::new()
+                    } else {
+                        notify::instance_scripts(
+                            &member.spec.notify,
+                            &member.spec.name,
+                            to,
+                            priority,
+                            self.config.as_ref().and_then(|c| c.global.script_user.as_ref()),
+                        )
+                    };
                     self.outputs.push_back(Output::StateChanged { id, from, to, reason });
                     self.outputs.extend(runs.into_iter().map(Output::RunScript));
+                    if !already && self.config.as_deref().is_some_and(has_fifo) {
+                        let subject = notify::FifoSubject::Instance;
+                        let line = notify::fifo_line(subject, &member.spec.name, to, priority);
+                        self.outputs.push_back(Output::NotifyFifo { line });
+                    }
                 }
             }
         }
         self.reschedule(id);
+    }
+
+    /// The running configuration's sync groups over the running members, each keeping the
+    /// state it had if it ran before with the same members.
+    fn regroup(&mut self) {
+        let Some(config) = &self.config else { return };
+        let old = std::mem::take(&mut self.groups);
+        for group in &config.sync_groups {
+            let members: Vec<InstanceId> = group
+                .members
+                .iter()
+                .filter_map(|name| {
+                    self.members.iter().find(|(_, m)| &m.spec.name == name).map(|(id, _)| *id)
+                })
+                .collect();
+            let state = old
+                .iter()
+                .find(|before| before.name == group.name && before.members == members)
+                .map_or(State::Initialize, |before| before.state);
+            let notify = group.notify.clone();
+            self.groups.push(Group { name: group.name.clone(), members, state, notify });
+        }
+    }
+
+    /// keepalived vrrp_sync.c vrrp_sync_can_goto_master() for member `id`.
+    fn may_become_master(&self, id: InstanceId) -> bool {
+        let Some(group) = self.groups.iter().find(|group| group.members.contains(&id)) else {
+            return true;
+        };
+        let others = group.members.iter().filter(|other| **other != id).filter_map(|other| {
+            let member = self.members.get(other)?;
+            Some(MemberView { state: member.router.state(), wants_master: member.wants_master })
+        });
+        sync::may_become_master(group.state, others)
+    }
+
+    /// The sync groups follow their members' own moves, in order (keepalived vrrp_scheduler.c
+    /// VRRP_TSM: BACKUP or FAULT to MASTER runs vrrp_sync_master(), MASTER to BACKUP runs
+    /// vrrp_sync_backup()), then settle from their members' states (FAULT, start-up).
+    fn settle_groups(&mut self, now: Instant) {
+        while let Some((id, from, to)) = self.group_moves.pop_front() {
+            let Some(index) = self.groups.iter().position(|group| group.members.contains(&id))
+            else {
+                continue;
+            };
+            if self.members.get(&id).map(|member| member.router.state()) != Some(to) {
+                continue; // moved on since: its later move decides
+            }
+            let follows = match (from, to) {
+                (_, State::Master) => State::Master,
+                (State::Master, State::Backup) => State::Backup,
+                _ => continue,
+            };
+            if self.groups[index].state == follows {
+                continue;
+            }
+            let others: Vec<InstanceId> =
+                self.groups[index].members.iter().copied().filter(|other| *other != id).collect();
+            for other in others {
+                if let Some(member) = self.members.get_mut(&other) {
+                    member.router.handle_sync(now, follows);
+                }
+                self.drain(now, other);
+            }
+            self.enter_group_state(index, follows);
+        }
+        for index in 0..self.groups.len() {
+            let states: Vec<State> = self.groups[index]
+                .members
+                .iter()
+                .filter_map(|id| self.members.get(id).map(|member| member.router.state()))
+                .collect();
+            if let Some(state) = sync::settled_state(self.groups[index].state, &states) {
+                self.enter_group_state(index, state);
+            }
+        }
+    }
+
+    /// Group `index` is now in `state`: its notify scripts run (keepalived vrrp_notify.c
+    /// send_group_notifies()), after those of the members that took it there.
+    fn enter_group_state(&mut self, index: usize, state: State) {
+        let group = &mut self.groups[index];
+        if group.state == state {
+            return;
+        }
+        group.state = state;
+        let script_user = self.config.as_ref().and_then(|c| c.global.script_user.as_ref());
+        let runs = notify::group_scripts(&group.notify, &group.name, state, script_user);
+        self.outputs.extend(runs.into_iter().map(Output::RunScript));
+        if self.config.as_deref().is_some_and(has_fifo) {
+            let line = notify::fifo_line(notify::FifoSubject::Group, &group.name, state, 0);
+            self.outputs.push_back(Output::NotifyFifo { line });
+        }
     }
 
     /// Files instance `id` under its earliest deadline (or none, if it is gone).
@@ -702,6 +910,14 @@ fn checked(config: &Config, spec: &Instance, primary: IpAddr) -> Result<RouterCo
         .validate()
         .map_err(|error| NodeError::Instance { instance: spec.name.clone(), error })?;
     Ok(router_config)
+}
+
+/// Each group's state by name, and each instance's.
+type States = (Vec<(String, State)>, Vec<(InstanceId, State)>);
+
+/// Whether notifications are written to a FIFO at all.
+fn has_fifo(config: &Config) -> bool {
+    !config.global.notify_fifos.is_empty()
 }
 
 fn deadline(member: &Member, timer: Timer) -> Option<Instant> {

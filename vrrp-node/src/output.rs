@@ -100,4 +100,9 @@ pub enum Output {
         to: State,
         reason: Reason,
     },
+    /// Write this line (newline included) to every notify FIFO. It follows the notify
+    /// scripts of the same change, which are started before it is written.
+    NotifyFifo {
+        line: String,
+    },
 }

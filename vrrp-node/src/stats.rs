@@ -101,6 +101,8 @@ pub struct InstanceSnapshot {
     pub virtual_addresses: Vec<IpAddr>,
     /// Whether the instance has the addresses installed now.
     pub holds_addresses: bool,
+    /// The sync group it belongs to, and that group's state.
+    pub sync_group: Option<(String, State)>,
     pub statistics: Statistics,
 }
 

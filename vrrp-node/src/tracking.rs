@@ -1,5 +1,5 @@
-//! keepalived's tracking: what tracked interfaces and scripts make of an instance's priority,
-//! and when they put it (and its sync group) in FAULT.
+//! keepalived's tracking: what tracked interfaces, scripts and files make of an instance's
+//! priority, and when they put it (and its sync group) in FAULT.
 
 use std::collections::HashMap;
 
@@ -13,6 +13,9 @@ pub struct Observations {
     /// The latest result of each tracking script; one not yet reported counts as passing
     /// unless its `init_fail` says otherwise (the caller seeds it).
     pub scripts: HashMap<String, bool>,
+    /// The latest value read from each `track_file`; a file not read (or missing) holds 0,
+    /// as keepalived reads a missing file.
+    pub files: HashMap<String, i64>,
 }
 
 impl Observations {
@@ -22,6 +25,71 @@ impl Observations {
 
     fn script_passed(&self, name: &str) -> bool {
         self.scripts.get(name).copied().unwrap_or(true)
+    }
+
+    fn file_value(&self, name: &str) -> i64 {
+        self.files.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// The most of a tracked file that is read (keepalived track_file.c process_track_file()
+/// reads 127 bytes).
+pub const TRACK_FILE_READ_LIMIT: usize = 127;
+
+/// What keepalived makes of a tracked file's bytes (track_file.c process_track_file(): C's
+/// `strtol(buf, NULL, 0)`): leading white space, an optional sign, then decimal, `0x` hex or
+/// `0` octal digits up to the first other byte; no digits at all is 0. `None`: a number out
+/// of range, which keepalived logs and ignores (the previous value stays).
+pub fn track_file_value(bytes: &[u8]) -> Option<i64> {
+    let bytes = &bytes[..bytes.len().min(TRACK_FILE_READ_LIMIT)];
+    let mut rest = bytes.trim_ascii_start();
+    let negative = match rest.first() {
+        Some(b'-') => true,
+        Some(b'+') => false,
+        _ => {
+            return digits(rest).and_then(|value| in_range(value, false));
+        }
+    };
+    rest = &rest[1..];
+    digits(rest).and_then(|value| in_range(value, negative))
+}
+
+/// The magnitude of the digits at the start of `bytes`, base from the prefix as strtol's 0.
+fn digits(bytes: &[u8]) -> Option<u64> {
+    let (radix, body) = match bytes {
+        [b'0', b'x' | b'X', next, ..] if next.is_ascii_hexdigit() => (16, &bytes[2..]),
+        [b'0', ..] => (8, bytes),
+        _ => (10, bytes),
+    };
+    let mut value: u64 = 0;
+    for byte in body {
+        let Some(digit) = char::from(*byte).to_digit(radix) else { break };
+        value = value.checked_mul(u64::from(radix))?.checked_add(u64::from(digit))?;
+    }
+    Some(value)
+}
+
+/// keepalived accepts INT32_MIN..=INT32_MAX + 1.
+fn in_range(magnitude: u64, negative: bool) -> Option<i64> {
+    let value = i64::try_from(magnitude).ok()?;
+    let value = if negative { -value } else { value };
+    (i64::from(i32::MIN)..=i64::from(i32::MAX) + 1).contains(&value).then_some(value)
+}
+
+/// keepalived track_file.c update_track_file_status(), process_update_vrrp_track_file_status():
+/// with weight 0 a non-zero value is a FAULT (a zero one, with `reverse`); otherwise the value
+/// times the weight (negated with `reverse`), held within -254..253, is added to the priority,
+/// and -254 is a FAULT.
+fn file_effect(weight: i32, reverse: bool, value: i64) -> Option<Effect> {
+    if weight == 0 {
+        return ((value != 0) != reverse).then_some(Effect::Fault);
+    }
+    let sign = if reverse { -1 } else { 1 };
+    let scaled = value.saturating_mul(i64::from(weight)).saturating_mul(sign);
+    match scaled.clamp(-254, 253) {
+        -254 => Some(Effect::Fault),
+        0 => None,
+        status => Some(Effect::Weight(status as i32)),
     }
 }
 
@@ -46,6 +114,8 @@ pub enum TrackedItem {
     Interface(String),
     /// A `track_script`.
     Script(String),
+    /// A `track_file`.
+    File(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +158,12 @@ pub fn adjustments(instance: &Instance, seen: &Observations) -> Vec<Adjustment> 
             _ => continue,
         };
         acting.push(Adjustment { item, effect });
+    }
+    for tracked in &instance.track_files {
+        let value = seen.file_value(&tracked.name);
+        if let Some(effect) = file_effect(tracked.weight, tracked.reverse, value) {
+            acting.push(Adjustment { item: TrackedItem::File(tracked.name.clone()), effect });
+        }
     }
     acting
 }
@@ -143,7 +219,58 @@ mod tests {
         Observations {
             links: links.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
             scripts: scripts.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
+            files: HashMap::new(),
         }
+    }
+
+    #[test]
+    fn a_files_value_is_read_as_strtol_reads_it() {
+        for (text, value) in [
+            ("12\n", Some(12)),
+            ("  -7 apples", Some(-7)),
+            ("+3", Some(3)),
+            ("0x1f", Some(31)),
+            ("010", Some(8)),
+            ("09", Some(0)),
+            ("", Some(0)),
+            ("abc", Some(0)),
+            ("0x", Some(0)),
+            ("2147483648", Some(2_147_483_648)),
+            ("2147483649", None),
+            ("-2147483648", Some(-2_147_483_648)),
+            ("-2147483649", None),
+            ("99999999999999999999999", None),
+        ] {
+            assert_eq!(track_file_value(text.as_bytes()), value, "{text:?}");
+        }
+        let long = format!("{}5", " ".repeat(TRACK_FILE_READ_LIMIT));
+        assert_eq!(track_file_value(long.as_bytes()), Some(0), "only the first bytes are read");
+    }
+
+    #[test]
+    fn a_files_value_times_its_weight_moves_the_priority_and_minus_254_faults() {
+        let mut vi = instance(100);
+        let file = |weight, reverse| vrrp_config::TrackedFile { name: "f".into(), weight, reverse };
+        let with = |value: i64| {
+            let mut seen = seen(&[("eth0", true)], &[]);
+            seen.files.insert("f".into(), value);
+            seen
+        };
+        vi.track_files = vec![file(10, false)];
+        assert_eq!(track(&vi, &with(0)), Tracked { fault: false, priority: 100 });
+        assert_eq!(track(&vi, &with(3)), Tracked { fault: false, priority: 130 });
+        assert_eq!(track(&vi, &with(-2)), Tracked { fault: false, priority: 80 });
+        assert_eq!(track(&vi, &with(-25)).priority, 1, "-250: held at 1");
+        assert!(track(&vi, &with(-26)).fault, "-260 is held at -254: FAULT");
+        assert!(!track(&vi, &with(i64::from(i32::MAX))).fault, "held at 253");
+        vi.track_files = vec![file(10, true)];
+        assert_eq!(track(&vi, &with(3)).priority, 70, "reverse negates");
+        vi.track_files = vec![file(0, false)];
+        assert!(!track(&vi, &with(0)).fault);
+        assert!(track(&vi, &with(5)).fault, "weight 0: non-zero is a FAULT");
+        vi.track_files = vec![file(0, true)];
+        assert!(track(&vi, &with(0)).fault, "reversed: zero is a FAULT");
+        assert!(track(&vi, &seen(&[("eth0", true)], &[])).fault, "unread is 0: reversed, FAULT");
     }
 
     fn script(name: &str, weight: i32, reverse: bool) -> TrackedScript {
@@ -221,6 +348,7 @@ mod tests {
             name: "G".into(),
             members: vec!["A".into(), "B".into()],
             notify: Default::default(),
+            tracking_weight: false,
         };
         let good = Tracked { fault: false, priority: 100 };
         let bad = Tracked { fault: true, priority: 100 };

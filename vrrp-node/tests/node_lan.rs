@@ -9,6 +9,7 @@
 //!   breaks ties only between simultaneous masters);
 //! - a tracked script's weight moves the running priority; an interface of weight 0 faults the
 //!   instance, and in a sync group every member on that node;
+//! - a sync group's members on a node are in one state (MASTER together, BACKUP together);
 //! - a reload between two configurations changes what it must, and a reload that does not
 //!   change an instance never changes its state (no StateChanged for it at all).
 //!
@@ -154,9 +155,13 @@ impl Lan {
             changes: vec![Vec::new(); count],
         };
         for index in 0..count {
+            // A sync group's members move together, so its routers rank the same way in
+            // both virtual routers (crossed priorities would flap, in keepalived too).
+            let first = lan.priority();
+            let second = if grouped { first } else { lan.priority() };
             let settings = Settings {
                 address: 1 + index as u8,
-                priorities: [lan.priority(), lan.priority()],
+                priorities: [first, second],
                 script_weight: -(lan.rng.below(100) as i32) - 1,
                 grouped,
                 extra_vip: false,
@@ -310,6 +315,10 @@ impl Lan {
             if host.settings.grouped && faults[0] != faults[1] {
                 self.fail(format!("{context}: host {index}'s sync group is half in FAULT"));
             }
+            let states: Vec<State> = NAMES.iter().map(|name| self.state(index, name).0).collect();
+            if host.settings.grouped && states[0] != states[1] {
+                self.fail(format!("{context}: host {index}'s sync group is split: {states:?}"));
+            }
         }
     }
 
@@ -327,7 +336,11 @@ impl Lan {
                 self.drain(index);
                 let (_, priority) = self.state(index, "VI01");
                 let configured = i32::from(self.hosts[index].settings.priorities[0]);
-                let weight = if passed { 0 } else { self.hosts[index].settings.script_weight };
+                // In a sync group keepalived drops a member's weighted script (vrrp.c
+                // vrrp_complete_instance()).
+                let grouped = self.hosts[index].settings.grouped;
+                let weight =
+                    if passed || grouped { 0 } else { self.hosts[index].settings.script_weight };
                 let expected = (configured + weight).clamp(1, 254) as u8;
                 if priority != expected {
                     self.fail(format!(
@@ -361,7 +374,12 @@ impl Lan {
             }
             _ => {
                 let mut settings = self.hosts[index].settings.clone();
-                settings.priorities[self.rng.below(2)] = self.priority();
+                let priority = self.priority();
+                if settings.grouped {
+                    settings.priorities = [priority; 2];
+                } else {
+                    settings.priorities[self.rng.below(2)] = priority;
+                }
                 settings.extra_vip = self.rng.percent(50);
                 let master_before = self.state(index, "VI01").0 == State::Master;
                 let before = self.changes[index].len();

@@ -603,3 +603,97 @@ fn the_snapshot_says_who_is_master_since_when_why_and_what_moved_the_priority() 
     assert_eq!((left.from, left.to, left.at), (State::Master, State::Backup, lab.now));
     assert!(!vi.holds_addresses);
 }
+
+#[test]
+fn a_tracked_files_value_moves_the_running_priority_and_can_fault() {
+    let file = "track_file level {\n    file /run/level\n    weight -10\n}\n\
+                track_file down {\n    file /run/down\n    weight 0\n}\n";
+    let tracked = "    track_file {\n        level\n        down\n    }\n";
+    let config = parse(&format!("{file}{}", text(110, &["192.0.2.100"], tracked)));
+    let mut lab = Harness::new(config);
+    lab.become_master();
+    let id = lab.only_id();
+    lab.node.handle_track_file(lab.now, "level", 2);
+    assert_eq!(advertised_priorities(&lab.drain()), vec![90], "110 - 2 x 10");
+    assert_eq!(lab.node.instance(id).unwrap().router().priority(), 90);
+    lab.node.handle_track_file(lab.now, "down", 1);
+    assert_eq!(state_changes(&lab.drain()), vec![(State::Master, State::Fault)]);
+    lab.node.handle_track_file(lab.now, "down", 0);
+    assert_eq!(state_changes(&lab.drain()), vec![(State::Fault, State::Backup)]);
+    let config = lab.node.config().unwrap();
+    let files: Vec<&str> = config.tracked_files().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(files, ["level", "down"]);
+}
+
+#[test]
+fn a_file_read_before_start_up_decides_where_it_goes() {
+    let file = "track_file down {\n    file /run/down\n    weight 0\n}\n";
+    let tracked = "    track_file {\n        down\n    }\n";
+    let now = Instant::now();
+    let mut node = Node::new();
+    node.handle_link(now, "eth0", true);
+    node.handle_track_file(now, "down", 1);
+    let config = parse(&format!("{file}{}", text(110, &["192.0.2.100"], tracked)));
+    node.handle_reload(now, config, &HashMap::new()).unwrap();
+    assert_eq!(state_changes(&drain_all(&mut node)), vec![(State::Initialize, State::Fault)]);
+}
+
+/// The scripts and FIFO lines in `outputs`, in order.
+fn notifications(outputs: &[Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::RunScript(run) => Some(format!("run {}", run.argv.join(" "))),
+            Output::NotifyFifo { line } => Some(format!("fifo {}", line.trim_end())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fifo_lines_follow_each_changes_scripts_in_order() {
+    let global = "global_defs {\n    vrrp_notify_fifo /run/vrrp.fifo\n}\n";
+    let script = "vrrp_script chk {\n    script /bin/true\n    weight -20\n}\n";
+    let extra =
+        "    notify /bin/n\n    notify_priority_changes\n    track_script {\n        chk\n    }\n";
+    let mut lab =
+        Harness::new(parse(&format!("{global}{script}{}", text(110, &["192.0.2.100"], extra))));
+    lab.become_master();
+    lab.node.handle_script(lab.now, "chk", false);
+    lab.drain();
+    lab.node.handle_shutdown(lab.now);
+    lab.drain();
+    assert_eq!(
+        notifications(&lab.outputs),
+        [
+            "run /bin/n INSTANCE VI01 BACKUP 110",
+            "fifo INSTANCE \"VI01\" BACKUP 110",
+            "run /bin/n INSTANCE VI01 MASTER 110",
+            "fifo INSTANCE \"VI01\" MASTER 110",
+            "fifo INSTANCE \"VI01\" MASTER_PRIORITY 90",
+            "run /bin/n INSTANCE VI01 STOP 90",
+            "fifo INSTANCE \"VI01\" STOP 90",
+        ]
+    );
+}
+
+#[test]
+fn without_a_fifo_no_line_is_written() {
+    let mut lab = Harness::new(config(110, &["192.0.2.100"], "    notify_priority_changes\n"));
+    lab.become_master();
+    assert!(!lab.outputs.iter().any(|o| matches!(o, Output::NotifyFifo { .. })));
+}
+
+#[test]
+fn fifo_write_vrrp_states_on_reload_writes_the_unchanged_states_again() {
+    let global = "global_defs {\n    vrrp_notify_fifo /run/vrrp.fifo\n    \
+                  fifo_write_vrrp_states_on_reload\n}\n";
+    let text = format!("{global}{}", text(110, &["192.0.2.100"], ""));
+    let mut lab = Harness::new(parse(&text));
+    lab.become_master();
+    let reloaded = lab.reload(parse(&text));
+    assert_eq!(notifications(&reloaded), ["fifo INSTANCE \"VI01\" MASTER 110"]);
+    let plain = text.replace("    fifo_write_vrrp_states_on_reload\n", "");
+    let reloaded = lab.reload(parse(&plain));
+    assert_eq!(notifications(&reloaded), Vec::<String>::new(), "without it, nothing");
+}

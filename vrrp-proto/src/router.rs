@@ -58,6 +58,9 @@ pub enum Reason {
     Fault,
     /// The fault is over: elect again.
     FaultCleared,
+    /// Another member of its sync group changed state, and it follows (keepalived
+    /// vrrp_sync.c vrrp_sync_master(), vrrp_sync_backup()).
+    SyncGroup,
 }
 
 /// What the shell must do, in order.
@@ -369,6 +372,37 @@ impl Router {
                 }
             }
             State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// Whether the master-down timer of a backup is due at `now`: the moment a sync group
+    /// decides whether this router may become master ([`Router::hold_master_down`]).
+    pub fn master_down_due(&self, now: Instant) -> bool {
+        self.state == State::Backup && self.master_down_timer.is_some_and(|timer| timer.at <= now)
+    }
+
+    /// keepalived vrrp_sync.c vrrp_sync_can_goto_master(): a sync group member whose
+    /// master-down timer expired while another member does not yet want MASTER stays in
+    /// Backup, its timer re-armed for a whole Master_Down_Interval, with the same cause.
+    pub fn hold_master_down(&mut self, now: Instant) {
+        if !self.master_down_due(now) {
+            return;
+        }
+        let at = now + self.master_down_interval();
+        if let Some(timer) = self.master_down_timer.as_mut() {
+            timer.at = at;
+        }
+    }
+
+    /// A sync group takes this router along to `to` (Master or Backup), as keepalived's
+    /// vrrp_sync_master() / vrrp_sync_backup() do: a Backup becomes Master, a Master becomes
+    /// Backup. A router in Fault or Initialize, or already there, stays as it is.
+    pub fn handle_sync(&mut self, now: Instant, to: State) {
+        match (self.state, to) {
+            (State::Backup, State::Master) | (State::Master, State::Backup) => {
+                self.change_state(now, to, Reason::SyncGroup)
+            }
+            _ => {}
         }
     }
 

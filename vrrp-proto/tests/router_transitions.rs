@@ -707,3 +707,45 @@ fn a_late_reported_advertisement_does_not_teach_its_interval() {
     router.handle_advertisement(newest + SECOND, HIGHER_PEER, &slower);
     assert_eq!(router.master_adver_interval(), Centiseconds::new(200), "a current one does");
 }
+
+#[test]
+fn a_held_master_down_timer_rearms_for_a_whole_interval() {
+    // keepalived vrrp_sync.c vrrp_sync_can_goto_master(): the sync group holds the backup.
+    let t0 = Instant::now();
+    let mut router = started(config(), t0);
+    assert!(!router.master_down_due(t0 + MDI_100 - SECOND));
+    let due = t0 + MDI_100;
+    assert!(router.master_down_due(due));
+    router.hold_master_down(due);
+    assert_eq!(router.state(), State::Backup);
+    assert_eq!(router.poll_timeout(), Some(due + MDI_100));
+    assert_eq!(drain(&mut router), vec![]);
+    router.hold_master_down(due + SECOND);
+    assert_eq!(router.poll_timeout(), Some(due + MDI_100), "not due: left alone");
+}
+
+#[test]
+fn a_sync_group_takes_a_backup_to_master_and_a_master_to_backup() {
+    let t0 = Instant::now();
+    let mut router = started(config(), t0);
+    let at = t0 + SECOND;
+    router.handle_sync(at, State::Master);
+    assert_eq!(drain(&mut router), becoming_master(State::Backup, Reason::SyncGroup, 100, false));
+    router.handle_sync(at, State::Master);
+    assert_eq!(drain(&mut router), vec![], "already there");
+    let later = at + SECOND;
+    router.handle_sync(later, State::Backup);
+    assert_eq!(
+        drain(&mut router),
+        vec![
+            changed(State::Master, State::Backup, Reason::SyncGroup),
+            Output::SendAdvertisement(advert(100)),
+            Output::RemoveAddresses { addresses: vec![VIP] },
+        ]
+    );
+    assert_eq!(router.poll_timeout(), Some(later + MDI_100));
+    router.handle_fault(later, true);
+    drain(&mut router);
+    router.handle_sync(later, State::Master);
+    assert_eq!(drain(&mut router), vec![], "a router in Fault stays there");
+}

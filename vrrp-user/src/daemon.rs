@@ -5,9 +5,10 @@
 //!    policy over them; nothing else changes them.
 //! 2. Its inputs (`inputs`): arrivals (XDP ring buffer or raw sockets, see `arrivals`), the
 //!    node's earliest deadline, netlink link and address changes, tracking-script results,
-//!    SIGTERM/SIGINT (stop), SIGHUP (reload, `lifecycle`) and the systemd watchdog tick. Each
-//!    becomes one `Node::handle_*` call with the time. keepalived's dump signals (SIGUSR1,
-//!    SIGUSR2, SIGRTMAX-1, SIGRTMIN+2) only note which dumps were asked for (`dumps`).
+//!    tracked files' values (inotify), SIGTERM/SIGINT (stop), SIGHUP (reload, `lifecycle`) and
+//!    the systemd watchdog tick. Each becomes one `Node::handle_*` call with the time.
+//!    keepalived's dump signals (SIGUSR1, SIGUSR2, SIGRTMAX-1, SIGRTMIN+2) only note which dumps
+//!    were asked for (`dumps`).
 //! 3. After every input the node's outputs are drained and carried out in order (`effects`),
 //!    and the node's snapshot is kept for status readers: after every change of state, else at
 //!    most every `SNAPSHOT_PERIOD` (a snapshot covers every instance; taking one per round
@@ -42,11 +43,12 @@ use crate::{
     instance_table::InstanceTable,
     lifecycle, lock, metrics,
     netlink::{self, Netlink},
+    notify_fifo::NotifyFifos,
     once_per_peer::OncePerPeer,
     scripts,
     socket_receiver::SocketReceivers,
     status::{self, CounterSource, Publisher},
-    systemd,
+    systemd, track_file,
     xdp::{AttachMode, XdpDatapath},
 };
 
@@ -96,6 +98,10 @@ pub(crate) struct Daemon {
     pub(crate) arrivals: mpsc::Sender<Arrival>,
     pub(crate) script_tasks: Vec<tokio::task::JoinHandle<()>>,
     pub(crate) script_results: mpsc::Sender<scripts::ScriptResult>,
+    /// The inotify task following the tracked files, and where it sends their values.
+    pub(crate) file_watcher: Option<tokio::task::JoinHandle<()>>,
+    pub(crate) file_values: mpsc::Sender<track_file::FileValue>,
+    pub(crate) fifos: NotifyFifos,
     /// Peers whose MAC change was already logged (bounded: a flood of forged senders must
     /// not grow memory or the log).
     pub(crate) mac_changes_logged: OncePerPeer,
@@ -121,6 +127,7 @@ pub async fn run(options: Options) -> Result<()> {
     let xdp = lifecycle::open_xdp(&options)?;
     let (arrival_sender, mut arrivals) = mpsc::channel(1024);
     let (script_sender, mut script_results) = mpsc::channel(64);
+    let (file_sender, mut file_values) = mpsc::channel(64);
     let receivers = SocketReceivers::new(arrival_sender.clone());
     let counters = match &xdp {
         Some(xdp) => CounterSource::Kernel(xdp.counter_map()?),
@@ -137,6 +144,9 @@ pub async fn run(options: Options) -> Result<()> {
         arrivals: arrival_sender,
         script_tasks: Vec::new(),
         script_results: script_sender,
+        file_watcher: None,
+        file_values: file_sender,
+        fifos: NotifyFifos::default(),
         mac_changes_logged: OncePerPeer::default(),
         not_link_local_logged: OncePerPeer::default(),
         reloads_started: 0,
@@ -216,6 +226,9 @@ pub async fn run(options: Options) -> Result<()> {
             }
             Some((name, ok)) = script_results.recv() => {
                 daemon.node.handle_script(Instant::now(), &name, ok)
+            }
+            Some((name, value)) = file_values.recv() => {
+                daemon.node.handle_track_file(Instant::now(), &name, value)
             }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,

@@ -105,6 +105,8 @@ impl Daemon {
                     self.static_addresses(&addresses, false).await;
                 }
                 Output::RunScript(script) => pipeline.after_additions.push(After::Script(script)),
+                // After the change's scripts are started, as keepalived writes it.
+                Output::NotifyFifo { line } => pipeline.after_additions.push(After::Line(line)),
                 Output::StateChanged { id, from, to, reason } => {
                     states_changed = true;
                     if let Some(instance) = self.io.get_mut(&id) {
@@ -141,6 +143,7 @@ impl Daemon {
             match after {
                 After::Announce { id, addresses } => self.announce(id, &addresses),
                 After::Script(script) => scripts::notify(script),
+                After::Line(line) => self.fifos.write(&line),
             }
         }
     }
@@ -290,6 +293,7 @@ struct Pipeline {
 enum After {
     Announce { id: InstanceId, addresses: Vec<IpAddr> },
     Script(vrrp_node::ScriptRun),
+    Line(String),
 }
 
 type AddAddress = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;

@@ -19,7 +19,7 @@ use crate::{
     instance::Instance,
     netlink::Netlink,
     pin_dir::{self, PinPlan},
-    scripts, systemd,
+    scripts, systemd, track_file,
     xdp::{AttachMode, XdpDatapath},
 };
 
@@ -32,13 +32,6 @@ pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -
     })?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
-    }
-    for group in &loaded.config.sync_groups {
-        log::warn!(
-            "vrrp_sync_group {}: a member's fault is the group's, but vrrpd does not yet force \
-             the members' MASTER/BACKUP transitions together (nor run the group's notify)",
-            group.name
-        );
     }
     Ok(loaded.config)
 }
@@ -104,6 +97,9 @@ impl Daemon {
             };
             self.node.handle_link(now, &name, usable);
         }
+        self.follow_files(&config, starting)?;
+        let script_user = config.global.script_user.clone();
+        self.fifos.open(&config.global.notify_fifos, script_user.as_ref()).await;
         self.node.handle_reload(now, config, &primaries)?;
         self.prepared = prepared;
         self.carry_out().await;
@@ -166,6 +162,31 @@ impl Daemon {
         systemd::notify(&format!("READY=1\nSTATUS={}", self.status()));
     }
 
+    /// Watches the files `config` tracks (replacing the watches of the running one), then
+    /// gives the node their values, so that start-up and the reload see them. `init_file`
+    /// writes only at the first start, as keepalived's does.
+    fn follow_files(&mut self, config: &Config, starting: bool) -> Result<()> {
+        let files = config.tracked_files();
+        if starting {
+            track_file::initialise(&files);
+        }
+        let watcher = if files.is_empty() {
+            None
+        } else {
+            Some(track_file::spawn_watcher(&files, self.file_values.clone())?)
+        };
+        if let Some(task) = std::mem::replace(&mut self.file_watcher, watcher) {
+            task.abort();
+        }
+        let now = Instant::now();
+        for file in files {
+            if let Some(value) = track_file::read_value(file) {
+                self.node.handle_track_file(now, &file.name, value);
+            }
+        }
+        Ok(())
+    }
+
     /// The tracking scripts the instances use, continuing from the node's latest results.
     fn start_trackers(&mut self) {
         for task in self.script_tasks.drain(..) {
@@ -184,7 +205,11 @@ impl Daemon {
     pub(crate) async fn stop(&mut self) {
         self.node.handle_shutdown(Instant::now());
         self.carry_out().await;
+        self.fifos.close().await;
         for task in self.script_tasks.drain(..) {
+            task.abort();
+        }
+        if let Some(task) = self.file_watcher.take() {
             task.abort();
         }
         if let Some(xdp) = &mut self.xdp {

@@ -162,7 +162,17 @@ pub struct InstanceStatus {
     pub virtual_addresses: Vec<IpAddr>,
     /// Whether this router has the virtual addresses installed.
     pub holds_addresses: bool,
+    /// The `vrrp_sync_group` the instance is in, if any.
+    #[serde(default)]
+    pub sync_group: Option<SyncGroupStatus>,
     pub statistics: StatisticsStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroupStatus {
+    pub name: String,
+    /// The group's state: "INIT" (starting or stopped), "BACKUP", "MASTER" or "FAULT".
+    pub state: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -330,6 +340,9 @@ impl Status {
                 None => "none heard".to_owned(),
             };
             let _ = writeln!(text, "  master      {master}");
+            if let Some(group) = &i.sync_group {
+                let _ = writeln!(text, "  sync group  {} ({})", group.name, group.state);
+            }
             let _ = writeln!(
                 text,
                 "  interval    {} ms learnt, {} ms configured; preempt {}; source {}",
@@ -411,6 +424,7 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
             let (kind, name) = match &adjustment.item {
                 TrackedItem::Interface(name) => ("interface", name),
                 TrackedItem::Script(name) => ("script", name),
+                TrackedItem::File(name) => ("file", name),
             };
             let (effect, weight) = match adjustment.effect {
                 Effect::Fault => ("fault", None),
@@ -449,6 +463,10 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
         master,
         virtual_addresses: i.virtual_addresses.clone(),
         holds_addresses: i.holds_addresses,
+        sync_group: i
+            .sync_group
+            .as_ref()
+            .map(|(name, state)| SyncGroupStatus { name: name.clone(), state: state.to_string() }),
         statistics: StatisticsStatus {
             advertisements_sent: stats.advertisements_sent,
             advertisements_received: stats.advertisements_received,
@@ -476,6 +494,7 @@ fn reason_code(reason: Reason) -> &'static str {
         Reason::Shutdown => "shutdown",
         Reason::Fault => "fault",
         Reason::FaultCleared => "fault_cleared",
+        Reason::SyncGroup => "sync_group",
     }
 }
 
@@ -495,6 +514,7 @@ fn reason_text(reason: Reason) -> String {
         Reason::Shutdown => "shut down".to_owned(),
         Reason::Fault => "interface down or a tracked check failed".to_owned(),
         Reason::FaultCleared => "the fault cleared".to_owned(),
+        Reason::SyncGroup => "another member of its sync group changed state".to_owned(),
     }
 }
 
