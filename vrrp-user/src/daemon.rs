@@ -39,7 +39,7 @@ use crate::{
     lifecycle, lock, metrics,
     netlink::{self, Netlink},
     once_per_peer::OncePerPeer,
-    scripts,
+    privileges, scripts,
     socket_receiver::SocketReceivers,
     status::{self, CounterSource, Publisher},
     systemd,
@@ -101,10 +101,14 @@ pub(crate) struct Daemon {
     /// The node as of the end of the latest round of the loop, for the control socket and the
     /// metrics.
     pub(crate) published: Publisher,
+    /// What the capabilities kept after start-up were chosen for (`None` before the drop).
+    pub(crate) privileges: Option<privileges::Needs>,
 }
 
 pub async fn run(options: Options) -> Result<()> {
     let config = load_config(&options.config, &options.load)?;
+    let needs = privileges::Needs::of(&config);
+    privileges::limit_scripts_to(privileges::kept(needs));
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
     let _lock = lock::acquire(&options.runtime_dir)?;
@@ -133,6 +137,7 @@ pub async fn run(options: Options) -> Result<()> {
         reloads_started: 0,
         reloads_applied: 0,
         published: Publisher::new(counters),
+        privileges: None,
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -160,6 +165,14 @@ pub async fn run(options: Options) -> Result<()> {
         Some(address) => Some(metrics::serve(address, daemon.published.subscribe()).await?),
         None => None,
     };
+    // Everything that needed more is open: keep only what reload and the loop use.
+    let kept = privileges::kept(needs);
+    if let Err(error) = privileges::drop_to(kept).await {
+        daemon.stop().await;
+        return Err(error);
+    }
+    daemon.privileges = Some(needs);
+    log::info!("capabilities kept: {kept}");
     systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 
     let mut terminate = signal(SignalKind::terminate())?;

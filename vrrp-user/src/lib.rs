@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod netlink;
 pub mod once_per_peer;
 pub mod pin_dir;
+pub mod privileges;
 pub mod scripts;
 pub mod slots;
 pub mod socket_receiver;

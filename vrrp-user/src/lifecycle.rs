@@ -42,6 +42,7 @@ pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -
 impl Daemon {
     /// Takes a configuration into service: the first one, or a reload's.
     pub(crate) async fn apply(&mut self, config: Config) -> Result<()> {
+        crate::privileges::check_reload(self.privileges, &config)?;
         let plan = self.node.reload_plan(&config);
         // Open every starting instance's I/O first: an error leaves everything as it was.
         let mut prepared = HashMap::new();

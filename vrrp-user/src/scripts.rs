@@ -57,27 +57,33 @@ pub async fn run(
             command.env_remove(&name);
         }
     }
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let mut explicit_root = false;
     if let Some(run_as) = run_as {
         // getpwnam may ask a directory service: never on the event loop's thread.
         let lookup = run_as.clone();
         match tokio::task::spawn_blocking(move || user_ids(&lookup)).await {
             Ok(Some((uid, gid))) => {
-                command.uid(uid).gid(gid);
+                explicit_root = uid == 0;
+                // SAFETY: getuid and getgid have no preconditions.
+                if (uid, gid) != unsafe { (libc::getuid(), libc::getgid()) } {
+                    command.uid(uid).gid(gid);
+                }
             }
             _ => {
                 log::error!("script {program}: unknown user {}", run_as.user);
                 return false;
             }
         }
+    }
+    // SAFETY: prctl and capset are async-signal-safe and touch no memory of the parent.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A script gets no capability unless root is named as its user.
+            crate::privileges::script_pre_exec(explicit_root)
+        });
     }
     // Spawned from the event loop's thread, which lives as long as the daemon: the death
     // signal follows the thread that forked, not the process.
