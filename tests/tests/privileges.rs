@@ -3,6 +3,10 @@
 //! thread), and a reload still does what reload does: an instance on a new interface (XDP
 //! attached there, raw sockets opened) and a VIP added. A notify script run as root by default
 //! gets no capability; one whose user is root by name gets the daemon's two.
+//!
+//! Once as root with every capability, once as the systemd unit starts it (no PID 1 systemd
+//! here: `setpriv` gives the unit's CapabilityBoundingSet=, AmbientCapabilities= and
+//! SecureBits=noroot noroot-locked; without CAP_SETPCAP the bounding set stays the unit's).
 
 use std::{fs, path::Path, time::Duration};
 
@@ -12,6 +16,21 @@ use vrrp_tests::{
     require_root, wait_until,
 };
 use vrrp_user::privileges::{CapSet, ProcCaps, CAP_NET_ADMIN, CAP_NET_RAW};
+
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+/// dist/vrrpd.service's capabilities and securebits.
+const AS_THE_UNIT: &[&str] = &[
+    "setpriv",
+    "--securebits",
+    "+noroot,+noroot_locked",
+    "--bounding-set",
+    "-all,+net_admin,+net_raw,+bpf,+perfmon",
+    "--inh-caps",
+    "-all,+net_admin,+net_raw,+bpf,+perfmon",
+    "--ambient-caps",
+    "-all,+net_admin,+net_raw,+bpf,+perfmon",
+];
 
 const ELECTION: Duration = Duration::from_secs(15);
 const SECOND_VIP: &str = "192.0.2.101";
@@ -69,11 +88,21 @@ fn caps_of(path: &Path) -> ProcCaps {
 }
 
 #[test]
-fn after_start_only_net_admin_and_net_raw_are_left_and_reload_still_works() {
+fn as_root_only_net_admin_and_net_raw_are_left_and_reload_still_works() {
     require_root();
+    drop_and_reload(&[], CapSet::of(&[CAP_NET_ADMIN, CAP_NET_RAW]));
+}
+
+#[test]
+fn as_the_unit_starts_it_only_net_admin_and_net_raw_are_left_and_reload_still_works() {
+    require_root();
+    drop_and_reload(AS_THE_UNIT, CapSet::of(&[CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF, CAP_PERFMON]));
+}
+
+fn drop_and_reload(launcher: &[&str], bounding: CapSet) {
     let mut lab = ReferenceLab::with_prefix("hd").expect("building the lab");
     let path = lab.write_config(1, "keepalived.conf", &config(&lab.dir, false)).unwrap();
-    let daemon = lab.start_vrrpd(1, &path, &[]).unwrap();
+    let daemon = lab.start_vrrpd_under(1, launcher, &path, &[], &[]).unwrap();
     lab.daemon(daemon).wait_for_log("capabilities kept", ELECTION).unwrap();
     let pid = lab.daemon(daemon).pid();
     let expected = CapSet::of(&[CAP_NET_ADMIN, CAP_NET_RAW]);
@@ -85,11 +114,11 @@ fn after_start_only_net_admin_and_net_raw_are_left_and_reload_still_works() {
         let caps = caps_of(&task.join("status"));
         assert_eq!(caps.effective, expected, "CapEff of {}: {caps:?}", task.display());
         assert_eq!(caps.permitted, expected, "CapPrm of {}", task.display());
-        assert_eq!(caps.bounding, expected, "CapBnd of {}", task.display());
+        assert_eq!(caps.bounding, bounding, "CapBnd of {}", task.display());
         assert_eq!(caps.inheritable, CapSet(0), "CapInh of {}", task.display());
         assert_eq!(caps.ambient, CapSet(0), "CapAmb of {}", task.display());
     }
-    println!("vrrpd {pid} keeps {expected}");
+    println!("vrrpd {pid} keeps {expected}, bounding set {bounding}");
 
     // Alone on the link it becomes master; first it was backup: both scripts ran.
     wait_until("the VIP on ens3", ELECTION, || holds(&lab, "ens3", VIP)).unwrap();

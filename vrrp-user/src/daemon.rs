@@ -108,6 +108,7 @@ pub(crate) struct Daemon {
 pub async fn run(options: Options) -> Result<()> {
     let config = load_config(&options.config, &options.load)?;
     let needs = privileges::Needs::of(&config);
+    privileges::check_available(needs)?;
     privileges::limit_scripts_to(privileges::kept(needs));
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.

@@ -152,6 +152,24 @@ pub fn kept(needs: Needs) -> CapSet {
     CapSet::of(&kept)
 }
 
+/// Refuses to start when the configuration's scripts need a capability this process lacks
+/// (the systemd unit gives CAP_SETUID, CAP_SETGID and CAP_KILL only through a drop-in).
+pub fn check_available(needs: Needs) -> Result<()> {
+    let missing = CapSet(kept(needs).0 & !ProcCaps::of_thread()?.effective.0);
+    if missing.0 != 0 {
+        bail!(
+            "vrrpd lacks {missing}, which {}: give them to the service (see the comment on \
+             CapabilityBoundingSet= in vrrpd.service)",
+            if needs.scripts_change_user {
+                "running scripts as another user needs"
+            } else {
+                "addresses and raw sockets need"
+            }
+        );
+    }
+    Ok(())
+}
+
 /// Refuses a reload whose scripts need a capability the start-up dropped: a restart gives it.
 pub fn check_reload(dropped_with: Option<Needs>, config: &vrrp_config::Config) -> Result<()> {
     let Some(before) = dropped_with else {
@@ -289,9 +307,15 @@ pub async fn drop_to(kept: CapSet) -> Result<ProcCaps> {
     }
     // SAFETY: prctl with integer arguments.
     unsafe {
+        let bits = libc::prctl(libc::PR_GET_SECUREBITS, 0, 0, 0, 0);
+        if bits < 0 {
+            return Err(std::io::Error::last_os_error()).context("reading the securebits");
+        }
+        let wanted = bits as libc::c_ulong | SECBIT_NOROOT | SECBIT_NOROOT_LOCKED;
+        // Without CAP_SETPCAP they are as given (systemd's SecureBits=).
         if can_set_pcap
-            && libc::prctl(libc::PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0)
-                != 0
+            && wanted != bits as libc::c_ulong
+            && libc::prctl(libc::PR_SET_SECUREBITS, wanted, 0, 0, 0) != 0
         {
             return Err(std::io::Error::last_os_error()).context("setting SECBIT_NOROOT");
         }
