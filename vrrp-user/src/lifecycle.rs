@@ -23,11 +23,22 @@ use crate::{
     xdp::{AttachMode, XdpDatapath},
 };
 
-/// Loads and validates the configuration, printing its warnings.
+/// Loads and validates the configuration, printing its warnings, and applies keepalived's
+/// script security (which may disable scripts, each with an error line). It looks users up:
+/// never on the event loop.
 pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -> Result<Config> {
-    let loaded = vrrp_config::load_with(path, options)?;
+    let mut loaded = vrrp_config::load_with(path, options)?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
+    }
+    for finding in
+        crate::script_security::apply(&mut loaded.config, &crate::script_security::System)
+    {
+        if finding.error {
+            log::error!("{}: {}", path.display(), finding.text);
+        } else {
+            log::warn!("{}: {}", path.display(), finding.text);
+        }
     }
     for group in &loaded.config.sync_groups {
         log::warn!(

@@ -119,7 +119,7 @@ pub fn notify(script: vrrp_node::ScriptRun) {
     });
 }
 
-fn user_ids(run_as: &RunAs) -> Option<(u32, u32)> {
+pub(crate) fn user_ids(run_as: &RunAs) -> Option<(u32, u32)> {
     let name = std::ffi::CString::new(run_as.user.as_str()).ok()?;
     // SAFETY: getpwnam returns a pointer into static storage or null; read at once.
     let (uid, mut gid) = unsafe {
