@@ -147,12 +147,13 @@ impl Daemon {
                 }
             }
             NetEvent::AddressAdded { ifindex, .. } => self.follow_primary_address(ifindex).await,
+            NetEvent::Overrun => self.resync_netlink().await,
         }
     }
 
     /// Tells the node the addresses now on `ifindex`, for each instance there (it decides
     /// whether the instance restarts on a new primary address).
-    async fn follow_primary_address(&mut self, ifindex: u32) {
+    pub(crate) async fn follow_primary_address(&mut self, ifindex: u32) {
         let now = Instant::now();
         let on_link: Vec<(InstanceId, std::net::IpAddr)> = self
             .io
