@@ -39,7 +39,7 @@ use crate::{
     lifecycle, lock, metrics,
     netlink::{self, Netlink},
     once_per_peer::OncePerPeer,
-    privileges, scripts,
+    privileges, ring_resync, scripts,
     socket_receiver::SocketReceivers,
     status::{self, CounterSource, Publisher},
     systemd,
@@ -103,6 +103,8 @@ pub(crate) struct Daemon {
     pub(crate) published: Publisher,
     /// What the capabilities kept after start-up were chosen for (`None` before the drop).
     pub(crate) privileges: Option<privileges::Needs>,
+    /// Events lost to a full XDP ring, for a rate-limited log line.
+    pub(crate) ring_loss_log: ring_resync::LossLog,
 }
 
 pub async fn run(options: Options) -> Result<()> {
@@ -139,6 +141,7 @@ pub async fn run(options: Options) -> Result<()> {
         reloads_applied: 0,
         published: Publisher::new(counters),
         privileges: None,
+        ring_loss_log: ring_resync::LossLog::default(),
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -146,13 +149,17 @@ pub async fn run(options: Options) -> Result<()> {
     }
     // The kernel's events must keep coming: a reader that stops would leave a master deaf to
     // preemption, so its end ends the daemon (and systemd restarts a whole one).
+    let (loss_sender, mut ring_losses) = mpsc::channel(16);
     let mut ring_reader = match daemon
         .xdp
         .as_mut()
         .and_then(|xdp| xdp.take_events().map(|ring| (ring, xdp.clock().clone())))
     {
         Some((ring, clock)) => {
-            Some(arrivals::spawn_ring_reader(ring, daemon.arrivals.clone(), clock)?)
+            let counters = daemon.xdp.as_ref().map(XdpDatapath::counter_map).transpose()?;
+            let counters = counters.expect("the ring comes with the XDP data path");
+            let arrivals = daemon.arrivals.clone();
+            Some(arrivals::spawn_ring_reader(ring, arrivals, clock, counters, loss_sender)?)
         }
         None => None,
     };
@@ -215,6 +222,13 @@ pub async fn run(options: Options) -> Result<()> {
             _ = wait_for(ring_reader.as_mut()) => {
                 failure = Some("the XDP event ring cannot be read any more");
                 break;
+            }
+            Some(lost) = ring_losses.recv() => {
+                // The events read before the loss was seen count first.
+                while let Ok(arrival) = arrivals.try_recv() {
+                    daemon.handle_arrival(arrival);
+                }
+                daemon.resync_records(lost);
             }
             Some((name, ok)) = script_results.recv() => {
                 daemon.node.handle_script(Instant::now(), &name, ok)

@@ -20,6 +20,7 @@ pub mod once_per_peer;
 pub mod pin_dir;
 pub mod privileges;
 pub mod resync;
+pub mod ring_resync;
 pub mod script_security;
 pub mod scripts;
 pub mod slots;
