@@ -15,7 +15,9 @@ use vrrp_tests::{
     netns::run,
     require_root, wait_until,
 };
-use vrrp_user::privileges::{CapSet, ProcCaps, CAP_NET_ADMIN, CAP_NET_RAW};
+use vrrp_user::privileges::{
+    CapSet, ProcCaps, CAP_KILL, CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETGID, CAP_SETUID,
+};
 
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
@@ -183,4 +185,48 @@ fn drop_and_reload(launcher: &[&str], bounding: CapSet) {
     assert!(!holds(&lab, "ens3", VIP) && !holds(&lab, "ens3", SECOND_VIP));
     assert!(!holds(&lab, "ens4", NEW_LINK_VIP));
     assert!(!lab.xdp_attached(1).unwrap(), "XDP left on ens3");
+}
+
+/// Scripts that run as another user keep CAP_SETUID, CAP_SETGID and CAP_KILL, and a tracking
+/// script every 0.1 s does not keep a thread of full privileges alive (users are looked up
+/// once per configuration).
+#[test]
+fn scripts_of_another_user_add_only_setuid_setgid_and_kill() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("hd").expect("building the lab");
+    let text = format!(
+        "global_defs {{
+    script_user nobody
+}}
+vrrp_script quick {{
+    script \"/bin/true\"
+    interval 0.1
+}}
+vrrp_instance A {{
+    interface ens3
+    virtual_router_id 51
+    priority 200
+    advert_int 1
+    track_script {{
+        quick
+    }}
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+}}
+"
+    );
+    let path = lab.write_config(1, "keepalived.conf", &text).unwrap();
+    let daemon = lab.start_vrrpd(1, &path, &[]).unwrap();
+    lab.daemon(daemon).wait_for_log("capabilities kept", ELECTION).unwrap();
+    let pid = lab.daemon(daemon).pid();
+    let expected = CapSet::of(&[CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_ADMIN, CAP_NET_RAW]);
+    for task in fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let caps = caps_of(&task.unwrap().path().join("status"));
+        assert_eq!(caps.effective, expected, "{caps:?}");
+        assert_eq!(caps.bounding, expected, "{caps:?}");
+    }
+    wait_until("the VIP on ens3", ELECTION, || holds(&lab, "ens3", VIP)).unwrap();
+    let log = lab.daemon(daemon).log_text();
+    assert!(!log.contains("vrrp_script quick: failed"), "{log}");
 }

@@ -156,6 +156,7 @@ impl Daemon {
         for task in self.script_tasks.drain(..) {
             task.abort();
         }
+        scripts::forget_users();
         let scripts: Vec<_> = self.node.tracking_scripts().into_iter().cloned().collect();
         let script_user = self.node.config().and_then(|c| c.global.script_user.as_ref());
         self.script_tasks = scripts::spawn_trackers(
