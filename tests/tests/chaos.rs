@@ -18,7 +18,12 @@ const ELECTION: Duration = Duration::from_secs(12);
 const ADVERT_INT: Duration = Duration::from_secs(1);
 
 fn started_pair() -> (ReferenceLab, usize, usize) {
-    let mut lab = ReferenceLab::with_prefix("ch").expect("building the lab");
+    started_pair_with("ch")
+}
+
+/// [`started_pair`] in namespaces named with `prefix`.
+fn started_pair_with(prefix: &'static str) -> (ReferenceLab, usize, usize) {
+    let mut lab = ReferenceLab::with_prefix(prefix).expect("building the lab");
     let c1 = lab.write_config(1, "keepalived.conf", &reference_config(1)).unwrap();
     let c2 = lab.write_config(2, "keepalived.conf", &reference_config(2)).unwrap();
     let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
@@ -129,7 +134,7 @@ fn overlap_until(lab: &ReferenceLab, timeout: Duration, until: impl Fn() -> bool
 #[test]
 fn a_master_killed_and_restarted_at_once_leaves_no_stale_vip_and_preempts_cleanly() {
     require_root();
-    let (mut lab, d1, _d2) = started_pair();
+    let (mut lab, d1, _d2) = started_pair_with("hd");
     let c1 = lab.dir.join("r1-keepalived.conf");
     let (pin_dir, runtime_dir) = (lab.bpffs.join("r1"), lab.dir.join("run-r1"));
     // SIGKILL: nothing of the daemon's own stop runs, so its VIP stays behind.
