@@ -43,6 +43,9 @@ fn lost_netlink_events_are_resynchronised_and_a_removed_vip_comes_back() {
     let log = lab.daemon(daemon).log_text();
     assert!(log.contains("missing after lost netlink events"), "{log}");
     assert!(log.contains("netlink resynchronised"), "{log}");
+    let status = vrrp_user::control::request_status(&lab.dir.join("run-r1")).unwrap();
+    assert!(status.daemon.recovery.netlink_resyncs >= 1, "{:?}", status.daemon.recovery);
+    assert!(status.table().contains("netlink"), "{}", status.table());
     let status = lab.daemon(daemon).stop(Duration::from_secs(10));
     assert!(status.is_some_and(|status| status.success()), "exit: {status:?}\n{log}");
     assert!(!lab.has_vip(1).unwrap(), "the VIP outlived the daemon");

@@ -67,6 +67,8 @@ fn events_lost_to_a_full_ring_are_recovered_from_the_records() {
     let log = lab.daemon(daemon).log_text();
     let overflow = log.find("the XDP event ring overflowed").unwrap();
     assert!(log[overflow..].contains("MASTER -> BACKUP"), "backup after the resync:\n{log}");
+    let status = vrrp_user::control::request_status(&lab.dir.join("run-r1")).unwrap();
+    assert!(status.daemon.recovery.ring_resyncs >= 1, "{:?}", status.daemon.recovery);
     let status = lab.daemon(daemon).stop(Duration::from_secs(10));
     assert!(status.is_some_and(|status| status.success()), "exit: {status:?}\n{log}");
     assert!(!lab.has_vip(1).unwrap(), "the VIP outlived the daemon");

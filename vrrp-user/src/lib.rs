@@ -19,6 +19,7 @@ pub mod netlink;
 pub mod once_per_peer;
 pub mod pin_dir;
 pub mod privileges;
+pub mod recovery;
 pub mod resync;
 pub mod ring_resync;
 pub mod script_security;

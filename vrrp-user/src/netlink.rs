@@ -191,13 +191,15 @@ where
         };
         match retry_delay(errno, attempt) {
             Some(delay) => {
+                crate::recovery::count(crate::recovery::Event::AddressRetry);
                 log::warn!("{what}: {error:#}; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
             None => {
+                crate::recovery::count(crate::recovery::Event::AddressFailure);
                 return Err(error)
-                    .context(format!("{what} (failed after {} attempts)", attempt + 1))
+                    .context(format!("{what} (failed after {} attempts)", attempt + 1));
             }
         }
     }

@@ -86,6 +86,7 @@ impl Netlink {
 impl Daemon {
     /// After lost events: reads links and addresses again and replays them to the node.
     pub(crate) async fn resync_netlink(&mut self) {
+        crate::recovery::count(crate::recovery::Event::NetlinkResync);
         log::warn!(
             "netlink events were lost (receive buffer overrun); reading links and addresses again"
         );

@@ -52,6 +52,7 @@ impl LossLog {
 impl Daemon {
     /// `lost` events never reached the daemon: every instance takes its record again.
     pub(crate) fn resync_records(&mut self, lost: u64) {
+        crate::recovery::count(crate::recovery::Event::RingResync);
         if let Some(count) = self.ring_loss_log.add(lost, Instant::now()) {
             log::warn!(
                 "the XDP event ring overflowed: {count} events lost; every instance's record \
