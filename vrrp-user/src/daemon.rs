@@ -150,16 +150,12 @@ pub async fn run(options: Options) -> Result<()> {
     // The kernel's events must keep coming: a reader that stops would leave a master deaf to
     // preemption, so its end ends the daemon (and systemd restarts a whole one).
     let (loss_sender, mut ring_losses) = mpsc::channel(16);
-    let mut ring_reader = match daemon
-        .xdp
-        .as_mut()
-        .and_then(|xdp| xdp.take_events().map(|ring| (ring, xdp.clock().clone())))
-    {
-        Some((ring, clock)) => {
-            let counters = daemon.xdp.as_ref().map(XdpDatapath::counter_map).transpose()?;
-            let counters = counters.expect("the ring comes with the XDP data path");
+    let mut ring_reader = match daemon.xdp.as_mut().and_then(|xdp| {
+        xdp.take_events().map(|ring| (ring, xdp.clock().clone(), xdp.counter_map()))
+    }) {
+        Some((ring, clock, counters)) => {
             let arrivals = daemon.arrivals.clone();
-            Some(arrivals::spawn_ring_reader(ring, arrivals, clock, counters, loss_sender)?)
+            Some(arrivals::spawn_ring_reader(ring, arrivals, clock, counters?, loss_sender)?)
         }
         None => None,
     };

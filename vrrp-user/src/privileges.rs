@@ -274,7 +274,7 @@ fn thread_count() -> usize {
 /// Capabilities are per thread: first the blocking pool's threads that start-up used go idle
 /// and end (the runtime is built with a short keep-alive), so that the drop covers the whole
 /// process; a thread still there after [`THREADS_GRACE`] fails the start.
-pub async fn drop_to(kept: CapSet) -> Result<ProcCaps> {
+pub async fn drop_to(kept: CapSet) -> Result<()> {
     let deadline = Instant::now() + THREADS_GRACE;
     while thread_count() > 1 {
         if Instant::now() > deadline {
@@ -333,7 +333,7 @@ pub async fn drop_to(kept: CapSet) -> Result<ProcCaps> {
     if missing.0 != 0 {
         log::warn!("running without {missing}: the steps that need them will fail");
     }
-    Ok(after)
+    Ok(())
 }
 
 /// What a script whose user is root by name may hold: the daemon's capabilities after
