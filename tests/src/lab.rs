@@ -216,16 +216,28 @@ impl ReferenceLab {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Result<usize> {
+        self.start_vrrpd_under(n, &[], config, extra, env)
+    }
+
+    /// [`Self::start_vrrpd_with_env`], started through `launcher` (a program and its
+    /// arguments that execs the rest, `setpriv ...` say) inside the namespace.
+    pub fn start_vrrpd_under(
+        &mut self,
+        n: usize,
+        launcher: &[&str],
+        config: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<usize> {
         let binary = vrrpd_binary()?;
         let pin_dir = self.bpffs.join(format!("r{n}"));
-        let mut args = vec![
-            "netns".to_owned(),
-            "exec".to_owned(),
-            self.router(n).to_owned(),
+        let mut args = vec!["netns".to_owned(), "exec".to_owned(), self.router(n).to_owned()];
+        args.extend(launcher.iter().map(|arg| (*arg).to_owned()));
+        args.extend([
             binary.to_string_lossy().into_owned(),
             "-f".to_owned(),
             config.to_string_lossy().into_owned(),
-        ];
+        ]);
         if !extra.contains(&"--pin-dir") {
             args.extend(["--pin-dir".to_owned(), pin_dir.to_string_lossy().into_owned()]);
         }

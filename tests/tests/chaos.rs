@@ -1,5 +1,6 @@
-//! Chaos in the reference lab: a frozen master, a storm of reloads, a flapping link. Each ends
-//! with exactly one master, the right one, and nothing left behind.
+//! Chaos in the reference lab: a frozen master, a storm of reloads, a flapping link, a master
+//! killed and restarted at once, a partition of 100 instances that heals. Each ends with
+//! exactly one master, the right one, and nothing left behind.
 //!
 //! The reference pair advertises every second (priorities 110 and 100): Master_Down_Interval
 //! for server 2 is 3.609 s.
@@ -7,15 +8,22 @@
 use std::time::{Duration, Instant};
 
 use vrrp_tests::{
-    lab::{reference_config, ReferenceLab},
-    require_root, wait_until,
+    lab::{reference_config, vrrpd_binary, ReferenceLab},
+    require_root,
+    scale::{self, PRIORITIES},
+    wait_until,
 };
 
 const ELECTION: Duration = Duration::from_secs(12);
 const ADVERT_INT: Duration = Duration::from_secs(1);
 
 fn started_pair() -> (ReferenceLab, usize, usize) {
-    let mut lab = ReferenceLab::with_prefix("ch").expect("building the lab");
+    started_pair_with("ch")
+}
+
+/// [`started_pair`] in namespaces named with `prefix`.
+fn started_pair_with(prefix: &'static str) -> (ReferenceLab, usize, usize) {
+    let mut lab = ReferenceLab::with_prefix(prefix).expect("building the lab");
     let c1 = lab.write_config(1, "keepalived.conf", &reference_config(1)).unwrap();
     let c2 = lab.write_config(2, "keepalived.conf", &reference_config(2)).unwrap();
     let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
@@ -101,4 +109,114 @@ fn a_link_flapping_every_200_ms_ends_with_one_master() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(lab.has_vip(1).unwrap(), "server 1 holds the VIP");
+}
+
+/// While `until` does not hold, how long both routers held the VIP at once (polled).
+fn overlap_until(lab: &ReferenceLab, timeout: Duration, until: impl Fn() -> bool) -> Duration {
+    let deadline = Instant::now() + timeout;
+    let (mut both_since, mut overlap) = (None, Duration::ZERO);
+    while !until() {
+        assert!(Instant::now() < deadline, "not settled within {timeout:?}");
+        let both = lab.has_vip(1).unwrap() && lab.has_vip(2).unwrap();
+        match (both, both_since) {
+            (true, None) => both_since = Some(Instant::now()),
+            (false, Some(since)) => {
+                overlap += since.elapsed();
+                both_since = None;
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    overlap + both_since.map_or(Duration::ZERO, |since| since.elapsed())
+}
+
+#[test]
+fn a_master_killed_and_restarted_at_once_leaves_no_stale_vip_and_preempts_cleanly() {
+    require_root();
+    let (mut lab, d1, _d2) = started_pair_with("hd");
+    let c1 = lab.dir.join("r1-keepalived.conf");
+    let (pin_dir, runtime_dir) = (lab.bpffs.join("r1"), lab.dir.join("run-r1"));
+    // SIGKILL: nothing of the daemon's own stop runs, so its VIP stays behind.
+    lab.daemon(d1).kill();
+    assert!(lab.has_vip(1).unwrap(), "a killed master leaves its VIP");
+    // As systemd restarts it: ExecStopPost= (vrrpd cleanup), then ExecStart=, at once.
+    let binary = vrrpd_binary().unwrap();
+    let cleanup = lab
+        .lab
+        .exec(
+            lab.router(1),
+            &binary.to_string_lossy(),
+            &[
+                "cleanup",
+                "-f",
+                &c1.to_string_lossy(),
+                "--pin-dir",
+                &pin_dir.to_string_lossy(),
+                "--runtime-dir",
+                &runtime_dir.to_string_lossy(),
+            ],
+        )
+        .expect("vrrpd cleanup");
+    assert!(cleanup.status.success(), "{}", String::from_utf8_lossy(&cleanup.stderr));
+    assert!(!lab.has_vip(1).unwrap(), "vrrpd cleanup removed the stale VIP");
+    assert!(!lab.xdp_attached(1).unwrap(), "no XDP program left on ens3");
+    assert!(!pin_dir.join(vrrp_common::names::PROGRAM).exists(), "no pin left");
+    let restarted = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    // Server 2 may take over for a moment (its master-down interval ran from server 1's last
+    // advertisement); server 1 (110) preempts it with its first one.
+    let overlap =
+        overlap_until(&lab, ELECTION, || lab.has_vip(1).unwrap() && !lab.has_vip(2).unwrap());
+    println!("after the restart two masters for {overlap:?}");
+    assert!(overlap < ADVERT_INT, "two masters for {overlap:?}, more than one interval");
+    lab.daemon(restarted).wait_for_log("-> MASTER", ELECTION).unwrap();
+    // And it stays the one master for another Master_Down_Interval.
+    let settled = Instant::now();
+    while settled.elapsed() < Duration::from_secs(4) {
+        assert!(lab.has_vip(1).unwrap() && !lab.has_vip(2).unwrap(), "one master, server 1");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = lab.daemon(restarted).log_text();
+    assert_eq!(log.matches("-> MASTER").count(), 1, "the restarted server 1 flapped:\n{log}");
+}
+
+#[test]
+fn a_partition_of_100_instances_heals_to_one_master_each_within_an_interval() {
+    require_root();
+    const COUNT: usize = 100;
+    let mut lab = ReferenceLab::with_prefix("hd").expect("building the lab");
+    let interfaces = scale::interfaces(&lab, COUNT).unwrap();
+    for n in [1, 2] {
+        let text = scale::config(n, COUNT, ADVERT_INT, &interfaces[n - 1]);
+        let path = lab.write_config(n, "keepalived.conf", &text).unwrap();
+        lab.start_vrrpd(n, &path, &[]).unwrap();
+    }
+    let held = |lab: &ReferenceLab| [1, 2].map(|n| scale::vips_held(lab, n).unwrap());
+    let converge = ELECTION + scale::master_down_interval(ADVERT_INT, PRIORITIES[0]);
+    wait_until("router 1 master of all 100", converge, || held(&lab) == [COUNT, 0]).unwrap();
+
+    // Cut router 1 off the bridge: router 2 becomes master of every instance too.
+    lab.lab.exec(&lab.switch, "ip", &["link", "set", "p1", "nomaster"]).unwrap();
+    let backup_down = scale::master_down_interval(ADVERT_INT, PRIORITIES[1]);
+    wait_until("both masters of all 100 while partitioned", ELECTION + backup_down, || {
+        held(&lab) == [COUNT, COUNT]
+    })
+    .unwrap();
+
+    lab.lab.exec(&lab.switch, "ip", &["link", "set", "p1", "master", "br0"]).unwrap();
+    let healed = Instant::now();
+    wait_until("one master per instance after the heal", ELECTION, || held(&lab) == [COUNT, 0])
+        .unwrap();
+    let took = healed.elapsed();
+    println!("{COUNT} instances: one master each {took:?} after the heal");
+    // Router 1's next advertisement reaches router 2 at most one interval after the heal;
+    // the margin covers removing 100 addresses and this polling (one `ip addr` per round).
+    let limit = ADVERT_INT + Duration::from_millis(500);
+    assert!(took <= limit, "one master per instance {took:?} after the heal (limit {limit:?})");
+    // And so it stays for a Master_Down_Interval.
+    let settled = Instant::now();
+    while settled.elapsed() < backup_down {
+        assert_eq!(held(&lab), [COUNT, 0], "VIPs held by r1, r2 after the heal");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -179,16 +179,25 @@ const STRICT: &str = "only its link-local rule for IPv6 and its default of no_ac
                       traffic to the virtual addresses are not";
 const NO_FIREWALL: &str = "no iptables/nftables rules are set: traffic to the virtual addresses \
                            is accepted as without vrrp_strict";
+const SYNC_GROUP_LAB: &str =
+    "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns";
+const TRACK_FILE_LAB: &str =
+    "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes";
+const FIFO_LAB: &str =
+    "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap";
+const PRIORITY_CHANGES: &str = "vrrp-config/tests/validation.rs::notify_fifos_and_priority_changes";
+const GROUP_TRACKING: &str =
+    "vrrp-config/tests/validation.rs::a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule";
+const ROUTES_LAB: &str = "tests/tests/virtual_routes.rs::vrrpd_moves_routes_and_rules_with_the_vip";
+const STATICS_LAB: &str =
+    "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop";
 const SCHEDULING: &str = "harmless: vrrpd runs with the scheduling and memory settings it was \
                           started with";
-const FIFO: &str = "no state changes are written to a FIFO: whatever reads it (load balancer \
-                    glue, monitoring) is not told; notify scripts still run";
-const DUMPS: &str = "keepalived's state, statistics and JSON dump files are not written: use \
-                     `vrrpd status` (--json) and the metrics";
+const DUMPS: &str = "the dump files keep keepalived's default names, in the folder given by \
+                     `--dump-dir`; keepalived's JSON version 1 is written";
 const NO_ADVERT_RULE: &str = "vrrpd answers as RFC 9568 says: a master sends an advertisement on \
                               hearing a lower priority; election results are the same";
 const EXTRA_GARP: &str = "no gratuitous ARP / NA is sent on other interfaces";
-const INSIDE_TRACK_FILE: &str = "part of track_file, which is not supported";
 const INSIDE_TRACK_PROCESS: &str = "part of vrrp_track_process, which is not supported";
 const INSIDE_HMAC: &str = "part of auth_hmac, which is not supported";
 const ADDRESS_FLAG: &str = "the address is added without this option; VRRP does not depend on it";
@@ -211,9 +220,9 @@ pub const KEYWORDS: &[Keyword] = &[
         "static addresses are held whatever happens: the instances of a tracking group do not go to \
          FAULT with them",
     ),
-    acted("static_ipaddress", TopLevel, "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop"),
-    acted("static_routes", TopLevel, "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop"),
-    acted("static_rules", TopLevel, "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop"),
+    acted("static_ipaddress", TopLevel, STATICS_LAB),
+    acted("static_routes", TopLevel, STATICS_LAB),
+    acted("static_rules", TopLevel, STATICS_LAB),
     ignored(
         "garp_group",
         TopLevel,
@@ -235,8 +244,8 @@ pub const KEYWORDS: &[Keyword] = &[
         TopLevel,
         "processes are not watched; an instance or sync group tracking one is refused",
     ),
-    acted("track_file", TopLevel, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
-    acted("vrrp_track_file", TopLevel, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
+    acted("track_file", TopLevel, TRACK_FILE_LAB),
+    acted("vrrp_track_file", TopLevel, TRACK_FILE_LAB),
     other("virtual_server", TopLevel, "LVS (virtual servers)"),
     other("virtual_server_group", TopLevel, "LVS (virtual servers)"),
     other("bfd_instance", TopLevel, "BFD"),
@@ -319,18 +328,17 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored("vrrp_rlimit_rtime", GlobalDefs, SCHEDULING),
     ignored("max_auto_priority", GlobalDefs, SCHEDULING),
     ignored("min_auto_priority_delay", GlobalDefs, SCHEDULING),
-    acted("notify_fifo", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
-    acted("notify_fifo_script", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
-    acted("vrrp_notify_fifo", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
-    acted("vrrp_notify_fifo_script", GlobalDefs, "tests/tests/notify_fifo.rs::vrrpd_writes_keepaliveds_lines_in_order_during_a_flap"),
-    acted("vrrp_notify_priority_changes", GlobalDefs, "vrrp-config/tests/validation.rs::notify_fifos_and_priority_changes"),
+    acted("notify_fifo", GlobalDefs, FIFO_LAB),
+    acted("notify_fifo_script", GlobalDefs, FIFO_LAB),
+    acted("vrrp_notify_fifo", GlobalDefs, FIFO_LAB),
+    acted("vrrp_notify_fifo_script", GlobalDefs, FIFO_LAB),
+    acted("vrrp_notify_priority_changes", GlobalDefs, PRIORITY_CHANGES),
     acted("fifo_write_vrrp_states_on_reload", GlobalDefs, "vrrp-node/tests/node_rules.rs::fifo_write_vrrp_states_on_reload_writes_the_unchanged_states_again"),
     acted("script_user", GlobalDefs, TYPED),
-    ignored(
+    acted(
         "enable_script_security",
         GlobalDefs,
-        "scripts run without keepalived's check that neither they nor their folders are \
-         writable by users other than root: review the scripts' permissions",
+        "vrrp-user/src/script_security.rs::a_path_writable_by_others_disables_a_root_script",
     ),
     ignored(
         "vrrp_netlink_*",
@@ -491,7 +499,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "tests/tests/daemon_scenarios.rs::a_tracked_interface_fault_takes_its_sync_group_with_it",
     ),
     acted("track_script", Instance, SCRIPTS),
-    acted("track_file", Instance, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
+    acted("track_file", Instance, TRACK_FILE_LAB),
     refused("track_process", Instance, NOT_TRACKED),
     refused("track_bfd", Instance, NOT_TRACKED),
     acted(
@@ -548,8 +556,8 @@ pub const KEYWORDS: &[Keyword] = &[
         "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
          for version 2 reject this node's advertisements, and both become master",
     ),
-    acted("virtual_routes", Instance, "tests/tests/virtual_routes.rs::vrrpd_moves_routes_and_rules_with_the_vip"),
-    acted("virtual_rules", Instance, "tests/tests/virtual_routes.rs::vrrpd_moves_routes_and_rules_with_the_vip"),
+    acted("virtual_routes", Instance, ROUTES_LAB),
+    acted("virtual_rules", Instance, ROUTES_LAB),
     always("accept", Instance, "vrrpd always accepts traffic addressed to the virtual addresses"),
     ignored(
         "no_accept",
@@ -594,7 +602,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "no script runs when a master hears a lower priority",
     ),
     other("smtp_alert", Instance, "SMTP alerts"),
-    acted("notify_priority_changes", Instance, "vrrp-config/tests/validation.rs::notify_fifos_and_priority_changes"),
+    acted("notify_priority_changes", Instance, PRIORITY_CHANGES),
     other("lvs_sync_daemon_interface", Instance, "LVS (virtual servers)"),
     acted("garp_master_delay", Instance, GARP_OVERRIDE),
     acted("garp_master_refresh", Instance, GARP_OVERRIDE),
@@ -656,21 +664,21 @@ pub const KEYWORDS: &[Keyword] = &[
     // A warning rather than a refusal: the members' faults are shared, which covers the usual
     // split (one member's link down); what is left needs the members' priorities to differ
     // between nodes.
-    acted("group", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
-    acted("track_interface", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
-    acted("track_script", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("group", SyncGroup, SYNC_GROUP_LAB),
+    acted("track_interface", SyncGroup, SYNC_GROUP_LAB),
+    acted("track_script", SyncGroup, SYNC_GROUP_LAB),
     acted("track_file", SyncGroup, "vrrp-config/tests/validation.rs::track_files_with_keepaliveds_defaults_and_sync_group_rule"),
     refused("track_process", SyncGroup, NOT_TRACKED),
     refused("track_bfd", SyncGroup, NOT_TRACKED),
-    acted("notify_backup", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
-    acted("notify_master", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
-    acted("notify_fault", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
-    acted("notify_stop", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
-    acted("notify", SyncGroup, "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns"),
+    acted("notify_backup", SyncGroup, SYNC_GROUP_LAB),
+    acted("notify_master", SyncGroup, SYNC_GROUP_LAB),
+    acted("notify_fault", SyncGroup, SYNC_GROUP_LAB),
+    acted("notify_stop", SyncGroup, SYNC_GROUP_LAB),
+    acted("notify", SyncGroup, SYNC_GROUP_LAB),
     other("smtp_alert", SyncGroup, "SMTP alerts"),
-    acted("global_tracking", SyncGroup, "vrrp-config/tests/validation.rs::a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule"),
-    acted("sync_group_tracking_weight", SyncGroup, "vrrp-config/tests/validation.rs::a_sync_groups_tracking_applies_to_every_member_with_keepaliveds_weight_rule"),
-    acted("notify_priority_changes", SyncGroup, "vrrp-config/tests/validation.rs::notify_fifos_and_priority_changes"),
+    acted("global_tracking", SyncGroup, GROUP_TRACKING),
+    acted("sync_group_tracking_weight", SyncGroup, GROUP_TRACKING),
+    acted("notify_priority_changes", SyncGroup, PRIORITY_CHANGES),
     // vrrp_script.
     acted("script", Script, SCRIPTS),
     acted("interval", Script, TYPED),
@@ -685,9 +693,9 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("user", Script, TYPED),
     acted("init_fail", Script, TYPED),
     // track_file (trackers/track_file.c add_track_file_keywords()).
-    acted("file", TrackFile, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
-    acted("weight", TrackFile, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
-    acted("init_file", TrackFile, "tests/tests/track_file.rs::vrrpd_moves_the_vip_when_the_tracked_file_changes"),
+    acted("file", TrackFile, TRACK_FILE_LAB),
+    acted("weight", TrackFile, TRACK_FILE_LAB),
+    acted("init_file", TrackFile, TRACK_FILE_LAB),
     // vrrp_track_process.
     ignored("process", TrackProcess, INSIDE_TRACK_PROCESS),
     ignored("param_match", TrackProcess, INSIDE_TRACK_PROCESS),

@@ -10,10 +10,10 @@ use std::{net::IpAddr, sync::Arc, time::Instant};
 use anyhow::{anyhow, Result};
 use aya::maps::{MapData, RingBuf};
 use tokio::{io::unix::AsyncFd, sync::mpsc};
-use vrrp_common::{AdvertEvent, InstanceKey};
+use vrrp_common::{AdvertEvent, Counter, InstanceKey};
 use vrrp_proto::Centiseconds;
 
-use crate::{kernel_clock::KernelClock, xdp};
+use crate::{kernel_clock::KernelClock, ring_resync::LossWatch, xdp};
 
 /// A valid advertisement for one instance.
 #[derive(Clone, Debug)]
@@ -53,11 +53,16 @@ fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
 
 /// Forwards ring-buffer events until the receiver is gone, dated by the kernel's clock. The
 /// task ends early only if the ring cannot be polled any more: the daemon watches for that.
+/// Each time the ring is drained, the events the kernel could not queue since the last time
+/// (`event_lost`) are reported on `losses`, after the events forwarded before them.
 pub fn spawn_ring_reader(
     ring: RingBuf<MapData>,
     sender: mpsc::Sender<Arrival>,
     clock: Arc<KernelClock>,
+    counters: xdp::CounterMap,
+    losses: mpsc::Sender<u64>,
 ) -> Result<tokio::task::JoinHandle<()>> {
+    let mut watch = LossWatch::default();
     // SAFETY: the ring buffer (and its descriptor) moves into the AsyncFd and lives as long.
     let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
         .map_err(|error| anyhow!("polling the event ring: {error}"))?;
@@ -72,6 +77,15 @@ pub fn spawn_ring_reader(
                 }
             }
             guard.clear_ready();
+            match xdp::sum_counters(&counters) {
+                Ok(totals) => {
+                    let lost = watch.observe(totals[Counter::EventLost as usize]);
+                    if lost > 0 && losses.send(lost).await.is_err() {
+                        return;
+                    }
+                }
+                Err(error) => log::warn!("reading the event_lost counter: {error:#}"),
+            }
         }
     }))
 }

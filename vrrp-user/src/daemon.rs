@@ -45,7 +45,7 @@ use crate::{
     netlink::{self, Netlink},
     notify_fifo::NotifyFifos,
     once_per_peer::OncePerPeer,
-    scripts,
+    privileges, ring_resync, scripts,
     socket_receiver::SocketReceivers,
     status::{self, CounterSource, Publisher},
     systemd, track_file,
@@ -113,6 +113,10 @@ pub(crate) struct Daemon {
     /// The node as of the end of the latest round of the loop, for the control socket and the
     /// metrics.
     pub(crate) published: Publisher,
+    /// What the capabilities kept after start-up were chosen for (`None` before the drop).
+    pub(crate) privileges: Option<privileges::Needs>,
+    /// Events lost to a full XDP ring, for a rate-limited log line.
+    pub(crate) ring_loss_log: ring_resync::LossLog,
 }
 
 pub async fn run(options: Options) -> Result<()> {
@@ -120,6 +124,9 @@ pub async fn run(options: Options) -> Result<()> {
     // them on every scrape, a daemon starting up included.
     let mut dump_signals = DumpSignals::new()?;
     let config = load_config_on_host(&options.config, &options.load)?;
+    let needs = privileges::Needs::of(&config);
+    privileges::check_available(needs)?;
+    privileges::limit_scripts_to(privileges::kept(needs));
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
     let _lock = lock::acquire(&options.runtime_dir)?;
@@ -152,6 +159,8 @@ pub async fn run(options: Options) -> Result<()> {
         reloads_started: 0,
         reloads_applied: 0,
         published: Publisher::new(counters),
+        privileges: None,
+        ring_loss_log: ring_resync::LossLog::default(),
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -159,13 +168,13 @@ pub async fn run(options: Options) -> Result<()> {
     }
     // The kernel's events must keep coming: a reader that stops would leave a master deaf to
     // preemption, so its end ends the daemon (and systemd restarts a whole one).
-    let mut ring_reader = match daemon
-        .xdp
-        .as_mut()
-        .and_then(|xdp| xdp.take_events().map(|ring| (ring, xdp.clock().clone())))
-    {
-        Some((ring, clock)) => {
-            Some(arrivals::spawn_ring_reader(ring, daemon.arrivals.clone(), clock)?)
+    let (loss_sender, mut ring_losses) = mpsc::channel(16);
+    let mut ring_reader = match daemon.xdp.as_mut().and_then(|xdp| {
+        xdp.take_events().map(|ring| (ring, xdp.clock().clone(), xdp.counter_map()))
+    }) {
+        Some((ring, clock, counters)) => {
+            let arrivals = daemon.arrivals.clone();
+            Some(arrivals::spawn_ring_reader(ring, arrivals, clock, counters?, loss_sender)?)
         }
         None => None,
     };
@@ -179,6 +188,14 @@ pub async fn run(options: Options) -> Result<()> {
         Some(address) => Some(metrics::serve(address, daemon.published.subscribe()).await?),
         None => None,
     };
+    // Everything that needed more is open: keep only what reload and the loop use.
+    let kept = privileges::kept(needs);
+    if let Err(error) = privileges::drop_to(kept).await {
+        daemon.stop().await;
+        return Err(error);
+    }
+    daemon.privileges = Some(needs);
+    log::info!("capabilities kept: {kept}");
     systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 
     let mut terminate = signal(SignalKind::terminate())?;
@@ -223,6 +240,13 @@ pub async fn run(options: Options) -> Result<()> {
             _ = wait_for(ring_reader.as_mut()) => {
                 failure = Some("the XDP event ring cannot be read any more");
                 break;
+            }
+            Some(lost) = ring_losses.recv() => {
+                // The events read before the loss was seen count first.
+                while let Ok(arrival) = arrivals.try_recv() {
+                    daemon.handle_arrival(arrival);
+                }
+                daemon.resync_records(lost);
             }
             Some((name, ok)) = script_results.recv() => {
                 daemon.node.handle_script(Instant::now(), &name, ok)

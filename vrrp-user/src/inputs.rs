@@ -11,14 +11,15 @@ impl Daemon {
     pub(crate) fn handle_timers(&mut self) {
         let now = Instant::now();
         for id in self.node.master_down_due(now) {
-            self.deliver_absorbed(id);
+            self.deliver_record(id, true);
         }
         self.node.handle_timeout(now);
     }
 
     /// The kernel may have absorbed advertisements since the last event: give the newest to
-    /// the node before the instance's master-down timer is judged.
-    fn deliver_absorbed(&mut self, id: InstanceId) {
+    /// the node before the instance's master-down timer is judged (`only_newer`: unless it
+    /// is stamped no later than the last one delivered), or after lost events (`ring_resync`).
+    pub(crate) fn deliver_record(&mut self, id: InstanceId, only_newer: bool) {
         let (Some(xdp), Some(instance)) = (&self.xdp, self.io.get(&id)) else {
             return;
         };
@@ -31,7 +32,7 @@ impl Daemon {
             }
         };
         let tick = record.last_seen_jiffies;
-        if instance.last_delivered_tick.is_some_and(|delivered| tick <= delivered) {
+        if only_newer && instance.last_delivered_tick.is_some_and(|delivered| tick <= delivered) {
             return;
         }
         let seen_at = match xdp.clock().instant_of(tick) {
@@ -163,12 +164,13 @@ impl Daemon {
                     log::warn!("rule {rule} was removed by another agent; putting it back");
                 }
             }
+            NetEvent::Overrun => self.resync_netlink().await,
         }
     }
 
     /// Tells the node the addresses now on `ifindex`, for each instance there (it decides
     /// whether the instance restarts on a new primary address).
-    async fn follow_primary_address(&mut self, ifindex: u32) {
+    pub(crate) async fn follow_primary_address(&mut self, ifindex: u32) {
         let now = Instant::now();
         let on_link: Vec<(InstanceId, std::net::IpAddr)> = self
             .io

@@ -23,15 +23,26 @@ use crate::{
     xdp::{AttachMode, XdpDatapath},
 };
 
-/// Loads and validates the configuration, printing its warnings (a refused file's too).
+/// Loads and validates the configuration, printing its warnings (a refused file's too), and
+/// applies keepalived's script security (which may disable scripts, each with an error line).
+/// It looks users up: never on the event loop.
 pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -> Result<Config> {
-    let loaded = vrrp_config::load_with(path, options).inspect_err(|error| {
+    let mut loaded = vrrp_config::load_with(path, options).inspect_err(|error| {
         for warning in &error.warnings {
             log::warn!("{warning}");
         }
     })?;
     for warning in &loaded.warnings {
         log::warn!("{warning}");
+    }
+    for finding in
+        crate::script_security::apply(&mut loaded.config, &crate::script_security::System)
+    {
+        if finding.error {
+            log::error!("{}: {}", path.display(), finding.text);
+        } else {
+            log::warn!("{}: {}", path.display(), finding.text);
+        }
     }
     Ok(loaded.config)
 }
@@ -62,6 +73,7 @@ pub fn load_config_on_host(
 impl Daemon {
     /// Takes a configuration into service: the first one, or a reload's.
     pub(crate) async fn apply(&mut self, config: Config) -> Result<()> {
+        crate::privileges::check_reload(self.privileges, &config)?;
         let plan = self.node.reload_plan(&config);
         // Open every starting instance's I/O first: an error leaves everything as it was.
         let mut prepared = HashMap::new();
@@ -192,6 +204,7 @@ impl Daemon {
         for task in self.script_tasks.drain(..) {
             task.abort();
         }
+        scripts::forget_users();
         let scripts: Vec<_> = self.node.tracking_scripts().into_iter().cloned().collect();
         let script_user = self.node.config().and_then(|c| c.global.script_user.as_ref());
         self.script_tasks = scripts::spawn_trackers(

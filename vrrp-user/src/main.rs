@@ -331,6 +331,9 @@ fn run(args: RunArgs) -> Result<()> {
     };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Idle blocking threads end soon, so that capabilities can be given up on the one
+        // thread left after start-up (vrrp_user::privileges).
+        .thread_keep_alive(std::time::Duration::from_millis(200))
         .build()
         .context("starting the runtime")?
         .block_on(daemon::run(options))

@@ -4,7 +4,7 @@
 //! Virtual addresses are installed as keepalived does: a host address (`/32`, `/128`, or the
 //! configured prefix) with the configured label and scope, so `ip addr` shows them the same way.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
@@ -59,7 +59,15 @@ pub enum NetEvent {
     RouteRemoved(RouteKey),
     /// A rule with keepalived's protocol was deleted.
     RuleRemoved(Rule),
+    /// The event socket overflowed (ENOBUFS): events were lost, links and addresses must be
+    /// read again.
+    Overrun,
 }
+
+/// Test-only: the event socket's receive buffer in bytes (the kernel's default otherwise), so
+/// that a lab can overflow it.
+pub const RCVBUF_VARIABLE: &str = "VRRPD_NETLINK_RCVBUF";
+const RCVBUF_RANGE: std::ops::RangeInclusive<usize> = 4096..=(16 << 20);
 
 /// Cheap to clone: clones share one netlink connection, whose requests are in flight together.
 #[derive(Clone)]
@@ -68,15 +76,26 @@ pub struct Netlink {
 }
 
 /// The handle for requests and the stream of change notifications.
+///
+/// Requests and notifications use two sockets: notifications come without waiting for the
+/// reader, and when they overflow its buffer the kernel drops what does not fit, which on a
+/// shared socket could be a request's answer (the request would never complete).
 pub fn connect() -> Result<(Netlink, UnboundedReceiver<NetEvent>)> {
-    let (mut connection, handle, mut messages) =
+    let (connection, handle, _) =
         rtnetlink::new_connection().context("opening a netlink socket")?;
+    tokio::spawn(connection);
+    let (mut connection, _, mut messages) =
+        rtnetlink::new_connection().context("opening a netlink socket for events")?;
     let groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
-    connection
-        .socket_mut()
-        .socket_mut()
-        .bind(&SocketAddr::new(0, groups))
-        .context("subscribing to link and address changes")?;
+    let socket = connection.socket_mut().socket_mut();
+    socket.bind(&SocketAddr::new(0, groups)).context("subscribing to link and address changes")?;
+    if let Ok(bytes) = std::env::var(RCVBUF_VARIABLE) {
+        let bytes: usize =
+            bytes.parse().ok().filter(|bytes| RCVBUF_RANGE.contains(bytes)).with_context(|| {
+                format!("{RCVBUF_VARIABLE}={bytes}: not a size in {RCVBUF_RANGE:?}")
+            })?;
+        socket.set_rx_buf_sz(bytes).context("setting the event socket's buffer")?;
+    }
     tokio::spawn(connection);
     let (sender, events) = tokio::sync::mpsc::unbounded_channel();
     routes::watch(sender.clone())?;
@@ -93,8 +112,11 @@ pub fn connect() -> Result<(Netlink, UnboundedReceiver<NetEvent>)> {
 }
 
 fn net_event(message: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
-    let NetlinkPayload::InnerMessage(message) = message.payload else {
-        return None;
+    let message = match message.payload {
+        NetlinkPayload::InnerMessage(message) => message,
+        // netlink-proto reports a read that failed with ENOBUFS as NLMSG_OVERRUN.
+        NetlinkPayload::Overrun(_) => return Some(NetEvent::Overrun),
+        _ => return None,
     };
     match message {
         RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link {
@@ -141,6 +163,56 @@ fn address_of(message: &AddressMessage) -> Option<IpAddr> {
             _ => None,
         })
     })
+}
+
+/// How long one address request may take before it counts as lost (and is retried).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Attempts of an address change, the first included.
+const ATTEMPTS: u32 = 5;
+
+/// After attempt `attempt` (0 for the first) failed with `errno` (`None`: no answer within
+/// [`REQUEST_TIMEOUT`]), how long to wait before the next, or `None` to give up: only
+/// transient failures are retried (the kernel short of memory or busy), with a doubling delay
+/// from 20 ms, at most [`ATTEMPTS`] attempts (about 0.3 s of waiting in all).
+pub fn retry_delay(errno: Option<i32>, attempt: u32) -> Option<Duration> {
+    let transient = errno.is_none_or(|code| {
+        [libc::EBUSY, libc::ENOBUFS, libc::EAGAIN, libc::ENOMEM].contains(&code)
+    });
+    (transient && attempt + 1 < ATTEMPTS).then(|| Duration::from_millis(20 << attempt))
+}
+
+/// Runs `request` until it succeeds, fails for good, or has used its attempts. Each retry is
+/// logged; the final error says how many attempts were made.
+async fn retrying<F, R>(what: &str, mut request: R) -> Result<()>
+where
+    R: FnMut() -> F,
+    F: std::future::Future<Output = Result<(), rtnetlink::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        let (errno, error) = match tokio::time::timeout(REQUEST_TIMEOUT, request()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(rtnetlink::Error::NetlinkError(message))) => {
+                let errno = -message.raw_code();
+                (Some(errno), anyhow!(rtnetlink::Error::NetlinkError(message)))
+            }
+            Ok(Err(error)) => (None, anyhow!(error)),
+            Err(_) => (None, anyhow!("no answer within {REQUEST_TIMEOUT:?}")),
+        };
+        match retry_delay(errno, attempt) {
+            Some(delay) => {
+                crate::recovery::count(crate::recovery::Event::AddressRetry);
+                log::warn!("{what}: {error:#}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            None => {
+                crate::recovery::count(crate::recovery::Event::AddressFailure);
+                return Err(error)
+                    .context(format!("{what} (failed after {} attempts)", attempt + 1));
+            }
+        }
+    }
 }
 
 /// An interface as the daemon needs it.
@@ -197,8 +269,37 @@ impl Netlink {
         Ok(self.addresses(ifindex).await?.iter().any(|(present, _, _)| *present == address))
     }
 
+    /// Every link: name, ifindex, usable.
+    pub async fn links(&self) -> Result<Vec<(String, u32, bool)>> {
+        let mut stream = self.handle.link().get().execute();
+        let mut links = Vec::new();
+        while let Some(link) = stream.try_next().await.context("listing links")? {
+            if let Some(name) = link_name(&link) {
+                links.push((name, link.header.index, link_usable(&link)));
+            }
+        }
+        Ok(links)
+    }
+
+    /// Every address of every interface, with its ifindex.
+    pub async fn all_addresses(&self) -> Result<Vec<(u32, IpAddr)>> {
+        let mut stream = self.handle.address().get().execute();
+        let mut addresses = Vec::new();
+        while let Some(message) = stream.try_next().await.context("listing addresses")? {
+            if let Some(address) = address_of(&message) {
+                addresses.push((message.header.index, address));
+            }
+        }
+        Ok(addresses)
+    }
+
     /// Adds a virtual address; an address already there is not an error (it is ours to own).
+    /// Transient failures are retried ([`retry_delay`]).
     pub async fn add(&self, vip: &VirtualAddress) -> Result<()> {
+        retrying(&format!("adding {}", vip.address), || self.add_once(vip)).await
+    }
+
+    async fn add_once(&self, vip: &VirtualAddress) -> Result<(), rtnetlink::Error> {
         let mut request = self.handle.address().add(vip.ifindex, vip.address, vip.prefix_len);
         let message = request.message_mut();
         message.header.scope = vip.scope;
@@ -211,27 +312,30 @@ impl Netlink {
             message.attributes.push(AddressAttribute::Label(label.clone()));
         }
         match request.execute().await {
-            Ok(()) => Ok(()),
             Err(rtnetlink::Error::NetlinkError(error)) if error.raw_code() == -libc::EEXIST => {
                 Ok(())
             }
-            Err(error) => Err(anyhow!(error)).context(format!("adding {}", vip.address)),
+            result => result,
         }
     }
 
-    /// Removes a virtual address; one already gone is not an error.
+    /// Removes a virtual address; one already gone is not an error. Transient failures are
+    /// retried ([`retry_delay`]).
     pub async fn remove(&self, vip: &VirtualAddress) -> Result<()> {
+        retrying(&format!("removing {}", vip.address), || self.remove_once(vip)).await
+    }
+
+    async fn remove_once(&self, vip: &VirtualAddress) -> Result<(), rtnetlink::Error> {
         let mut stream = self.handle.address().get().set_link_index_filter(vip.ifindex).execute();
-        while let Some(message) = stream.try_next().await.context("listing addresses")? {
+        while let Some(message) = stream.try_next().await? {
             if message.header.index == vip.ifindex && address_of(&message) == Some(vip.address) {
                 return match self.handle.address().del(message).execute().await {
-                    Ok(()) => Ok(()),
                     Err(rtnetlink::Error::NetlinkError(error))
                         if error.raw_code() == -libc::EADDRNOTAVAIL =>
                     {
                         Ok(())
                     }
-                    Err(error) => Err(anyhow!(error)).context(format!("removing {}", vip.address)),
+                    result => result,
                 };
             }
         }
@@ -276,5 +380,34 @@ impl Netlink {
         message.header.index = ifindex;
         message.attributes.push(LinkAttribute::Xdp(vec![LinkXdp::Fd(-1), LinkXdp::Flags(flags)]));
         self.handle.link().set(message).execute().await.context("detaching the XDP program")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_transient_failures_are_retried_with_a_doubling_delay() {
+        let delays: Vec<_> =
+            (0..ATTEMPTS).map(|attempt| retry_delay(Some(libc::ENOBUFS), attempt)).collect();
+        let ms = |ms| Some(Duration::from_millis(ms));
+        assert_eq!(delays, [ms(20), ms(40), ms(80), ms(160), None]);
+        for transient in [libc::EBUSY, libc::EAGAIN, libc::ENOMEM] {
+            assert_eq!(retry_delay(Some(transient), 0), ms(20));
+        }
+        // A request that got no answer is retried too.
+        assert_eq!(retry_delay(None, 1), ms(40));
+        for lasting in [libc::EPERM, libc::EINVAL, libc::ENODEV, libc::EADDRNOTAVAIL] {
+            assert_eq!(retry_delay(Some(lasting), 0), None);
+        }
+    }
+
+    #[test]
+    fn an_overrun_is_an_event() {
+        let mut header = netlink_packet_core::NetlinkHeader::default();
+        header.message_type = netlink_packet_core::NLMSG_OVERRUN;
+        let message = NetlinkMessage::new(header, NetlinkPayload::Overrun(Vec::new()));
+        assert_eq!(net_event(message), Some(NetEvent::Overrun));
     }
 }

@@ -57,27 +57,31 @@ pub async fn run(
             command.env_remove(&name);
         }
     }
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let mut explicit_root = false;
     if let Some(run_as) = run_as {
-        // getpwnam may ask a directory service: never on the event loop's thread.
-        let lookup = run_as.clone();
-        match tokio::task::spawn_blocking(move || user_ids(&lookup)).await {
-            Ok(Some((uid, gid))) => {
-                command.uid(uid).gid(gid);
+        match resolved(run_as).await {
+            Some((uid, gid)) => {
+                explicit_root = uid == 0;
+                // SAFETY: getuid and getgid have no preconditions.
+                if (uid, gid) != unsafe { (libc::getuid(), libc::getgid()) } {
+                    command.uid(uid).gid(gid);
+                }
             }
-            _ => {
+            None => {
                 log::error!("script {program}: unknown user {}", run_as.user);
                 return false;
             }
         }
+    }
+    // SAFETY: prctl and capset are async-signal-safe and touch no memory of the parent.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A script gets no capability unless root is named as its user.
+            crate::privileges::script_pre_exec(explicit_root)
+        });
     }
     // Spawned from the event loop's thread, which lives as long as the daemon: the death
     // signal follows the thread that forked, not the process.
@@ -111,6 +115,35 @@ pub fn notify(script: vrrp_node::ScriptRun) {
     tokio::spawn(async move {
         run(&script.argv, &[], script.run_as.as_ref(), NOTIFY_TIMEOUT).await;
     });
+}
+
+/// Users as looked up since the configuration was (re)loaded: by name, their ids.
+type UserCache = HashMap<(String, Option<String>), Option<(u32, u32)>>;
+static USERS: std::sync::Mutex<Option<UserCache>> = std::sync::Mutex::new(None);
+
+/// A script's user and group ids, looked up once per configuration as keepalived does at
+/// load. getpwnam may ask a directory service: never on the event loop's thread. (Once every
+/// user is known, no thread is started for it, so the daemon's threads can end and give up
+/// their capabilities, see `privileges`.)
+async fn resolved(run_as: &RunAs) -> Option<(u32, u32)> {
+    let key = (run_as.user.clone(), run_as.group.clone());
+    let cached = USERS.lock().ok().and_then(|users| users.as_ref()?.get(&key).copied());
+    if let Some(ids) = cached {
+        return ids;
+    }
+    let lookup = run_as.clone();
+    let ids = tokio::task::spawn_blocking(move || user_ids(&lookup)).await.ok().flatten();
+    if let Ok(mut users) = USERS.lock() {
+        users.get_or_insert_with(HashMap::new).insert(key, ids);
+    }
+    ids
+}
+
+/// A reloaded configuration looks its users up again.
+pub fn forget_users() {
+    if let Ok(mut users) = USERS.lock() {
+        *users = None;
+    }
 }
 
 pub(crate) fn user_ids(run_as: &RunAs) -> Option<(u32, u32)> {

@@ -133,6 +133,9 @@ pub struct DaemonStatus {
     pub datapath: Datapath,
     /// When the status was taken, seconds since the Unix epoch.
     pub time: f64,
+    /// Address changes retried or failed, resynchronisations after lost events.
+    #[serde(default)]
+    pub recovery: crate::recovery::RecoveryStatus,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -275,6 +278,7 @@ impl Status {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             datapath,
             time,
+            recovery: crate::recovery::RecoveryStatus::now(),
         };
         Status { schema: SCHEMA_VERSION, daemon, instances, datapath_counters }
     }
@@ -303,6 +307,9 @@ impl Status {
             self.instances.len(),
             if self.instances.len() == 1 { "" } else { "s" }
         );
+        if let Some(line) = self.daemon.recovery.line() {
+            let _ = writeln!(text, "{line}");
+        }
         for i in &self.instances {
             let _ = writeln!(text);
             let _ = writeln!(

@@ -45,8 +45,13 @@ pub fn run(only: Option<&str>) -> Result<()> {
 
 fn cargo(root: &std::path::Path, name: &str, args: &[&str]) -> Result<()> {
     println!("== {name}");
-    let status =
-        Command::new("cargo").current_dir(root).args(args).status().context("running cargo")?;
+    let status = Command::new("cargo")
+        .current_dir(root)
+        .args(&args[..1])
+        .arg("--locked")
+        .args(&args[1..])
+        .status()
+        .context("running cargo")?;
     if !status.success() {
         bail!("{name} failed ({status})");
     }

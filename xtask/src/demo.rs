@@ -15,7 +15,7 @@ pub fn run() -> Result<()> {
     println!("== Building vrrpd and the demo (release)");
     let status = Command::new("cargo")
         .current_dir(&root)
-        .args(["build", "--release", "--quiet", "-p", "vrrp-user", "-p", "vrrp-tests"])
+        .args(["build", "--locked", "--release", "--quiet", "-p", "vrrp-user", "-p", "vrrp-tests"])
         .args(["--bin", "vrrpd", "--bin", "vrrp-demo"])
         .status()
         .context("running cargo build")?;

@@ -32,7 +32,7 @@ pub fn build(workspace: &Path) -> Result<PathBuf> {
     let mut command = Command::new(&toolchain.cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--release", "--package", CRATE, "--target", TARGET])
+        .args(["build", "--locked", "--release", "--package", CRATE, "--target", TARGET])
         .args(["-Z", "build-std=core"])
         .arg("--target-dir")
         .arg(target_dir(workspace));

@@ -73,7 +73,7 @@ pub fn run(mode: Mode) -> Result<()> {
             text += &format!(
                 "  - bpf-linker {BPF_LINKER_VERSION} against LLVM {BPF_LINKER_LLVM}: \
                  LLVM_PREFIX=/usr/lib/llvm-{BPF_LINKER_LLVM} cargo install bpf-linker \
-                 --version {BPF_LINKER_VERSION} --no-default-features \
+                 --locked --version {BPF_LINKER_VERSION} --no-default-features \
                  --features llvm-{BPF_LINKER_LLVM}\n"
             );
         }
@@ -103,7 +103,14 @@ pub fn run(mode: Mode) -> Result<()> {
         run_command(
             Command::new("cargo")
                 .env("LLVM_PREFIX", format!("/usr/lib/llvm-{BPF_LINKER_LLVM}"))
-                .args(["install", "bpf-linker", "--force", "--version", BPF_LINKER_VERSION])
+                .args([
+                    "install",
+                    "bpf-linker",
+                    "--locked",
+                    "--force",
+                    "--version",
+                    BPF_LINKER_VERSION,
+                ])
                 .args(["--no-default-features", "--features"])
                 .arg(format!("llvm-{BPF_LINKER_LLVM}")),
         )?;

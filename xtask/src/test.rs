@@ -24,6 +24,7 @@ pub fn run(extra: &[String]) -> Result<()> {
     step(
         "clippy",
         Command::new("cargo").current_dir(&root).arg("clippy").args(workspace).args([
+            "--locked",
             "--all-targets",
             "--",
             "-D",
@@ -35,6 +36,7 @@ pub fn run(extra: &[String]) -> Result<()> {
         "vrrpd for the lab tests",
         Command::new("cargo").current_dir(&root).args([
             "build",
+            "--locked",
             "-p",
             "vrrp-user",
             "--bin",
@@ -44,7 +46,11 @@ pub fn run(extra: &[String]) -> Result<()> {
     println!("== tests (unit and integration)");
     let mut command = Command::new("cargo");
     // Every test binary runs, so one failure does not hide others.
-    command.current_dir(&root).args(["test", "--no-fail-fast"]).args(workspace).args(extra);
+    command
+        .current_dir(&root)
+        .args(["test", "--locked", "--no-fail-fast"])
+        .args(workspace)
+        .args(extra);
     let totals = run_counting(&mut command)?;
     // One closing line for the whole suite (cargo test's last line is a doc-test binary's).
     println!(
