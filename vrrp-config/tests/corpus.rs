@@ -46,7 +46,7 @@ const CASES: &[Case] = &[
         file: "cyberark-joetanx-keepalived-master.conf",
         config_id: None,
         interfaces: &["eth0"],
-        unsupported: &["5:5 enable_script_security"],
+        unsupported: &[],
         needs_allow_unsupported: false,
         instances: 1,
         warnings: &[
@@ -82,7 +82,7 @@ const CASES: &[Case] = &[
         file: "k8s-install-noskywalker-master02.conf",
         config_id: None,
         interfaces: &["ens33"],
-        unsupported: &["7:5 enable_script_security"],
+        unsupported: &[],
         needs_allow_unsupported: false,
         instances: 1,
         // keepalived says the same ("Truncating auth_pass to 8 characters").
