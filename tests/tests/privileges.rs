@@ -1,8 +1,8 @@
 //! Least privilege after start-up: the running vrrpd holds exactly CAP_NET_ADMIN and
 //! CAP_NET_RAW (bounding, permitted, effective; nothing inheritable or ambient, in every
 //! thread), and a reload still does what reload does: an instance on a new interface (XDP
-//! attached there, raw sockets opened) and a VIP added. A notify script run as root by default
-//! gets no capability; one whose user is root by name gets the daemon's two.
+//! attached there, raw sockets opened) and a VIP added. A notify script run as root, by default
+//! or by name, gets the daemon's two capabilities and no more.
 //!
 //! Once as root with every capability, once as the systemd unit starts it (no PID 1 systemd
 //! here: `setpriv` gives the unit's CapabilityBoundingSet=, AmbientCapabilities= and
@@ -131,8 +131,8 @@ fn drop_and_reload(launcher: &[&str], bounding: CapSet) {
     })
     .unwrap();
     let script = caps_of(&default_caps);
-    assert_eq!(script.effective, CapSet(0), "a root script by default: {script:?}");
-    assert_eq!(script.permitted, CapSet(0), "a root script by default: {script:?}");
+    assert_eq!(script.effective, expected, "a root script by default: {script:?}");
+    assert_eq!(script.permitted, expected, "a root script by default: {script:?}");
     let named_root = caps_of(&root_caps);
     assert_eq!(named_root.effective, expected, "a script whose user is root: {named_root:?}");
 

@@ -18,10 +18,12 @@
 //! Capabilities belong to threads: the drop is made on the one thread the daemon has left (see
 //! [`drop_to`]), and every later thread inherits its sets.
 //!
-//! A script run as root gets no capability at all (securebit SECBIT_NOROOT), unless the
-//! configuration names root as its user, `script_user root` or `notify_master "..." root`:
-//! then it gets the daemon's remaining ones through the ambient set (see [`script_pre_exec`]).
-//! keepalived runs root's scripts with all of root's capabilities; vrrpd does not.
+//! A script run as root (by default or by name) gets the daemon's remaining capabilities
+//! through the ambient set and nothing more: root gains nothing by exec (securebit
+//! SECBIT_NOROOT, see [`script_pre_exec`]). keepalived runs root's scripts with all of root's
+//! capabilities; the usual notify script (`ip`, `iptables`, `arping`, `systemctl`) needs no
+//! more than these two, and one that does would be refused the same under keepalived's
+//! hardened units.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -336,11 +338,11 @@ pub async fn drop_to(kept: CapSet) -> Result<()> {
     Ok(())
 }
 
-/// What a script whose user is root by name may hold: the daemon's capabilities after
+/// What a script run as root may hold: the daemon's capabilities after
 /// start-up ([`limit_scripts_to`]), also for a script that runs before the drop.
 static SCRIPT_CAPS: AtomicU64 = AtomicU64::new(0);
 
-/// Sets what a script run as root by name gets, before any script runs.
+/// Sets what a script run as root gets, before any script runs.
 pub fn limit_scripts_to(kept: CapSet) {
     SCRIPT_CAPS.store(kept.0, Ordering::Relaxed);
 }
@@ -348,9 +350,8 @@ pub fn limit_scripts_to(kept: CapSet) {
 /// In a script's child process, between fork, the change of user and exec: the script
 /// inherits no ambient capability; run as root, it gains none by executing (SECBIT_NOROOT,
 /// inherited from the daemon after start-up, set here before it), except those of
-/// [`limit_scripts_to`] when the configuration names root as its user, which pass through the
-/// ambient set. Async-signal-safe: system calls only, nothing allocated.
-pub fn script_pre_exec(explicit_root: bool) -> std::io::Result<()> {
+/// [`limit_scripts_to`] when it runs as root, which pass through the ambient set. Async-signal-safe: system calls only, nothing allocated.
+pub fn script_pre_exec(as_root: bool) -> std::io::Result<()> {
     // SAFETY: prctl with integer arguments; capget fills the two data words of version 3.
     unsafe {
         if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 {
@@ -370,7 +371,7 @@ pub fn script_pre_exec(explicit_root: bool) -> std::io::Result<()> {
         {
             return Err(std::io::Error::last_os_error());
         }
-        if !explicit_root {
+        if !as_root {
             return Ok(());
         }
         let mut data = [CapData::default(); 2];

@@ -57,11 +57,12 @@ pub async fn run(
             command.env_remove(&name);
         }
     }
-    let mut explicit_root = false;
+    // SAFETY: getuid has no preconditions.
+    let mut as_root = unsafe { libc::getuid() } == 0;
     if let Some(run_as) = run_as {
         match resolved(run_as).await {
             Some((uid, gid)) => {
-                explicit_root = uid == 0;
+                as_root = uid == 0;
                 // SAFETY: getuid and getgid have no preconditions.
                 if (uid, gid) != unsafe { (libc::getuid(), libc::getgid()) } {
                     command.uid(uid).gid(gid);
@@ -79,8 +80,8 @@ pub async fn run(
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            // A script gets no capability unless root is named as its user.
-            crate::privileges::script_pre_exec(explicit_root)
+            // A script run as root keeps the daemon's remaining capabilities, no more.
+            crate::privileges::script_pre_exec(as_root)
         });
     }
     // Spawned from the event loop's thread, which lives as long as the daemon: the death
