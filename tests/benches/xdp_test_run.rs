@@ -20,6 +20,7 @@ use vrrp_tests::{
     rig::Rig,
     test_run,
 };
+use vrrp_user::hook::Hook;
 
 /// How a path is measured: `runs` test runs of `repeat` repetitions; the median is reported.
 #[derive(Clone, Copy)]
@@ -214,8 +215,8 @@ fn machine() -> String {
 fn main() {
     require_root();
     let floor = load_floor();
-    let mut rig = Rig::load(0).expect("loading vrrp_xdp");
-    let mut mirroring = Rig::load(instance_flags::MIRROR_ALL).expect("loading vrrp_xdp");
+    let mut rig = Rig::load(Hook::Xdp, 0).expect("loading vrrp_xdp");
+    let mut mirroring = Rig::load(Hook::Xdp, instance_flags::MIRROR_ALL).expect("loading vrrp_xdp");
 
     let advert = Advert::v3_ipv4();
     let valid = advert.frame();

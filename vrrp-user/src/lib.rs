@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod control;
 pub mod daemon;
 mod effects;
+pub mod hook;
 mod inputs;
 pub mod inspect;
 pub mod instance;

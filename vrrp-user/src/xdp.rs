@@ -17,7 +17,7 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
     maps::{Array, Map, MapData, PerCpuArray, RingBuf},
-    programs::{xdp::XdpLinkId, Xdp, XdpMode},
+    programs::{xdp::XdpLinkId, SchedClassifier, Xdp, XdpMode},
     Ebpf,
 };
 use aya_log::EbpfLogger;
@@ -92,9 +92,16 @@ impl XdpDatapath {
                 None
             }
         };
-        for name in [names::PROGRAM, names::CLOCK_PROGRAM] {
-            let program = program_named(&mut ebpf, name)?;
-            program.load().with_context(|| format!("the kernel refused the program {name}"))?;
+        for name in [names::PROGRAM, names::CLOCK_PROGRAM, names::TC_PROGRAM] {
+            if name == names::TC_PROGRAM {
+                classifier(&mut ebpf)?.load()
+            } else {
+                program_named(&mut ebpf, name)?.load()
+            }
+            .with_context(|| format!("the kernel refused the program {name}"))?;
+            let program = ebpf
+                .program_mut(name)
+                .ok_or_else(|| anyhow!("the object has no program {name}"))?;
             if let Some(dir) = pin_dir {
                 let path = dir.join(name);
                 program.pin(&path).with_context(|| format!("pinning {}", path.display()))?;
@@ -129,6 +136,11 @@ impl XdpDatapath {
 
     pub fn program(&mut self) -> Result<&mut Xdp> {
         program_named(&mut self.ebpf, names::PROGRAM)
+    }
+
+    /// The same rules as a tc classifier (`vrrp_tc`), sharing the maps.
+    pub fn tc_program(&mut self) -> Result<&mut SchedClassifier> {
+        classifier(&mut self.ebpf)
     }
 
     /// The kernel's tick clock, in which records and events are stamped.
@@ -271,8 +283,14 @@ impl XdpDatapath {
 
 /// What vrrpd pins, under these names only: another tool's pins beside them (`--pin-dir
 /// /sys/fs/bpf`, say) are never touched.
-const OWN_PINS: [&str; 5] =
-    [names::PROGRAM, names::CLOCK_PROGRAM, names::INSTANCES, names::COUNTERS, names::EVENTS];
+const OWN_PINS: [&str; 6] = [
+    names::PROGRAM,
+    names::CLOCK_PROGRAM,
+    names::TC_PROGRAM,
+    names::INSTANCES,
+    names::COUNTERS,
+    names::EVENTS,
+];
 
 /// The pin folder in use, and whether this run created it (then it goes at stop too).
 struct PinDir {
@@ -418,4 +436,12 @@ fn program_named<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
         .ok_or_else(|| anyhow!("the object has no program {name}"))?
         .try_into()
         .with_context(|| format!("the program {name} is not XDP"))
+}
+
+fn classifier(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier> {
+    let name = names::TC_PROGRAM;
+    ebpf.program_mut(name)
+        .ok_or_else(|| anyhow!("the object has no program {name}"))?
+        .try_into()
+        .with_context(|| format!("the program {name} is not a classifier"))
 }
