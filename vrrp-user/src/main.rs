@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use vrrp_user::{
     control,
     daemon::{self, DatapathChoice, Options},
+    hook::HookChoice,
     inspect,
     lock::DEFAULT_RUNTIME_DIR,
     systemd,
@@ -51,6 +52,10 @@ struct RunArgs {
     /// XDP attach mode: auto tries native (driver) mode and falls back to generic.
     #[arg(long, value_enum, default_value_t = AttachMode::Auto)]
     xdp_mode: AttachMode,
+    /// Kernel hook per interface: auto takes XDP where it attaches and tc ingress (tcx, Linux
+    /// >= 6.6) where another program holds XDP or the driver refuses it.
+    #[arg(long, value_enum, default_value_t = HookChoice::Auto)]
+    hook: HookChoice,
     /// bpffs folder for the pinned program and maps (readable with bpftool). Where it is on
     /// no bpffs, XDP runs unpinned; an existing folder must be root's, mode 0700.
     #[arg(long, default_value = DEFAULT_PIN_DIR)]
@@ -232,6 +237,7 @@ fn run(args: RunArgs) -> Result<()> {
         config: args.config,
         datapath: args.datapath,
         attach_mode: args.xdp_mode,
+        hook: args.hook,
         pin_dir: args.pin_dir,
         runtime_dir: args.runtime_dir,
         load: args.load.options(),
