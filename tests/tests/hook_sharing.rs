@@ -16,7 +16,7 @@ use vrrp_tests::{
     lab::{reference_config, vrrpd_binary, ReferenceLab, SERVER1},
     netns, require_root, wait_until,
 };
-use vrrp_user::status::Status;
+use vrrp_user::{status::Status, tcx};
 
 const ELECTION: Duration = Duration::from_secs(15);
 /// The UDP port the filter is told to drop.
@@ -197,4 +197,42 @@ fn with_hook_xdp_vrrpd_refuses_an_interface_whose_xdp_another_program_holds() {
         "the refusal says why:\n{log}"
     );
     assert!(filter_attached(&lab, 1), "the filter is left alone");
+}
+
+#[test]
+fn cleanup_detaches_a_vrrp_tc_link_that_outlived_its_daemon() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("hk").expect("building the lab");
+    let c1 = lab.write_config(1, "keepalived.conf", &reference_config(1)).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &["--hook", "tcx"]).unwrap();
+    lab.daemon(d1).wait_for_log("data path: tcx\n", ELECTION).unwrap();
+    // Another process holds vrrpd's link (as a pin or an inherited descriptor would), so the
+    // link outlives the daemon's SIGKILL.
+    let link = {
+        let _inside = netns::enter(lab.router(1)).unwrap();
+        let ifindex = lab.lab.ifindex(lab.router(1), "ens3").unwrap();
+        let attachments = tcx::ingress(ifindex).expect("querying tcx ingress");
+        let ours = attachments.iter().find(|a| a.link_id != 0).expect("vrrpd's tcx link");
+        tcx::open(ours.link_id).expect("holding vrrpd's link")
+    };
+    lab.daemon(d1).kill();
+    lab.daemon(d1).wait_exit(ELECTION).expect("vrrpd dies");
+    assert!(vrrp_tc_attached(&lab, 1), "the held link keeps vrrp_tc attached");
+
+    let cleanup = Command::new("ip")
+        .args(["netns", "exec", lab.router(1)])
+        .arg(vrrpd_binary().unwrap())
+        .args(["cleanup", "-f"])
+        .arg(&c1)
+        .arg("--pin-dir")
+        .arg(lab.bpffs.join("r1"))
+        .arg("--runtime-dir")
+        .arg(runtime_dir(&lab, 1))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&cleanup.stderr);
+    assert!(cleanup.status.success(), "vrrpd cleanup: {stderr}");
+    assert!(stderr.contains("detached a stale vrrp_tc"), "cleanup says what it removed:\n{stderr}");
+    assert!(!vrrp_tc_attached(&lab, 1), "cleanup detached the link");
+    drop(link);
 }

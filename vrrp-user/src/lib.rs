@@ -24,5 +24,6 @@ pub mod slots;
 pub mod socket_receiver;
 pub mod status;
 pub mod systemd;
+pub mod tcx;
 pub mod test_run;
 pub mod xdp;
