@@ -94,6 +94,8 @@ pub struct XdpDatapath {
     counters: PerCpuArray<MapData, CounterTable>,
     events: Option<RingBuf<MapData>>,
     links: Vec<(String, Attachment)>,
+    /// Why `vrrp_tc` is not loaded, if the kernel refused it.
+    tc_refused: Option<String>,
     pin_dir: Option<PinDir>,
     /// The program's debug log (aya-log): rare events only, never per packet.
     logger: Option<KernelLog>,
@@ -113,20 +115,29 @@ impl XdpDatapath {
                 None
             }
         };
-        for name in [names::PROGRAM, names::CLOCK_PROGRAM, names::TC_PROGRAM] {
-            if name == names::TC_PROGRAM {
-                classifier(&mut ebpf)?.load()
-            } else {
-                program_named(&mut ebpf, name)?.load()
-            }
-            .with_context(|| format!("the kernel refused the program {name}"))?;
-            let program = ebpf
-                .program_mut(name)
-                .ok_or_else(|| anyhow!("the object has no program {name}"))?;
+        for name in [names::PROGRAM, names::CLOCK_PROGRAM] {
+            let program = program_named(&mut ebpf, name)?;
+            program.load().with_context(|| format!("the kernel refused the program {name}"))?;
             if let Some(dir) = pin_dir {
                 let path = dir.join(name);
                 program.pin(&path).with_context(|| format!("pinning {}", path.display()))?;
             }
+        }
+        // The tc program is needed only where XDP does not attach: a kernel that refuses it
+        // costs the tc hook, never the XDP path.
+        let tc_refused = match classifier(&mut ebpf)?.load() {
+            Ok(()) => None,
+            Err(error) => {
+                let why = format!("the kernel refused {}: {error}", names::TC_PROGRAM);
+                log::warn!("{why}; the tc hook is unavailable");
+                Some(why)
+            }
+        };
+        if let (None, Some(dir)) = (&tc_refused, pin_dir) {
+            let path = dir.join(names::TC_PROGRAM);
+            classifier(&mut ebpf)?
+                .pin(&path)
+                .with_context(|| format!("pinning {}", path.display()))?;
         }
         let clock_fd =
             program_named(&mut ebpf, names::CLOCK_PROGRAM)?.fd()?.as_fd().try_clone_to_owned()?;
@@ -149,6 +160,7 @@ impl XdpDatapath {
             counters,
             events,
             links: Vec::new(),
+            tc_refused,
             pin_dir: pins,
             logger,
             clock,
@@ -199,6 +211,9 @@ impl XdpDatapath {
     /// the chain: a VRRP frame is judged before any other program can drop or redirect it,
     /// and everything else goes on to them untouched (`TC_ACT_UNSPEC`).
     pub fn attach_tcx(&mut self, ifname: &str) -> Result<()> {
+        if let Some(why) = &self.tc_refused {
+            bail!("{why}");
+        }
         let link = self
             .tc_program()?
             .attach_with_options(
