@@ -10,8 +10,6 @@ pub enum Hook {
 }
 
 impl Hook {
-    pub const ALL: [Hook; 2] = [Hook::Xdp, Hook::Tcx];
-
     pub fn name(self) -> &'static str {
         match self {
             Hook::Xdp => "xdp",
