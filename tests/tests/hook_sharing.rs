@@ -2,7 +2,7 @@
 //! libxdp dispatcher) on both routers' interfaces, holds their XDP hooks. With `--hook auto`
 //! vrrpd takes tc ingress (tcx) there and says why; it elects, fails over, reloads and
 //! restarts, while the filter keeps filtering and stays attached through vrrpd's stop and
-//! SIGKILL.
+//! SIGKILL; keepalived and vrrpd on tcx interoperate as they do on XDP.
 
 use std::{
     path::PathBuf,
@@ -235,4 +235,29 @@ fn cleanup_detaches_a_vrrp_tc_link_that_outlived_its_daemon() {
     assert!(stderr.contains("detached a stale vrrp_tc"), "cleanup says what it removed:\n{stderr}");
     assert!(!vrrp_tc_attached(&lab, 1), "cleanup detached the link");
     drop(link);
+}
+
+#[test]
+fn on_tcx_beside_the_filter_vrrpd_backs_up_keepalived_and_takes_over_when_it_stops() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("hk").expect("building the lab");
+    let loaded = xdp_tools(&lab, 2, "xdp-filter", &["load", "--mode", "skb", "ens3"]);
+    assert!(loaded.status.success(), "xdp-filter load: {loaded:?}");
+    let c1 = lab.write_config(1, "keepalived.conf", &reference_config(1)).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &reference_config(2)).unwrap();
+    let keepalived = lab.start_keepalived(1, &c1).expect("keepalived (cargo xtask setup)");
+    let vrrpd = lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.daemon(vrrpd).wait_for_log("data path: tcx\n", ELECTION).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("keepalived (110) becomes master");
+    // vrrpd hears keepalived in the kernel, at tc ingress, and stays backup.
+    wait_until("vrrpd's kernel program accepts keepalived's advertisements", ELECTION, || {
+        status(&lab, 2).is_some_and(|status| accepted(&status) > 0)
+    })
+    .unwrap();
+    assert!(!lab.has_vip(2).unwrap(), "vrrpd stays backup while keepalived advertises");
+
+    lab.daemon(keepalived).stop(Duration::from_secs(5));
+    lab.wait_for_master(2, ELECTION).expect("vrrpd takes over when keepalived stops");
+    assert!(lab.client_ping(), "the client reaches the VIP through vrrpd");
+    assert!(filter_attached(&lab, 2), "the filter stays in front of vrrpd");
 }
