@@ -16,9 +16,10 @@ use vrrp_user::{
 
 /// An eBPF-accelerated VRRP daemon (RFC 9568, VRRPv2 and v3) that runs keepalived.conf files.
 ///
-/// Advertisements are validated by an XDP program in the kernel: invalid and unauthorised ones
-/// are dropped and counted there, and the daemon wakes only when something changed. Where XDP
-/// cannot attach, a raw-socket data path does the same checks in user space.
+/// Advertisements are validated by an XDP program in the kernel (or by the same rules at tc
+/// ingress, where another program holds XDP): invalid and unauthorised ones are dropped and
+/// counted there, and the daemon wakes only when something changed. Where no kernel hook
+/// attaches, a raw-socket data path does the same checks in user space.
 ///
 /// Examples:
 ///   vrrpd -f /etc/keepalived/keepalived.conf      run (in the foreground; systemd Type=notify)
