@@ -1,18 +1,15 @@
 //! Nanoseconds per frame of `vrrp_xdp` under BPF_PROG_TEST_RUN, beside an empty XDP program
 //! (`r0 = XDP_PASS; exit`) on the same frames as the floor: what the kernel's test harness costs
-//! by itself. The kernel reports the average over `repeat` runs; each figure here is the median of
+//! by itself; and the same for `vrrp_tc` beside an empty tc program (`r0 = TC_ACT_UNSPEC`). The kernel reports the average over `repeat` runs; each figure here is the median of
 //! several such averages. Reports, never asserts: timings depend on the machine and its load.
 //!
 //! Run as root: `cargo bench -p vrrp-tests --bench xdp_test_run`.
 
 use std::{
-    borrow::Cow,
     net::{IpAddr, Ipv4Addr},
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{FromRawFd, OwnedFd},
 };
 
-use aya::programs::{loaded_programs, Xdp};
-use aya_obj::programs::XdpAttachType;
 use vrrp_common::{instance_flags, Counter, EVENTS_BYTES, MAX_UNICAST_PEERS};
 use vrrp_tests::{
     corpus::{self, Advert, Layout},
@@ -20,6 +17,7 @@ use vrrp_tests::{
     rig::Rig,
     test_run,
 };
+use vrrp_user::hook::Hook;
 
 /// How a path is measured: `runs` test runs of `repeat` repetitions; the median is reported.
 #[derive(Clone, Copy)]
@@ -35,6 +33,7 @@ const STEADY: Workload = Workload { repeat: 1_000_000, runs: 15 };
 const EVENTS: Workload = Workload { repeat: 4096, runs: 101 };
 
 const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
 const BPF_PROG_TYPE_XDP: u32 = 6;
 const BPF_XDP: u32 = 37;
 
@@ -66,47 +65,60 @@ struct ProgLoadAttr {
     expected_attach_type: u32,
 }
 
-/// `r0 = XDP_PASS; exit`, loaded with a raw bpf(2) call and wrapped in aya's `Xdp` handle.
-fn load_floor() -> Xdp {
-    let program = [
-        // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 2 (XDP_PASS)
-        Instruction { code: 0xb7, registers: 0, offset: 0, immediate: 2 },
-        // BPF_JMP | BPF_EXIT
-        Instruction { code: 0x95, registers: 0, offset: 0, immediate: 0 },
-    ];
-    let license = c"GPL";
-    let mut name = [0u8; 16];
-    name[..10].copy_from_slice(b"xdp_floor\0");
-    let attr = ProgLoadAttr {
-        prog_type: BPF_PROG_TYPE_XDP,
-        insn_cnt: program.len() as u32,
-        insns: program.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        prog_name: name,
-        expected_attach_type: BPF_XDP,
-        ..ProgLoadAttr::default()
-    };
-    // SAFETY: attr and the buffers it points to are valid for the call.
-    let fd = unsafe {
-        libc::syscall(libc::SYS_bpf, BPF_PROG_LOAD, &raw const attr, size_of::<ProgLoadAttr>())
-    };
-    assert!(fd >= 0, "BPF_PROG_LOAD of the floor: {}", std::io::Error::last_os_error());
-    // SAFETY: a fresh descriptor the kernel just returned, owned here alone.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))
-        .expect("reading the floor program's fdinfo");
-    let id: u32 = fdinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("prog_id:"))
-        .and_then(|id| id.trim().parse().ok())
-        .expect("fdinfo names the program id");
-    let info = loaded_programs()
-        .filter_map(Result::ok)
-        .find(|info| info.id() == id)
-        .expect("the floor program is listed");
-    // The handle holds its own descriptor; `fd` may close.
-    Xdp::from_program_info(info, Cow::Borrowed("xdp_floor"), XdpAttachType::Interface)
-        .expect("wrapping the floor program")
+/// An empty program of the hook's type, loaded with a raw bpf(2) call: `r0 = XDP_PASS; exit`
+/// for XDP, `r0 = TC_ACT_UNSPEC; exit` for tc. What the test harness costs by itself.
+struct Floor {
+    hook: Hook,
+    program: OwnedFd,
+}
+
+impl Floor {
+    fn load(hook: Hook) -> Self {
+        let (prog_type, expected_attach_type, verdict, name) = match hook {
+            Hook::Xdp => (BPF_PROG_TYPE_XDP, BPF_XDP, 2, &b"xdp_floor\0"[..]),
+            Hook::Tcx => (BPF_PROG_TYPE_SCHED_CLS, 0, -1, &b"tc_floor\0"[..]),
+        };
+        let program = [
+            // BPF_ALU64 | BPF_MOV | BPF_K: r0 = the verdict that passes the frame on
+            Instruction { code: 0xb7, registers: 0, offset: 0, immediate: verdict },
+            // BPF_JMP | BPF_EXIT
+            Instruction { code: 0x95, registers: 0, offset: 0, immediate: 0 },
+        ];
+        let license = c"GPL";
+        let mut prog_name = [0u8; 16];
+        prog_name[..name.len()].copy_from_slice(name);
+        let attr = ProgLoadAttr {
+            prog_type,
+            insn_cnt: program.len() as u32,
+            insns: program.as_ptr() as u64,
+            license: license.as_ptr() as u64,
+            prog_name,
+            expected_attach_type,
+            ..ProgLoadAttr::default()
+        };
+        // SAFETY: attr and the buffers it points to are valid for the call.
+        let fd = unsafe {
+            libc::syscall(libc::SYS_bpf, BPF_PROG_LOAD, &raw const attr, size_of::<ProgLoadAttr>())
+        };
+        assert!(fd >= 0, "BPF_PROG_LOAD of the floor: {}", std::io::Error::last_os_error());
+        // SAFETY: a fresh descriptor the kernel just returned, owned here alone.
+        Self { hook, program: unsafe { OwnedFd::from_raw_fd(fd as i32) } }
+    }
+
+    fn run(&self, frame: &[u8], repeat: u32) -> test_run::RunResult {
+        let (result, passed) = match self.hook {
+            Hook::Xdp => {
+                (test_run::run(&self.program, frame, corpus::IFINDEX, repeat), test_run::XDP_PASS)
+            }
+            Hook::Tcx => (
+                test_run::run_skb(&self.program, frame, corpus::IFINDEX, repeat),
+                test_run::TC_ACT_UNSPEC,
+            ),
+        };
+        let result = result.expect("floor test run");
+        assert_eq!(result.action, passed, "the floor passes everything");
+        result
+    }
 }
 
 fn median(mut values: Vec<u32>) -> u32 {
@@ -147,20 +159,15 @@ impl Row {
 }
 
 /// Median nanoseconds per frame of the floor program on `frame`.
-fn floor_ns(floor: &Xdp, frame: &[u8], repeat: u32, runs: usize) -> u32 {
-    let run = || {
-        test_run::run(floor.fd().expect("the floor program"), frame, corpus::IFINDEX, repeat)
-            .expect("floor test run")
-    };
-    assert_eq!(run().action, test_run::XDP_PASS, "the floor passes everything");
-    median((0..runs).map(|_| run().duration_ns).collect())
+fn floor_ns(floor: &Floor, frame: &[u8], repeat: u32, runs: usize) -> u32 {
+    median((0..runs).map(|_| floor.run(frame, repeat).duration_ns).collect())
 }
 
-/// Measures `vrrp_xdp` and the floor on `frame`. Every run must count its `repeat` frames under
+/// Measures the rig's program (`vrrp_xdp` or `vrrp_tc`) and the floor of its hook on `frame`. Every run must count its `repeat` frames under
 /// `expected` (nothing for non-VRRP); events the ring could not take are counted as lost.
 fn measure(
     rig: &mut Rig,
-    floor: &Xdp,
+    floor: &Floor,
     path: &str,
     frame: &[u8],
     expected: Option<Counter>,
@@ -213,9 +220,11 @@ fn machine() -> String {
 
 fn main() {
     require_root();
-    let floor = load_floor();
-    let mut rig = Rig::load(0).expect("loading vrrp_xdp");
-    let mut mirroring = Rig::load(instance_flags::MIRROR_ALL).expect("loading vrrp_xdp");
+    let floor = Floor::load(Hook::Xdp);
+    let tc_floor = Floor::load(Hook::Tcx);
+    let mut rig = Rig::load(Hook::Xdp, 0).expect("loading vrrp_xdp");
+    let mut tc_rig = Rig::load(Hook::Tcx, 0).expect("loading vrrp_tc");
+    let mut mirroring = Rig::load(Hook::Xdp, instance_flags::MIRROR_ALL).expect("loading vrrp_xdp");
 
     let advert = Advert::v3_ipv4();
     let valid = advert.frame();
@@ -249,6 +258,7 @@ fn main() {
     for frame in [&valid, &unicast, &last_peer, &ipv6, &twenty, &many] {
         rig.run(frame).expect("priming the record");
     }
+    tc_rig.run(&valid).expect("priming the record");
     mirroring.run(&valid).expect("priming the record");
 
     let advert = Target::Under(100);
@@ -285,6 +295,16 @@ fn main() {
         rows.push(measure(&mut rig, &floor, path, frame, Some(counter), STEADY, Target::None));
     }
 
+    // The same rules at tc ingress, against an empty tc program: what vrrpd in front of other
+    // tc programs costs their traffic.
+    let tc_paths: [(&str, &[u8], Option<Counter>, Target); 2] = [
+        ("tcx: not VRRP (UDP/IPv4)", &udp, None, Target::NearFloor(5)),
+        ("tcx: absorbed VRRPv3/IPv4", &valid, Some(Counter::Absorbed), advert),
+    ];
+    for (path, frame, expected, target) in tc_paths {
+        rows.push(measure(&mut tc_rig, &tc_floor, path, frame, expected, STEADY, target));
+    }
+
     let (steady, events) = (STEADY, EVENTS);
     println!(
         "\nvrrp_xdp under BPF_PROG_TEST_RUN, ns per frame: median of {} runs of {} repetitions;",
@@ -292,7 +312,7 @@ fn main() {
     );
     println!("event path: {} runs of {}, ring drained between runs", events.runs, events.repeat);
     println!("machine: {}\n", machine());
-    println!("| path | frame | vrrp_xdp | floor | difference | target |");
+    println!("| path | frame | vrrp_xdp (vrrp_tc for tcx) | floor | difference | target |");
     println!("|---|---:|---:|---:|---:|---|");
     for row in &rows {
         println!(

@@ -40,3 +40,23 @@ pub fn wait_until(
     }
     Ok(())
 }
+
+/// Runs each listed test function (`fn NAME(hook: Hook)`) once per kernel hook, as
+/// `at_xdp::NAME` (`vrrp_xdp`) and `at_tcx::NAME` (`vrrp_tc`): one set of rules, proved at both.
+#[macro_export]
+macro_rules! at_each_hook {
+    ($($test:ident),* $(,)?) => {
+        mod at_xdp {
+            $(#[test]
+            fn $test() {
+                super::$test(vrrp_user::hook::Hook::Xdp)
+            })*
+        }
+        mod at_tcx {
+            $(#[test]
+            fn $test() {
+                super::$test(vrrp_user::hook::Hook::Tcx)
+            })*
+        }
+    };
+}

@@ -396,7 +396,7 @@ fn with_datapath_auto_the_socket_path_runs_only_where_xdp_cannot_attach() {
     require_root();
     let mut lab = ReferenceLab::with_prefix("sk").unwrap();
     // Router 1 speaks on a macvlan, which has no native XDP: `--xdp-mode native` loads the
-    // program but cannot attach it.
+    // program but cannot attach it (and `--hook xdp` rules out tc ingress).
     let r1 = lab.router(1).to_owned();
     let address = format!("{}/24", vrrp_tests::lab::SERVER1);
     for args in [
@@ -410,7 +410,7 @@ fn with_datapath_auto_the_socket_path_runs_only_where_xdp_cannot_attach() {
     let text = vrrp_tests::lab::reference_config(1).replace("interface ens3", "interface mv0");
     let c1 = lab.write_config(1, "keepalived.conf", &text).unwrap();
     let c2 = lab.write_config(2, "keepalived.conf", &vrrp_tests::lab::reference_config(2)).unwrap();
-    let d1 = lab.start_vrrpd(1, &c1, &["--xdp-mode", "native"]).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &["--xdp-mode", "native", "--hook", "xdp"]).unwrap();
     let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
     lab.daemon(d1)
         .wait_for_log("data path: raw sockets, because XDP cannot be attached", ELECTION)

@@ -1,8 +1,9 @@
-//! The XDP program on a corpus of crafted frames through BPF_PROG_TEST_RUN: every kind of valid
-//! advertisement, one malformed frame per drop reason, traffic that is not VRRP, the events a
-//! sequence of advertisements raises, and the frame sizes a test run accepts.
+//! The kernel programs on a corpus of crafted frames through BPF_PROG_TEST_RUN: every kind of
+//! valid advertisement, one malformed frame per drop reason, traffic that is not VRRP, the
+//! events a sequence of advertisements raises, and the frame sizes a test run accepts. The
+//! rules run at both hooks (`at_xdp::`, `at_tcx::`), with the verdicts in XDP's terms.
 //!
-//! Each test loads its own program, so its maps start empty.
+//! Each test loads its own programs, so its maps start empty.
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
@@ -14,18 +15,32 @@ use vrrp_common::{
     EVENTS_BYTES, FAMILY_IPV4, INSTANCE_SLOTS,
 };
 use vrrp_tests::{
+    at_each_hook,
     corpus::{self, Advert, Expect, Recorded, OTHER_MAC, OTHER_PEER_V4, STRANGER_MAC},
     frames::udp_ipv4_frame,
     require_root,
-    rig::{coarse_clock_resolution, Outcome, Rig},
-    test_run::{self, XDP_DROP, XDP_PASS},
+    rig::{coarse_clock_resolution, skb_test_run_refuses, Outcome, Rig},
+    test_run::{XDP_DROP, XDP_PASS},
     wait_until,
 };
+use vrrp_user::hook::Hook;
 
-fn rig(extra_flags: u8) -> Rig {
+fn rig(hook: Hook, extra_flags: u8) -> Rig {
     require_root();
-    Rig::load(extra_flags).expect("loading and configuring the XDP program")
+    Rig::load(hook, extra_flags).expect("loading and configuring the kernel programs")
 }
+
+at_each_hook!(
+    every_valid_advertisement_is_passed_recorded_and_reported_once,
+    consume_valid_drops_valid_advertisements_after_accounting,
+    every_malformed_frame_is_dropped_under_its_own_reason,
+    advertisements_for_no_instance_are_counted_and_passed,
+    traffic_that_is_not_vrrp_passes_uncounted,
+    events_are_raised_for_changes_only,
+    mirror_all_reports_every_advertisement,
+    a_full_ring_buffer_counts_event_lost_and_still_records,
+    an_instance_placed_past_its_home_slot_is_found_there,
+);
 
 fn reported() -> Vec<(&'static str, u64)> {
     vec![(Counter::Reported.name(), 1)]
@@ -88,12 +103,11 @@ fn run_timed(rig: &mut Rig, name: &str, frame: &[u8], key: &Recorded) -> (Outcom
     (outcome, record)
 }
 
-#[test]
-fn every_valid_advertisement_is_passed_recorded_and_reported_once() {
+fn every_valid_advertisement_is_passed_recorded_and_reported_once(hook: Hook) {
     for case in corpus::valid() {
         let Expect::Valid(expected) = case.expect else { panic!("{}: not valid", case.name) };
         let name = case.name;
-        let mut rig = rig(0);
+        let mut rig = rig(hook, 0);
         assert_eq!(rig.record(&expected.key).unwrap(), None, "{name}: recorded before any run");
 
         let (first, record) = run_timed(&mut rig, name, &case.frame, &expected);
@@ -125,9 +139,8 @@ fn every_valid_advertisement_is_passed_recorded_and_reported_once() {
     }
 }
 
-#[test]
-fn consume_valid_drops_valid_advertisements_after_accounting() {
-    let mut rig = rig(instance_flags::CONSUME_VALID);
+fn consume_valid_drops_valid_advertisements_after_accounting(hook: Hook) {
+    let mut rig = rig(hook, instance_flags::CONSUME_VALID);
     for case in corpus::valid() {
         let Expect::Valid(expected) = case.expect else { panic!("{}: not valid", case.name) };
         let count_before = rig.record(&expected.key).unwrap().map_or(0, |r| r.count);
@@ -152,9 +165,8 @@ fn consume_valid_drops_valid_advertisements_after_accounting() {
     assert_eq!((other.action, other.counted), (XDP_PASS, vec![]));
 }
 
-#[test]
-fn every_malformed_frame_is_dropped_under_its_own_reason() {
-    let mut rig = rig(0);
+fn every_malformed_frame_is_dropped_under_its_own_reason(hook: Hook) {
+    let mut rig = rig(hook, 0);
     let mut covered = Vec::new();
     for case in corpus::malformed() {
         let Expect::Drop(reason) = case.expect else { panic!("{}: not a drop", case.name) };
@@ -173,10 +185,9 @@ fn every_malformed_frame_is_dropped_under_its_own_reason() {
     assert!(missing.is_empty(), "drop reasons without a malformed frame: {missing:?}");
 }
 
-#[test]
-fn advertisements_for_no_instance_are_counted_and_passed() {
+fn advertisements_for_no_instance_are_counted_and_passed(hook: Hook) {
     // Even with CONSUME_VALID on every instance: the frame is not theirs to consume.
-    let mut rig = rig(instance_flags::CONSUME_VALID);
+    let mut rig = rig(hook, instance_flags::CONSUME_VALID);
     for case in corpus::unclaimed() {
         let Expect::Passed(reason) = case.expect else { panic!("{}: not passed", case.name) };
         let outcome = rig.run(&case.frame).expect("BPF_PROG_TEST_RUN");
@@ -190,11 +201,15 @@ fn advertisements_for_no_instance_are_counted_and_passed() {
     }
 }
 
-#[test]
-fn traffic_that_is_not_vrrp_passes_uncounted() {
-    let mut rig = rig(0);
+fn traffic_that_is_not_vrrp_passes_uncounted(hook: Hook) {
+    let mut rig = rig(hook, 0);
     for case in corpus::not_vrrp() {
         assert_eq!(case.expect, Expect::NotVrrp, "{}", case.name);
+        if hook == Hook::Tcx && skb_test_run_refuses(&case.frame) {
+            assert_eq!(refusal(&mut rig, &case.frame), libc::EINVAL, "{}: refused", case.name);
+            println!("{} ({} bytes): no skb test run of it", case.name, case.frame.len());
+            continue;
+        }
         let outcome = rig.run(&case.frame).expect("BPF_PROG_TEST_RUN");
         println!("{} ({} bytes): {outcome:?}", case.name, case.frame.len());
         assert_eq!(outcome.action, XDP_PASS, "{}: verdict", case.name);
@@ -208,8 +223,7 @@ fn traffic_that_is_not_vrrp_passes_uncounted() {
 
 /// The error number of a test run that the kernel refused.
 fn refusal(rig: &mut Rig, frame: &[u8]) -> i32 {
-    let program = rig.datapath.program().expect("the program");
-    match test_run::run(program.fd().expect("the program"), frame, corpus::IFINDEX, 1) {
+    match rig.test_run(frame, 1) {
         Ok(result) => panic!("a {}-byte frame ran: {result:?}", frame.len()),
         // test_run reports the errno only in its message: "... (os error N)".
         Err(error) => {
@@ -224,7 +238,7 @@ fn refusal(rig: &mut Rig, frame: &[u8]) -> i32 {
 /// without multi-buffer support, like `vrrp_xdp`, sees their first 3520 bytes.
 #[test]
 fn test_run_frame_sizes_and_what_the_program_sees_of_them() {
-    let mut rig = rig(0);
+    let mut rig = rig(Hook::Xdp, 0);
     let (from, to) = (corpus::PEER_V4, corpus::ROUTER_V4);
     for len in [corpus::TEST_RUN_LINEAR_MAX, 9000, corpus::TEST_RUN_MAX_FRAME] {
         let outcome = rig.run(&udp_ipv4_frame(from, to, len)).expect("the frame runs");
@@ -260,9 +274,8 @@ fn test_run_frame_sizes_and_what_the_program_sees_of_them() {
     assert_eq!((outcome.action, outcome.counted), (XDP_DROP, truncated), "255 addresses");
 }
 
-#[test]
-fn events_are_raised_for_changes_only() {
-    let mut rig = rig(0);
+fn events_are_raised_for_changes_only(hook: Hook) {
+    let mut rig = rig(hook, 0);
     let base = Advert::v3_ipv4();
     let higher = Advert { priority: 110, ..base.clone() };
     let other_sender =
@@ -305,9 +318,8 @@ fn events_are_raised_for_changes_only() {
     }
 }
 
-#[test]
-fn mirror_all_reports_every_advertisement() {
-    let mut rig = rig(instance_flags::MIRROR_ALL);
+fn mirror_all_reports_every_advertisement(hook: Hook) {
+    let mut rig = rig(hook, instance_flags::MIRROR_ALL);
     let base = Advert::v2();
     let higher = Advert { priority: 200, ..base.clone() };
     let steps = [
@@ -330,9 +342,8 @@ fn mirror_all_reports_every_advertisement() {
 /// Ring-buffer records carry an 8-byte header (BPF_RINGBUF_HDR_SZ) and are 8-byte aligned.
 const EVENT_SLOT_BYTES: usize = (size_of::<AdvertEvent>() + 8).next_multiple_of(8);
 
-#[test]
-fn a_full_ring_buffer_counts_event_lost_and_still_records() {
-    let mut rig = rig(instance_flags::MIRROR_ALL);
+fn a_full_ring_buffer_counts_event_lost_and_still_records(hook: Hook) {
+    let mut rig = rig(hook, instance_flags::MIRROR_ALL);
     let advert =
         Advert { addresses: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))], ..Advert::v2() };
     let capacity = EVENTS_BYTES as usize / EVENT_SLOT_BYTES;
@@ -352,9 +363,8 @@ fn a_full_ring_buffer_counts_event_lost_and_still_records() {
     assert_eq!(after_drain.counted, reported(), "reported again once drained");
 }
 
-#[test]
-fn an_instance_placed_past_its_home_slot_is_found_there() {
-    let mut rig = rig(0);
+fn an_instance_placed_past_its_home_slot_is_found_there(hook: Hook) {
+    let mut rig = rig(hook, 0);
     let displaced = InstanceKey::new(corpus::IFINDEX, 200, FAMILY_IPV4);
     // An instance on another interface whose home slot is the same, configured first.
     let squatter = (2..)
@@ -379,7 +389,7 @@ fn an_instance_placed_past_its_home_slot_is_found_there() {
 
 #[test]
 fn the_kernel_clock_reads_jiffies_at_the_tick_the_kernel_uses() {
-    let rig = rig(0);
+    let rig = rig(Hook::Xdp, 0);
     let clock = rig.datapath.clock();
     // The coarse clock's resolution is the tick (TICK_NSEC): an independent reading of it.
     assert_eq!(clock.tick(), coarse_clock_resolution(), "tick from jiffies and times(2)");

@@ -1,5 +1,6 @@
 //! VLANs on a real veth: where the 802.1Q tag is when the program runs, and that a frame tagged
-//! for a VLAN is never credited to the interface's untagged instance, in native and generic XDP.
+//! for a VLAN is never credited to the interface's untagged instance, in native and generic XDP,
+//! and at tc ingress (tcx), where the kernel has moved the tag into the skb's metadata.
 //!
 //! The tag reaches the receiver two ways: in the frame data (a sender without VLAN transmit
 //! offload, or a frame written tagged), or in the skb's metadata, as a VLAN device on a veth
@@ -30,6 +31,13 @@ const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 const VRID: u8 = 51;
 const VLAN: u16 = 100;
+
+/// Where the program runs.
+#[derive(Clone, Copy, Debug)]
+enum At {
+    Xdp(AttachMode),
+    Tcx,
+}
 
 /// Where one tagged advertisement landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,8 +194,12 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
     let push = ["filter", "add", "dev", &peer_if, "egress", "bpf", "da", "object-pinned", &pinned];
     let unpush = ["filter", "del", "dev", &peer_if, "egress"];
     let mut findings = Vec::new();
-    for mode in [AttachMode::Native, AttachMode::Generic] {
-        datapath.attach(&router_if, mode).expect("attaching to the veth");
+    for at in [At::Xdp(AttachMode::Native), At::Xdp(AttachMode::Generic), At::Tcx] {
+        match at {
+            At::Xdp(mode) => datapath.attach(&router_if, mode).map(drop),
+            At::Tcx => datapath.attach_tcx(&router_if),
+        }
+        .expect("attaching to the veth");
         let taggings = [
             Tagging::InTheFrame,
             Tagging::Pushed { sender_txvlan: false, receiver_rxvlan: true },
@@ -204,24 +216,28 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
             if let Tagging::Pushed { .. } = tagging {
                 lab.exec(&peer, "tc", &unpush).unwrap();
             }
-            println!("{mode:?} XDP, {tagging:?}: {landed:?}");
-            findings.push((mode, tagging, landed));
+            println!("{at:?}, {tagging:?}: {landed:?}");
+            findings.push((at, tagging, landed));
         }
         datapath.detach(&router_if).expect("detaching");
     }
-    // A tag in the frame data is always the program's to see.
-    for (mode, tagging, landed) in &findings {
-        if !matches!(tagging, Tagging::Pushed { sender_txvlan: true, .. }) {
-            assert_eq!(*landed, Landed::TaggedInstance, "{mode:?}, {tagging:?}");
+    // A tag in the frame data is always the program's to see; at tc, so is a tag in the
+    // metadata (the skb's `vlan_tci`).
+    for (at, tagging, landed) in &findings {
+        if matches!(at, At::Tcx) || !matches!(tagging, Tagging::Pushed { sender_txvlan: true, .. })
+        {
+            assert_eq!(*landed, Landed::TaggedInstance, "{at:?}, {tagging:?}");
         }
     }
-    // A tag left in the metadata never reaches the frame data on a veth, in either mode and
-    // whatever the receiver's rxvlan says: the program cannot see it, and credits the frame
+    // A tag left in the metadata never reaches the frame data on a veth, in either XDP mode and
+    // whatever the receiver's rxvlan says: the XDP program cannot see it, and credits the frame
     // to the untagged instance. Asserted so that a kernel that changes this is noticed; the
     // README's design notes say what that means for a trunk.
-    for (mode, tagging, landed) in &findings {
-        if matches!(tagging, Tagging::Pushed { sender_txvlan: true, .. }) {
-            assert_eq!(*landed, Landed::UntaggedInstance, "{mode:?}, {tagging:?}");
+    for (at, tagging, landed) in &findings {
+        if matches!(at, At::Xdp(_))
+            && matches!(tagging, Tagging::Pushed { sender_txvlan: true, .. })
+        {
+            assert_eq!(*landed, Landed::UntaggedInstance, "{at:?}, {tagging:?}");
         }
     }
 }

@@ -11,6 +11,8 @@ pub mod wire;
 /// so they are part of the operator interface: change them only with a release note.
 pub mod names {
     pub const PROGRAM: &str = "vrrp_xdp";
+    /// The same rules at tc ingress, attached with tcx where XDP is not free.
+    pub const TC_PROGRAM: &str = "vrrp_tc";
     /// Never attached: the daemon runs it to read the kernel's jiffies (see `InstanceRecord`).
     pub const CLOCK_PROGRAM: &str = "vrrp_clock";
     pub const INSTANCES: &str = "VRRP_INSTANCES";

@@ -3,10 +3,10 @@
 //! Words are summed in memory order, without byte swaps: a ones'-complement sum of swapped
 //! words is the swapped sum (RFC 1071 §2(B)), and a valid sum folds to 0xffff either way.
 
-use aya_ebpf::{helpers::bpf_csum_diff, programs::XdpContext};
+use aya_ebpf::helpers::bpf_csum_diff;
 use vrrp_common::Counter;
 
-use crate::parse::Window;
+use crate::{packet::Packet, parse::Window};
 
 /// The longest VRRP message: VRRPv3 over IPv6 with 255 addresses (8 + 255 * 16 bytes).
 const MAX_MESSAGE_LEN: usize = 8 + 255 * 16;
@@ -32,7 +32,7 @@ pub fn words(window: Window, at: usize, len: usize) -> u32 {
 /// Sum of the words of the `len`-byte message at `offset`; `len` is a multiple of four (the
 /// caller has checked it against the address count, and every VRRP message length is).
 #[inline(always)]
-pub fn message(ctx: &XdpContext, offset: usize, len: usize) -> Result<u32, Counter> {
+pub fn message(ctx: &impl Packet, offset: usize, len: usize) -> Result<u32, Counter> {
     let mut sum = 0u32;
     let mut done = 0;
     for _ in 0..MAX_MESSAGE_LEN / KERNEL_BLOCK {

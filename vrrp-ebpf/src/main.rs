@@ -1,7 +1,9 @@
-//! `vrrp_xdp`: VRRP advertisements validated, filtered and summarised in the kernel.
+//! `vrrp_xdp` and `vrrp_tc`: VRRP advertisements validated, filtered and summarised in the
+//! kernel, at the XDP hook or at tc ingress (tcx). Both programs are thin adapters over one
+//! set of rules (`rules`, `parse`) and share the maps; the daemon attaches one per interface.
 //!
 //! Every frame takes the fewest checks that prove it is not VRRP (EtherType, then IP protocol)
-//! and leaves with `XDP_PASS`. A VRRP frame is validated in the order below, which is also the
+//! and leaves untouched (`XDP_PASS`, `TC_ACT_UNSPEC`). A VRRP frame is validated in the order below, which is also the
 //! order of `vrrp_proto`'s decoder so the two agree on the reason of a rejection:
 //!
 //! 1. IP layer: IPv4 header length, fragments, lengths against the frame (`truncated`);
@@ -23,27 +25,27 @@
 mod checksum;
 mod clock;
 mod maps;
+mod packet;
 mod parse;
+mod rules;
 
 use aya_ebpf::{
-    bindings::xdp_action::{XDP_DROP, XDP_PASS},
-    helpers::bpf_jiffies64,
-    macros::xdp,
-    programs::XdpContext,
-};
-use aya_log_ebpf::debug;
-use vrrp_common::{
-    event_cause, instance_flags,
-    wire::{VRRP_AUTH_PASS, VRRP_TTL},
-    AdvertEvent, Counter, InstanceRecord,
+    bindings::{
+        xdp_action::{XDP_DROP, XDP_PASS},
+        TC_ACT_SHOT, TC_ACT_UNSPEC,
+    },
+    macros::{classifier, xdp},
+    programs::{TcContext, XdpContext},
 };
 
-use crate::parse::{parse_frame, Frame};
+use crate::{packet::SkbPacket, rules::Verdict};
 
+/// The XDP hook: every frame, before the kernel builds an skb for it.
 #[xdp]
 pub fn vrrp_xdp(ctx: XdpContext) -> u32 {
-    match try_vrrp_xdp(&ctx) {
-        Ok(action) => action,
+    match rules::judge(&ctx) {
+        Ok(Verdict::Pass) => XDP_PASS,
+        Ok(Verdict::Consume) => XDP_DROP,
         Err(reason) => {
             maps::count(reason);
             XDP_DROP
@@ -51,145 +53,18 @@ pub fn vrrp_xdp(ctx: XdpContext) -> u32 {
     }
 }
 
-/// `Ok(action)` for frames that are not VRRP or are valid; `Err(reason)` for a drop.
-#[inline(always)]
-fn try_vrrp_xdp(ctx: &XdpContext) -> Result<u32, Counter> {
-    let frame = match parse_frame(ctx)? {
-        Some(frame) => frame,
-        None => return Ok(XDP_PASS),
-    };
-    let key = frame.key(ctx.ingress_ifindex() as u32);
-    let Some(state) = maps::instance(&key) else {
-        // Not ours: keepalived for other VRIDs, or FRR, may run beside us and must hear it.
-        maps::count(Counter::UnknownVrid);
-        return Ok(XDP_PASS);
-    };
-    // SAFETY: a pointer into a live map value (see `maps::instance`); copied out at once.
-    let config = unsafe { (*state).config };
-    if config.version != frame.version {
-        return Err(Counter::VersionMismatch);
-    }
-    // Unicast mode: only the configured peers, always (no second lookup: they are inline).
-    if config.peer_count != 0 {
-        let Some(peer) = maps::peer(state, config.peer_count, &frame.source) else {
-            return Err(Counter::NotAPeer);
-        };
-        // keepalived vrrp.c vrrp_check_packet(): a unicast peer may be routed, so its TTL is
-        // checked only against the limits its `unicast_peer` line sets.
-        if peer.ttl_limited != 0 && (frame.ttl < peer.min_ttl || frame.ttl > peer.max_ttl) {
-            return Err(Counter::BadTtl);
+/// The tc ingress hook (attached with tcx), for interfaces whose XDP hook another program
+/// holds. A frame passed leaves with `TC_ACT_UNSPEC`: the next program in the chain, if any,
+/// decides, as if vrrpd were not there.
+#[classifier]
+pub fn vrrp_tc(ctx: TcContext) -> i32 {
+    match rules::judge(&SkbPacket::new(ctx)) {
+        Ok(Verdict::Pass) => TC_ACT_UNSPEC,
+        Ok(Verdict::Consume) => TC_ACT_SHOT as i32,
+        Err(reason) => {
+            maps::count(reason);
+            TC_ACT_SHOT as i32
         }
-        if peer.pinned != 0 && peer.mac != frame.source_mac {
-            return Err(Counter::MacMismatch);
-        }
-    } else if frame.ttl != VRRP_TTL {
-        // RFC 9568 §7.1: a multicast advertisement comes from the link (TTL / hop limit 255).
-        return Err(Counter::BadTtl);
-    }
-    // keepalived vrrp.c vrrp_check_packet(): the Auth Type must be the instance's, and a
-    // password must match; a mismatch from a keepalived peer would otherwise make two masters.
-    if frame.version == 2
-        && (frame.auth_type != config.auth_type
-            || (config.auth_type == VRRP_AUTH_PASS && frame.auth_data != config.auth_data))
-    {
-        return Err(Counter::AuthMismatch);
-    }
-
-    // The tick: the verifier inlines it as one load, where a clock helper is a call of about
-    // 18 ns here, a third of the advertisement path. A tick is plenty for timers of seconds.
-    // SAFETY: bpf_jiffies64 takes no arguments and reads no memory of ours; the kernel offers
-    // it to every program type (Linux >= 5.5).
-    let now = unsafe { bpf_jiffies64() };
-    // SAFETY: as above; the record is only written in place, by `maps`.
-    let record = unsafe { &raw mut (*state).record };
-    let previous = unsafe { *record };
-    let previous = (previous.count != 0).then_some(previous);
-    let causes = causes(previous.as_ref(), &frame, config.flags);
-    if frame.first_not_link_local {
-        maps::count(Counter::NotLinkLocal);
-    }
-    if causes == 0 {
-        maps::refresh_record(record, now, frame.checksum_form);
-        maps::count(Counter::Absorbed);
-    } else {
-        let value = InstanceRecord {
-            last_seen_jiffies: now,
-            count: previous.map_or(0, |p| p.count) + 1,
-            sender: frame.source,
-            sender_mac: frame.source_mac,
-            priority: frame.priority,
-            checksum_form: frame.checksum_form,
-            interval_cs: frame.interval_cs,
-            version: frame.version,
-            _pad: [0; 5],
-        };
-        maps::store_record(record, &value);
-        // Logs stay off the hot path: only a first advertisement or a peer's new MAC, both rare.
-        if causes & (event_cause::FIRST | event_cause::MAC_CHANGED) != 0 {
-            debug!(
-                ctx,
-                "vrid {} ifindex {}: causes {:x}, priority {}",
-                key.vrid,
-                key.ifindex,
-                causes,
-                frame.priority
-            );
-        }
-        let event = AdvertEvent {
-            key,
-            causes,
-            priority: frame.priority,
-            interval_cs: frame.interval_cs,
-            version: frame.version,
-            checksum_form: frame.checksum_form,
-            sender_mac: frame.source_mac,
-            sender: frame.source,
-            jiffies: now,
-        };
-        maps::count(if maps::emit(event) { Counter::Reported } else { Counter::EventLost });
-    }
-    Ok(if config.flags & instance_flags::CONSUME_VALID != 0 { XDP_DROP } else { XDP_PASS })
-}
-
-/// What changed since the previous valid advertisement: the reasons to wake user space.
-#[inline(always)]
-fn causes(previous: Option<&InstanceRecord>, frame: &Frame, flags: u8) -> u8 {
-    let mut causes = 0;
-    match previous {
-        None => causes |= event_cause::FIRST,
-        Some(previous) => {
-            if previous.sender != frame.source {
-                causes |= event_cause::NEW_SENDER;
-            } else if previous.sender_mac != frame.source_mac {
-                causes |= event_cause::MAC_CHANGED;
-            }
-            if previous.priority != frame.priority {
-                causes |= event_cause::PRIORITY;
-            }
-            if previous.interval_cs != frame.interval_cs {
-                causes |= event_cause::INTERVAL;
-            }
-        }
-    }
-    // RFC 9568 §6.4.2: a backup reacts to every priority-0 advertisement (Skew_Time takeover).
-    if frame.priority == 0 {
-        causes |= event_cause::RESIGN;
-    }
-    if causes == 0 && flags & instance_flags::MIRROR_ALL != 0 {
-        causes |= event_cause::MIRROR;
-    }
-    // Only beside another cause: a sender's first advertisement always has one, which is all
-    // the daemon needs to warn about it once.
-    if causes != 0 && frame.first_not_link_local {
-        causes |= event_cause::NOT_LINK_LOCAL;
-    }
-    causes
-}
-
-impl Frame {
-    #[inline(always)]
-    fn key(&self, ifindex: u32) -> vrrp_common::InstanceKey {
-        vrrp_common::InstanceKey::tagged(ifindex, self.vlan, self.vrid, self.family)
     }
 }
 

@@ -30,7 +30,7 @@ pub fn count(counter: Counter) {
     if let Some(table) = VRRP_COUNTERS.get_ptr_mut(0) {
         // SAFETY: the table is `Counter::COUNT` u64 fields in `Counter` order (checked in
         // vrrp-common), so the field of `counter` is in bounds; a per-CPU value is only written
-        // by this CPU, and XDP does not nest.
+        // by this CPU, and neither hook nests on a CPU.
         unsafe { *table.cast::<u64>().add(counter as usize) += 1 };
     }
 }

@@ -7,7 +7,6 @@
 //! Fields are read in place through a [`Window`], 16 bits at a time: copying headers out as
 //! byte arrays made the compiler load them a byte at a time.
 
-use aya_ebpf::{helpers::generated::bpf_xdp_load_bytes, programs::XdpContext};
 use vrrp_common::{
     checksum_form,
     wire::{
@@ -17,7 +16,7 @@ use vrrp_common::{
     Counter, FAMILY_IPV4, FAMILY_IPV6, VLAN_STACKED,
 };
 
-use crate::checksum;
+use crate::{checksum, packet::Packet};
 
 const IPV4_MIN_HLEN: usize = 20;
 const IPV6_HLEN: usize = 40;
@@ -87,9 +86,9 @@ pub struct Window {
 
 impl Window {
     #[inline(always)]
-    pub fn new(ctx: &XdpContext, offset: usize, len: usize) -> Option<Self> {
-        let start = ctx.data() + offset;
-        (start + len <= ctx.data_end()).then_some(Self { start })
+    pub fn new(packet: &impl Packet, offset: usize, len: usize) -> Option<Self> {
+        let start = packet.data() + offset;
+        (start + len <= packet.data_end()).then_some(Self { start })
     }
 
     /// The window's first byte, for helpers that read it.
@@ -137,15 +136,19 @@ pub const fn word(value: u16) -> u32 {
 }
 
 #[inline(always)]
-pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
+pub fn parse_frame(ctx: &impl Packet) -> Result<Option<Frame>, Counter> {
     let Some(ethernet) = Window::new(ctx, 0, ETH_HLEN) else {
         return Ok(None);
     };
     let mut ethertype = ethernet.be16(12);
     let mut offset = ETH_HLEN;
-    let mut vlan = 0;
+    // An outer tag the kernel took out of the frame (tc) counts as the first of the two.
+    let (mut vlan, first_tag) = match ctx.offloaded_vlan_tci() {
+        Some(tci) => (tci & VLAN_VID_MASK, 1),
+        None => (0, 0),
+    };
     // 802.1ad outer tag, then 802.1Q: at most two tags.
-    for tags in 0..2 {
+    for tags in first_tag..2 {
         if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
             break;
         }
@@ -168,7 +171,7 @@ pub fn parse_frame(ctx: &XdpContext) -> Result<Option<Frame>, Counter> {
 }
 
 #[inline(always)]
-fn parse_ipv4(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter> {
+fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<Option<IpView>, Counter> {
     let Some(header) = Window::new(ctx, offset, IPV4_MIN_HLEN) else {
         return Ok(None);
     };
@@ -184,7 +187,7 @@ fn parse_ipv4(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
         return Err(Counter::Fragment);
     }
     let total_len = usize::from(header.be16(2));
-    if total_len < header_len + VRRP_HEADER_LEN || offset + total_len > frame_len(ctx) {
+    if total_len < header_len + VRRP_HEADER_LEN || offset + total_len > ctx.len() {
         return Err(Counter::Truncated);
     }
     let mut source = [0u8; 16];
@@ -201,7 +204,7 @@ fn parse_ipv4(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
 }
 
 #[inline(always)]
-fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter> {
+fn parse_ipv6(ctx: &impl Packet, offset: usize) -> Result<Option<IpView>, Counter> {
     let Some(header) = Window::new(ctx, offset, IPV6_HLEN) else {
         return Ok(None);
     };
@@ -210,7 +213,7 @@ fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
         return Ok(None);
     }
     let len = usize::from(header.be16(4));
-    if len < VRRP_HEADER_LEN || offset + IPV6_HLEN + len > frame_len(ctx) {
+    if len < VRRP_HEADER_LEN || offset + IPV6_HLEN + len > ctx.len() {
         return Err(Counter::Truncated);
     }
     Ok(Some(IpView {
@@ -225,7 +228,7 @@ fn parse_ipv6(ctx: &XdpContext, offset: usize) -> Result<Option<IpView>, Counter
 
 #[inline(always)]
 fn parse_vrrp(
-    ctx: &XdpContext,
+    ctx: &impl Packet,
     ip: &IpView,
     source_mac: [u8; 6],
     vlan: u16,
@@ -301,17 +304,7 @@ fn parse_vrrp(
         // by the kernel's helper: a direct read at this variable offset is one the compiler
         // rebases out of the range the verifier has checked.
         let auth_at = (ip.offset + ip.len - VRRP_V2_AUTH_LEN) as u32;
-        // SAFETY: the helper writes at most `auth_data.len()` bytes into it, and checks the
-        // offset against the frame.
-        let result = unsafe {
-            bpf_xdp_load_bytes(
-                ctx.ctx,
-                auth_at,
-                auth_data.as_mut_ptr().cast(),
-                VRRP_V2_AUTH_LEN as u32,
-            )
-        };
-        if result != 0 {
+        if !ctx.load_bytes(auth_at, &mut auth_data) {
             return Err(Counter::Truncated);
         }
         auth_type = header.u8(4);
@@ -331,9 +324,4 @@ fn parse_vrrp(
         auth_type,
         auth_data,
     })
-}
-
-#[inline(always)]
-fn frame_len(ctx: &XdpContext) -> usize {
-    ctx.data_end() - ctx.data()
 }

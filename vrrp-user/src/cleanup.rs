@@ -1,6 +1,7 @@
 //! `vrrpd cleanup`: removes what a daemon that could not stop cleanly (SIGKILL, an OOM kill, a
 //! crash) left on the host: the configuration's virtual addresses, routes and rules, its
-//! static ones, vrrpd's own pins, and a `vrrp_xdp` attached through netlink. The unit runs it after every stop (`ExecStopPost=`),
+//! static ones, vrrpd's own pins, a `vrrp_xdp` attached through netlink, and a `vrrp_tc` tcx
+//! link something still holds. The unit runs it after every stop (`ExecStopPost=`),
 //! so a restart never finds a stale VIP. It takes the daemon's lock first: while a vrrpd runs
 //! with the same runtime folder, it refuses and changes nothing.
 
@@ -9,7 +10,7 @@ use std::path::Path;
 use anyhow::Result;
 use vrrp_config::Config;
 
-use crate::{instance, lock, netlink, routes, xdp};
+use crate::{instance, lock, netlink, routes, tcx, xdp};
 
 pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<()> {
     let _lock = lock::acquire(runtime_dir)?;
@@ -52,6 +53,26 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
                 netlink.detach_xdp(interface.ifindex, &attached).await?;
                 log::info!("{}: detached a stale vrrp_xdp (id {id})", spec.interface);
             }
+        }
+        // A tcx link outlives its daemon only while something else holds it (a pin, an
+        // inherited descriptor); no daemon of this runtime folder runs, so none is in use.
+        match tcx::ingress(interface.ifindex) {
+            Ok(attachments) => {
+                for stale in attachments.iter().filter(|a| {
+                    a.link_id != 0
+                        && xdp::loaded_program_name(a.program_id) == vrrp_common::names::TC_PROGRAM
+                }) {
+                    tcx::detach(stale.link_id)?;
+                    log::info!(
+                        "{}: detached a stale vrrp_tc (link {}, program {})",
+                        spec.interface,
+                        stale.link_id,
+                        stale.program_id
+                    );
+                }
+            }
+            // Before Linux 6.6 there is no tcx, so nothing of vrrpd's can be there.
+            Err(error) => log::debug!("{}: no tcx ingress to clean ({error:#})", spec.interface),
         }
     }
     // What a clean stop removes last (keepalived vrrp_daemon.c vrrp_terminate_phase2()).

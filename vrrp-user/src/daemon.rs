@@ -39,6 +39,7 @@ use crate::{
     arrivals::{self, Arrival},
     control,
     dumps::{self, DumpSignals, DumpWriter},
+    hook::HookChoice,
     instance::Instance,
     instance_table::InstanceTable,
     lifecycle, lock, metrics,
@@ -60,7 +61,8 @@ const SNAPSHOT_PERIOD: Duration = Duration::from_millis(100);
 /// Which data path receives advertisements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum DatapathChoice {
-    /// XDP, or the socket path with a warning where XDP cannot be loaded or attached.
+    /// The kernel path (XDP or tcx, see `--hook`), or the socket path with a warning where no
+    /// kernel hook can be loaded or attached.
     Auto,
     Xdp,
     Socket,
@@ -71,6 +73,8 @@ pub struct Options {
     pub config: PathBuf,
     pub datapath: DatapathChoice,
     pub attach_mode: AttachMode,
+    /// Which kernel hook each interface gets.
+    pub hook: HookChoice,
     pub pin_dir: PathBuf,
     /// Holds the single-instance lock (systemd's `RuntimeDirectory=`).
     pub runtime_dir: PathBuf,

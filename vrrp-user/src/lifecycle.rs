@@ -16,6 +16,7 @@ pub(crate) type ParsedReload = (u64, Result<Config>);
 
 use crate::{
     daemon::{Daemon, DatapathChoice, Options},
+    hook::{self, Hook, HookChoice},
     instance::Instance,
     netlink::Netlink,
     pin_dir::{self, PinPlan},
@@ -89,12 +90,23 @@ impl Daemon {
             config.instances.iter().map(|i| i.interface.clone()).collect();
         let starting = self.node.config().is_none();
         match self.attach_all(&wanted).await {
-            Ok(()) if starting && self.xdp.is_some() => log::info!("data path: XDP"),
-            Ok(()) => {}
-            // At start-up, `--datapath auto` takes the socket path where XDP cannot attach
-            // (a driver without native XDP, say); a reload never changes the data path.
+            Ok(()) => {
+                if let Some(xdp) = &self.xdp {
+                    if starting {
+                        log::info!("data path: {}", hook::describe(&xdp.hooks()));
+                    }
+                    self.published.set_hooks(xdp.hooks());
+                }
+            }
+            // At start-up, `--datapath auto` takes the socket path where no kernel hook
+            // attaches; a reload never changes the data path.
             Err(error) if starting && self.options.datapath == DatapathChoice::Auto => {
-                log::warn!("data path: raw sockets, because XDP cannot be attached ({error:#})");
+                let why = match self.options.hook {
+                    HookChoice::Xdp => "XDP cannot be attached",
+                    HookChoice::Tcx => "tcx cannot be attached",
+                    HookChoice::Auto => "neither XDP nor tcx can be attached",
+                };
+                log::warn!("data path: raw sockets, because {why} ({error:#})");
                 if let Some(mut xdp) = self.xdp.take() {
                     xdp.shut_down();
                 }
@@ -116,25 +128,28 @@ impl Daemon {
         self.prepared = prepared;
         self.carry_out().await;
         if let Some(xdp) = &mut self.xdp {
-            for ifname in xdp.attached_interfaces() {
+            for (ifname, hook) in xdp.hooks() {
                 if !wanted.contains(&ifname) {
                     xdp.detach(&ifname)?;
-                    log::info!("XDP detached from {ifname} (no instance left there)");
+                    let program = if hook == Hook::Xdp { "XDP" } else { "tcx" };
+                    log::info!("{program} detached from {ifname} (no instance left there)");
                 }
             }
+            self.published.set_hooks(xdp.hooks());
         }
         self.start_trackers();
         Ok(())
     }
 
-    /// Attaches XDP (when loaded) to every interface in `wanted` that does not have it yet.
+    /// Attaches the kernel program (when loaded) to every interface in `wanted` that does not
+    /// have it yet, at the first hook of `--hook` that attaches there.
     async fn attach_all(&mut self, wanted: &HashSet<String>) -> Result<()> {
         let Some(xdp) = &mut self.xdp else {
             return Ok(());
         };
         for ifname in wanted {
             if !xdp.is_attached(ifname) {
-                attach(xdp, &self.netlink, ifname, self.options.attach_mode).await?;
+                attach(xdp, &self.netlink, ifname, &self.options).await?;
             }
         }
         Ok(())
@@ -263,9 +278,43 @@ pub(crate) fn open_xdp(options: &Options) -> Result<Option<XdpDatapath>> {
     }
 }
 
+/// Attaches to `ifname` at the first hook of `--hook` that takes the program, saying which and,
+/// where XDP was passed over, why. Every hook's refusal is in the error.
+async fn attach(
+    xdp: &mut XdpDatapath,
+    netlink: &Netlink,
+    ifname: &str,
+    options: &Options,
+) -> Result<Hook> {
+    let mut refusals: Vec<(Hook, anyhow::Error)> = Vec::new();
+    for &hook in options.hook.order() {
+        let attached = match hook {
+            Hook::Xdp => attach_xdp(xdp, netlink, ifname, options.attach_mode).await,
+            Hook::Tcx => xdp.attach_tcx(ifname),
+        };
+        match attached {
+            Ok(()) => {
+                match (hook, refusals.last()) {
+                    (Hook::Tcx, Some((_, why))) => log::warn!(
+                        "{ifname}: vrrp_tc attached at tc ingress (tcx), because XDP does not \
+                         attach there: {why:#}"
+                    ),
+                    (Hook::Tcx, None) => log::info!("{ifname}: vrrp_tc attached with tcx"),
+                    (Hook::Xdp, _) => {}
+                }
+                return Ok(hook);
+            }
+            Err(error) => refusals.push((hook, error)),
+        }
+    }
+    let each: Vec<String> =
+        refusals.iter().map(|(hook, error)| format!("{}: {error:#}", hook.name())).collect();
+    bail!("no kernel hook attaches on {ifname} ({})", each.join("; "))
+}
+
 /// Attaches XDP to `ifname`. A `vrrp_xdp` left attached by an earlier run (through netlink,
 /// which outlives its loader) is replaced; any other program is left alone, with an error.
-async fn attach(
+async fn attach_xdp(
     xdp: &mut XdpDatapath,
     netlink: &Netlink,
     ifname: &str,
@@ -286,8 +335,8 @@ async fn attach(
     if name != vrrp_common::names::PROGRAM {
         bail!(
             "{ifname} already has the XDP program {name:?} (id {id}); vrrpd does not replace \
-             another program: detach it (`ip link set dev {ifname} xdp off`) or run with \
-             --datapath socket"
+             another program: detach it (`ip link set dev {ifname} xdp off`), or run with \
+             --hook tcx (Linux >= 6.6) or --datapath socket"
         );
     }
     log::warn!("{ifname}: replacing a stale {name} (id {id}, {attached:?}) left by an earlier run");

@@ -7,7 +7,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use vrrp_user::{
     control,
     daemon::{self, DatapathChoice, Options},
-    dumps, inspect,
+    dumps,
+    hook::HookChoice,
+    inspect,
     lock::DEFAULT_RUNTIME_DIR,
     manual, systemd,
     xdp::{AttachMode, DEFAULT_PIN_DIR},
@@ -15,9 +17,10 @@ use vrrp_user::{
 
 /// An eBPF-accelerated VRRP daemon (RFC 9568, VRRPv2 and v3) that runs keepalived.conf files.
 ///
-/// Advertisements are validated by an XDP program in the kernel: invalid and unauthorised ones
-/// are dropped and counted there, and the daemon wakes only when something changed. Where XDP
-/// cannot attach, a raw-socket data path does the same checks in user space.
+/// Advertisements are validated by an XDP program in the kernel (or by the same rules at tc
+/// ingress, where another program holds XDP): invalid and unauthorised ones are dropped and
+/// counted there, and the daemon wakes only when something changed. Where no kernel hook
+/// attaches, a raw-socket data path does the same checks in user space.
 ///
 /// Examples:
 ///   vrrpd -f /etc/keepalived/keepalived.conf      run (in the foreground; systemd Type=notify)
@@ -58,6 +61,10 @@ struct RunArgs {
     /// XDP attach mode: auto tries native (driver) mode and falls back to generic.
     #[arg(long, value_enum, default_value_t = AttachMode::Auto)]
     xdp_mode: AttachMode,
+    /// Kernel hook per interface: auto takes XDP where it attaches and tc ingress (tcx, Linux
+    /// >= 6.6) where another program holds XDP or the driver refuses it.
+    #[arg(long, value_enum, default_value_t = HookChoice::Auto)]
+    hook: HookChoice,
     /// bpffs folder for the pinned program and maps (readable with bpftool). Where it is on
     /// no bpffs, XDP runs unpinned; an existing folder must be root's, mode 0700.
     #[arg(long, default_value = DEFAULT_PIN_DIR)]
@@ -322,6 +329,7 @@ fn run(args: RunArgs) -> Result<()> {
         config: args.config,
         datapath: args.datapath,
         attach_mode: args.xdp_mode,
+        hook: args.hook,
         pin_dir: args.pin_dir,
         runtime_dir: args.runtime_dir,
         load: args.load.options(),

@@ -24,6 +24,7 @@ use vrrp_node::{
 use vrrp_proto::{Family, Reason, State, Version};
 
 use crate::{
+    hook::Hook,
     socket_receiver::SocketCounters,
     xdp::{self, CounterMap, Counters},
 };
@@ -75,6 +76,8 @@ impl CounterSource {
 pub struct Published {
     pub snapshot: Snapshot,
     pub counters: Arc<CounterSource>,
+    /// The kernel hook of each interface the kernel path is attached to.
+    pub hooks: Arc<Vec<InterfaceHook>>,
 }
 
 /// The event loop's side: cheap to publish (an `Arc` swapped in a watch channel), never blocked
@@ -83,13 +86,33 @@ pub struct Publisher(watch::Sender<Arc<Published>>);
 
 impl Publisher {
     pub fn new(counters: CounterSource) -> Self {
-        let empty = Published { snapshot: Snapshot::default(), counters: Arc::new(counters) };
+        let empty = Published {
+            snapshot: Snapshot::default(),
+            counters: Arc::new(counters),
+            hooks: Arc::default(),
+        };
         Self(watch::Sender::new(Arc::new(empty)))
     }
 
     pub fn publish(&self, snapshot: Snapshot) {
-        let counters = Arc::clone(&self.0.borrow().counters);
-        self.0.send_replace(Arc::new(Published { snapshot, counters }));
+        let (counters, hooks) = {
+            let published = self.0.borrow();
+            (Arc::clone(&published.counters), Arc::clone(&published.hooks))
+        };
+        self.0.send_replace(Arc::new(Published { snapshot, counters, hooks }));
+    }
+
+    /// Records the hooks in use (after an attachment or a detachment), for the next readers.
+    pub fn set_hooks(&self, hooks: Vec<(String, Hook)>) {
+        let hooks = hooks
+            .into_iter()
+            .map(|(interface, hook)| InterfaceHook { interface, hook: hook.name().to_owned() })
+            .collect();
+        let (snapshot, counters) = {
+            let published = self.0.borrow();
+            (published.snapshot.clone(), Arc::clone(&published.counters))
+        };
+        self.0.send_replace(Arc::new(Published { snapshot, counters, hooks: Arc::new(hooks) }));
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
@@ -131,11 +154,21 @@ pub struct DaemonStatus {
     /// vrrpd's version.
     pub version: String,
     pub datapath: Datapath,
+    /// The kernel path's hook on each interface (empty on the socket path).
+    #[serde(default)]
+    pub hooks: Vec<InterfaceHook>,
     /// When the status was taken, seconds since the Unix epoch.
     pub time: f64,
     /// Address changes retried or failed, resynchronisations after lost events.
     #[serde(default)]
     pub recovery: crate::recovery::RecoveryStatus,
+}
+
+/// Where the kernel program runs on one interface: `xdp` or `tcx`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceHook {
+    pub interface: String,
+    pub hook: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,7 +284,10 @@ impl Status {
     pub fn read(published: &Published) -> anyhow::Result<Self> {
         let counters = published.counters.read()?;
         let datapath = published.counters.datapath();
-        Ok(Self::of(&published.snapshot, datapath, &counters, Instant::now(), SystemTime::now()))
+        let mut status =
+            Self::of(&published.snapshot, datapath, &counters, Instant::now(), SystemTime::now());
+        status.daemon.hooks = published.hooks.as_ref().clone();
+        Ok(status)
     }
 
     /// `snapshot` and `counters` as of `now` (`wall` is the same moment on the system clock).
@@ -277,6 +313,7 @@ impl Status {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             datapath,
+            hooks: Vec::new(),
             time,
             recovery: crate::recovery::RecoveryStatus::now(),
         };
@@ -296,8 +333,17 @@ impl Status {
     pub fn table(&self) -> String {
         let mut text = String::new();
         let datapath = match self.daemon.datapath {
-            Datapath::Xdp => "XDP",
-            Datapath::Socket => "raw sockets",
+            Datapath::Xdp if !self.daemon.hooks.is_empty() => {
+                let each: Vec<String> = self
+                    .daemon
+                    .hooks
+                    .iter()
+                    .map(|h| format!("{} on {}", h.hook, h.interface))
+                    .collect();
+                format!("kernel ({})", each.join(", "))
+            }
+            Datapath::Xdp => "XDP".to_owned(),
+            Datapath::Socket => "raw sockets".to_owned(),
         };
         let _ = writeln!(
             text,

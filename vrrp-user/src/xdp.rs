@@ -1,11 +1,13 @@
-//! The XDP data path: the embedded kernel program, its loader, its maps and its pins.
+//! The kernel data path: the embedded kernel programs, their loader, their maps and their pins.
 //!
-//! The programs (`vrrp_xdp`, and `vrrp_clock`, which is never attached: see `kernel_clock`) and
-//! the maps are pinned under one folder of bpffs (default `/sys/fs/bpf/vrrpd`) with their stable
-//! names, so `bpftool prog show pinned /sys/fs/bpf/vrrpd/vrrp_xdp` and
-//! `bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_COUNTERS` work while the daemon runs. The
-//! attachments are BPF links owned by the process: a crash detaches them with it. Pins from a
-//! crashed run are replaced at start; a clean stop removes them.
+//! The programs (`vrrp_xdp`; `vrrp_tc`, the same rules at tc ingress; `vrrp_clock`, which is
+//! never attached: see `kernel_clock`) and the maps are pinned under one folder of bpffs
+//! (default `/sys/fs/bpf/vrrpd`) with their stable names, so `bpftool prog show pinned
+//! /sys/fs/bpf/vrrpd/vrrp_xdp` and `bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_COUNTERS`
+//! work while the daemon runs. Each interface gets one of the two programs (see `hook`). The
+//! attachments are BPF links owned by the process (an XDP link, or a tcx link): a crash
+//! detaches them with it. Pins from a crashed run are replaced at start; a clean stop removes
+//! them.
 
 use std::{
     fs,
@@ -17,7 +19,11 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
     maps::{Array, Map, MapData, PerCpuArray, RingBuf},
-    programs::{xdp::XdpLinkId, Xdp, XdpMode},
+    programs::{
+        tc::{SchedClassifierLinkId, TcAttachOptions},
+        xdp::XdpLinkId,
+        LinkOrder, SchedClassifier, TcAttachType, Xdp, XdpMode,
+    },
     Ebpf,
 };
 use aya_log::EbpfLogger;
@@ -26,7 +32,7 @@ use vrrp_common::{
     InstanceState, Peer, MAX_UNICAST_PEERS,
 };
 
-use crate::{kernel_clock::KernelClock, pin_dir::is_bpffs, slots::SlotTable};
+use crate::{hook::Hook, kernel_clock::KernelClock, pin_dir::is_bpffs, slots::SlotTable};
 
 /// The BPF object built by `cargo xtask build-ebpf` (the build script runs the same code).
 #[cfg(not(vrrp_ebpf_stub))]
@@ -64,7 +70,22 @@ pub enum AttachMode {
     Generic,
 }
 
-/// The loaded program and typed handles on its maps.
+/// One interface's link, at the hook it uses.
+enum Attachment {
+    Xdp(XdpLinkId),
+    Tcx(SchedClassifierLinkId),
+}
+
+impl Attachment {
+    fn hook(&self) -> Hook {
+        match self {
+            Attachment::Xdp(_) => Hook::Xdp,
+            Attachment::Tcx(_) => Hook::Tcx,
+        }
+    }
+}
+
+/// The loaded programs and typed handles on their maps.
 pub struct XdpDatapath {
     ebpf: Ebpf,
     instances: Array<MapData, InstanceState>,
@@ -72,7 +93,9 @@ pub struct XdpDatapath {
     slots: SlotTable,
     counters: PerCpuArray<MapData, CounterTable>,
     events: Option<RingBuf<MapData>>,
-    links: Vec<(String, XdpLinkId)>,
+    links: Vec<(String, Attachment)>,
+    /// Why `vrrp_tc` is not loaded, if the kernel refused it.
+    tc_refused: Option<String>,
     pin_dir: Option<PinDir>,
     /// The program's debug log (aya-log): rare events only, never per packet.
     logger: Option<KernelLog>,
@@ -100,6 +123,22 @@ impl XdpDatapath {
                 program.pin(&path).with_context(|| format!("pinning {}", path.display()))?;
             }
         }
+        // The tc program is needed only where XDP does not attach: a kernel that refuses it
+        // costs the tc hook, never the XDP path.
+        let tc_refused = match classifier(&mut ebpf)?.load() {
+            Ok(()) => None,
+            Err(error) => {
+                let why = format!("the kernel refused {}: {error}", names::TC_PROGRAM);
+                log::warn!("{why}; the tc hook is unavailable");
+                Some(why)
+            }
+        };
+        if let (None, Some(dir)) = (&tc_refused, pin_dir) {
+            let path = dir.join(names::TC_PROGRAM);
+            classifier(&mut ebpf)?
+                .pin(&path)
+                .with_context(|| format!("pinning {}", path.display()))?;
+        }
         let clock_fd =
             program_named(&mut ebpf, names::CLOCK_PROGRAM)?.fd()?.as_fd().try_clone_to_owned()?;
         let clock = Arc::new(KernelClock::new(clock_fd)?);
@@ -121,6 +160,7 @@ impl XdpDatapath {
             counters,
             events,
             links: Vec::new(),
+            tc_refused,
             pin_dir: pins,
             logger,
             clock,
@@ -129,6 +169,11 @@ impl XdpDatapath {
 
     pub fn program(&mut self) -> Result<&mut Xdp> {
         program_named(&mut self.ebpf, names::PROGRAM)
+    }
+
+    /// The same rules as a tc classifier (`vrrp_tc`), sharing the maps.
+    pub fn tc_program(&mut self) -> Result<&mut SchedClassifier> {
+        classifier(&mut self.ebpf)
     }
 
     /// The kernel's tick clock, in which records and events are stamped.
@@ -147,7 +192,7 @@ impl XdpDatapath {
         for &xdp_mode in tries {
             match self.program()?.attach(ifname, xdp_mode) {
                 Ok(link) => {
-                    self.links.push((ifname.to_owned(), link));
+                    self.links.push((ifname.to_owned(), Attachment::Xdp(link)));
                     if last_error.is_some() {
                         log::warn!(
                             "{ifname}: the driver has no native XDP; attached in generic mode"
@@ -162,16 +207,44 @@ impl XdpDatapath {
         Err(error).with_context(|| format!("attaching XDP to {ifname} ({mode:?})"))
     }
 
+    /// Attaches `vrrp_tc` to `ifname`'s tc ingress with a tcx link (Linux >= 6.6), first in
+    /// the chain: a VRRP frame is judged before any other program can drop or redirect it,
+    /// and everything else goes on to them untouched (`TC_ACT_UNSPEC`).
+    pub fn attach_tcx(&mut self, ifname: &str) -> Result<()> {
+        if let Some(why) = &self.tc_refused {
+            bail!("{why}");
+        }
+        let link = self
+            .tc_program()?
+            .attach_with_options(
+                ifname,
+                TcAttachType::Ingress,
+                TcAttachOptions::TcxOrder(LinkOrder::first()),
+            )
+            .with_context(|| format!("attaching {} to {ifname} with tcx", names::TC_PROGRAM))?;
+        self.links.push((ifname.to_owned(), Attachment::Tcx(link)));
+        Ok(())
+    }
+
     pub fn detach(&mut self, ifname: &str) -> Result<()> {
         let Some(position) = self.links.iter().position(|(name, _)| name == ifname) else {
-            bail!("XDP is not attached to {ifname}");
+            bail!("vrrpd is not attached to {ifname}");
         };
         let (_, link) = self.links.remove(position);
-        self.program()?.detach(link).with_context(|| format!("detaching XDP from {ifname}"))
+        match link {
+            Attachment::Xdp(link) => self.program()?.detach(link),
+            Attachment::Tcx(link) => self.tc_program()?.detach(link),
+        }
+        .with_context(|| format!("detaching vrrpd from {ifname}"))
     }
 
     pub fn is_attached(&self, ifname: &str) -> bool {
         self.links.iter().any(|(name, _)| name == ifname)
+    }
+
+    /// The hook of each attached interface, in attachment order.
+    pub fn hooks(&self) -> Vec<(String, Hook)> {
+        self.links.iter().map(|(name, link)| (name.clone(), link.hook())).collect()
     }
 
     pub fn attached_interfaces(&self) -> Vec<String> {
@@ -271,8 +344,14 @@ impl XdpDatapath {
 
 /// What vrrpd pins, under these names only: another tool's pins beside them (`--pin-dir
 /// /sys/fs/bpf`, say) are never touched.
-const OWN_PINS: [&str; 5] =
-    [names::PROGRAM, names::CLOCK_PROGRAM, names::INSTANCES, names::COUNTERS, names::EVENTS];
+const OWN_PINS: [&str; 6] = [
+    names::PROGRAM,
+    names::CLOCK_PROGRAM,
+    names::TC_PROGRAM,
+    names::INSTANCES,
+    names::COUNTERS,
+    names::EVENTS,
+];
 
 /// The pin folder in use, and whether this run created it (then it goes at stop too).
 struct PinDir {
@@ -418,4 +497,12 @@ fn program_named<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
         .ok_or_else(|| anyhow!("the object has no program {name}"))?
         .try_into()
         .with_context(|| format!("the program {name} is not XDP"))
+}
+
+fn classifier(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier> {
+    let name = names::TC_PROGRAM;
+    ebpf.program_mut(name)
+        .ok_or_else(|| anyhow!("the object has no program {name}"))?
+        .try_into()
+        .with_context(|| format!("the program {name} is not a classifier"))
 }
