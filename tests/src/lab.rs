@@ -18,6 +18,8 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+use vrrp_user::status::Status;
+
 use crate::netns::{run, Lab};
 
 pub const SERVER1: &str = "192.0.2.1";
@@ -292,8 +294,35 @@ impl ReferenceLab {
 
     /// Whether router `n` holds the virtual address.
     pub fn has_vip(&self, n: usize) -> Result<bool> {
+        self.holds(n, VIP)
+    }
+
+    /// Whether router `n`'s `ens3` has `address` (IPv4 or IPv6, any prefix length).
+    pub fn holds(&self, n: usize, address: &str) -> Result<bool> {
         let out = self.lab.exec(self.router(n), "ip", &["-o", "addr", "show", "dev", "ens3"])?;
-        Ok(String::from_utf8_lossy(&out.stdout).contains(&format!("inet {VIP}/")))
+        Ok(String::from_utf8_lossy(&out.stdout).contains(&format!(" {address}/")))
+    }
+
+    /// Adds `cidr` (`address/prefix`) to router `n`'s `ens3`.
+    pub fn add_address(&self, n: usize, cidr: &str) -> Result<()> {
+        self.lab.exec(self.router(n), "ip", &["addr", "add", cidr, "dev", "ens3"])?;
+        Ok(())
+    }
+
+    /// Router `n`'s `vrrpd status --json` (its runtime folder as [`Self::start_vrrpd`] sets
+    /// it), decoded; `None` while no daemon answers there.
+    pub fn vrrpd_status(&self, n: usize) -> Result<Option<Status>> {
+        let output = Command::new(vrrpd_binary()?)
+            .arg("status")
+            .arg("--json")
+            .arg("--runtime-dir")
+            .arg(self.dir.join(format!("run-r{n}")))
+            .output()
+            .context("running vrrpd status")?;
+        if !output.status.success() {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_slice(&output.stdout).context("vrrpd status --json")?))
     }
 
     /// Waits until exactly router `n` holds the VIP; returns when it happened.
