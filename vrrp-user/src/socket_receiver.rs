@@ -244,7 +244,13 @@ impl Reader {
         let filters = lock(&shared.filters);
         let verdict = accept(&filters, shared.carrier, &datagram, &self.buffer, Instant::now());
         match &verdict {
-            Ok(Some(_)) => counters.count(Counter::Reported),
+            Ok(Some(arrival)) => {
+                counters.count(Counter::Reported);
+                // A note beside the verdict, as the kernel program counts it.
+                if arrival.causes & event_cause::NOT_LINK_LOCAL != 0 {
+                    counters.count(Counter::NotLinkLocal);
+                }
+            }
             // AH around another protocol: not VRRP, not counted (as XDP counts no other IP).
             Ok(None) => {}
             Err(counter) => counters.count(*counter),

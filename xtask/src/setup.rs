@@ -16,6 +16,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("bpftool", "inspecting pinned programs and maps"),
     ("iproute2", "namespaces, veths and addresses in the tests"),
     ("keepalived", "the interoperability peer"),
+    ("frr", "FRR's vrrpd and zebra, the second interoperability peer"),
     ("tshark", "independent decoding of the packets we write"),
     ("tcpdump", "captures in the labs"),
     ("iputils-ping", "client traffic through the virtual address"),
