@@ -271,8 +271,9 @@ impl Reader {
 /// How long the event loop may be busy elsewhere (a slow netlink answer, a loaded machine)
 /// before advertisements are lost: the socket's queue holds what every instance's master sends
 /// in that time. The default queue (net.core.rmem_default, 208 KiB) holds about 10 ms of 250
-/// instances at advert_int 0.01, less than a master-down interval; what overflows is the newest,
-/// so a backup would judge its timer on stale arrivals and take over.
+/// instances at advert_int 0.01, less than a master-down interval; what overflows is the newest:
+/// a master's priority 0 (its backup then waits a whole Master_Down_Interval instead of
+/// Skew_Time), a preempting master's first advertisements, any change of priority or interval.
 const QUEUE_FOR: Duration = Duration::from_millis(500);
 
 /// What the kernel charges a small datagram against the queue (its skb's truesize, about 1 KiB;
