@@ -6,13 +6,20 @@
 //! group's frames and XDP sees them. A classic BPF filter that accepts nothing keeps it from
 //! ever queueing a copy of what arrives.
 //!
+//! Instances that send from the same address on the same interface share one socket, as
+//! keepalived's socket pool does (vrrp_scheduler.c vrrp_create_sockpool()): the kernel offers
+//! every VRRP packet that arrives to every raw VRRP socket that matches it, cloning it for each
+//! one's filter, so one socket per instance made each advertisement cost as many clones as there
+//! are instances (250 at advert_int 0.01: most of a backup's CPU, in raw_local_deliver()).
+//!
 //! An `auth_type AH` instance sends on a raw IPPROTO_AH socket instead, writing the whole IPv4
 //! header itself (IP_HDRINCL), since the AH signature covers it (keepalived vrrp.c
 //! open_vrrp_send_socket(), vrrp_build_pkt()).
 
 use std::{
+    collections::HashMap,
     net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6},
-    sync::{Arc, Mutex},
+    sync::{Arc, LazyLock, Mutex, Weak},
 };
 
 use anyhow::{anyhow, Context, Result};
@@ -108,15 +115,36 @@ fn set_hop_limits(socket: &Socket, source: IpAddr, unicast_ttl: Option<u8>) -> R
     }
 }
 
+/// What makes two instances' sockets the same: interface, source, `unicast_ttl`.
+type SharedKey = (String, u32, IpAddr, Option<u8>);
+
+/// The sockets in use, each as long as an instance holds it.
+static SHARED: LazyLock<Mutex<HashMap<SharedKey, Weak<AdvertSocket>>>> =
+    LazyLock::new(Mutex::default);
+
 impl AdvertSocket {
-    /// Opens the socket on `ifname` (index `ifindex`), sending from `source`; `unicast_ttl` is
-    /// keepalived's keyword of that name (see `set_hop_limits`).
-    pub fn open(
+    /// The socket of [`Self::open`] for these settings: the one another instance already uses,
+    /// or a new one.
+    pub fn shared(
         ifname: &str,
         ifindex: u32,
         source: IpAddr,
         unicast_ttl: Option<u8>,
-    ) -> Result<Self> {
+    ) -> Result<Arc<Self>> {
+        let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        shared.retain(|_, socket| socket.strong_count() > 0);
+        let key = (ifname.to_owned(), ifindex, source, unicast_ttl);
+        if let Some(socket) = shared.get(&key).and_then(Weak::upgrade) {
+            return Ok(socket);
+        }
+        let socket = Arc::new(Self::open(ifname, ifindex, source, unicast_ttl)?);
+        shared.insert(key, Arc::downgrade(&socket));
+        Ok(socket)
+    }
+
+    /// Opens the socket on `ifname` (index `ifindex`), sending from `source`; `unicast_ttl` is
+    /// keepalived's keyword of that name (see `set_hop_limits`).
+    fn open(ifname: &str, ifindex: u32, source: IpAddr, unicast_ttl: Option<u8>) -> Result<Self> {
         let socket = raw_vrrp_socket(ifname, source.is_ipv4())?;
         // `ret 0`: the socket keeps nothing of what arrives.
         socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]).context("SO_ATTACH_FILTER")?;
