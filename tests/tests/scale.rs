@@ -1,5 +1,5 @@
-//! The scale lab, small: 100 instances at advert_int 0.1, and 250 (one interface's worth) at
-//! advert_int 0.01, between two daemons, on each data path. No MASTER transition in a steady-state window after convergence, and on a hard
+//! The scale lab, small: 100 instances at advert_int 0.1 between two daemons, on each data
+//! path. No MASTER transition in a steady-state window after convergence, and on a hard
 //! failure of the master every VIP on the backup within the protocol's limit plus a margin,
 //! both derived from the configuration.
 
@@ -11,29 +11,26 @@ use vrrp_tests::{
     scale::{self, PRIORITIES},
 };
 
-/// `fail_over`: whether the backup must then take over within twice its master-down interval.
-fn holds_steady_and_fails_over_in_time(
-    datapath: &str,
-    count: usize,
-    interval: Duration,
-    fail_over: bool,
-) {
+const COUNT: usize = 100;
+const INTERVAL: Duration = Duration::from_millis(100);
+
+fn holds_steady_and_fails_over_in_time(datapath: &str) {
     require_root();
     let mut lab = ReferenceLab::with_prefix("sc").unwrap();
-    let interfaces = scale::interfaces(&lab, count).unwrap();
+    let interfaces = scale::interfaces(&lab, COUNT).unwrap();
     let mut daemons = Vec::new();
     for n in [1, 2] {
-        let text = scale::config(n, count, interval, &interfaces[n - 1]);
+        let text = scale::config(n, COUNT, INTERVAL, &interfaces[n - 1]);
         let path = lab.write_config(n, "keepalived.conf", &text).unwrap();
         daemons.push(lab.start_vrrpd(n, &path, &["--datapath", datapath]).unwrap());
     }
-    let backup_down = scale::master_down_interval(interval, PRIORITIES[1]);
+    let backup_down = scale::master_down_interval(INTERVAL, PRIORITIES[1]);
     // Both start as backup: router 1 is master once its own master-down interval passed.
-    let master_down = scale::master_down_interval(interval, PRIORITIES[0]);
+    let master_down = scale::master_down_interval(INTERVAL, PRIORITIES[0]);
     let converge_by = Instant::now() + Duration::from_secs(10) + master_down;
     loop {
         let held = [1, 2].map(|n| scale::vips_held(&lab, n).unwrap());
-        if held == [count, 0] {
+        if held == [COUNT, 0] {
             break;
         }
         assert!(
@@ -47,20 +44,16 @@ fn holds_steady_and_fails_over_in_time(
 
     // Steady state over many master-down intervals: a late advertisement anywhere would show
     // as the backup taking a VIP.
-    // At least a few seconds: at 10 ms, ten intervals are over before the machine's noise is.
-    let window = (backup_down * 10).max(Duration::from_secs(5));
+    let window = backup_down * 10;
     let before = [0, 1].map(|d| scale::master_transitions(&lab.daemon(daemons[d]).log_text()));
     let end = Instant::now() + window;
     while Instant::now() < end {
         let held = [1, 2].map(|n| scale::vips_held(&lab, n).unwrap());
-        assert_eq!(held, [count, 0], "VIPs held by r1, r2 in steady state");
+        assert_eq!(held, [COUNT, 0], "VIPs held by r1, r2 in steady state");
         std::thread::sleep(Duration::from_millis(50));
     }
     let after = [0, 1].map(|d| scale::master_transitions(&lab.daemon(daemons[d]).log_text()));
     assert_eq!(after, before, "MASTER transitions of r1, r2 during {window:?} of steady state");
-    if !fail_over {
-        return;
-    }
 
     // The master fails hard: its cable, then the process. Its last advertisement left no
     // later than this, so the backup's limit counts from here at the latest.
@@ -74,11 +67,11 @@ fn holds_steady_and_fails_over_in_time(
         let held = scale::vips_held(&lab, 2).unwrap();
         assert!(
             failed.elapsed() <= limit,
-            "r2 holds {held} of {count} VIPs {:?} after the master failed (limit {limit:?}: \
+            "r2 holds {held} of {COUNT} VIPs {:?} after the master failed (limit {limit:?}: \
              Master_Down_Interval {backup_down:?} and as much again)",
             failed.elapsed()
         );
-        if held == count {
+        if held == COUNT {
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -88,24 +81,12 @@ fn holds_steady_and_fails_over_in_time(
 
 #[test]
 fn a_hundred_instances_on_xdp_hold_steady_and_fail_over_in_time() {
-    holds_steady_and_fails_over_in_time("xdp", 100, Duration::from_millis(100), true);
+    holds_steady_and_fails_over_in_time("xdp");
 }
 
 #[test]
 fn a_hundred_instances_on_the_socket_path_hold_steady_and_fail_over_in_time() {
-    holds_steady_and_fails_over_in_time("socket", 100, Duration::from_millis(100), true);
-}
-
-/// 25,000 advertisements a second between the two: both data paths hold steady. (The failover
-/// limit, twice a 36 ms Master_Down_Interval, is the benchmark's to measure, not a test's.)
-#[test]
-fn two_hundred_and_fifty_instances_at_10_ms_on_xdp_hold_steady() {
-    holds_steady_and_fails_over_in_time("xdp", 250, Duration::from_millis(10), false);
-}
-
-#[test]
-fn two_hundred_and_fifty_instances_at_10_ms_on_the_socket_path_hold_steady() {
-    holds_steady_and_fails_over_in_time("socket", 250, Duration::from_millis(10), false);
+    holds_steady_and_fails_over_in_time("socket");
 }
 
 /// The socket path's receive queue at 250 instances and advert_int 0.01 (25,000 advertisements
