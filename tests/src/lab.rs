@@ -18,6 +18,8 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+use vrrp_user::status::Status;
+
 use crate::netns::{run, Lab};
 
 pub const SERVER1: &str = "192.0.2.1";
@@ -288,6 +290,106 @@ impl ReferenceLab {
         self.spawn(&format!("keepalived-r{n}"), "ip", &args, env)
     }
 
+    /// FRR's zebra in router `n`, its sockets, pid and log files in the lab folder (`-z`,
+    /// `--vty_socket`, `-i`, no TCP vty), so nothing touches the machine's /etc/frr or
+    /// /var/run/frr. FRR drops to its own user (root is not in the `frrvty` group it checks),
+    /// so that folder belongs to `frr`. Returns once zebra's API socket exists.
+    pub fn start_frr_zebra(&mut self, n: usize) -> Result<usize> {
+        let dir = self.frr_dir(n)?;
+        fs::write(dir.join("zebra.conf"), "")?;
+        run("chown", &["-R", "frr:frr", &dir.to_string_lossy()])?;
+        let index = self.spawn_frr(n, "zebra")?;
+        let socket = dir.join("zserv.api");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !socket.exists() {
+            if Instant::now() > deadline {
+                bail!(
+                    "zebra made no {} within 20 s:\n{}",
+                    socket.display(),
+                    self.daemons[index].log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(index)
+    }
+
+    /// FRR's vrrpd in router `n` with `config` (vrrpd.conf text), beside the zebra of
+    /// [`Self::start_frr_zebra`].
+    pub fn start_frr_vrrpd(&mut self, n: usize, config: &str) -> Result<usize> {
+        let dir = self.frr_dir(n)?;
+        let path = dir.join("vrrpd.conf");
+        fs::write(&path, config)?;
+        run("chown", &["frr:frr", &path.to_string_lossy()])?;
+        self.spawn_frr(n, "vrrpd")
+    }
+
+    fn frr_dir(&self, n: usize) -> Result<PathBuf> {
+        let dir = self.dir.join(format!("frr-r{n}"));
+        fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    fn spawn_frr(&mut self, n: usize, daemon: &str) -> Result<usize> {
+        let dir = self.frr_dir(n)?;
+        let file = |name: String| dir.join(name).to_string_lossy().into_owned();
+        let args = vec![
+            "netns".to_owned(),
+            "exec".to_owned(),
+            self.router(n).to_owned(),
+            format!("/usr/lib/frr/{daemon}"),
+            "-f".to_owned(),
+            file(format!("{daemon}.conf")),
+            "-i".to_owned(),
+            file(format!("{daemon}.pid")),
+            "-z".to_owned(),
+            file("zserv.api".to_owned()),
+            "--vty_socket".to_owned(),
+            dir.to_string_lossy().into_owned(),
+            "-P".to_owned(),
+            "0".to_owned(),
+            "--log".to_owned(),
+            "stdout".to_owned(),
+        ];
+        self.spawn(&format!("frr-{daemon}-r{n}"), "ip", &args, &[])
+    }
+
+    /// Adds macvlan `name` on router `n`'s `ens3` (bridge mode, so it hears its parent's
+    /// neighbours), with MAC `mac`, a random link-local address and `cidrs`, up.
+    pub fn add_macvlan(&self, n: usize, name: &str, mac: &str, cidrs: &[&str]) -> Result<()> {
+        let namespace = self.router(n);
+        let ip = |args: &[&str]| self.lab.exec(namespace, "ip", args).map(drop);
+        ip(&["link", "add", name, "link", "ens3", "type", "macvlan", "mode", "bridge"])?;
+        ip(&["link", "set", name, "addrgenmode", "random"])?;
+        ip(&["link", "set", name, "address", mac])?;
+        for cidr in cidrs {
+            ip(&["addr", "add", cidr, "dev", name])?;
+        }
+        ip(&["link", "set", name, "up"])?;
+        // The link-local address comes with the carrier, and stays through protodown: wait for
+        // it, since FRR sends its IPv6 advertisements from it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.lab.exec(namespace, "ip", &["-6", "addr", "show", "dev", name])?;
+            if String::from_utf8_lossy(&out.stdout).contains("scope link") {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{name} got no link-local address within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Not answering for the router until its VRRP daemon says master (FRR: protodown as
+        // backup), so that no test sees a master before the daemon starts.
+        ip(&["link", "set", name, "protodown", "on"])
+    }
+
+    /// Whether interface `name` of router `n` is in protodown (FRR's backup state).
+    pub fn protodown(&self, n: usize, name: &str) -> Result<bool> {
+        let out = self.lab.exec(self.router(n), "ip", &["-d", "-o", "link", "show", name])?;
+        Ok(String::from_utf8_lossy(&out.stdout).contains("protodown on"))
+    }
+
     fn spawn(
         &mut self,
         name: &str,
@@ -313,10 +415,42 @@ impl ReferenceLab {
         &mut self.daemons[index]
     }
 
+    /// How many daemons were started (stopped ones included).
+    pub fn daemon_count(&self) -> usize {
+        self.daemons.len()
+    }
+
     /// Whether router `n` holds the virtual address.
     pub fn has_vip(&self, n: usize) -> Result<bool> {
+        self.holds(n, VIP)
+    }
+
+    /// Whether router `n`'s `ens3` has `address` (IPv4 or IPv6, any prefix length).
+    pub fn holds(&self, n: usize, address: &str) -> Result<bool> {
         let out = self.lab.exec(self.router(n), "ip", &["-o", "addr", "show", "dev", "ens3"])?;
-        Ok(String::from_utf8_lossy(&out.stdout).contains(&format!("inet {VIP}/")))
+        Ok(String::from_utf8_lossy(&out.stdout).contains(&format!(" {address}/")))
+    }
+
+    /// Adds `cidr` (`address/prefix`) to router `n`'s `ens3`.
+    pub fn add_address(&self, n: usize, cidr: &str) -> Result<()> {
+        self.lab.exec(self.router(n), "ip", &["addr", "add", cidr, "dev", "ens3"])?;
+        Ok(())
+    }
+
+    /// Router `n`'s `vrrpd status --json` (its runtime folder as [`Self::start_vrrpd`] sets
+    /// it), decoded; `None` while no daemon answers there.
+    pub fn vrrpd_status(&self, n: usize) -> Result<Option<Status>> {
+        let output = Command::new(vrrpd_binary()?)
+            .arg("status")
+            .arg("--json")
+            .arg("--runtime-dir")
+            .arg(self.dir.join(format!("run-r{n}")))
+            .output()
+            .context("running vrrpd status")?;
+        if !output.status.success() {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_slice(&output.stdout).context("vrrpd status --json")?))
     }
 
     /// Waits until exactly router `n` holds the VIP; returns when it happened.

@@ -6,6 +6,7 @@
 pub mod corpus;
 pub mod flood;
 pub mod frames;
+pub mod interop;
 pub mod lab;
 pub mod netns;
 pub mod rig;

@@ -120,6 +120,15 @@ pub fn vips_held(lab: &ReferenceLab, n: usize) -> Result<usize> {
     Ok(text.lines().filter(|line| line.contains(" inet 198.51.100.")).count())
 }
 
+/// Datagrams the kernel dropped at router `n`'s raw IPv4 sockets (a full receive queue):
+/// the `drops` column of /proc/net/raw, summed.
+pub fn raw_socket_drops(lab: &ReferenceLab, n: usize) -> Result<u64> {
+    let out = lab.lab.exec(lab.router(n), "cat", &["/proc/net/raw"])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let drops = text.lines().skip(1).filter_map(|line| line.split_whitespace().last());
+    Ok(drops.filter_map(|value| value.parse::<u64>().ok()).sum())
+}
+
 /// MASTER transitions in a vrrpd or keepalived log.
 pub fn master_transitions(log: &str) -> usize {
     log.lines()

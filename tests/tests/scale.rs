@@ -88,3 +88,38 @@ fn a_hundred_instances_on_xdp_hold_steady_and_fail_over_in_time() {
 fn a_hundred_instances_on_the_socket_path_hold_steady_and_fail_over_in_time() {
     holds_steady_and_fails_over_in_time("socket");
 }
+
+/// The socket path's receive queue at 250 instances and advert_int 0.01 (25,000 advertisements
+/// a second): while the backup's loop is away (here: stopped, SIGSTOP, for a few
+/// Master_Down_Intervals), what arrives waits in the queue; the kernel drops none of it.
+#[test]
+fn a_busy_socket_backup_loses_no_advertisement_at_250_instances_and_10_ms() {
+    require_root();
+    const COUNT: usize = 250;
+    const INTERVAL: Duration = Duration::from_millis(10);
+    let mut lab = ReferenceLab::with_prefix("ip").unwrap();
+    let interfaces = scale::interfaces(&lab, COUNT).unwrap();
+    let mut daemons = Vec::new();
+    for n in [1, 2] {
+        let text = scale::config(n, COUNT, INTERVAL, &interfaces[n - 1]);
+        let path = lab.write_config(n, "keepalived.conf", &text).unwrap();
+        daemons.push(lab.start_vrrpd(n, &path, &["--datapath", "socket"]).unwrap());
+    }
+    let converged = || [1, 2].map(|n| scale::vips_held(&lab, n).unwrap()) == [COUNT, 0];
+    vrrp_tests::wait_until("r1 holds every VIP, r2 none", Duration::from_secs(30), converged)
+        .unwrap();
+    let before = scale::raw_socket_drops(&lab, 2).unwrap();
+    let away = scale::master_down_interval(INTERVAL, PRIORITIES[1]) * 8;
+    lab.daemon(daemons[1]).signal(libc::SIGSTOP);
+    // The stimulus, not a wait for an effect: the backup is away this long.
+    std::thread::sleep(away);
+    lab.daemon(daemons[1]).signal(libc::SIGCONT);
+    // Answering its control socket again: the loop runs, and has read its queue.
+    let answers = || lab.vrrpd_status(2).unwrap().is_some();
+    vrrp_tests::wait_until("the backup answering again", Duration::from_secs(20), answers).unwrap();
+    let dropped = scale::raw_socket_drops(&lab, 2).unwrap() - before;
+    println!(
+        "socket: {dropped} datagrams dropped at the backup's queue while it was away {away:?}"
+    );
+    assert_eq!(dropped, 0, "datagrams the kernel dropped at the backup's full receive queue");
+}

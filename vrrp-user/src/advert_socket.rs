@@ -6,13 +6,20 @@
 //! group's frames and XDP sees them. A classic BPF filter that accepts nothing keeps it from
 //! ever queueing a copy of what arrives.
 //!
+//! Instances that send from the same address on the same interface share one socket, as
+//! keepalived's socket pool does (vrrp_scheduler.c vrrp_create_sockpool()): the kernel offers
+//! every VRRP packet that arrives to every raw VRRP socket that matches it, cloning it for each
+//! one's filter, so one socket per instance made each advertisement cost as many clones as there
+//! are instances (250 at advert_int 0.01: most of a backup's CPU, in raw_local_deliver()).
+//!
 //! An `auth_type AH` instance sends on a raw IPPROTO_AH socket instead, writing the whole IPv4
 //! header itself (IP_HDRINCL), since the AH signature covers it (keepalived vrrp.c
 //! open_vrrp_send_socket(), vrrp_build_pkt()).
 
 use std::{
+    collections::HashMap,
     net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6},
-    sync::{Arc, Mutex},
+    sync::{Arc, LazyLock, Mutex, Weak},
 };
 
 use anyhow::{anyhow, Context, Result};
@@ -24,6 +31,9 @@ pub struct AdvertSocket {
     socket: Socket,
     ifindex: u32,
     source: IpAddr,
+    /// The IPv4 header is written here (IP_HDRINCL) because the kernel would not send from
+    /// `source` (see `AdvertSocket::open`).
+    header_included: bool,
     /// Set for an `auth_type AH` instance: the socket is then IPPROTO_AH with IP_HDRINCL.
     ah: Option<AhSender>,
 }
@@ -105,35 +115,74 @@ fn set_hop_limits(socket: &Socket, source: IpAddr, unicast_ttl: Option<u8>) -> R
     }
 }
 
+/// What makes two instances' sockets the same: interface, source, `unicast_ttl`.
+type SharedKey = (String, u32, IpAddr, Option<u8>);
+
+/// The sockets in use, each as long as an instance holds it.
+static SHARED: LazyLock<Mutex<HashMap<SharedKey, Weak<AdvertSocket>>>> =
+    LazyLock::new(Mutex::default);
+
 impl AdvertSocket {
-    /// Opens the socket on `ifname` (index `ifindex`), sending from `source`; `unicast_ttl` is
-    /// keepalived's keyword of that name (see `set_hop_limits`).
-    pub fn open(
+    /// The socket of [`Self::open`] for these settings: the one another instance already uses,
+    /// or a new one.
+    pub fn shared(
         ifname: &str,
         ifindex: u32,
         source: IpAddr,
         unicast_ttl: Option<u8>,
-    ) -> Result<Self> {
+    ) -> Result<Arc<Self>> {
+        let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        shared.retain(|_, socket| socket.strong_count() > 0);
+        let key = (ifname.to_owned(), ifindex, source, unicast_ttl);
+        if let Some(socket) = shared.get(&key).and_then(Weak::upgrade) {
+            return Ok(socket);
+        }
+        let socket = Arc::new(Self::open(ifname, ifindex, source, unicast_ttl)?);
+        shared.insert(key, Arc::downgrade(&socket));
+        Ok(socket)
+    }
+
+    /// Opens the socket on `ifname` (index `ifindex`), sending from `source`; `unicast_ttl` is
+    /// keepalived's keyword of that name (see `set_hop_limits`).
+    fn open(ifname: &str, ifindex: u32, source: IpAddr, unicast_ttl: Option<u8>) -> Result<Self> {
         let socket = raw_vrrp_socket(ifname, source.is_ipv4())?;
         // `ret 0`: the socket keeps nothing of what arrives.
         socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]).context("SO_ATTACH_FILTER")?;
         set_hop_limits(&socket, source, unicast_ttl)?;
         join_vrrp_group(&socket, source.is_ipv4(), ifindex)?;
+        // The interface by index, whatever the source (keepalived vrrp.c open_vrrp_send_socket(),
+        // if_setsockopt_mcast_if()): a source that is not an address of the interface still
+        // sends there.
         match source {
-            IpAddr::V4(v4) => {
+            IpAddr::V4(_) => {
                 socket.set_multicast_loop_v4(false).context("IP_MULTICAST_LOOP")?;
-                socket.set_multicast_if_v4(&v4).context("IP_MULTICAST_IF")?;
+                set_multicast_if_index_v4(&socket, ifindex).context("IP_MULTICAST_IF")?;
             }
             IpAddr::V6(_) => {
                 socket.set_multicast_loop_v6(false).context("IPV6_MULTICAST_LOOP")?;
                 socket.set_multicast_if_v6(ifindex).context("IPV6_MULTICAST_IF")?;
             }
         }
-        // Binding fixes the source address of what is sent; nothing is received here.
-        socket
-            .bind(&socket_address(source, ifindex))
-            .with_context(|| format!("binding the VRRP socket to {source}"))?;
-        Ok(Self { socket, ifindex, source, ah: None })
+        let header_included = needs_own_header(source);
+        if header_included {
+            // keepalived sends a configured `mcast_src_ip` as the packet's source, whatever it
+            // is (vrrp.c vrrp_update_pkt() keeps a source from the configuration; its IPv4
+            // send socket writes the header, IP_HDRINCL). The kernel routes no packet from a
+            // multicast or broadcast source, so the header is written here too. Receivers
+            // drop such packets (RFC 1122 §3.2.1.3; Linux discards them as martians).
+            log::warn!(
+                "advertisements on {ifname} are sent from {source}, as configured and as \
+                 keepalived sends them; it is not a unicast address, so peers discard them: \
+                 set mcast_src_ip to an address of {ifname}, or remove it"
+            );
+            socket.set_header_included_v4(true).context("IP_HDRINCL")?;
+        } else {
+            // Binding fixes the source address of what is sent; nothing is received here.
+            socket
+                .bind(&socket_address(source, ifindex))
+                .with_context(|| format!("binding the VRRP socket to {source}"))?;
+        }
+        Ok(Self { socket, ifindex, source, header_included, ah: None })
     }
 
     /// Opens the IPPROTO_AH socket of an `auth_type AH` instance (VRRPv2 over IPv4, which the
@@ -151,10 +200,16 @@ impl AdvertSocket {
         socket.set_header_included_v4(true).context("IP_HDRINCL")?;
         join_vrrp_group(&socket, true, ifindex)?;
         socket.set_multicast_loop_v4(false).context("IP_MULTICAST_LOOP")?;
-        socket.set_multicast_if_v4(&source).context("IP_MULTICAST_IF")?;
+        set_multicast_if_index_v4(&socket, ifindex).context("IP_MULTICAST_IF")?;
         let ttl = if unicast { unicast_ttl.unwrap_or(VRRP_TTL) } else { VRRP_TTL };
         let ah = AhSender { auth, ttl, unicast, identification: Mutex::new(0) };
-        Ok(Self { socket, ifindex, source: IpAddr::V4(source), ah: Some(ah) })
+        Ok(Self {
+            socket,
+            ifindex,
+            source: IpAddr::V4(source),
+            header_included: true,
+            ah: Some(ah),
+        })
     }
 
     pub fn source(&self) -> IpAddr {
@@ -172,8 +227,12 @@ impl AdvertSocket {
             None => destinations
                 .iter()
                 .map(|&destination| {
-                    let payload = advertisement.encode_payload(self.source, destination, mode)?;
-                    Ok((destination, payload))
+                    let bytes = if self.header_included {
+                        advertisement.encode_ip_packet(self.source, destination, mode)?
+                    } else {
+                        advertisement.encode_payload(self.source, destination, mode)?
+                    };
+                    Ok((destination, bytes))
                 })
                 .collect(),
             Some(ah) => self.ah_packets(ah, advertisement, destinations),
@@ -230,6 +289,40 @@ impl AdvertSocket {
     }
 }
 
+/// Whether the kernel would refuse to send from `source` (it routes nothing from a multicast,
+/// broadcast or unspecified IPv4 source), so that the IPv4 header must be written here.
+fn needs_own_header(source: IpAddr) -> bool {
+    match source {
+        IpAddr::V4(v4) => v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified(),
+        IpAddr::V6(_) => false,
+    }
+}
+
+/// IP_MULTICAST_IF by interface index (`struct ip_mreqn`), which socket2 sets only by address.
+fn set_multicast_if_index_v4(socket: &Socket, ifindex: u32) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let request = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: i32::try_from(ifindex).map_err(|_| std::io::ErrorKind::InvalidInput)?,
+    };
+    // SAFETY: the option value is a live ip_mreqn of the length given.
+    let status = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&raw const request).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// A raw IPPROTO_AH socket bound to `ifname`, non-blocking.
 pub fn raw_ah_socket(ifname: &str) -> Result<Socket> {
     let protocol = Protocol::from(i32::from(IPPROTO_AH));
@@ -248,6 +341,21 @@ fn socket_address(address: IpAddr, ifindex: u32) -> SockAddr {
         IpAddr::V6(v6) => {
             let scoped = v6.is_unicast_link_local() || v6.is_multicast();
             SocketAddrV6::new(v6, 0, 0, if scoped { ifindex } else { 0 }).into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sources_the_kernel_will_not_route_get_a_header_of_their_own() {
+        for source in ["224.0.0.1", "239.1.2.3", "255.255.255.255", "0.0.0.0"] {
+            assert!(needs_own_header(source.parse().unwrap()), "{source}");
+        }
+        for source in ["192.0.2.1", "169.254.0.2", "fe80::1", "ff02::1", "2001:db8::1"] {
+            assert!(!needs_own_header(source.parse().unwrap()), "{source}");
         }
     }
 }

@@ -98,10 +98,11 @@ impl Instance {
                 !spec.unicast_peers.is_empty(),
                 unicast_ttl,
                 auth.clone(),
-            ),
+            )
+            .map(Arc::new),
             (Some(_), IpAddr::V6(_)) => Err(anyhow!("auth_type AH needs IPv4")),
             (None, _) => {
-                AdvertSocket::open(&spec.interface, interface.ifindex, primary, unicast_ttl)
+                AdvertSocket::shared(&spec.interface, interface.ifindex, primary, unicast_ttl)
             }
         }
         .with_context(|| format!("{}: advertisement socket", spec.name))?;
@@ -115,7 +116,7 @@ impl Instance {
             state: State::Initialize,
             primary,
             spec,
-            socket: Arc::new(socket),
+            socket,
             ah,
             announcer: Arc::new(announcer),
             addresses,

@@ -23,7 +23,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use anyhow::{anyhow, Context, Result};
@@ -79,6 +79,8 @@ pub struct SocketFilter {
     pub auth: V2Auth,
     /// `auth_type AH`: the key and sequence number its AH packets are checked with.
     pub ah: Option<AhAuth>,
+    /// Its advertisement interval: how often its master sends, which sizes the socket's queue.
+    pub interval: Duration,
 }
 
 /// A unicast peer as the kernel holds it: its address and its TTL limits, if it has any.
@@ -103,7 +105,14 @@ impl SocketFilter {
             })
             .collect();
         let auth = instance::v2_auth(spec);
-        Self { key: instance.key, version: spec.version, peers, auth, ah: instance.ah.clone() }
+        Self {
+            key: instance.key,
+            version: spec.version,
+            peers,
+            auth,
+            ah: instance.ah.clone(),
+            interval: spec.advert_interval,
+        }
     }
 
     /// An instance's filter judges a datagram that carries its VRID, in the kernel program's
@@ -244,7 +253,13 @@ impl Reader {
         let filters = lock(&shared.filters);
         let verdict = accept(&filters, shared.carrier, &datagram, &self.buffer, Instant::now());
         match &verdict {
-            Ok(Some(_)) => counters.count(Counter::Reported),
+            Ok(Some(arrival)) => {
+                counters.count(Counter::Reported);
+                // A note beside the verdict, as the kernel program counts it.
+                if arrival.causes & event_cause::NOT_LINK_LOCAL != 0 {
+                    counters.count(Counter::NotLinkLocal);
+                }
+            }
             // AH around another protocol: not VRRP, not counted (as XDP counts no other IP).
             Ok(None) => {}
             Err(counter) => counters.count(*counter),
@@ -253,8 +268,33 @@ impl Reader {
     }
 }
 
-/// At most this many datagrams are read per socket in one pass of the event loop.
-const READ_NOW_LIMIT: usize = 1024;
+/// How long the event loop may be busy elsewhere (a slow netlink answer, a loaded machine)
+/// before advertisements are lost: the socket's queue holds what every instance's master sends
+/// in that time. The default queue (net.core.rmem_default, 208 KiB) holds about 10 ms of 250
+/// instances at advert_int 0.01, less than a master-down interval; what overflows is the newest:
+/// a master's priority 0 (its backup then waits a whole Master_Down_Interval instead of
+/// Skew_Time), a preempting master's first advertisements, any change of priority or interval.
+const QUEUE_FOR: Duration = Duration::from_millis(500);
+
+/// What the kernel charges a small datagram against the queue (its skb's truesize, about 1 KiB;
+/// the kernel doubles the size it is given, which leaves room); and the least it charges, which
+/// bounds how many datagrams a queue holds.
+const DATAGRAM_COST: usize = 1024;
+const MIN_DATAGRAM_COST: usize = 512;
+
+/// The queue's bounds: never below the kernel's default, never more than this.
+const MIN_QUEUE_BYTES: usize = 256 * 1024;
+const MAX_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The receive queue for instances with these advertisement intervals (see [`QUEUE_FOR`]).
+fn queue_bytes(intervals: impl Iterator<Item = Duration>) -> usize {
+    let datagrams: f64 = intervals
+        .map(|interval| QUEUE_FOR.as_secs_f64() / interval.as_secs_f64().max(0.001))
+        .map(|per_interval| per_interval.max(1.0))
+        .sum();
+    let bytes = (datagrams * DATAGRAM_COST as f64).ceil() as usize;
+    bytes.clamp(MIN_QUEUE_BYTES, MAX_QUEUE_BYTES)
+}
 
 /// At most this many datagrams are read per wake-up of a receive task before it yields.
 const BATCH: usize = 64;
@@ -296,7 +336,11 @@ impl SocketReceivers {
             );
         }
         let shared = &self.sockets[&slot].shared;
-        lock(&shared.filters).insert(key.vrid, SocketFilter::of(instance));
+        let mut filters = lock(&shared.filters);
+        filters.insert(key.vrid, SocketFilter::of(instance));
+        let wanted = queue_bytes(filters.values().map(|filter| filter.interval));
+        drop(filters);
+        shared.size_queue(wanted);
         Ok(())
     }
 
@@ -321,11 +365,13 @@ impl SocketReceivers {
 
     /// What the sockets hold and no task has read yet, read now: before a backup's timer is
     /// judged, an advertisement that arrived in time counts, as the kernel's record does on
-    /// the XDP path.
+    /// the XDP path. The whole queue: its newest datagrams are the ones that count.
     pub fn read_queued(&mut self) -> Vec<Arrival> {
         let mut arrivals = Vec::new();
         for receiver in self.sockets.values() {
-            for _ in 0..READ_NOW_LIMIT {
+            // Bounded by what the queue can hold, so a flood cannot keep the loop here.
+            let limit = receiver.shared.queue_bytes() / MIN_DATAGRAM_COST;
+            for _ in 0..limit.max(BATCH) {
                 match self.reader.next(&receiver.shared, &self.counters) {
                     Some(arrival) => arrivals.extend(arrival),
                     None => break,
@@ -386,6 +432,55 @@ impl SocketReceivers {
             if carrier == Carrier::Ah { "AH-protected" } else { "VRRP" }
         );
         Ok(Receiver { shared, task })
+    }
+}
+
+impl Shared {
+    /// Sets the receive queue to `bytes` (SO_RCVBUFFORCE, which CAP_NET_ADMIN allows beyond
+    /// net.core.rmem_max; SO_RCVBUF, capped by it, otherwise), growing only.
+    fn size_queue(&self, bytes: usize) {
+        let socket = self.socket.get_ref();
+        if self.queue_bytes() >= bytes {
+            return;
+        }
+        if set_receive_buffer_force(socket, bytes).is_err() {
+            let _ = socket.set_recv_buffer_size(bytes);
+        }
+        let got = self.queue_bytes();
+        // The kernel doubles the value it is given (socket(7)), and reports the double.
+        if got < bytes {
+            log::warn!(
+                "{}: the receive queue holds {got} bytes, not the {bytes} wanted for the \
+                 instances there: advertisements may be lost while the daemon is busy \
+                 (raise net.core.rmem_max, or give vrrpd CAP_NET_ADMIN)",
+                self.ifname
+            );
+        }
+    }
+
+    /// The receive queue's size as the kernel reports it.
+    fn queue_bytes(&self) -> usize {
+        self.socket.get_ref().recv_buffer_size().unwrap_or(MIN_QUEUE_BYTES)
+    }
+}
+
+/// SO_RCVBUFFORCE, which socket2 does not offer.
+fn set_receive_buffer_force(socket: &Socket, bytes: usize) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).map_err(|_| io::ErrorKind::InvalidInput)?;
+    // SAFETY: the option value is a live c_int of the length given.
+    let status = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&raw const value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -587,6 +682,7 @@ mod tests {
                 .collect(),
             auth: V2Auth::NONE,
             ah: None,
+            interval: Duration::from_secs(1),
         }
     }
 
@@ -624,6 +720,20 @@ mod tests {
     const KEY: AhKey = *b"s3cret\0\0";
 
     /// An `auth_type AH` VRRPv2 instance with key [`KEY`].
+    #[test]
+    fn the_queue_holds_half_a_second_of_every_instances_advertisements() {
+        let at = |interval_ms: u64, count: usize| {
+            queue_bytes(std::iter::repeat_n(Duration::from_millis(interval_ms), count))
+        };
+        // 250 instances at 10 ms: 12 500 datagrams in half a second.
+        assert_eq!(at(10, 250), 12_500 * DATAGRAM_COST);
+        // A few slow instances: the kernel's default is the least.
+        assert_eq!(at(1000, 3), MIN_QUEUE_BYTES);
+        // Bounded, whatever the configuration.
+        assert_eq!(at(10, 10_000), MAX_QUEUE_BYTES);
+        assert_eq!(queue_bytes(std::iter::empty()), MIN_QUEUE_BYTES);
+    }
+
     fn ah_filter(vrid: u8, peers: &[Ipv4Addr]) -> SocketFilter {
         SocketFilter {
             version: Version::V2,

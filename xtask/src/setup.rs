@@ -17,6 +17,7 @@ const PACKAGES: &[(&str, &str)] = &[
     ("iproute2", "namespaces, veths and addresses in the tests"),
     ("keepalived", "the interoperability peer"),
     ("xdp-tools", "xdp-filter and xdp-loader: other XDP programs to share an interface with"),
+    ("frr", "FRR's vrrpd and zebra, the second interoperability peer"),
     ("tshark", "independent decoding of the packets we write"),
     ("tcpdump", "captures in the labs"),
     ("iputils-ping", "client traffic through the virtual address"),

@@ -1,0 +1,52 @@
+//! Interoperability with FRR's vrrpd (Debian's frr 8.4), VRRPv3 multicast (FRR has no unicast
+//! mode), IPv4 and IPv6, on both vrrpd data paths, in both roles: FRR master, failover to vrrpd,
+//! FRR preempts back; and vrrpd master, failover to FRR, vrrpd preempts back
+//! ([`vrrp_tests::interop`]). FRR runs as its user guide shows: zebra beside vrrpd, a macvlan
+//! with the virtual MAC carrying the virtual address; vrrpd runs without a virtual MAC.
+//! FRR's IPv6 advertisement carries its global address alone (no link-local first): vrrpd
+//! accepts it, with a note (see `receive_notes.rs`).
+
+use vrrp_tests::{
+    interop::{Cast, Cell, Datapath, Family, Peer, PEER, VRRPD},
+    require_root,
+};
+
+/// One test per cell, so that each reports on its own and they run side by side.
+macro_rules! matrix {
+    ($($name:ident: $family:ident $datapath:ident $master:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            require_root();
+            require_frr();
+            Cell {
+                peer: Peer::Frr,
+                family: Family::$family,
+                cast: Cast::Multicast,
+                datapath: Datapath::$datapath,
+                master: $master,
+            }
+            .run();
+        }
+    )*};
+}
+
+matrix! {
+    ipv4_xdp_frr_master: Ipv4 Xdp PEER;
+    ipv4_xdp_vrrpd_master: Ipv4 Xdp VRRPD;
+    ipv4_socket_frr_master: Ipv4 Socket PEER;
+    ipv4_socket_vrrpd_master: Ipv4 Socket VRRPD;
+    ipv6_xdp_frr_master: Ipv6 Xdp PEER;
+    ipv6_xdp_vrrpd_master: Ipv6 Xdp VRRPD;
+    ipv6_socket_frr_master: Ipv6 Socket PEER;
+    ipv6_socket_vrrpd_master: Ipv6 Socket VRRPD;
+}
+
+fn require_frr() {
+    for daemon in ["zebra", "vrrpd"] {
+        let path = format!("/usr/lib/frr/{daemon}");
+        assert!(
+            std::path::Path::new(&path).exists(),
+            "FRR is not installed ({path} is missing): run `cargo xtask setup` (Debian package frr)"
+        );
+    }
+}

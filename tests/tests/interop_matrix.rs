@@ -1,0 +1,56 @@
+//! The interoperability matrix with keepalived (Debian's 2.2.7), VRRPv3: every combination of
+//! address family (IPv4, IPv6), advertisement cast (unicast, multicast), vrrpd data path (XDP,
+//! socket) and roles (keepalived or vrrpd has the higher priority), each cell through election,
+//! failover and preemption with one master at every step ([`vrrp_tests::interop`]).
+//! `docs/interop.md` has the table of what is tested where.
+
+use vrrp_tests::{
+    interop::{Cast, Cell, Datapath, Family, Peer, PEER, VRRPD},
+    require_root,
+};
+
+/// One test per cell, so that each reports on its own and they run side by side.
+macro_rules! matrix {
+    ($($name:ident: $family:ident $cast:ident $datapath:ident $master:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            require_root();
+            require_keepalived();
+            Cell {
+                peer: Peer::Keepalived,
+                family: Family::$family,
+                cast: Cast::$cast,
+                datapath: Datapath::$datapath,
+                master: $master,
+            }
+            .run();
+        }
+    )*};
+}
+
+matrix! {
+    ipv4_unicast_xdp_keepalived_master: Ipv4 Unicast Xdp PEER;
+    ipv4_unicast_xdp_vrrpd_master: Ipv4 Unicast Xdp VRRPD;
+    ipv4_unicast_socket_keepalived_master: Ipv4 Unicast Socket PEER;
+    ipv4_unicast_socket_vrrpd_master: Ipv4 Unicast Socket VRRPD;
+    ipv4_multicast_xdp_keepalived_master: Ipv4 Multicast Xdp PEER;
+    ipv4_multicast_xdp_vrrpd_master: Ipv4 Multicast Xdp VRRPD;
+    ipv4_multicast_socket_keepalived_master: Ipv4 Multicast Socket PEER;
+    ipv4_multicast_socket_vrrpd_master: Ipv4 Multicast Socket VRRPD;
+    ipv6_unicast_xdp_keepalived_master: Ipv6 Unicast Xdp PEER;
+    ipv6_unicast_xdp_vrrpd_master: Ipv6 Unicast Xdp VRRPD;
+    ipv6_unicast_socket_keepalived_master: Ipv6 Unicast Socket PEER;
+    ipv6_unicast_socket_vrrpd_master: Ipv6 Unicast Socket VRRPD;
+    ipv6_multicast_xdp_keepalived_master: Ipv6 Multicast Xdp PEER;
+    ipv6_multicast_xdp_vrrpd_master: Ipv6 Multicast Xdp VRRPD;
+    ipv6_multicast_socket_keepalived_master: Ipv6 Multicast Socket PEER;
+    ipv6_multicast_socket_vrrpd_master: Ipv6 Multicast Socket VRRPD;
+}
+
+fn require_keepalived() {
+    let found = std::process::Command::new("keepalived").arg("--version").output().is_ok();
+    assert!(
+        found,
+        "keepalived is not installed: run `cargo xtask setup` (Debian package keepalived)"
+    );
+}
