@@ -258,9 +258,11 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
         fs::create_dir_all(&dumps).unwrap();
         let path = lab.write_config(n, "keepalived.conf", &config(n)).unwrap();
         let dumps_arg = dumps.to_string_lossy().into_owned();
-        // Router 1 is told its folder; router 2 finds it as keepalived would, in TMPDIR.
+        let pid_file = dumps.join("vrrpd.pid").to_string_lossy().into_owned();
+        // Router 1 is told its folder (and writes a pid file, as keepalived's -p); router 2
+        // finds its folder as keepalived would, in TMPDIR.
         let index = match n {
-            1 => lab.start_vrrpd(n, &path, &["--dump-dir", &dumps_arg]),
+            1 => lab.start_vrrpd(n, &path, &["--dump-dir", &dumps_arg, "-p", &pid_file]),
             _ => lab.start_vrrpd_with_env(n, &path, &[], &[("TMPDIR", &dumps_arg)]),
         }
         .unwrap();
@@ -272,6 +274,16 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
     for router in &routers {
         check_dumps_against_status(&mut lab, router);
     }
+    // The exporters signal the pid their pid file names (ka.pid-path), then read the file.
+    let pid_file = routers[0].dumps.join("vrrpd.pid");
+    let named: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert_eq!(named, lab.daemon(routers[0].index).pid(), "the pid file names the daemon");
+    let data = routers[0].dumps.join("keepalived.data");
+    fs::remove_file(&data).unwrap();
+    // SAFETY: kill with a pid read from the file and a valid signal number.
+    assert_eq!(unsafe { libc::kill(named, libc::SIGUSR1) }, 0);
+    wait_until("keepalived.data after SIGUSR1 to the pid file's pid", DUMP, || data.exists())
+        .unwrap();
 
     // Router 1's tracked interface goes down: VI_1 is FAULT there, the probe fails on router 1
     // only, and router 2 takes VI_1 over.
@@ -338,6 +350,10 @@ fn dumps_read_as_the_exporters_and_the_openshift_probe_read_them() {
     assert!(became.0 >= 1 && became.1 == 0, "{cleared}\n{since}");
     let (at_clear, since_clear) = (vi1(&cleared, "Sent"), vi1(&since, "Sent"));
     assert!(at_clear >= sent_before && at_clear + since_clear <= sent_after, "{cleared}\n{since}");
+
+    // A stopped daemon takes its pid file with it.
+    lab.daemon(routers[0].index).stop(Duration::from_secs(10)).expect("router 1 stops");
+    assert!(!pid_file.exists(), "{} left behind", pid_file.display());
 }
 
 /// Adds [`TRACKED`] (and its peer), up, to router `n`.

@@ -46,7 +46,7 @@ use crate::{
     netlink::{self, Netlink},
     notify_fifo::NotifyFifos,
     once_per_peer::OncePerPeer,
-    privileges, ring_resync, scripts,
+    pid_file, privileges, ring_resync, scripts,
     socket_receiver::SocketReceivers,
     status::{self, CounterSource, Publisher},
     systemd, track_file,
@@ -86,6 +86,8 @@ pub struct Options {
     pub metrics_listen: Option<SocketAddr>,
     /// Where keepalived's dump files are written on its signals.
     pub dump_dir: PathBuf,
+    /// Where the daemon's process id is written, if anywhere (keepalived's `--pid`).
+    pub pid_file: Option<PathBuf>,
 }
 
 pub(crate) struct Daemon {
@@ -134,6 +136,7 @@ pub async fn run(options: Options) -> Result<()> {
     // Before anything is touched: a second daemon would replace the pins and fight over the
     // addresses.
     let _lock = lock::acquire(&options.runtime_dir)?;
+    let _pid_file = options.pid_file.clone().map(pid_file::PidFile::write).transpose()?;
     let (netlink, mut net_events) = netlink::connect()?;
     let xdp = lifecycle::open_xdp(&options)?;
     let (arrival_sender, mut arrivals) = mpsc::channel(1024);

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod netlink;
 pub mod notify_fifo;
 pub mod once_per_peer;
+pub mod pid_file;
 pub mod pin_dir;
 pub mod privileges;
 pub mod recovery;

@@ -82,6 +82,10 @@ struct RunArgs {
     /// signals. Default as keepalived: $TMPDIR when absolute, else /tmp.
     #[arg(long, value_name = "DIR")]
     dump_dir: Option<PathBuf>,
+    /// Write the daemon's process id to FILE, as keepalived's -p/--pid does, for what signals
+    /// keepalived by its pid file (the exporters' ka.pid-path). Removed at exit.
+    #[arg(short = 'p', long = "pid-file", alias = "pid", value_name = "FILE")]
+    pid_file: Option<PathBuf>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (off by default).
     #[arg(long, value_name = "ADDR:PORT")]
     metrics_listen: Option<SocketAddr>,
@@ -336,6 +340,7 @@ fn run(args: RunArgs) -> Result<()> {
         pass_valid: args.pass_valid,
         metrics_listen: args.metrics_listen,
         dump_dir: args.dump_dir.unwrap_or_else(dumps::default_dir),
+        pid_file: args.pid_file,
     };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
