@@ -581,13 +581,13 @@ impl Grammar<'_> {
     /// One route line (`routes.rs`).
     fn route(&mut self, entry: &Node) -> Option<Route> {
         self.no_block(entry);
-        routes::route(&routes::line_words(entry), self.report)
+        routes::route(&routes::line_words(entry), self.report, self.allow_unsupported)
     }
 
     /// One rule line (`routes.rs`).
     fn rule(&mut self, entry: &Node) -> Option<Rule> {
         self.no_block(entry);
-        routes::rule(&routes::line_words(entry), self.report)
+        routes::rule(&routes::line_words(entry), self.report, self.allow_unsupported)
     }
 
     /// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L] [scope S] [brd ADDR] ...`.

@@ -208,13 +208,28 @@ fn fwmark(text: &str) -> Parsed<(u32, Option<u32>)> {
     }
 }
 
-fn unsupported(what: &str, word: &Word, report: &mut Report) {
-    let message = format!("{what} \"{}\" is not supported by vrrpd", word.text);
-    report.error_at(&word.span, message);
+/// A route or rule option vrrpd cannot carry out: an error, or with `--allow-unsupported` a
+/// warning and the whole line left out (half a route would be a different one).
+fn unsupported(what: &str, word: &Word, report: &mut Report, allow_unsupported: bool) {
+    if allow_unsupported {
+        let message = format!(
+            "{what} \"{}\" is not supported: this line is left out (--allow-unsupported), \
+             so failover does not move it",
+            word.text
+        );
+        report.warn_at(&word.span, message);
+    } else {
+        let message = format!(
+            "{what} \"{}\" is not supported: vrrpd cannot carry this line out \
+             (--allow-unsupported leaves it out)",
+            word.text
+        );
+        report.error_at(&word.span, message);
+    }
 }
 
 /// One route line. `None` after reporting what is wrong.
-pub(crate) fn route(words: &[Word], report: &mut Report) -> Option<Route> {
+pub(crate) fn route(words: &[Word], report: &mut Report, allow_unsupported: bool) -> Option<Route> {
     let mut line = Line { words: words.iter() };
     let mut family = None;
     let mut destination: Option<(Prefix, &Word)> = None;
@@ -259,12 +274,12 @@ pub(crate) fn route(words: &[Word], report: &mut Report) -> Option<Route> {
             "unreachable" => kind = RouteKind::Unreachable,
             "prohibit" => kind = RouteKind::Prohibit,
             text if UNSUPPORTED_ROUTE_TYPES.contains(&text) => {
-                unsupported("route type", word, report);
+                unsupported("route type", word, report, allow_unsupported);
                 return None;
             }
             text if UNSUPPORTED_ROUTE_OPTIONS.contains(&text) => {
                 // Its arguments cannot be told from the next option: stop at it.
-                unsupported("route option", word, report);
+                unsupported("route option", word, report, allow_unsupported);
                 return None;
             }
             text => match prefix(text) {
@@ -336,7 +351,7 @@ pub(crate) fn route(words: &[Word], report: &mut Report) -> Option<Route> {
 }
 
 /// One rule line. `None` after reporting what is wrong.
-pub(crate) fn rule(words: &[Word], report: &mut Report) -> Option<Rule> {
+pub(crate) fn rule(words: &[Word], report: &mut Report, allow_unsupported: bool) -> Option<Rule> {
     let mut line = Line { words: words.iter() };
     let mut family = None;
     let (mut from, mut to, mut input, mut output) = (None, None, None, None);
@@ -390,7 +405,7 @@ pub(crate) fn rule(words: &[Word], report: &mut Report) -> Option<Rule> {
             "not" => invert = true,
             "no_track" => no_track = true,
             text if UNSUPPORTED_RULE_OPTIONS.contains(&text) => {
-                unsupported("rule option", word, report);
+                unsupported("rule option", word, report, allow_unsupported);
                 return None;
             }
             _ => {

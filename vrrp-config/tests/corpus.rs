@@ -163,11 +163,11 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-vrrp-routes.conf",
         config_id: None,
         interfaces: &["eth0", "eth1", "eth2", "eth3"],
-        unsupported: &[],
-        needs_allow_unsupported: false,
+        unsupported: &["32:46 or"],
+        needs_allow_unsupported: true,
         instances: 1,
         warnings: &[],
-        refused: Some("32:46: route option \"or\" is not supported by vrrpd"),
+        refused: None,
     },
     Case {
         // "192.168.100./24" is no address: keepalived reports it too ("Invalid rule to
@@ -256,7 +256,9 @@ fn is_skipped_subsystem_note(warning: &Diagnostic) -> bool {
 
 /// A keyword vrrpd does not act on, reported with its effect.
 fn is_unsupported(diagnostic: &Diagnostic) -> bool {
-    (diagnostic.message.starts_with("keyword \"") || diagnostic.message.starts_with("option \""))
+    let prefixes =
+        ["keyword \"", "option \"", "route option \"", "route type \"", "rule option \""];
+    prefixes.iter().any(|prefix| diagnostic.message.starts_with(prefix))
         && diagnostic.message.contains(" is not supported: ")
 }
 

@@ -203,10 +203,10 @@ fn static_blocks() {
 #[test]
 fn what_is_refused_names_the_word() {
     let cases = [
-        ("198.51.100.0/24 via 192.0.2.1 or 192.0.2.2", "route option \"or\" is not supported by vrrpd"),
-        ("198.51.100.0/24 nexthop via 192.0.2.1", "route option \"nexthop\" is not supported by vrrpd"),
-        ("198.51.100.0/24 dev eth0 mtu 1400", "route option \"mtu\" is not supported by vrrpd"),
-        ("local 192.0.2.7", "route type \"local\" is not supported by vrrpd"),
+        ("198.51.100.0/24 via 192.0.2.1 or 192.0.2.2", "route option \"or\" is not supported: vrrpd cannot carry this line out (--allow-unsupported leaves it out)"),
+        ("198.51.100.0/24 nexthop via 192.0.2.1", "route option \"nexthop\" is not supported: vrrpd cannot carry this line out (--allow-unsupported leaves it out)"),
+        ("198.51.100.0/24 dev eth0 mtu 1400", "route option \"mtu\" is not supported: vrrpd cannot carry this line out (--allow-unsupported leaves it out)"),
+        ("local 192.0.2.7", "route type \"local\" is not supported: vrrpd cannot carry this line out (--allow-unsupported leaves it out)"),
         ("198.51.100.0/24 via 2001:db8::1", "\"2001:db8::1\" mixes IPv4 and IPv6 in one line"),
         ("via 192.0.2.1 dev eth0", "a route needs a destination"),
         ("198.51.100.0/24 table blue", "invalid table \"blue\": expected a table number from 1, main, default or local (names from /etc/iproute2/rt_tables are not read)"),
@@ -224,7 +224,7 @@ fn what_is_refused_names_the_word() {
     let rules = [
         ("from 192.0.2.0/24", "a rule needs an action: table N, blackhole, unreachable or prohibit"),
         ("from 192.0.2.0/24 table 1 blackhole", "a rule has one action: \"blackhole\" after \"table\""),
-        ("from 192.0.2.0/24 goto 5", "rule option \"goto\" is not supported by vrrpd"),
+        ("from 192.0.2.0/24 goto 5", "rule option \"goto\" is not supported: vrrpd cannot carry this line out (--allow-unsupported leaves it out)"),
         ("from 192.0.2.0/24 to 2001:db8::/32 table 1", "\"2001:db8::/32\" mixes IPv4 and IPv6 in one line"),
         ("fwmark 0xzz table 1", "invalid fwmark \"0xzz\": expected MARK or MARK/MASK (decimal or 0x hexadecimal)"),
         ("frm 192.0.2.0/24 table 1", "invalid rule option \"frm\": expected one of from, to, table, priority, iif, oif, fwmark, not, no_track, blackhole, unreachable, prohibit"),
