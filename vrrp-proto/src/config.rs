@@ -61,6 +61,13 @@ pub struct RouterConfig {
     /// VRRPv2 authentication sent in every advertisement (keepalived's `authentication`);
     /// VRRPv3 has none and ignores it.
     pub v2_auth: V2Auth,
+    /// keepalived's `lower_prio_no_advert`: a master hearing a lower priority does not answer
+    /// with an advertisement (keepalived vrrp.c vrrp_state_master_rx()).
+    pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: a master hearing a higher priority (or an equal
+    /// one from a higher address) sends one advertisement at its own priority before it
+    /// becomes backup (keepalived vrrp.c vrrp_state_master_rx()).
+    pub higher_prio_send_advert: bool,
 }
 
 impl RouterConfig {
@@ -81,6 +88,8 @@ impl RouterConfig {
             checksum_mode: ChecksumMode::default(),
             transport: Transport::Multicast,
             v2_auth: V2Auth::NONE,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
         }
     }
 
