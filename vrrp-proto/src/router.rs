@@ -587,8 +587,8 @@ impl Router {
                 // partition healed): one last advertisement at our priority makes it answer
                 // and announce its addresses again, so hosts stop using our MAC. Not priority
                 // 0: that would start every backup's Skew_Time, and an owner never answers.
-                // keepalived vrrp.c vrrp_state_master_rx() sends it on hearing a better master
-                // only with `higher_prio_send_advert`, and otherwise yields silently.
+                // keepalived vrrp.c vrrp_state_master_rx(): `higher_prio_send_advert`; with
+                // it off the master yields silently.
                 self.send_advertisement(self.priority);
             }
             self.announcer.stop();

@@ -185,8 +185,9 @@ fn preempt_delay_follows_a_lower_master_until_it_passes() {
 
 #[test]
 fn master_to_backup_on_a_higher_priority() {
-    // RFC 9568 §6.4.3; keepalived vrrp.c vrrp_state_master_rx() yields without a word unless
-    // `higher_prio_send_advert` is set.
+    // RFC 9568 §6.4.3; one last advertisement at our priority tells the new master that two
+    // masters existed, so it announces its addresses again (keepalived vrrp.c
+    // vrrp_state_master_rx() with higher_prio_send_advert, vrrpd's default).
     let t0 = Instant::now();
     let mut router = master(t0);
     let at = t0 + Duration::from_secs(5);
@@ -196,6 +197,7 @@ fn master_to_backup_on_a_higher_priority() {
         drain(&mut router),
         vec![
             changed(State::Master, State::Backup, reason),
+            Output::SendAdvertisement(advert(100)),
             Output::RemoveAddresses { addresses: vec![VIP] },
         ]
     );
@@ -214,24 +216,24 @@ fn master_to_backup_on_equal_priority_and_a_higher_address() {
         drain(&mut router),
         vec![
             changed(State::Master, State::Backup, reason),
+            Output::SendAdvertisement(advert(100)),
             Output::RemoveAddresses { addresses: vec![VIP] },
         ]
     );
 }
 
 #[test]
-fn higher_prio_send_advert_answers_a_better_master_before_yielding() {
-    // keepalived vrrp.c vrrp_state_master_rx(): with higher_prio_send_advert, a higher
-    // priority, or an equal one from a higher address, is answered with one advertisement at
-    // our priority; then the master becomes backup. That master learns two masters existed
-    // and announces its addresses again.
+fn without_higher_prio_send_advert_a_master_yields_silently() {
+    // keepalived vrrp.c vrrp_state_master_rx(): higher_prio_send_advert off: a higher
+    // priority, or an equal one from a higher address, is not answered; the master becomes
+    // backup at once.
     let t0 = Instant::now();
     let cases = [
         (LOWER_PEER, 101, Reason::HigherPriority { source: LOWER_PEER, priority: 101 }),
         (HIGHER_PEER, 100, Reason::HigherAddress { source: HIGHER_PEER }),
     ];
     for (source, priority, reason) in cases {
-        let mut router = started(RouterConfig { higher_prio_send_advert: true, ..config() }, t0);
+        let mut router = started(RouterConfig { higher_prio_send_advert: false, ..config() }, t0);
         router.handle_timeout(t0 + MDI_100);
         drain(&mut router);
         let at = t0 + Duration::from_secs(5);
@@ -240,10 +242,10 @@ fn higher_prio_send_advert_answers_a_better_master_before_yielding() {
             drain(&mut router),
             vec![
                 changed(State::Master, State::Backup, reason),
-                Output::SendAdvertisement(advert(100)),
                 Output::RemoveAddresses { addresses: vec![VIP] },
             ]
         );
+        assert_eq!(router.poll_timeout(), Some(at + MDI_100));
     }
 }
 

@@ -1,0 +1,192 @@
+//! keepalived's start-up and announcement controls in the namespace lab, observed on the wire
+//! (tcpdump on the bridge ports) and in the daemons' logs: `vrrp_startup_delay` holds an
+//! instance back (keepalived vrrp_daemon.c start_vrrp()), `lower_prio_no_advert` leaves a
+//! lower-priority master unanswered and `higher_prio_send_advert` answers a better one before
+//! yielding (keepalived vrrp.c vrrp_state_master_rx()).
+
+use std::time::Duration;
+
+use vrrp_tests::{
+    lab::{now_ms, reference_config, ReferenceLab, SERVER1, SERVER2},
+    require_root,
+    timeline::{self, Background},
+    wait_until,
+};
+
+/// Long enough for any election here on a loaded machine: a backup at `advert_int 4` waits
+/// Master_Down_Interval, under 15 s.
+const ELECTION: Duration = Duration::from_secs(25);
+
+/// Epoch milliseconds of every advertisement `source` sent, in a tcpdump `-n -tt` capture.
+fn adverts_from(capture: &str, source: &str) -> Vec<f64> {
+    let from = format!(" IP {source} > ");
+    capture
+        .lines()
+        .filter(|line| line.contains(&from) && line.contains("VRRP"))
+        .filter_map(|line| line.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|seconds| seconds * 1000.0)
+        .collect()
+}
+
+/// Captures the VRRP traffic through bridge port `port` (to and from one router).
+fn capture(lab: &ReferenceLab, port: &str, label: &str) -> Background {
+    let output = lab.dir.join(format!("{label}.txt"));
+    let args = ["-i", port, "-n", "-tt", "-l", "ip proto 112"];
+    let capture = Background::start(&lab.switch, output, "tcpdump", &args).unwrap();
+    // tcpdump says "listening on" once it captures.
+    std::thread::sleep(Duration::from_millis(500));
+    capture
+}
+
+/// Server `n`'s reference file with `lines` added to global_defs.
+fn with_global(n: usize, lines: &str) -> String {
+    reference_config(n).replace("    vrrp_version 3\n", &format!("    vrrp_version 3\n{lines}"))
+}
+
+/// A reference file with `lines` added to its instance.
+fn with_instance(text: &str, lines: &str) -> String {
+    text.replace("    state BACKUP\n", &format!("    state BACKUP\n{lines}"))
+}
+
+#[test]
+fn startup_delay_holds_the_instance_back() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("st").unwrap();
+    let c1 = lab.write_config(1, "keepalived.conf", &with_global(1, "    vrrp_startup_delay 5\n"));
+    let c2 = lab.write_config(2, "keepalived.conf", &reference_config(2));
+    let (c1, c2) = (c1.unwrap(), c2.unwrap());
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(2, ELECTION).unwrap();
+    let wire = capture(&lab, "p1", "startup-delay");
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.daemon(d1).wait_for_log("Delaying startup for 5 seconds", ELECTION).unwrap();
+    lab.daemon(d1).wait_for_log("Delayed start completed", ELECTION).unwrap();
+    // Server 1 (priority 110) preempts server 2 once the delay is over.
+    lab.wait_for_master(1, ELECTION).unwrap();
+    let first_advert = || adverts_from(&wire.text(), SERVER1).first().copied();
+    wait_until("server 1's first advertisement captured", ELECTION, || first_advert().is_some())
+        .unwrap();
+    let log = lab.daemon(d1).log_text();
+    let delaying = timeline::log_ms(&log, "Delaying startup", 0.0).unwrap();
+    let completed = timeline::log_ms(&log, "Delayed start completed", 0.0).unwrap();
+    let backup = timeline::log_ms(&log, "INIT -> BACKUP", 0.0).expect("server 1 entered BACKUP");
+    let first = first_advert().unwrap();
+    println!(
+        "delay logged {:.0} ms, BACKUP {:.0} ms after its end, first advertisement {:.0} ms \
+         after it",
+        completed - delaying,
+        backup - completed,
+        first - completed
+    );
+    // Log lines carry milliseconds; the delay is measured on another clock: 10 ms of slack.
+    assert!(completed - delaying >= 4990.0, "the delay ran {:.0} ms", completed - delaying);
+    assert!(backup >= completed - 10.0, "server 1 ran before its delay was over:\n{log}");
+    assert!(first >= completed, "server 1 advertised during its delay:\n{}", wire.text());
+}
+
+#[test]
+fn lower_prio_no_advert_leaves_a_lower_priority_unanswered() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("st").unwrap();
+    // Server 2 never hears server 1 (its advertisements leave with TTL 64, under server 2's
+    // `min_ttl 255` for it), so both are master and server 1 hears server 2's lower priority
+    // four times a second.
+    let deaf_peer = with_instance(&reference_config(1), "    unicast_ttl 64\n");
+    let server1 = with_instance(&deaf_peer, "    lower_prio_no_advert\n");
+    let server2 = reference_config(2)
+        .replace("    state BACKUP\n", "    advert_int 0.25\n")
+        .replace(&format!("        {SERVER1}\n"), &format!("        {SERVER1} min_ttl 255\n"));
+    let c1 = lab.write_config(1, "keepalived.conf", &server1).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &server2).unwrap();
+    let wire = capture(&lab, "p1", "lower-prio");
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
+    let two_masters = || lab.has_vip(1).unwrap() && lab.has_vip(2).unwrap();
+    if let Err(error) = wait_until("both servers master", ELECTION, two_masters) {
+        let logs = [lab.daemon(d1).log_text(), lab.daemon(d2).log_text()];
+        panic!("{error}:\n{}\n{}\n{}", logs[0], logs[1], wire.text());
+    }
+    let both = now_ms();
+    let heard_lower = || adverts_from(&wire.text(), SERVER2).iter().filter(|t| **t > both).count();
+    wait_until("16 lower-priority advertisements", ELECTION, || heard_lower() >= 16).unwrap();
+    let gaps = |after: f64, before: f64| -> Vec<f64> {
+        let sent: Vec<f64> = adverts_from(&wire.text(), SERVER1)
+            .into_iter()
+            .filter(|t| *t > after && *t < before)
+            .collect();
+        sent.windows(2).map(|pair| pair[1] - pair[0]).collect()
+    };
+    let quiet = gaps(both, now_ms());
+    println!("server 1's advertisement gaps with lower_prio_no_advert (ms): {quiet:.0?}");
+    assert!(quiet.len() >= 2, "server 1 kept advertising:\n{}", wire.text());
+    // Its own Adver_Timer only: a second apart (less 100 ms of scheduling slack).
+    assert!(quiet.iter().all(|gap| *gap >= 900.0), "answered a lower priority: {quiet:.0?}");
+    // Without it (keepalived's default), each one is answered at once: gaps of a quarter
+    // second, server 2's interval.
+    lab.write_config(1, "keepalived.conf", &deaf_peer).unwrap();
+    let reloaded = now_ms();
+    lab.daemon(d1).signal(libc::SIGHUP);
+    lab.daemon(d1).wait_for_log("reloaded", ELECTION).unwrap();
+    let answered = || gaps(reloaded, f64::MAX).iter().any(|gap| *gap < 500.0);
+    wait_until("an answered lower priority after the reload", ELECTION, answered)
+        .unwrap_or_else(|error| panic!("{error}:\n{}", wire.text()));
+}
+
+#[test]
+fn higher_prio_send_advert_answers_before_yielding() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("st").unwrap();
+    // Server 2 advertises every 4 s; server 1, the address owner, starts right after one of
+    // them and takes over at once, so server 2's next periodic one is seconds away and any
+    // advertisement of server 2's in between is its answer.
+    let owner = reference_config(1).replace("priority 110", "priority 255");
+    let server2 = |send: bool| {
+        let lines = format!("    advert_int 4\n    higher_prio_send_advert {send}\n");
+        with_instance(&reference_config(2), &lines)
+    };
+    let c1 = lab.write_config(1, "keepalived.conf", &owner).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &server2(false)).unwrap();
+    let wire = capture(&lab, "p2", "higher-prio");
+    let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
+    for send in [false, true] {
+        lab.wait_for_master(2, ELECTION).unwrap();
+        // Right after one of server 2's advertisements, server 1 starts.
+        let since = now_ms();
+        let periodic = || adverts_from(&wire.text(), SERVER2).into_iter().find(|t| *t > since);
+        wait_until("a periodic advertisement of server 2", ELECTION, || periodic().is_some())
+            .unwrap();
+        let periodic = periodic().unwrap();
+        let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+        lab.wait_for_master(1, ELECTION).unwrap();
+        let owner_first = || adverts_from(&wire.text(), SERVER1).into_iter().find(|t| *t > since);
+        wait_until("server 1's first advertisement", ELECTION, || owner_first().is_some()).unwrap();
+        let owner_first = owner_first().unwrap();
+        assert!(
+            owner_first < periodic + 3000.0,
+            "server 1 took {:.0} ms to start: too slow for this check on this machine",
+            owner_first - periodic
+        );
+        lab.daemon(d2).wait_for_log("MASTER -> BACKUP", ELECTION).unwrap();
+        // Wait until server 2's next periodic advertisement would have been due.
+        let next_periodic = periodic + 4000.0;
+        wait_until("server 2's next interval", ELECTION, || now_ms() > next_periodic + 500.0)
+            .unwrap();
+        let answers: Vec<f64> = adverts_from(&wire.text(), SERVER2)
+            .into_iter()
+            .filter(|t| *t > owner_first && *t < owner_first + 1000.0)
+            .map(|t| t - owner_first)
+            .collect();
+        println!("higher_prio_send_advert {send}: server 2 answered after {answers:.0?} ms");
+        let expected = usize::from(send);
+        assert_eq!(answers.len(), expected, "higher_prio_send_advert {send}:\n{}", wire.text());
+        let later = adverts_from(&wire.text(), SERVER2).into_iter().filter(|t| *t > owner_first);
+        assert_eq!(later.count(), expected, "server 2 kept advertising as backup");
+        if !send {
+            // Server 1 resigns, server 2 takes over again and reloads with the answer on.
+            lab.daemon(d1).stop(Duration::from_secs(10));
+            lab.write_config(2, "keepalived.conf", &server2(true)).unwrap();
+            lab.daemon(d2).signal(libc::SIGHUP);
+            lab.daemon(d2).wait_for_log("reloaded", ELECTION).unwrap();
+        }
+    }
+}
