@@ -920,7 +920,7 @@ mod tests {
    Gratuitous ARP lower priority delay = 5
    Gratuitous ARP lower priority repeat = 5
    Send advert after receive lower priority advert = true
-   Send advert after receive higher priority advert = false
+   Send advert after receive higher priority advert = true
    Virtual Router ID = 51
    Priority = 150
    Effective priority = 150
@@ -960,7 +960,7 @@ mod tests {
    Gratuitous ARP lower priority delay = 5
    Gratuitous ARP lower priority repeat = 5
    Send advert after receive lower priority advert = true
-   Send advert after receive higher priority advert = false
+   Send advert after receive higher priority advert = true
    Virtual Router ID = 52
    Priority = 100
    Effective priority = 100
