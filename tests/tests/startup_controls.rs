@@ -2,12 +2,14 @@
 //! (tcpdump on the bridge ports) and in the daemons' logs: `vrrp_startup_delay` holds an
 //! instance back (keepalived vrrp_daemon.c start_vrrp()), `lower_prio_no_advert` leaves a
 //! lower-priority master unanswered and `higher_prio_send_advert` answers a better one before
-//! yielding (keepalived vrrp.c vrrp_state_master_rx()).
+//! yielding (keepalived vrrp.c vrrp_state_master_rx()); and two rules of tracking:
+//! `dont_track_primary` keeps a master whose link went down, `unicast_fault_no_peer` keeps an
+//! instance without peers in FAULT (keepalived vrrp.c vrrp_complete_instance()).
 
 use std::time::Duration;
 
 use vrrp_tests::{
-    lab::{now_ms, reference_config, ReferenceLab, SERVER1, SERVER2},
+    lab::{now_ms, reference_config, ReferenceLab, SERVER1, SERVER2, VIP},
     require_root,
     timeline::{self, Background},
     wait_until,
@@ -189,4 +191,47 @@ fn higher_prio_send_advert_answers_before_yielding() {
             lab.daemon(d2).wait_for_log("reloaded", ELECTION).unwrap();
         }
     }
+}
+
+#[test]
+fn dont_track_primary_keeps_the_addresses_when_the_link_goes_down() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("st").unwrap();
+    let server1 = with_instance(&reference_config(1), "    dont_track_primary\n");
+    let c1 = lab.write_config(1, "keepalived.conf", &server1).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &reference_config(2)).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.start_vrrpd(2, &c2, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    lab.set_link(1, false).unwrap();
+    // Server 2 stops hearing server 1 and takes over; server 1 is not put in FAULT and keeps
+    // its address (on its link, which is down).
+    let both = || lab.has_vip(1).unwrap() && lab.has_vip(2).unwrap();
+    wait_until("server 2 master beside server 1", ELECTION, both).unwrap();
+    let log = lab.daemon(d1).log_text();
+    assert!(!log.contains("FAULT"), "server 1 went to FAULT:\n{log}");
+    // Back on the link, the higher priority wins: server 2 yields.
+    lab.set_link(1, true).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    assert!(!lab.daemon(d1).log_text().contains("FAULT"));
+}
+
+#[test]
+fn unicast_fault_no_peer_without_peers_stays_in_fault() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("st").unwrap();
+    let no_peer = reference_config(1).replace(&format!("        {SERVER2}\n"), "");
+    let server1 = with_instance(&no_peer, "    unicast_fault_no_peer\n");
+    assert!(!server1.contains(SERVER2), "{server1}");
+    let c1 = lab.write_config(1, "keepalived.conf", &server1).unwrap();
+    let wire = capture(&lab, "p1", "no-peer");
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.daemon(d1).wait_for_log("INIT -> FAULT", ELECTION).unwrap();
+    // Alone on the link, it would be master after Master_Down_Interval (under 4 s): wait
+    // twice that, then nothing was sent and the address was never added.
+    let started = now_ms();
+    wait_until("two master-down intervals", ELECTION, || now_ms() > started + 8000.0).unwrap();
+    assert!(!lab.has_vip(1).unwrap(), "{VIP} added by an instance in FAULT");
+    assert_eq!(adverts_from(&wire.text(), SERVER1), Vec::<f64>::new(), "{}", wire.text());
+    assert!(!lab.daemon(d1).log_text().contains("-> MASTER"));
 }

@@ -460,7 +460,7 @@ pub const KEYWORDS: &[Keyword] = &[
     acted(
         "unicast_fault_no_peer",
         Instance,
-        "vrrp-node/src/tracking.rs::unicast_fault_no_peer_without_a_peer_is_a_lasting_fault",
+        "tests/tests/startup_controls.rs::unicast_fault_no_peer_without_peers_stays_in_fault",
     ),
     always(
         "check_unicast_src",
@@ -490,7 +490,8 @@ pub const KEYWORDS: &[Keyword] = &[
     acted(
         "dont_track_primary",
         Instance,
-        "vrrp-node/src/tracking.rs::dont_track_primary_ignores_the_own_interface_going_down",
+        "tests/tests/startup_controls.rs::\
+         dont_track_primary_keeps_the_addresses_when_the_link_goes_down",
     ),
     acted(
         "track_interface",
