@@ -6,6 +6,7 @@
 //! `dont_track_primary` keeps a master whose link went down, `unicast_fault_no_peer` keeps an
 //! instance without peers in FAULT (keepalived vrrp.c vrrp_complete_instance()).
 
+use std::path::Path;
 use std::time::Duration;
 
 use vrrp_tests::{
@@ -50,45 +51,83 @@ fn with_instance(text: &str, lines: &str) -> String {
     text.replace("    state BACKUP\n", &format!("    state BACKUP\n{lines}"))
 }
 
+/// The daemon under test on router 1 (or 2); the other router runs vrrpd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Daemon {
+    Keepalived,
+    Vrrpd,
+}
+
+fn start(lab: &mut ReferenceLab, daemon: Daemon, n: usize, config: &Path) -> usize {
+    match daemon {
+        Daemon::Keepalived => lab.start_keepalived(n, config).unwrap(),
+        Daemon::Vrrpd => lab.start_vrrpd(n, config, &[]).unwrap(),
+    }
+}
+
+fn require_keepalived() {
+    let found = std::process::Command::new("keepalived").arg("--version").output().is_ok();
+    assert!(found, "keepalived is not installed: run `cargo xtask setup` (package keepalived)");
+}
+
+/// Each scenario runs under keepalived 2.2.7, then under vrrpd: the same observations hold.
+fn under_both(scenario: fn(Daemon)) {
+    require_root();
+    require_keepalived();
+    for daemon in [Daemon::Keepalived, Daemon::Vrrpd] {
+        println!("under {daemon:?}");
+        scenario(daemon);
+    }
+}
+
 #[test]
 fn startup_delay_holds_the_instance_back() {
-    require_root();
+    under_both(startup_delay_under);
+}
+
+fn startup_delay_under(daemon: Daemon) {
     let mut lab = ReferenceLab::with_prefix("st").unwrap();
-    let c1 = lab.write_config(1, "keepalived.conf", &with_global(1, "    vrrp_startup_delay 5\n"));
+    let c1 = lab.write_config(1, "keepalived.conf", &with_global(1, "    vrrp_startup_delay 8\n"));
     let c2 = lab.write_config(2, "keepalived.conf", &reference_config(2));
     let (c1, c2) = (c1.unwrap(), c2.unwrap());
     lab.start_vrrpd(2, &c2, &[]).unwrap();
     lab.wait_for_master(2, ELECTION).unwrap();
     let wire = capture(&lab, "p1", "startup-delay");
-    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
-    lab.daemon(d1).wait_for_log("Delaying startup for 5 seconds", ELECTION).unwrap();
-    lab.daemon(d1).wait_for_log("Delayed start completed", ELECTION).unwrap();
-    // Server 1 (priority 110) preempts server 2 once the delay is over.
-    lab.wait_for_master(1, ELECTION).unwrap();
+    // The delay begins once the daemon has read its file, after this.
+    let launched = now_ms();
+    let d1 = start(&mut lab, daemon, 1, &c1);
+    lab.daemon(d1).wait_for_log("Delaying startup for 8 seconds", ELECTION).unwrap();
+    // Server 1 (priority 110) preempts server 2 once the delay is over. keepalived 2.2.7
+    // takes longer: it re-arms the backup's timer on each advertisement heard during the
+    // delay (changed after 2.2.7: "Don't adjust vrrp receive timeout during delayed start").
+    lab.wait_for_master(1, ELECTION * 3).unwrap();
     let first_advert = || adverts_from(&wire.text(), SERVER1).first().copied();
     wait_until("server 1's first advertisement captured", ELECTION, || first_advert().is_some())
         .unwrap();
-    let log = lab.daemon(d1).log_text();
-    let delaying = timeline::log_ms(&log, "Delaying startup", 0.0).unwrap();
-    let completed = timeline::log_ms(&log, "Delayed start completed", 0.0).unwrap();
-    let backup = timeline::log_ms(&log, "INIT -> BACKUP", 0.0).expect("server 1 entered BACKUP");
     let first = first_advert().unwrap();
-    println!(
-        "delay logged {:.0} ms, BACKUP {:.0} ms after its end, first advertisement {:.0} ms \
-         after it",
-        completed - delaying,
-        backup - completed,
-        first - completed
-    );
-    // Log lines carry milliseconds; the delay is measured on another clock: 10 ms of slack.
-    assert!(completed - delaying >= 4990.0, "the delay ran {:.0} ms", completed - delaying);
-    assert!(backup >= completed - 10.0, "server 1 ran before its delay was over:\n{log}");
-    assert!(first >= completed, "server 1 advertised during its delay:\n{}", wire.text());
+    println!("first advertisement {:.0} ms after the daemon was started", first - launched);
+    // Without the delay it would come Master_Down_Interval (under 4 s) after the start.
+    assert!(first >= launched + 8000.0, "server 1 advertised during its delay:\n{}", wire.text());
+    if daemon == Daemon::Vrrpd {
+        // vrrpd says when the delay is over, and holds the instance in INIT until then
+        // (keepalived already says BACKUP, its timer counting from the delay's end).
+        let log = lab.daemon(d1).log_text();
+        let delaying = timeline::log_ms(&log, "Delaying startup", 0.0).unwrap();
+        let completed = timeline::log_ms(&log, "Delayed start completed", 0.0).unwrap();
+        let backup = timeline::log_ms(&log, "INIT -> BACKUP", 0.0).expect("entered BACKUP");
+        // Log lines carry milliseconds; the delay runs on another clock: 10 ms of slack.
+        assert!(completed - delaying >= 7990.0, "the delay ran {:.0} ms", completed - delaying);
+        assert!(backup >= completed - 10.0, "server 1 ran before its delay was over:\n{log}");
+        assert!(first >= completed, "server 1 advertised during its delay");
+    }
 }
 
 #[test]
 fn lower_prio_no_advert_leaves_a_lower_priority_unanswered() {
-    require_root();
+    under_both(lower_prio_no_advert_under);
+}
+
+fn lower_prio_no_advert_under(daemon: Daemon) {
     let mut lab = ReferenceLab::with_prefix("st").unwrap();
     // Server 2 never hears server 1 (its advertisements leave with TTL 64, under server 2's
     // `min_ttl 255` for it), so both are master and server 1 hears server 2's lower priority
@@ -101,7 +140,7 @@ fn lower_prio_no_advert_leaves_a_lower_priority_unanswered() {
     let c1 = lab.write_config(1, "keepalived.conf", &server1).unwrap();
     let c2 = lab.write_config(2, "keepalived.conf", &server2).unwrap();
     let wire = capture(&lab, "p1", "lower-prio");
-    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    let d1 = start(&mut lab, daemon, 1, &c1);
     let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
     let two_masters = || lab.has_vip(1).unwrap() && lab.has_vip(2).unwrap();
     if let Err(error) = wait_until("both servers master", ELECTION, two_masters) {
@@ -124,19 +163,22 @@ fn lower_prio_no_advert_leaves_a_lower_priority_unanswered() {
     // Its own Adver_Timer only: a second apart (less 100 ms of scheduling slack).
     assert!(quiet.iter().all(|gap| *gap >= 900.0), "answered a lower priority: {quiet:.0?}");
     // Without it (keepalived's default), each one is answered at once: gaps of a quarter
-    // second, server 2's interval.
+    // second, server 2's interval. Server 1 starts again without it.
+    lab.daemon(d1).stop(Duration::from_secs(10));
     lab.write_config(1, "keepalived.conf", &deaf_peer).unwrap();
-    let reloaded = now_ms();
-    lab.daemon(d1).signal(libc::SIGHUP);
-    lab.daemon(d1).wait_for_log("reloaded", ELECTION).unwrap();
-    let answered = || gaps(reloaded, f64::MAX).iter().any(|gap| *gap < 500.0);
-    wait_until("an answered lower priority after the reload", ELECTION, answered)
+    let restarted = now_ms();
+    start(&mut lab, daemon, 1, &c1);
+    let answered = || gaps(restarted, f64::MAX).iter().any(|gap| *gap < 500.0);
+    wait_until("an answered lower priority after the restart", ELECTION, answered)
         .unwrap_or_else(|error| panic!("{error}:\n{}", wire.text()));
 }
 
 #[test]
 fn higher_prio_send_advert_answers_before_yielding() {
-    require_root();
+    under_both(higher_prio_send_advert_under);
+}
+
+fn higher_prio_send_advert_under(daemon: Daemon) {
     let mut lab = ReferenceLab::with_prefix("st").unwrap();
     // Server 2 advertises every 4 s; server 1, the address owner, starts right after one of
     // them and takes over at once, so server 2's next periodic one is seconds away and any
@@ -147,10 +189,10 @@ fn higher_prio_send_advert_answers_before_yielding() {
         with_instance(&reference_config(2), &lines)
     };
     let c1 = lab.write_config(1, "keepalived.conf", &owner).unwrap();
-    let c2 = lab.write_config(2, "keepalived.conf", &server2(false)).unwrap();
     let wire = capture(&lab, "p2", "higher-prio");
-    let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
     for send in [false, true] {
+        let c2 = lab.write_config(2, "keepalived.conf", &server2(send)).unwrap();
+        let d2 = start(&mut lab, daemon, 2, &c2);
         lab.wait_for_master(2, ELECTION).unwrap();
         // Right after one of server 2's advertisements, server 1 starts.
         let since = now_ms();
@@ -168,7 +210,6 @@ fn higher_prio_send_advert_answers_before_yielding() {
             "server 1 took {:.0} ms to start: too slow for this check on this machine",
             owner_first - periodic
         );
-        lab.daemon(d2).wait_for_log("MASTER -> BACKUP", ELECTION).unwrap();
         // Wait until server 2's next periodic advertisement would have been due.
         let next_periodic = periodic + 4000.0;
         wait_until("server 2's next interval", ELECTION, || now_ms() > next_periodic + 500.0)
@@ -183,13 +224,9 @@ fn higher_prio_send_advert_answers_before_yielding() {
         assert_eq!(answers.len(), expected, "higher_prio_send_advert {send}:\n{}", wire.text());
         let later = adverts_from(&wire.text(), SERVER2).into_iter().filter(|t| *t > owner_first);
         assert_eq!(later.count(), expected, "server 2 kept advertising as backup");
-        if !send {
-            // Server 1 resigns, server 2 takes over again and reloads with the answer on.
-            lab.daemon(d1).stop(Duration::from_secs(10));
-            lab.write_config(2, "keepalived.conf", &server2(true)).unwrap();
-            lab.daemon(d2).signal(libc::SIGHUP);
-            lab.daemon(d2).wait_for_log("reloaded", ELECTION).unwrap();
-        }
+        // Both stop (server 1 resigns first) for the next round.
+        lab.daemon(d1).stop(Duration::from_secs(10));
+        lab.daemon(d2).stop(Duration::from_secs(10));
     }
 }
 
