@@ -1,10 +1,11 @@
 //! keepalived's start-up and announcement controls in the namespace lab, observed on the wire
-//! (tcpdump on the bridge ports) and in the daemons' logs: `vrrp_startup_delay` holds an
+//! (tcpdump on the bridge ports) and in the daemons' logs, each scenario run under keepalived
+//! 2.2.7 and then under vrrpd with the same expectations: `vrrp_startup_delay` holds an
 //! instance back (keepalived vrrp_daemon.c start_vrrp()), `lower_prio_no_advert` leaves a
 //! lower-priority master unanswered and `higher_prio_send_advert` answers a better one before
-//! yielding (keepalived vrrp.c vrrp_state_master_rx()); and two rules of tracking:
-//! `dont_track_primary` keeps a master whose link went down, `unicast_fault_no_peer` keeps an
-//! instance without peers in FAULT (keepalived vrrp.c vrrp_complete_instance()).
+//! yielding (keepalived vrrp.c vrrp_state_master_rx()). Then two rules of tracking, vrrpd
+//! only: `dont_track_primary` keeps a master whose link went down, `unicast_fault_no_peer`
+//! keeps an instance without peers in FAULT (keepalived vrrp.c vrrp_complete_instance()).
 
 use std::path::Path;
 use std::time::Duration;
