@@ -58,6 +58,10 @@ pub(crate) struct GlobalDraft {
     pub vrrp_notify_fifo: FifoDraft,
     pub notify_priority_changes: bool,
     pub fifo_write_states_on_reload: bool,
+    pub startup_delay: Option<Duration>,
+    pub delay_after_boot: Option<Duration>,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: Option<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +99,9 @@ pub(crate) struct InstanceDraft {
     pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
+    pub lower_prio_no_advert: Option<Located<bool>>,
+    pub higher_prio_send_advert: Option<Located<bool>>,
+    pub unicast_fault_no_peer: Option<Word>,
     pub native_ipv6: Option<Word>,
     /// `authentication { auth_type PASS }` or `{ auth_type AH }`: the word, `PASS` or `AH`.
     pub auth_type: Option<Word>,
@@ -130,6 +137,9 @@ impl InstanceDraft {
             notify_priority_changes: None,
             garp: GarpDraft::default(),
             dont_track_primary: false,
+            lower_prio_no_advert: None,
+            higher_prio_send_advert: None,
+            unicast_fault_no_peer: None,
             native_ipv6: None,
             auth_type: None,
             auth_pass: None,

@@ -191,6 +191,17 @@ impl Grammar<'_> {
             "notify_fifo_script" => self.fifo_script(&mut global.notify_fifo, node),
             "vrrp_notify_fifo_script" => self.fifo_script(&mut global.vrrp_notify_fifo, node),
             "vrrp_notify_priority_changes" => global.notify_priority_changes = self.flag(node),
+            // keepalived global_parser.c: a timer of up to UINT_MAX microseconds.
+            "vrrp_startup_delay" => {
+                global.startup_delay = self.value(node, |text| values::seconds_up_to(text, 4294))
+            }
+            "vrrp_delay_after_boot" => {
+                global.delay_after_boot = self.value(node, |text| values::seconds_up_to(text, 4294))
+            }
+            "vrrp_lower_prio_no_advert" => global.lower_prio_no_advert = self.flag(node),
+            "vrrp_higher_prio_send_advert" => {
+                global.higher_prio_send_advert = Some(self.flag(node))
+            }
             "fifo_write_vrrp_states_on_reload" => {
                 global.fifo_write_states_on_reload = self.flag(node)
             }
@@ -298,6 +309,19 @@ impl Grammar<'_> {
             "track_script" => self.track_scripts(&mut instance.track_scripts, node),
             "track_file" => self.track_files(&mut instance.track_files, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
+            "lower_prio_no_advert" => {
+                let value = self.flag(node);
+                instance.lower_prio_no_advert = Some(Located { value, at: node.keyword.clone() });
+            }
+            "higher_prio_send_advert" => {
+                let value = self.flag(node);
+                instance.higher_prio_send_advert =
+                    Some(Located { value, at: node.keyword.clone() });
+            }
+            "unicast_fault_no_peer" => {
+                self.no_args(node);
+                instance.unicast_fault_no_peer = Some(node.keyword.clone());
+            }
             "notify_priority_changes" => instance.notify_priority_changes = Some(self.flag(node)),
             "native_ipv6" => {
                 if self.flag(node) {

@@ -195,8 +195,14 @@ const SCHEDULING: &str = "harmless: vrrpd runs with the scheduling and memory se
                           started with";
 const DUMPS: &str = "the dump files keep keepalived's default names, in the folder given by \
                      `--dump-dir`; keepalived's JSON version 1 is written";
-const NO_ADVERT_RULE: &str = "vrrpd answers as RFC 9568 says: a master sends an advertisement on \
-                              hearing a lower priority; election results are the same";
+const ADVERT_ANSWERS_DEFAULT: &str = "vrrp-config/tests/validation.rs::\
+                                      advert_answers_take_the_instance_then_the_global_setting";
+const LOWER_PRIO_NO_ADVERT: &str =
+    "tests/tests/startup_controls.rs::lower_prio_no_advert_leaves_a_lower_priority_unanswered";
+const HIGHER_PRIO_SEND_ADVERT: &str =
+    "tests/tests/startup_controls.rs::higher_prio_send_advert_answers_before_yielding";
+const STARTUP_DELAY: &str =
+    "tests/tests/startup_controls.rs::startup_delay_holds_the_instance_back";
 const EXTRA_GARP: &str = "no gratuitous ARP / NA is sent on other interfaces";
 const INSIDE_TRACK_PROCESS: &str = "part of vrrp_track_process, which is not supported";
 const INSIDE_HMAC: &str = "part of auth_hmac, which is not supported";
@@ -300,8 +306,8 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     ignored("vrrp_garp_extra_if", GlobalDefs, EXTRA_GARP),
     ignored("vrrp_vmac_garp_intvl", GlobalDefs, EXTRA_GARP),
-    ignored("vrrp_lower_prio_no_advert", GlobalDefs, NO_ADVERT_RULE),
-    ignored("vrrp_higher_prio_send_advert", GlobalDefs, NO_ADVERT_RULE),
+    acted("vrrp_lower_prio_no_advert", GlobalDefs, ADVERT_ANSWERS_DEFAULT),
+    acted("vrrp_higher_prio_send_advert", GlobalDefs, ADVERT_ANSWERS_DEFAULT),
     ignored("vrrp_iptables", GlobalDefs, NO_FIREWALL),
     ignored("vrrp_ipsets", GlobalDefs, NO_FIREWALL),
     ignored("nftables", GlobalDefs, NO_FIREWALL),
@@ -356,17 +362,12 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "harmless: receive buffers keep the kernel's sizes",
     ),
-    ignored(
-        "vrrp_startup_delay",
-        GlobalDefs,
-        "instances start at once, not after the delay: check the host's network is up before \
-         vrrpd starts (systemd After=network-online.target)",
-    ),
-    ignored(
+    acted("vrrp_startup_delay", GlobalDefs, STARTUP_DELAY),
+    acted(
         "vrrp_delay_after_boot",
         GlobalDefs,
-        "instances start at once, not after the delay: check the host's network is up before \
-         vrrpd starts (systemd After=network-online.target)",
+        "vrrp-config/tests/validation.rs::\
+         startup_delay_is_the_longer_of_the_delay_and_what_is_left_after_boot",
     ),
     ignored("log_unknown_vrids", GlobalDefs, "advertisements for unknown VRIDs are counted, not logged"),
     ignored(
@@ -456,11 +457,10 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored("vmac_xmit_base", Instance, "harmless without use_vmac, which is not supported"),
     refused("use_ipvlan", Instance, VMAC),
     acted("unicast_peer", Instance, UNICAST),
-    refused(
+    acted(
         "unicast_fault_no_peer",
         Instance,
-        "an instance whose unicast_peer block is empty is not put in FAULT: it advertises by \
-         multicast and can become master",
+        "tests/tests/startup_controls.rs::unicast_fault_no_peer_without_peers_stays_in_fault",
     ),
     always(
         "check_unicast_src",
@@ -487,11 +487,11 @@ pub const KEYWORDS: &[Keyword] = &[
         "the instance is not bound to the VRF: advertisements and address changes use the main \
          routing domain",
     ),
-    refused(
+    acted(
         "dont_track_primary",
         Instance,
-        "the instance goes to FAULT (and gives up the virtual addresses) when its interface goes \
-         down, where keepalived would keep them",
+        "tests/tests/startup_controls.rs::\
+         dont_track_primary_keeps_the_addresses_when_the_link_goes_down",
     ),
     acted(
         "track_interface",
@@ -638,8 +638,8 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     ignored("garp_extra_if", Instance, EXTRA_GARP),
     ignored("vmac_garp_intvl", Instance, EXTRA_GARP),
-    ignored("lower_prio_no_advert", Instance, NO_ADVERT_RULE),
-    ignored("higher_prio_send_advert", Instance, NO_ADVERT_RULE),
+    acted("lower_prio_no_advert", Instance, LOWER_PRIO_NO_ADVERT),
+    acted("higher_prio_send_advert", Instance, HIGHER_PRIO_SEND_ADVERT),
     ignored(
         "owner_ignore_adverts",
         Instance,

@@ -84,6 +84,29 @@ pub struct Global {
     /// `fifo_write_vrrp_states_on_reload`: after a reload, every group and instance whose
     /// state did not change writes its line again.
     pub fifo_write_states_on_reload: bool,
+    /// `vrrp_startup_delay`: after the daemon starts, every instance waits this long before it
+    /// runs (keepalived vrrp_daemon.c start_vrrp()). The daemon, which knows the host's
+    /// uptime, folds `delay_after_boot` into it ([`Global::startup_delay_after`]).
+    pub startup_delay: Duration,
+    /// `vrrp_delay_after_boot`: the same wait, counted from the host's boot; what is left of
+    /// it when the daemon starts counts if longer ([`Global::startup_delay_after`]).
+    pub delay_after_boot: Duration,
+    /// `vrrp_lower_prio_no_advert`: the instances' default.
+    pub lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert`: the instances' default. On unless set off, where
+    /// keepalived's is off: a master yielding to a better one tells it, so after a healed
+    /// partition the new master announces its addresses again and hosts stop using the old
+    /// master's MAC. `vrrp_strict` turns it off, as in keepalived.
+    pub higher_prio_send_advert: bool,
+}
+
+impl Global {
+    /// How long instances wait after a start at `uptime` since the host booted: the longer of
+    /// `vrrp_startup_delay` and what is left of `vrrp_delay_after_boot` (keepalived
+    /// global_parser.c vrrp_delay_after_boot_handler() takes the longer of the two).
+    pub fn startup_delay_after(&self, uptime: Duration) -> Duration {
+        self.startup_delay.max(self.delay_after_boot.saturating_sub(uptime))
+    }
 }
 
 /// `notify_fifo PATH [USER [GROUP]]` with its `notify_fifo_script COMMAND [USER [GROUP]]`
@@ -166,7 +189,19 @@ pub struct Instance {
     pub notify_priority_changes: bool,
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
+    /// `dont_track_primary`: its own interface going down does not put it in FAULT
+    /// (keepalived vrrp.c add_vrrp_to_interface() with VRRP_NOT_TRACK_IF).
     pub dont_track_primary: bool,
+    /// `lower_prio_no_advert` (else the global `vrrp_lower_prio_no_advert`; always on with
+    /// `vrrp_strict`): as master, a lower priority heard is not answered with an advertisement.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert` (else the global `vrrp_higher_prio_send_advert`, on by
+    /// default; always off with `vrrp_strict`): as master, a better master heard is answered
+    /// with one advertisement before yielding.
+    pub higher_prio_send_advert: bool,
+    /// `unicast_fault_no_peer` with an empty `unicast_peer` block: the instance stays in FAULT
+    /// instead of falling back to multicast (keepalived vrrp.c vrrp_complete_instance()).
+    pub unicast_fault_no_peer: bool,
     /// `authentication { auth_type PASS auth_pass ... }`: the VRRPv2 password, padded with
     /// zeros to 8 bytes, sent in every advertisement and required in every one received.
     /// `None`: no authentication (auth type 0).

@@ -127,6 +127,11 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         .collect(),
         notify_priority_changes: draft.notify_priority_changes,
         fifo_write_states_on_reload: draft.fifo_write_states_on_reload,
+        startup_delay: draft.startup_delay.unwrap_or_default(),
+        delay_after_boot: draft.delay_after_boot.unwrap_or_default(),
+        lower_prio_no_advert: draft.lower_prio_no_advert,
+        // vrrpd's default is on, where keepalived's is off (see `Global`).
+        higher_prio_send_advert: draft.higher_prio_send_advert.unwrap_or(true),
     }
 }
 
@@ -358,6 +363,29 @@ fn resolve_instance(
         }
         ttl => ttl.as_ref().map(|ttl| ttl.value),
     };
+    let (lower_prio_no_advert, higher_prio_send_advert) =
+        resolve_advert_answers(&draft, global, report);
+    // keepalived vrrp.c vrrp_complete_instance(): unicast_fault_no_peer without a peer is a
+    // configuration fault (the instance stays in FAULT) instead of a fall back to multicast.
+    let unicast_fault_no_peer = match &draft.unicast_fault_no_peer {
+        Some(word) if !unicast_peers.is_empty() => {
+            let message = format!(
+                "unicast_fault_no_peer in vrrp_instance {} has unicast peers: no effect",
+                name.text
+            );
+            report.warn(&word.span, message);
+            false
+        }
+        Some(word) => {
+            let message = format!(
+                "vrrp_instance {} has unicast_fault_no_peer and no unicast_peer: it stays in FAULT",
+                name.text
+            );
+            report.warn(&word.span, message);
+            true
+        }
+        None => false,
+    };
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -391,9 +419,45 @@ fn resolve_instance(
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
+        lower_prio_no_advert,
+        higher_prio_send_advert,
+        unicast_fault_no_peer,
         auth_pass: auth.map(|(key, _)| key),
         auth_ah,
     })
+}
+
+/// `lower_prio_no_advert` and `higher_prio_send_advert`, each the instance's, else the
+/// global default; `vrrp_strict` forces the first on and the second off, saying so when the
+/// instance asked otherwise (keepalived vrrp.c vrrp_complete_instance()).
+fn resolve_advert_answers(
+    draft: &InstanceDraft,
+    global: &Global,
+    report: &mut Report,
+) -> (bool, bool) {
+    let name = &draft.name.text;
+    let lower = match &draft.lower_prio_no_advert {
+        Some(set) if global.strict && !set.value => {
+            let message =
+                format!("vrrp_strict requires lower_prio_no_advert (vrrp_instance {name}): set");
+            report.warn(&set.at.span, message);
+            true
+        }
+        Some(set) => set.value,
+        None => global.strict || global.lower_prio_no_advert,
+    };
+    let higher = match &draft.higher_prio_send_advert {
+        Some(set) if global.strict && set.value => {
+            let message = format!(
+                "vrrp_strict requires higher_prio_send_advert off (vrrp_instance {name}):                  cleared"
+            );
+            report.warn(&set.at.span, message);
+            false
+        }
+        Some(set) => set.value,
+        None => !global.strict && global.higher_prio_send_advert,
+    };
+    (lower, higher)
 }
 
 /// The VRRPv2 password or AH key, and whether it is AH, as keepalived settles them (vrrp.c

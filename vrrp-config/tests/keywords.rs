@@ -148,7 +148,7 @@ fn keywords_not_acted_on_are_reported_with_their_effect() {
 fn keywords_once_parsed_and_unused_have_their_entry() {
     let expected = [
         (Block::GlobalDefs, "enable_script_security", true),
-        (Block::Instance, "dont_track_primary", false),
+        (Block::Instance, "dont_track_primary", true),
         (Block::Instance, "no_accept", false),
         (Block::GlobalDefs, "vrrp_strict", false),
         (Block::GlobalDefs, "vrrp_mcast_group4", false),

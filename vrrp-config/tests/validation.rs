@@ -843,3 +843,93 @@ fn auth_hmac_is_refused() {
         ]
     );
 }
+
+#[test]
+fn advert_answers_take_the_instance_then_the_global_setting() {
+    // keepalived vrrp.c vrrp_complete_instance(): an unset instance value takes the global one.
+    // vrrpd's default of higher_prio_send_advert is on (keepalived's is off).
+    let unset = config(&instance("VI01", 1, "192.0.2.1", ""));
+    assert!(!unset.instances[0].lower_prio_no_advert);
+    assert!(unset.instances[0].higher_prio_send_advert);
+    let off = config(&format!(
+        "global_defs {{\n    vrrp_higher_prio_send_advert false\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "")
+    ));
+    assert!(!off.instances[0].higher_prio_send_advert);
+    let global = config(&format!(
+        "global_defs {{\n    vrrp_lower_prio_no_advert\n    vrrp_higher_prio_send_advert true\n}}\n{}{}",
+        instance("VI01", 1, "192.0.2.1", ""),
+        instance(
+            "VI02",
+            2,
+            "192.0.2.2",
+            "    lower_prio_no_advert false\n    higher_prio_send_advert off\n"
+        ),
+    ));
+    let answers = |i: usize| {
+        let instance = &global.instances[i];
+        (instance.lower_prio_no_advert, instance.higher_prio_send_advert)
+    };
+    assert_eq!(answers(0), (true, true));
+    assert_eq!(answers(1), (false, false), "the instance's own setting wins");
+    let own = config(&instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    lower_prio_no_advert\n    higher_prio_send_advert\n",
+    ));
+    assert!(own.instances[0].lower_prio_no_advert && own.instances[0].higher_prio_send_advert);
+}
+
+#[test]
+fn vrrp_strict_sets_lower_prio_no_advert_and_clears_higher_prio_send_advert() {
+    // keepalived vrrp.c vrrp_complete_instance(): "Strict mode requires no lower priority
+    // advert", "strict mode requires higher_prio_send_advert to be clear".
+    let text = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{}{}",
+        instance("VI01", 1, "192.0.2.1", ""),
+        instance(
+            "VI02",
+            2,
+            "192.0.2.2",
+            "    lower_prio_no_advert false\n    higher_prio_send_advert\n"
+        ),
+    );
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap_or_else(|error| panic!("{error}"));
+    for instance in &loaded.config.instances {
+        assert!(instance.lower_prio_no_advert, "{}", instance.name);
+        assert!(!instance.higher_prio_send_advert, "{}", instance.name);
+    }
+    let said: Vec<&str> = loaded.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(
+        said.iter().any(|m| m.contains("vrrp_strict requires lower_prio_no_advert")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|m| m.contains("vrrp_strict requires higher_prio_send_advert")),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn startup_delay_is_the_longer_of_the_delay_and_what_is_left_after_boot() {
+    // keepalived global_parser.c vrrp_startup_delay_handler(), vrrp_delay_after_boot_handler():
+    // both may be given; the longer wait counts.
+    let config = config(&format!(
+        "global_defs {{\n    vrrp_startup_delay 2.5\n    vrrp_delay_after_boot 60\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "")
+    ));
+    let global = &config.global;
+    assert_eq!(global.startup_delay, Duration::from_millis(2500));
+    assert_eq!(global.delay_after_boot, Duration::from_secs(60));
+    assert_eq!(global.startup_delay_after(Duration::from_secs(50)), Duration::from_secs(10));
+    assert_eq!(global.startup_delay_after(Duration::from_secs(58)), Duration::from_millis(2500));
+    assert_eq!(global.startup_delay_after(Duration::from_secs(3600)), Duration::from_millis(2500));
+    assert_eq!(
+        errors(&format!(
+            "global_defs {{\n    vrrp_startup_delay 5000\n}}\n{}",
+            instance("VI01", 1, "192.0.2.1", "")
+        )),
+        vec!["t.conf:2:24: invalid vrrp_startup_delay \"5000\": expected a number of seconds from 0 to 4294"]
+    );
+}

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use vrrp_config::{Config, Instance, Rule};
 use vrrp_proto::{Advertisement, ConfigError, Disposition, Reason, Router, RouterConfig, State};
@@ -57,6 +57,8 @@ struct Member {
     /// Whether its notify scripts ran once: afterwards, entering the state its sync group is
     /// already in runs none (keepalived vrrp_notify.c send_instance_notifies()).
     notified: bool,
+    /// When it starts, while it waits for `vrrp_startup_delay` (its router in Initialize).
+    start_at: Option<Instant>,
 }
 
 impl Member {
@@ -123,6 +125,16 @@ pub struct Node {
     /// Sync group members' own state changes (from, to), in order, for the group to follow
     /// once the input that caused them is handled.
     group_moves: VecDeque<(InstanceId, State, State)>,
+    /// `vrrp_startup_delay` while it runs: since when, and until when.
+    delayed_start: Option<DelayedStart>,
+}
+
+/// keepalived vrrp_daemon.c start_vrrp(): the start-up delay counts from the daemon's first
+/// configuration; a reload during it keeps that start and takes the new length.
+#[derive(Clone, Copy, Debug)]
+struct DelayedStart {
+    began: Instant,
+    until: Instant,
 }
 
 impl Default for Node {
@@ -144,6 +156,7 @@ impl Node {
             statics_held: false,
             groups: Vec::new(),
             group_moves: VecDeque::new(),
+            delayed_start: None,
         }
     }
 
@@ -271,6 +284,8 @@ impl Node {
     ) -> Result<(), NodeError> {
         let Prepared { plan, kept, starting } = self.prepare(&config, primaries)?;
         let states_before = self.states();
+        let first = self.config.is_none();
+        self.delay_startup(now, first, config.global.startup_delay);
         for id in plan.stopping {
             self.stop(now, id);
         }
@@ -299,6 +314,7 @@ impl Node {
                 stats: Statistics::default(),
                 wants_master: false,
                 notified: false,
+                start_at: self.delayed_start.map(|delayed| delayed.until),
             };
             self.members.insert(id, member);
             started.push(id);
@@ -307,16 +323,57 @@ impl Node {
         // Tracking before startup decides where startup goes (FAULT, or the tracked priority).
         self.retrack(now);
         for id in started {
+            self.start(now, id);
+        }
+        // The ones still waiting follow the reloaded delay.
+        let until = self.delayed_start.map(|delayed| delayed.until);
+        let waiting: Vec<InstanceId> =
+            self.members.iter().filter(|(_, m)| m.start_at.is_some()).map(|(id, _)| *id).collect();
+        for id in waiting {
             if let Some(member) = self.members.get_mut(&id) {
-                member.router.handle_startup(now);
+                member.start_at = until;
             }
-            self.drain(now, id);
+            self.start(now, id);
         }
         self.settle_groups(now);
         if !states_before.0.is_empty() || !states_before.1.is_empty() {
             self.rewrite_unchanged_states(&states_before);
         }
         Ok(())
+    }
+
+    /// keepalived vrrp_daemon.c start_vrrp(): the first configuration starts the delay; a
+    /// reload while it runs moves its end to its start plus the new length, and one whose end
+    /// has passed ends it ("Reduced delayed start passed").
+    fn delay_startup(&mut self, now: Instant, first: bool, delay: Duration) {
+        let began = match self.delayed_start {
+            Some(delayed) => delayed.began,
+            None if first && !delay.is_zero() => now,
+            None => return,
+        };
+        let until = began + delay;
+        if until > now {
+            self.delayed_start = Some(DelayedStart { began, until });
+            self.outputs.push_back(Output::StartupDelayed { delay: until - now });
+        } else {
+            self.delayed_start = None;
+            self.outputs.push_back(Output::StartupDelayOver);
+        }
+    }
+
+    /// Starts instance `id` (RFC 9568 §6.4.1) unless it waits for the start-up delay.
+    /// keepalived vrrp_scheduler.c vrrp_init_instance_sands(): the timers of an instance that
+    /// waited count from the delay's end, and vrrp_dispatcher_read() drops every advertisement
+    /// until then, as an Initialize router does.
+    fn start(&mut self, now: Instant, id: InstanceId) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        if member.start_at.is_some_and(|at| at > now) {
+            self.reschedule(id);
+            return;
+        }
+        member.start_at = None;
+        member.router.handle_startup(now);
+        self.drain(now, id);
     }
 
     /// Every group's and instance's state, by name: what a reload compares.
@@ -379,7 +436,14 @@ impl Node {
 
     /// Timers due at `now` fire; anything else is left alone, so extra calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.delayed_start.is_some_and(|delayed| delayed.until <= now) {
+            self.delayed_start = None;
+            self.outputs.push_back(Output::StartupDelayOver);
+        }
         for id in self.schedule.due(now) {
+            if self.members.get(&id).is_some_and(|m| m.start_at.is_some_and(|at| at <= now)) {
+                self.start(now, id);
+            }
             let due = self.members.get(&id).and_then(|m| deadline(m, Timer::Router));
             if due.is_some_and(|at| at <= now) {
                 let held =
@@ -488,10 +552,7 @@ impl Node {
             member.rounds.cancel();
         }
         self.retrack(now);
-        if let Some(member) = self.members.get_mut(&id) {
-            member.router.handle_startup(now);
-        }
-        self.drain(now, id);
+        self.start(now, id);
         self.settle_groups(now);
         Ok(Some(address))
     }
@@ -870,7 +931,7 @@ impl Node {
     /// Files instance `id` under its earliest deadline (or none, if it is gone).
     fn reschedule(&mut self, id: InstanceId) {
         let next = self.members.get(&id).and_then(|member| {
-            [Timer::Router, Timer::AnnouncementRound]
+            [Timer::Router, Timer::AnnouncementRound, Timer::DelayedStart]
                 .into_iter()
                 .filter_map(|t| deadline(member, t))
                 .min()
@@ -924,5 +985,6 @@ fn deadline(member: &Member, timer: Timer) -> Option<Instant> {
     match timer {
         Timer::Router => member.router.poll_timeout(),
         Timer::AnnouncementRound => member.rounds.next_at,
+        Timer::DelayedStart => member.start_at,
     }
 }

@@ -1,6 +1,7 @@
 //! What the node asks the shell to do.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use vrrp_config::{Route, Rule, RunAs, VirtualAddress};
 use vrrp_proto::{Advertisement, Reason, State};
@@ -100,6 +101,15 @@ pub enum Output {
         to: State,
         reason: Reason,
     },
+    /// `vrrp_startup_delay`: the instances wait `delay` before they run (keepalived
+    /// vrrp_daemon.c start_vrrp(): "Delaying startup for %g seconds"); a reload during the
+    /// wait gives the new remaining delay.
+    StartupDelayed {
+        delay: Duration,
+    },
+    /// The start-up delay is over: the waiting instances run now (keepalived vrrp_daemon.c
+    /// delayed_start_clear_thread(): "Delayed start completed").
+    StartupDelayOver,
     /// Write this line (newline included) to every notify FIFO. It follows the notify
     /// scripts of the same change, which are started before it is written.
     NotifyFifo {

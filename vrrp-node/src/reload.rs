@@ -133,5 +133,7 @@ pub fn router_config(
             Some(_) if instance.auth_ah => V2Auth::AH,
             pass => pass.map_or(V2Auth::NONE, V2Auth::password),
         },
+        lower_prio_no_advert: instance.lower_prio_no_advert,
+        higher_prio_send_advert: instance.higher_prio_send_advert,
     }
 }

@@ -16,6 +16,8 @@ pub enum Timer {
     Router,
     /// The next round of an announcement burst, `garp_interval` after the previous one.
     AnnouncementRound,
+    /// The end of `vrrp_startup_delay`, when an instance that waits for it starts.
+    DelayedStart,
 }
 
 /// Pending announcement rounds of a master.

@@ -116,6 +116,8 @@ pub enum TrackedItem {
     Script(String),
     /// A `track_file`.
     File(String),
+    /// `unicast_fault_no_peer` with no `unicast_peer`: a fault of the configuration itself.
+    NoUnicastPeer,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,13 +127,20 @@ pub enum Effect {
     Weight(i32),
 }
 
-/// The tracked items acting on `instance` now, in configuration order: its own interface down
-/// is a fault; a tracked item of weight 0 that is down (or up, with `reverse`) is a fault;
+/// The tracked items acting on `instance` now, in configuration order: `unicast_fault_no_peer`
+/// without a peer is a fault; its own interface down is a fault (unless `dont_track_primary`); a tracked item of weight 0 that is down (or up, with `reverse`) is a fault;
 /// otherwise a positive weight adds while the item is good and a negative one subtracts while
 /// it is bad (keepalived vrrp_track.c).
 pub fn adjustments(instance: &Instance, seen: &Observations) -> Vec<Adjustment> {
     let mut acting = Vec::new();
-    if !seen.link_usable(&instance.interface) {
+    // keepalived vrrp.c vrrp_complete_instance(): unicast_fault_no_peer without a peer is a
+    // configuration fault, which nothing clears.
+    if instance.unicast_fault_no_peer {
+        acting.push(Adjustment { item: TrackedItem::NoUnicastPeer, effect: Effect::Fault });
+    }
+    // keepalived vrrp.c add_vrrp_to_interface(): with dont_track_primary the instance is
+    // attached to its interface as VRRP_NOT_TRACK_IF, so the interface going down is no fault.
+    if !instance.dont_track_primary && !seen.link_usable(&instance.interface) {
         let item = TrackedItem::Interface(instance.interface.clone());
         acting.push(Adjustment { item, effect: Effect::Fault });
     }
@@ -289,6 +298,44 @@ mod tests {
             Tracked { fault: true, priority: 110 }
         );
         assert!(track(&vi, &seen(&[], &[])).fault, "an interface never seen is not usable");
+    }
+
+    fn parsed(extra: &str) -> Instance {
+        let text = format!(
+            "vrrp_instance VI {{\n interface eth0\n virtual_router_id 1\n {extra}\n \
+             virtual_ipaddress {{\n 192.0.2.100\n }}\n}}\n"
+        );
+        let loaded = vrrp_config::parse_str(&text, std::path::Path::new("t.conf")).unwrap();
+        loaded.config.instances[0].clone()
+    }
+
+    #[test]
+    fn dont_track_primary_ignores_the_own_interface_going_down() {
+        // keepalived vrrp.c add_vrrp_to_interface(): VRRP_NOT_TRACK_IF for the primary one.
+        let vi = parsed("dont_track_primary");
+        assert_eq!(
+            track(&vi, &seen(&[("eth0", false)], &[])),
+            Tracked { fault: false, priority: 100 }
+        );
+        assert!(adjustments(&vi, &seen(&[("eth0", false)], &[])).is_empty());
+        // A track_interface entry naming it still counts.
+        let vi = parsed("dont_track_primary\n track_interface {\n eth0\n }");
+        assert!(track(&vi, &seen(&[("eth0", false)], &[])).fault);
+    }
+
+    #[test]
+    fn unicast_fault_no_peer_without_a_peer_is_a_lasting_fault() {
+        // keepalived vrrp.c vrrp_complete_instance(): "Cannot use unicast without any peers -
+        // going to fault state".
+        let vi = parsed("unicast_fault_no_peer");
+        let acting = adjustments(&vi, &seen(&[("eth0", true)], &[]));
+        assert_eq!(
+            acting,
+            vec![Adjustment { item: TrackedItem::NoUnicastPeer, effect: Effect::Fault }]
+        );
+        assert!(track(&vi, &seen(&[("eth0", true)], &[])).fault);
+        let vi = parsed("unicast_fault_no_peer\n unicast_peer {\n 192.0.2.2\n }");
+        assert!(!track(&vi, &seen(&[("eth0", true)], &[])).fault, "with a peer: unicast");
     }
 
     #[test]

@@ -61,11 +61,20 @@ pub struct RouterConfig {
     /// VRRPv2 authentication sent in every advertisement (keepalived's `authentication`);
     /// VRRPv3 has none and ignores it.
     pub v2_auth: V2Auth,
+    /// keepalived's `lower_prio_no_advert`: a master hearing a lower priority does not answer
+    /// with an advertisement (keepalived vrrp.c vrrp_state_master_rx()).
+    pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: a master hearing a higher priority (or an equal
+    /// one from a higher address) sends one advertisement at its own priority before it
+    /// becomes backup (keepalived vrrp.c vrrp_state_master_rx()). On by default, where
+    /// keepalived's is off: the new master, which may not know two masters existed (a healed
+    /// partition), answers and announces its addresses again, so hosts stop using our MAC.
+    pub higher_prio_send_advert: bool,
 }
 
 impl RouterConfig {
-    /// keepalived's defaults (VRRPv2, priority 100, `advert_int 1`, preempt)
-    /// for the given router and addresses.
+    /// keepalived's defaults (VRRPv2, priority 100, `advert_int 1`, preempt; vrrpd's
+    /// `higher_prio_send_advert`) for the given router and addresses.
     pub fn new(vrid: u8, primary_address: IpAddr, virtual_addresses: Vec<IpAddr>) -> Self {
         Self {
             vrid,
@@ -81,6 +90,8 @@ impl RouterConfig {
             checksum_mode: ChecksumMode::default(),
             transport: Transport::Multicast,
             v2_auth: V2Auth::NONE,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: true,
         }
     }
 

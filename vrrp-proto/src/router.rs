@@ -505,9 +505,13 @@ impl Router {
             // RFC 9568 §6.4.3: a lower priority: advertise at once so that router hears its
             // master now rather than after an interval, and announce the addresses again
             // (keepalived's garp_lower_prio_repeat, at most once per garp_lower_prio_delay):
-            // hosts may have learnt the other's MAC.
-            self.send_advertisement(self.priority);
-            self.adver_timer = Some(at + self.advert_interval());
+            // hosts may have learnt the other's MAC. keepalived vrrp.c vrrp_state_master_rx():
+            // `lower_prio_no_advert` keeps the advertisement (and the Adver_Timer) as they
+            // were, the announcement still goes.
+            if !self.config.lower_prio_no_advert {
+                self.send_advertisement(self.priority);
+                self.adver_timer = Some(at + self.advert_interval());
+            }
             let count = self.announcer.lower_priority_heard(at, &self.config.garp);
             self.announce(count);
         }
@@ -578,11 +582,13 @@ impl Router {
                 // after Skew_Time instead of Master_Down_Interval. keepalived does the same
                 // when it enters Fault.
                 self.send_advertisement(0);
-            } else {
+            } else if reason == Reason::SyncGroup || self.config.higher_prio_send_advert {
                 // Yielding to a better master, which may not know two masters existed (a
                 // partition healed): one last advertisement at our priority makes it answer
                 // and announce its addresses again, so hosts stop using our MAC. Not priority
                 // 0: that would start every backup's Skew_Time, and an owner never answers.
+                // keepalived vrrp.c vrrp_state_master_rx(): `higher_prio_send_advert`; with
+                // it off the master yields silently.
                 self.send_advertisement(self.priority);
             }
             self.announcer.stop();

@@ -186,7 +186,8 @@ fn preempt_delay_follows_a_lower_master_until_it_passes() {
 #[test]
 fn master_to_backup_on_a_higher_priority() {
     // RFC 9568 §6.4.3; one last advertisement at our priority tells the new master that two
-    // masters existed, so it announces its addresses again.
+    // masters existed, so it announces its addresses again (keepalived vrrp.c
+    // vrrp_state_master_rx() with higher_prio_send_advert, vrrpd's default).
     let t0 = Instant::now();
     let mut router = master(t0);
     let at = t0 + Duration::from_secs(5);
@@ -219,6 +220,65 @@ fn master_to_backup_on_equal_priority_and_a_higher_address() {
             Output::RemoveAddresses { addresses: vec![VIP] },
         ]
     );
+}
+
+#[test]
+fn without_higher_prio_send_advert_a_master_yields_silently() {
+    // keepalived vrrp.c vrrp_state_master_rx(): higher_prio_send_advert off: a higher
+    // priority, or an equal one from a higher address, is not answered; the master becomes
+    // backup at once.
+    let t0 = Instant::now();
+    let cases = [
+        (LOWER_PEER, 101, Reason::HigherPriority { source: LOWER_PEER, priority: 101 }),
+        (HIGHER_PEER, 100, Reason::HigherAddress { source: HIGHER_PEER }),
+    ];
+    for (source, priority, reason) in cases {
+        let mut router = started(RouterConfig { higher_prio_send_advert: false, ..config() }, t0);
+        router.handle_timeout(t0 + MDI_100);
+        drain(&mut router);
+        let at = t0 + Duration::from_secs(5);
+        router.handle_advertisement(at, source, &advert(priority));
+        assert_eq!(
+            drain(&mut router),
+            vec![
+                changed(State::Master, State::Backup, reason),
+                Output::RemoveAddresses { addresses: vec![VIP] },
+            ]
+        );
+        assert_eq!(router.poll_timeout(), Some(at + MDI_100));
+    }
+}
+
+#[test]
+fn lower_prio_no_advert_leaves_a_lower_priority_unanswered() {
+    // keepalived vrrp.c vrrp_state_master_rx(): with lower_prio_no_advert a master hearing a
+    // lower priority sends no advertisement and keeps its Adver_Timer (vrrp_scheduler.c
+    // vrrp_dispatcher_read() does not reset it); the addresses are still announced again.
+    // A resignation (priority 0) is still answered at once.
+    let t0 = Instant::now();
+    let lower_prio_delay = GarpConfig::default().lower_prio_delay;
+    let mut router = started(RouterConfig { lower_prio_no_advert: true, ..config() }, t0);
+    let became_master = t0 + MDI_100;
+    router.handle_timeout(became_master);
+    drain(&mut router);
+    let at = became_master + lower_prio_delay;
+    router.handle_timeout(at);
+    drain(&mut router);
+    let next_advert = router.poll_timeout().expect("an Adver_Timer");
+    router.handle_advertisement(at, LOWER_PEER, &advert(50));
+    assert_eq!(router.state(), State::Master);
+    assert_eq!(
+        drain(&mut router),
+        vec![Output::AnnounceAddresses {
+            addresses: vec![VIP],
+            count: GarpConfig::default().lower_prio_repeat,
+            spacing: Duration::ZERO,
+        }]
+    );
+    assert_eq!(router.poll_timeout(), Some(next_advert), "the Adver_Timer was not reset");
+    router.handle_advertisement(at, LOWER_PEER, &advert(0));
+    let outputs = drain(&mut router);
+    assert_eq!(outputs.first(), Some(&Output::SendAdvertisement(advert(100))));
 }
 
 #[test]

@@ -340,10 +340,12 @@ fn topology(
         let _ =
             writeln!(out, "   Gratuitous ARP lower priority repeat = {}", garp.lower_prio_repeat);
     }
-    // keepalived's defaults of lower_prio_no_advert and higher_prio_send_advert, which vrrpd
-    // follows and has no option for.
-    out.push_str("   Send advert after receive lower priority advert = true\n");
-    out.push_str("   Send advert after receive higher priority advert = false\n");
+    // keepalived vrrp_data.c dump_vrrp(): the two answers, keepalived's defaults without a spec.
+    let lower_no_advert = spec.is_some_and(|spec| spec.lower_prio_no_advert);
+    let higher_advert = spec.is_some_and(|spec| spec.higher_prio_send_advert);
+    let _ =
+        writeln!(out, "   Send advert after receive lower priority advert = {}", !lower_no_advert);
+    let _ = writeln!(out, "   Send advert after receive higher priority advert = {higher_advert}");
     let _ = writeln!(out, "   Virtual Router ID = {}", instance.vrid);
     let _ = writeln!(out, "   Priority = {}", instance.base_priority);
     let _ = writeln!(out, "   Effective priority = {}", instance.effective_priority);
@@ -709,8 +711,8 @@ fn json_data(
         garp_refresh_rep: spec.map_or(0, |spec| spec.garp.master_refresh_repeat),
         garp_lower_prio_delay: spec.map_or(0, |spec| whole_seconds(spec.garp.lower_prio_delay)),
         garp_lower_prio_rep: spec.map_or(0, |spec| spec.garp.lower_prio_repeat),
-        lower_prio_no_advert: 0,
-        higher_prio_send_advert: 0,
+        lower_prio_no_advert: spec.is_some_and(|spec| spec.lower_prio_no_advert).into(),
+        higher_prio_send_advert: spec.is_some_and(|spec| spec.higher_prio_send_advert).into(),
         vrid: instance.vrid,
         base_priority: instance.base_priority,
         effective_priority: instance.effective_priority,
@@ -918,7 +920,7 @@ mod tests {
    Gratuitous ARP lower priority delay = 5
    Gratuitous ARP lower priority repeat = 5
    Send advert after receive lower priority advert = true
-   Send advert after receive higher priority advert = false
+   Send advert after receive higher priority advert = true
    Virtual Router ID = 51
    Priority = 150
    Effective priority = 150
@@ -958,7 +960,7 @@ mod tests {
    Gratuitous ARP lower priority delay = 5
    Gratuitous ARP lower priority repeat = 5
    Send advert after receive lower priority advert = true
-   Send advert after receive higher priority advert = false
+   Send advert after receive higher priority advert = true
    Virtual Router ID = 52
    Priority = 100
    Effective priority = 100

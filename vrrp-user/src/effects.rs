@@ -107,6 +107,11 @@ impl Daemon {
                 Output::RunScript(script) => pipeline.after_additions.push(After::Script(script)),
                 // After the change's scripts are started, as keepalived writes it.
                 Output::NotifyFifo { line } => pipeline.after_additions.push(After::Line(line)),
+                // keepalived vrrp_daemon.c start_vrrp(), delayed_start_clear_thread().
+                Output::StartupDelayed { delay } => {
+                    log::info!("Delaying startup for {} seconds", delay.as_secs_f64())
+                }
+                Output::StartupDelayOver => log::info!("Delayed start completed"),
                 Output::StateChanged { id, from, to, reason } => {
                     states_changed = true;
                     if let Some(instance) = self.io.get_mut(&id) {

@@ -36,6 +36,7 @@ pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -
     for warning in &loaded.warnings {
         log::warn!("{warning}");
     }
+    fold_delay_after_boot(&mut loaded.config.global);
     for finding in
         crate::script_security::apply(&mut loaded.config, &crate::script_security::System)
     {
@@ -46,6 +47,28 @@ pub fn load_config(path: &std::path::Path, options: &vrrp_config::LoadOptions) -
         }
     }
     Ok(loaded.config)
+}
+
+/// keepalived global_parser.c vrrp_delay_after_boot_handler(): at each load, what is left of
+/// `vrrp_delay_after_boot` since the host booted becomes the start-up delay if longer; the
+/// node reads only `startup_delay`.
+fn fold_delay_after_boot(global: &mut vrrp_config::Global) {
+    if global.delay_after_boot.is_zero() {
+        return;
+    }
+    let uptime = std::fs::read_to_string("/proc/uptime").ok().and_then(|text| uptime(&text));
+    let Some(uptime) = uptime else {
+        log::warn!("cannot read /proc/uptime for vrrp_delay_after_boot: ignored");
+        return;
+    };
+    global.startup_delay = global.startup_delay_after(uptime);
+    global.delay_after_boot = std::time::Duration::ZERO;
+}
+
+/// The first field of /proc/uptime: seconds since boot, with a fraction.
+fn uptime(text: &str) -> Option<std::time::Duration> {
+    let seconds: f64 = text.split_whitespace().next()?.parse().ok()?;
+    std::time::Duration::try_from_secs_f64(seconds).ok()
 }
 
 /// [`load_config`], then what only this host can say about it (interfaces, source addresses):
@@ -371,4 +394,18 @@ pub fn check_privileges() -> Result<()> {
         bail!("vrrpd needs {} (and CAP_BPF, CAP_PERFMON for XDP); run it as root or via the systemd unit", missing.join(", "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_is_the_first_field_of_proc_uptime() {
+        let text = "1234.56 4000.01\n";
+        assert_eq!(uptime(text), Some(std::time::Duration::from_millis(1_234_560)));
+        assert_eq!(uptime(""), None);
+        assert_eq!(uptime("-3 1"), None);
+        assert_eq!(uptime("abc 1"), None);
+    }
 }

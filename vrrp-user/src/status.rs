@@ -475,20 +475,16 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
         .iter()
         .map(|adjustment| {
             let (kind, name) = match &adjustment.item {
-                TrackedItem::Interface(name) => ("interface", name),
-                TrackedItem::Script(name) => ("script", name),
-                TrackedItem::File(name) => ("file", name),
+                TrackedItem::Interface(name) => ("interface", name.clone()),
+                TrackedItem::Script(name) => ("script", name.clone()),
+                TrackedItem::File(name) => ("file", name.clone()),
+                TrackedItem::NoUnicastPeer => ("configuration", "unicast_fault_no_peer".into()),
             };
             let (effect, weight) = match adjustment.effect {
                 Effect::Fault => ("fault", None),
                 Effect::Weight(weight) => ("weight", Some(weight)),
             };
-            TrackingStatus {
-                kind: kind.to_owned(),
-                name: name.clone(),
-                effect: effect.to_owned(),
-                weight,
-            }
+            TrackingStatus { kind: kind.to_owned(), name, effect: effect.to_owned(), weight }
         })
         .collect();
     InstanceStatus {
