@@ -376,6 +376,17 @@ fn after_a_crash_ipv6_adverts_come_from_the_interfaces_own_link_local_address() 
     };
     let crashed = lab.start_vrrpd(1, &path, &[]).unwrap();
     lab.daemon(crashed).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
+    // The state is logged before the addresses are in place: killed earlier, there would be
+    // no leftover to avoid.
+    let addresses = |lab: &ReferenceLab| {
+        let out = lab.lab.exec(lab.router(1), "ip", &["-6", "-o", "addr", "show", "dev", "ens3"]);
+        String::from_utf8_lossy(&out.unwrap().stdout).into_owned()
+    };
+    let deadline = Instant::now() + ELECTION;
+    while !addresses(&lab).contains("fe80::62/64") {
+        assert!(Instant::now() < deadline, "the master never added fe80::62");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     lab.daemon(crashed).kill();
     let leftovers = lab.lab.exec(lab.router(1), "ip", &["-6", "-o", "addr", "show", "dev", "ens3"]);
     let leftovers = String::from_utf8_lossy(&leftovers.unwrap().stdout).into_owned();

@@ -157,6 +157,17 @@ fn check_source(
     if interface.addresses.contains(&source) {
         return;
     }
+    // keepalived sends from a multicast mcast_src_ip as written (neutron's second instance,
+    // 224.0.0.1); vrrpd writes that header itself (advert_socket.rs), nothing is bound to it.
+    if source.is_multicast() {
+        report(
+            Severity::Warning,
+            format!(
+                "source address {source} is a multicast address: advertisements are sent from                  it as keepalived sends them, and receivers discard them"
+            ),
+        );
+        return;
+    }
     // keepalived binds its socket even to an address the host does not hold (yet); vrrpd's
     // socket cannot bind to one, so the instance would not start.
     match host.holder_of(source) {
@@ -183,6 +194,18 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn a_multicast_source_is_sent_from_as_keepalived_does_with_a_warning() {
+        let config = config(" mcast_src_ip 224.0.0.1");
+        let mut host = Host::default();
+        let eth0 = HostInterface { addresses: vec!["192.0.2.1".parse().unwrap()], has_mac: true };
+        host.interfaces.insert("eth0".into(), eth0);
+        let findings = check(&config, &host);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Warning, "{findings:?}");
+        assert!(findings[0].message.contains("224.0.0.1 is a multicast address"), "{findings:?}");
+    }
 
     fn config(extra: &str) -> Config {
         let text = format!(
