@@ -51,10 +51,9 @@ impl Daemon {
                         log::warn!("{}: {error:#}", instance.name());
                     }
                 }
-                // `accept` (Accept_Mode) is not carried out yet: nothing here filters traffic
-                // to the addresses, so they accept as with keepalived's default; enforcing
-                // `no_accept` belongs to the router-box features.
-                Output::AddAddresses { id, addresses, accept: _ } => {
+                Output::RefuseTraffic { id, addresses } => self.refuse_traffic(id, &addresses),
+                Output::AcceptTraffic { id, addresses } => self.accept_traffic(id, &addresses),
+                Output::AddAddresses { id, addresses } => {
                     let Some(instance) = self.io.get(&id) else { continue };
                     let chosen = chosen(instance, &addresses);
                     log::info!("{}: added {}", instance.name(), list(&chosen));
@@ -180,6 +179,12 @@ impl Daemon {
             view.router().priority(),
             if view.spec().unicast_peers.is_empty() { "multicast" } else { "unicast" },
         );
+        if self.xdp.is_none() && !router.accept_mode && !router.is_owner() {
+            log::warn!(
+                "{name}: no_accept is not enforced on the socket data path (no kernel program \
+                 filters traffic): as master it accepts traffic to its addresses"
+            );
+        }
         // A crashed run may have left the addresses behind: a backup must not hold them.
         for address in &instance.addresses {
             let held = self.netlink.has_address(address.ifindex, address.address).await;
@@ -262,7 +267,37 @@ impl Daemon {
 
     /// The instance is gone: its addresses (even ones never added in this run), its filter on
     /// the receive socket, its kernel entry.
+    /// Accept_Mode False: the kernel program drops traffic to the addresses. Without it (the
+    /// socket data path) nothing does, as the instance's start said.
+    fn refuse_traffic(&mut self, id: InstanceId, addresses: &[IpAddr]) {
+        let (Some(instance), Some(xdp)) = (self.io.get_mut(&id), &mut self.xdp) else { return };
+        for &address in addresses {
+            if instance.refused.contains(&address) {
+                continue;
+            }
+            match xdp.refuse_traffic(address) {
+                Ok(()) => instance.refused.push(address),
+                Err(error) => log::error!("{}: {error:#}", instance.name()),
+            }
+        }
+        log::info!("{}: refusing traffic to {}", instance.name(), ips(addresses));
+    }
+
+    fn accept_traffic(&mut self, id: InstanceId, addresses: &[IpAddr]) {
+        let (Some(instance), Some(xdp)) = (self.io.get_mut(&id), &mut self.xdp) else { return };
+        for address in addresses {
+            let Some(at) = instance.refused.iter().position(|a| a == address) else { continue };
+            instance.refused.swap_remove(at);
+            if let Err(error) = xdp.accept_traffic(*address) {
+                log::error!("{}: {error:#}", instance.name());
+            }
+        }
+        log::info!("{}: accepting traffic to {}", instance.name(), ips(addresses));
+    }
+
     async fn retire(&mut self, id: InstanceId) {
+        let refused = self.io.get(&id).map(|instance| instance.refused.clone());
+        self.accept_traffic(id, &refused.unwrap_or_default());
         let Some(instance) = self.io.remove(&id) else { return };
         self.receivers.unregister(&instance.key);
         for address in &instance.addresses {
@@ -311,6 +346,10 @@ fn add_address(netlink: Netlink, address: VirtualAddress, instance: String) -> A
 /// The instance's installed form of the addresses the node named.
 fn chosen(instance: &Instance, addresses: &[IpAddr]) -> Vec<VirtualAddress> {
     instance.addresses.iter().filter(|vip| addresses.contains(&vip.address)).cloned().collect()
+}
+
+fn ips(addresses: &[IpAddr]) -> String {
+    addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn list(addresses: &[VirtualAddress]) -> String {

@@ -42,6 +42,8 @@ pub struct Instance {
     /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
     /// state machine: a record stamped no later has been delivered already.
     pub last_delivered_tick: Option<u64>,
+    /// Addresses whose traffic the kernel program refuses for this instance (Accept_Mode).
+    pub refused: Vec<IpAddr>,
 }
 
 impl Instance {
@@ -121,6 +123,7 @@ impl Instance {
             addresses,
             link_local,
             last_delivered_tick: None,
+            refused: Vec::new(),
         })
     }
 
