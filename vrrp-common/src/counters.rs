@@ -85,6 +85,8 @@ pub enum Verdict {
     Dropped,
     /// Not a verdict: a remark on a frame that is also counted under its verdict.
     Note,
+    /// Not VRRP: traffic dropped because a master does not accept it (Accept_Mode).
+    Refused,
 }
 
 impl Counter {
@@ -95,11 +97,13 @@ impl Counter {
             Counter::Absorbed | Counter::Reported | Counter::EventLost => Verdict::Accepted,
             Counter::UnknownVrid => Verdict::Passed,
             Counter::NotLinkLocal => Verdict::Note,
+            Counter::NotAccepted => Verdict::Refused,
             _ => Verdict::Dropped,
         }
     }
 
-    /// Whether frames counted here were dropped in the kernel.
+    /// Whether VRRP frames counted here were dropped in the kernel, by a rule of VRRP's own
+    /// (traffic `Refused` for Accept_Mode is not VRRP).
     pub const fn is_drop(self) -> bool {
         matches!(self.verdict(), Verdict::Dropped)
     }
