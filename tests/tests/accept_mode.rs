@@ -1,0 +1,149 @@
+//! Accept_Mode (RFC 9568 §6.1, §6.4.3) on the reference pair, enforced by the kernel program
+//! with no firewall rule. With `no_accept`, the non-owner master drops the client's ping to the
+//! VIP and counts it under `not_accepted`, while ARP for the VIP still resolves to it (the
+//! client's neighbour entry holds the master's MAC); after a failover the new master refuses
+//! and the old one no longer does, and back. With `accept`, the ping is answered and nothing
+//! is refused.
+//!
+//! Which addresses a router refuses is read from its pinned `VRRP_NOT_ACCEPTED` map with
+//! bpftool, independently of the daemon.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use vrrp_common::{names, Counter};
+use vrrp_tests::{
+    lab::{ReferenceLab, VIP},
+    require_root, wait_until,
+};
+
+const ELECTION: Duration = Duration::from_secs(15);
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// The pair with `line` (`no_accept` or `accept`) in both instances, router 1 elected.
+fn elected(line: &str) -> ReferenceLab {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("ac").expect("building the lab");
+    for n in [1, 2] {
+        let text = vrrp_tests::lab::reference_config(n)
+            .replace("    virtual_ipaddress {", &format!("    {line}\n    virtual_ipaddress {{"));
+        assert!(text.contains(line), "{text}");
+        let config = lab.write_config(n, "keepalived.conf", &text).unwrap();
+        lab.start_vrrpd(n, &config, &[]).unwrap();
+    }
+    lab.wait_for_master(1, ELECTION).expect("server 1 (priority 110) becomes master");
+    lab
+}
+
+fn pin_dir(lab: &ReferenceLab, n: usize) -> std::path::PathBuf {
+    lab.bpffs.join(format!("r{n}"))
+}
+
+/// The addresses router `n`'s kernel program refuses, as bpftool dumps its map's keys.
+fn refused(lab: &ReferenceLab, n: usize) -> Vec<String> {
+    let path = pin_dir(lab, n).join(names::NOT_ACCEPTED);
+    let out = std::process::Command::new("bpftool")
+        .args(["-j", "map", "dump", "pinned"])
+        .arg(&path)
+        .output()
+        .expect("bpftool runs");
+    assert!(out.status.success(), "bpftool: {}", String::from_utf8_lossy(&out.stderr));
+    let entries: Vec<Value> = serde_json::from_slice(&out.stdout).expect("bpftool's JSON");
+    entries.iter().map(|entry| address_of(&entry["formatted"]["key"])).collect()
+}
+
+/// An `AddressKey` as bpftool formats it with BTF: family, then the 16 address bytes.
+fn address_of(key: &Value) -> String {
+    let bytes: Vec<u8> = key["addr"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no address in {key}"))
+        .iter()
+        .map(|byte| byte.as_u64().expect("a byte") as u8)
+        .collect();
+    match key["family"].as_u64() {
+        Some(4) => format!("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]),
+        other => panic!("family {other:?} in {key}"),
+    }
+}
+
+fn not_accepted(lab: &ReferenceLab, n: usize) -> u64 {
+    let counters = vrrp_user::xdp::pinned_counters(&pin_dir(lab, n)).expect("counters");
+    counters[Counter::NotAccepted as usize]
+}
+
+/// Waits until router `master` alone refuses the VIP.
+fn wait_for_refusal(lab: &ReferenceLab, master: usize, after: &str) {
+    let result = wait_until(after, SETTLE, || {
+        refused(lab, master) == [VIP] && refused(lab, 3 - master).is_empty()
+    });
+    if let Err(error) = result {
+        panic!("{error}: r1 refuses {:?}, r2 {:?}", refused(lab, 1), refused(lab, 2));
+    }
+}
+
+/// The client pings the VIP and gets no reply, and router `master` counts the drop.
+fn ping_is_refused_by(lab: &ReferenceLab, master: usize) {
+    let before = not_accepted(lab, master);
+    assert!(!lab.client_ping(), "router {master} answered a ping to the VIP");
+    wait_until("the refused ping is counted", SETTLE, || not_accepted(lab, master) > before)
+        .unwrap();
+}
+
+/// The MAC the client's neighbour table holds for the VIP, once resolved.
+fn client_neighbour(lab: &ReferenceLab) -> Option<String> {
+    let out = lab.lab.exec(&lab.client, "ip", &["-j", "neigh", "show", VIP, "dev", "eth0"]).ok()?;
+    let entries: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+    let entry = entries.first()?;
+    let states = entry["state"].as_array()?;
+    let resolved = states.iter().any(|s| s != "FAILED" && s != "INCOMPLETE");
+    resolved.then(|| entry["lladdr"].as_str().map(str::to_owned)).flatten()
+}
+
+fn router_mac(lab: &ReferenceLab, n: usize) -> String {
+    let mac = lab.lab.mac(lab.router(n), "ens3").unwrap();
+    mac.iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().join(":")
+}
+
+#[test]
+fn a_no_accept_master_drops_pings_to_the_vip_while_arp_resolves() {
+    let lab = elected("no_accept");
+    wait_for_refusal(&lab, 1, "the election");
+    ping_is_refused_by(&lab, 1);
+    // The ping was refused, not lost for want of an address: ARP resolved the VIP to server 1.
+    wait_until("the client resolves the VIP", SETTLE, || {
+        client_neighbour(&lab) == Some(router_mac(&lab, 1))
+    })
+    .unwrap_or_else(|error| panic!("{error}: neighbour {:?}", client_neighbour(&lab)));
+    // The router's own address still answers: only the VIP is refused.
+    let own = lab.lab.exec(&lab.client, "ping", &["-c", "1", "-W", "2", "192.0.2.1"]);
+    assert!(own.is_ok(), "server 1's own address answers");
+
+    // Failover: server 2 refuses, server 1 (in FAULT, its link down) no longer does.
+    lab.set_link(1, false).unwrap();
+    lab.wait_for_master(2, ELECTION).expect("server 2 takes over");
+    wait_for_refusal(&lab, 2, "the failover");
+    lab.lab.exec(&lab.client, "ip", &["neigh", "flush", "dev", "eth0"]).unwrap();
+    ping_is_refused_by(&lab, 2);
+    wait_until("the client resolves the VIP to server 2", SETTLE, || {
+        client_neighbour(&lab) == Some(router_mac(&lab, 2))
+    })
+    .unwrap_or_else(|error| panic!("{error}: neighbour {:?}", client_neighbour(&lab)));
+
+    // Server 1 comes back and preempts: the refusal moves back with the VIP.
+    lab.set_link(1, true).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("server 1 preempts");
+    wait_for_refusal(&lab, 1, "the preemption");
+    ping_is_refused_by(&lab, 1);
+}
+
+#[test]
+fn an_accept_master_answers_pings_to_the_vip() {
+    let lab = elected("accept");
+    wait_until("the client's ping to the VIP is answered", SETTLE, || lab.client_ping()).unwrap();
+    assert_eq!(refused(&lab, 1), Vec::<String>::new());
+    assert_eq!(refused(&lab, 2), Vec::<String>::new());
+    assert_eq!(not_accepted(&lab, 1), 0);
+    let pin = pin_dir(&lab, 1);
+    assert!(Path::new(&pin).join(names::NOT_ACCEPTED_COUNT).exists(), "the maps are pinned");
+}
