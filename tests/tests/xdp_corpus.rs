@@ -14,7 +14,7 @@ use vrrp_common::{
     event_cause, instance_flags,
     wire::{ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT},
     AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord, EVENTS_BYTES, FAMILY_IPV4,
-    INSTANCE_SLOTS,
+    INSTANCE_SLOTS, NOT_ACCEPTED_SLOTS,
 };
 use vrrp_tests::{
     at_each_hook,
@@ -225,8 +225,9 @@ fn traffic_that_is_not_vrrp_passes_uncounted(hook: Hook) {
 }
 
 /// Accept_Mode False as the daemon sets it for a non-owner master: IPv4 and IPv6 traffic to the
-/// refused addresses is dropped under `not_accepted`; ARP for them, neighbour solicitations and
-/// advertisements to them, VRRP, and traffic to other addresses pass; accepting again undoes it.
+/// addresses refused on the frame's interface is dropped under `not_accepted`; ARP for them,
+/// neighbour solicitations and advertisements to them, VRRP, traffic to other addresses and
+/// refusals on other interfaces pass; accepting again undoes it.
 fn traffic_to_a_refused_address_is_dropped_and_counted_but_resolution_and_vrrp_pass(hook: Hook) {
     let mut rig = rig(hook, 0);
     let (vip, vip6) = (corpus::VIP_V4, corpus::VIP_V6);
@@ -258,8 +259,19 @@ fn traffic_to_a_refused_address_is_dropped_and_counted_but_resolution_and_vrrp_p
         let outcome = run(&mut rig, frame);
         assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{name}: none refused");
     }
+    // Refused on other interfaces only: one in another slot of the gate, one sharing this
+    // interface's slot (the lookup runs, and misses).
+    for ifindex in [corpus::IFINDEX + 1, corpus::IFINDEX + NOT_ACCEPTED_SLOTS] {
+        for address in [IpAddr::V4(vip), IpAddr::V6(vip6)] {
+            rig.datapath.refuse_traffic(ifindex, address).expect("refusing");
+        }
+    }
+    for (name, frame) in &refused {
+        let outcome = run(&mut rig, frame);
+        assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{name}: elsewhere");
+    }
     for address in [IpAddr::V4(vip), IpAddr::V6(vip6)] {
-        rig.datapath.refuse_traffic(address).expect("refusing");
+        rig.datapath.refuse_traffic(corpus::IFINDEX, address).expect("refusing");
     }
     for (name, frame) in &refused {
         let outcome = run(&mut rig, frame);
@@ -278,11 +290,12 @@ fn traffic_to_a_refused_address_is_dropped_and_counted_but_resolution_and_vrrp_p
     assert!(!outcome.counted.iter().any(|(name, _)| *name == Counter::NotAccepted.name()));
 
     // Two refusals of one address (two instances) need two acceptances.
-    rig.datapath.refuse_traffic(IpAddr::V4(vip)).expect("refusing twice");
-    rig.datapath.accept_traffic(IpAddr::V4(vip)).expect("accepting once");
+    let here = corpus::IFINDEX;
+    rig.datapath.refuse_traffic(here, IpAddr::V4(vip)).expect("refusing twice");
+    rig.datapath.accept_traffic(here, IpAddr::V4(vip)).expect("accepting once");
     assert_eq!(run(&mut rig, &refused[0].1).action, XDP_DROP, "still refused by the other");
-    rig.datapath.accept_traffic(IpAddr::V4(vip)).expect("accepting");
-    rig.datapath.accept_traffic(IpAddr::V6(vip6)).expect("accepting");
+    rig.datapath.accept_traffic(here, IpAddr::V4(vip)).expect("accepting");
+    rig.datapath.accept_traffic(here, IpAddr::V6(vip6)).expect("accepting");
     for (name, frame) in &refused {
         let outcome = run(&mut rig, frame);
         assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{name}: accepted");

@@ -1,6 +1,6 @@
 //! Accept_Mode False (RFC 9568 §6.4.3): a master that is not the address owner does not accept
 //! packets addressed to the virtual addresses. The daemon lists those addresses while it holds
-//! them; what is dropped follows keepalived's firewall rules (vrrp_iptables.c
+//! them, per interface; what is dropped follows keepalived's firewall rules (vrrp_iptables.c
 //! handle_iptable_rule_to_vip()): every IPv4 / IPv6 packet to the address, except neighbour
 //! solicitations and advertisements for it, so the address still resolves. ARP is not IP and
 //! never reaches here; VRRP is judged by its own rules before.
@@ -16,13 +16,14 @@ use crate::{
     parse::{IpPacket, Window},
 };
 
-/// Whether `ip` is refused. While nothing is listed this is one array read.
+/// Whether `ip` is refused. On an interface that refuses nothing this is one array read.
 #[inline(always)]
 pub fn refused(ctx: &impl Packet, ip: &IpPacket) -> bool {
-    if !maps::refusing_any() {
+    let ifindex = ctx.ingress_ifindex();
+    if !maps::refusing_on(ifindex) {
         return false;
     }
-    let mut key = AddressKey { family: ip.family, _pad: [0; 3], addr: [0; 16] };
+    let mut key = AddressKey { ifindex, family: ip.family, _pad: [0; 3], addr: [0; 16] };
     if ip.family == FAMILY_IPV4 {
         key.addr[..4].copy_from_slice(&ip.header.bytes::<4>(16));
     } else {

@@ -6,8 +6,9 @@ use aya_ebpf::{
     macros::btf_map,
 };
 use vrrp_common::{
-    AddressKey, AdvertEvent, Counter, CounterTable, InstanceKey, InstanceRecord, InstanceState,
-    Peer, EVENTS_BYTES, INSTANCE_SLOTS, NOT_ACCEPTED_ENTRIES, SLOT_PROBES,
+    not_accepted_slot, AddressKey, AdvertEvent, Counter, CounterTable, InstanceKey, InstanceRecord,
+    InstanceState, Peer, EVENTS_BYTES, INSTANCE_SLOTS, NOT_ACCEPTED_ENTRIES, NOT_ACCEPTED_SLOTS,
+    SLOT_PROBES,
 };
 
 /// Instances configured by the daemon (per interface, VRID and family) with their unicast peers
@@ -25,21 +26,22 @@ static VRRP_COUNTERS: PerCpuArray<CounterTable, 1> = PerCpuArray::new();
 #[btf_map]
 static VRRP_EVENTS: RingBuf<AdvertEvent, { EVENTS_BYTES as usize }> = RingBuf::new();
 
-/// Destinations whose traffic is dropped (Accept_Mode False), filled by the daemon while a
-/// non-owner master without `accept` holds them.
+/// Destinations whose traffic is dropped on an interface (Accept_Mode False), filled by the
+/// daemon while a non-owner master without `accept` holds them.
 #[btf_map]
 static VRRP_NOT_ACCEPTED: HashMap<AddressKey, u8, { NOT_ACCEPTED_ENTRIES as usize }> =
     HashMap::new();
 
-/// The number of entries in `VRRP_NOT_ACCEPTED`, kept by the daemon: an array read the
-/// verifier inlines, so a frame pays no hash lookup while the map is empty.
+/// The entries of `VRRP_NOT_ACCEPTED` per slot of interfaces (`not_accepted_slot`), kept by the
+/// daemon: an array read the verifier inlines, so a frame on an interface that refuses
+/// nothing pays no hash lookup.
 #[btf_map]
-static VRRP_NOT_ACCEPTED_COUNT: Array<u32, 1> = Array::new();
+static VRRP_NOT_ACCEPTED_COUNT: Array<u32, { NOT_ACCEPTED_SLOTS as usize }> = Array::new();
 
-/// Whether any destination is not accepted.
+/// Whether interface `ifindex` may refuse traffic to some destination.
 #[inline(always)]
-pub fn refusing_any() -> bool {
-    VRRP_NOT_ACCEPTED_COUNT.get(0).is_some_and(|count| *count != 0)
+pub fn refusing_on(ifindex: u32) -> bool {
+    VRRP_NOT_ACCEPTED_COUNT.get(not_accepted_slot(ifindex)).is_some_and(|count| *count != 0)
 }
 
 /// Whether traffic to `key` is not accepted.

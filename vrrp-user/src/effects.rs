@@ -267,16 +267,18 @@ impl Daemon {
 
     /// The instance is gone: its addresses (even ones never added in this run), its filter on
     /// the receive socket, its kernel entry.
-    /// Accept_Mode False: the kernel program drops traffic to the addresses. Without it (the
-    /// socket data path) nothing does, as the instance's start said.
+    /// Accept_Mode False: the kernel program drops traffic to the addresses arriving on the
+    /// instance's interface. Without it (the socket data path) nothing does, as the instance's
+    /// start said.
     fn refuse_traffic(&mut self, id: InstanceId, addresses: &[IpAddr]) {
         let (Some(instance), Some(xdp)) = (self.io.get_mut(&id), &mut self.xdp) else { return };
         for &address in addresses {
-            if instance.refused.contains(&address) {
+            let refusal = (instance.ifindex, address);
+            if instance.refused.contains(&refusal) {
                 continue;
             }
-            match xdp.refuse_traffic(address) {
-                Ok(()) => instance.refused.push(address),
+            match xdp.refuse_traffic(refusal.0, address) {
+                Ok(()) => instance.refused.push(refusal),
                 Err(error) => log::error!("{}: {error:#}", instance.name()),
             }
         }
@@ -285,18 +287,23 @@ impl Daemon {
 
     fn accept_traffic(&mut self, id: InstanceId, addresses: &[IpAddr]) {
         let (Some(instance), Some(xdp)) = (self.io.get_mut(&id), &mut self.xdp) else { return };
-        for address in addresses {
-            let Some(at) = instance.refused.iter().position(|a| a == address) else { continue };
-            instance.refused.swap_remove(at);
-            if let Err(error) = xdp.accept_traffic(*address) {
+        let (accepted, kept) = instance.refused.drain(..).partition(|(_, a)| addresses.contains(a));
+        instance.refused = kept;
+        let accepted: Vec<(u32, IpAddr)> = accepted;
+        for &(ifindex, address) in &accepted {
+            if let Err(error) = xdp.accept_traffic(ifindex, address) {
                 log::error!("{}: {error:#}", instance.name());
             }
         }
-        log::info!("{}: accepting traffic to {}", instance.name(), ips(addresses));
+        if !accepted.is_empty() {
+            let addresses: Vec<IpAddr> = accepted.iter().map(|(_, a)| *a).collect();
+            log::info!("{}: accepting traffic to {} again", instance.name(), ips(&addresses));
+        }
     }
 
     async fn retire(&mut self, id: InstanceId) {
-        let refused = self.io.get(&id).map(|instance| instance.refused.clone());
+        let refused: Option<Vec<IpAddr>> =
+            self.io.get(&id).map(|i| i.refused.iter().map(|(_, a)| *a).collect());
         self.accept_traffic(id, &refused.unwrap_or_default());
         let Some(instance) = self.io.remove(&id) else { return };
         self.receivers.unregister(&instance.key);

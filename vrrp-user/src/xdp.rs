@@ -10,7 +10,6 @@
 //! them.
 
 use std::{
-    collections::BTreeMap,
     fs,
     net::IpAddr,
     os::fd::AsFd,
@@ -30,8 +29,8 @@ use aya::{
 };
 use aya_log::EbpfLogger;
 use vrrp_common::{
-    names, AddressKey, AdvertEvent, Counter, CounterTable, InstanceConfig, InstanceKey,
-    InstanceRecord, InstanceState, Peer, MAX_UNICAST_PEERS, NOT_ACCEPTED_ENTRIES,
+    names, not_accepted_slot, AddressKey, AdvertEvent, Counter, CounterTable, InstanceConfig,
+    InstanceKey, InstanceRecord, InstanceState, Peer, MAX_UNICAST_PEERS, NOT_ACCEPTED_ENTRIES,
 };
 
 use crate::{hook::Hook, kernel_clock::KernelClock, pin_dir::is_bpffs, slots::SlotTable};
@@ -98,8 +97,9 @@ pub struct XdpDatapath {
     /// Destinations whose traffic the program drops (Accept_Mode False), and its entry count.
     not_accepted: HashMap<MapData, AddressKey, u8>,
     not_accepted_count: Array<MapData, u32>,
-    /// How many instances refuse each address: one entry in the kernel for them all.
-    refusals: BTreeMap<IpAddr, u32>,
+    /// How many instances refuse each address on each interface: one entry in the kernel for
+    /// them all.
+    refusals: std::collections::HashMap<AddressKey, u32>,
     links: Vec<(String, Attachment)>,
     /// Why `vrrp_tc` is not loaded, if the kernel refused it.
     tc_refused: Option<String>,
@@ -170,7 +170,7 @@ impl XdpDatapath {
             events,
             not_accepted,
             not_accepted_count,
-            refusals: BTreeMap::new(),
+            refusals: std::collections::HashMap::new(),
             links: Vec::new(),
             tc_refused,
             pin_dir: pins,
@@ -326,10 +326,12 @@ impl XdpDatapath {
         sum_counters(&self.counters)
     }
 
-    /// The program drops IPv4 / IPv6 traffic to `address` (except neighbour discovery for it)
-    /// until every instance that refused it accepts it again.
-    pub fn refuse_traffic(&mut self, address: IpAddr) -> Result<()> {
-        if let Some(holders) = self.refusals.get_mut(&address) {
+    /// The program drops IPv4 / IPv6 traffic to `address` arriving on interface `ifindex`
+    /// (except neighbour discovery for it) until every instance that refused it there accepts
+    /// it again.
+    pub fn refuse_traffic(&mut self, ifindex: u32, address: IpAddr) -> Result<()> {
+        let key = AddressKey::of(ifindex, address);
+        if let Some(holders) = self.refusals.get_mut(&key) {
             *holders += 1;
             return Ok(());
         }
@@ -337,32 +339,36 @@ impl XdpDatapath {
             bail!("at most {NOT_ACCEPTED_ENTRIES} addresses may refuse traffic");
         }
         self.not_accepted
-            .insert(AddressKey::of(address), 0, 0)
+            .insert(key, 0, 0)
             .with_context(|| format!("refusing traffic to {address}"))?;
-        self.refusals.insert(address, 1);
-        self.write_refusal_count()
+        self.refusals.insert(key, 1);
+        self.write_refusal_count(ifindex)
     }
 
-    /// Undoes one `refuse_traffic(address)`; an address never refused is not an error.
-    pub fn accept_traffic(&mut self, address: IpAddr) -> Result<()> {
-        let Some(holders) = self.refusals.get_mut(&address) else {
+    /// Undoes one `refuse_traffic(ifindex, address)`; one never made is not an error.
+    pub fn accept_traffic(&mut self, ifindex: u32, address: IpAddr) -> Result<()> {
+        let key = AddressKey::of(ifindex, address);
+        let Some(holders) = self.refusals.get_mut(&key) else {
             return Ok(());
         };
         *holders -= 1;
         if *holders != 0 {
             return Ok(());
         }
-        self.refusals.remove(&address);
+        self.refusals.remove(&key);
         // The count first: while it is stale the program looks up an entry it no longer needs.
-        self.write_refusal_count()?;
+        self.write_refusal_count(ifindex)?;
         self.not_accepted
-            .remove(&AddressKey::of(address))
+            .remove(&key)
             .with_context(|| format!("accepting traffic to {address} again"))
     }
 
-    fn write_refusal_count(&mut self) -> Result<()> {
-        let count = self.refusals.len() as u32;
-        self.not_accepted_count.set(0, count, 0).context("updating VRRP_NOT_ACCEPTED_COUNT")
+    /// Writes the entry count of `ifindex`'s slot, which interfaces sharing it add to.
+    fn write_refusal_count(&mut self, ifindex: u32) -> Result<()> {
+        let slot = not_accepted_slot(ifindex);
+        let count = self.refusals.keys().filter(|key| not_accepted_slot(key.ifindex) == slot);
+        let count = count.count() as u32;
+        self.not_accepted_count.set(slot, count, 0).context("updating VRRP_NOT_ACCEPTED_COUNT")
     }
 
     /// The next queued event, if any (never blocks). `None` once the ring was taken.
