@@ -3,7 +3,7 @@
 //! VIP and counts it under `not_accepted`, while ARP for the VIP still resolves to it (the
 //! client's neighbour entry holds the master's MAC); after a failover the new master refuses
 //! and the old one no longer does, and back. With `accept`, the ping is answered and nothing
-//! is refused.
+//! is refused. On the socket data path the start says that `no_accept` is not enforced.
 //!
 //! Which addresses a router refuses is read from its pinned `VRRP_NOT_ACCEPTED` map with
 //! bpftool, independently of the daemon.
@@ -146,4 +146,21 @@ fn an_accept_master_answers_pings_to_the_vip() {
     assert_eq!(not_accepted(&lab, 1), 0);
     let pin = pin_dir(&lab, 1);
     assert!(Path::new(&pin).join(names::NOT_ACCEPTED_COUNT).exists(), "the maps are pinned");
+}
+
+/// Without a kernel program nothing refuses the traffic: the start says so, and the ping is
+/// answered.
+#[test]
+fn on_the_socket_data_path_no_accept_is_said_to_be_unenforced() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("ac").expect("building the lab");
+    let text = vrrp_tests::lab::reference_config(1)
+        .replace("    virtual_ipaddress {", "    no_accept\n    virtual_ipaddress {");
+    let config = lab.write_config(1, "keepalived.conf", &text).unwrap();
+    let d1 = lab.start_vrrpd(1, &config, &["--datapath", "socket"]).unwrap();
+    lab.daemon(d1)
+        .wait_for_log("no_accept is not enforced on the socket data path", SETTLE)
+        .expect("the warning at start");
+    lab.wait_for_master(1, ELECTION).expect("server 1 becomes master alone");
+    wait_until("the client's ping to the VIP is answered", SETTLE, || lab.client_ping()).unwrap();
 }

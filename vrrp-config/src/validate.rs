@@ -374,7 +374,7 @@ fn resolve_instance(
         family,
         preempt,
         preempt_delay,
-        accept: accept_mode(draft.accept, strict, priority, version, &name, report),
+        accept: accept_mode(draft.accept, strict, priority, version, name, report),
         source_ip: draft.source_ip.map(|source| source.value),
         unicast_peers,
         unicast_ttl,

@@ -474,9 +474,9 @@ fn strict_mode_per_instance_and_vrrpv2_decide_accept_mode() {
         instance("VI01", 1, "192.0.2.1", "    strict_mode\n"),
         instance("VI02", 2, "192.0.2.2", "    strict_mode\n    accept\n")
     );
-    let config = config(&text);
-    assert!(!config.instance("VI01").unwrap().accept, "strict_mode: no_accept by default");
-    assert!(config.instance("VI02").unwrap().accept, "accept as configured (VRRPv3)");
+    let loaded = config(&text);
+    assert!(!loaded.instance("VI01").unwrap().accept, "strict_mode: no_accept by default");
+    assert!(loaded.instance("VI02").unwrap().accept, "accept as configured (VRRPv3)");
 
     let text = format!(
         "global_defs {{\n    vrrp_strict\n}}\n{}",
