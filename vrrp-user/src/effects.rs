@@ -245,9 +245,7 @@ impl Daemon {
 
     /// The instance restarted on a new primary address: new sockets there.
     async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
-        if self.io.remove(&id).is_none() {
-            return;
-        }
+        let Some(old) = self.io.remove(&id) else { return };
         let Some(view) = self.node.instance(id) else { return };
         let router = view.router().config().clone();
         let spec = view.spec().clone();
@@ -259,14 +257,25 @@ impl Daemon {
                 if let Err(error) = self.connect(&mut instance) {
                     log::error!("{}: {error:#}", instance.name());
                 }
+                // Its refusals go on, on the interface they were made for, until the node
+                // accepts the traffic again.
+                instance.refused = old.refused;
                 self.io.insert(id, instance);
             }
-            Err(error) => log::error!("restarting an instance after an address change: {error:#}"),
+            Err(error) => {
+                log::error!("restarting an instance after an address change: {error:#}");
+                // Nothing will accept them again later: the instance has no I/O any more.
+                if let Some(xdp) = &mut self.xdp {
+                    for (ifindex, address) in old.refused {
+                        if let Err(error) = xdp.accept_traffic(ifindex, address) {
+                            log::error!("{}: {error:#}", old.spec.name);
+                        }
+                    }
+                }
+            }
         }
     }
 
-    /// The instance is gone: its addresses (even ones never added in this run), its filter on
-    /// the receive socket, its kernel entry.
     /// Accept_Mode False: the kernel program drops traffic to the addresses arriving on the
     /// instance's interface. Without it (the socket data path) nothing does, as the instance's
     /// start said.
@@ -301,6 +310,8 @@ impl Daemon {
         }
     }
 
+    /// The instance is gone: its addresses (even ones never added in this run), its filter on
+    /// the receive socket, its kernel entry.
     async fn retire(&mut self, id: InstanceId) {
         let refused: Option<Vec<IpAddr>> =
             self.io.get(&id).map(|i| i.refused.iter().map(|(_, a)| *a).collect());
