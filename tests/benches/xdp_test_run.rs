@@ -3,8 +3,9 @@
 //! by itself; and the same for `vrrp_tc` beside an empty tc program (`r0 = TC_ACT_UNSPEC`).
 //! Traffic that is not VRRP is measured with no address refused (Accept_Mode's one array read),
 //! with some refused on another interface (the same read), and on its own (its hash lookup),
-//! passed or dropped. The kernel reports the average over `repeat` runs; each figure here is the median of
-//! several such averages. Reports, never asserts: timings depend on the machine and its load.
+//! passed or dropped. The kernel reports the average over `repeat` runs; each figure here is
+//! the median of several such averages. Reports, never asserts: timings depend on the machine
+//! and its load.
 //!
 //! Run as root: `cargo bench -p vrrp-tests --bench xdp_test_run`.
 

@@ -124,9 +124,9 @@ pub const fn not_accepted_slot(ifindex: u32) -> u32 {
 }
 
 /// A key of `VRRP_NOT_ACCEPTED`: a destination address whose IPv4 / IPv6 traffic arriving on
-/// interface `ifindex` is dropped: the interface of the instance holding the address. (keepalived's
-/// IPv4 firewall rule names no interface, vrrp_iptables.c handle_iptable_rule_to_vip(); the
-/// program runs only on the instances' interfaces anyway.) The value is unused.
+/// interface `ifindex` (that of the instance holding the address) is dropped. keepalived's IPv4
+/// firewall rule names no interface (vrrp_iptables.c handle_iptable_rule_to_vip()); the program
+/// runs only on the instances' interfaces anyway. The value is unused.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AddressKey {

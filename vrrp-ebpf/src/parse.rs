@@ -1,9 +1,9 @@
 //! Frame parsing: Ethernet (with up to two VLAN tags), IPv4 or IPv6, then the VRRP header.
 //!
 //! Classification (is this VRRP?) answers `Parsed::Ip` for other IP traffic and
-//! `Parsed::Other` for anything else, including frames too short to classify: those are
-//! passed, never dropped as VRRP (Accept_Mode may refuse IP traffic, see `accept_mode`). Once a frame is known to be VRRP, every
-//! defect is an `Err` with its reason.
+//! `Parsed::Other` for anything else, including frames too short to classify: those are never
+//! dropped as VRRP (Accept_Mode may refuse IP traffic, see `accept_mode`). Once a frame is known
+//! to be VRRP, every defect is an `Err` with its reason.
 //!
 //! Fields are read in place through a [`Window`], 16 bits at a time: copying headers out as
 //! byte arrays made the compiler load them a byte at a time.
@@ -160,7 +160,8 @@ pub struct IpPacket {
 enum IpLayer {
     Vrrp(IpView),
     Other(IpPacket),
-    Short,
+    /// Not IPv4 / IPv6, or too short to tell.
+    Unclassified,
 }
 
 #[inline(always)]
@@ -190,23 +191,23 @@ pub fn parse_frame(ctx: &impl Packet) -> Result<Parsed, Counter> {
     let ip = match ethertype {
         ETH_P_IP => parse_ipv4(ctx, offset)?,
         ETH_P_IPV6 => parse_ipv6(ctx, offset)?,
-        _ => IpLayer::Short,
+        _ => IpLayer::Unclassified,
     };
     match ip {
         IpLayer::Vrrp(ip) => parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6), vlan).map(Parsed::Vrrp),
         IpLayer::Other(packet) => Ok(Parsed::Ip(packet)),
-        IpLayer::Short => Ok(Parsed::Other),
+        IpLayer::Unclassified => Ok(Parsed::Other),
     }
 }
 
 #[inline(always)]
 fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
     let Some(header) = Window::new(ctx, offset, IPV4_MIN_HLEN) else {
-        return Ok(IpLayer::Short);
+        return Ok(IpLayer::Unclassified);
     };
     let version_ihl = header.u8(0);
     if version_ihl >> 4 != 4 {
-        return Ok(IpLayer::Short);
+        return Ok(IpLayer::Unclassified);
     }
     if header.u8(9) != IPPROTO_VRRP {
         let payload = offset + usize::from(version_ihl & 0x0f) * 4;
@@ -239,10 +240,10 @@ fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
 #[inline(always)]
 fn parse_ipv6(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
     let Some(header) = Window::new(ctx, offset, IPV6_HLEN) else {
-        return Ok(IpLayer::Short);
+        return Ok(IpLayer::Unclassified);
     };
     if header.u8(0) >> 4 != 6 {
-        return Ok(IpLayer::Short);
+        return Ok(IpLayer::Unclassified);
     }
     // Extension headers are not followed: such a frame is not VRRP to the rules.
     if header.u8(6) != IPPROTO_VRRP {

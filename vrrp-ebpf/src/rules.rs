@@ -1,7 +1,7 @@
 //! The rules every hook applies, in the order the crate's documentation gives: what the frame
-//! says (`parse`), Accept_Mode for traffic that is not VRRP (`accept_mode`), then what the instance it is for allows, then what changed since the last
-//! valid advertisement. The hooks differ only in how they hand the frame over (`packet`) and in
-//! the names of their verdicts.
+//! says (`parse`), Accept_Mode for traffic that is not VRRP (`accept_mode`), then what the
+//! instance it is for allows, then what changed since the last valid advertisement. The hooks
+//! differ only in how they hand the frame over (`packet`) and in the names of their verdicts.
 
 use aya_ebpf::helpers::bpf_jiffies64;
 use aya_log_ebpf::debug;
