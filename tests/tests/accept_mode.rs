@@ -4,6 +4,8 @@
 //! client's neighbour entry holds the master's MAC); after a failover the new master refuses
 //! and the old one no longer does, and back. With `accept`, the ping is answered and nothing
 //! is refused. On the socket data path the start says that `no_accept` is not enforced.
+//! keepalived 2.2.7 with the same files (its nftables rules) leaves the client the same pings
+//! unanswered and the same neighbour entries after each step.
 //!
 //! Which addresses a router refuses is read from its pinned `VRRP_NOT_ACCEPTED` map with
 //! bpftool, independently of the daemon.
@@ -21,8 +23,14 @@ use vrrp_tests::{
 const ELECTION: Duration = Duration::from_secs(15);
 const SETTLE: Duration = Duration::from_secs(10);
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Daemon {
+    Vrrpd,
+    Keepalived,
+}
+
 /// The pair with `line` (`no_accept` or `accept`) in both instances, router 1 elected.
-fn elected(line: &str) -> ReferenceLab {
+fn elected(daemon: Daemon, line: &str) -> ReferenceLab {
     require_root();
     let mut lab = ReferenceLab::with_prefix("ac").expect("building the lab");
     for n in [1, 2] {
@@ -30,7 +38,10 @@ fn elected(line: &str) -> ReferenceLab {
             .replace("    virtual_ipaddress {", &format!("    {line}\n    virtual_ipaddress {{"));
         assert!(text.contains(line), "{text}");
         let config = lab.write_config(n, "keepalived.conf", &text).unwrap();
-        lab.start_vrrpd(n, &config, &[]).unwrap();
+        match daemon {
+            Daemon::Vrrpd => lab.start_vrrpd(n, &config, &[]).unwrap(),
+            Daemon::Keepalived => lab.start_keepalived(n, &config).unwrap(),
+        };
     }
     lab.wait_for_master(1, ELECTION).expect("server 1 (priority 110) becomes master");
     lab
@@ -105,11 +116,21 @@ fn router_mac(lab: &ReferenceLab, n: usize) -> String {
     mac.iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().join(":")
 }
 
-#[test]
-fn a_no_accept_master_drops_pings_to_the_vip_while_arp_resolves() {
-    let lab = elected("no_accept");
-    wait_for_refusal(&lab, 1, "the election");
-    ping_is_refused_by(&lab, 1);
+/// The scenario of the file's documentation. vrrpd's refusals and counters are read from its
+/// maps; keepalived's (nftables rules) are seen only in what the client gets.
+fn no_accept_scenario(daemon: Daemon) {
+    let lab = elected(daemon, "no_accept");
+    let vrrpd = daemon == Daemon::Vrrpd;
+    let refused_by = |master: usize, after: &str| {
+        if vrrpd {
+            wait_for_refusal(&lab, master, after);
+            ping_is_refused_by(&lab, master);
+        } else {
+            // keepalived adds its rules beside the address: the first ping may beat them.
+            wait_until(after, SETTLE, || !lab.client_ping()).unwrap();
+        }
+    };
+    refused_by(1, "the election");
     // The ping was refused, not lost for want of an address: ARP resolved the VIP to server 1.
     wait_until("the client resolves the VIP", SETTLE, || {
         client_neighbour(&lab) == Some(router_mac(&lab, 1))
@@ -122,9 +143,8 @@ fn a_no_accept_master_drops_pings_to_the_vip_while_arp_resolves() {
     // Failover: server 2 refuses, server 1 (in FAULT, its link down) no longer does.
     lab.set_link(1, false).unwrap();
     lab.wait_for_master(2, ELECTION).expect("server 2 takes over");
-    wait_for_refusal(&lab, 2, "the failover");
     lab.lab.exec(&lab.client, "ip", &["neigh", "flush", "dev", "eth0"]).unwrap();
-    ping_is_refused_by(&lab, 2);
+    refused_by(2, "the failover");
     wait_until("the client resolves the VIP to server 2", SETTLE, || {
         client_neighbour(&lab) == Some(router_mac(&lab, 2))
     })
@@ -133,19 +153,37 @@ fn a_no_accept_master_drops_pings_to_the_vip_while_arp_resolves() {
     // Server 1 comes back and preempts: the refusal moves back with the VIP.
     lab.set_link(1, true).unwrap();
     lab.wait_for_master(1, ELECTION).expect("server 1 preempts");
-    wait_for_refusal(&lab, 1, "the preemption");
-    ping_is_refused_by(&lab, 1);
+    refused_by(1, "the preemption");
+}
+
+#[test]
+fn a_no_accept_master_drops_pings_to_the_vip_while_arp_resolves() {
+    no_accept_scenario(Daemon::Vrrpd);
+}
+
+/// The same file on keepalived 2.2.7 (its nftables rules, in the router's namespace): the same
+/// pings go unanswered and the VIP resolves to the same router after each step.
+#[test]
+fn keepalived_drops_the_same_pings_with_its_firewall_rules() {
+    no_accept_scenario(Daemon::Keepalived);
 }
 
 #[test]
 fn an_accept_master_answers_pings_to_the_vip() {
-    let lab = elected("accept");
+    let lab = elected(Daemon::Vrrpd, "accept");
     wait_until("the client's ping to the VIP is answered", SETTLE, || lab.client_ping()).unwrap();
     assert_eq!(refused(&lab, 1), Vec::<String>::new());
     assert_eq!(refused(&lab, 2), Vec::<String>::new());
     assert_eq!(not_accepted(&lab, 1), 0);
     let pin = pin_dir(&lab, 1);
     assert!(Path::new(&pin).join(names::NOT_ACCEPTED_COUNT).exists(), "the maps are pinned");
+}
+
+/// keepalived with `accept` answers the same ping: its unanswered pings above are its rules'.
+#[test]
+fn keepalived_with_accept_answers_the_same_ping() {
+    let lab = elected(Daemon::Keepalived, "accept");
+    wait_until("the client's ping to the VIP is answered", SETTLE, || lab.client_ping()).unwrap();
 }
 
 /// Without a kernel program nothing refuses the traffic: the start says so, and the ping is
