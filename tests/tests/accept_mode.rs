@@ -2,10 +2,11 @@
 //! with no firewall rule. With `no_accept`, the non-owner master drops the client's ping to the
 //! VIP and counts it under `not_accepted`, while ARP for the VIP still resolves to it (the
 //! client's neighbour entry holds the master's MAC); after a failover the new master refuses
-//! and the old one no longer does, and back. With `accept`, the ping is answered and nothing
-//! is refused. On the socket data path the start says that `no_accept` is not enforced.
-//! keepalived 2.2.7 with the same files (its nftables rules) leaves the client the same pings
-//! unanswered and the same neighbour entries after each step.
+//! and the old one no longer does, and back; the same at tc ingress (`--hook tcx`). With
+//! `accept`, the ping is answered and nothing is refused. On the socket data path the start
+//! says that `no_accept` is not enforced. keepalived 2.2.7 with the same files (its nftables
+//! rules) leaves the client the same pings unanswered and the same neighbour entries after
+//! each step.
 //!
 //! Which addresses a router refuses is read from its pinned `VRRP_NOT_ACCEPTED` map with
 //! bpftool, independently of the daemon.
@@ -26,6 +27,8 @@ const SETTLE: Duration = Duration::from_secs(10);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Daemon {
     Vrrpd,
+    /// vrrpd with its rules at tc ingress (`--hook tcx`).
+    VrrpdTc,
     Keepalived,
 }
 
@@ -40,6 +43,7 @@ fn elected(daemon: Daemon, line: &str) -> ReferenceLab {
         let config = lab.write_config(n, "keepalived.conf", &text).unwrap();
         match daemon {
             Daemon::Vrrpd => lab.start_vrrpd(n, &config, &[]).unwrap(),
+            Daemon::VrrpdTc => lab.start_vrrpd(n, &config, &["--hook", "tcx"]).unwrap(),
             Daemon::Keepalived => lab.start_keepalived(n, &config).unwrap(),
         };
     }
@@ -120,7 +124,10 @@ fn router_mac(lab: &ReferenceLab, n: usize) -> String {
 /// maps; keepalived's (nftables rules) are seen only in what the client gets.
 fn no_accept_scenario(daemon: Daemon) {
     let lab = elected(daemon, "no_accept");
-    let vrrpd = daemon == Daemon::Vrrpd;
+    let vrrpd = daemon != Daemon::Keepalived;
+    if daemon == Daemon::VrrpdTc {
+        assert!(!lab.xdp_attached(1).unwrap(), "no XDP program with --hook tcx");
+    }
     let refused_by = |master: usize, after: &str| {
         if vrrpd {
             wait_for_refusal(&lab, master, after);
@@ -159,6 +166,11 @@ fn no_accept_scenario(daemon: Daemon) {
 #[test]
 fn a_no_accept_master_drops_pings_to_the_vip_while_arp_resolves() {
     no_accept_scenario(Daemon::Vrrpd);
+}
+
+#[test]
+fn a_no_accept_master_at_tc_ingress_drops_the_same_pings() {
+    no_accept_scenario(Daemon::VrrpdTc);
 }
 
 /// The same file on keepalived 2.2.7 (its nftables rules, in the router's namespace): the same
