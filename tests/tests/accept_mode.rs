@@ -2,7 +2,8 @@
 //! with no firewall rule. With `no_accept`, the non-owner master drops the client's ping to the
 //! VIP and counts it under `not_accepted`, while ARP for the VIP still resolves to it (the
 //! client's neighbour entry holds the master's MAC); after a failover the new master refuses
-//! and the old one no longer does, and back; the same at tc ingress (`--hook tcx`). With
+//! and the old one no longer does, and back; the same at tc ingress (`--hook tcx`). An IPv6
+//! address of the instance is refused likewise while neighbour discovery resolves it. With
 //! `accept`, the ping is answered and nothing is refused. On the socket data path the start
 //! says that `no_accept` is not enforced. keepalived 2.2.7 with the same files (its nftables
 //! rules) leaves the client the same pings unanswered and the same neighbour entries after
@@ -78,6 +79,10 @@ fn address_of(key: &Value) -> String {
         .collect();
     match key["family"].as_u64() {
         Some(4) => format!("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]),
+        Some(6) => {
+            let octets: [u8; 16] = bytes.try_into().expect("16 bytes");
+            std::net::Ipv6Addr::from(octets).to_string()
+        }
         other => panic!("family {other:?} in {key}"),
     }
 }
@@ -196,6 +201,49 @@ fn an_accept_master_answers_pings_to_the_vip() {
 fn keepalived_with_accept_answers_the_same_ping() {
     let lab = elected(Daemon::Keepalived, "accept");
     wait_until("the client's ping to the VIP is answered", SETTLE, || lab.client_ping()).unwrap();
+}
+
+/// IPv6 through the real stack: an excluded IPv6 address of the instance (keepalived refuses
+/// those too, vrrp_iptables.c handle_iptables_accept_mode()) resolves by neighbour discovery,
+/// and the client's ping6 to it is dropped and counted.
+#[test]
+fn ipv6_to_a_no_accept_master_is_refused_while_neighbour_discovery_resolves() {
+    const VIP6: &str = "2001:db8::100";
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("ac").expect("building the lab");
+    lab.lab
+        .exec(&lab.client, "ip", &["-6", "addr", "add", "2001:db8::10/64", "dev", "eth0"])
+        .unwrap();
+    let lines = format!(
+        "    no_accept\n    virtual_ipaddress_excluded {{\n        {VIP6}/64\n    }}\n    \
+         virtual_ipaddress {{"
+    );
+    for n in [1, 2] {
+        let text = vrrp_tests::lab::reference_config(n).replace("    virtual_ipaddress {", &lines);
+        let config = lab.write_config(n, "keepalived.conf", &text).unwrap();
+        lab.start_vrrpd(n, &config, &[]).unwrap();
+    }
+    lab.wait_for_master(1, ELECTION).expect("server 1 (priority 110) becomes master");
+    let refuses_both = || {
+        let mut held = refused(&lab, 1);
+        held.sort();
+        held == [VIP.to_owned(), VIP6.to_owned()]
+    };
+    wait_until("server 1 refuses both addresses", SETTLE, refuses_both)
+        .unwrap_or_else(|error| panic!("{error}: {:?}", refused(&lab, 1)));
+    let before = not_accepted(&lab, 1);
+    let ping6 = lab.lab.exec(&lab.client, "ping", &["-6", "-c", "1", "-W", "1", VIP6]);
+    assert!(ping6.is_err(), "server 1 answered a ping to {VIP6}");
+    wait_until("the refused ping6 is counted", SETTLE, || not_accepted(&lab, 1) > before).unwrap();
+    let neighbour = || {
+        let out = lab.lab.exec(&lab.client, "ip", &["-6", "neigh", "show", VIP6, "dev", "eth0"]);
+        out.map(|out| String::from_utf8_lossy(&out.stdout).into_owned()).unwrap_or_default()
+    };
+    let mac = router_mac(&lab, 1);
+    wait_until("the client resolves the IPv6 address to server 1", SETTLE, || {
+        neighbour().contains(&format!("lladdr {mac}"))
+    })
+    .unwrap_or_else(|error| panic!("{error}: {:?}", neighbour()));
 }
 
 /// Without a kernel program nothing refuses the traffic: the start says so, and the ping is
