@@ -311,11 +311,8 @@ impl Daemon {
     }
 
     /// The instance is gone: its addresses (even ones never added in this run), its filter on
-    /// the receive socket, its kernel entry.
+    /// the receive socket, its kernel entry, its refusals of traffic.
     async fn retire(&mut self, id: InstanceId) {
-        let refused: Option<Vec<IpAddr>> =
-            self.io.get(&id).map(|i| i.refused.iter().map(|(_, a)| *a).collect());
-        self.accept_traffic(id, &refused.unwrap_or_default());
         let Some(instance) = self.io.remove(&id) else { return };
         self.receivers.unregister(&instance.key);
         for address in &instance.addresses {
@@ -326,6 +323,12 @@ impl Daemon {
         if let Some(xdp) = &mut self.xdp {
             if let Err(error) = xdp.remove_instance(&instance.key) {
                 log::warn!("{}: {error:#}", instance.name());
+            }
+            // Its refusals last as long as its addresses.
+            for &(ifindex, address) in &instance.refused {
+                if let Err(error) = xdp.accept_traffic(ifindex, address) {
+                    log::error!("{}: {error:#}", instance.name());
+                }
             }
         }
         log::info!("{}: stopped", instance.name());
