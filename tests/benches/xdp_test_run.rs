@@ -1,7 +1,11 @@
 //! Nanoseconds per frame of `vrrp_xdp` under BPF_PROG_TEST_RUN, beside an empty XDP program
 //! (`r0 = XDP_PASS; exit`) on the same frames as the floor: what the kernel's test harness costs
-//! by itself; and the same for `vrrp_tc` beside an empty tc program (`r0 = TC_ACT_UNSPEC`). The kernel reports the average over `repeat` runs; each figure here is the median of
-//! several such averages. Reports, never asserts: timings depend on the machine and its load.
+//! by itself; and the same for `vrrp_tc` beside an empty tc program (`r0 = TC_ACT_UNSPEC`).
+//! Traffic that is not VRRP is measured with no address refused (Accept_Mode's one array read),
+//! with some refused on another interface (the same read), and on its own (its hash lookup),
+//! passed or dropped. The kernel reports the average over `repeat` runs; each figure here is
+//! the median of several such averages. Reports, never asserts: timings depend on the machine
+//! and its load.
 //!
 //! Run as root: `cargo bench -p vrrp-tests --bench xdp_test_run`.
 
@@ -225,6 +229,14 @@ fn main() {
     let mut rig = Rig::load(Hook::Xdp, 0).expect("loading vrrp_xdp");
     let mut tc_rig = Rig::load(Hook::Tcx, 0).expect("loading vrrp_tc");
     let mut mirroring = Rig::load(Hook::Xdp, instance_flags::MIRROR_ALL).expect("loading vrrp_xdp");
+    // Accept_Mode: addresses refused (a no_accept master's VIPs), so every IP frame that is
+    // not VRRP pays the lookup; a frame to another address passes, one to a VIP is dropped.
+    let mut refusing = Rig::load(Hook::Xdp, 0).expect("loading vrrp_xdp");
+    let mut elsewhere = Rig::load(Hook::Xdp, 0).expect("loading vrrp_xdp");
+    for address in [IpAddr::V4(corpus::VIP_V4), IpAddr::V6(corpus::VIP_V6)] {
+        refusing.datapath.refuse_traffic(corpus::IFINDEX, address).expect("refusing traffic");
+        elsewhere.datapath.refuse_traffic(corpus::IFINDEX + 1, address).expect("refusing");
+    }
 
     let advert = Advert::v3_ipv4();
     let valid = advert.frame();
@@ -234,6 +246,7 @@ fn main() {
     let mut bad_ttl = valid.clone();
     bad_ttl[layout.ttl()] = 64;
     let udp = frames::udp_ipv4(corpus::PEER_V4, corpus::ROUTER_V4);
+    let to_vip = frames::udp_ipv4(corpus::PEER_V4, corpus::VIP_V4);
     let ipv6 = Advert::v3_ipv6().frame();
     // The reference scenario's path: unicast from its one listed peer, pinned to its MAC.
     let unicast = Advert {
@@ -271,6 +284,15 @@ fn main() {
         STEADY,
         Target::NearFloor(5),
     )];
+    let not_accepted: [(&str, &[u8], Option<Counter>); 2] = [
+        ("not VRRP (UDP/IPv4), 2 addresses refused: passed", &udp, None),
+        ("not VRRP (UDP/IPv4) to a refused address: dropped", &to_vip, Some(Counter::NotAccepted)),
+    ];
+    for (path, frame, expected) in not_accepted {
+        rows.push(measure(&mut refusing, &floor, path, frame, expected, STEADY, Target::None));
+    }
+    let path = "not VRRP (UDP/IPv4), 2 addresses refused on another interface";
+    rows.push(measure(&mut elsewhere, &floor, path, &udp, None, STEADY, Target::NearFloor(5)));
     let last_peer_path =
         format!("absorbed VRRPv3/IPv4 from the last of {MAX_UNICAST_PEERS} unicast peers");
     let absorbed_paths: [(&str, &[u8]); 6] = [

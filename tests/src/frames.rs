@@ -5,13 +5,14 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use vrrp_common::wire::{ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP, VRRP_TTL};
+use vrrp_common::wire::{
+    ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMPV6, IPPROTO_VRRP, ND_NEIGHBOR_SOLICIT, VRRP_TTL,
+};
 
 pub const VRRP_MULTICAST_MAC: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12];
 pub const PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
 pub const BROADCAST_MAC: [u8; 6] = [0xff; 6];
 const ETH_P_ARP: u16 = 0x0806;
-const IPPROTO_ICMPV6: u8 = 58;
 /// IPv4 flags/offset word with More Fragments set.
 pub const IPV4_MORE_FRAGMENTS: u16 = 0x2000;
 /// A keepalived 2.4 `auth_hmac` trailer (vrrp_auth_hmac.h vrrp_auth_ext_t): HMAC-SHA256 (type
@@ -170,16 +171,47 @@ pub fn neighbour_solicitation(sender_mac: [u8; 6], source: Ipv6Addr, target: Ipv
     let t = target.octets();
     let low = u16::from_be_bytes([t[14], t[15]]);
     let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), low);
-    let mut icmp = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    let group_mac = [0x33, 0x33, 0xff, t[13], t[14], t[15]];
+    neighbour_discovery(ND_NEIGHBOR_SOLICIT, (sender_mac, group_mac), source, group, target)
+}
+
+/// A neighbour solicitation or advertisement (`kind`) about `target`, from `source` to
+/// `destination`, between the MACs `(from, to)`: a unicast one addresses the target itself
+/// (RFC 4861 §7.3.1 reachability confirmation).
+pub fn neighbour_discovery(
+    kind: u8,
+    (from, to): ([u8; 6], [u8; 6]),
+    source: Ipv6Addr,
+    destination: Ipv6Addr,
+    target: Ipv6Addr,
+) -> Vec<u8> {
+    let mut icmp = vec![kind, 0, 0, 0, 0, 0, 0, 0];
     icmp.extend_from_slice(&target.octets());
     icmp.extend_from_slice(&[1, 1]);
-    icmp.extend_from_slice(&sender_mac);
-    let pseudo = ipv6_pseudo_sum(source, group, IPPROTO_ICMPV6, icmp.len());
+    icmp.extend_from_slice(&from);
+    let pseudo = ipv6_pseudo_sum(source, destination, IPPROTO_ICMPV6, icmp.len());
     let checksum = internet_checksum(&icmp, pseudo);
     icmp[2..4].copy_from_slice(&checksum.to_be_bytes());
-    let group_mac = [0x33, 0x33, 0xff, t[13], t[14], t[15]];
-    let packet = ipv6(source, group, VRRP_TTL, IPPROTO_ICMPV6, &icmp);
-    ethernet_tagged(group_mac, sender_mac, ETH_P_IPV6, &[], &packet)
+    let packet = ipv6(source, destination, VRRP_TTL, IPPROTO_ICMPV6, &icmp);
+    ethernet_tagged(to, from, ETH_P_IPV6, &[], &packet)
+}
+
+/// An ICMP echo request (RFC 792) from `PEER_MAC`.
+pub fn icmp_echo_ipv4(source: Ipv4Addr, destination: Ipv4Addr) -> Vec<u8> {
+    let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
+    let checksum = internet_checksum(&icmp, 0);
+    icmp[2..4].copy_from_slice(&checksum.to_be_bytes());
+    let packet = ipv4(source, destination, 64, libc::IPPROTO_ICMP as u8, &icmp);
+    ethernet(PEER_MAC, ETH_P_IP, &[], &packet)
+}
+
+/// An ICMPv6 echo request (RFC 4443 §4.1) from `PEER_MAC`.
+pub fn icmpv6_echo(source: Ipv6Addr, destination: Ipv6Addr) -> Vec<u8> {
+    let mut icmp = vec![128, 0, 0, 0, 0x12, 0x34, 0, 1];
+    let pseudo = ipv6_pseudo_sum(source, destination, IPPROTO_ICMPV6, icmp.len());
+    let checksum = internet_checksum(&icmp, pseudo);
+    icmp[2..4].copy_from_slice(&checksum.to_be_bytes());
+    ethernet(PEER_MAC, ETH_P_IPV6, &[], &ipv6(source, destination, 64, IPPROTO_ICMPV6, &icmp))
 }
 
 /// Sum of the IPv4 pseudo-header words (RFC 768) for an upper-layer message of `len` bytes.

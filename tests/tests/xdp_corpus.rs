@@ -11,13 +11,15 @@ use std::{
 };
 
 use vrrp_common::{
-    event_cause, instance_flags, AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord,
-    EVENTS_BYTES, FAMILY_IPV4, INSTANCE_SLOTS,
+    event_cause, instance_flags,
+    wire::{ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT},
+    AdvertEvent, Counter, InstanceConfig, InstanceKey, InstanceRecord, EVENTS_BYTES, FAMILY_IPV4,
+    INSTANCE_SLOTS, NOT_ACCEPTED_SLOTS,
 };
 use vrrp_tests::{
     at_each_hook,
     corpus::{self, Advert, Expect, Recorded, OTHER_MAC, OTHER_PEER_V4, STRANGER_MAC},
-    frames::udp_ipv4_frame,
+    frames::{self, udp_ipv4_frame, PEER_MAC},
     require_root,
     rig::{coarse_clock_resolution, skb_test_run_refuses, Outcome, Rig},
     test_run::{XDP_DROP, XDP_PASS},
@@ -40,6 +42,7 @@ at_each_hook!(
     mirror_all_reports_every_advertisement,
     a_full_ring_buffer_counts_event_lost_and_still_records,
     an_instance_placed_past_its_home_slot_is_found_there,
+    traffic_to_a_refused_address_is_dropped_and_counted_but_resolution_and_vrrp_pass,
 );
 
 fn reported() -> Vec<(&'static str, u64)> {
@@ -218,6 +221,84 @@ fn traffic_that_is_not_vrrp_passes_uncounted(hook: Hook) {
     }
     for (key, ..) in corpus::instances(0) {
         assert_eq!(rig.record(&key).unwrap(), None, "non-VRRP traffic was recorded on {key:?}");
+    }
+}
+
+/// Accept_Mode False as the daemon sets it for a non-owner master: IPv4 and IPv6 traffic to the
+/// addresses refused on the frame's interface is dropped under `not_accepted`; ARP for them,
+/// neighbour solicitations and advertisements to them, VRRP, traffic to other addresses and
+/// refusals on other interfaces pass; accepting again undoes it.
+fn traffic_to_a_refused_address_is_dropped_and_counted_but_resolution_and_vrrp_pass(hook: Hook) {
+    let mut rig = rig(hook, 0);
+    let (vip, vip6) = (corpus::VIP_V4, corpus::VIP_V6);
+    let router_mac = corpus::ROUTER_MAC;
+    let refused = vec![
+        ("ICMP echo to the VIP", frames::icmp_echo_ipv4(corpus::PEER_V4, vip)),
+        ("UDP to the VIP", frames::udp_ipv4(corpus::PEER_V4, vip)),
+        ("TCP SYN to the VIP", frames::tcp_syn_ipv4(corpus::PEER_V4, vip)),
+        ("a fragment to the VIP", frames::udp_ipv4_fragment(corpus::PEER_V4, vip)),
+        ("ICMPv6 echo to the IPv6 VIP", frames::icmpv6_echo(corpus::PEER_V6, vip6)),
+    ];
+    let solicit = |kind| {
+        frames::neighbour_discovery(kind, (PEER_MAC, router_mac), corpus::PEER_V6, vip6, vip6)
+    };
+    let passed = vec![
+        ("ARP request for the VIP", frames::arp_request(PEER_MAC, corpus::PEER_V4, vip)),
+        ("neighbour solicitation for the IPv6 VIP (group)", {
+            frames::neighbour_solicitation(PEER_MAC, corpus::PEER_V6, vip6)
+        }),
+        ("neighbour solicitation to the IPv6 VIP (unicast)", solicit(ND_NEIGHBOR_SOLICIT)),
+        ("neighbour advertisement to the IPv6 VIP", solicit(ND_NEIGHBOR_ADVERT)),
+        ("ICMP echo to the router's own address", {
+            frames::icmp_echo_ipv4(corpus::PEER_V4, corpus::ROUTER_V4)
+        }),
+    ];
+    let run = |rig: &mut Rig, frame: &[u8]| rig.run(frame).expect("BPF_PROG_TEST_RUN");
+
+    for (name, frame) in refused.iter().chain(&passed) {
+        let outcome = run(&mut rig, frame);
+        assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{name}: none refused");
+    }
+    // Refused on other interfaces only: one in another slot of the gate, one sharing this
+    // interface's slot (the lookup runs, and misses).
+    for ifindex in [corpus::IFINDEX + 1, corpus::IFINDEX + NOT_ACCEPTED_SLOTS] {
+        for address in [IpAddr::V4(vip), IpAddr::V6(vip6)] {
+            rig.datapath.refuse_traffic(ifindex, address).expect("refusing");
+        }
+    }
+    for (name, frame) in &refused {
+        let outcome = run(&mut rig, frame);
+        assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{name}: elsewhere");
+    }
+    for address in [IpAddr::V4(vip), IpAddr::V6(vip6)] {
+        rig.datapath.refuse_traffic(corpus::IFINDEX, address).expect("refusing");
+    }
+    for (name, frame) in &refused {
+        let outcome = run(&mut rig, frame);
+        println!("{name}: {outcome:?}");
+        assert_eq!(outcome.action, XDP_DROP, "{name}: verdict");
+        assert_eq!(outcome.counted, vec![(Counter::NotAccepted.name(), 1)], "{name}: counters");
+    }
+    for (name, frame) in &passed {
+        let outcome = run(&mut rig, frame);
+        assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{name}: passed");
+    }
+    // VRRP is judged by its own rules: a valid advertisement is still accepted.
+    let case = &corpus::valid()[0];
+    let outcome = run(&mut rig, &case.frame);
+    assert_eq!(outcome.action, XDP_PASS, "{}: an advertisement passes", case.name);
+    assert!(!outcome.counted.iter().any(|(name, _)| *name == Counter::NotAccepted.name()));
+
+    // Two refusals of one address (two instances) need two acceptances.
+    let here = corpus::IFINDEX;
+    rig.datapath.refuse_traffic(here, IpAddr::V4(vip)).expect("refusing twice");
+    rig.datapath.accept_traffic(here, IpAddr::V4(vip)).expect("accepting once");
+    assert_eq!(run(&mut rig, &refused[0].1).action, XDP_DROP, "still refused by the other");
+    rig.datapath.accept_traffic(here, IpAddr::V4(vip)).expect("accepting");
+    rig.datapath.accept_traffic(here, IpAddr::V6(vip6)).expect("accepting");
+    for (name, frame) in &refused {
+        let outcome = run(&mut rig, frame);
+        assert_eq!((outcome.action, outcome.counted), (XDP_PASS, vec![]), "{name}: accepted");
     }
 }
 

@@ -7,8 +7,8 @@
 macro_rules! counters {
     ($( $(#[$doc:meta])* $variant:ident => $field:ident, )*) => {
         /// Why a VRRP frame was accepted, passed or dropped. Every VRRP frame the program sees
-        /// lands in exactly one verdict counter, and in notes beside it; non-VRRP traffic is not
-        /// counted (it is the fast path).
+        /// lands in exactly one verdict counter, and in notes beside it; other traffic is
+        /// counted only when dropped for Accept_Mode (it is the fast path).
         #[repr(u32)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Counter {
@@ -69,6 +69,10 @@ counters! {
     /// (RFC 9568 §5.2.9 asks senders for one; FRR sends its global address alone). Accepted:
     /// dropping it makes two masters.
     NotLinkLocal => not_link_local,
+    /// Not VRRP: IPv4 / IPv6 traffic addressed to a virtual address of a non-owner master
+    /// without Accept_Mode (`no_accept`, RFC 9568 §6.4.3), dropped; ARP, and neighbour
+    /// solicitations and advertisements for the address, pass.
+    NotAccepted => not_accepted,
 }
 
 /// What happened to the frames a counter counts.
@@ -81,21 +85,25 @@ pub enum Verdict {
     Dropped,
     /// Not a verdict: a remark on a frame that is also counted under its verdict.
     Note,
+    /// Not VRRP: traffic dropped because a master does not accept it (Accept_Mode).
+    Refused,
 }
 
 impl Counter {
-    pub const COUNT: u32 = Counter::NotLinkLocal as u32 + 1;
+    pub const COUNT: u32 = Counter::NotAccepted as u32 + 1;
 
     pub const fn verdict(self) -> Verdict {
         match self {
             Counter::Absorbed | Counter::Reported | Counter::EventLost => Verdict::Accepted,
             Counter::UnknownVrid => Verdict::Passed,
             Counter::NotLinkLocal => Verdict::Note,
+            Counter::NotAccepted => Verdict::Refused,
             _ => Verdict::Dropped,
         }
     }
 
-    /// Whether frames counted here were dropped in the kernel.
+    /// Whether VRRP frames counted here were dropped in the kernel, by a rule of VRRP's own
+    /// (traffic `Refused` for Accept_Mode is not VRRP).
     pub const fn is_drop(self) -> bool {
         matches!(self.verdict(), Verdict::Dropped)
     }

@@ -18,6 +18,11 @@ pub mod names {
     pub const INSTANCES: &str = "VRRP_INSTANCES";
     pub const COUNTERS: &str = "VRRP_COUNTERS";
     pub const EVENTS: &str = "VRRP_EVENTS";
+    /// Addresses whose traffic is not accepted (Accept_Mode False, `no_accept`).
+    pub const NOT_ACCEPTED: &str = "VRRP_NOT_ACCEPTED";
+    /// How many entries of `NOT_ACCEPTED` each slot of interfaces has: the one read a frame pays
+    /// on an interface that refuses nothing.
+    pub const NOT_ACCEPTED_COUNT: &str = "VRRP_NOT_ACCEPTED_COUNT";
 }
 
 /// Slots of `VRRP_INSTANCES`, an array: its lookups are inlined by the verifier, where a hash
@@ -102,6 +107,41 @@ impl InstanceKey {
         // Fibonacci hashing: the product's top bits spread neighbouring keys (VRIDs in a row,
         // VLAN interfaces created one after another) over the whole table.
         (packed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - INSTANCE_SLOT_BITS)) as u32
+    }
+}
+
+/// Entries `VRRP_NOT_ACCEPTED` may hold: the virtual addresses of every non-owner master
+/// without Accept_Mode.
+pub const NOT_ACCEPTED_ENTRIES: u32 = 4096;
+/// Slots of `VRRP_NOT_ACCEPTED_COUNT`, a power of two: interface `i` counts its entries in slot
+/// `i % NOT_ACCEPTED_SLOTS` ([`not_accepted_slot`]), so a frame on an interface without any
+/// pays one array read, unless its slot is shared with one that has some (then a lookup).
+pub const NOT_ACCEPTED_SLOTS: u32 = 256;
+
+/// The slot of `VRRP_NOT_ACCEPTED_COUNT` that gates the lookups of interface `ifindex`.
+pub const fn not_accepted_slot(ifindex: u32) -> u32 {
+    ifindex & (NOT_ACCEPTED_SLOTS - 1)
+}
+
+/// A key of `VRRP_NOT_ACCEPTED`: a destination address whose IPv4 / IPv6 traffic arriving on
+/// interface `ifindex` (that of the instance holding the address) is dropped. keepalived's IPv4
+/// firewall rule names no interface (vrrp_iptables.c handle_iptable_rule_to_vip()); the program
+/// runs only on the instances' interfaces anyway. The value is unused.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AddressKey {
+    pub ifindex: u32,
+    /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
+    pub family: u8,
+    pub _pad: [u8; 3],
+    /// As [`address_bytes`] stores it.
+    pub addr: [u8; 16],
+}
+
+impl AddressKey {
+    pub fn of(ifindex: u32, address: core::net::IpAddr) -> Self {
+        let family = if address.is_ipv4() { FAMILY_IPV4 } else { FAMILY_IPV6 };
+        Self { ifindex, family, _pad: [0; 3], addr: address_bytes(address) }
     }
 }
 
@@ -245,6 +285,7 @@ mod pod {
     unsafe impl aya::Pod for InstanceState {}
     unsafe impl aya::Pod for CounterTable {}
     unsafe impl aya::Pod for AdvertEvent {}
+    unsafe impl aya::Pod for AddressKey {}
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@ pub const VLAN_HLEN: usize = 4;
 
 /// IP protocol number of VRRP (RFC 9568 §5.1.1.4).
 pub const IPPROTO_VRRP: u8 = 112;
+pub const IPPROTO_ICMPV6: u8 = 58;
+/// ICMPv6 neighbour solicitation and advertisement (RFC 4861 §4.3, §4.4).
+pub const ND_NEIGHBOR_SOLICIT: u8 = 135;
+pub const ND_NEIGHBOR_ADVERT: u8 = 136;
 /// TTL / hop limit every advertisement must carry (RFC 9568 §5.1.1.3, §5.1.2.3).
 pub const VRRP_TTL: u8 = 255;
 /// IPv4 multicast group 224.0.0.18 (RFC 9568 §5.1.1.2).

@@ -84,6 +84,8 @@ pub(crate) struct InstanceDraft {
     pub preempt: Option<Located<bool>>,
     pub preempt_delay: Option<Duration>,
     pub accept: Option<bool>,
+    /// `strict_mode`; unset, `vrrp_strict` decides.
+    pub strict: Option<bool>,
     pub source_ip: Option<Located<IpAddr>>,
     pub unicast_peers: Vec<Located<UnicastPeer>>,
     pub unicast_ttl: Option<Located<u8>>,
@@ -122,6 +124,7 @@ impl InstanceDraft {
             preempt: None,
             preempt_delay: None,
             accept: None,
+            strict: None,
             source_ip: None,
             unicast_peers: Vec::new(),
             unicast_ttl: None,

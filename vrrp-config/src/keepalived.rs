@@ -269,6 +269,8 @@ impl Grammar<'_> {
                 self.ignoring_arguments(node);
                 instance.accept = Some(keyword == "accept");
             }
+            // keepalived vrrp_parser.c vrrp_strict_mode_handler(): an optional boolean.
+            "strict_mode" => instance.strict = Some(self.flag(node)),
             "unicast_src_ip" | "mcast_src_ip" => {
                 let word = self.single(node);
                 instance.source_ip = word.and_then(|word| {

@@ -174,11 +174,15 @@ const VMAC: &str = "the virtual addresses go on the interface itself, answered w
 const NOT_TRACKED: &str = "its state is not followed: the instance is not put in FAULT (nor its \
                            priority moved) when it fails, so this node may keep or take the \
                            virtual addresses when keepalived would give them up";
-const STRICT: &str = "only its link-local rule for IPv6 and its default of no_accept are \
-                      applied: keepalived's other strict checks and the firewall rules that drop \
-                      traffic to the virtual addresses are not";
-const NO_FIREWALL: &str = "no iptables/nftables rules are set: traffic to the virtual addresses \
-                           is accepted as without vrrp_strict";
+const STRICT: &str = "only its link-local rule for IPv6 and its default of no_accept (enforced \
+                      by the kernel program, not by firewall rules) are applied: keepalived's \
+                      other strict checks are not";
+const NO_FIREWALL: &str = "no iptables/nftables rules are set: the traffic no_accept refuses is \
+                           dropped by the kernel program (XDP or tc), and accepted on the socket \
+                           data path";
+const ACCEPT_MODE_LAB: &str =
+    "tests/tests/accept_mode.rs::a_no_accept_master_drops_pings_to_the_vip_while_arp_resolves";
+const ACCEPT_LAB: &str = "tests/tests/accept_mode.rs::an_accept_master_answers_pings_to_the_vip";
 const SYNC_GROUP_LAB: &str =
     "tests/tests/sync_group.rs::vrrpd_moves_both_addresses_when_the_inside_link_fails_and_back_when_it_returns";
 const TRACK_FILE_LAB: &str =
@@ -558,12 +562,8 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     acted("virtual_routes", Instance, ROUTES_LAB),
     acted("virtual_rules", Instance, ROUTES_LAB),
-    always("accept", Instance, "vrrpd always accepts traffic addressed to the virtual addresses"),
-    ignored(
-        "no_accept",
-        Instance,
-        "traffic addressed to the virtual addresses is accepted (no firewall rule drops it)",
-    ),
+    acted("accept", Instance, ACCEPT_LAB),
+    acted("no_accept", Instance, ACCEPT_MODE_LAB),
     always(
         "skip_check_adv_addr",
         Instance,

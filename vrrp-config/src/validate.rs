@@ -345,8 +345,10 @@ fn resolve_instance(
     if priority == 255 {
         check_owner_unweighted(&draft, scripts, report);
     }
+    // keepalived vrrp.c vrrp_complete_instance(): an instance's strict_mode, else vrrp_strict.
+    let strict = draft.strict.unwrap_or(global.strict);
     if family == Family::Ipv6 {
-        check_first_link_local(&draft, global.strict, report);
+        check_first_link_local(&draft, strict, report);
     }
     let unicast_peers: Vec<_> = draft.unicast_peers.iter().map(|peer| peer.value.clone()).collect();
     let ttl_checked = unicast_peers.iter().any(|p| p.min_ttl.is_some() || p.max_ttl.is_some());
@@ -400,8 +402,7 @@ fn resolve_instance(
         family,
         preempt,
         preempt_delay,
-        // keepalived: accept mode unless strict, where only the address owner accepts.
-        accept: draft.accept.unwrap_or(!global.strict || priority == 255),
+        accept: accept_mode(draft.accept, strict, priority, version, name, report),
         source_ip: draft.source_ip.map(|source| source.value),
         unicast_peers,
         unicast_ttl,
@@ -526,6 +527,33 @@ fn check_owner_unweighted(draft: &InstanceDraft, scripts: &[Script], report: &mu
         );
         report.error_at(&tracked.at.span, message);
     }
+}
+
+/// keepalived vrrp.c vrrp_complete_instance(): accept mode unless strict, where only the address
+/// owner accepts; and strict VRRPv2 has no accept mode (RFC 3768), which it resets with a
+/// warning.
+fn accept_mode(
+    configured: Option<bool>,
+    strict: bool,
+    priority: u8,
+    version: Version,
+    name: &Word,
+    report: &mut Report,
+) -> bool {
+    let owner = priority == 255;
+    let accept = configured.unwrap_or(!strict || owner);
+    if accept && !owner && strict && version == Version::V2 {
+        report.warn(
+            &name.span,
+            format!(
+                "vrrp_instance {}: accept mode for VRRP version 2 does not comply with RFC 3768 \
+             with vrrp_strict; it does not accept",
+                name.text
+            ),
+        );
+        return false;
+    }
+    accept
 }
 
 /// RFC 9568 §5.2.9 asks for a link-local first IPv6 address. keepalived (vrrp.c

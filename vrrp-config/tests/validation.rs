@@ -464,6 +464,39 @@ fn strict_mode_turns_accept_off_except_for_the_owner() {
     assert!(config.instance("VI02").unwrap().accept);
 }
 
+/// keepalived vrrp.c vrrp_complete_instance(): an instance's `strict_mode` overrides
+/// `vrrp_strict` either way, and strict VRRPv2 never accepts (reset with a warning).
+#[test]
+fn strict_mode_per_instance_and_vrrpv2_decide_accept_mode() {
+    let v3 = "global_defs {\n    vrrp_version 3\n}\n";
+    let text = format!(
+        "{v3}{}{}",
+        instance("VI01", 1, "192.0.2.1", "    strict_mode\n"),
+        instance("VI02", 2, "192.0.2.2", "    strict_mode\n    accept\n")
+    );
+    let loaded = config(&text);
+    assert!(!loaded.instance("VI01").unwrap().accept, "strict_mode: no_accept by default");
+    assert!(loaded.instance("VI02").unwrap().accept, "accept as configured (VRRPv3)");
+
+    let text = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "    strict_mode false\n")
+    );
+    assert!(config(&text).instance("VI01").unwrap().accept, "strict_mode false overrides");
+
+    let text = format!(
+        "global_defs {{\n    vrrp_strict\n    vrrp_version 2\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "    accept\n")
+    );
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    assert!(!loaded.config.instance("VI01").unwrap().accept, "strict VRRPv2 does not accept");
+    assert!(
+        loaded.warnings.iter().any(|w| w.message.contains("does not comply with RFC 3768")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
 #[test]
 fn tracked_scripts_must_exist() {
     let text = instance(

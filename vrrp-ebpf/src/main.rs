@@ -3,8 +3,10 @@
 //! set of rules (`rules`, `parse`) and share the maps; the daemon attaches one per interface.
 //!
 //! Every frame takes the fewest checks that prove it is not VRRP (EtherType, then IP protocol)
-//! and leaves untouched (`XDP_PASS`, `TC_ACT_UNSPEC`). A VRRP frame is validated in the order below, which is also the
-//! order of `vrrp_proto`'s decoder so the two agree on the reason of a rejection:
+//! and leaves untouched (`XDP_PASS`, `TC_ACT_UNSPEC`), unless it is IP traffic to an address
+//! the daemon listed as not accepted on its interface (`accept_mode`): one array read on an
+//! interface that refuses nothing. A VRRP frame is validated in the order below, which is also
+//! the order of `vrrp_proto`'s decoder so the two agree on the reason of a rejection:
 //!
 //! 1. IP layer: IPv4 header length, fragments, lengths against the frame (`truncated`);
 //! 2. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
@@ -22,6 +24,7 @@
 #![no_std]
 #![no_main]
 
+mod accept_mode;
 mod checksum;
 mod clock;
 mod maps;

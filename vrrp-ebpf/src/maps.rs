@@ -2,12 +2,13 @@
 //! `bpftool map show` prints; `vrrp_common::names` holds them for user space.
 
 use aya_ebpf::{
-    btf_maps::{Array, PerCpuArray, RingBuf},
+    btf_maps::{Array, HashMap, PerCpuArray, RingBuf},
     macros::btf_map,
 };
 use vrrp_common::{
-    AdvertEvent, Counter, CounterTable, InstanceKey, InstanceRecord, InstanceState, Peer,
-    EVENTS_BYTES, INSTANCE_SLOTS, SLOT_PROBES,
+    not_accepted_slot, AddressKey, AdvertEvent, Counter, CounterTable, InstanceKey, InstanceRecord,
+    InstanceState, Peer, EVENTS_BYTES, INSTANCE_SLOTS, NOT_ACCEPTED_ENTRIES, NOT_ACCEPTED_SLOTS,
+    SLOT_PROBES,
 };
 
 /// Instances configured by the daemon (per interface, VRID and family) with their unicast peers
@@ -24,6 +25,30 @@ static VRRP_COUNTERS: PerCpuArray<CounterTable, 1> = PerCpuArray::new();
 /// Events for user space: only what a router must react to.
 #[btf_map]
 static VRRP_EVENTS: RingBuf<AdvertEvent, { EVENTS_BYTES as usize }> = RingBuf::new();
+
+/// Destinations whose traffic is dropped on an interface (Accept_Mode False), filled by the
+/// daemon while a non-owner master without `accept` holds them.
+#[btf_map]
+static VRRP_NOT_ACCEPTED: HashMap<AddressKey, u8, { NOT_ACCEPTED_ENTRIES as usize }> =
+    HashMap::new();
+
+/// The entries of `VRRP_NOT_ACCEPTED` per slot of interfaces (`not_accepted_slot`), kept by the
+/// daemon: an array read the verifier inlines, so a frame on an interface that refuses
+/// nothing pays no hash lookup.
+#[btf_map]
+static VRRP_NOT_ACCEPTED_COUNT: Array<u32, { NOT_ACCEPTED_SLOTS as usize }> = Array::new();
+
+/// Whether interface `ifindex` may refuse traffic to some destination.
+#[inline(always)]
+pub fn refusing_on(ifindex: u32) -> bool {
+    VRRP_NOT_ACCEPTED_COUNT.get(not_accepted_slot(ifindex)).is_some_and(|count| *count != 0)
+}
+
+/// Whether traffic to `key` is not accepted.
+#[inline(always)]
+pub fn refused(key: &AddressKey) -> bool {
+    VRRP_NOT_ACCEPTED.get_ptr(key).is_some()
+}
 
 #[inline(always)]
 pub fn count(counter: Counter) {

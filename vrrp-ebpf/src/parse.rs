@@ -1,8 +1,9 @@
 //! Frame parsing: Ethernet (with up to two VLAN tags), IPv4 or IPv6, then the VRRP header.
 //!
-//! Classification (is this VRRP?) answers `Ok(None)` for anything else, including frames too
-//! short to classify: those are passed, never dropped. Once a frame is known to be VRRP, every
-//! defect is an `Err` with its reason.
+//! Classification (is this VRRP?) answers `Parsed::Ip` for other IP traffic and
+//! `Parsed::Other` for anything else, including frames too short to classify: those are never
+//! dropped as VRRP (Accept_Mode may refuse IP traffic, see `accept_mode`). Once a frame is known
+//! to be VRRP, every defect is an `Err` with its reason.
 //!
 //! Fields are read in place through a [`Window`], 16 bits at a time: copying headers out as
 //! byte arrays made the compiler load them a byte at a time.
@@ -135,10 +136,38 @@ pub const fn word(value: u16) -> u32 {
     value.to_be() as u32
 }
 
+/// What a frame is, as far as the rules need to know.
+pub enum Parsed {
+    /// A valid VRRP advertisement.
+    Vrrp(Frame),
+    /// IPv4 or IPv6 that is not VRRP: traffic Accept_Mode may refuse.
+    Ip(IpPacket),
+    /// Anything else (ARP among it), and frames too short to classify.
+    Other,
+}
+
+/// An IP packet that is not VRRP, its header in place.
+pub struct IpPacket {
+    pub family: u8,
+    /// The IP header: 20 bytes of IPv4, or IPv6's 40.
+    pub header: Window,
+    /// Offset of the IP payload from the start of the frame (past IPv6's extension headers
+    /// it is their first, not followed).
+    pub payload: usize,
+}
+
+/// Where classification of the IP layer ends.
+enum IpLayer {
+    Vrrp(IpView),
+    Other(IpPacket),
+    /// Not IPv4 / IPv6, or too short to tell.
+    Unclassified,
+}
+
 #[inline(always)]
-pub fn parse_frame(ctx: &impl Packet) -> Result<Option<Frame>, Counter> {
+pub fn parse_frame(ctx: &impl Packet) -> Result<Parsed, Counter> {
     let Some(ethernet) = Window::new(ctx, 0, ETH_HLEN) else {
-        return Ok(None);
+        return Ok(Parsed::Other);
     };
     let mut ethertype = ethernet.be16(12);
     let mut offset = ETH_HLEN;
@@ -153,7 +182,7 @@ pub fn parse_frame(ctx: &impl Packet) -> Result<Option<Frame>, Counter> {
             break;
         }
         let Some(tag) = Window::new(ctx, offset, VLAN_HLEN) else {
-            return Ok(None);
+            return Ok(Parsed::Other);
         };
         vlan = if tags == 0 { tag.be16(0) & VLAN_VID_MASK } else { VLAN_STACKED };
         ethertype = tag.be16(2);
@@ -162,22 +191,27 @@ pub fn parse_frame(ctx: &impl Packet) -> Result<Option<Frame>, Counter> {
     let ip = match ethertype {
         ETH_P_IP => parse_ipv4(ctx, offset)?,
         ETH_P_IPV6 => parse_ipv6(ctx, offset)?,
-        _ => None,
+        _ => IpLayer::Unclassified,
     };
-    let Some(ip) = ip else {
-        return Ok(None);
-    };
-    parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6), vlan).map(Some)
+    match ip {
+        IpLayer::Vrrp(ip) => parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6), vlan).map(Parsed::Vrrp),
+        IpLayer::Other(packet) => Ok(Parsed::Ip(packet)),
+        IpLayer::Unclassified => Ok(Parsed::Other),
+    }
 }
 
 #[inline(always)]
-fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<Option<IpView>, Counter> {
+fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
     let Some(header) = Window::new(ctx, offset, IPV4_MIN_HLEN) else {
-        return Ok(None);
+        return Ok(IpLayer::Unclassified);
     };
     let version_ihl = header.u8(0);
-    if header.u8(9) != IPPROTO_VRRP || version_ihl >> 4 != 4 {
-        return Ok(None);
+    if version_ihl >> 4 != 4 {
+        return Ok(IpLayer::Unclassified);
+    }
+    if header.u8(9) != IPPROTO_VRRP {
+        let payload = offset + usize::from(version_ihl & 0x0f) * 4;
+        return Ok(IpLayer::Other(IpPacket { family: FAMILY_IPV4, header, payload }));
     }
     let header_len = usize::from(version_ihl & 0x0f) * 4;
     if header_len < IPV4_MIN_HLEN {
@@ -193,7 +227,7 @@ fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<Option<IpView>, Counte
     let mut source = [0u8; 16];
     source[..4].copy_from_slice(&header.bytes::<4>(12));
     let len = total_len - header_len;
-    Ok(Some(IpView {
+    Ok(IpLayer::Vrrp(IpView {
         family: FAMILY_IPV4,
         offset: offset + header_len,
         len,
@@ -204,19 +238,23 @@ fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<Option<IpView>, Counte
 }
 
 #[inline(always)]
-fn parse_ipv6(ctx: &impl Packet, offset: usize) -> Result<Option<IpView>, Counter> {
+fn parse_ipv6(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
     let Some(header) = Window::new(ctx, offset, IPV6_HLEN) else {
-        return Ok(None);
+        return Ok(IpLayer::Unclassified);
     };
-    // Extension headers are not followed: such a frame is passed unclassified.
-    if header.u8(6) != IPPROTO_VRRP || header.u8(0) >> 4 != 6 {
-        return Ok(None);
+    if header.u8(0) >> 4 != 6 {
+        return Ok(IpLayer::Unclassified);
+    }
+    // Extension headers are not followed: such a frame is not VRRP to the rules.
+    if header.u8(6) != IPPROTO_VRRP {
+        let payload = offset + IPV6_HLEN;
+        return Ok(IpLayer::Other(IpPacket { family: FAMILY_IPV6, header, payload }));
     }
     let len = usize::from(header.be16(4));
     if len < VRRP_HEADER_LEN || offset + IPV6_HLEN + len > ctx.len() {
         return Err(Counter::Truncated);
     }
-    Ok(Some(IpView {
+    Ok(IpLayer::Vrrp(IpView {
         family: FAMILY_IPV6,
         offset: offset + IPV6_HLEN,
         len,

@@ -1,7 +1,7 @@
 //! The rules every hook applies, in the order the crate's documentation gives: what the frame
-//! says (`parse`), then what the instance it is for allows, then what changed since the last
-//! valid advertisement. The hooks differ only in how they hand the frame over (`packet`) and in
-//! the names of their verdicts.
+//! says (`parse`), Accept_Mode for traffic that is not VRRP (`accept_mode`), then what the
+//! instance it is for allows, then what changed since the last valid advertisement. The hooks
+//! differ only in how they hand the frame over (`packet`) and in the names of their verdicts.
 
 use aya_ebpf::helpers::bpf_jiffies64;
 use aya_log_ebpf::debug;
@@ -12,9 +12,9 @@ use vrrp_common::{
 };
 
 use crate::{
-    maps,
+    accept_mode, maps,
     packet::Packet,
-    parse::{parse_frame, Frame},
+    parse::{parse_frame, Frame, Parsed},
 };
 
 /// What becomes of a frame that is not dropped.
@@ -29,8 +29,9 @@ pub enum Verdict {
 #[inline(always)]
 pub fn judge(ctx: &impl Packet) -> Result<Verdict, Counter> {
     let frame = match parse_frame(ctx)? {
-        Some(frame) => frame,
-        None => return Ok(Verdict::Pass),
+        Parsed::Vrrp(frame) => frame,
+        Parsed::Ip(ip) if accept_mode::refused(ctx, &ip) => return Err(Counter::NotAccepted),
+        Parsed::Ip(_) | Parsed::Other => return Ok(Verdict::Pass),
     };
     let key = frame.key(ctx.ingress_ifindex());
     let Some(state) = maps::instance(&key) else {

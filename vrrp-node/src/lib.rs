@@ -8,13 +8,15 @@
 //! scripts run with which arguments ([`notify`]), putting back an address another agent
 //! removed, restarting an instance whose primary address changed, and reload as a diff applied
 //! in place ([`reload`]); routes and rules moving with the addresses, static ones held from
-//! start to stop ([`routes`]).
+//! start to stop ([`routes`]); traffic to the addresses refused while a non-owner master
+//! without Accept_Mode holds them (`accept_mode`).
 //!
 //! The contract is the routers' own, one level up: `handle_*(now, ...)` inputs, [`Node::poll_output`]
 //! until `None`, [`Node::poll_timeout`] for the next deadline (one timer table for every
 //! instance, [`timers`]). Calling [`Node::handle_timeout`] early or twice is harmless.
 //! [`Node::snapshot`] reads the per-instance statistics ([`stats`]).
 
+mod accept_mode;
 mod node;
 pub mod notify;
 mod output;

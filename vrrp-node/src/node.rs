@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use vrrp_config::{Config, Instance, Rule};
 use vrrp_proto::{Advertisement, ConfigError, Disposition, Reason, Router, RouterConfig, State};
 
+use crate::accept_mode;
 use crate::notify;
 use crate::output::{InstanceId, Output};
 use crate::reload::{self, ReloadPlan};
@@ -508,8 +509,8 @@ impl Node {
         if !ours || !member.owns_addresses || member.router.state() != State::Master {
             return false;
         }
-        let accept = member.accept();
-        self.outputs.push_back(Output::AddAddresses { id, addresses: vec![address], accept });
+        // Its traffic is still refused: the refusal outlives the address.
+        self.outputs.push_back(Output::AddAddresses { id, addresses: vec![address] });
         // The kernel took the routes from that address with it, silently: all go back.
         let routes = member.spec.virtual_routes.clone();
         self.outputs.extend(routes::install(Some(id), &routes, &[]));
@@ -695,6 +696,7 @@ impl Node {
     fn reconfigure(&mut self, now: Instant, id: InstanceId, spec: Instance, config: RouterConfig) {
         let Some(member) = self.members.get_mut(&id) else { return };
         let before = member.addresses();
+        let accepted = member.accept();
         let io_changed = reload::io_changed(&member.spec, &spec);
         let routing_changes = routes::reconfigure(
             id,
@@ -714,12 +716,16 @@ impl Node {
             let gone: Vec<IpAddr> = before.iter().filter(|a| !after.contains(a)).copied().collect();
             let new: Vec<IpAddr> = after.iter().filter(|a| !before.contains(a)).copied().collect();
             let accept = member.accept();
+            let kept: Vec<IpAddr> = after.iter().filter(|a| before.contains(a)).copied().collect();
             self.outputs.extend(routing_changes.removals);
             if !gone.is_empty() {
-                self.outputs.push_back(Output::RemoveAddresses { id, addresses: gone });
+                self.outputs.push_back(Output::RemoveAddresses { id, addresses: gone.clone() });
             }
+            self.outputs.extend(accept_mode::after_removing(id, accepted, &gone));
+            self.outputs.extend(accept_mode::changed(id, accepted, accept, &kept));
             if !new.is_empty() {
-                self.outputs.push_back(Output::AddAddresses { id, addresses: new.clone(), accept });
+                self.outputs.extend(accept_mode::before_adding(id, accept, &new));
+                self.outputs.push_back(Output::AddAddresses { id, addresses: new.clone() });
                 let member = self.members.get_mut(&id).expect("present");
                 let repeat = member.router.config().garp.master_repeat;
                 let spacing = member.router.config().garp.interval;
@@ -775,7 +781,8 @@ impl Node {
                 vrrp_proto::Output::AddAddresses { addresses, accept } => {
                     member.owns_addresses = true;
                     let addresses = member.with_excluded(addresses);
-                    self.outputs.push_back(Output::AddAddresses { id, addresses, accept });
+                    self.outputs.extend(accept_mode::before_adding(id, accept, &addresses));
+                    self.outputs.push_back(Output::AddAddresses { id, addresses });
                     let spec = &member.spec;
                     let id = Some(id);
                     self.outputs.extend(routes::install(
@@ -790,7 +797,10 @@ impl Node {
                     let (routes, rules) = (&spec.virtual_routes, &spec.virtual_rules);
                     self.outputs.extend(routes::uninstall(Some(id), routes, rules));
                     let addresses = member.with_excluded(addresses);
-                    self.outputs.push_back(Output::RemoveAddresses { id, addresses });
+                    let accept = member.accept();
+                    self.outputs
+                        .push_back(Output::RemoveAddresses { id, addresses: addresses.clone() });
+                    self.outputs.extend(accept_mode::after_removing(id, accept, &addresses));
                 }
                 vrrp_proto::Output::AnnounceAddresses { addresses, count, spacing } => {
                     let addresses = member.with_excluded(addresses);

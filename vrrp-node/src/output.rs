@@ -48,12 +48,22 @@ pub enum Output {
         id: InstanceId,
         advertisement: Advertisement,
     },
-    /// Add these of the instance's addresses (advertised and excluded). `accept` is
-    /// Accept_Mode (RFC 9568 §6.1), carried for the shell's traffic filter.
+    /// Add these of the instance's addresses (advertised and excluded).
     AddAddresses {
         id: InstanceId,
         addresses: Vec<IpAddr>,
-        accept: bool,
+    },
+    /// Stop accepting traffic addressed to these addresses (Accept_Mode False, RFC 9568
+    /// §6.4.3; see `accept_mode`): given before the addresses are added.
+    RefuseTraffic {
+        id: InstanceId,
+        addresses: Vec<IpAddr>,
+    },
+    /// Accept traffic to these addresses again: after they are removed, or when the
+    /// instance's Accept_Mode became True.
+    AcceptTraffic {
+        id: InstanceId,
+        addresses: Vec<IpAddr>,
     },
     /// Remove these of the instance's addresses.
     RemoveAddresses {

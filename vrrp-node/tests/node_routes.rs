@@ -316,7 +316,7 @@ fn an_address_put_back_takes_its_routes_back_too() {
     assert_eq!(
         lab.drain(),
         vec![
-            Output::AddAddresses { id, addresses: vec![ip("192.0.2.100")], accept: true },
+            Output::AddAddresses { id, addresses: vec![ip("192.0.2.100")] },
             Output::AddRoutes { id: Some(id), routes },
         ]
     );

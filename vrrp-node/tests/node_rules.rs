@@ -174,10 +174,7 @@ fn a_vip_added_on_a_master_adds_and_announces_only_that_one() {
     );
     let added: Vec<&Output> =
         outputs.iter().filter(|o| matches!(o, Output::AddAddresses { .. })).collect();
-    assert_eq!(
-        added,
-        vec![&Output::AddAddresses { id, addresses: vec![ip("192.0.2.101")], accept: true }]
-    );
+    assert_eq!(added, vec![&Output::AddAddresses { id, addresses: vec![ip("192.0.2.101")] }]);
     assert!(outputs.contains(&Output::Announce { id, addresses: vec![ip("192.0.2.101")] }));
     assert!(!outputs.iter().any(|o| matches!(o, Output::RemoveAddresses { .. })));
 
@@ -293,10 +290,7 @@ fn a_removed_vip_is_put_back_only_by_a_master_that_holds_it() {
     lab.become_master();
     lab.drain();
     assert!(lab.node.handle_address_removed(lab.now, id, ip("192.0.2.100")));
-    assert_eq!(
-        lab.drain(),
-        vec![Output::AddAddresses { id, addresses: vec![ip("192.0.2.100")], accept: true }]
-    );
+    assert_eq!(lab.drain(), vec![Output::AddAddresses { id, addresses: vec![ip("192.0.2.100")] }]);
     assert!(!lab.node.handle_address_removed(lab.now, id, ip("192.0.2.77")), "not ours");
     assert_eq!(lab.drain(), vec![]);
 }
@@ -696,4 +690,61 @@ fn fifo_write_vrrp_states_on_reload_writes_the_unchanged_states_again() {
     let plain = text.replace("    fifo_write_vrrp_states_on_reload\n", "");
     let reloaded = lab.reload(parse(&plain));
     assert_eq!(notifications(&reloaded), Vec::<String>::new(), "without it, nothing");
+}
+
+/// The Accept_Mode outputs among `outputs`, and the address changes beside them, in order.
+fn accept_mode_steps(outputs: &[Output]) -> Vec<&'static str> {
+    outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::RefuseTraffic { .. } => Some("refuse"),
+            Output::AcceptTraffic { .. } => Some("accept"),
+            Output::AddAddresses { .. } => Some("add"),
+            Output::RemoveAddresses { .. } => Some("remove"),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_non_owner_master_without_accept_mode_refuses_traffic_while_it_holds_the_addresses() {
+    let mut lab = Harness::new(config(110, &["192.0.2.100"], "    no_accept\n"));
+    let outputs = lab.advance(Duration::from_secs(4));
+    assert_eq!(lab.state(), State::Master);
+    let id = lab.only_id();
+    assert_eq!(accept_mode_steps(&outputs), vec!["refuse", "add"], "refused before it is held");
+    assert!(outputs.contains(&Output::RefuseTraffic { id, addresses: vec![ip("192.0.2.100")] }));
+
+    let outputs = lab.advertise_from_peer(200);
+    assert_eq!(lab.state(), State::Backup);
+    assert_eq!(accept_mode_steps(&outputs), vec!["remove", "accept"], "accepted once it is gone");
+    assert!(outputs.contains(&Output::AcceptTraffic { id, addresses: vec![ip("192.0.2.100")] }));
+}
+
+#[test]
+fn accept_mode_the_owner_and_vrrp_strict_decide_what_is_refused() {
+    let refuses = |config: Config| {
+        let mut lab = Harness::new(config);
+        let outputs = lab.advance(Duration::from_secs(4));
+        assert_eq!(lab.state(), State::Master);
+        outputs.iter().any(|o| matches!(o, Output::RefuseTraffic { .. }))
+    };
+    assert!(!refuses(config(110, &["192.0.2.100"], "")), "keepalived's default is accept");
+    assert!(!refuses(config(110, &["192.0.2.100"], "    accept\n")));
+    assert!(!refuses(config(255, &["192.0.2.100"], "    no_accept\n")), "the owner accepts");
+    // keepalived vrrp.c vrrp_complete_instance(): vrrp_strict makes no_accept the default.
+    let strict = text(110, &["192.0.2.100"], "")
+        .replace("vrrp_version 3\n", "vrrp_version 3\n    vrrp_strict\n");
+    assert!(refuses(parse(&strict)));
+}
+
+#[test]
+fn a_reload_that_turns_accept_mode_off_refuses_the_held_addresses() {
+    let mut lab = Harness::new(config(110, &["192.0.2.100"], ""));
+    lab.become_master();
+    let id = lab.only_id();
+    let outputs = lab.reload(config(110, &["192.0.2.100"], "    no_accept\n"));
+    assert!(outputs.contains(&Output::RefuseTraffic { id, addresses: vec![ip("192.0.2.100")] }));
+    let outputs = lab.reload(config(110, &["192.0.2.100"], ""));
+    assert!(outputs.contains(&Output::AcceptTraffic { id, addresses: vec![ip("192.0.2.100")] }));
 }

@@ -69,8 +69,8 @@ pub enum Output {
     /// Encode and send this advertisement (to the group, or each unicast peer).
     SendAdvertisement(Advertisement),
     /// Configure the virtual addresses. `accept` is Accept_Mode (RFC 9568 §6.1), always on for
-    /// the owner: whether to accept packets addressed to them. `vrrp-node` passes it on to the
-    /// shell, whose traffic filter is to enforce it.
+    /// the owner: whether to accept packets addressed to them. `vrrp-node` turns it into the
+    /// shell's refusal of that traffic while the addresses are held.
     AddAddresses {
         addresses: Vec<IpAddr>,
         accept: bool,

@@ -51,10 +51,9 @@ impl Daemon {
                         log::warn!("{}: {error:#}", instance.name());
                     }
                 }
-                // `accept` (Accept_Mode) is not carried out yet: nothing here filters traffic
-                // to the addresses, so they accept as with keepalived's default; enforcing
-                // `no_accept` belongs to the router-box features.
-                Output::AddAddresses { id, addresses, accept: _ } => {
+                Output::RefuseTraffic { id, addresses } => self.refuse_traffic(id, &addresses),
+                Output::AcceptTraffic { id, addresses } => self.accept_traffic(id, &addresses),
+                Output::AddAddresses { id, addresses } => {
                     let Some(instance) = self.io.get(&id) else { continue };
                     let chosen = chosen(instance, &addresses);
                     log::info!("{}: added {}", instance.name(), list(&chosen));
@@ -185,6 +184,12 @@ impl Daemon {
             view.router().priority(),
             if view.spec().unicast_peers.is_empty() { "multicast" } else { "unicast" },
         );
+        if self.xdp.is_none() && !router.accept_mode && !router.is_owner() {
+            log::warn!(
+                "{name}: no_accept is not enforced on the socket data path (no kernel program \
+                 filters traffic): as master it accepts traffic to its addresses"
+            );
+        }
         // A crashed run may have left the addresses behind: a backup must not hold them.
         for address in &instance.addresses {
             let held = self.netlink.has_address(address.ifindex, address.address).await;
@@ -245,9 +250,7 @@ impl Daemon {
 
     /// The instance restarted on a new primary address: new sockets there.
     async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
-        if self.io.remove(&id).is_none() {
-            return;
-        }
+        let Some(old) = self.io.remove(&id) else { return };
         let Some(view) = self.node.instance(id) else { return };
         let router = view.router().config().clone();
         let spec = view.spec().clone();
@@ -259,14 +262,61 @@ impl Daemon {
                 if let Err(error) = self.connect(&mut instance) {
                     log::error!("{}: {error:#}", instance.name());
                 }
+                // Its refusals go on, on the interface they were made for, until the node
+                // accepts the traffic again.
+                instance.refused = old.refused;
                 self.io.insert(id, instance);
             }
-            Err(error) => log::error!("restarting an instance after an address change: {error:#}"),
+            Err(error) => {
+                log::error!("restarting an instance after an address change: {error:#}");
+                // Nothing will accept them again later: the instance has no I/O any more.
+                if let Some(xdp) = &mut self.xdp {
+                    for (ifindex, address) in old.refused {
+                        if let Err(error) = xdp.accept_traffic(ifindex, address) {
+                            log::error!("{}: {error:#}", old.spec.name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Accept_Mode False: the kernel program drops traffic to the addresses arriving on the
+    /// instance's interface. Without it (the socket data path) nothing does, as the instance's
+    /// start said.
+    fn refuse_traffic(&mut self, id: InstanceId, addresses: &[IpAddr]) {
+        let (Some(instance), Some(xdp)) = (self.io.get_mut(&id), &mut self.xdp) else { return };
+        for &address in addresses {
+            let refusal = (instance.ifindex, address);
+            if instance.refused.contains(&refusal) {
+                continue;
+            }
+            match xdp.refuse_traffic(refusal.0, address) {
+                Ok(()) => instance.refused.push(refusal),
+                Err(error) => log::error!("{}: {error:#}", instance.name()),
+            }
+        }
+        log::info!("{}: refusing traffic to {}", instance.name(), ips(addresses));
+    }
+
+    fn accept_traffic(&mut self, id: InstanceId, addresses: &[IpAddr]) {
+        let (Some(instance), Some(xdp)) = (self.io.get_mut(&id), &mut self.xdp) else { return };
+        let (accepted, kept) = instance.refused.drain(..).partition(|(_, a)| addresses.contains(a));
+        instance.refused = kept;
+        let accepted: Vec<(u32, IpAddr)> = accepted;
+        for &(ifindex, address) in &accepted {
+            if let Err(error) = xdp.accept_traffic(ifindex, address) {
+                log::error!("{}: {error:#}", instance.name());
+            }
+        }
+        if !accepted.is_empty() {
+            let addresses: Vec<IpAddr> = accepted.iter().map(|(_, a)| *a).collect();
+            log::info!("{}: accepting traffic to {} again", instance.name(), ips(&addresses));
         }
     }
 
     /// The instance is gone: its addresses (even ones never added in this run), its filter on
-    /// the receive socket, its kernel entry.
+    /// the receive socket, its kernel entry, its refusals of traffic.
     async fn retire(&mut self, id: InstanceId) {
         let Some(instance) = self.io.remove(&id) else { return };
         self.receivers.unregister(&instance.key);
@@ -278,6 +328,12 @@ impl Daemon {
         if let Some(xdp) = &mut self.xdp {
             if let Err(error) = xdp.remove_instance(&instance.key) {
                 log::warn!("{}: {error:#}", instance.name());
+            }
+            // Its refusals last as long as its addresses.
+            for &(ifindex, address) in &instance.refused {
+                if let Err(error) = xdp.accept_traffic(ifindex, address) {
+                    log::error!("{}: {error:#}", instance.name());
+                }
             }
         }
         log::info!("{}: stopped", instance.name());
@@ -316,6 +372,10 @@ fn add_address(netlink: Netlink, address: VirtualAddress, instance: String) -> A
 /// The instance's installed form of the addresses the node named.
 fn chosen(instance: &Instance, addresses: &[IpAddr]) -> Vec<VirtualAddress> {
     instance.addresses.iter().filter(|vip| addresses.contains(&vip.address)).cloned().collect()
+}
+
+fn ips(addresses: &[IpAddr]) -> String {
+    addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn list(addresses: &[VirtualAddress]) -> String {

@@ -19,6 +19,7 @@ pub fn print_counters(pin_dir: &Path) -> Result<()> {
             Verdict::Passed => "passed",
             Verdict::Dropped => "dropped",
             Verdict::Note => "note (counted beside its verdict)",
+            Verdict::Refused => "dropped (not VRRP: no_accept)",
         };
         writeln!(out, "{:<18} {:>14}  {verdict}", counter.name(), totals[counter as usize])?;
     }

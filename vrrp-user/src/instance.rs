@@ -42,6 +42,9 @@ pub struct Instance {
     /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
     /// state machine: a record stamped no later has been delivered already.
     pub last_delivered_tick: Option<u64>,
+    /// Addresses whose traffic the kernel program refuses for this instance (Accept_Mode), with
+    /// the interface they are refused on.
+    pub refused: Vec<(u32, IpAddr)>,
 }
 
 impl Instance {
@@ -122,6 +125,7 @@ impl Instance {
             addresses,
             link_local,
             last_delivered_tick: None,
+            refused: Vec::new(),
         })
     }
 

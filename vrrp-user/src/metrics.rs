@@ -226,7 +226,8 @@ pub fn render(status: &Status) -> String {
     family(
         "vrrpd_datapath_frames_total",
         "counter",
-        "Frames the data path judged, by reason and verdict (note: a remark beside a verdict).",
+        "Frames the data path judged, by reason and verdict (note: a remark beside a verdict; \
+         refused: not VRRP, dropped for no_accept).",
         frames,
     );
     text

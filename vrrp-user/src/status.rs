@@ -264,7 +264,8 @@ pub struct StatisticsStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrameCount {
     pub reason: String,
-    /// "accepted", "passed", "dropped" or "note" (a remark beside the frame's verdict).
+    /// "accepted", "passed", "dropped", "note" (a remark beside the frame's verdict) or
+    /// "refused" (not VRRP: traffic dropped for `no_accept`).
     pub verdict: String,
     pub frames: u64,
 }
@@ -276,6 +277,7 @@ pub fn verdict_name(counter: Counter) -> &'static str {
         Verdict::Passed => "passed",
         Verdict::Dropped => "dropped",
         Verdict::Note => "note",
+        Verdict::Refused => "refused",
     }
 }
 

@@ -11,6 +11,7 @@
 
 use std::{
     fs,
+    net::IpAddr,
     os::fd::AsFd,
     path::{Path, PathBuf},
     sync::Arc,
@@ -18,7 +19,7 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
-    maps::{Array, Map, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, Map, MapData, PerCpuArray, RingBuf},
     programs::{
         tc::{SchedClassifierLinkId, TcAttachOptions},
         xdp::XdpLinkId,
@@ -28,8 +29,8 @@ use aya::{
 };
 use aya_log::EbpfLogger;
 use vrrp_common::{
-    names, AdvertEvent, Counter, CounterTable, InstanceConfig, InstanceKey, InstanceRecord,
-    InstanceState, Peer, MAX_UNICAST_PEERS,
+    names, not_accepted_slot, AddressKey, AdvertEvent, Counter, CounterTable, InstanceConfig,
+    InstanceKey, InstanceRecord, InstanceState, Peer, MAX_UNICAST_PEERS, NOT_ACCEPTED_ENTRIES,
 };
 
 use crate::{hook::Hook, kernel_clock::KernelClock, pin_dir::is_bpffs, slots::SlotTable};
@@ -93,6 +94,12 @@ pub struct XdpDatapath {
     slots: SlotTable,
     counters: PerCpuArray<MapData, CounterTable>,
     events: Option<RingBuf<MapData>>,
+    /// Destinations whose traffic the program drops (Accept_Mode False), and its entry count.
+    not_accepted: HashMap<MapData, AddressKey, u8>,
+    not_accepted_count: Array<MapData, u32>,
+    /// How many instances refuse each address on each interface: one entry in the kernel for
+    /// them all.
+    refusals: std::collections::HashMap<AddressKey, u32>,
     links: Vec<(String, Attachment)>,
     /// Why `vrrp_tc` is not loaded, if the kernel refused it.
     tc_refused: Option<String>,
@@ -153,12 +160,17 @@ impl XdpDatapath {
         let instances = Array::try_from(take(names::INSTANCES)?)?;
         let counters = PerCpuArray::try_from(take(names::COUNTERS)?)?;
         let events = Some(RingBuf::try_from(take(names::EVENTS)?)?);
+        let not_accepted = HashMap::try_from(take(names::NOT_ACCEPTED)?)?;
+        let not_accepted_count = Array::try_from(take(names::NOT_ACCEPTED_COUNT)?)?;
         Ok(Self {
             ebpf,
             instances,
             slots: SlotTable::default(),
             counters,
             events,
+            not_accepted,
+            not_accepted_count,
+            refusals: std::collections::HashMap::new(),
             links: Vec::new(),
             tc_refused,
             pin_dir: pins,
@@ -314,6 +326,51 @@ impl XdpDatapath {
         sum_counters(&self.counters)
     }
 
+    /// The program drops IPv4 / IPv6 traffic to `address` arriving on interface `ifindex`
+    /// (except neighbour discovery for it) until every instance that refused it there accepts
+    /// it again.
+    pub fn refuse_traffic(&mut self, ifindex: u32, address: IpAddr) -> Result<()> {
+        let key = AddressKey::of(ifindex, address);
+        if let Some(holders) = self.refusals.get_mut(&key) {
+            *holders += 1;
+            return Ok(());
+        }
+        if self.refusals.len() >= NOT_ACCEPTED_ENTRIES as usize {
+            bail!("at most {NOT_ACCEPTED_ENTRIES} addresses may refuse traffic");
+        }
+        self.not_accepted
+            .insert(key, 0, 0)
+            .with_context(|| format!("refusing traffic to {address}"))?;
+        self.refusals.insert(key, 1);
+        self.write_refusal_count(ifindex)
+    }
+
+    /// Undoes one `refuse_traffic(ifindex, address)`; one never made is not an error.
+    pub fn accept_traffic(&mut self, ifindex: u32, address: IpAddr) -> Result<()> {
+        let key = AddressKey::of(ifindex, address);
+        let Some(holders) = self.refusals.get_mut(&key) else {
+            return Ok(());
+        };
+        *holders -= 1;
+        if *holders != 0 {
+            return Ok(());
+        }
+        self.refusals.remove(&key);
+        // The count first: while it is stale the program looks up an entry it no longer needs.
+        self.write_refusal_count(ifindex)?;
+        self.not_accepted
+            .remove(&key)
+            .with_context(|| format!("accepting traffic to {address} again"))
+    }
+
+    /// Writes the entry count of `ifindex`'s slot, which interfaces sharing it add to.
+    fn write_refusal_count(&mut self, ifindex: u32) -> Result<()> {
+        let slot = not_accepted_slot(ifindex);
+        let count = self.refusals.keys().filter(|key| not_accepted_slot(key.ifindex) == slot);
+        let count = count.count() as u32;
+        self.not_accepted_count.set(slot, count, 0).context("updating VRRP_NOT_ACCEPTED_COUNT")
+    }
+
     /// The next queued event, if any (never blocks). `None` once the ring was taken.
     pub fn next_event(&mut self) -> Option<AdvertEvent> {
         read_event(self.events.as_mut()?)
@@ -344,13 +401,15 @@ impl XdpDatapath {
 
 /// What vrrpd pins, under these names only: another tool's pins beside them (`--pin-dir
 /// /sys/fs/bpf`, say) are never touched.
-const OWN_PINS: [&str; 6] = [
+const OWN_PINS: [&str; 8] = [
     names::PROGRAM,
     names::CLOCK_PROGRAM,
     names::TC_PROGRAM,
     names::INSTANCES,
     names::COUNTERS,
     names::EVENTS,
+    names::NOT_ACCEPTED,
+    names::NOT_ACCEPTED_COUNT,
 ];
 
 /// The pin folder in use, and whether this run created it (then it goes at stop too).
