@@ -194,6 +194,21 @@ impl ReferenceLab {
         Ok(namespace)
     }
 
+    /// `vrrpd cleanup -f CONFIG` in router `n`'s namespace, with the lab's folders for it.
+    pub fn cleanup(&self, n: usize, config: &Path) -> Result<std::process::Output> {
+        Command::new("ip")
+            .args(["netns", "exec", self.router(n)])
+            .arg(vrrpd_binary()?)
+            .args(["cleanup", "-f"])
+            .arg(config)
+            .arg("--pin-dir")
+            .arg(self.bpffs.join(format!("r{n}")))
+            .arg("--runtime-dir")
+            .arg(self.dir.join(format!("run-r{n}")))
+            .output()
+            .context("running vrrpd cleanup")
+    }
+
     /// Writes `text` as the configuration of router `n` and returns its path.
     pub fn write_config(&self, n: usize, name: &str, text: &str) -> Result<PathBuf> {
         let path = self.dir.join(format!("r{n}-{name}"));

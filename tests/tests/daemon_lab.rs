@@ -448,28 +448,12 @@ fn a_shared_pin_folder_keeps_what_other_tools_pinned_there() {
     assert!(shared.is_dir(), "a pin folder vrrpd did not create stays");
 }
 
-/// `vrrpd cleanup` in router 1's namespace with the lab's folders for it.
-fn cleanup_in_router1(lab: &ReferenceLab, config: &std::path::Path) -> std::process::Output {
-    let binary = vrrp_tests::lab::vrrpd_binary().unwrap();
-    std::process::Command::new("ip")
-        .args(["netns", "exec", lab.router(1)])
-        .arg(binary)
-        .args(["cleanup", "-f"])
-        .arg(config)
-        .arg("--pin-dir")
-        .arg(lab.bpffs.join("r1"))
-        .arg("--runtime-dir")
-        .arg(lab.dir.join("run-r1"))
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn cleanup_removes_what_a_killed_daemon_left_and_refuses_while_one_runs() {
     require_root();
     let (mut lab, d1, _d2) = started_pair(&[]);
     let config = lab.dir.join("r1-keepalived.conf");
-    let refused = cleanup_in_router1(&lab, &config);
+    let refused = lab.cleanup(1, &config).unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success() && stderr.contains("another vrrpd is running"), "{stderr}");
     assert!(lab.has_vip(1).unwrap(), "a refused cleanup changes nothing");
@@ -478,7 +462,7 @@ fn cleanup_removes_what_a_killed_daemon_left_and_refuses_while_one_runs() {
     lab.daemon(d1).kill();
     assert!(lab.has_vip(1).unwrap(), "a killed daemon leaves its VIP");
     assert!(lab.bpffs.join("r1").join("vrrp_xdp").exists(), "and its pins");
-    let cleaned = cleanup_in_router1(&lab, &config);
+    let cleaned = lab.cleanup(1, &config).unwrap();
     let stderr = String::from_utf8_lossy(&cleaned.stderr);
     assert!(cleaned.status.success(), "{stderr}");
     assert!(stderr.contains("removed 192.0.2.100/"), "{stderr}");

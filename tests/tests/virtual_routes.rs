@@ -208,22 +208,6 @@ fn keepalived_holds_the_same_routes_and_rules_after_each_step() {
     routes_follow_the_master(Daemon::Keepalived, "rt");
 }
 
-/// `vrrpd cleanup` in router 1's namespace with the lab's folders for it.
-fn cleanup_in_router1(lab: &ReferenceLab, config: &Path) -> std::process::Output {
-    let binary = vrrp_tests::lab::vrrpd_binary().unwrap();
-    std::process::Command::new("ip")
-        .args(["netns", "exec", lab.router(1)])
-        .arg(binary)
-        .args(["cleanup", "-f"])
-        .arg(config)
-        .arg("--pin-dir")
-        .arg(lab.bpffs.join("r1"))
-        .arg("--runtime-dir")
-        .arg(lab.dir.join("run-r1"))
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn a_killed_master_s_routes_are_cleaned_up_and_taken_back_on_restart() {
     require_root();
@@ -231,7 +215,7 @@ fn a_killed_master_s_routes_are_cleaned_up_and_taken_back_on_restart() {
     lab.daemon(d1).kill();
     assert_eq!(holdings(&lab, 1), expected(), "a killed daemon leaves its routes and rules");
     let config = lab.dir.join("r1-keepalived.conf");
-    let cleaned = cleanup_in_router1(&lab, &config);
+    let cleaned = lab.cleanup(1, &config).unwrap();
     let stderr = String::from_utf8_lossy(&cleaned.stderr);
     assert!(cleaned.status.success(), "{stderr}");
     assert!(
