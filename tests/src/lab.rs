@@ -377,16 +377,21 @@ impl ReferenceLab {
         ip(&["link", "add", name, "link", "ens3", "type", "macvlan", "mode", "bridge"])?;
         ip(&["link", "set", name, "addrgenmode", "random"])?;
         ip(&["link", "set", name, "address", mac])?;
+        // No duplicate address detection: FRR cannot bind to a tentative link-local address
+        // ("Failed to find address to bind"), and as master it would then send nothing.
+        let dad = format!("net.ipv6.conf.{name}.accept_dad=0");
+        self.lab.exec(namespace, "sysctl", &["-qw", &dad])?;
         for cidr in cidrs {
             ip(&["addr", "add", cidr, "dev", name])?;
         }
         ip(&["link", "set", name, "up"])?;
         // The link-local address comes with the carrier, and stays through protodown: wait for
-        // it, since FRR sends its IPv6 advertisements from it.
+        // it to be usable, since FRR sends its IPv6 advertisements from it.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let out = self.lab.exec(namespace, "ip", &["-6", "addr", "show", "dev", name])?;
-            if String::from_utf8_lossy(&out.stdout).contains("scope link") {
+            let text = String::from_utf8_lossy(&out.stdout);
+            if text.lines().any(|line| line.contains("scope link") && !line.contains("tentative")) {
                 break;
             }
             if Instant::now() > deadline {
