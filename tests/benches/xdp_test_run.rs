@@ -319,9 +319,11 @@ fn main() {
 
     // The same rules at tc ingress, against an empty tc program: what vrrpd in front of other
     // tc programs costs their traffic.
-    let tc_paths: [(&str, &[u8], Option<Counter>, Target); 2] = [
+    let tc_paths: [(&str, &[u8], Option<Counter>, Target); 4] = [
         ("tcx: not VRRP (UDP/IPv4)", &udp, None, Target::NearFloor(5)),
         ("tcx: absorbed VRRPv3/IPv4", &valid, Some(Counter::Absorbed), advert),
+        ("tcx: invalid: bad checksum", &bad_checksum, Some(Counter::BadChecksum), Target::None),
+        ("tcx: invalid: TTL 64", &bad_ttl, Some(Counter::BadTtl), Target::None),
     ];
     for (path, frame, expected, target) in tc_paths {
         rows.push(measure(&mut tc_rig, &tc_floor, path, frame, expected, STEADY, target));

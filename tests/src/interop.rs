@@ -53,6 +53,8 @@ pub enum Cast {
 #[derive(Clone, Copy, Debug)]
 pub enum Datapath {
     Xdp,
+    /// The kernel path at tc ingress (`--hook tcx`), the same rules as XDP's.
+    Tcx,
     Socket,
 }
 
@@ -124,10 +126,20 @@ impl Cell {
         )
     }
 
-    fn vrrpd_args(&self) -> [&'static str; 2] {
+    fn vrrpd_args(&self) -> &'static [&'static str] {
         match self.datapath {
-            Datapath::Xdp => ["--datapath", "xdp"],
-            Datapath::Socket => ["--datapath", "socket"],
+            Datapath::Xdp => &["--datapath", "xdp"],
+            Datapath::Tcx => &["--datapath", "xdp", "--hook", "tcx"],
+            Datapath::Socket => &["--datapath", "socket"],
+        }
+    }
+
+    /// The kernel hook `vrrpd status` must show on ens3; none on the socket path.
+    fn hook(&self) -> Option<&'static str> {
+        match self.datapath {
+            Datapath::Xdp => Some("xdp"),
+            Datapath::Tcx => Some("tcx"),
+            Datapath::Socket => None,
         }
     }
 
@@ -220,7 +232,7 @@ impl Pair {
     fn start(&mut self, n: usize) {
         let config = &self.configs[n - 1];
         let index = match (n, self.cell.peer) {
-            (VRRPD, _) => self.lab.start_vrrpd(n, config, &self.cell.vrrpd_args()),
+            (VRRPD, _) => self.lab.start_vrrpd(n, config, self.cell.vrrpd_args()),
             (_, Peer::Keepalived) => self.lab.start_keepalived(n, config),
             (_, Peer::Frr) => self.lab.start_frr_vrrpd(n, &self.cell.frr_config()),
         };
@@ -255,11 +267,18 @@ impl Pair {
         }
     }
 
-    /// vrrpd dropped none of the peer's advertisements (a checksum computed otherwise, a
-    /// reserved field set, would show here), and noted FRR's IPv6 form (RFC 9568 §5.2.9 asks
-    /// for a link-local first address; FRR sends its global one alone).
+    /// vrrpd ran on the cell's hook, dropped none of the peer's advertisements (a checksum
+    /// computed otherwise, a reserved field set, would show here), and noted FRR's IPv6 form
+    /// (RFC 9568 §5.2.9 asks for a link-local first address; FRR sends its global one alone).
     fn heard_everything(&mut self) {
         let status = self.lab.vrrpd_status(VRRPD).unwrap().expect("vrrpd answers");
+        let hooks: Vec<(&str, &str)> =
+            status.daemon.hooks.iter().map(|h| (h.interface.as_str(), h.hook.as_str())).collect();
+        let expected: Vec<(&str, &str)> =
+            self.cell.hook().map(|h| ("ens3", h)).into_iter().collect();
+        if hooks != expected {
+            self.fail("the end", &format!("vrrpd's hooks: {hooks:?}, expected {expected:?}"));
+        }
         let counted = |verdict: &str| -> Vec<(String, u64)> {
             let counters = status.datapath_counters.iter();
             counters

@@ -1,6 +1,6 @@
 //! The interoperability matrix with keepalived (Debian's 2.2.7), VRRPv3: every combination of
 //! address family (IPv4, IPv6), advertisement cast (unicast, multicast), vrrpd data path (XDP,
-//! socket) and roles (keepalived or vrrpd has the higher priority), each cell through election,
+//! socket; tcx for two of the four family and cast pairs) and roles (keepalived or vrrpd has the higher priority), each cell through election,
 //! failover and preemption with one master at every step ([`vrrp_tests::interop`]).
 //! `docs/interop.md` has the table of what is tested where.
 
@@ -45,6 +45,10 @@ matrix! {
     ipv6_multicast_xdp_vrrpd_master: Ipv6 Multicast Xdp VRRPD;
     ipv6_multicast_socket_keepalived_master: Ipv6 Multicast Socket PEER;
     ipv6_multicast_socket_vrrpd_master: Ipv6 Multicast Socket VRRPD;
+    ipv4_unicast_tcx_keepalived_master: Ipv4 Unicast Tcx PEER;
+    ipv4_unicast_tcx_vrrpd_master: Ipv4 Unicast Tcx VRRPD;
+    ipv6_multicast_tcx_keepalived_master: Ipv6 Multicast Tcx PEER;
+    ipv6_multicast_tcx_vrrpd_master: Ipv6 Multicast Tcx VRRPD;
 }
 
 fn require_keepalived() {
