@@ -1,0 +1,143 @@
+//! `vrrp_track_process` in the namespace lab: server 1 (110) tracks a process with weight -20.
+//! The process is a `sleep` run under a name of this test's own (a symlink, so its process
+//! name is the link's). Server 2 (100) starts first and is master; server 1 starts with the
+//! process running and preempts; killing the process (by its PID) makes server 1's priority
+//! 90 and the VIP moves to server 2; starting it again brings it back (preemption). Each step
+//! is a move, so each proves the process was seen.
+//!
+//! The kernel sends process events only to the first network namespace, the test's own:
+//! vrrpd opens their socket there (`--process-events-netns`), and keepalived 2.2.7, which
+//! opens it before joining its `net_namespace`, is started there and joins the router's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use vrrp_tests::{
+    lab::{reference_config, ReferenceLab},
+    require_root,
+};
+
+/// Start-up and a move of the VIP (Master_Down_Interval or a preemption), with room for a
+/// loaded machine.
+const ELECTION: Duration = Duration::from_secs(20);
+
+fn server1(process: &str, net_namespace: Option<&str>) -> String {
+    let config = reference_config(1)
+        .replace(
+            "vrrp_instance VI01 {",
+            &format!(
+                "vrrp_track_process worker {{\n    process {process}\n    weight -20\n}}\n\
+                 vrrp_instance VI01 {{"
+            ),
+        )
+        .replace(
+            "    virtual_ipaddress {",
+            "    track_process {\n        worker\n    }\n    virtual_ipaddress {",
+        );
+    match net_namespace {
+        Some(namespace) => config.replacen(
+            "global_defs {",
+            &format!("global_defs {{\n    net_namespace {namespace}"),
+            1,
+        ),
+        None => config,
+    }
+}
+
+/// The tracked process: killed (by PID) and reaped on drop.
+struct Worker(Child);
+
+impl Worker {
+    fn start(program: &Path) -> Self {
+        let child = Command::new(program)
+            .arg("1000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the tracked process");
+        Worker(child)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct ProcessLab {
+    lab: ReferenceLab,
+    program: PathBuf,
+    keepalived: bool,
+}
+
+impl ProcessLab {
+    fn new(keepalived: bool) -> Self {
+        let lab = ReferenceLab::with_prefix("tp").unwrap();
+        // A process name of 15 bytes at most, unique to this run.
+        let name = format!("vtp{}{}", std::process::id() % 100_000, u8::from(keepalived));
+        let program = lab.dir.join(&name);
+        let sleep = ["/usr/bin/sleep", "/bin/sleep"]
+            .into_iter()
+            .find(|path| Path::new(path).exists())
+            .expect("sleep is installed");
+        std::os::unix::fs::symlink(sleep, &program).unwrap();
+        Self { lab, program, keepalived }
+    }
+
+    fn name(&self) -> String {
+        self.program.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    fn start(&mut self, n: usize) {
+        if self.keepalived {
+            let namespace = self.lab.router(n).to_owned();
+            let config = match n {
+                1 => server1(&self.name(), Some(&namespace)),
+                _ => reference_config(2).replacen(
+                    "global_defs {",
+                    &format!("global_defs {{\n    net_namespace {namespace}"),
+                    1,
+                ),
+            };
+            let path = self.lab.write_config(n, "keepalived.conf", &config).unwrap();
+            self.lab.start_keepalived_joining(n, &path).unwrap();
+        } else {
+            let config = match n {
+                1 => server1(&self.name(), None),
+                _ => reference_config(2),
+            };
+            let path = self.lab.write_config(n, "keepalived.conf", &config).unwrap();
+            let netns = format!("/proc/{}/ns/net", std::process::id());
+            self.lab.start_vrrpd(n, &path, &["--process-events-netns", &netns]).unwrap();
+        }
+    }
+
+    fn run(mut self) {
+        self.start(2);
+        self.lab.wait_for_master(2, ELECTION).expect("server 2 (100) alone is master");
+        let worker = Worker::start(&self.program);
+        self.start(1);
+        self.lab.wait_for_master(1, ELECTION).expect("process running: server 1 at 110 preempts");
+
+        drop(worker);
+        self.lab.wait_for_master(2, ELECTION).expect("process gone: server 1 at 90 yields to 100");
+        let _worker = Worker::start(&self.program);
+        self.lab.wait_for_master(1, ELECTION).expect("process back: server 1 at 110 preempts");
+    }
+}
+
+#[test]
+fn vrrpd_moves_the_vip_when_the_tracked_process_ends() {
+    require_root();
+    ProcessLab::new(false).run();
+}
+
+#[test]
+fn keepalived_does_the_same_with_the_same_process() {
+    require_root();
+    ProcessLab::new(true).run();
+}
