@@ -305,26 +305,6 @@ impl ReferenceLab {
         self.spawn(&format!("keepalived-r{n}"), "ip", &args, env)
     }
 
-    /// Starts keepalived (VRRP only) in the first network namespace, for a `config` whose
-    /// `net_namespace` names router `n`'s: keepalived follows process events only from there
-    /// (it opens their socket before joining the namespace, keepalived main.c).
-    pub fn start_keepalived_joining(&mut self, n: usize, config: &Path) -> Result<usize> {
-        let pid = self.dir.join(format!("keepalived-r{n}.pid"));
-        let vrrp_pid = self.dir.join(format!("keepalived-vrrp-r{n}.pid"));
-        let args: Vec<String> = ["--dont-fork", "--log-console", "--log-detail", "--vrrp", "-f"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain([
-                config.to_string_lossy().into_owned(),
-                "-p".to_owned(),
-                pid.to_string_lossy().into_owned(),
-                "-r".to_owned(),
-                vrrp_pid.to_string_lossy().into_owned(),
-            ])
-            .collect();
-        self.spawn(&format!("keepalived-r{n}"), "keepalived", &args, &[])
-    }
-
     /// FRR's zebra in router `n`, its sockets, pid and log files in the lab folder (`-z`,
     /// `--vty_socket`, `-i`, no TCP vty), so nothing touches the machine's /etc/frr or
     /// /var/run/frr. FRR drops to its own user (root is not in the `frrvty` group it checks),

@@ -6,8 +6,10 @@
 //! is a move, so each proves the process was seen.
 //!
 //! The kernel sends process events only to the first network namespace, the test's own:
-//! vrrpd opens their socket there (`--process-events-netns`), and keepalived 2.2.7, which
-//! opens it before joining its `net_namespace`, is started there and joins the router's.
+//! vrrpd opens their socket there (`--process-events-netns`).
+//!
+//! No keepalived run beside it: Debian's keepalived 2.2.7 is built without track_process (nor
+//! net_namespace), so it reads neither `vrrp_track_process` nor `track_process`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,8 +24,8 @@ use vrrp_tests::{
 /// loaded machine.
 const ELECTION: Duration = Duration::from_secs(20);
 
-fn server1(process: &str, net_namespace: Option<&str>) -> String {
-    let config = reference_config(1)
+fn server1(process: &str) -> String {
+    reference_config(1)
         .replace(
             "vrrp_instance VI01 {",
             &format!(
@@ -34,15 +36,7 @@ fn server1(process: &str, net_namespace: Option<&str>) -> String {
         .replace(
             "    virtual_ipaddress {",
             "    track_process {\n        worker\n    }\n    virtual_ipaddress {",
-        );
-    match net_namespace {
-        Some(namespace) => config.replacen(
-            "global_defs {",
-            &format!("global_defs {{\n    net_namespace {namespace}"),
-            1,
-        ),
-        None => config,
-    }
+        )
 }
 
 /// The tracked process: killed (by PID) and reaped on drop.
@@ -71,21 +65,20 @@ impl Drop for Worker {
 struct ProcessLab {
     lab: ReferenceLab,
     program: PathBuf,
-    keepalived: bool,
 }
 
 impl ProcessLab {
-    fn new(keepalived: bool) -> Self {
+    fn new() -> Self {
         let lab = ReferenceLab::with_prefix("tp").unwrap();
         // A process name of 15 bytes at most, unique to this run.
-        let name = format!("vtp{}{}", std::process::id() % 100_000, u8::from(keepalived));
+        let name = format!("vtp{}", std::process::id());
         let program = lab.dir.join(&name);
         let sleep = ["/usr/bin/sleep", "/bin/sleep"]
             .into_iter()
             .find(|path| Path::new(path).exists())
             .expect("sleep is installed");
         std::os::unix::fs::symlink(sleep, &program).unwrap();
-        Self { lab, program, keepalived }
+        Self { lab, program }
     }
 
     fn name(&self) -> String {
@@ -93,27 +86,13 @@ impl ProcessLab {
     }
 
     fn start(&mut self, n: usize) {
-        if self.keepalived {
-            let namespace = self.lab.router(n).to_owned();
-            let config = match n {
-                1 => server1(&self.name(), Some(&namespace)),
-                _ => reference_config(2).replacen(
-                    "global_defs {",
-                    &format!("global_defs {{\n    net_namespace {namespace}"),
-                    1,
-                ),
-            };
-            let path = self.lab.write_config(n, "keepalived.conf", &config).unwrap();
-            self.lab.start_keepalived_joining(n, &path).unwrap();
-        } else {
-            let config = match n {
-                1 => server1(&self.name(), None),
-                _ => reference_config(2),
-            };
-            let path = self.lab.write_config(n, "keepalived.conf", &config).unwrap();
-            let netns = format!("/proc/{}/ns/net", std::process::id());
-            self.lab.start_vrrpd(n, &path, &["--process-events-netns", &netns]).unwrap();
-        }
+        let config = match n {
+            1 => server1(&self.name()),
+            _ => reference_config(2),
+        };
+        let path = self.lab.write_config(n, "keepalived.conf", &config).unwrap();
+        let netns = format!("/proc/{}/ns/net", std::process::id());
+        self.lab.start_vrrpd(n, &path, &["--process-events-netns", &netns]).unwrap();
     }
 
     fn run(mut self) {
@@ -133,11 +112,5 @@ impl ProcessLab {
 #[test]
 fn vrrpd_moves_the_vip_when_the_tracked_process_ends() {
     require_root();
-    ProcessLab::new(false).run();
-}
-
-#[test]
-fn keepalived_does_the_same_with_the_same_process() {
-    require_root();
-    ProcessLab::new(true).run();
+    ProcessLab::new().run();
 }
