@@ -86,13 +86,17 @@ impl ProcessLab {
     }
 
     fn start(&mut self, n: usize) {
+        let netns = format!("/proc/{}/ns/net", std::process::id());
+        self.start_with(n, &netns);
+    }
+
+    fn start_with(&mut self, n: usize, netns: &str) {
         let config = match n {
             1 => server1(&self.name()),
             _ => reference_config(2),
         };
         let path = self.lab.write_config(n, "keepalived.conf", &config).unwrap();
-        let netns = format!("/proc/{}/ns/net", std::process::id());
-        self.lab.start_vrrpd(n, &path, &["--process-events-netns", &netns]).unwrap();
+        self.lab.start_vrrpd(n, &path, &["--process-events-netns", netns]).unwrap();
     }
 
     fn run(mut self) {
@@ -113,4 +117,31 @@ impl ProcessLab {
 fn vrrpd_moves_the_vip_when_the_tracked_process_ends() {
     require_root();
     ProcessLab::new().run();
+}
+
+/// Where the process events socket cannot be opened (here: in the router's namespace, which
+/// the kernel sends none to), the tracker counts as without quorum, as keepalived's do when
+/// their socket fails (track_process.c init_track_processes()): server 1 runs at 90 although
+/// the process runs, and says why.
+#[test]
+fn without_process_events_the_tracker_has_no_quorum() {
+    require_root();
+    let mut lab = ProcessLab::new();
+    let _worker = Worker::start(&lab.program);
+    lab.start_with(1, "/proc/self/ns/net");
+    let daemon = lab.lab.daemon(0);
+    daemon.wait_for_log("tracked processes are not followed", ELECTION).unwrap();
+    let deadline = std::time::Instant::now() + ELECTION;
+    let status = loop {
+        if let Some(status) = lab.lab.vrrpd_status(1).unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "vrrpd status answered within {ELECTION:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let instance = &status.instances[0];
+    assert_eq!(instance.effective_priority, 90, "110 - 20: no quorum");
+    let tracking: Vec<_> =
+        instance.tracking.iter().map(|t| (t.kind.as_str(), t.name.as_str(), t.weight)).collect();
+    assert_eq!(tracking, [("process", "worker", Some(-20))]);
 }

@@ -227,7 +227,7 @@ pub struct TransitionStatus {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackingStatus {
-    /// "interface" or "script".
+    /// "interface", "script", "file", "process" or "configuration".
     pub kind: String,
     pub name: String,
     /// "fault", or "weight" with `weight` added to the base priority.
