@@ -1015,7 +1015,10 @@ fn track_processes_with_keepaliveds_defaults() {
     )
     .unwrap();
     let absent = TrackedProcess { name: "absent".into(), weight: -5, reverse: false };
-    assert_eq!(loaded.config.instance("VI02").unwrap().track_processes, [absent.clone()]);
+    assert_eq!(
+        loaded.config.instance("VI02").unwrap().track_processes,
+        std::slice::from_ref(&absent)
+    );
     assert_eq!(loaded.config.instance("VI01").unwrap().track_processes[2], absent);
 
     let unknown = instance("VI01", 1, "192.0.2.1", "    track_process {\n        nope\n    }\n");
