@@ -24,14 +24,12 @@ use vrrp_tests::{
 /// loaded machine.
 const ELECTION: Duration = Duration::from_secs(20);
 
-fn server1(process: &str) -> String {
+/// Server 1's file, tracking `worker` as `tracker` (the block's lines) says.
+fn server1(tracker: &str) -> String {
     reference_config(1)
         .replace(
             "vrrp_instance VI01 {",
-            &format!(
-                "vrrp_track_process worker {{\n    process {process}\n    weight -20\n}}\n\
-                 vrrp_instance VI01 {{"
-            ),
+            &format!("vrrp_track_process worker {{\n{tracker}}}\nvrrp_instance VI01 {{"),
         )
         .replace(
             "    virtual_ipaddress {",
@@ -65,6 +63,7 @@ impl Drop for Worker {
 struct ProcessLab {
     lab: ReferenceLab,
     program: PathBuf,
+    tracker: String,
 }
 
 impl ProcessLab {
@@ -78,11 +77,8 @@ impl ProcessLab {
             .find(|path| Path::new(path).exists())
             .expect("sleep is installed");
         std::os::unix::fs::symlink(sleep, &program).unwrap();
-        Self { lab, program }
-    }
-
-    fn name(&self) -> String {
-        self.program.file_name().unwrap().to_string_lossy().into_owned()
+        let tracker = format!("    process {name}\n    weight -20\n");
+        Self { lab, program, tracker }
     }
 
     fn start(&mut self, n: usize) {
@@ -92,14 +88,15 @@ impl ProcessLab {
 
     fn start_with(&mut self, n: usize, netns: &str) {
         let config = match n {
-            1 => server1(&self.name()),
+            1 => server1(&self.tracker),
             _ => reference_config(2),
         };
         let path = self.lab.write_config(n, "keepalived.conf", &config).unwrap();
         self.lab.start_vrrpd(n, &path, &["--process-events-netns", netns]).unwrap();
     }
 
-    fn run(mut self) {
+    /// Steps 1 to 4 of the module's scenario; `lower` says what takes server 1 below 100.
+    fn run(mut self, lower: &str) {
         self.start(2);
         self.lab.wait_for_master(2, ELECTION).expect("server 2 (100) alone is master");
         let worker = Worker::start(&self.program);
@@ -107,7 +104,9 @@ impl ProcessLab {
         self.lab.wait_for_master(1, ELECTION).expect("process running: server 1 at 110 preempts");
 
         drop(worker);
-        self.lab.wait_for_master(2, ELECTION).expect("process gone: server 1 at 90 yields to 100");
+        if let Err(error) = self.lab.wait_for_master(2, ELECTION) {
+            panic!("process gone: server 1 ({lower}) yields to 100: {error:#}");
+        }
         let _worker = Worker::start(&self.program);
         self.lab.wait_for_master(1, ELECTION).expect("process back: server 1 at 110 preempts");
     }
@@ -116,7 +115,17 @@ impl ProcessLab {
 #[test]
 fn vrrpd_moves_the_vip_when_the_tracked_process_ends() {
     require_root();
-    ProcessLab::new().run();
+    ProcessLab::new().run("at 90");
+}
+
+/// The same by command line: the program's path and its argument, compared exactly, and
+/// weight 0, so that without the process server 1 is in FAULT.
+#[test]
+fn a_command_line_tracker_with_weight_0_faults_the_instance() {
+    require_root();
+    let mut lab = ProcessLab::new();
+    lab.tracker = format!("    process {} 1000\n    weight 0\n", lab.program.display());
+    lab.run("in FAULT");
 }
 
 /// Where the process events socket cannot be opened (here: in the router's namespace, which
