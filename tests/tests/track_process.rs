@@ -154,3 +154,29 @@ fn without_process_events_the_tracker_has_no_quorum() {
         instance.tracking.iter().map(|t| (t.kind.as_str(), t.name.as_str(), t.weight)).collect();
     assert_eq!(tracking, [("process", "worker", Some(-20))]);
 }
+
+/// A reload reads `/proc` again for the new trackers: server 1, master while tracking a
+/// running process, reloads into tracking one that does not run (the VIP moves to server 2),
+/// and takes it back once that one starts, followed from the kernel's events.
+#[test]
+fn a_reload_follows_the_new_trackers() {
+    require_root();
+    let mut lab = ProcessLab::new();
+    lab.start(2);
+    lab.lab.wait_for_master(2, ELECTION).expect("server 2 (100) alone is master");
+    let _first = Worker::start(&lab.program);
+    lab.start(1);
+    lab.lab.wait_for_master(1, ELECTION).expect("first process running: server 1 preempts");
+
+    let second = lab.lab.dir.join(format!("vtq{}", std::process::id()));
+    std::os::unix::fs::symlink(std::fs::read_link(&lab.program).unwrap(), &second).unwrap();
+    let tracker =
+        format!("    process {}\n    weight -20\n", second.file_name().unwrap().to_string_lossy());
+    lab.lab.write_config(1, "keepalived.conf", &server1(&tracker)).unwrap();
+    let daemon = lab.lab.daemon(1);
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_for_log("reloaded", ELECTION).unwrap();
+    lab.lab.wait_for_master(2, ELECTION).expect("second process not running: server 1 at 90");
+    let _second = Worker::start(&second);
+    lab.lab.wait_for_master(1, ELECTION).expect("second process started: server 1 preempts");
+}

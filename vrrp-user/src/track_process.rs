@@ -374,7 +374,10 @@ async fn run(
             request = requests.recv() => {
                 let Some((new_table, reply)) = request else { return };
                 table = new_table;
-                let _ = reply.send(scan(&mut table, Instant::now(), true));
+                scan(&mut table, Instant::now(), true);
+                // Every tracker's, not only the changes: the node may hold a reload's
+                // predecessor under the same name.
+                let _ = reply.send(table.quorums());
                 continue;
             }
             ready = socket.readable() => {
