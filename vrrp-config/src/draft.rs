@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    Command, FileInit, InitialState, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer,
-    Version, VirtualAddress,
+    Command, FileInit, InitialState, Notify, ParamMatch, Route, Rule, RunAs, TrackedInterface,
+    UnicastPeer, Version, VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,7 @@ pub(crate) struct Draft {
     pub static_routes: Vec<Route>,
     pub static_rules: Vec<Rule>,
     pub track_files: Vec<TrackFileDraft>,
+    pub track_processes: Vec<TrackProcessDraft>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -97,6 +98,7 @@ pub(crate) struct InstanceDraft {
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
     pub track_files: Vec<Located<TrackedScriptDraft>>,
+    pub track_processes: Vec<Located<TrackedScriptDraft>>,
     pub notify: Notify,
     pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
@@ -136,6 +138,7 @@ impl InstanceDraft {
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             notify: Notify::default(),
             notify_priority_changes: None,
             garp: GarpDraft::default(),
@@ -180,6 +183,7 @@ pub(crate) struct SyncGroupDraft {
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<Located<TrackedScriptDraft>>,
     pub track_files: Vec<Located<TrackedScriptDraft>>,
+    pub track_processes: Vec<Located<TrackedScriptDraft>>,
     pub notify_priority_changes: Option<bool>,
     /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
     pub tracking_weight: bool,
@@ -193,4 +197,20 @@ pub(crate) struct TrackFileDraft {
     pub weight: Option<i32>,
     pub reverse: bool,
     pub init: Option<FileInit>,
+}
+
+/// `vrrp_track_process NAME { ... }`.
+#[derive(Debug)]
+pub(crate) struct TrackProcessDraft {
+    pub name: Word,
+    /// `process NAME [ARG ...]`.
+    pub process: Option<(String, Vec<String>)>,
+    pub param_match: Option<ParamMatch>,
+    pub full_command: bool,
+    pub quorum: Option<Located<u32>>,
+    pub quorum_max: Option<Located<u32>>,
+    pub terminate_delay: Option<Duration>,
+    pub fork_delay: Option<Duration>,
+    pub weight: Option<i32>,
+    pub reverse: bool,
 }

@@ -10,11 +10,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
     Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackFileDraft, TrackedScriptDraft,
+    TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
 };
 use crate::keywords::{self, Block, Support};
 use crate::model::{
-    Command, FileInit, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, VirtualAddress,
+    Command, FileInit, Notify, ParamMatch, Route, Rule, RunAs, TrackedInterface, UnicastPeer,
+    VirtualAddress,
 };
 use crate::routes;
 use crate::syntax::Node;
@@ -131,6 +132,7 @@ impl Grammar<'_> {
                     track_interfaces: Vec::new(),
                     track_scripts: Vec::new(),
                     track_files: Vec::new(),
+                    track_processes: Vec::new(),
                     notify_priority_changes: None,
                     tracking_weight: false,
                 };
@@ -167,6 +169,26 @@ impl Grammar<'_> {
                     self.track_file(&mut file, child, &context);
                 }
                 draft.track_files.push(file);
+            }
+            "vrrp_track_process" => {
+                let Some(name) = self.name(node) else { return };
+                let context = format!("in vrrp_track_process {}", name.text);
+                let mut process = TrackProcessDraft {
+                    name,
+                    process: None,
+                    param_match: None,
+                    full_command: false,
+                    quorum: None,
+                    quorum_max: None,
+                    terminate_delay: None,
+                    fork_delay: None,
+                    weight: None,
+                    reverse: false,
+                };
+                for child in self.block(node) {
+                    self.track_process(&mut process, child, &context);
+                }
+                draft.track_processes.push(process);
             }
             _ => self.unknown(node, Block::TopLevel, "at top level"),
         }
@@ -310,6 +332,7 @@ impl Grammar<'_> {
             "track_interface" => self.track_interfaces(&mut instance.track_interfaces, node),
             "track_script" => self.track_scripts(&mut instance.track_scripts, node),
             "track_file" => self.track_files(&mut instance.track_files, node),
+            "track_process" => self.track_processes(&mut instance.track_processes, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
             "lower_prio_no_advert" => {
                 let value = self.flag(node);
@@ -450,6 +473,88 @@ impl Grammar<'_> {
         }
     }
 
+    /// One line of `vrrp_track_process NAME { }` (keepalived vrrp_parser.c
+    /// vrrp_tprocess_*_handler()).
+    fn track_process(&mut self, process: &mut TrackProcessDraft, node: &Node, context: &str) {
+        self.support(Block::TrackProcess, &node.keyword, context);
+        match node.keyword.text.as_str() {
+            // keepalived vrrp_tprocess_process_handler(): arguments after the name make it a
+            // command line, compared exactly unless param_match says otherwise.
+            "process" => {
+                self.no_block(node);
+                let Some((name, params)) = node.args.split_first() else {
+                    self.missing_value(node);
+                    return;
+                };
+                if process.process.is_some() {
+                    let message = format!("process already set for {context}");
+                    self.report.error_at(&node.keyword.span, message);
+                    return;
+                }
+                let params: Vec<String> = params.iter().map(|word| word.text.clone()).collect();
+                if !params.is_empty() {
+                    process.full_command = true;
+                    process.param_match.get_or_insert(ParamMatch::Exact);
+                }
+                process.process = Some((name.text.clone(), params));
+            }
+            // keepalived vrrp_tprocess_match_handler(): any param_match compares the command
+            // line; with no value it is exact.
+            "param_match" => {
+                self.no_block(node);
+                let matching = match node.args.split_first() {
+                    None => Some(ParamMatch::Exact),
+                    Some((word, rest)) => {
+                        self.extra_args(node, rest);
+                        self.parse_word("param_match", word, |text| match text {
+                            "initial" => Ok(ParamMatch::Initial),
+                            "partial" => Ok(ParamMatch::Partial),
+                            _ => Err("expected initial or partial (or nothing, for exact)".into()),
+                        })
+                    }
+                };
+                if let Some(matching) = matching {
+                    process.param_match = Some(matching);
+                    process.full_command = true;
+                }
+            }
+            "weight" => {
+                self.no_block(node);
+                let Some((value, flags)) = node.args.split_first() else {
+                    self.missing_value(node);
+                    return;
+                };
+                process.weight = self.parse_word("weight", value, values::file_weight);
+                for flag in flags {
+                    match flag.text.as_str() {
+                        "reverse" => process.reverse = true,
+                        _ => self.report.invalid("weight option", flag, "expected reverse"),
+                    }
+                }
+            }
+            "quorum" => {
+                process.quorum =
+                    self.located(node, |text| values::integer(text, 1, 65535).map(|v| v as u32))
+            }
+            "quorum_max" => {
+                process.quorum_max =
+                    self.located(node, |text| values::integer(text, 0, 65535).map(|v| v as u32))
+            }
+            // keepalived vrrp_tprocess_delay_general(): `delay` sets both.
+            "delay" | "terminate_delay" | "fork_delay" => {
+                let Some(delay) = self.value(node, values::process_delay) else { return };
+                if node.keyword.text != "fork_delay" {
+                    process.terminate_delay = Some(delay);
+                }
+                if node.keyword.text != "terminate_delay" {
+                    process.fork_delay = Some(delay);
+                }
+            }
+            "full_command" => process.full_command = self.flag(node),
+            _ => self.unknown(node, Block::TrackProcess, context),
+        }
+    }
+
     fn sync_group(&mut self, group: &mut SyncGroupDraft, node: &Node, context: &str) {
         self.support(Block::SyncGroup, &node.keyword, context);
         match node.keyword.text.as_str() {
@@ -463,6 +568,7 @@ impl Grammar<'_> {
             "track_interface" => self.track_interfaces(&mut group.track_interfaces, node),
             "track_script" => self.track_scripts(&mut group.track_scripts, node),
             "track_file" => self.track_files(&mut group.track_files, node),
+            "track_process" => self.track_processes(&mut group.track_processes, node),
             "notify_priority_changes" => group.notify_priority_changes = Some(self.flag(node)),
             // keepalived vrrp_parser.c vrrp_gglobal_tracking_handler(): the deprecated name.
             "sync_group_tracking_weight" | "global_tracking" => {
@@ -498,6 +604,12 @@ impl Grammar<'_> {
 
     /// `track_file { NAME [weight W] [reverse|noreverse] ... }`: weights -254..254.
     fn track_files(&mut self, tracked: &mut Vec<Located<TrackedScriptDraft>>, node: &Node) {
+        self.tracked_by_name(tracked, node, values::file_weight);
+    }
+
+    /// `track_process { NAME [weight W [reverse|noreverse]] ... }`: weights -254..254
+    /// (keepalived vrrp_track.c alloc_track_process()).
+    fn track_processes(&mut self, tracked: &mut Vec<Located<TrackedScriptDraft>>, node: &Node) {
         self.tracked_by_name(tracked, node, values::file_weight);
     }
 

@@ -208,7 +208,15 @@ const HIGHER_PRIO_SEND_ADVERT: &str =
 const STARTUP_DELAY: &str =
     "tests/tests/startup_controls.rs::startup_delay_holds_the_instance_back";
 const EXTRA_GARP: &str = "no gratuitous ARP / NA is sent on other interfaces";
-const INSIDE_TRACK_PROCESS: &str = "part of vrrp_track_process, which is not supported";
+const TRACK_PROCESS_LAB: &str =
+    "tests/tests/track_process.rs::vrrpd_moves_the_vip_when_the_tracked_process_ends";
+const TRACK_PROCESS_RULES: &str =
+    "vrrp-config/tests/validation.rs::track_processes_with_keepaliveds_defaults";
+const PROCESS_MATCHING: &str =
+    "vrrp-node/src/process_table.rs::parameters_match_as_keepalived_compares_them";
+const PROCESS_QUORUM: &str =
+    "vrrp-node/src/process_table.rs::quorum_counts_matching_processes_within_its_bounds";
+const PROCESS_DELAYS: &str = "vrrp-node/src/process_table.rs::delays_hold_a_change_of_quorum_back";
 const INSIDE_HMAC: &str = "part of auth_hmac, which is not supported";
 const ADDRESS_FLAG: &str = "the address is added without this option; VRRP does not depend on it";
 
@@ -249,11 +257,7 @@ pub const KEYWORDS: &[Keyword] = &[
         TopLevel,
         "a link going down or up is acted on at once, without keepalived's per-interface delays",
     ),
-    ignored(
-        "vrrp_track_process",
-        TopLevel,
-        "processes are not watched; an instance or sync group tracking one is refused",
-    ),
+    acted("vrrp_track_process", TopLevel, TRACK_PROCESS_LAB),
     acted("track_file", TopLevel, TRACK_FILE_LAB),
     acted("vrrp_track_file", TopLevel, TRACK_FILE_LAB),
     other("virtual_server", TopLevel, "LVS (virtual servers)"),
@@ -358,7 +362,8 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(
         "process_monitor_rcv_bufs*",
         GlobalDefs,
-        "harmless: processes are not watched (vrrp_track_process is not supported)",
+        "harmless: the process events socket keeps the kernel's buffer size; events lost to an \
+         overrun are made up for by reading /proc again",
     ),
     ignored("vrrp_rx_bufs_policy", GlobalDefs, "harmless: receive buffers keep the kernel's sizes"),
     ignored(
@@ -504,7 +509,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     acted("track_script", Instance, SCRIPTS),
     acted("track_file", Instance, TRACK_FILE_LAB),
-    refused("track_process", Instance, NOT_TRACKED),
+    acted("track_process", Instance, TRACK_PROCESS_LAB),
     refused("track_bfd", Instance, NOT_TRACKED),
     acted(
         "mcast_src_ip",
@@ -668,7 +673,7 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("track_interface", SyncGroup, SYNC_GROUP_LAB),
     acted("track_script", SyncGroup, SYNC_GROUP_LAB),
     acted("track_file", SyncGroup, "vrrp-config/tests/validation.rs::track_files_with_keepaliveds_defaults_and_sync_group_rule"),
-    refused("track_process", SyncGroup, NOT_TRACKED),
+    acted("track_process", SyncGroup, TRACK_PROCESS_RULES),
     refused("track_bfd", SyncGroup, NOT_TRACKED),
     acted("notify_backup", SyncGroup, SYNC_GROUP_LAB),
     acted("notify_master", SyncGroup, SYNC_GROUP_LAB),
@@ -697,15 +702,15 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("weight", TrackFile, TRACK_FILE_LAB),
     acted("init_file", TrackFile, TRACK_FILE_LAB),
     // vrrp_track_process.
-    ignored("process", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("param_match", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("weight", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("quorum", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("quorum_max", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("delay", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("terminate_delay", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("fork_delay", TrackProcess, INSIDE_TRACK_PROCESS),
-    ignored("full_command", TrackProcess, INSIDE_TRACK_PROCESS),
+    acted("process", TrackProcess, TRACK_PROCESS_LAB),
+    acted("param_match", TrackProcess, PROCESS_MATCHING),
+    acted("weight", TrackProcess, TRACK_PROCESS_LAB),
+    acted("quorum", TrackProcess, PROCESS_QUORUM),
+    acted("quorum_max", TrackProcess, PROCESS_QUORUM),
+    acted("delay", TrackProcess, PROCESS_DELAYS),
+    acted("terminate_delay", TrackProcess, PROCESS_DELAYS),
+    acted("fork_delay", TrackProcess, PROCESS_DELAYS),
+    acted("full_command", TrackProcess, PROCESS_MATCHING),
     // track_group and garp_group.
     ignored("group", TrackGroup, "part of track_group, which is not supported"),
     ignored("garp_interval", GarpGroup, "part of garp_group, which is not supported"),

@@ -7,7 +7,7 @@
 //! # keepalived.conf
 //!
 //! The VRRP part of keepalived's grammar (`global_defs`, `vrrp_instance`, `vrrp_script`,
-//! `vrrp_sync_group`, `track_file`, `static_ipaddress`, `static_routes`, `static_rules`, `include`), with
+//! `vrrp_sync_group`, `track_file`, `vrrp_track_process`, `static_ipaddress`, `static_routes`, `static_rules`, `include`), with
 //! keepalived's defaults. Route and rule lines (`virtual_routes`, `virtual_rules`, the static
 //! ones) take the subset of `ip route` / `ip rule` described in `routes.rs`. What vrrpd does with each keyword
 //! keepalived knows is in one table, [`keywords::KEYWORDS`] (also
@@ -41,8 +41,8 @@
 //! A `.toml` file maps onto the same keywords, so everything above applies unchanged:
 //!
 //! * `[global_defs]` holds the `global_defs` keywords as keys;
-//! * `[[vrrp_instance]]`, `[[vrrp_script]]`, `[[vrrp_sync_group]]` and `[[track_file]]` are
-//!   arrays of tables,
+//! * `[[vrrp_instance]]`, `[[vrrp_script]]`, `[[vrrp_sync_group]]`, `[[track_file]]` and
+//!   `[[vrrp_track_process]]` are arrays of tables,
 //!   each with a `name` key plus the keywords of that block;
 //! * a value is a string, integer or float (times are seconds, fractions allowed: `0.5`);
 //! * a flag keyword is a boolean: `nopreempt = true`, or `preempt = false`;
@@ -99,9 +99,9 @@ pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
     Command, Config, Family, FileInit, Garp, Global, InitialState, Instance, MacAddr, Notify,
-    NotifyFifo, Route, RouteKind, Rule, RuleAction, RunAs, Scope, Script, SyncGroup, TrackFile,
-    TrackedFile, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
-    MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
+    NotifyFifo, ParamMatch, Route, RouteKind, Rule, RuleAction, RunAs, Scope, Script, SyncGroup,
+    TrackFile, TrackProcess, TrackedFile, TrackedInterface, TrackedProcess, TrackedScript,
+    UnicastPeer, Version, VirtualAddress, MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };
 pub use preprocess::{
     MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,

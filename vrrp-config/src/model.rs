@@ -22,6 +22,7 @@ pub struct Config {
     /// `static_rules`, held like the static addresses.
     pub static_rules: Vec<Rule>,
     pub track_files: Vec<TrackFile>,
+    pub track_processes: Vec<TrackProcess>,
 }
 
 impl Config {
@@ -44,6 +45,20 @@ impl Config {
             self.instances.iter().any(|i| i.track_files.iter().any(|t| t.name == name))
         };
         self.track_files.iter().filter(|file| tracked(&file.name)).collect()
+    }
+
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|process| process.name == name)
+    }
+
+    /// The `vrrp_track_process`es some instance (or its sync group) tracks. keepalived watches
+    /// every one configured (vrrp.c vrrp_complete_init()); one nothing tracks moves nothing,
+    /// so it is not watched.
+    pub fn tracked_processes(&self) -> Vec<&TrackProcess> {
+        let tracked = |name: &str| {
+            self.instances.iter().any(|i| i.track_processes.iter().any(|t| t.name == name))
+        };
+        self.track_processes.iter().filter(|process| tracked(&process.name)).collect()
     }
 
     /// The sync group an instance belongs to (an instance is in at most one).
@@ -183,6 +198,7 @@ pub struct Instance {
     pub track_interfaces: Vec<TrackedInterface>,
     pub track_scripts: Vec<TrackedScript>,
     pub track_files: Vec<TrackedFile>,
+    pub track_processes: Vec<TrackedProcess>,
     pub notify: Notify,
     /// `notify_priority_changes` (else its sync group's, else the global
     /// `vrrp_notify_priority_changes`): a FIFO line for every change of effective priority.
@@ -368,6 +384,58 @@ pub struct FileInit {
 pub struct TrackedFile {
     pub name: String,
     /// The instance's `weight` for it, else the file's own. 0: a non-zero value is a FAULT.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// `vrrp_track_process NAME { process NAME [ARG ...]  param_match exact|initial|partial
+/// quorum N  quorum_max N  delay S  terminate_delay S  fork_delay S  weight W [reverse]
+/// full_command }`: how many running processes match, against a quorum (keepalived
+/// core/track_process.c, vrrp_parser.c vrrp_tprocess_*_handler()).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackProcess {
+    pub name: String,
+    /// The process name (its `comm`, at most 15 bytes) or, with `full_command`, the first
+    /// word of its command line.
+    pub process: String,
+    /// The arguments after the name, each ended by a NUL byte as in `/proc/PID/cmdline`;
+    /// empty for none.
+    pub params: Vec<u8>,
+    pub param_match: ParamMatch,
+    /// Match the command line (`/proc/PID/cmdline`) rather than the process name.
+    pub full_command: bool,
+    /// Quorum is `quorum..=quorum_max` matching processes (default 1 and unbounded).
+    pub quorum: u32,
+    pub quorum_max: u32,
+    /// Losing quorum counts only once it has lasted this long (`terminate_delay`, or `delay`).
+    pub terminate_delay: Option<Duration>,
+    /// Gaining quorum by a fork counts only once it has lasted this long (`fork_delay`, or
+    /// `delay`).
+    pub fork_delay: Option<Duration>,
+    /// `weight` (default 0, -254..254): 0 puts the instances in FAULT without quorum.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// How a `vrrp_track_process`'s arguments are compared with a process's (keepalived
+/// track_process.c check_params()).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamMatch {
+    /// No arguments compared.
+    None,
+    /// The same arguments, no more.
+    Exact,
+    /// The configured arguments begin the process's; the last may be a prefix of its word.
+    Initial,
+    /// The configured arguments begin the process's, whole words.
+    Partial,
+}
+
+/// One `track_process` entry of an instance (or of its sync group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedProcess {
+    pub name: String,
+    /// The instance's `weight` for it, else the tracker's own. 0: no quorum is a FAULT.
     pub weight: i32,
     pub reverse: bool,
 }

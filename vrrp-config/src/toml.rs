@@ -15,8 +15,14 @@ use crate::diagnostic::{Report, Span, Word};
 use crate::syntax::Node;
 
 /// Named blocks: arrays of tables, each with a `name`.
-const NAMED_BLOCKS: &[&str] =
-    &["vrrp_instance", "vrrp_script", "vrrp_sync_group", "track_file", "vrrp_track_file"];
+const NAMED_BLOCKS: &[&str] = &[
+    "vrrp_instance",
+    "vrrp_script",
+    "vrrp_sync_group",
+    "track_file",
+    "vrrp_track_file",
+    "vrrp_track_process",
+];
 
 /// Flags of keepalived that take no argument and come in pairs, so `false` means the other.
 const OPPOSITES: &[(&str, &str)] = &[("preempt", "nopreempt"), ("accept", "no_accept")];

@@ -7,11 +7,12 @@ use std::time::Duration;
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{
     Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackFileDraft, TrackedScriptDraft,
+    TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
 };
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, NotifyFifo, Script, SyncGroup, TrackFile,
-    TrackedFile, TrackedInterface, TrackedScript, Version, VirtualAddress, MAX_UNICAST_PEERS,
+    Config, Family, Garp, Global, InitialState, Instance, NotifyFifo, ParamMatch, Script,
+    SyncGroup, TrackFile, TrackProcess, TrackedFile, TrackedInterface, TrackedProcess,
+    TrackedScript, Version, VirtualAddress, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -24,6 +25,7 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
     let global = resolve_global(&draft.global, report);
     let scripts = resolve_scripts(draft.scripts, report);
     let track_files = resolve_track_files(draft.track_files, report);
+    let track_processes = resolve_track_processes(draft.track_processes, report);
 
     let mut instances = Vec::new();
     let mut seen_names: HashMap<String, Span> = HashMap::new();
@@ -43,6 +45,7 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
             draft.global.version,
             &scripts,
             &track_files,
+            &track_processes,
             report,
         ) else {
             continue;
@@ -53,8 +56,13 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         instances.push(instance);
     }
 
-    let sync_groups =
-        resolve_sync_groups(draft.sync_groups, &mut instances, &scripts, &track_files, report);
+    let sync_groups = resolve_sync_groups(
+        draft.sync_groups,
+        &mut instances,
+        &scripts,
+        (&track_files, &track_processes),
+        report,
+    );
     let static_addresses = resolve_static_addresses(draft.static_addresses, report);
     Config {
         global,
@@ -62,6 +70,7 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         scripts,
         sync_groups,
         track_files,
+        track_processes,
         static_addresses,
         static_routes: draft.static_routes,
         static_rules: draft.static_rules,
@@ -199,6 +208,109 @@ fn resolve_track_files(drafts: Vec<TrackFileDraft>, report: &mut Report) -> Vec<
     files
 }
 
+/// keepalived vrrp_parser.c vrrp_tprocess_*_handler(), vrrp_tprocess_end_handler(): a tracker
+/// needs a `process`; quorum defaults to 1 and quorum_max to unbounded, and `quorum_max 0`
+/// alone means the process must not run (quorum 0). keepalived ignores a quorum_max below
+/// the quorum with a message; it is an error here, as the tracker would mean something else.
+fn resolve_track_processes(
+    drafts: Vec<TrackProcessDraft>,
+    report: &mut Report,
+) -> Vec<TrackProcess> {
+    let mut processes: Vec<TrackProcess> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for draft in drafts {
+        let name = draft.name;
+        if let Some(first) = seen.get(&name.text) {
+            let message =
+                format!("duplicate vrrp_track_process {} (first defined {})", name.text, at(first));
+            report.error_line(&name.span, message);
+            continue;
+        }
+        seen.insert(name.text.clone(), name.span.clone());
+        let Some((process, params)) = draft.process else {
+            let message = format!("vrrp_track_process {} needs a process", name.text);
+            report.error_line(&name.span, message);
+            continue;
+        };
+        let quorum_given = draft.quorum.as_ref().map(|quorum| quorum.value);
+        let (quorum, quorum_max) = match (quorum_given, &draft.quorum_max) {
+            (None | Some(1), Some(max)) if max.value == 0 => (0, 0),
+            (quorum, Some(max)) if max.value < quorum.unwrap_or(1) => {
+                let message = format!(
+                    "vrrp_track_process {}: quorum_max {} is less than quorum {}",
+                    name.text,
+                    max.value,
+                    quorum.unwrap_or(1)
+                );
+                report.error_at(&max.at.span, message);
+                continue;
+            }
+            (quorum, max) => (quorum.unwrap_or(1), max.as_ref().map_or(u32::MAX, |m| m.value)),
+        };
+        // keepalived's `comm` is the kernel's TASK_COMM_LEN - 1 bytes: a longer name never
+        // matches it.
+        if !draft.full_command && process.len() > 15 {
+            let message = format!(
+                "vrrp_track_process {}: process {process} is longer than a process name (15 \
+                 bytes) and can never match; full_command matches the command line",
+                name.text
+            );
+            report.warn(&name.span, message);
+        }
+        let mut packed = Vec::new();
+        for param in params {
+            packed.extend_from_slice(param.as_bytes());
+            packed.push(0);
+        }
+        processes.push(TrackProcess {
+            name: name.text,
+            process,
+            params: packed,
+            param_match: draft.param_match.unwrap_or(ParamMatch::None),
+            full_command: draft.full_command,
+            quorum,
+            quorum_max,
+            terminate_delay: draft.terminate_delay,
+            fork_delay: draft.fork_delay,
+            weight: draft.weight.unwrap_or(0),
+            reverse: draft.reverse,
+        });
+    }
+    processes
+}
+
+/// keepalived vrrp_track.c alloc_track_process(): an entry takes the tracker's weight and
+/// `reverse` unless it gives its own. `owner` says where the list is.
+fn resolve_tracked_processes(
+    owner: &str,
+    entries: &[Located<TrackedScriptDraft>],
+    processes: &[TrackProcess],
+    report: &mut Report,
+) -> Vec<TrackedProcess> {
+    let mut tracked: Vec<TrackedProcess> = Vec::new();
+    for entry in entries {
+        let Some(process) = processes.iter().find(|process| process.name == entry.at.text) else {
+            let message = format!(
+                "track_process \"{}\" in {owner} names no vrrp_track_process block",
+                entry.at.text
+            );
+            report.error_at(&entry.at.span, message);
+            continue;
+        };
+        if tracked.iter().any(|t| t.name == process.name) {
+            let message = format!("duplicate track_process {} in {owner}", process.name);
+            report.error_at(&entry.at.span, message);
+            continue;
+        }
+        tracked.push(TrackedProcess {
+            name: process.name.clone(),
+            weight: entry.value.weight.unwrap_or(process.weight),
+            reverse: entry.value.reverse.unwrap_or(process.reverse),
+        });
+    }
+    tracked
+}
+
 /// `owner` says where the list is: `vrrp_instance VI_1` or `vrrp_sync_group G`.
 fn resolve_tracked_files(
     owner: &str,
@@ -267,6 +379,7 @@ fn resolve_instance(
     global_version: Option<Version>,
     scripts: &[Script],
     track_files: &[TrackFile],
+    track_processes: &[TrackProcess],
     report: &mut Report,
 ) -> Option<Instance> {
     let name = &draft.name;
@@ -417,6 +530,12 @@ fn resolve_instance(
             .notify_priority_changes
             .unwrap_or(global.notify_priority_changes),
         track_files: resolve_tracked_files(&owner, &draft.track_files, track_files, report),
+        track_processes: resolve_tracked_processes(
+            &owner,
+            &draft.track_processes,
+            track_processes,
+            report,
+        ),
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
@@ -721,7 +840,7 @@ fn resolve_sync_groups(
     drafts: Vec<SyncGroupDraft>,
     instances: &mut [Instance],
     scripts: &[Script],
-    track_files: &[TrackFile],
+    (track_files, track_processes): (&[TrackFile], &[TrackProcess]),
     report: &mut Report,
 ) -> Vec<SyncGroup> {
     let mut groups: Vec<SyncGroup> = Vec::new();
@@ -767,6 +886,8 @@ fn resolve_sync_groups(
         let owner = format!("vrrp_sync_group {}", name.text);
         let group_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
         let group_files = resolve_tracked_files(&owner, &draft.track_files, track_files, report);
+        let group_processes =
+            resolve_tracked_processes(&owner, &draft.track_processes, track_processes, report);
         let group = SyncGroup {
             name: name.text,
             members,
@@ -784,6 +905,7 @@ fn resolve_sync_groups(
                     interfaces: &draft.track_interfaces,
                     scripts: &group_scripts,
                     files: &group_files,
+                    processes: &group_processes,
                 },
                 instance,
                 &name.span,
@@ -850,7 +972,7 @@ fn apply_group_tracking(
         instance.track_files = files;
     }
     let owner = instance.priority == u8::MAX;
-    let GroupTracking { interfaces, scripts, files } = tracking;
+    let GroupTracking { interfaces, scripts, files, processes } = tracking;
     for tracked in interfaces {
         let weight = if owner { 0 } else { tracked.weight };
         match instance.track_interfaces.iter_mut().find(|t| t.name == tracked.name) {
@@ -884,6 +1006,17 @@ fn apply_group_tracking(
             None => instance.track_files.push(TrackedFile { weight, ..tracked.clone() }),
         }
     }
+    // keepalived vrrp.c add_vrrp_to_track_process(): the group's weight wins over a weighted
+    // entry of the member's own; a member's own weighted processes are kept (2.2.7 drops
+    // weights for scripts and files only).
+    for tracked in processes {
+        let weight = if owner { 0 } else { tracked.weight };
+        match instance.track_processes.iter_mut().find(|t| t.name == tracked.name) {
+            Some(own) if own.weight != 0 => own.weight = weight,
+            Some(_) => {}
+            None => instance.track_processes.push(TrackedProcess { weight, ..tracked.clone() }),
+        }
+    }
 }
 
 /// What a sync group tracks, for each of its members.
@@ -892,4 +1025,5 @@ struct GroupTracking<'a> {
     interfaces: &'a [TrackedInterface],
     scripts: &'a [TrackedScript],
     files: &'a [TrackedFile],
+    processes: &'a [TrackedProcess],
 }

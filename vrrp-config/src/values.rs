@@ -61,6 +61,15 @@ pub(crate) fn seconds_up_to(text: &str, max_secs: u64) -> Parsed<Duration> {
         .ok_or_else(|| format!("expected a number of seconds from 0 to {max_secs}"))
 }
 
+/// A `vrrp_track_process` delay (keepalived vrrp_parser.c vrrp_tprocess_delay_general():
+/// 0.000001 to 3600 seconds).
+pub(crate) fn process_delay(text: &str) -> Parsed<Duration> {
+    seconds(text)
+        .ok()
+        .filter(|value| *value >= Duration::from_micros(1) && *value <= Duration::from_secs(3600))
+        .ok_or_else(|| "expected a number of seconds from 0.000001 to 3600".to_string())
+}
+
 pub(crate) fn ip(text: &str) -> Parsed<IpAddr> {
     text.parse().map_err(|_| "expected an IPv4 or IPv6 address".to_string())
 }

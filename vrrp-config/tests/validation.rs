@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use vrrp_config::{
-    parse_str, Command, Config, Family, FileInit, InitialState, MacAddr, RunAs, Scope, TrackedFile,
-    TrackedInterface, TrackedScript, Version, VirtualAddress,
+    parse_str, Command, Config, Family, FileInit, InitialState, MacAddr, ParamMatch, RunAs, Scope,
+    TrackedFile, TrackedInterface, TrackedProcess, TrackedScript, Version, VirtualAddress,
 };
 
 /// The configuration, which may use keywords vrrpd does not act on (their warnings are the
@@ -964,5 +964,83 @@ fn startup_delay_is_the_longer_of_the_delay_and_what_is_left_after_boot() {
             instance("VI01", 1, "192.0.2.1", "")
         )),
         vec!["t.conf:2:24: invalid vrrp_startup_delay \"5000\": expected a number of seconds from 0 to 4294"]
+    );
+}
+
+#[test]
+fn track_processes_with_keepaliveds_defaults() {
+    let processes = "vrrp_track_process nginx {\n    process nginx\n}\n\
+                     vrrp_track_process workers {\n    process /usr/sbin/nginx -c /etc/n.conf\n    \
+                     param_match partial\n    quorum 2\n    quorum_max 4\n    delay 0.5\n    \
+                     fork_delay 2\n    weight -30 reverse\n}\n\
+                     vrrp_track_process absent {\n    process rogue\n    quorum_max 0\n}\n";
+    let tracking =
+        "    track_process {\n        nginx\n        workers weight 10 noreverse\n    }\n";
+    let config = config(&format!("{processes}{}", instance("VI01", 1, "192.0.2.1", tracking)));
+    let nginx = config.track_process("nginx").unwrap();
+    assert_eq!(
+        (nginx.process.as_str(), nginx.full_command, nginx.param_match, nginx.weight),
+        ("nginx", false, ParamMatch::None, 0)
+    );
+    assert_eq!((nginx.quorum, nginx.quorum_max, nginx.terminate_delay), (1, u32::MAX, None));
+    let workers = config.track_process("workers").unwrap();
+    assert_eq!(workers.params, b"-c\0/etc/n.conf\0");
+    assert_eq!((workers.full_command, workers.param_match), (true, ParamMatch::Partial));
+    assert_eq!((workers.quorum, workers.quorum_max), (2, 4));
+    assert_eq!(workers.terminate_delay, Some(Duration::from_millis(500)));
+    assert_eq!(workers.fork_delay, Some(Duration::from_secs(2)));
+    assert_eq!((workers.weight, workers.reverse), (-30, true));
+    let absent = config.track_process("absent").unwrap();
+    assert_eq!((absent.quorum, absent.quorum_max), (0, 0), "quorum_max 0: must not run");
+    assert_eq!(
+        config.instance("VI01").unwrap().track_processes,
+        [
+            TrackedProcess { name: "nginx".into(), weight: 0, reverse: false },
+            TrackedProcess { name: "workers".into(), weight: 10, reverse: false },
+        ]
+    );
+    // Only the tracked ones are followed.
+    let followed: Vec<&str> = config.tracked_processes().iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(followed, ["nginx", "workers"]);
+
+    // A sync group's process applies to every member, with the group's weight.
+    let loaded = parse_str(
+        &format!(
+            "{processes}{}{}vrrp_sync_group G {{\n    group {{ VI01 VI02 }}\n    \
+             track_process {{\n        absent weight -5\n    }}\n}}\n",
+            instance("VI01", 1, "192.0.2.1", tracking),
+            instance("VI02", 2, "192.0.2.2", "")
+        ),
+        Path::new("t.conf"),
+    )
+    .unwrap();
+    let absent = TrackedProcess { name: "absent".into(), weight: -5, reverse: false };
+    assert_eq!(
+        loaded.config.instance("VI02").unwrap().track_processes,
+        std::slice::from_ref(&absent)
+    );
+    assert_eq!(loaded.config.instance("VI01").unwrap().track_processes[2], absent);
+
+    let unknown = instance("VI01", 1, "192.0.2.1", "    track_process {\n        nope\n    }\n");
+    assert_eq!(
+        errors(&unknown),
+        vec![
+            "t.conf:8:9: track_process \"nope\" in vrrp_instance VI01 names no \
+             vrrp_track_process block"
+        ]
+    );
+    assert_eq!(
+        errors(
+            "vrrp_track_process p {\n    process x\n    quorum 3\n    quorum_max 2\n}\n\
+             vrrp_track_process q {\n    weight 300\n    delay 0\n    param_match whole\n}\n"
+        ),
+        vec![
+            "t.conf:7:12: invalid weight \"300\": expected an integer from -254 to 254",
+            "t.conf:8:11: invalid delay \"0\": expected a number of seconds from 0.000001 to 3600",
+            "t.conf:9:17: invalid param_match \"whole\": expected initial or partial (or \
+             nothing, for exact)",
+            "t.conf:4:16: vrrp_track_process p: quorum_max 2 is less than quorum 3",
+            "t.conf:6: vrrp_track_process q needs a process",
+        ]
     );
 }

@@ -21,6 +21,7 @@ mod node;
 pub mod notify;
 mod output;
 pub mod primary;
+pub mod process_table;
 pub mod reload;
 pub mod routes;
 pub mod stats;

@@ -298,6 +298,7 @@ impl Node {
         }
         self.seen.scripts.retain(|name, _| config.script(name).is_some());
         self.seen.files.retain(|name, _| config.track_file(name).is_some());
+        self.seen.processes.retain(|name, _| config.track_process(name).is_some());
         self.config = Some(Arc::new(config));
         for (id, spec, router_config) in kept {
             self.reconfigure(now, id, spec, router_config);
@@ -492,6 +493,16 @@ impl Node {
     pub fn handle_track_file(&mut self, now: Instant, name: &str, value: i64) {
         if self.seen.files.get(name) != Some(&value) {
             self.seen.files.insert(name.to_owned(), value);
+            self.retrack(now);
+        }
+    }
+
+    /// Whether `vrrp_track_process` `name` has its quorum
+    /// ([`process_table`](crate::process_table)). Given before a configuration, it decides
+    /// where start-up goes.
+    pub fn handle_track_process(&mut self, now: Instant, name: &str, quorum: bool) {
+        if self.seen.processes.get(name) != Some(&quorum) {
+            self.seen.processes.insert(name.to_owned(), quorum);
             self.retrack(now);
         }
     }

@@ -16,6 +16,8 @@ pub struct Observations {
     /// The latest value read from each `track_file`; a file not read (or missing) holds 0,
     /// as keepalived reads a missing file.
     pub files: HashMap<String, i64>,
+    /// Whether each `vrrp_track_process` has its quorum; one not reported has not.
+    pub processes: HashMap<String, bool>,
 }
 
 impl Observations {
@@ -29,6 +31,10 @@ impl Observations {
 
     fn file_value(&self, name: &str) -> i64 {
         self.files.get(name).copied().unwrap_or(0)
+    }
+
+    fn process_quorum(&self, name: &str) -> bool {
+        self.processes.get(name).copied().unwrap_or(false)
     }
 }
 
@@ -93,6 +99,19 @@ fn file_effect(weight: i32, reverse: bool, value: i64) -> Option<Effect> {
     }
 }
 
+/// keepalived vrrp_track.c initialise_process_tracking_priorities(),
+/// process_update_track_process_status(): with weight 0, no quorum is a FAULT (quorum, with
+/// `reverse`); a positive weight counts while there is quorum and a negative one while there
+/// is none, `reverse` turning its sign.
+fn process_effect(weight: i32, reverse: bool, quorum: bool) -> Option<Effect> {
+    let sign = if reverse { -1 } else { 1 };
+    match weight {
+        0 => (quorum == reverse).then_some(Effect::Fault),
+        w if (w > 0) == quorum => Some(Effect::Weight(w * sign)),
+        _ => None,
+    }
+}
+
 /// An instance's fault flag and effective priority.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tracked {
@@ -116,6 +135,8 @@ pub enum TrackedItem {
     Script(String),
     /// A `track_file`.
     File(String),
+    /// A `vrrp_track_process`.
+    Process(String),
     /// `unicast_fault_no_peer` with no `unicast_peer`: a fault of the configuration itself.
     NoUnicastPeer,
 }
@@ -174,6 +195,13 @@ pub fn adjustments(instance: &Instance, seen: &Observations) -> Vec<Adjustment> 
             acting.push(Adjustment { item: TrackedItem::File(tracked.name.clone()), effect });
         }
     }
+    for tracked in &instance.track_processes {
+        let quorum = seen.process_quorum(&tracked.name);
+        if let Some(effect) = process_effect(tracked.weight, tracked.reverse, quorum) {
+            let item = TrackedItem::Process(tracked.name.clone());
+            acting.push(Adjustment { item, effect });
+        }
+    }
     acting
 }
 
@@ -229,6 +257,7 @@ mod tests {
             links: links.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
             scripts: scripts.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
             files: HashMap::new(),
+            processes: HashMap::new(),
         }
     }
 
@@ -405,5 +434,34 @@ mod tests {
         let mut tracked = [good, good, good];
         propagate_group_faults(&[group], &["A", "B", "C"], &mut tracked);
         assert_eq!(tracked, [good, good, good]);
+    }
+
+    #[test]
+    fn a_process_quorum_moves_priority_as_keepalived_weights_it() {
+        for (weight, reverse, quorum, effect) in [
+            (0, false, true, None),
+            (0, false, false, Some(Effect::Fault)),
+            (0, true, true, Some(Effect::Fault)),
+            (0, true, false, None),
+            (10, false, true, Some(Effect::Weight(10))),
+            (10, false, false, None),
+            (10, true, true, Some(Effect::Weight(-10))),
+            (-10, false, false, Some(Effect::Weight(-10))),
+            (-10, false, true, None),
+            (-10, true, false, Some(Effect::Weight(10))),
+        ] {
+            assert_eq!(
+                process_effect(weight, reverse, quorum),
+                effect,
+                "{weight} {reverse} {quorum}"
+            );
+        }
+        let mut vi = instance(100);
+        vi.track_processes =
+            vec![vrrp_config::TrackedProcess { name: "p".into(), weight: -20, reverse: false }];
+        let mut seen = seen(&[("eth0", true)], &[]);
+        assert_eq!(track(&vi, &seen), Tracked { fault: false, priority: 80 }, "not reported");
+        seen.processes.insert("p".into(), true);
+        assert_eq!(track(&vi, &seen), Tracked { fault: false, priority: 100 });
     }
 }

@@ -632,6 +632,28 @@ fn a_file_read_before_start_up_decides_where_it_goes() {
     assert_eq!(state_changes(&drain_all(&mut node)), vec![(State::Initialize, State::Fault)]);
 }
 
+#[test]
+fn a_process_quorum_moves_the_running_priority_and_can_fault() {
+    let processes = "vrrp_track_process workers {\n    process nginx\n    weight -10\n}\n\
+                     vrrp_track_process master {\n    process nginx-master\n}\n";
+    let tracked = "    track_process {\n        workers\n        master\n    }\n";
+    let config = parse(&format!("{processes}{}", text(110, &["192.0.2.100"], tracked)));
+    let now = Instant::now();
+    let mut node = Node::new();
+    node.handle_link(now, "eth0", true);
+    // Given before start-up: without the master process (weight 0) it starts in FAULT.
+    node.handle_track_process(now, "workers", true);
+    node.handle_track_process(now, "master", false);
+    node.handle_reload(now, config, &HashMap::new()).unwrap();
+    assert_eq!(state_changes(&drain_all(&mut node)), vec![(State::Initialize, State::Fault)]);
+    node.handle_track_process(now, "master", true);
+    assert_eq!(state_changes(&drain_all(&mut node)), vec![(State::Fault, State::Backup)]);
+    let (id, _) = node.instances().next().unwrap();
+    assert_eq!(node.instance(id).unwrap().router().priority(), 110);
+    node.handle_track_process(now, "workers", false);
+    assert_eq!(node.instance(id).unwrap().router().priority(), 100, "110 - 10");
+}
+
 /// The scripts and FIFO lines in `outputs`, in order.
 fn notifications(outputs: &[Output]) -> Vec<String> {
     outputs

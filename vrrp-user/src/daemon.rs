@@ -5,8 +5,9 @@
 //!    policy over them; nothing else changes them.
 //! 2. Its inputs (`inputs`): arrivals (XDP ring buffer or raw sockets, see `arrivals`), the
 //!    node's earliest deadline, netlink link and address changes, tracking-script results,
-//!    tracked files' values (inotify), SIGTERM/SIGINT (stop), SIGHUP (reload, `lifecycle`) and
-//!    the systemd watchdog tick. Each becomes one `Node::handle_*` call with the time.
+//!    tracked files' values (inotify), tracked processes' quorums (the kernel's process
+//!    events, `track_process`), SIGTERM/SIGINT (stop), SIGHUP (reload, `lifecycle`) and the
+//!    systemd watchdog tick. Each becomes one `Node::handle_*` call with the time.
 //!    keepalived's dump signals (SIGUSR1, SIGUSR2, SIGRTMAX-1, SIGRTMIN+2) only note which dumps
 //!    were asked for (`dumps`).
 //! 3. After every input the node's outputs are drained and carried out in order (`effects`),
@@ -49,7 +50,7 @@ use crate::{
     pid_file, privileges, ring_resync, scripts,
     socket_receiver::SocketReceivers,
     status::{self, CounterSource, Publisher},
-    systemd, track_file,
+    systemd, track_file, track_process,
     xdp::{AttachMode, XdpDatapath},
 };
 
@@ -88,6 +89,8 @@ pub struct Options {
     pub dump_dir: PathBuf,
     /// Where the daemon's process id is written, if anywhere (keepalived's `--pid`).
     pub pid_file: Option<PathBuf>,
+    /// The network namespace whose process events `vrrp_track_process` follows.
+    pub process_events_netns: PathBuf,
 }
 
 pub(crate) struct Daemon {
@@ -107,6 +110,10 @@ pub(crate) struct Daemon {
     /// The inotify task following the tracked files, and where it sends their values.
     pub(crate) file_watcher: Option<tokio::task::JoinHandle<()>>,
     pub(crate) file_values: mpsc::Sender<track_file::FileValue>,
+    /// The task following process events for `vrrp_track_process`, and where it sends each
+    /// change of quorum.
+    pub(crate) process_watcher: Option<track_process::ProcessWatcher>,
+    pub(crate) process_changes: mpsc::Sender<vrrp_node::process_table::QuorumChange>,
     pub(crate) fifos: NotifyFifos,
     /// Peers whose MAC change was already logged (bounded: a flood of forged senders must
     /// not grow memory or the log).
@@ -142,6 +149,7 @@ pub async fn run(options: Options) -> Result<()> {
     let (arrival_sender, mut arrivals) = mpsc::channel(1024);
     let (script_sender, mut script_results) = mpsc::channel(64);
     let (file_sender, mut file_values) = mpsc::channel(64);
+    let (process_sender, mut process_changes) = mpsc::channel(64);
     let receivers = SocketReceivers::new(arrival_sender.clone());
     let counters = match &xdp {
         Some(xdp) => CounterSource::Kernel(xdp.counter_map()?),
@@ -160,6 +168,8 @@ pub async fn run(options: Options) -> Result<()> {
         script_results: script_sender,
         file_watcher: None,
         file_values: file_sender,
+        process_watcher: None,
+        process_changes: process_sender,
         fifos: NotifyFifos::default(),
         mac_changes_logged: OncePerPeer::default(),
         not_link_local_logged: OncePerPeer::default(),
@@ -260,6 +270,9 @@ pub async fn run(options: Options) -> Result<()> {
             }
             Some((name, value)) = file_values.recv() => {
                 daemon.node.handle_track_file(Instant::now(), &name, value)
+            }
+            Some((name, quorum)) = process_changes.recv() => {
+                daemon.node.handle_track_process(Instant::now(), &name, quorum)
             }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,

@@ -39,4 +39,5 @@ pub mod systemd;
 pub mod tcx;
 pub mod test_run;
 pub mod track_file;
+pub mod track_process;
 pub mod xdp;

@@ -10,6 +10,7 @@ use std::{
 use anyhow::{bail, Result};
 use tokio::sync::mpsc;
 use vrrp_config::Config;
+use vrrp_node::process_table::ProcessTable;
 
 /// A reload's file, read and validated: the number of the SIGHUP it answers, and the result.
 pub(crate) type ParsedReload = (u64, Result<Config>);
@@ -21,6 +22,7 @@ use crate::{
     netlink::Netlink,
     pin_dir::{self, PinPlan},
     scripts, systemd, track_file,
+    track_process::ProcessWatcher,
     xdp::{AttachMode, XdpDatapath},
 };
 
@@ -145,6 +147,7 @@ impl Daemon {
             self.node.handle_link(now, &name, usable);
         }
         self.follow_files(&config, starting)?;
+        self.follow_processes(&config).await;
         let script_user = config.global.script_user.clone();
         self.fifos.open(&config.global.notify_fifos, script_user.as_ref()).await;
         self.node.handle_reload(now, config, &primaries)?;
@@ -235,6 +238,43 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// Follows the processes `config` tracks (closing the process events socket when none
+    /// is), then gives the node each tracker's quorum, so that start-up and the reload see
+    /// them. Without the socket (the kernel has none, or it cannot be opened here) the
+    /// trackers stay without quorum, as keepalived's do (track_process.c
+    /// init_track_processes()).
+    async fn follow_processes(&mut self, config: &Config) {
+        let table = ProcessTable::new(&config.tracked_processes());
+        if table.is_empty() {
+            self.process_watcher = None;
+            return;
+        }
+        if self.process_watcher.is_none() {
+            let netns = &self.options.process_events_netns;
+            match ProcessWatcher::spawn(netns, self.process_changes.clone()) {
+                Ok(watcher) => self.process_watcher = Some(watcher),
+                Err(error) => log::error!(
+                    "{error:#}: tracked processes are not followed, and count as without quorum"
+                ),
+            }
+        }
+        let quorums = match &self.process_watcher {
+            Some(watcher) => match watcher.follow(table).await {
+                Ok(quorums) => quorums,
+                Err(error) => {
+                    log::error!("vrrp_track_process: {error:#}");
+                    self.process_watcher = None;
+                    return;
+                }
+            },
+            None => table.quorums(),
+        };
+        let now = Instant::now();
+        for (name, quorum) in quorums {
+            self.node.handle_track_process(now, &name, quorum);
+        }
     }
 
     /// The tracking scripts the instances use, continuing from the node's latest results.

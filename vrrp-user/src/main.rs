@@ -86,6 +86,11 @@ struct RunArgs {
     /// keepalived by its pid file (the exporters' ka.pid-path). Removed at exit.
     #[arg(short = 'p', long = "pid-file", alias = "pid", value_name = "FILE")]
     pid_file: Option<PathBuf>,
+    /// The network namespace (a file such as /proc/PID/ns/net or /run/netns/NAME) in which
+    /// the socket for vrrp_track_process's process events is opened: the kernel sends them
+    /// only to the first namespace. Default: PID 1's, when vrrpd runs in another.
+    #[arg(long, value_name = "FILE")]
+    process_events_netns: Option<PathBuf>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (off by default).
     #[arg(long, value_name = "ADDR:PORT")]
     metrics_listen: Option<SocketAddr>,
@@ -341,6 +346,9 @@ fn run(args: RunArgs) -> Result<()> {
         metrics_listen: args.metrics_listen,
         dump_dir: args.dump_dir.unwrap_or_else(dumps::default_dir),
         pid_file: args.pid_file,
+        process_events_netns: args
+            .process_events_netns
+            .unwrap_or_else(|| PathBuf::from("/proc/1/ns/net")),
     };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -227,7 +227,7 @@ pub struct TransitionStatus {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackingStatus {
-    /// "interface" or "script".
+    /// "interface", "script", "file", "process" or "configuration".
     pub kind: String,
     pub name: String,
     /// "fault", or "weight" with `weight` added to the base priority.
@@ -480,6 +480,7 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
                 TrackedItem::Interface(name) => ("interface", name.clone()),
                 TrackedItem::Script(name) => ("script", name.clone()),
                 TrackedItem::File(name) => ("file", name.clone()),
+                TrackedItem::Process(name) => ("process", name.clone()),
                 TrackedItem::NoUnicastPeer => ("configuration", "unicast_fault_no_peer".into()),
             };
             let (effect, weight) = match adjustment.effect {
