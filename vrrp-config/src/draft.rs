@@ -87,6 +87,8 @@ pub(crate) struct InstanceDraft {
     /// `strict_mode`; unset, `vrrp_strict` decides.
     pub strict: Option<bool>,
     pub source_ip: Option<Located<IpAddr>>,
+    /// `mcast_dst_ip`: the instance's own multicast group.
+    pub mcast_dst_ip: Option<Located<IpAddr>>,
     pub unicast_peers: Vec<Located<UnicastPeer>>,
     pub unicast_ttl: Option<Located<u8>>,
     pub check_unicast_src: bool,
@@ -126,6 +128,7 @@ impl InstanceDraft {
             accept: None,
             strict: None,
             source_ip: None,
+            mcast_dst_ip: None,
             unicast_peers: Vec::new(),
             unicast_ttl: None,
             check_unicast_src: false,

@@ -206,13 +206,21 @@ impl Grammar<'_> {
                 global.fifo_write_states_on_reload = self.flag(node)
             }
             "vrrp_mcast_group4" => {
+                // keepalived global_parser.c vrrp_mcast_group4_handler(): IPv4, multicast.
                 global.mcast_group4 = self.value(node, |text| {
-                    text.parse().map_err(|_| "expected an IPv4 multicast address".to_string())
+                    text.parse::<std::net::Ipv4Addr>()
+                        .ok()
+                        .filter(std::net::Ipv4Addr::is_multicast)
+                        .ok_or_else(|| "expected an IPv4 multicast address".to_string())
                 });
             }
             "vrrp_mcast_group6" => {
+                // keepalived global_parser.c vrrp_mcast_group6_handler(): IPv6, multicast.
                 global.mcast_group6 = self.value(node, |text| {
-                    text.parse().map_err(|_| "expected an IPv6 multicast address".to_string())
+                    text.parse::<std::net::Ipv6Addr>()
+                        .ok()
+                        .filter(std::net::Ipv6Addr::is_multicast)
+                        .ok_or_else(|| "expected an IPv6 multicast address".to_string())
                 });
             }
             _ => {
@@ -283,6 +291,9 @@ impl Grammar<'_> {
                     instance.unicast_peers.extend(self.unicast_peer(entry));
                 }
             }
+            // keepalived vrrp_parser.c vrrp_mcast_dstip_handler(): an IPv4 multicast or an IPv6
+            // link-local multicast address (the family is checked against the instance's).
+            "mcast_dst_ip" => instance.mcast_dst_ip = self.located(node, values::mcast_dst_ip),
             "unicast_ttl" => {
                 instance.unicast_ttl = self.located(node, |text| values::byte(text, 0, 255))
             }

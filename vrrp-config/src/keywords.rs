@@ -160,13 +160,14 @@ const UNICAST: &str =
 const PASS: &str =
     "tests/tests/keepalived_receive_rules.rs::auth_pass_keepalived_master_vrrpd_backup";
 const AH: &str = "tests/tests/keepalived_ah.rs::ah_keepalived_master_vrrpd_backup";
+const MCAST_GROUP: &str =
+    "tests/tests/keepalived_mcast_group.rs::ipv4_custom_group_xdp_keepalived_master";
+const MCAST_DST_IP: &str =
+    "vrrp-config/tests/validation.rs::multicast_groups_are_checked_and_chosen_per_instance";
 const TTL_LIMITS: &str = "tests/tests/xdp_differential.rs::\
                           the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations";
 
 // Effects shared by several keywords.
-const MCAST_GROUP: &str = "advertisements go to the standard group (224.0.0.18 / ff02::12): peers \
-                           listening on another group do not hear this node, and both become \
-                           master";
 const VMAC: &str = "the virtual addresses go on the interface itself, answered with its own MAC, \
                     not on a macvlan with the virtual MAC 00-00-5e-00-01-VRID: switches, hosts \
                     and filters that rely on the virtual MAC (and anything using the vrrp.VRID \
@@ -283,8 +284,8 @@ pub const KEYWORDS: &[Keyword] = &[
     // global_defs (global_parser.c init_global_keywords()): VRRP's keywords.
     acted("router_id", GlobalDefs, "vrrp-config/tests/validation.rs::comments_quotes_and_brace_placement"),
     acted("vrrp_version", GlobalDefs, "vrrp-config/tests/validation.rs::ipv6_instances_run_version_3"),
-    refused("vrrp_mcast_group4", GlobalDefs, MCAST_GROUP),
-    refused("vrrp_mcast_group6", GlobalDefs, MCAST_GROUP),
+    acted("vrrp_mcast_group4", GlobalDefs, MCAST_GROUP),
+    acted("vrrp_mcast_group6", GlobalDefs, MCAST_GROUP),
     acted("vrrp_garp_master_delay", GlobalDefs, ANNOUNCEMENTS),
     acted("vrrp_garp_master_repeat", GlobalDefs, ANNOUNCEMENTS),
     acted("vrrp_garp_master_refresh", GlobalDefs, ANNOUNCEMENTS),
@@ -512,7 +513,7 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrrp-node/tests/node_lan.rs::nodes_hold_their_invariants_over_many_seeds",
     ),
     acted("unicast_src_ip", Instance, UNICAST),
-    refused("mcast_dst_ip", Instance, MCAST_GROUP),
+    acted("mcast_dst_ip", Instance, MCAST_DST_IP),
     refused("track_src_ip", Instance, NOT_TRACKED),
     acted(
         "virtual_router_id",

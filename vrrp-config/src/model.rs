@@ -165,6 +165,9 @@ pub struct Instance {
     pub accept: bool,
     /// `unicast_src_ip` / `mcast_src_ip`: source of adverts (default: the interface's primary).
     pub source_ip: Option<IpAddr>,
+    /// The multicast group advertisements go to and are heard on: `mcast_dst_ip`, else the
+    /// global `vrrp_mcast_group4` / `vrrp_mcast_group6`. `None` for a unicast instance.
+    pub mcast_group: Option<IpAddr>,
     /// `unicast_peer { ... }`: adverts go to these instead of the multicast group when not empty.
     pub unicast_peers: Vec<UnicastPeer>,
     /// `unicast_ttl`: TTL / hop limit of unicast advertisements (default: 255 over IPv4, the

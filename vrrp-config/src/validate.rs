@@ -388,6 +388,7 @@ fn resolve_instance(
         }
         None => false,
     };
+    let mcast_group = mcast_group(&draft, family, global, report);
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -404,6 +405,7 @@ fn resolve_instance(
         preempt_delay,
         accept: accept_mode(draft.accept, strict, priority, version, name, report),
         source_ip: draft.source_ip.map(|source| source.value),
+        mcast_group,
         unicast_peers,
         unicast_ttl,
         check_unicast_src: draft.check_unicast_src || global.check_unicast_src || ttl_checked,
@@ -582,6 +584,32 @@ fn check_first_link_local(draft: &InstanceDraft, strict: bool, report: &mut Repo
     }
 }
 
+/// The group a multicast instance sends to and hears on. keepalived vrrp.c
+/// vrrp_complete_instance(): `mcast_dst_ip`, else the global group of the family; a unicast
+/// instance ignores `mcast_dst_ip`, with a warning.
+fn mcast_group(
+    draft: &InstanceDraft,
+    family: Family,
+    global: &Global,
+    report: &mut Report,
+) -> Option<IpAddr> {
+    if !draft.unicast_peers.is_empty() {
+        if let Some(group) = &draft.mcast_dst_ip {
+            let message = format!(
+                "mcast_dst_ip in vrrp_instance {} has unicast peers: ignored",
+                draft.name.text
+            );
+            report.warn(&group.at.span, message);
+        }
+        return None;
+    }
+    let configured = draft.mcast_dst_ip.as_ref().map(|group| group.value);
+    Some(configured.filter(|group| Family::of(group) == family).unwrap_or(match family {
+        Family::Ipv4 => global.mcast_group4.into(),
+        Family::Ipv6 => global.mcast_group6.into(),
+    }))
+}
+
 /// The family of the advertised addresses; every address-like setting must agree with it.
 /// keepalived allows mixed families only in `virtual_ipaddress_excluded`.
 fn instance_family(draft: &InstanceDraft, report: &mut Report) -> Family {
@@ -618,6 +646,9 @@ fn instance_family(draft: &InstanceDraft, report: &mut Report) -> Family {
     }
     if let Some(source) = &draft.source_ip {
         check("unicast_src_ip", &source.at, Family::of(&source.value));
+    }
+    if let Some(group) = &draft.mcast_dst_ip {
+        check("mcast_dst_ip", &group.at, Family::of(&group.value));
     }
     for peer in &draft.unicast_peers {
         check("unicast_peer", &peer.at, Family::of(&peer.value.address));

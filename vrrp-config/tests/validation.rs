@@ -966,3 +966,65 @@ fn startup_delay_is_the_longer_of_the_delay_and_what_is_left_after_boot() {
         vec!["t.conf:2:24: invalid vrrp_startup_delay \"5000\": expected a number of seconds from 0 to 4294"]
     );
 }
+
+#[test]
+fn multicast_groups_are_checked_and_chosen_per_instance() {
+    let groups =
+        "global_defs {\n    vrrp_mcast_group4 224.0.0.99\n    vrrp_mcast_group6 ff02::99\n}\n";
+    let text = format!(
+        "{groups}{}{}{}{}",
+        instance("V4", 1, "192.0.2.1", ""),
+        instance("V6", 2, "fe80::1", ""),
+        instance("OWN", 3, "192.0.2.3", "    mcast_dst_ip 224.0.0.100\n"),
+        instance("UNICAST", 4, "192.0.2.4", "    unicast_peer {\n        192.0.2.2\n    }\n"),
+    );
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    let chosen: Vec<_> = loaded.config.instances.iter().map(|i| i.mcast_group).collect();
+    assert_eq!(
+        chosen,
+        [Some(ip("224.0.0.99")), Some(ip("ff02::99")), Some(ip("224.0.0.100")), None]
+    );
+    // keepalived vrrp.c vrrp_complete_instance(): a unicast instance ignores mcast_dst_ip.
+    let unicast = instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    mcast_dst_ip 224.0.0.100\n    unicast_peer {\n        192.0.2.2\n    }\n",
+    );
+    let loaded = parse_str(&unicast, Path::new("t.conf")).unwrap();
+    let warnings: Vec<_> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        ["t.conf:7:18: mcast_dst_ip in vrrp_instance VI01 has unicast peers: ignored"]
+    );
+    assert_eq!(loaded.config.instances[0].mcast_group, None);
+
+    // Not multicast, or not the family: errors at the value.
+    assert_eq!(
+        errors(&format!(
+            "global_defs {{\n    vrrp_mcast_group4 192.0.2.9\n}}\n{}",
+            instance("V", 1, "192.0.2.1", "")
+        )),
+        ["t.conf:2:23: vrrp_mcast_group4 \"192.0.2.9\": expected an IPv4 multicast address"]
+    );
+    assert_eq!(
+        errors(&format!(
+            "global_defs {{\n    vrrp_mcast_group6 224.0.0.99\n}}\n{}",
+            instance("V", 1, "192.0.2.1", "")
+        )),
+        ["t.conf:2:23: vrrp_mcast_group6 \"224.0.0.99\": expected an IPv6 multicast address"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    mcast_dst_ip 192.0.2.9\n")),
+        ["t.conf:7:18: mcast_dst_ip \"192.0.2.9\": expected an IPv4 multicast address"]
+    );
+    // keepalived IN6_IS_ADDR_MC_LINKLOCAL(): an IPv6 group must be link-local scope.
+    assert_eq!(
+        errors(&instance("VI01", 1, "fe80::1", "    mcast_dst_ip ff05::12\n")),
+        ["t.conf:7:18: mcast_dst_ip \"ff05::12\": expected an IPv6 link-local multicast address (ff02::/16)"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    mcast_dst_ip ff02::12\n")),
+        ["t.conf:7:18: mcast_dst_ip \"ff02::12\" is IPv6 but vrrp_instance VI01 is IPv4 (its first virtual_ipaddress)"]
+    );
+}
