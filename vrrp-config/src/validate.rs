@@ -599,7 +599,7 @@ fn mcast_group(
                 "mcast_dst_ip in vrrp_instance {} has unicast peers: ignored",
                 draft.name.text
             );
-            report.warn(&group.at.span, message);
+            report.warn_at(&group.at.span, message);
         }
         return None;
     }

@@ -1005,23 +1005,23 @@ fn multicast_groups_are_checked_and_chosen_per_instance() {
             "global_defs {{\n    vrrp_mcast_group4 192.0.2.9\n}}\n{}",
             instance("V", 1, "192.0.2.1", "")
         )),
-        ["t.conf:2:23: vrrp_mcast_group4 \"192.0.2.9\": expected an IPv4 multicast address"]
+        ["t.conf:2:23: invalid vrrp_mcast_group4 \"192.0.2.9\": expected an IPv4 multicast address"]
     );
     assert_eq!(
         errors(&format!(
             "global_defs {{\n    vrrp_mcast_group6 224.0.0.99\n}}\n{}",
             instance("V", 1, "192.0.2.1", "")
         )),
-        ["t.conf:2:23: vrrp_mcast_group6 \"224.0.0.99\": expected an IPv6 multicast address"]
+        ["t.conf:2:23: invalid vrrp_mcast_group6 \"224.0.0.99\": expected an IPv6 multicast address"]
     );
     assert_eq!(
         errors(&instance("VI01", 1, "192.0.2.1", "    mcast_dst_ip 192.0.2.9\n")),
-        ["t.conf:7:18: mcast_dst_ip \"192.0.2.9\": expected an IPv4 multicast address"]
+        ["t.conf:7:18: invalid mcast_dst_ip \"192.0.2.9\": expected an IPv4 multicast address"]
     );
     // keepalived IN6_IS_ADDR_MC_LINKLOCAL(): an IPv6 group must be link-local scope.
     assert_eq!(
         errors(&instance("VI01", 1, "fe80::1", "    mcast_dst_ip ff05::12\n")),
-        ["t.conf:7:18: mcast_dst_ip \"ff05::12\": expected an IPv6 link-local multicast address (ff02::/16)"]
+        ["t.conf:7:18: invalid mcast_dst_ip \"ff05::12\": expected an IPv6 link-local multicast address (ff02::/16)"]
     );
     assert_eq!(
         errors(&instance("VI01", 1, "192.0.2.1", "    mcast_dst_ip ff02::12\n")),
