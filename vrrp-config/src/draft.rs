@@ -51,6 +51,7 @@ pub(crate) struct GlobalDraft {
     pub strict: bool,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
+    pub v3_checksum_as_v2: bool,
     pub mcast_group4: Option<Ipv4Addr>,
     pub mcast_group6: Option<Ipv6Addr>,
     /// `notify_fifo` and `vrrp_notify_fifo`, each with its `*_script`.
@@ -103,6 +104,7 @@ pub(crate) struct InstanceDraft {
     pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
+    pub v3_checksum_as_v2: Option<bool>,
     pub lower_prio_no_advert: Option<Located<bool>>,
     pub higher_prio_send_advert: Option<Located<bool>>,
     pub unicast_fault_no_peer: Option<Word>,
@@ -143,6 +145,7 @@ impl InstanceDraft {
             notify_priority_changes: None,
             garp: GarpDraft::default(),
             dont_track_primary: false,
+            v3_checksum_as_v2: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             unicast_fault_no_peer: None,

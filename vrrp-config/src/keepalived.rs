@@ -186,6 +186,8 @@ impl Grammar<'_> {
             "vrrp_strict" => global.strict = self.flag(node),
             "vrrp_check_unicast_src" => global.check_unicast_src = self.flag(node),
             "vrrp_skip_check_adv_addr" => global.skip_check_adv_addr = self.flag(node),
+            // keepalived global_parser.c v3_checksum_as_v2(): a flag, the instances' default.
+            "v3_checksum_as_v2" => global.v3_checksum_as_v2 = self.flag(node),
             "notify_fifo" => self.fifo(&mut global.notify_fifo, node),
             "vrrp_notify_fifo" => self.fifo(&mut global.vrrp_notify_fifo, node),
             "notify_fifo_script" => self.fifo_script(&mut global.notify_fifo, node),
@@ -322,6 +324,8 @@ impl Grammar<'_> {
             "track_script" => self.track_scripts(&mut instance.track_scripts, node),
             "track_file" => self.track_files(&mut instance.track_files, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
+            // keepalived vrrp_parser.c v3_checksum_as_v2(): on, or the `<BOOL>` given.
+            "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = Some(self.flag(node)),
             "lower_prio_no_advert" => {
                 let value = self.flag(node);
                 instance.lower_prio_no_advert = Some(Located { value, at: node.keyword.clone() });

@@ -164,6 +164,8 @@ const MCAST_GROUP: &str =
     "tests/tests/keepalived_mcast_group.rs::ipv4_custom_group_xdp_keepalived_master";
 const MCAST_DST_IP: &str =
     "vrrp-config/tests/validation.rs::multicast_groups_are_checked_and_chosen_per_instance";
+const CHECKSUM_AS_V2: &str =
+    "tests/tests/checksum_as_v2.rs::a_backup_hears_the_masters_checksum_without_pseudo_header";
 const TTL_LIMITS: &str = "tests/tests/xdp_differential.rs::\
                           the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations";
 
@@ -398,12 +400,7 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "harmless: the kernel's IGMP behaviour is left as it is",
     ),
-    refused(
-        "v3_checksum_as_v2",
-        GlobalDefs,
-        "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
-         for version 2 reject this node's advertisements, and both become master",
-    ),
+    acted("v3_checksum_as_v2", GlobalDefs, CHECKSUM_AS_V2),
     ignored("process_names", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
     ignored("process_name", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
     ignored("vrrp_process_name", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
@@ -555,12 +552,7 @@ pub const KEYWORDS: &[Keyword] = &[
         Instance,
         "link state is read from netlink events, not by polling",
     ),
-    refused(
-        "v3_checksum_as_v2",
-        Instance,
-        "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
-         for version 2 reject this node's advertisements, and both become master",
-    ),
+    acted("v3_checksum_as_v2", Instance, CHECKSUM_AS_V2),
     acted("virtual_routes", Instance, ROUTES_LAB),
     acted("virtual_rules", Instance, ROUTES_LAB),
     acted("accept", Instance, ACCEPT_LAB),

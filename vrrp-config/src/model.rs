@@ -73,6 +73,8 @@ pub struct Global {
     pub check_unicast_src: bool,
     /// `vrrp_skip_check_adv_addr`.
     pub skip_check_adv_addr: bool,
+    /// `v3_checksum_as_v2`: the instances' default.
+    pub v3_checksum_as_v2: bool,
     /// `vrrp_mcast_group4` (default 224.0.0.18).
     pub mcast_group4: Ipv4Addr,
     /// `vrrp_mcast_group6` (default ff02::12).
@@ -195,6 +197,10 @@ pub struct Instance {
     /// `dont_track_primary`: its own interface going down does not put it in FAULT
     /// (keepalived vrrp.c add_vrrp_to_interface() with VRRP_NOT_TRACK_IF).
     pub dont_track_primary: bool,
+    /// `v3_checksum_as_v2` (else the global one): VRRPv3 over IPv4 is sent with the checksum
+    /// over the message alone, without the IPv4 pseudo-header (keepalived vrrp.c
+    /// vrrp_build_vrrp_v3() with VRRP_FLAG_V3_CHECKSUM_AS_V2).
+    pub v3_checksum_as_v2: bool,
     /// `lower_prio_no_advert` (else the global `vrrp_lower_prio_no_advert`; always on with
     /// `vrrp_strict`): as master, a lower priority heard is not answered with an advertisement.
     pub lower_prio_no_advert: bool,

@@ -116,6 +116,7 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         strict: draft.strict,
         check_unicast_src: draft.check_unicast_src,
         skip_check_adv_addr: draft.skip_check_adv_addr,
+        v3_checksum_as_v2: draft.v3_checksum_as_v2,
         mcast_group4: draft.mcast_group4.unwrap_or(Ipv4Addr::new(224, 0, 0, 18)),
         mcast_group6: draft.mcast_group6.unwrap_or(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
         notify_fifos: [
@@ -422,6 +423,8 @@ fn resolve_instance(
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
+        // keepalived vrrp_data.c alloc_vrrp(): the global setting, unless the instance says.
+        v3_checksum_as_v2: draft.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
         lower_prio_no_advert,
         higher_prio_send_advert,
         unicast_fault_no_peer,

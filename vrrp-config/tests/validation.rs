@@ -1028,3 +1028,20 @@ fn multicast_groups_are_checked_and_chosen_per_instance() {
         ["t.conf:7:18: mcast_dst_ip \"ff02::12\" is IPv6 but vrrp_instance VI01 is IPv4 (its first virtual_ipaddress)"]
     );
 }
+
+#[test]
+fn v3_checksum_as_v2_is_global_with_an_instance_override() {
+    let text = format!(
+        "global_defs {{\n    v3_checksum_as_v2\n}}\n{}{}",
+        instance("GLOBAL", 1, "192.0.2.1", ""),
+        instance("OFF", 2, "192.0.2.2", "    v3_checksum_as_v2 false\n"),
+    );
+    let both = config(&text);
+    assert!(both.global.v3_checksum_as_v2);
+    let chosen: Vec<_> = both.instances.iter().map(|i| i.v3_checksum_as_v2).collect();
+    assert_eq!(chosen, [true, false]);
+    // keepalived vrrp_parser.c v3_checksum_as_v2(): on when written without a value.
+    let own = config(&instance("ON", 1, "192.0.2.1", "    v3_checksum_as_v2\n"));
+    assert!(!own.global.v3_checksum_as_v2 && own.instances[0].v3_checksum_as_v2);
+    assert!(!config(&instance("DEFAULT", 1, "192.0.2.1", "")).instances[0].v3_checksum_as_v2);
+}

@@ -128,8 +128,13 @@ pub fn router_config(
             lower_prio_repeat: garp.lower_prio_repeat,
             lower_prio_delay: garp.lower_prio_delay,
         },
-        // keepalived's form, so a mixed keepalived/vrrpd pair keeps working.
-        checksum_mode: ChecksumMode::Ipv4PseudoHeader,
+        // keepalived's form, so a mixed keepalived/vrrpd pair keeps working; without the
+        // pseudo-header with `v3_checksum_as_v2` (keepalived vrrp.c vrrp_build_vrrp_v3()).
+        checksum_mode: if instance.v3_checksum_as_v2 {
+            ChecksumMode::Ipv4Plain
+        } else {
+            ChecksumMode::Ipv4PseudoHeader
+        },
         transport,
         // With AH the key signs the AH header; the message says auth type 2 with zero data.
         v2_auth: match instance.auth_pass {
