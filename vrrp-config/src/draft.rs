@@ -105,6 +105,8 @@ pub(crate) struct InstanceDraft {
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
     pub v3_checksum_as_v2: Option<bool>,
+    /// `track_src_ip`: the keyword, for a warning without `unicast_src_ip`.
+    pub track_src_ip: Option<Word>,
     pub lower_prio_no_advert: Option<Located<bool>>,
     pub higher_prio_send_advert: Option<Located<bool>>,
     pub unicast_fault_no_peer: Option<Word>,
@@ -146,6 +148,7 @@ impl InstanceDraft {
             garp: GarpDraft::default(),
             dont_track_primary: false,
             v3_checksum_as_v2: None,
+            track_src_ip: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             unicast_fault_no_peer: None,

@@ -326,6 +326,12 @@ impl Grammar<'_> {
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
             // keepalived vrrp_parser.c v3_checksum_as_v2(): on, or the `<BOOL>` given.
             "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = Some(self.flag(node)),
+            // keepalived vrrp_parser.c vrrp_track_srcip_handler(): a flag.
+            "track_src_ip" => {
+                self.no_block(node);
+                self.extra_args(node, &node.args);
+                instance.track_src_ip = Some(node.keyword.clone());
+            }
             "lower_prio_no_advert" => {
                 let value = self.flag(node);
                 instance.lower_prio_no_advert = Some(Located { value, at: node.keyword.clone() });

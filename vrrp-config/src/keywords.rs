@@ -166,6 +166,8 @@ const MCAST_DST_IP: &str =
     "vrrp-config/tests/validation.rs::multicast_groups_are_checked_and_chosen_per_instance";
 const CHECKSUM_AS_V2: &str =
     "tests/tests/checksum_as_v2.rs::a_backup_hears_the_masters_checksum_without_pseudo_header";
+const TRACK_SRC_IP: &str =
+    "tests/tests/track_src_ip.rs::losing_the_unicast_src_ip_is_a_fault_and_the_vip_moves";
 const TTL_LIMITS: &str = "tests/tests/xdp_differential.rs::\
                           the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations";
 
@@ -511,7 +513,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     acted("unicast_src_ip", Instance, UNICAST),
     acted("mcast_dst_ip", Instance, MCAST_DST_IP),
-    refused("track_src_ip", Instance, NOT_TRACKED),
+    acted("track_src_ip", Instance, TRACK_SRC_IP),
     acted(
         "virtual_router_id",
         Instance,

@@ -201,6 +201,10 @@ pub struct Instance {
     /// over the message alone, without the IPv4 pseudo-header (keepalived vrrp.c
     /// vrrp_build_vrrp_v3() with VRRP_FLAG_V3_CHECKSUM_AS_V2).
     pub v3_checksum_as_v2: bool,
+    /// `track_src_ip` (with `unicast_src_ip` / `mcast_src_ip`): the instance is in FAULT while
+    /// its interface does not hold that address (keepalived keepalived_netlink.c
+    /// netlink_if_address_filter() with VRRP_FLAG_TRACK_SADDR).
+    pub track_src_ip: bool,
     /// `lower_prio_no_advert` (else the global `vrrp_lower_prio_no_advert`; always on with
     /// `vrrp_strict`): as master, a lower priority heard is not answered with an advertisement.
     pub lower_prio_no_advert: bool,

@@ -390,6 +390,18 @@ fn resolve_instance(
         None => false,
     };
     let mcast_group = mcast_group(&draft, family, global, report);
+    // keepalived vrrp.c vrrp_complete_instance(): "Clear track_saddr if no saddr specified".
+    let track_src_ip = match (&draft.track_src_ip, &draft.source_ip) {
+        (Some(word), None) => {
+            let message = format!(
+                "track_src_ip in vrrp_instance {} without unicast_src_ip: no effect",
+                name.text
+            );
+            report.warn(&word.span, message);
+            false
+        }
+        (tracked, _) => tracked.is_some(),
+    };
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -425,6 +437,7 @@ fn resolve_instance(
         dont_track_primary: draft.dont_track_primary,
         // keepalived vrrp_data.c alloc_vrrp(): the global setting, unless the instance says.
         v3_checksum_as_v2: draft.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
+        track_src_ip,
         lower_prio_no_advert,
         higher_prio_send_advert,
         unicast_fault_no_peer,

@@ -1045,3 +1045,23 @@ fn v3_checksum_as_v2_is_global_with_an_instance_override() {
     assert!(!own.global.v3_checksum_as_v2 && own.instances[0].v3_checksum_as_v2);
     assert!(!config(&instance("DEFAULT", 1, "192.0.2.1", "")).instances[0].v3_checksum_as_v2);
 }
+
+#[test]
+fn track_src_ip_needs_a_configured_source() {
+    let tracked = config(&instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    unicast_src_ip 192.0.2.10\n    track_src_ip\n",
+    ));
+    assert!(tracked.instances[0].track_src_ip);
+    // keepalived vrrp.c vrrp_complete_instance() clears it without a source address.
+    let alone = instance("VI01", 1, "192.0.2.1", "    track_src_ip\n");
+    let loaded = parse_str(&alone, Path::new("t.conf")).unwrap();
+    let warnings: Vec<_> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        ["t.conf:7: track_src_ip in vrrp_instance VI01 without unicast_src_ip: no effect"]
+    );
+    assert!(!loaded.config.instances[0].track_src_ip);
+}
