@@ -33,6 +33,10 @@ pub const PEER_V6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2);
 pub const VIP_V6_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100);
 pub const VIP_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
 pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// Another group, as keepalived's `vrrp_mcast_group4` / `vrrp_mcast_group6` or `mcast_dst_ip`
+/// name one.
+pub const CUSTOM_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 99);
+pub const CUSTOM_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x99);
 
 pub const ROUTER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 pub const OTHER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x03];
@@ -53,6 +57,10 @@ pub const VRID_V2_PASS: u8 = 12;
 pub const PASSWORD: [u8; 8] = *b"s3cret\0\0";
 pub const PEER_MIN_TTL: u8 = 250;
 pub const PEER_MAX_TTL: u8 = 253;
+/// Multicast on [`CUSTOM_GROUP_V4`] / [`CUSTOM_GROUP_V6`] (the other multicast instances are
+/// on the standard groups, as the daemon configures them).
+pub const VRID_CUSTOM_GROUP: u8 = 13;
+pub const VRID_CUSTOM_GROUP_V6: u8 = 14;
 pub const VRID_UNCONFIGURED: u8 = 99;
 /// The VLAN with instances of its own: `VRID_V3` and `VRID_V6` again, as on `eth0.10`.
 pub const VLAN: u16 = 10;
@@ -84,18 +92,26 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
     full_table.push(peer(PEER_V4, 0));
     let routed_peer =
         Peer { ttl_limited: 1, min_ttl: PEER_MIN_TTL, max_ttl: PEER_MAX_TTL, ..peer(PEER_V4, 0) };
+    let standard_v4 = address_key(IpAddr::V4(GROUP_V4));
+    let standard_v6 = address_key(IpAddr::V6(GROUP_V6));
+    let custom_v4 = address_key(IpAddr::V4(CUSTOM_GROUP_V4));
+    let custom_v6 = address_key(IpAddr::V6(CUSTOM_GROUP_V6));
+    let unicast = [0; 16];
     let mut instances: Vec<Instance> = [
-        (VRID_V2, FAMILY_IPV4, 2, vec![]),
-        (VRID_V3, FAMILY_IPV4, 3, vec![]),
-        (VRID_V6, FAMILY_IPV6, 3, vec![]),
-        (VRID_PEERS, FAMILY_IPV4, 3, full_table),
-        (VRID_PINNED, FAMILY_IPV4, 3, vec![peer(PEER_V4, 1)]),
-        (VRID_TTL_LIMITED, FAMILY_IPV4, 3, vec![routed_peer]),
+        (VRID_V2, FAMILY_IPV4, 2, standard_v4, vec![]),
+        (VRID_V3, FAMILY_IPV4, 3, standard_v4, vec![]),
+        (VRID_V6, FAMILY_IPV6, 3, standard_v6, vec![]),
+        (VRID_CUSTOM_GROUP, FAMILY_IPV4, 3, custom_v4, vec![]),
+        (VRID_CUSTOM_GROUP_V6, FAMILY_IPV6, 3, custom_v6, vec![]),
+        (VRID_PEERS, FAMILY_IPV4, 3, unicast, full_table),
+        (VRID_PINNED, FAMILY_IPV4, 3, unicast, vec![peer(PEER_V4, 1)]),
+        (VRID_TTL_LIMITED, FAMILY_IPV4, 3, unicast, vec![routed_peer]),
     ]
     .into_iter()
-    .map(|(vrid, family, version, peers)| {
+    .map(|(vrid, family, version, group, peers)| {
         // `peer_count` is set by `XdpDatapath::set_instance` from the peers given.
-        let config = InstanceConfig { version, flags: extra_flags, ..InstanceConfig::default() };
+        let config =
+            InstanceConfig { version, flags: extra_flags, group, ..InstanceConfig::default() };
         (InstanceKey::new(IFINDEX, vrid, family), config, peers)
     })
     .collect();
@@ -104,12 +120,16 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
         flags: extra_flags,
         auth_type: V2Auth::TYPE_PASS,
         auth_data: PASSWORD,
+        group: standard_v4,
         ..InstanceConfig::default()
     };
     instances.push((InstanceKey::new(IFINDEX, VRID_V2_PASS, FAMILY_IPV4), password, vec![]));
     // The same VRIDs on VLAN 10: other instances, which the untagged ones never hear.
-    let v3 = InstanceConfig { version: 3, flags: extra_flags, ..InstanceConfig::default() };
-    for (vrid, family) in [(VRID_V3, FAMILY_IPV4), (VRID_V6, FAMILY_IPV6)] {
+    for (vrid, family, group) in
+        [(VRID_V3, FAMILY_IPV4, standard_v4), (VRID_V6, FAMILY_IPV6, standard_v6)]
+    {
+        let v3 =
+            InstanceConfig { version: 3, flags: extra_flags, group, ..InstanceConfig::default() };
         instances.push((InstanceKey::tagged(IFINDEX, VLAN, vrid, family), v3, vec![]));
     }
     instances
@@ -183,6 +203,24 @@ impl Advert {
         }
     }
 
+    /// To the instance on [`CUSTOM_GROUP_V4`].
+    pub fn custom_group() -> Self {
+        Self {
+            vrid: VRID_CUSTOM_GROUP,
+            destination: IpAddr::V4(CUSTOM_GROUP_V4),
+            ..Self::v3_ipv4()
+        }
+    }
+
+    /// To the instance on [`CUSTOM_GROUP_V6`].
+    pub fn custom_group_v6() -> Self {
+        Self {
+            vrid: VRID_CUSTOM_GROUP_V6,
+            destination: IpAddr::V6(CUSTOM_GROUP_V6),
+            ..Self::v3_ipv6()
+        }
+    }
+
     fn advertisement(&self) -> Advertisement {
         Advertisement::new(
             self.version,
@@ -202,7 +240,10 @@ impl Advert {
             .encode_ip_packet(self.source, self.destination, self.checksum)
             .expect("source and destination match the addresses' family");
         let (ethertype, destination_mac) = match self.destination {
-            IpAddr::V4(group) if group.is_multicast() => (ETH_P_IP, frames::VRRP_MULTICAST_MAC),
+            IpAddr::V4(group) if group.is_multicast() => {
+                let octets = group.octets();
+                (ETH_P_IP, [0x01, 0x00, 0x5e, octets[1] & 0x7f, octets[2], octets[3]])
+            }
             IpAddr::V6(group) if group.is_multicast() => {
                 let octets = group.octets();
                 (ETH_P_IPV6, [0x33, 0x33, octets[12], octets[13], octets[14], octets[15]])
@@ -387,6 +428,8 @@ pub fn valid() -> Vec<Case> {
             "VRRPv3/IPv4 priority-tagged (802.1Q VLAN 0): untagged",
             Advert { tags: vec![Tag { tpid: ETH_P_8021Q, vid: 0 }], ..Advert::v3_ipv4() },
         ),
+        ("VRRPv3/IPv4 to an instance's own group (224.0.0.99)", Advert::custom_group()),
+        ("VRRPv3/IPv6 to an instance's own group (ff02::99)", Advert::custom_group_v6()),
         ("VRRPv3/IPv4 unicast from a listed peer", unicast(VRID_PEERS)),
         ("VRRPv3/IPv4 unicast from a pinned peer with its MAC", unicast(VRID_PINNED)),
         (
@@ -688,6 +731,36 @@ pub fn unclaimed() -> Vec<Case> {
         ("VRRPv3/IPv6 in 802.1ad + 802.1Q", Advert { tags: qinq, ..Advert::v3_ipv6() }),
     ];
     cases.extend(tagged.into_iter().map(|(name, advert)| Case {
+        name,
+        frame: advert.frame(),
+        expect: Expect::Passed(Counter::UnknownVrid),
+    }));
+    // keepalived vrrp.c open_vrrp_read_socket(): a multicast instance hears its own group only
+    // (its socket is bound to it), so another group's speaker, or a unicast sender, with the
+    // same VRID is another router's business.
+    let to_group: [(&'static str, Advert); 5] = [
+        (
+            "VRRPv3/IPv4 to 224.0.0.18 for an instance on 224.0.0.99",
+            Advert { destination: IpAddr::V4(GROUP_V4), ..Advert::custom_group() },
+        ),
+        (
+            "VRRPv3/IPv4 to 224.0.0.99 for an instance on 224.0.0.18",
+            Advert { destination: IpAddr::V4(CUSTOM_GROUP_V4), ..Advert::v3_ipv4() },
+        ),
+        (
+            "VRRPv3/IPv6 to ff02::12 for an instance on ff02::99",
+            Advert { destination: IpAddr::V6(GROUP_V6), ..Advert::custom_group_v6() },
+        ),
+        (
+            "VRRPv3/IPv4 unicast to a multicast instance",
+            Advert { destination: IpAddr::V4(ROUTER_V4), ..Advert::v3_ipv4() },
+        ),
+        (
+            "VRRPv2 unicast to a multicast instance",
+            Advert { destination: IpAddr::V4(ROUTER_V4), ..Advert::v2() },
+        ),
+    ];
+    cases.extend(to_group.into_iter().map(|(name, advert)| Case {
         name,
         frame: advert.frame(),
         expect: Expect::Passed(Counter::UnknownVrid),

@@ -48,7 +48,14 @@ pub enum Family {
 pub enum Cast {
     Unicast,
     Multicast,
+    /// Multicast on another group than the standard ones, named on both nodes in global_defs
+    /// ([`CUSTOM_GROUP_V4`], [`CUSTOM_GROUP_V6`]): keepalived binds its socket to that group
+    /// (vrrp.c open_vrrp_read_socket()), so each side hears the other only if both use it.
+    CustomGroup,
 }
+
+pub const CUSTOM_GROUP_V4: &str = "224.0.0.99";
+pub const CUSTOM_GROUP_V6: &str = "ff02::99";
 
 #[derive(Clone, Copy, Debug)]
 pub enum Datapath {
@@ -97,7 +104,13 @@ impl Cell {
             Cast::Unicast => {
                 format!("    unicast_src_ip {own}\n    unicast_peer {{\n        {peer}\n    }}\n")
             }
-            Cast::Multicast => String::new(),
+            Cast::Multicast | Cast::CustomGroup => String::new(),
+        };
+        let groups = match self.cast {
+            Cast::CustomGroup => format!(
+                "    vrrp_mcast_group4 {CUSTOM_GROUP_V4}\n    vrrp_mcast_group6 {CUSTOM_GROUP_V6}\n"
+            ),
+            Cast::Unicast | Cast::Multicast => String::new(),
         };
         // RFC 9568 §5.2.9: an IPv6 advertisement's first address is link-local.
         let addresses = match self.family {
@@ -105,7 +118,7 @@ impl Cell {
             Family::Ipv6 => format!("        fe80::{VRID}/64\n        {VIP_V6}/64\n"),
         };
         format!(
-            "global_defs {{\n    vrrp_version 3\n}}\n\nvrrp_instance VI_MATRIX {{\n    \
+            "global_defs {{\n    vrrp_version 3\n{groups}}}\n\nvrrp_instance VI_MATRIX {{\n    \
              interface ens3\n    virtual_router_id {VRID}\n    state BACKUP\n    \
              priority {}\n    advert_int 1\n{unicast}    virtual_ipaddress {{\n\
              {addresses}    }}\n}}\n",
@@ -158,8 +171,14 @@ impl Cell {
 
     /// Runs the cell's three steps; panics with both daemons' logs at the first one that fails.
     pub fn run(self) {
-        if let (Peer::Frr, Cast::Unicast) = (self.peer, self.cast) {
-            panic!("FRR's vrrpd has no unicast mode: {self:?} is not a cell");
+        match (self.peer, self.cast) {
+            (Peer::Frr, Cast::Unicast) => {
+                panic!("FRR's vrrpd has no unicast mode: {self:?} is not a cell")
+            }
+            (Peer::Frr, Cast::CustomGroup) => {
+                panic!("FRR's vrrpd sends to the standard groups only: {self:?} is not a cell")
+            }
+            _ => (),
         }
         let mut pair = Pair::new(self);
         let backup = 3 - self.master;

@@ -4,7 +4,8 @@
 //!
 //! The decoder gets what the kernel's stack would hand it: the link layer is stripped here (two
 //! VLAN tags at most, as in the program), `decode_ip_packet` runs, and the configuration checks
-//! the program makes after decoding (VRID known, version, TTL 255 for a multicast instance,
+//! the program makes after decoding (VRID known, a multicast instance's group as destination,
+//! version, TTL 255 for a multicast instance,
 //! peer, the peer's TTL limits, pinned MAC, VRRPv2 authentication) are applied to the decoded
 //! advertisement against the same corpus configuration. A valid verdict also compares what the
 //! kernel recorded with what the decoder read.
@@ -20,8 +21,10 @@ use vrrp_common::{
 use vrrp_proto::{decode_ip_packet, DecodeError, Family, ReceiveChecks, Received, V2Auth};
 use vrrp_tests::{
     corpus::{
-        self, Expect, Layout, OTHER_PEER_V4, PEER_V4, STRANGER_MAC, STRANGER_V4, VRID_PEERS,
-        VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED, VRID_V2, VRID_V2_PASS, VRID_V3, VRID_V6,
+        self, Expect, Layout, CUSTOM_GROUP_V4, CUSTOM_GROUP_V6, GROUP_V4, GROUP_V6, OTHER_PEER_V4,
+        PEER_V4, PEER_V6, ROUTER_V4, STRANGER_MAC, STRANGER_V4, VRID_CUSTOM_GROUP,
+        VRID_CUSTOM_GROUP_V6, VRID_PEERS, VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED,
+        VRID_V2, VRID_V2_PASS, VRID_V3, VRID_V6,
     },
     frames::{self, PEER_MAC},
     require_root,
@@ -133,6 +136,11 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     else {
         return (Verdict::Passed(Counter::UnknownVrid), None);
     };
+    // keepalived vrrp.c open_vrrp_read_socket(): a multicast instance hears its group only.
+    let destination = corpus::address_key(received.ip.destination);
+    if peers.is_empty() && config.group != [0; 16] && config.group != destination {
+        return (Verdict::Passed(Counter::UnknownVrid), None);
+    }
     if config.version != advertisement.version().number() {
         return (Verdict::Drop(Counter::VersionMismatch), None);
     }
@@ -202,7 +210,7 @@ fn record_differences(rig: &Rig, frame: &[u8], received: &Received) -> Option<St
 fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form: u8) {
     let message = layout.message;
     let (any, other) = (rng.byte(), rng.byte());
-    match rng.below(9) {
+    match rng.below(10) {
         0 => frame[message] = (rng.below(16) as u8) << 4 | (frame[message] & 0x0f),
         1 => frame[message] = (frame[message] & 0xf0) | rng.below(16) as u8,
         2 => {
@@ -214,6 +222,8 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
                 VRID_PINNED,
                 VRID_TTL_LIMITED,
                 VRID_V2_PASS,
+                VRID_CUSTOM_GROUP,
+                VRID_CUSTOM_GROUP_V6,
                 VRID_UNCONFIGURED,
             ];
             frame[message + 1] = if rng.one_in(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
@@ -231,6 +241,15 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
         // The prefix of the first IPv6 address: link-local or not.
         6 => frame[message + 8 + rng.below(2)] ^= 1 << rng.below(8),
         7 => frame[6..12].copy_from_slice(&rng.pick(&[PEER_MAC, STRANGER_MAC, [any; 6]])),
+        // The destination: the standard group, another group, or unicast.
+        8 if layout.family == FAMILY_IPV4 => {
+            let destination = rng.pick(&[GROUP_V4, CUSTOM_GROUP_V4, ROUTER_V4]);
+            frame[layout.ip + 16..layout.ip + 20].copy_from_slice(&destination.octets());
+        }
+        8 => {
+            let destination = rng.pick(&[GROUP_V6, CUSTOM_GROUP_V6, PEER_V6]);
+            frame[layout.ip + 24..layout.ip + 40].copy_from_slice(&destination.octets());
+        }
         // The last byte of the message: a VRRPv2 password, or an address.
         _ => frame[message + layout.message_len - 1] ^= 1 << rng.below(8),
     }

@@ -169,6 +169,9 @@ pub struct InstanceConfig {
     pub _pad: [u8; 4],
     /// VRRPv2 password (Auth Type 1), compared whole; unread otherwise.
     pub auth_data: [u8; 8],
+    /// A multicast instance's group (as [`address_bytes`] stores it): advertisements to another
+    /// destination are not its own. All zeros: any destination (a unicast instance).
+    pub group: [u8; 16],
 }
 
 /// A unicast peer of an instance, with an optional pinned MAC and TTL limits.
@@ -307,10 +310,10 @@ mod tests {
     #[test]
     fn layouts_have_no_implicit_padding() {
         assert_eq!(size_of::<InstanceKey>(), 8);
-        assert_eq!(size_of::<InstanceConfig>(), 16);
+        assert_eq!(size_of::<InstanceConfig>(), 32);
         assert_eq!(size_of::<Peer>(), 28);
         assert_eq!(size_of::<InstanceRecord>(), 48);
-        assert_eq!(size_of::<InstanceState>(), 72 + 28 * MAX_UNICAST_PEERS);
+        assert_eq!(size_of::<InstanceState>(), 88 + 28 * MAX_UNICAST_PEERS);
         assert_eq!(size_of::<AdvertEvent>(), 48);
     }
 }

@@ -52,6 +52,7 @@ pub(crate) struct GlobalDraft {
     pub strict: bool,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
+    pub v3_checksum_as_v2: bool,
     pub mcast_group4: Option<Ipv4Addr>,
     pub mcast_group6: Option<Ipv6Addr>,
     /// `notify_fifo` and `vrrp_notify_fifo`, each with its `*_script`.
@@ -88,6 +89,8 @@ pub(crate) struct InstanceDraft {
     /// `strict_mode`; unset, `vrrp_strict` decides.
     pub strict: Option<bool>,
     pub source_ip: Option<Located<IpAddr>>,
+    /// `mcast_dst_ip`: the instance's own multicast group.
+    pub mcast_dst_ip: Option<Located<IpAddr>>,
     pub unicast_peers: Vec<Located<UnicastPeer>>,
     pub unicast_ttl: Option<Located<u8>>,
     pub check_unicast_src: bool,
@@ -103,6 +106,9 @@ pub(crate) struct InstanceDraft {
     pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
     pub dont_track_primary: bool,
+    pub v3_checksum_as_v2: Option<bool>,
+    /// `track_src_ip`: the keyword, for a warning without `unicast_src_ip`.
+    pub track_src_ip: Option<Word>,
     pub lower_prio_no_advert: Option<Located<bool>>,
     pub higher_prio_send_advert: Option<Located<bool>>,
     pub unicast_fault_no_peer: Option<Word>,
@@ -128,6 +134,7 @@ impl InstanceDraft {
             accept: None,
             strict: None,
             source_ip: None,
+            mcast_dst_ip: None,
             unicast_peers: Vec::new(),
             unicast_ttl: None,
             check_unicast_src: false,
@@ -143,6 +150,8 @@ impl InstanceDraft {
             notify_priority_changes: None,
             garp: GarpDraft::default(),
             dont_track_primary: false,
+            v3_checksum_as_v2: None,
+            track_src_ip: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             unicast_fault_no_peer: None,

@@ -208,6 +208,8 @@ impl Grammar<'_> {
             "vrrp_strict" => global.strict = self.flag(node),
             "vrrp_check_unicast_src" => global.check_unicast_src = self.flag(node),
             "vrrp_skip_check_adv_addr" => global.skip_check_adv_addr = self.flag(node),
+            // keepalived global_parser.c v3_checksum_as_v2(): a flag, the instances' default.
+            "v3_checksum_as_v2" => global.v3_checksum_as_v2 = self.flag(node),
             "notify_fifo" => self.fifo(&mut global.notify_fifo, node),
             "vrrp_notify_fifo" => self.fifo(&mut global.vrrp_notify_fifo, node),
             "notify_fifo_script" => self.fifo_script(&mut global.notify_fifo, node),
@@ -228,13 +230,21 @@ impl Grammar<'_> {
                 global.fifo_write_states_on_reload = self.flag(node)
             }
             "vrrp_mcast_group4" => {
+                // keepalived global_parser.c vrrp_mcast_group4_handler(): IPv4, multicast.
                 global.mcast_group4 = self.value(node, |text| {
-                    text.parse().map_err(|_| "expected an IPv4 multicast address".to_string())
+                    text.parse::<std::net::Ipv4Addr>()
+                        .ok()
+                        .filter(std::net::Ipv4Addr::is_multicast)
+                        .ok_or_else(|| "expected an IPv4 multicast address".to_string())
                 });
             }
             "vrrp_mcast_group6" => {
+                // keepalived global_parser.c vrrp_mcast_group6_handler(): IPv6, multicast.
                 global.mcast_group6 = self.value(node, |text| {
-                    text.parse().map_err(|_| "expected an IPv6 multicast address".to_string())
+                    text.parse::<std::net::Ipv6Addr>()
+                        .ok()
+                        .filter(std::net::Ipv6Addr::is_multicast)
+                        .ok_or_else(|| "expected an IPv6 multicast address".to_string())
                 });
             }
             _ => {
@@ -305,6 +315,9 @@ impl Grammar<'_> {
                     instance.unicast_peers.extend(self.unicast_peer(entry));
                 }
             }
+            // keepalived vrrp_parser.c vrrp_mcast_dstip_handler(): an IPv4 multicast or an IPv6
+            // link-local multicast address (the family is checked against the instance's).
+            "mcast_dst_ip" => instance.mcast_dst_ip = self.located(node, values::mcast_dst_ip),
             "unicast_ttl" => {
                 instance.unicast_ttl = self.located(node, |text| values::byte(text, 0, 255))
             }
@@ -334,6 +347,14 @@ impl Grammar<'_> {
             "track_file" => self.track_files(&mut instance.track_files, node),
             "track_process" => self.track_processes(&mut instance.track_processes, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
+            // keepalived vrrp_parser.c v3_checksum_as_v2(): on, or the `<BOOL>` given.
+            "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = Some(self.flag(node)),
+            // keepalived vrrp_parser.c vrrp_track_srcip_handler(): a flag.
+            "track_src_ip" => {
+                self.no_block(node);
+                self.extra_args(node, &node.args);
+                instance.track_src_ip = Some(node.keyword.clone());
+            }
             "lower_prio_no_advert" => {
                 let value = self.flag(node);
                 instance.lower_prio_no_advert = Some(Located { value, at: node.keyword.clone() });

@@ -160,13 +160,18 @@ const UNICAST: &str =
 const PASS: &str =
     "tests/tests/keepalived_receive_rules.rs::auth_pass_keepalived_master_vrrpd_backup";
 const AH: &str = "tests/tests/keepalived_ah.rs::ah_keepalived_master_vrrpd_backup";
+const MCAST_GROUP: &str =
+    "tests/tests/keepalived_mcast_group.rs::ipv4_custom_group_xdp_keepalived_master";
+const MCAST_DST_IP: &str =
+    "vrrp-config/tests/validation.rs::multicast_groups_are_checked_and_chosen_per_instance";
+const CHECKSUM_AS_V2: &str =
+    "tests/tests/checksum_as_v2.rs::a_backup_hears_the_masters_checksum_without_pseudo_header";
+const TRACK_SRC_IP: &str =
+    "tests/tests/track_src_ip.rs::losing_the_unicast_src_ip_is_a_fault_and_the_vip_moves";
 const TTL_LIMITS: &str = "tests/tests/xdp_differential.rs::\
                           the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations";
 
 // Effects shared by several keywords.
-const MCAST_GROUP: &str = "advertisements go to the standard group (224.0.0.18 / ff02::12): peers \
-                           listening on another group do not hear this node, and both become \
-                           master";
 const VMAC: &str = "the virtual addresses go on the interface itself, answered with its own MAC, \
                     not on a macvlan with the virtual MAC 00-00-5e-00-01-VRID: switches, hosts \
                     and filters that rely on the virtual MAC (and anything using the vrrp.VRID \
@@ -287,8 +292,8 @@ pub const KEYWORDS: &[Keyword] = &[
     // global_defs (global_parser.c init_global_keywords()): VRRP's keywords.
     acted("router_id", GlobalDefs, "vrrp-config/tests/validation.rs::comments_quotes_and_brace_placement"),
     acted("vrrp_version", GlobalDefs, "vrrp-config/tests/validation.rs::ipv6_instances_run_version_3"),
-    refused("vrrp_mcast_group4", GlobalDefs, MCAST_GROUP),
-    refused("vrrp_mcast_group6", GlobalDefs, MCAST_GROUP),
+    acted("vrrp_mcast_group4", GlobalDefs, MCAST_GROUP),
+    acted("vrrp_mcast_group6", GlobalDefs, MCAST_GROUP),
     acted("vrrp_garp_master_delay", GlobalDefs, ANNOUNCEMENTS),
     acted("vrrp_garp_master_repeat", GlobalDefs, ANNOUNCEMENTS),
     acted("vrrp_garp_master_refresh", GlobalDefs, ANNOUNCEMENTS),
@@ -402,12 +407,7 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "harmless: the kernel's IGMP behaviour is left as it is",
     ),
-    refused(
-        "v3_checksum_as_v2",
-        GlobalDefs,
-        "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
-         for version 2 reject this node's advertisements, and both become master",
-    ),
+    acted("v3_checksum_as_v2", GlobalDefs, CHECKSUM_AS_V2),
     ignored("process_names", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
     ignored("process_name", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
     ignored("vrrp_process_name", GlobalDefs, "harmless: vrrpd's process is named vrrpd"),
@@ -517,8 +517,8 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrrp-node/tests/node_lan.rs::nodes_hold_their_invariants_over_many_seeds",
     ),
     acted("unicast_src_ip", Instance, UNICAST),
-    refused("mcast_dst_ip", Instance, MCAST_GROUP),
-    refused("track_src_ip", Instance, NOT_TRACKED),
+    acted("mcast_dst_ip", Instance, MCAST_DST_IP),
+    acted("track_src_ip", Instance, TRACK_SRC_IP),
     acted(
         "virtual_router_id",
         Instance,
@@ -559,12 +559,7 @@ pub const KEYWORDS: &[Keyword] = &[
         Instance,
         "link state is read from netlink events, not by polling",
     ),
-    refused(
-        "v3_checksum_as_v2",
-        Instance,
-        "VRRPv3 IPv4 checksums include the pseudo-header (RFC 9568): peers computing them as \
-         for version 2 reject this node's advertisements, and both become master",
-    ),
+    acted("v3_checksum_as_v2", Instance, CHECKSUM_AS_V2),
     acted("virtual_routes", Instance, ROUTES_LAB),
     acted("virtual_rules", Instance, ROUTES_LAB),
     acted("accept", Instance, ACCEPT_LAB),

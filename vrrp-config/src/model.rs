@@ -88,6 +88,8 @@ pub struct Global {
     pub check_unicast_src: bool,
     /// `vrrp_skip_check_adv_addr`.
     pub skip_check_adv_addr: bool,
+    /// `v3_checksum_as_v2`: the instances' default.
+    pub v3_checksum_as_v2: bool,
     /// `vrrp_mcast_group4` (default 224.0.0.18).
     pub mcast_group4: Ipv4Addr,
     /// `vrrp_mcast_group6` (default ff02::12).
@@ -180,6 +182,9 @@ pub struct Instance {
     pub accept: bool,
     /// `unicast_src_ip` / `mcast_src_ip`: source of adverts (default: the interface's primary).
     pub source_ip: Option<IpAddr>,
+    /// The multicast group advertisements go to and are heard on: `mcast_dst_ip`, else the
+    /// global `vrrp_mcast_group4` / `vrrp_mcast_group6`. `None` for a unicast instance.
+    pub mcast_group: Option<IpAddr>,
     /// `unicast_peer { ... }`: adverts go to these instead of the multicast group when not empty.
     pub unicast_peers: Vec<UnicastPeer>,
     /// `unicast_ttl`: TTL / hop limit of unicast advertisements (default: 255 over IPv4, the
@@ -208,6 +213,14 @@ pub struct Instance {
     /// `dont_track_primary`: its own interface going down does not put it in FAULT
     /// (keepalived vrrp.c add_vrrp_to_interface() with VRRP_NOT_TRACK_IF).
     pub dont_track_primary: bool,
+    /// `v3_checksum_as_v2` (else the global one): VRRPv3 over IPv4 is sent with the checksum
+    /// over the message alone, without the IPv4 pseudo-header (keepalived vrrp.c
+    /// vrrp_build_vrrp_v3() with VRRP_FLAG_V3_CHECKSUM_AS_V2).
+    pub v3_checksum_as_v2: bool,
+    /// `track_src_ip` (with `unicast_src_ip` / `mcast_src_ip`): the instance is in FAULT while
+    /// its interface does not hold that address (keepalived keepalived_netlink.c
+    /// netlink_if_address_filter() with VRRP_FLAG_TRACK_SADDR).
+    pub track_src_ip: bool,
     /// `lower_prio_no_advert` (else the global `vrrp_lower_prio_no_advert`; always on with
     /// `vrrp_strict`): as master, a lower priority heard is not answered with an advertisement.
     pub lower_prio_no_advert: bool,

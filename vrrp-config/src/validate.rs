@@ -125,6 +125,7 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         strict: draft.strict,
         check_unicast_src: draft.check_unicast_src,
         skip_check_adv_addr: draft.skip_check_adv_addr,
+        v3_checksum_as_v2: draft.v3_checksum_as_v2,
         mcast_group4: draft.mcast_group4.unwrap_or(Ipv4Addr::new(224, 0, 0, 18)),
         mcast_group6: draft.mcast_group6.unwrap_or(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
         notify_fifos: [
@@ -501,6 +502,19 @@ fn resolve_instance(
         }
         None => false,
     };
+    let mcast_group = mcast_group(&draft, family, global, report);
+    // keepalived vrrp.c vrrp_complete_instance(): "Clear track_saddr if no saddr specified".
+    let track_src_ip = match (&draft.track_src_ip, &draft.source_ip) {
+        (Some(word), None) => {
+            let message = format!(
+                "track_src_ip in vrrp_instance {} without unicast_src_ip: no effect",
+                name.text
+            );
+            report.warn(&word.span, message);
+            false
+        }
+        (tracked, _) => tracked.is_some(),
+    };
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -517,6 +531,7 @@ fn resolve_instance(
         preempt_delay,
         accept: accept_mode(draft.accept, strict, priority, version, name, report),
         source_ip: draft.source_ip.map(|source| source.value),
+        mcast_group,
         unicast_peers,
         unicast_ttl,
         check_unicast_src: draft.check_unicast_src || global.check_unicast_src || ttl_checked,
@@ -539,6 +554,9 @@ fn resolve_instance(
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
         dont_track_primary: draft.dont_track_primary,
+        // keepalived vrrp_data.c alloc_vrrp(): the global setting, unless the instance says.
+        v3_checksum_as_v2: draft.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
+        track_src_ip,
         lower_prio_no_advert,
         higher_prio_send_advert,
         unicast_fault_no_peer,
@@ -701,6 +719,32 @@ fn check_first_link_local(draft: &InstanceDraft, strict: bool, report: &mut Repo
     }
 }
 
+/// The group a multicast instance sends to and hears on. keepalived vrrp.c
+/// vrrp_complete_instance(): `mcast_dst_ip`, else the global group of the family; a unicast
+/// instance ignores `mcast_dst_ip`, with a warning.
+fn mcast_group(
+    draft: &InstanceDraft,
+    family: Family,
+    global: &Global,
+    report: &mut Report,
+) -> Option<IpAddr> {
+    if !draft.unicast_peers.is_empty() {
+        if let Some(group) = &draft.mcast_dst_ip {
+            let message = format!(
+                "mcast_dst_ip in vrrp_instance {} has unicast peers: ignored",
+                draft.name.text
+            );
+            report.warn_at(&group.at.span, message);
+        }
+        return None;
+    }
+    let configured = draft.mcast_dst_ip.as_ref().map(|group| group.value);
+    Some(configured.filter(|group| Family::of(group) == family).unwrap_or(match family {
+        Family::Ipv4 => global.mcast_group4.into(),
+        Family::Ipv6 => global.mcast_group6.into(),
+    }))
+}
+
 /// The family of the advertised addresses; every address-like setting must agree with it.
 /// keepalived allows mixed families only in `virtual_ipaddress_excluded`.
 fn instance_family(draft: &InstanceDraft, report: &mut Report) -> Family {
@@ -737,6 +781,9 @@ fn instance_family(draft: &InstanceDraft, report: &mut Report) -> Family {
     }
     if let Some(source) = &draft.source_ip {
         check("unicast_src_ip", &source.at, Family::of(&source.value));
+    }
+    if let Some(group) = &draft.mcast_dst_ip {
+        check("mcast_dst_ip", &group.at, Family::of(&group.value));
     }
     for peer in &draft.unicast_peers {
         check("unicast_peer", &peer.at, Family::of(&peer.value.address));

@@ -74,6 +74,19 @@ pub(crate) fn ip(text: &str) -> Parsed<IpAddr> {
     text.parse().map_err(|_| "expected an IPv4 or IPv6 address".to_string())
 }
 
+/// `mcast_dst_ip`: an IPv4 multicast address, or an IPv6 link-local multicast one (ffX2::/16,
+/// keepalived's IN6_IS_ADDR_MC_LINKLOCAL()).
+pub(crate) fn mcast_dst_ip(text: &str) -> Parsed<IpAddr> {
+    match ip(text)? {
+        IpAddr::V4(v4) if v4.is_multicast() => Ok(v4.into()),
+        IpAddr::V6(v6) if v6.is_multicast() && v6.segments()[0] & 0xff0f == 0xff02 => Ok(v6.into()),
+        IpAddr::V4(_) => Err("expected an IPv4 multicast address".to_string()),
+        IpAddr::V6(_) => {
+            Err("expected an IPv6 link-local multicast address (ff02::/16)".to_string())
+        }
+    }
+}
+
 /// An address where keepalived also takes `ADDR/MASK` or `ADDR-RANGE` and keeps only `ADDR`
 /// (lib/utils.c inet_stosockaddr(): "remove range and mask stuff"); true when something was
 /// left out.

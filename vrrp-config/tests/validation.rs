@@ -1044,3 +1044,102 @@ fn track_processes_with_keepaliveds_defaults() {
         ]
     );
 }
+
+#[test]
+fn multicast_groups_are_checked_and_chosen_per_instance() {
+    let groups =
+        "global_defs {\n    vrrp_mcast_group4 224.0.0.99\n    vrrp_mcast_group6 ff02::99\n}\n";
+    let text = format!(
+        "{groups}{}{}{}{}",
+        instance("V4", 1, "192.0.2.1", ""),
+        instance("V6", 2, "fe80::1", ""),
+        instance("OWN", 3, "192.0.2.3", "    mcast_dst_ip 224.0.0.100\n"),
+        instance("UNICAST", 4, "192.0.2.4", "    unicast_peer {\n        192.0.2.2\n    }\n"),
+    );
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    let chosen: Vec<_> = loaded.config.instances.iter().map(|i| i.mcast_group).collect();
+    assert_eq!(
+        chosen,
+        [Some(ip("224.0.0.99")), Some(ip("ff02::99")), Some(ip("224.0.0.100")), None]
+    );
+    // keepalived vrrp.c vrrp_complete_instance(): a unicast instance ignores mcast_dst_ip.
+    let unicast = instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    mcast_dst_ip 224.0.0.100\n    unicast_peer {\n        192.0.2.2\n    }\n",
+    );
+    let loaded = parse_str(&unicast, Path::new("t.conf")).unwrap();
+    let warnings: Vec<_> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        ["t.conf:7:18: mcast_dst_ip in vrrp_instance VI01 has unicast peers: ignored"]
+    );
+    assert_eq!(loaded.config.instances[0].mcast_group, None);
+
+    // Not multicast, or not the family: errors at the value.
+    assert_eq!(
+        errors(&format!(
+            "global_defs {{\n    vrrp_mcast_group4 192.0.2.9\n}}\n{}",
+            instance("V", 1, "192.0.2.1", "")
+        )),
+        ["t.conf:2:23: invalid vrrp_mcast_group4 \"192.0.2.9\": expected an IPv4 multicast address"]
+    );
+    assert_eq!(
+        errors(&format!(
+            "global_defs {{\n    vrrp_mcast_group6 224.0.0.99\n}}\n{}",
+            instance("V", 1, "192.0.2.1", "")
+        )),
+        ["t.conf:2:23: invalid vrrp_mcast_group6 \"224.0.0.99\": expected an IPv6 multicast address"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    mcast_dst_ip 192.0.2.9\n")),
+        ["t.conf:7:18: invalid mcast_dst_ip \"192.0.2.9\": expected an IPv4 multicast address"]
+    );
+    // keepalived IN6_IS_ADDR_MC_LINKLOCAL(): an IPv6 group must be link-local scope.
+    assert_eq!(
+        errors(&instance("VI01", 1, "fe80::1", "    mcast_dst_ip ff05::12\n")),
+        ["t.conf:7:18: invalid mcast_dst_ip \"ff05::12\": expected an IPv6 link-local multicast address (ff02::/16)"]
+    );
+    assert_eq!(
+        errors(&instance("VI01", 1, "192.0.2.1", "    mcast_dst_ip ff02::12\n")),
+        ["t.conf:7:18: mcast_dst_ip \"ff02::12\" is IPv6 but vrrp_instance VI01 is IPv4 (its first virtual_ipaddress)"]
+    );
+}
+
+#[test]
+fn v3_checksum_as_v2_is_global_with_an_instance_override() {
+    let text = format!(
+        "global_defs {{\n    v3_checksum_as_v2\n}}\n{}{}",
+        instance("GLOBAL", 1, "192.0.2.1", ""),
+        instance("OFF", 2, "192.0.2.2", "    v3_checksum_as_v2 false\n"),
+    );
+    let both = config(&text);
+    assert!(both.global.v3_checksum_as_v2);
+    let chosen: Vec<_> = both.instances.iter().map(|i| i.v3_checksum_as_v2).collect();
+    assert_eq!(chosen, [true, false]);
+    // keepalived vrrp_parser.c v3_checksum_as_v2(): on when written without a value.
+    let own = config(&instance("ON", 1, "192.0.2.1", "    v3_checksum_as_v2\n"));
+    assert!(!own.global.v3_checksum_as_v2 && own.instances[0].v3_checksum_as_v2);
+    assert!(!config(&instance("DEFAULT", 1, "192.0.2.1", "")).instances[0].v3_checksum_as_v2);
+}
+
+#[test]
+fn track_src_ip_needs_a_configured_source() {
+    let tracked = config(&instance(
+        "VI01",
+        1,
+        "192.0.2.1",
+        "    unicast_src_ip 192.0.2.10\n    track_src_ip\n",
+    ));
+    assert!(tracked.instances[0].track_src_ip);
+    // keepalived vrrp.c vrrp_complete_instance() clears it without a source address.
+    let alone = instance("VI01", 1, "192.0.2.1", "    track_src_ip\n");
+    let loaded = parse_str(&alone, Path::new("t.conf")).unwrap();
+    let warnings: Vec<_> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        ["t.conf:7: track_src_ip in vrrp_instance VI01 without unicast_src_ip: no effect"]
+    );
+    assert!(!loaded.config.instances[0].track_src_ip);
+}

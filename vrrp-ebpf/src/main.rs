@@ -13,7 +13,8 @@
 //! 3. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
 //! 4. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
 //! 5. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
-//! 6. configuration: VRID known on this interface, VLAN and family, version; then for a
+//! 6. configuration: VRID known on this interface, VLAN and family, for a multicast instance
+//!    its group as destination (else passed, as an unknown VRID is), version; then for a
 //!    multicast instance TTL / hop limit 255 (RFC 9568 §7.1), for a unicast one an allowed peer,
 //!    its TTL limits if it has any, its pinned MAC; VRRPv2 authentication.
 //!

@@ -38,6 +38,7 @@ pub struct Frame {
     pub ttl: u8,
     /// IPv4 addresses in the first four bytes.
     pub source: [u8; 16],
+    pub destination: [u8; 16],
     pub source_mac: [u8; 6],
     /// IPv6 only: the first address is not link-local.
     pub first_not_link_local: bool,
@@ -57,6 +58,7 @@ struct IpView {
     len: usize,
     ttl: u8,
     source: [u8; 16],
+    destination: [u8; 16],
     /// The IP header, for the pseudo-header sum a VRRPv3 checksum needs.
     header: Window,
 }
@@ -224,8 +226,9 @@ fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
     if total_len < header_len + VRRP_HEADER_LEN || offset + total_len > ctx.len() {
         return Err(Counter::Truncated);
     }
-    let mut source = [0u8; 16];
+    let (mut source, mut destination) = ([0u8; 16], [0u8; 16]);
     source[..4].copy_from_slice(&header.bytes::<4>(12));
+    destination[..4].copy_from_slice(&header.bytes::<4>(16));
     let len = total_len - header_len;
     Ok(IpLayer::Vrrp(IpView {
         family: FAMILY_IPV4,
@@ -233,6 +236,7 @@ fn parse_ipv4(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
         len,
         ttl: header.u8(8),
         source,
+        destination,
         header,
     }))
 }
@@ -260,6 +264,7 @@ fn parse_ipv6(ctx: &impl Packet, offset: usize) -> Result<IpLayer, Counter> {
         len,
         ttl: header.u8(7),
         source: header.bytes::<16>(8),
+        destination: header.bytes::<16>(24),
         header,
     }))
 }
@@ -356,6 +361,7 @@ fn parse_vrrp(
         checksum_form,
         ttl: ip.ttl,
         source: ip.source,
+        destination: ip.destination,
         source_mac,
         first_not_link_local,
         vlan,

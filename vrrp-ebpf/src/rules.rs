@@ -41,6 +41,13 @@ pub fn judge(ctx: &impl Packet) -> Result<Verdict, Counter> {
     };
     // SAFETY: a pointer into a live map value (see `maps::instance`); copied out at once.
     let config = unsafe { (*state).config };
+    // keepalived vrrp.c open_vrrp_read_socket(): a multicast instance's socket is bound to its
+    // group, so an advertisement to another group (a speaker on another vrrp_mcast_group4 /
+    // mcast_dst_ip) is not its own: counted and passed, as an unknown VRID is.
+    if config.peer_count == 0 && config.group != [0; 16] && config.group != frame.destination {
+        maps::count(Counter::UnknownVrid);
+        return Ok(Verdict::Pass);
+    }
     if config.version != frame.version {
         return Err(Counter::VersionMismatch);
     }

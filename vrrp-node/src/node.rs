@@ -532,8 +532,9 @@ impl Node {
     /// kernel's order. Without `unicast_src_ip` an instance speaks from the primary one
     /// ([`primary_address`](crate::primary_address)), which also breaks priority ties (RFC 9568
     /// §6.4.3): when it changes, the instance restarts there, a master resigning first. An
-    /// interface left with no candidate keeps the instance as it is. Returns the new primary
-    /// address when the instance restarts.
+    /// interface left with no candidate keeps the instance as it is. With `unicast_src_ip` and
+    /// `track_src_ip`, that address missing from the list is a FAULT until it is back. Returns
+    /// the new primary address when the instance restarts.
     pub fn handle_interface_addresses(
         &mut self,
         now: Instant,
@@ -542,7 +543,14 @@ impl Node {
     ) -> Result<Option<IpAddr>, NodeError> {
         let Some(config) = &self.config else { return Ok(None) };
         let Some(member) = self.members.get(&id) else { return Ok(None) };
-        if member.spec.source_ip.is_some() {
+        if let Some(source) = member.spec.source_ip {
+            let tracked = member.spec.track_src_ip.then(|| (member.spec.interface.clone(), source));
+            if let Some(key) = tracked {
+                let held = on_interface.contains(&source);
+                if self.seen.sources.insert(key, held) != Some(held) {
+                    self.retrack(now);
+                }
+            }
             return Ok(None);
         }
         let Some(address) = crate::primary_address(&member.spec, on_interface) else {

@@ -27,7 +27,8 @@ pub struct ReloadPlan {
 }
 
 /// What makes an instance the same one across a reload. keepalived vrrp.c vrrp_exist(): the
-/// VRID, the family, the interface, unicast or multicast, and the unicast source address;
+/// VRID, the family, the interface, unicast or multicast, the multicast group and the unicast
+/// source address;
 /// here also the version (the packets differ) and the name (the notify arguments carry it),
 /// whether the router owns its addresses (priority 255 decides how the router runs), and the
 /// AH key if any (AH is another IP protocol, on sockets of its own that hold the key).
@@ -40,6 +41,7 @@ struct Identity<'a> {
     version: vrrp_proto::Version,
     unicast: bool,
     source_ip: Option<IpAddr>,
+    mcast_group: Option<IpAddr>,
     owner: bool,
     ah_key: Option<[u8; 8]>,
 }
@@ -53,6 +55,7 @@ fn identity(instance: &Instance) -> Identity<'_> {
         version: instance.version,
         unicast: !instance.unicast_peers.is_empty(),
         source_ip: instance.source_ip,
+        mcast_group: instance.mcast_group,
         owner: instance.priority == u8::MAX,
         ah_key: instance.auth_pass.filter(|_| instance.auth_ah),
     }
@@ -125,8 +128,13 @@ pub fn router_config(
             lower_prio_repeat: garp.lower_prio_repeat,
             lower_prio_delay: garp.lower_prio_delay,
         },
-        // keepalived's form, so a mixed keepalived/vrrpd pair keeps working.
-        checksum_mode: ChecksumMode::Ipv4PseudoHeader,
+        // keepalived's form, so a mixed keepalived/vrrpd pair keeps working; without the
+        // pseudo-header with `v3_checksum_as_v2` (keepalived vrrp.c vrrp_build_vrrp_v3()).
+        checksum_mode: if instance.v3_checksum_as_v2 {
+            ChecksumMode::Ipv4Plain
+        } else {
+            ChecksumMode::Ipv4PseudoHeader
+        },
         transport,
         // With AH the key signs the AH header; the message says auth type 2 with zero data.
         v2_auth: match instance.auth_pass {

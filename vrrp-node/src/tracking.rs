@@ -1,7 +1,7 @@
 //! keepalived's tracking: what tracked interfaces, scripts and files make of an instance's
 //! priority, and when they put it (and its sync group) in FAULT.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::IpAddr};
 
 use vrrp_config::{Instance, SyncGroup};
 
@@ -18,6 +18,9 @@ pub struct Observations {
     pub files: HashMap<String, i64>,
     /// Whether each `vrrp_track_process` has its quorum; one not reported has not.
     pub processes: HashMap<String, bool>,
+    /// Whether each interface holds an address that an instance with `track_src_ip` speaks
+    /// from, as last seen; one not seen yet is held (the start-up checks found it).
+    pub sources: HashMap<(String, IpAddr), bool>,
 }
 
 impl Observations {
@@ -27,6 +30,10 @@ impl Observations {
 
     fn script_passed(&self, name: &str) -> bool {
         self.scripts.get(name).copied().unwrap_or(true)
+    }
+
+    fn source_held(&self, interface: &str, address: IpAddr) -> bool {
+        self.sources.get(&(interface.to_owned(), address)).copied().unwrap_or(true)
     }
 
     fn file_value(&self, name: &str) -> i64 {
@@ -139,6 +146,8 @@ pub enum TrackedItem {
     Process(String),
     /// `unicast_fault_no_peer` with no `unicast_peer`: a fault of the configuration itself.
     NoUnicastPeer,
+    /// `track_src_ip`: the `unicast_src_ip` its interface no longer holds.
+    SourceAddress(IpAddr),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +173,15 @@ pub fn adjustments(instance: &Instance, seen: &Observations) -> Vec<Adjustment> 
     if !instance.dont_track_primary && !seen.link_usable(&instance.interface) {
         let item = TrackedItem::Interface(instance.interface.clone());
         acting.push(Adjustment { item, effect: Effect::Fault });
+    }
+    // keepalived keepalived_netlink.c netlink_if_address_filter(): with track_src_ip, the
+    // configured source address leaving the interface downs the instance (FAULT), and its
+    // return brings it up.
+    if let Some(source) = instance.source_ip.filter(|_| instance.track_src_ip) {
+        if !seen.source_held(&instance.interface, source) {
+            let item = TrackedItem::SourceAddress(source);
+            acting.push(Adjustment { item, effect: Effect::Fault });
+        }
     }
     let interfaces = instance.track_interfaces.iter().map(|tracked| {
         let item = TrackedItem::Interface(tracked.name.clone());
@@ -258,7 +276,29 @@ mod tests {
             scripts: scripts.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
             files: HashMap::new(),
             processes: HashMap::new(),
+            sources: HashMap::new(),
         }
+    }
+
+    #[test]
+    fn a_tracked_source_address_missing_from_its_interface_is_a_fault() {
+        let mut tracked = instance(100);
+        let source: IpAddr = "192.0.2.10".parse().unwrap();
+        tracked.source_ip = Some(source);
+        tracked.track_src_ip = true;
+        let mut observed = seen(&[("eth0", true)], &[]);
+        // Not seen yet: held, as the start-up checks found it.
+        assert_eq!(track(&tracked, &observed), Tracked { fault: false, priority: 100 });
+        observed.sources.insert(("eth0".into(), source), false);
+        assert_eq!(track(&tracked, &observed), Tracked { fault: true, priority: 100 });
+        let acting = adjustments(&tracked, &observed);
+        assert_eq!(acting[0].item, TrackedItem::SourceAddress(source));
+        // Without track_src_ip the same observation is no fault.
+        tracked.track_src_ip = false;
+        assert!(!track(&tracked, &observed).fault);
+        tracked.track_src_ip = true;
+        observed.sources.insert(("eth0".into(), source), true);
+        assert!(!track(&tracked, &observed).fault);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::{
 
 use anyhow::{anyhow, Context, Result};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, SockFilter, Socket, Type};
-use vrrp_common::wire::{IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL};
+use vrrp_common::wire::{IPPROTO_VRRP, VRRP_TTL};
 use vrrp_proto::{packet::IPPROTO_AH, Advertisement, AhEnvelope, AhKey, AhSequence, ChecksumMode};
 
 pub struct AdvertSocket {
@@ -83,15 +83,17 @@ pub fn raw_vrrp_socket(ifname: &str, ipv4: bool) -> Result<Socket> {
     Ok(socket)
 }
 
-/// Joins the VRRP group of the family on interface `ifindex`.
-pub fn join_vrrp_group(socket: &Socket, ipv4: bool, ifindex: u32) -> Result<()> {
-    if ipv4 {
-        let group = VRRP_GROUP_V4.into();
-        socket
+/// Joins multicast `group` on interface `ifindex`: the VRRP group, or the one the
+/// configuration names (keepalived vrrp.c open_vrrp_read_socket(), vrrp_if.c
+/// if_join_vrrp_group() with the instance's `mcast_daddr`).
+pub fn join_vrrp_group(socket: &Socket, group: IpAddr, ifindex: u32) -> Result<()> {
+    match group {
+        IpAddr::V4(group) => socket
             .join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))
-            .context("joining 224.0.0.18")
-    } else {
-        socket.join_multicast_v6(&VRRP_GROUP_V6.into(), ifindex).context("joining ff02::12")
+            .with_context(|| format!("joining {group}")),
+        IpAddr::V6(group) => {
+            socket.join_multicast_v6(&group, ifindex).with_context(|| format!("joining {group}"))
+        }
     }
 }
 
@@ -115,8 +117,8 @@ fn set_hop_limits(socket: &Socket, source: IpAddr, unicast_ttl: Option<u8>) -> R
     }
 }
 
-/// What makes two instances' sockets the same: interface, source, `unicast_ttl`.
-type SharedKey = (String, u32, IpAddr, Option<u8>);
+/// What makes two instances' sockets the same: interface, source, `unicast_ttl`, group.
+type SharedKey = (String, u32, IpAddr, Option<u8>, IpAddr);
 
 /// The sockets in use, each as long as an instance holds it.
 static SHARED: LazyLock<Mutex<HashMap<SharedKey, Weak<AdvertSocket>>>> =
@@ -130,26 +132,34 @@ impl AdvertSocket {
         ifindex: u32,
         source: IpAddr,
         unicast_ttl: Option<u8>,
+        group: IpAddr,
     ) -> Result<Arc<Self>> {
         let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         shared.retain(|_, socket| socket.strong_count() > 0);
-        let key = (ifname.to_owned(), ifindex, source, unicast_ttl);
+        let key = (ifname.to_owned(), ifindex, source, unicast_ttl, group);
         if let Some(socket) = shared.get(&key).and_then(Weak::upgrade) {
             return Ok(socket);
         }
-        let socket = Arc::new(Self::open(ifname, ifindex, source, unicast_ttl)?);
+        let socket = Arc::new(Self::open(ifname, ifindex, source, unicast_ttl, group)?);
         shared.insert(key, Arc::downgrade(&socket));
         Ok(socket)
     }
 
     /// Opens the socket on `ifname` (index `ifindex`), sending from `source`; `unicast_ttl` is
-    /// keepalived's keyword of that name (see `set_hop_limits`).
-    fn open(ifname: &str, ifindex: u32, source: IpAddr, unicast_ttl: Option<u8>) -> Result<Self> {
+    /// keepalived's keyword of that name (see `set_hop_limits`); it joins `group`, so the
+    /// interface takes the group's frames in and XDP sees them.
+    fn open(
+        ifname: &str,
+        ifindex: u32,
+        source: IpAddr,
+        unicast_ttl: Option<u8>,
+        group: IpAddr,
+    ) -> Result<Self> {
         let socket = raw_vrrp_socket(ifname, source.is_ipv4())?;
         // `ret 0`: the socket keeps nothing of what arrives.
         socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]).context("SO_ATTACH_FILTER")?;
         set_hop_limits(&socket, source, unicast_ttl)?;
-        join_vrrp_group(&socket, source.is_ipv4(), ifindex)?;
+        join_vrrp_group(&socket, group, ifindex)?;
         // The interface by index, whatever the source (keepalived vrrp.c open_vrrp_send_socket(),
         // if_setsockopt_mcast_if()): a source that is not an address of the interface still
         // sends there.
@@ -194,11 +204,12 @@ impl AdvertSocket {
         unicast: bool,
         unicast_ttl: Option<u8>,
         auth: AhAuth,
+        group: IpAddr,
     ) -> Result<Self> {
         let socket = raw_ah_socket(ifname)?;
         socket.attach_filter(&[SockFilter::new(0x06, 0, 0, 0)]).context("SO_ATTACH_FILTER")?;
         socket.set_header_included_v4(true).context("IP_HDRINCL")?;
-        join_vrrp_group(&socket, true, ifindex)?;
+        join_vrrp_group(&socket, group, ifindex)?;
         socket.set_multicast_loop_v4(false).context("IP_MULTICAST_LOOP")?;
         set_multicast_if_index_v4(&socket, ifindex).context("IP_MULTICAST_IF")?;
         let ttl = if unicast { unicast_ttl.unwrap_or(VRRP_TTL) } else { VRRP_TTL };

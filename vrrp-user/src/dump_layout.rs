@@ -322,10 +322,11 @@ fn topology(
     let from_config = yes_no(configured, " (from configuration)", "");
     let _ = writeln!(out, "   Using src_ip = {}{from_config}", instance.primary_address);
     if let (false, Some(config)) = (unicast, config) {
-        let group = match instance.family {
+        // The instance's own group (`mcast_dst_ip`), else the global one.
+        let group = spec.and_then(|spec| spec.mcast_group).unwrap_or(match instance.family {
             Family::Ipv4 => IpAddr::from(config.global.mcast_group4),
             Family::Ipv6 => IpAddr::from(config.global.mcast_group6),
-        };
+        });
         let _ = writeln!(out, "   Multicast address {group}");
     }
     if let Some(spec) = spec {

@@ -175,7 +175,7 @@ impl Daemon {
         };
         let Some(view) = self.node.instance(id) else { return };
         let router = view.router().config();
-        instance.destinations = instance::destinations(&router.transport, instance.spec.family);
+        instance.destinations = instance::destinations(&router.transport, &instance.spec);
         instance.checksum_mode = router.checksum_mode;
         let started = format!(
             "{name}: started on {} (VRID {}, priority {}, {})",
@@ -256,8 +256,7 @@ impl Daemon {
         let spec = view.spec().clone();
         match Instance::create(spec, &self.netlink, Some(address)).await {
             Ok(mut instance) => {
-                instance.destinations =
-                    instance::destinations(&router.transport, instance.spec.family);
+                instance.destinations = instance::destinations(&router.transport, &instance.spec);
                 instance.checksum_mode = router.checksum_mode;
                 if let Err(error) = self.connect(&mut instance) {
                     log::error!("{}: {error:#}", instance.name());

@@ -66,7 +66,10 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
         config.version
     );
     let peers = &state.peers[..usize::from(config.peer_count).min(state.peers.len())];
-    if peers.is_empty() {
+    if peers.is_empty() && config.group != [0; 16] {
+        let group = vrrp_common::address_of(key.family, config.group);
+        text.push_str(&format!("  peers: any sender to {group}\n"));
+    } else if peers.is_empty() {
         text.push_str("  peers: any sender\n");
     }
     for peer in peers {
@@ -173,6 +176,9 @@ mod tests {
         state.config.peer_count = 0;
         state.record = InstanceRecord::default();
         let text = describe(7, &state, 0, Duration::from_millis(4));
-        assert!(text.contains("peers: any sender") && text.contains("none since"), "{text}");
+        assert!(text.contains("peers: any sender\n") && text.contains("none since"), "{text}");
+        state.config.group = [224, 0, 0, 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let text = describe(7, &state, 0, Duration::from_millis(4));
+        assert!(text.contains("peers: any sender to 224.0.0.99\n"), "{text}");
     }
 }

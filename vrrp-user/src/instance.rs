@@ -101,11 +101,19 @@ impl Instance {
                 !spec.unicast_peers.is_empty(),
                 unicast_ttl,
                 auth.clone(),
+                mcast_group(&spec),
             )
             .map(Arc::new),
             (Some(_), IpAddr::V6(_)) => Err(anyhow!("auth_type AH needs IPv4")),
             (None, _) => {
-                AdvertSocket::shared(&spec.interface, interface.ifindex, primary, unicast_ttl)
+                let group = mcast_group(&spec);
+                AdvertSocket::shared(
+                    &spec.interface,
+                    interface.ifindex,
+                    primary,
+                    unicast_ttl,
+                    group,
+                )
             }
         }
         .with_context(|| format!("{}: advertisement socket", spec.name))?;
@@ -143,7 +151,7 @@ impl Instance {
     ) -> Result<()> {
         self.addresses = resolve_addresses(&spec, self.ifindex, netlink).await?;
         self.spec = spec;
-        self.destinations = destinations(&router.transport, self.spec.family);
+        self.destinations = destinations(&router.transport, &self.spec);
         self.checksum_mode = router.checksum_mode;
         Ok(())
     }
@@ -177,6 +185,11 @@ impl Instance {
             flags,
             auth_type: auth.auth_type,
             auth_data: auth.data,
+            group: if spec.unicast_peers.is_empty() {
+                vrrp_common::address_bytes(mcast_group(spec))
+            } else {
+                [0; 16]
+            },
             ..InstanceConfig::default()
         };
         datapath.set_instance(self.key, config, &self.xdp_peers())
@@ -231,18 +244,23 @@ pub fn v2_auth(spec: &vrrp_config::Instance) -> V2Auth {
     }
 }
 
-/// Where advertisements go: each unicast peer, or the VRRP group. This is where the router's
-/// `Transport` is carried out.
-pub fn destinations(transport: &Transport, family: Family) -> Vec<IpAddr> {
-    match (transport, family) {
-        (Transport::Unicast { peers }, _) => peers.clone(),
-        (Transport::Multicast, Family::Ipv4) => {
-            vec![IpAddr::from(vrrp_common::wire::VRRP_GROUP_V4)]
-        }
-        (Transport::Multicast, Family::Ipv6) => {
-            vec![IpAddr::from(vrrp_common::wire::VRRP_GROUP_V6)]
-        }
+/// Where advertisements go: each unicast peer, or the instance's multicast group. This is where
+/// the router's `Transport` is carried out.
+pub fn destinations(transport: &Transport, spec: &vrrp_config::Instance) -> Vec<IpAddr> {
+    match transport {
+        Transport::Unicast { peers } => peers.clone(),
+        Transport::Multicast => vec![mcast_group(spec)],
     }
+}
+
+/// The group the instance sends to and hears on (keepalived vrrp.c vrrp_complete_instance():
+/// `mcast_dst_ip`, else the global group). A unicast instance's sockets still join the
+/// family's standard group, as they always have.
+pub fn mcast_group(spec: &vrrp_config::Instance) -> IpAddr {
+    spec.mcast_group.unwrap_or(match spec.family {
+        Family::Ipv4 => IpAddr::from(vrrp_common::wire::VRRP_GROUP_V4),
+        Family::Ipv6 => IpAddr::from(vrrp_common::wire::VRRP_GROUP_V6),
+    })
 }
 
 /// The advertised and excluded addresses as they are installed, each on its `dev`.

@@ -15,7 +15,7 @@
 //! advertisements get the same checks, then the signature and the sequence number.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     io::{self, IoSliceMut},
     net::{IpAddr, Ipv6Addr},
     os::fd::AsRawFd,
@@ -32,11 +32,7 @@ use nix::sys::socket::{
 };
 use socket2::Socket;
 use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle};
-use vrrp_common::{
-    event_cause,
-    wire::{VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL},
-    Counter, InstanceKey, FAMILY_IPV4,
-};
+use vrrp_common::{event_cause, wire::VRRP_TTL, Counter, InstanceKey, FAMILY_IPV4};
 use vrrp_proto::{
     decode_ah_packet, decode_ip_packet, decode_payload, IpMetadata, ReceiveChecks, Received,
     V2Auth, Version,
@@ -81,6 +77,8 @@ pub struct SocketFilter {
     pub ah: Option<AhAuth>,
     /// Its advertisement interval: how often its master sends, which sizes the socket's queue.
     pub interval: Duration,
+    /// A multicast instance's group: the destination it hears (`None`: unicast).
+    pub group: Option<IpAddr>,
 }
 
 /// A unicast peer as the kernel holds it: its address and its TTL limits, if it has any.
@@ -112,6 +110,7 @@ impl SocketFilter {
             auth,
             ah: instance.ah.clone(),
             interval: spec.advert_interval,
+            group: spec.unicast_peers.is_empty().then(|| instance::mcast_group(spec)),
         }
     }
 
@@ -120,15 +119,12 @@ impl SocketFilter {
     fn judge(&self, received: &Received) -> Result<(), Counter> {
         let ip = &received.ip;
         // keepalived vrrp.c vrrp_check_packet() (and vrrp_dispatcher_read() for IPv6): a
-        // multicast instance takes multicast packets only, a unicast instance unicast ones.
-        // Counted as an unknown VRID: no instance here listens for it at that destination.
-        let addressed_to_it = if self.peers.is_empty() {
-            match ip.destination {
-                IpAddr::V4(v4) => v4.octets() == VRRP_GROUP_V4,
-                IpAddr::V6(v6) => v6.octets() == VRRP_GROUP_V6,
-            }
-        } else {
-            !ip.destination.is_multicast()
+        // multicast instance takes packets to its group only (open_vrrp_read_socket() binds
+        // its socket to the group), a unicast instance unicast ones. Counted as an unknown
+        // VRID: no instance here listens for it at that destination.
+        let addressed_to_it = match self.group {
+            Some(group) => ip.destination == group,
+            None => !ip.destination.is_multicast(),
         };
         if !addressed_to_it {
             return Err(Counter::UnknownVrid);
@@ -199,6 +195,8 @@ struct Shared {
     carrier: Carrier,
     ifname: String,
     filters: Mutex<Filters>,
+    /// The groups the socket has joined: those of its instances, each once.
+    groups: Mutex<HashSet<IpAddr>>,
 }
 
 struct Receiver {
@@ -336,6 +334,14 @@ impl SocketReceivers {
             );
         }
         let shared = &self.sockets[&slot].shared;
+        let group = instance::mcast_group(spec);
+        let mut groups = shared.groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !groups.contains(&group) {
+            join_vrrp_group(shared.socket.get_ref(), group, key.ifindex)
+                .with_context(|| format!("the receive socket of {}", spec.interface))?;
+            groups.insert(group);
+        }
+        drop(groups);
         let mut filters = lock(&shared.filters);
         filters.insert(key.vrid, SocketFilter::of(instance));
         let wanted = queue_bytes(filters.values().map(|filter| filter.interval));
@@ -403,9 +409,8 @@ impl SocketReceivers {
     fn open(&self, ifname: &str, key: InstanceKey, carrier: Carrier) -> Result<Receiver> {
         let ipv4 = key.family == FAMILY_IPV4;
         let socket = match carrier {
-            Carrier::Vrrp => open_receive_socket(ifname, key.ifindex, ipv4),
-            Carrier::Ah if ipv4 => raw_ah_socket(ifname)
-                .and_then(|socket| join_vrrp_group(&socket, true, key.ifindex).map(|()| socket)),
+            Carrier::Vrrp => open_receive_socket(ifname, ipv4),
+            Carrier::Ah if ipv4 => raw_ah_socket(ifname),
             Carrier::Ah => Err(anyhow!("auth_type AH needs IPv4")),
         }
         .with_context(|| format!("the receive socket of {ifname}"))?;
@@ -420,6 +425,7 @@ impl SocketReceivers {
             carrier,
             ifname: ifname.to_owned(),
             filters: Mutex::default(),
+            groups: Mutex::default(),
         });
         let task = tokio::spawn(receive_loop(
             shared.clone(),
@@ -489,9 +495,8 @@ fn lock(filters: &Mutex<Filters>) -> std::sync::MutexGuard<'_, Filters> {
     filters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn open_receive_socket(ifname: &str, ifindex: u32, ipv4: bool) -> Result<Socket> {
+fn open_receive_socket(ifname: &str, ipv4: bool) -> Result<Socket> {
     let socket = raw_vrrp_socket(ifname, ipv4)?;
-    join_vrrp_group(&socket, ipv4, ifindex)?;
     if !ipv4 {
         // An IPv6 raw socket gets no header: the hop limit and the destination come as
         // ancillary data. IPv4's header carries both.
@@ -683,6 +688,7 @@ mod tests {
             auth: V2Auth::NONE,
             ah: None,
             interval: Duration::from_secs(1),
+            group: peers.is_empty().then_some(IpAddr::V4(GROUP)),
         }
     }
 
@@ -822,5 +828,16 @@ mod tests {
         let filters = filters.iter().map(|f| (f.key.vrid, f.clone())).collect();
         let cut = accept(&filters, Carrier::Vrrp, &datagram, &truncated, Instant::now());
         assert_eq!(cut.map(|a| a.map(|a| a.key)), Err(Counter::Truncated));
+    }
+
+    #[test]
+    fn a_multicast_instance_hears_its_own_group_only() {
+        let custom = Ipv4Addr::new(224, 0, 0, 99);
+        let filters = [SocketFilter { group: Some(IpAddr::V4(custom)), ..filter(1, &[]) }];
+        let heard = verdict(&filters, &packet(1, Version::V3, OTHER, custom)).unwrap();
+        assert_eq!(heard.key, filters[0].key);
+        // keepalived binds its socket to the group: the standard group is another one.
+        let standard = verdict(&filters, &packet(1, Version::V3, OTHER, GROUP));
+        assert_eq!(standard.map(|a| a.key), Err(Counter::UnknownVrid));
     }
 }

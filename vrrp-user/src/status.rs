@@ -482,6 +482,7 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
                 TrackedItem::File(name) => ("file", name.clone()),
                 TrackedItem::Process(name) => ("process", name.clone()),
                 TrackedItem::NoUnicastPeer => ("configuration", "unicast_fault_no_peer".into()),
+                TrackedItem::SourceAddress(address) => ("address", address.to_string()),
             };
             let (effect, weight) = match adjustment.effect {
                 Effect::Fault => ("fault", None),
