@@ -100,7 +100,7 @@ pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
     Command, Config, Family, FileInit, Garp, Global, InitialState, Instance, MacAddr, Notify,
     NotifyFifo, Route, RouteKind, Rule, RuleAction, RunAs, Scope, Script, SyncGroup, TrackFile,
-    TrackedFile, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
+    TrackedFile, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress, Vmac,
     MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };
 pub use preprocess::{

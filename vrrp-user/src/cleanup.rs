@@ -1,6 +1,6 @@
 //! `vrrpd cleanup`: removes what a daemon that could not stop cleanly (SIGKILL, an OOM kill, a
 //! crash) left on the host: the configuration's virtual addresses, routes and rules, its
-//! static ones, vrrpd's own pins, a `vrrp_xdp` attached through netlink, and a `vrrp_tc` tcx
+//! static ones, its `use_vmac` macvlans, vrrpd's own pins, a `vrrp_xdp` attached through netlink, and a `vrrp_tc` tcx
 //! link something still holds. The unit runs it after every stop (`ExecStopPost=`),
 //! so a restart never finds a stale VIP. It takes the daemon's lock first: while a vrrpd runs
 //! with the same runtime folder, it refuses and changes nothing.
@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Result;
 use vrrp_config::Config;
 
-use crate::{instance, lock, netlink, routes, tcx, xdp};
+use crate::{instance, lock, netlink, routes, tcx, vmac, xdp};
 
 pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<()> {
     let _lock = lock::acquire(runtime_dir)?;
@@ -33,6 +33,14 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
                 continue;
             }
         };
+        // The macvlan takes its addresses with it.
+        if let Some(vmac) = &spec.vmac {
+            match vmac::remove_leftover(&netlink, &vmac.name, interface.ifindex).await {
+                Ok(true) => log::info!("{}: removed macvlan {}", spec.name, vmac.name),
+                Ok(false) => {}
+                Err(error) => log::warn!("{}: macvlan {}: {error:#}", spec.name, vmac.name),
+            }
+        }
         let addresses = match instance::resolve_addresses(spec, interface.ifindex, &netlink).await {
             Ok(addresses) => addresses,
             Err(error) => {

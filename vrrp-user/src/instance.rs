@@ -17,6 +17,7 @@ use crate::{
     announce::Announcer,
     arrivals::Arrival,
     netlink::{Netlink, VirtualAddress},
+    vmac::{self, VmacLink},
     xdp::XdpDatapath,
 };
 
@@ -27,7 +28,10 @@ pub struct Instance {
     pub state: State,
     /// Where the advertisements are sent from: the router's primary address.
     pub primary: IpAddr,
+    /// The interface advertisements arrive on (the base one, with `use_vmac`).
     pub ifindex: u32,
+    /// `use_vmac`: the macvlan that holds the addresses and announces them.
+    pub vmac: Option<VmacLink>,
     pub key: InstanceKey,
     pub socket: Arc<AdvertSocket>,
     /// `auth_type AH`: its key and sequence number, shared with its receive filter.
@@ -86,17 +90,37 @@ impl Instance {
                 )
             })?,
         };
-        let addresses = resolve_addresses(&spec, interface.ifindex, netlink).await?;
-        let Some(mac) = interface.mac else {
+        if interface.mac.is_none() {
             bail!("{}: {} has no Ethernet address", spec.name, spec.interface);
+        }
+        let vmac = match &spec.vmac {
+            Some(config) => Some(
+                vmac::ensure(netlink, config, spec.family, spec.vrid, &interface)
+                    .await
+                    .with_context(|| format!("{}: use_vmac", spec.name))?,
+            ),
+            None => None,
+        };
+        let addresses =
+            resolve_addresses(&spec, address_ifindex(&interface, &vmac), netlink).await?;
+        // keepalived vrrp.c: the addresses and the gratuitous ARPs are on the macvlan
+        // (vrrp->ifp), and so are the advertisements unless vmac_xmit_base
+        // (vrrp_scheduler.c vrrp_create_sockpool()).
+        let (announce_ifindex, mac) = match &vmac {
+            Some(link) => (link.ifindex, link.mac),
+            None => (interface.ifindex, interface.mac.unwrap_or_default()),
+        };
+        let (send_ifname, send_ifindex) = match (&vmac, &spec.vmac) {
+            (Some(link), Some(config)) if !config.xmit_base => (link.name.clone(), link.ifindex),
+            _ => (spec.interface.clone(), interface.ifindex),
         };
         // keepalived vrrp_parser.c: `unicast_ttl` without unicast peers is reset.
         let unicast_ttl = spec.unicast_ttl.filter(|_| !spec.unicast_peers.is_empty());
         let ah = spec.auth_pass.filter(|_| spec.auth_ah).map(AhAuth::new);
         let socket = match (&ah, primary) {
             (Some(auth), IpAddr::V4(source)) => AdvertSocket::open_ah(
-                &spec.interface,
-                interface.ifindex,
+                &send_ifname,
+                send_ifindex,
                 source,
                 !spec.unicast_peers.is_empty(),
                 unicast_ttl,
@@ -104,15 +128,14 @@ impl Instance {
             )
             .map(Arc::new),
             (Some(_), IpAddr::V6(_)) => Err(anyhow!("auth_type AH needs IPv4")),
-            (None, _) => {
-                AdvertSocket::shared(&spec.interface, interface.ifindex, primary, unicast_ttl)
-            }
+            (None, _) => AdvertSocket::shared(&send_ifname, send_ifindex, primary, unicast_ttl),
         }
         .with_context(|| format!("{}: advertisement socket", spec.name))?;
-        let announcer = Announcer::open(interface.ifindex, mac)?;
+        let announcer = Announcer::open(announce_ifindex, mac)?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
             ifindex: interface.ifindex,
+            vmac,
             // Known once the node has the router's configuration (see `refresh`).
             destinations: Vec::new(),
             checksum_mode: ChecksumMode::default(),
@@ -141,7 +164,8 @@ impl Instance {
         router: &RouterConfig,
         netlink: &Netlink,
     ) -> Result<()> {
-        self.addresses = resolve_addresses(&spec, self.ifindex, netlink).await?;
+        let ifindex = self.vmac.as_ref().map_or(self.ifindex, |link| link.ifindex);
+        self.addresses = resolve_addresses(&spec, ifindex, netlink).await?;
         self.spec = spec;
         self.destinations = destinations(&router.transport, self.spec.family);
         self.checksum_mode = router.checksum_mode;
@@ -221,6 +245,11 @@ impl Instance {
                 anyhow!("{}: advertisement from {}: {error:?}", self.name(), arrival.source)
             })
     }
+}
+
+/// Where the addresses without a `dev` of their own go: the macvlan, or the interface.
+fn address_ifindex(interface: &crate::netlink::Interface, vmac: &Option<VmacLink>) -> u32 {
+    vmac.as_ref().map_or(interface.ifindex, |link| link.ifindex)
 }
 
 /// The VRRPv2 authentication fields the instance sends and expects (the node's are the same).

@@ -39,4 +39,5 @@ pub mod systemd;
 pub mod tcx;
 pub mod test_run;
 pub mod track_file;
+pub mod vmac;
 pub mod xdp;
