@@ -24,6 +24,7 @@ macro_rules! matrix {
                 cast: Cast::Multicast,
                 datapath: Datapath::$datapath,
                 master: $master,
+                vmac: false,
             }
             .run();
         }
@@ -49,4 +50,28 @@ fn require_frr() {
             "FRR is not installed ({path} is missing): run `cargo xtask setup` (Debian package frr)"
         );
     }
+}
+
+/// vrrpd with `use_vmac` too: both sides answer for the address with the virtual MAC, as FRR
+/// requires of itself. IPv4 (vrrpd's virtual MAC is IPv4 only), in both roles.
+fn vmac_cell(datapath: Datapath, master: usize) {
+    require_root();
+    require_frr();
+    let (family, cast, vmac) = (Family::Ipv4, Cast::Multicast, true);
+    Cell { peer: Peer::Frr, family, cast, datapath, master, vmac }.run();
+}
+
+#[test]
+fn ipv4_xdp_vmac_frr_master() {
+    vmac_cell(Datapath::Xdp, PEER);
+}
+
+#[test]
+fn ipv4_xdp_vmac_vrrpd_master() {
+    vmac_cell(Datapath::Xdp, VRRPD);
+}
+
+#[test]
+fn ipv4_socket_vmac_vrrpd_master() {
+    vmac_cell(Datapath::Socket, VRRPD);
 }
