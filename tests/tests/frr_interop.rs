@@ -2,7 +2,8 @@
 //! mode), IPv4 and IPv6, on both vrrpd data paths, in both roles: FRR master, failover to vrrpd,
 //! FRR preempts back; and vrrpd master, failover to FRR, vrrpd preempts back
 //! ([`vrrp_tests::interop`]). FRR runs as its user guide shows: zebra beside vrrpd, a macvlan
-//! with the virtual MAC carrying the virtual address; vrrpd runs without a virtual MAC.
+//! with the virtual MAC carrying the virtual address; vrrpd runs without a virtual MAC, and in
+//! the `vmac` cells with `use_vmac` (IPv4).
 //! FRR's IPv6 advertisement carries its global address alone (no link-local first): vrrpd
 //! accepts it, with a note (see `receive_notes.rs`).
 

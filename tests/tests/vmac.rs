@@ -88,6 +88,8 @@ fn the_master_answers_for_the_vip_with_the_virtual_mac_and_cleans_up() {
         assert!(link.contains(VMAC) && link.contains(VIRTUAL_MAC), "router {n}: {link}");
         assert!(link.contains("macvlan mode private"), "router {n}: {link}");
     }
+    let status = lab.vrrpd_status(1).unwrap().expect("vrrpd answers");
+    assert_eq!(status.instances[0].vmac.as_deref(), Some(VMAC), "{status:?}");
     // The kernel program stays on the parent, where the advertisements arrive.
     assert!(lab.xdp_attached(1).unwrap() && lab.xdp_attached(2).unwrap());
     wait_until("the client resolving the VIP to the virtual MAC", ELECTION, || {
