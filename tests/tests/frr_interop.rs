@@ -3,7 +3,7 @@
 //! FRR preempts back; and vrrpd master, failover to FRR, vrrpd preempts back
 //! ([`vrrp_tests::interop`]). FRR runs as its user guide shows: zebra beside vrrpd, a macvlan
 //! with the virtual MAC carrying the virtual address; vrrpd runs without a virtual MAC, and in
-//! the `vmac` cells with `use_vmac` (IPv4).
+//! the `vmac` cells with `use_vmac`.
 //! FRR's IPv6 advertisement carries its global address alone (no link-local first): vrrpd
 //! accepts it, with a note (see `receive_notes.rs`).
 
@@ -54,25 +54,35 @@ fn require_frr() {
 }
 
 /// vrrpd with `use_vmac` too: both sides answer for the address with the virtual MAC, as FRR
-/// requires of itself. IPv4 (vrrpd's virtual MAC is IPv4 only), in both roles.
-fn vmac_cell(datapath: Datapath, master: usize) {
+/// requires of itself, in both roles.
+fn vmac_cell(family: Family, datapath: Datapath, master: usize) {
     require_root();
     require_frr();
-    let (family, cast, vmac) = (Family::Ipv4, Cast::Multicast, true);
+    let (cast, vmac) = (Cast::Multicast, true);
     Cell { peer: Peer::Frr, family, cast, datapath, master, vmac }.run();
 }
 
 #[test]
 fn ipv4_xdp_vmac_frr_master() {
-    vmac_cell(Datapath::Xdp, PEER);
+    vmac_cell(Family::Ipv4, Datapath::Xdp, PEER);
 }
 
 #[test]
 fn ipv4_xdp_vmac_vrrpd_master() {
-    vmac_cell(Datapath::Xdp, VRRPD);
+    vmac_cell(Family::Ipv4, Datapath::Xdp, VRRPD);
 }
 
 #[test]
 fn ipv4_socket_vmac_vrrpd_master() {
-    vmac_cell(Datapath::Socket, VRRPD);
+    vmac_cell(Family::Ipv4, Datapath::Socket, VRRPD);
+}
+
+#[test]
+fn ipv6_xdp_vmac_frr_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, PEER);
+}
+
+#[test]
+fn ipv6_xdp_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, VRRPD);
 }

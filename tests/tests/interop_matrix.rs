@@ -56,26 +56,36 @@ fn require_keepalived() {
     );
 }
 
-/// keepalived and vrrpd both with `use_vmac` (the same file), IPv4 multicast: each one's
+/// keepalived and vrrpd both with `use_vmac` (the same file), multicast: each one's
 /// address on its macvlan `vrrp.51`, one master at every step, in both roles.
-fn vmac_cell(datapath: Datapath, master: usize) {
+fn vmac_cell(family: Family, datapath: Datapath, master: usize) {
     require_root();
     require_keepalived();
-    let (family, cast, vmac) = (Family::Ipv4, Cast::Multicast, true);
+    let (cast, vmac) = (Cast::Multicast, true);
     Cell { peer: Peer::Keepalived, family, cast, datapath, master, vmac }.run();
 }
 
 #[test]
 fn ipv4_multicast_xdp_vmac_keepalived_master() {
-    vmac_cell(Datapath::Xdp, PEER);
+    vmac_cell(Family::Ipv4, Datapath::Xdp, PEER);
 }
 
 #[test]
 fn ipv4_multicast_xdp_vmac_vrrpd_master() {
-    vmac_cell(Datapath::Xdp, VRRPD);
+    vmac_cell(Family::Ipv4, Datapath::Xdp, VRRPD);
 }
 
 #[test]
 fn ipv4_multicast_socket_vmac_vrrpd_master() {
-    vmac_cell(Datapath::Socket, VRRPD);
+    vmac_cell(Family::Ipv4, Datapath::Socket, VRRPD);
+}
+
+#[test]
+fn ipv6_multicast_xdp_vmac_keepalived_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, PEER);
+}
+
+#[test]
+fn ipv6_multicast_xdp_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, VRRPD);
 }

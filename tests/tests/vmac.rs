@@ -1,6 +1,8 @@
 //! `use_vmac` in namespaces: the master's macvlan `vrrp.51` with the virtual MAC
 //! 00:00:5e:00:01:33 holds the VIP and answers the client's ARP for it; a failover moves it;
 //! a crashed run's macvlan is reused, never doubled; a stop and `vrrpd cleanup` remove it.
+//! With `vmac_xmit_base` advertisements leave from the base interface. IPv6: 00:00:5e:00:02:33,
+//! neighbour discovery answered and advertisements sent with it.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,10 @@ const VIRTUAL_MAC: &str = "00:00:5e:00:01:33";
 const ELECTION: Duration = Duration::from_secs(20);
 
 fn config(priority: u8, extra: &str) -> String {
+    config_with(priority, extra, &format!("{VIP}/24"))
+}
+
+fn config_with(priority: u8, extra: &str, addresses: &str) -> String {
     format!(
         "vrrp_instance VI_1 {{
     state BACKUP
@@ -24,7 +30,7 @@ fn config(priority: u8, extra: &str) -> String {
     advert_int 1
     version 3
 {extra}    virtual_ipaddress {{
-        {VIP}/24
+        {addresses}
     }}
 }}
 "
@@ -127,10 +133,14 @@ fn the_master_answers_for_the_vip_with_the_virtual_mac_and_cleans_up() {
 
 /// The source MAC of the next advertisement the client sees.
 fn advert_source_mac(lab: &ReferenceLab) -> String {
+    advert_source_mac_of(lab, "ip proto 112")
+}
+
+fn advert_source_mac_of(lab: &ReferenceLab, filter: &str) -> String {
     let out = text(lab.lab.exec(
         &lab.client,
         "timeout",
-        &["10", "tcpdump", "-c", "1", "-e", "-n", "-i", "eth0", "ip proto 112"],
+        &["10", "tcpdump", "-c", "1", "-e", "-n", "-i", "eth0", filter],
     ));
     out.split_whitespace().nth(1).unwrap_or_default().to_owned()
 }
@@ -160,4 +170,43 @@ fn vmac_xmit_base_advertises_from_the_base_interface() {
         source = advert_source_mac(&lab);
         source == VIRTUAL_MAC
     });
+}
+
+#[test]
+fn an_ipv6_master_answers_neighbour_solicitations_with_the_virtual_mac() {
+    require_root();
+    const VIP6: &str = "2001:db8::100";
+    const VIRTUAL_MAC6: &str = "00:00:5e:00:02:33";
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    lab.add_address(1, "2001:db8::1/64").unwrap();
+    let client = lab.client.clone();
+    lab.lab
+        .exec(&client, "ip", &["addr", "add", "2001:db8::10/64", "dev", "eth0", "nodad"])
+        .unwrap();
+    // vrrpd advertises from ens3's link-local, which must have left DAD first.
+    wait_until("router 1's link-local leaving DAD", ELECTION, || {
+        let shown = text(lab.lab.exec(lab.router(1), "ip", &["-6", "addr", "show", "dev", "ens3"]));
+        shown.contains("scope link") && !shown.contains("tentative")
+    });
+    let addresses = format!("fe80::51/64\n        {VIP6}/64");
+    let c1 = lab
+        .write_config(1, "keepalived.conf", &config_with(110, "    use_vmac\n", &addresses))
+        .unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    wait_until("router 1's vrrp.51 holding the IPv6 VIP", ELECTION, || {
+        lab.holds_on(1, VMAC, VIP6).unwrap()
+    });
+    assert!(!lab.holds(1, VIP6).unwrap(), "the VIP is on the macvlan, not on ens3");
+    let links = macvlans(&lab, 1);
+    assert!(links.len() == 1 && links[0].contains(VIRTUAL_MAC6), "{links:?}");
+    wait_until("the client resolving the VIP to the virtual MAC", ELECTION, || {
+        let _ = lab.lab.exec(&client, "ip", &["-6", "neigh", "flush", "dev", "eth0"]);
+        lab.lab.exec(&client, "ping", &["-6", "-c", "1", "-W", "1", VIP6]).is_ok()
+            && text(lab.lab.exec(&client, "ip", &["-6", "neigh", "show", VIP6]))
+                .contains(VIRTUAL_MAC6)
+    });
+    assert_eq!(advert_source_mac_of(&lab, "ip6 proto 112"), VIRTUAL_MAC6);
+    lab.daemon(d1).signal(libc::SIGTERM);
+    lab.daemon(d1).wait_exit(ELECTION).expect("vrrpd exits on SIGTERM");
+    assert!(macvlans(&lab, 1).is_empty(), "after the stop: {:?}", macvlans(&lab, 1));
 }

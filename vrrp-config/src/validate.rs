@@ -402,7 +402,7 @@ fn resolve_instance(
         }
         None => false,
     };
-    let vmac = resolve_vmac(&draft, family, !unicast_peers.is_empty(), report);
+    let vmac = resolve_vmac(&draft, !unicast_peers.is_empty(), report);
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -445,12 +445,7 @@ fn resolve_instance(
 }
 
 /// `use_vmac [NAME]` and `vmac_xmit_base`, settled as keepalived settles them.
-fn resolve_vmac(
-    draft: &InstanceDraft,
-    family: Family,
-    unicast: bool,
-    report: &mut Report,
-) -> Option<Vmac> {
+fn resolve_vmac(draft: &InstanceDraft, unicast: bool, report: &mut Report) -> Option<Vmac> {
     let name = &draft.name.text;
     let Some((keyword, ifname)) = &draft.use_vmac else {
         // keepalived vrrp.c vrrp_complete_instance(): "vmac_xmit_base requires use_vmac".
@@ -462,14 +457,6 @@ fn resolve_vmac(
         return None;
     };
     let vrid = draft.vrid.as_ref()?.value;
-    if family == Family::Ipv6 {
-        let message = format!(
-            "use_vmac in vrrp_instance {name}: IPv6 instances cannot use a virtual MAC in vrrpd \
-             yet (only IPv4 ones)"
-        );
-        report.error_at(&keyword.span, message);
-        return None;
-    }
     let interface = draft.interface.as_deref().unwrap_or_default();
     let ifname = match ifname {
         None => format!("vrrp.{vrid}"),
@@ -478,7 +465,7 @@ fn resolve_vmac(
             if word.text.contains(':') {
                 let message = format!(
                     "use_vmac {} in vrrp_instance {name}: a MAC address of one's own is not \
-                     supported, the virtual MAC 00:00:5e:00:01:{vrid:02x} is used",
+                     supported (the virtual MAC of RFC 9568 is used)",
                     word.text
                 );
                 report.error_at(&word.span, message);

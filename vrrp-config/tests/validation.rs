@@ -1009,6 +1009,6 @@ fn use_vmac_names_its_macvlan_and_unicast_sends_from_the_base() {
         instance("B", 52, "192.0.2.101", "    use_vmac shared\n")
     );
     assert!(errors(&twice).iter().any(|e| e.contains("vrrp_instance A already uses it")));
-    let v6 = errors(&instance("A", 51, "2001:db8::100", "    use_vmac\n"));
-    assert!(v6.iter().any(|e| e.contains("IPv6 instances cannot use a virtual MAC")), "{v6:?}");
+    let v6 = config(&instance("A", 51, "fe80::51/64\n        2001:db8::100/64", "    use_vmac\n"));
+    assert_eq!(v6.instances[0].vmac.as_ref().map(|v| v.name.as_str()), Some("vrrp.51"));
 }

@@ -94,11 +94,28 @@ impl Instance {
             bail!("{}: {} has no Ethernet address", spec.name, spec.interface);
         }
         let vmac = match &spec.vmac {
-            Some(config) => Some(
-                vmac::ensure(netlink, config, spec.family, spec.vrid, &interface)
-                    .await
-                    .with_context(|| format!("{}: use_vmac", spec.name))?,
-            ),
+            Some(config) => {
+                // keepalived vrrp_vmac.c set_link_local_address(): the configured source,
+                // else the base interface's link-local.
+                let source = match (primary, link_local) {
+                    (IpAddr::V6(source), _) if spec.source_ip.is_some() => Some(source),
+                    (IpAddr::V6(_), found) => found,
+                    (IpAddr::V4(_), _) => None,
+                };
+                if spec.family == Family::Ipv6 && !config.xmit_base && source.is_none() {
+                    bail!(
+                        "{}: {} has no link-local address for use_vmac",
+                        spec.name,
+                        spec.interface
+                    );
+                }
+                let source = source.filter(|_| !config.xmit_base);
+                Some(
+                    vmac::ensure(netlink, config, spec.family, spec.vrid, &interface, source)
+                        .await
+                        .with_context(|| format!("{}: use_vmac", spec.name))?,
+                )
+            }
             None => None,
         };
         let addresses =

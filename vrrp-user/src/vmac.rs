@@ -4,13 +4,19 @@
 //! `vmac_xmit_base`). Advertisements still arrive on the base interface, where the kernel
 //! program stays: a private macvlan's parent receives every multicast frame itself.
 //!
+//! For IPv6 (00-00-5E-00-02-{VRID}) the macvlan gets the instance's link-local source
+//! address, unless it advertises from the base.
+//!
 //! Created when its instance starts, removed when it stops (keepalived vrrp_vmac.c
 //! netlink_link_add_vmac(), netlink_link_del_vmac()); a crashed run's is reused when it is
 //! what would be created, replaced otherwise, and removed by `vrrpd cleanup`.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use anyhow::{bail, Context, Result};
 use futures_util::TryStreamExt;
 use netlink_packet_core::DefaultNla;
+use netlink_packet_route::address::AddressScope;
 use netlink_packet_route::link::{
     AfSpecInet, AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoMacVlan,
     LinkAttribute, LinkInfo, LinkMessage, MacVlanMode,
@@ -18,7 +24,7 @@ use netlink_packet_route::link::{
 use rtnetlink::{LinkMacVlan, LinkUnspec};
 use vrrp_config::{Family, Vmac};
 
-use crate::netlink::{Interface, Netlink};
+use crate::netlink::{Interface, Netlink, VirtualAddress};
 
 /// The macvlan as it runs.
 #[derive(Debug, Clone)]
@@ -28,7 +34,7 @@ pub struct VmacLink {
     pub mac: [u8; 6],
     pub parent: u32,
     /// The parent's `arp_ignore` and `arp_filter` before they were set, put back on removal
-    /// (keepalived vrrp_if_config.c reset_interface_parameters()).
+    /// (keepalived vrrp_if_config.c reset_interface_parameters()); IPv4 only, as keepalived.
     parent_arp: Option<(u32, u32)>,
 }
 
@@ -51,12 +57,14 @@ const IFLA_INET_CONF: u16 = 1;
 const NLA_F_NESTED: u16 = 0x8000;
 
 /// Creates (or reuses) the instance's macvlan on `parent`, up, with keepalived's settings.
+/// An IPv6 instance that advertises from the macvlan gives it `link_local`, its source.
 pub async fn ensure(
     netlink: &Netlink,
     vmac: &Vmac,
     family: Family,
     vrid: u8,
     parent: &Interface,
+    link_local: Option<Ipv6Addr>,
 ) -> Result<VmacLink> {
     let mac = Vmac::mac(family, vrid).0;
     let name = &vmac.name;
@@ -104,22 +112,38 @@ pub async fn ensure(
     // arp_ignore 1 (ARP answered only for its own addresses), accept_local 1 (another
     // instance's advertisements from this host heard), rp_filter 0 (received while it holds
     // no address), promote_secondaries 1.
-    let settings = vec![
-        AfSpecUnspec::Inet(vec![devconf(&[
+    let mut settings =
+        vec![AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)])];
+    if family == Family::Ipv4 {
+        settings.push(AfSpecUnspec::Inet(vec![devconf(&[
             (DEVCONF_ARP_IGNORE, 1),
             (DEVCONF_ACCEPT_LOCAL, 1),
             (DEVCONF_RP_FILTER, 0),
             (DEVCONF_PROMOTE_SECONDARIES, 1),
-        ])]),
-        AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]),
-    ];
+        ])]));
+    }
     set(netlink, ifindex, settings).await.with_context(|| format!("configuring {name}"))?;
     // Up after the address generation mode, or the kernel adds a link-local first
     // (keepalived netlink_link_up() comes last for that reason).
     let up = LinkUnspec::new_with_index(ifindex).up().build();
     handle.link().set(up).execute().await.with_context(|| format!("bringing {name} up"))?;
+    if let Some(address) = link_local {
+        // keepalived vrrp_vmac.c set_link_local_address(): advertisements leave the macvlan
+        // from a non-virtual address, with the virtual MAC.
+        let address = VirtualAddress {
+            address: IpAddr::V6(address),
+            prefix_len: 64,
+            ifindex,
+            label: None,
+            scope: AddressScope::Link,
+        };
+        netlink.add(&address).await.with_context(|| format!("{name}: its link-local address"))?;
+    }
+    let parent_arp = match family {
+        Family::Ipv4 => parent_arp(netlink, parent.ifindex).await,
+        Family::Ipv6 => Some((1, 1)),
+    };
     // The parent answers no ARP for the macvlan's addresses (arp_ignore 1, arp_filter 1).
-    let parent_arp = parent_arp(netlink, parent.ifindex).await;
     if parent_arp != Some((1, 1)) {
         let settings = vec![AfSpecUnspec::Inet(vec![devconf(&[
             (DEVCONF_ARP_IGNORE, 1),
