@@ -210,3 +210,48 @@ fn an_ipv6_master_answers_neighbour_solicitations_with_the_virtual_mac() {
     lab.daemon(d1).wait_exit(ELECTION).expect("vrrpd exits on SIGTERM");
     assert!(macvlans(&lab, 1).is_empty(), "after the stop: {:?}", macvlans(&lab, 1));
 }
+
+/// A reload that adds `use_vmac` moves the VIP onto the macvlan; one that only adds
+/// `vmac_xmit_base` restarts the instance on the same macvlan (never removed under it); one
+/// that drops `use_vmac` removes the macvlan and puts the VIP back on the interface.
+#[test]
+fn reloads_create_keep_and_remove_the_macvlan() {
+    require_root();
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    let c1 = lab.write_config(1, "keepalived.conf", &config(110, "")).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    wait_until("router 1 holding the VIP on ens3", ELECTION, || lab.has_vip(1).unwrap());
+    assert!(macvlans(&lab, 1).is_empty());
+
+    reload(&mut lab, d1, &c1, "    use_vmac\n", 1);
+    wait_until("the VIP moving onto vrrp.51", ELECTION, || {
+        vmac_holds(&lab, 1) && !lab.has_vip(1).unwrap()
+    });
+    let index = text(lab.lab.exec(lab.router(1), "cat", &["/sys/class/net/vrrp.51/ifindex"]));
+
+    reload(&mut lab, d1, &c1, "    use_vmac\n    vmac_xmit_base\n", 2);
+    wait_until("the VIP back on vrrp.51 after the restart", ELECTION, || vmac_holds(&lab, 1));
+    let again = text(lab.lab.exec(lab.router(1), "cat", &["/sys/class/net/vrrp.51/ifindex"]));
+    assert_eq!(index, again, "the same macvlan, not a new one");
+    assert_eq!(macvlans(&lab, 1).len(), 1, "{:?}", macvlans(&lab, 1));
+
+    reload(&mut lab, d1, &c1, "", 3);
+    wait_until("the macvlan gone and the VIP back on ens3", ELECTION, || {
+        macvlans(&lab, 1).is_empty() && lab.has_vip(1).unwrap()
+    });
+}
+
+/// Router 1's file with `extra`, then SIGHUP; returns once the `round`th reload is logged.
+fn reload(
+    lab: &mut ReferenceLab,
+    daemon: usize,
+    path: &std::path::Path,
+    extra: &str,
+    round: usize,
+) {
+    std::fs::write(path, config(110, extra)).unwrap();
+    lab.daemon(daemon).signal(libc::SIGHUP);
+    wait_until(&format!("reload {round}"), ELECTION, || {
+        lab.daemon(daemon).log_text().matches("reloaded ").count() >= round
+    });
+}
