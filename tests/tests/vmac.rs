@@ -1,5 +1,6 @@
 //! `use_vmac` in namespaces: the master's macvlan `vrrp.51` with the virtual MAC
-//! 00:00:5e:00:01:33 holds the VIP and answers the client's ARP for it; a failover moves it;
+//! 00:00:5e:00:01:33 holds the VIP and answers the client's ARP for it; one deleted by
+//! another agent is made again; a failover moves it;
 //! a crashed run's macvlan is reused, never doubled; a stop and `vrrpd cleanup` remove it.
 //! With `vmac_xmit_base` advertisements leave from the base interface. IPv6: 00:00:5e:00:02:33,
 //! neighbour discovery answered and advertisements sent with it.
@@ -99,6 +100,18 @@ fn the_master_answers_for_the_vip_with_the_virtual_mac_and_cleans_up() {
     // The kernel program stays on the parent, where the advertisements arrive.
     assert!(lab.xdp_attached(1).unwrap() && lab.xdp_attached(2).unwrap());
     wait_until("the client resolving the VIP to the virtual MAC", ELECTION, || {
+        client_resolves_vip_to_virtual_mac(&lab)
+    });
+
+    // Another agent deletes the master's macvlan: it comes back, with the VIP.
+    let before = text(lab.lab.exec(lab.router(1), "cat", &["/sys/class/net/vrrp.51/ifindex"]));
+    lab.lab.exec(lab.router(1), "ip", &["link", "del", VMAC]).unwrap();
+    lab.daemon(d1).wait_for_log("its macvlan was removed by another agent", ELECTION).unwrap();
+    wait_until("router 1's vrrp.51 made again, with the VIP", ELECTION, || {
+        let now = text(lab.lab.exec(lab.router(1), "cat", &["/sys/class/net/vrrp.51/ifindex"]));
+        !now.is_empty() && now != before && only_master(&lab, 1)
+    });
+    wait_until("the client resolving the VIP to the new macvlan", ELECTION, || {
         client_resolves_vip_to_virtual_mac(&lab)
     });
 
@@ -254,4 +267,26 @@ fn reload(
     wait_until(&format!("reload {round}"), ELECTION, || {
         lab.daemon(daemon).log_text().matches("reloaded ").count() >= round
     });
+}
+
+/// A start that fails after one instance made its macvlan (the next one's name is taken by
+/// an interface that is not a macvlan, which is never removed) leaves no macvlan behind.
+#[test]
+fn a_failed_start_leaves_no_macvlan() {
+    require_root();
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    lab.lab.exec(lab.router(1), "ip", &["link", "add", "dum0", "type", "bridge"]).unwrap();
+    let taken = config(110, "    use_vmac dum0\n")
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        .replace(VIP, "192.0.2.101");
+    let text = format!("{}{taken}", config(110, "    use_vmac\n"));
+    let c1 = lab.write_config(1, "keepalived.conf", &text).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    let status = lab.daemon(d1).wait_exit(ELECTION).expect("vrrpd gives up");
+    let log = lab.daemon(d1).log_text();
+    assert!(!status.success(), "{log}");
+    assert!(log.contains("dum0: an interface of that name exists and is not a macvlan"), "{log}");
+    assert!(macvlans(&lab, 1).is_empty(), "{:?}", macvlans(&lab, 1));
+    assert!(lab.lab.exec(lab.router(1), "ip", &["link", "show", "dum0"]).is_ok(), "dum0 stays");
 }

@@ -248,8 +248,9 @@ impl Daemon {
         self.io.insert(id, instance);
     }
 
-    /// The instance restarted on a new primary address: new sockets there.
-    async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
+    /// The instance restarted on a new primary address (or lost its macvlan): new sockets
+    /// there.
+    pub(crate) async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
         let Some(old) = self.io.remove(&id) else { return };
         let Some(view) = self.node.instance(id) else { return };
         let router = view.router().config().clone();

@@ -33,6 +33,8 @@ pub struct VmacLink {
     pub ifindex: u32,
     pub mac: [u8; 6],
     pub parent: u32,
+    /// Made by this start (not found in place): what a start that fails removes.
+    pub created: bool,
     /// The parent's `arp_ignore` and `arp_filter` before they were set, put back on removal
     /// (keepalived vrrp_if_config.c reset_interface_parameters()); IPv4 only, as keepalived.
     parent_arp: Option<(u32, u32)>,
@@ -160,7 +162,14 @@ pub async fn ensure(
             vrrp_config::MacAddr(mac)
         );
     }
-    Ok(VmacLink { name: name.clone(), ifindex, mac, parent: parent.ifindex, parent_arp })
+    Ok(VmacLink {
+        name: name.clone(),
+        ifindex,
+        mac,
+        parent: parent.ifindex,
+        created: !reused,
+        parent_arp,
+    })
 }
 
 /// Removes the macvlan and puts the parent's ARP settings back.
