@@ -144,7 +144,7 @@ fn the_master_answers_for_the_vip_with_the_virtual_mac_and_cleans_up() {
     assert!(macvlans(&lab, 2).is_empty(), "router 2 after cleanup: {:?}", macvlans(&lab, 2));
 }
 
-/// The source MAC of the next advertisement the client sees.
+/// The source MAC of the next advertisement the client sees (tcpdump -e: the second field).
 fn advert_source_mac(lab: &ReferenceLab) -> String {
     advert_source_mac_of(lab, "ip proto 112")
 }
@@ -162,11 +162,17 @@ fn advert_source_mac_of(lab: &ReferenceLab, filter: &str) -> String {
 fn vmac_xmit_base_advertises_from_the_base_interface() {
     require_root();
     let mut lab = ReferenceLab::new().expect("building the lab");
-    let c1 = lab
-        .write_config(1, "keepalived.conf", &config(110, "    use_vmac\n    vmac_xmit_base\n"))
-        .unwrap();
+    // Excluded addresses: of the instance's family on the macvlan, of the other on ens3
+    // (keepalived vrrp.c vrrp_complete_instance()).
+    let extra = "    use_vmac\n    vmac_xmit_base\n    virtual_ipaddress_excluded {\n        \
+                 192.0.2.200/24\n        2001:db8::200/64\n    }\n";
+    let c1 = lab.write_config(1, "keepalived.conf", &config(110, extra)).unwrap();
     lab.start_vrrpd(1, &c1, &[]).unwrap();
     wait_until("router 1's vrrp.51 holding the VIP", ELECTION, || vmac_holds(&lab, 1));
+    wait_until("the excluded addresses in place", ELECTION, || {
+        lab.holds_on(1, VMAC, "192.0.2.200").unwrap() && lab.holds(1, "2001:db8::200").unwrap()
+    });
+    assert!(!lab.holds_on(1, VMAC, "2001:db8::200").unwrap());
     let base = text(lab.lab.exec(lab.router(1), "cat", &["/sys/class/net/ens3/address"]));
     let source = advert_source_mac(&lab);
     assert_eq!(source, base.trim(), "advertisements leave from ens3 with its own MAC");

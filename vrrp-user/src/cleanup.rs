@@ -41,13 +41,14 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
                 Err(error) => log::warn!("{}: macvlan {}: {error:#}", spec.name, vmac.name),
             }
         }
-        let addresses = match instance::resolve_addresses(spec, interface.ifindex, &netlink).await {
-            Ok(addresses) => addresses,
-            Err(error) => {
-                log::warn!("{}: {error:#}", spec.name);
-                continue;
-            }
-        };
+        let addresses =
+            match instance::resolve_addresses(spec, interface.ifindex, None, &netlink).await {
+                Ok(addresses) => addresses,
+                Err(error) => {
+                    log::warn!("{}: {error:#}", spec.name);
+                    continue;
+                }
+            };
         for address in &addresses {
             if netlink.has_address(address.ifindex, address.address).await? {
                 netlink.remove(address).await?;

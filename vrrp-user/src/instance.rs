@@ -119,7 +119,8 @@ impl Instance {
             None => None,
         };
         let addresses =
-            resolve_addresses(&spec, address_ifindex(&interface, &vmac), netlink).await?;
+            resolve_addresses(&spec, interface.ifindex, vmac.as_ref().map(|v| v.ifindex), netlink)
+                .await?;
         // keepalived vrrp.c: the addresses and the gratuitous ARPs are on the macvlan
         // (vrrp->ifp), and so are the advertisements unless vmac_xmit_base
         // (vrrp_scheduler.c vrrp_create_sockpool()).
@@ -181,8 +182,8 @@ impl Instance {
         router: &RouterConfig,
         netlink: &Netlink,
     ) -> Result<()> {
-        let ifindex = self.vmac.as_ref().map_or(self.ifindex, |link| link.ifindex);
-        self.addresses = resolve_addresses(&spec, ifindex, netlink).await?;
+        let vmac = self.vmac.as_ref().map(|link| link.ifindex);
+        self.addresses = resolve_addresses(&spec, self.ifindex, vmac, netlink).await?;
         self.spec = spec;
         self.destinations = destinations(&router.transport, self.spec.family);
         self.checksum_mode = router.checksum_mode;
@@ -264,11 +265,6 @@ impl Instance {
     }
 }
 
-/// Where the addresses without a `dev` of their own go: the macvlan, or the interface.
-fn address_ifindex(interface: &crate::netlink::Interface, vmac: &Option<VmacLink>) -> u32 {
-    vmac.as_ref().map_or(interface.ifindex, |link| link.ifindex)
-}
-
 /// The VRRPv2 authentication fields the instance sends and expects (the node's are the same).
 pub fn v2_auth(spec: &vrrp_config::Instance) -> V2Auth {
     match spec.auth_pass {
@@ -291,14 +287,19 @@ pub fn destinations(transport: &Transport, family: Family) -> Vec<IpAddr> {
     }
 }
 
-/// The advertised and excluded addresses as they are installed, each on its `dev`.
+/// The advertised and excluded addresses as they are installed, each on its `dev`; without
+/// one, on the instance's interface (`ifindex`), or on its macvlan (`vmac`) when the address
+/// is of the instance's family (keepalived vrrp.c vrrp_complete_instance(): an address of the
+/// other family stays on the configured interface).
 pub(crate) async fn resolve_addresses(
     spec: &vrrp_config::Instance,
     ifindex: u32,
+    vmac: Option<u32>,
     netlink: &Netlink,
 ) -> Result<Vec<VirtualAddress>> {
     let mut addresses = Vec::new();
     for vip in spec.virtual_addresses.iter().chain(&spec.excluded_addresses) {
+        let same_family = vip.address.is_ipv4() == (spec.family == Family::Ipv4);
         let ifindex = match &vip.device {
             Some(device) if *device != spec.interface => {
                 netlink
@@ -307,7 +308,7 @@ pub(crate) async fn resolve_addresses(
                     .with_context(|| format!("{}: dev {device} of {}", spec.name, vip.address))?
                     .ifindex
             }
-            _ => ifindex,
+            _ => vmac.filter(|_| same_family).unwrap_or(ifindex),
         };
         addresses.push(VirtualAddress {
             address: vip.address,

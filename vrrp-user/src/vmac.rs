@@ -81,7 +81,8 @@ pub async fn ensure(
         if existing.parent == Some(parent.ifindex) && existing.mac == Some(mac) && existing.private
         {
             log::info!(
-                "{name}: reusing the macvlan already on {} (left by an earlier run?)",
+                "{name}: reusing the macvlan already on {} (this run's, or left by an earlier \
+                 one)",
                 parent.name
             );
             reused = true;
