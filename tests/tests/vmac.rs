@@ -158,6 +158,36 @@ fn advert_source_mac_of(lab: &ReferenceLab, filter: &str) -> String {
     out.split_whitespace().nth(1).unwrap_or_default().to_owned()
 }
 
+/// A private macvlan with the virtual MAC under another name (a run with another `use_vmac`
+/// name) is replaced by the configured one, at start and by `vrrpd cleanup`.
+#[test]
+fn a_leftover_macvlan_with_the_virtual_mac_under_another_name_is_replaced() {
+    require_root();
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    // Down when vrrp.51 is up: two macvlans with one MAC on one parent cannot both be up.
+    let old = |lab: &ReferenceLab, up: bool| {
+        let args = ["link", "add", "link", "ens3", "name", "old51", "address", VIRTUAL_MAC, "type"];
+        let mut args = args.to_vec();
+        args.extend(["macvlan", "mode", "private"]);
+        lab.lab.exec(lab.router(1), "ip", &args).unwrap();
+        if up {
+            lab.lab.exec(lab.router(1), "ip", &["link", "set", "old51", "up"]).unwrap();
+        }
+    };
+    old(&lab, true);
+    let c1 = lab.write_config(1, "keepalived.conf", &config(110, "    use_vmac\n")).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    wait_until("router 1's vrrp.51 holding the VIP", ELECTION, || vmac_holds(&lab, 1));
+    let links = macvlans(&lab, 1);
+    assert!(links.len() == 1 && links[0].contains(VMAC), "{links:?}");
+    lab.daemon(d1).kill();
+    old(&lab, false);
+    assert_eq!(macvlans(&lab, 1).len(), 2, "{:?}", macvlans(&lab, 1));
+    let output = lab.cleanup(1, &c1).unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(macvlans(&lab, 1).is_empty(), "after cleanup: {:?}", macvlans(&lab, 1));
+}
+
 #[test]
 fn vmac_xmit_base_advertises_from_the_base_interface() {
     require_root();

@@ -35,9 +35,13 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
         };
         // The macvlan takes its addresses with it.
         if let Some(vmac) = &spec.vmac {
-            match vmac::remove_leftover(&netlink, &vmac.name, interface.ifindex).await {
-                Ok(true) => log::info!("{}: removed macvlan {}", spec.name, vmac.name),
-                Ok(false) => {}
+            let mac = vrrp_config::Vmac::mac(spec.family, spec.vrid).0;
+            match vmac::remove_leftovers(&netlink, &vmac.name, interface.ifindex, mac).await {
+                Ok(names) => {
+                    for name in names {
+                        log::info!("{}: removed macvlan {name}", spec.name);
+                    }
+                }
                 Err(error) => log::warn!("{}: macvlan {}: {error:#}", spec.name, vmac.name),
             }
         }

@@ -96,6 +96,14 @@ pub async fn ensure(
         }
     }
     if !reused {
+        // keepalived vrrp.c vrrp_complete_instance() ("Found matching interface") takes a
+        // private macvlan with this MAC on this parent under any name, left by a run with
+        // another configuration; here it goes, and the one made has the configured name (two
+        // with one MAC on one parent cannot both be up).
+        for (other, existing) in twins(netlink, parent.ifindex, mac).await? {
+            log::warn!("{name}: removing macvlan {other}, which has its MAC on {}", parent.name);
+            handle.link().del(existing.ifindex).execute().await.context("removing it")?;
+        }
         let message = LinkMacVlan::new(name, parent.ifindex, MacVlanMode::Private)
             .address(mac.to_vec())
             .build();
@@ -198,15 +206,49 @@ pub async fn remove(netlink: &Netlink, link: &VmacLink) -> Result<()> {
     Ok(())
 }
 
-/// `vrrpd cleanup`: removes `name` if it is a macvlan on `parent` (never anything else).
-pub async fn remove_leftover(netlink: &Netlink, name: &str, parent: u32) -> Result<bool> {
-    match lookup(netlink, name).await? {
-        Some(existing) if existing.macvlan && existing.parent == Some(parent) => {
+/// `vrrpd cleanup`: removes `name` if it is a macvlan on `parent`, and any private macvlan
+/// with the instance's virtual MAC there (never anything else). Returns the names removed.
+pub async fn remove_leftovers(
+    netlink: &Netlink,
+    name: &str,
+    parent: u32,
+    mac: [u8; 6],
+) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    if let Some(existing) = lookup(netlink, name).await? {
+        if existing.macvlan && existing.parent == Some(parent) {
             netlink.handle.link().del(existing.ifindex).execute().await?;
-            Ok(true)
+            removed.push(name.to_owned());
         }
-        _ => Ok(false),
     }
+    for (other, existing) in twins(netlink, parent, mac).await? {
+        netlink.handle.link().del(existing.ifindex).execute().await?;
+        removed.push(other);
+    }
+    Ok(removed)
+}
+
+/// The private macvlans on `parent` with `mac`, by name.
+async fn twins(netlink: &Netlink, parent: u32, mac: [u8; 6]) -> Result<Vec<(String, Existing)>> {
+    let mut links = netlink.handle.link().get().execute();
+    let mut found = Vec::new();
+    while let Some(link) = links.try_next().await.context("listing links")? {
+        let existing = existing(&link);
+        let name = link.attributes.iter().find_map(|attribute| match attribute {
+            LinkAttribute::IfName(name) => Some(name.clone()),
+            _ => None,
+        });
+        if let (Some(name), true) = (
+            name,
+            existing.macvlan
+                && existing.private
+                && existing.parent == Some(parent)
+                && existing.mac == Some(mac),
+        ) {
+            found.push((name, existing));
+        }
+    }
+    Ok(found)
 }
 
 async fn lookup(netlink: &Netlink, name: &str) -> Result<Option<Existing>> {
