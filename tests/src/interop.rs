@@ -9,7 +9,9 @@
 //! At every step exactly one master is checked on both nodes: vrrpd by `vrrpd status --json`
 //! (its state and whether it holds the addresses, which must agree with the interface), keepalived
 //! by whether it holds the virtual address, FRR by its macvlan's protodown flag (FRR keeps the
-//! virtual address on the macvlan and puts it in protodown as backup).
+//! virtual address on the macvlan and puts it in protodown as backup). A cell with `vmac` runs
+//! vrrpd (and keepalived) with `use_vmac`: their virtual address is then on their macvlan
+//! `vrrp.51`, and never on the interface itself.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,8 @@ const SERVER2_V6: &str = "2001:db8::2";
 const VIP_V6: &str = "2001:db8::100";
 /// FRR's macvlan, which carries the virtual MAC and the virtual address.
 const MACVLAN: &str = "vrrp51";
+/// keepalived's and vrrpd's macvlan with `use_vmac` (keepalived's default name, `vrrp.VRID`).
+const VMAC: &str = "vrrp.51";
 
 #[derive(Clone, Copy, Debug)]
 pub enum Peer {
@@ -73,6 +77,8 @@ pub struct Cell {
     pub datapath: Datapath,
     /// Which router has priority 110: [`PEER`] or [`VRRPD`].
     pub master: usize,
+    /// `use_vmac` in vrrpd's keepalived.conf (and keepalived's, when it is the peer).
+    pub vmac: bool,
 }
 
 impl Cell {
@@ -112,6 +118,7 @@ impl Cell {
             ),
             Cast::Unicast | Cast::Multicast => String::new(),
         };
+        let vmac = if self.vmac { "    use_vmac\n" } else { "" };
         // RFC 9568 §5.2.9: an IPv6 advertisement's first address is link-local.
         let addresses = match self.family {
             Family::Ipv4 => format!("        {VIP}\n"),
@@ -120,7 +127,7 @@ impl Cell {
         format!(
             "global_defs {{\n    vrrp_version 3\n{groups}}}\n\nvrrp_instance VI_MATRIX {{\n    \
              interface ens3\n    virtual_router_id {VRID}\n    state BACKUP\n    \
-             priority {}\n    advert_int 1\n{unicast}    virtual_ipaddress {{\n\
+             priority {}\n    advert_int 1\n{unicast}{vmac}    virtual_ipaddress {{\n\
              {addresses}    }}\n}}\n",
             self.priority(n)
         )
@@ -265,9 +272,13 @@ impl Pair {
 
     fn role(&self, n: usize) -> Role {
         let running = self.daemons[n - 1].is_some();
+        let on_interface = self.lab.holds(n, self.cell.vip()).unwrap();
         let answers = match (n, self.cell.peer) {
             (PEER, Peer::Frr) => !self.lab.protodown(n, MACVLAN).unwrap(),
-            _ => self.lab.holds(n, self.cell.vip()).unwrap(),
+            // With use_vmac the address belongs on the macvlan alone.
+            _ if self.cell.vmac && on_interface => return Role::Unsettled,
+            _ if self.cell.vmac => self.lab.holds_on(n, VMAC, self.cell.vip()).unwrap(),
+            _ => on_interface,
         };
         if !running {
             return if answers { Role::Unsettled } else { Role::Stopped };

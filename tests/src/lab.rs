@@ -451,6 +451,16 @@ impl ReferenceLab {
         Ok(String::from_utf8_lossy(&out.stdout).contains(&format!(" {address}/")))
     }
 
+    /// Whether router `n`'s interface `ifname` has `address`; false while `ifname` does not
+    /// exist (a macvlan its daemon has not created yet, or removed).
+    pub fn holds_on(&self, n: usize, ifname: &str, address: &str) -> Result<bool> {
+        let out = self.lab.exec(self.router(n), "ip", &["-o", "addr", "show"])?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.lines().any(|line| {
+            line.split_whitespace().nth(1) == Some(ifname) && line.contains(&format!(" {address}/"))
+        }))
+    }
+
     /// Adds `cidr` (`address/prefix`) to router `n`'s `ens3`.
     pub fn add_address(&self, n: usize, cidr: &str) -> Result<()> {
         self.lab.exec(self.router(n), "ip", &["addr", "add", cidr, "dev", "ens3"])?;

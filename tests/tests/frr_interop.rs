@@ -2,7 +2,8 @@
 //! mode), IPv4 and IPv6, on both vrrpd data paths, in both roles: FRR master, failover to vrrpd,
 //! FRR preempts back; and vrrpd master, failover to FRR, vrrpd preempts back
 //! ([`vrrp_tests::interop`]). FRR runs as its user guide shows: zebra beside vrrpd, a macvlan
-//! with the virtual MAC carrying the virtual address; vrrpd runs without a virtual MAC.
+//! with the virtual MAC carrying the virtual address; vrrpd runs without a virtual MAC, and in
+//! the `vmac` cells with `use_vmac`.
 //! FRR's IPv6 advertisement carries its global address alone (no link-local first): vrrpd
 //! accepts it, with a note (see `receive_notes.rs`).
 
@@ -24,6 +25,7 @@ macro_rules! matrix {
                 cast: Cast::Multicast,
                 datapath: Datapath::$datapath,
                 master: $master,
+                vmac: false,
             }
             .run();
         }
@@ -49,4 +51,38 @@ fn require_frr() {
             "FRR is not installed ({path} is missing): run `cargo xtask setup` (Debian package frr)"
         );
     }
+}
+
+/// vrrpd with `use_vmac` too: both sides answer for the address with the virtual MAC, as FRR
+/// requires of itself, in both roles.
+fn vmac_cell(family: Family, datapath: Datapath, master: usize) {
+    require_root();
+    require_frr();
+    let (cast, vmac) = (Cast::Multicast, true);
+    Cell { peer: Peer::Frr, family, cast, datapath, master, vmac }.run();
+}
+
+#[test]
+fn ipv4_xdp_vmac_frr_master() {
+    vmac_cell(Family::Ipv4, Datapath::Xdp, PEER);
+}
+
+#[test]
+fn ipv4_xdp_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv4, Datapath::Xdp, VRRPD);
+}
+
+#[test]
+fn ipv4_socket_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv4, Datapath::Socket, VRRPD);
+}
+
+#[test]
+fn ipv6_xdp_vmac_frr_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, PEER);
+}
+
+#[test]
+fn ipv6_xdp_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, VRRPD);
 }

@@ -22,6 +22,7 @@ macro_rules! matrix {
                 cast: Cast::$cast,
                 datapath: Datapath::$datapath,
                 master: $master,
+                vmac: false,
             }
             .run();
         }
@@ -57,4 +58,38 @@ fn require_keepalived() {
         found,
         "keepalived is not installed: run `cargo xtask setup` (Debian package keepalived)"
     );
+}
+
+/// keepalived and vrrpd both with `use_vmac` (the same file), multicast: each one's
+/// address on its macvlan `vrrp.51`, one master at every step, in both roles.
+fn vmac_cell(family: Family, datapath: Datapath, master: usize) {
+    require_root();
+    require_keepalived();
+    let (cast, vmac) = (Cast::Multicast, true);
+    Cell { peer: Peer::Keepalived, family, cast, datapath, master, vmac }.run();
+}
+
+#[test]
+fn ipv4_multicast_xdp_vmac_keepalived_master() {
+    vmac_cell(Family::Ipv4, Datapath::Xdp, PEER);
+}
+
+#[test]
+fn ipv4_multicast_xdp_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv4, Datapath::Xdp, VRRPD);
+}
+
+#[test]
+fn ipv4_multicast_socket_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv4, Datapath::Socket, VRRPD);
+}
+
+#[test]
+fn ipv6_multicast_xdp_vmac_keepalived_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, PEER);
+}
+
+#[test]
+fn ipv6_multicast_xdp_vmac_vrrpd_master() {
+    vmac_cell(Family::Ipv6, Datapath::Xdp, VRRPD);
 }

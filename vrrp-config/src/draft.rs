@@ -113,6 +113,10 @@ pub(crate) struct InstanceDraft {
     pub higher_prio_send_advert: Option<Located<bool>>,
     pub unicast_fault_no_peer: Option<Word>,
     pub native_ipv6: Option<Word>,
+    /// `use_vmac [NAME]`: the keyword, and the name when one was given.
+    pub use_vmac: Option<(Word, Option<Word>)>,
+    /// `vmac_xmit_base`.
+    pub vmac_xmit_base: Option<Word>,
     /// `authentication { auth_type PASS }` or `{ auth_type AH }`: the word, `PASS` or `AH`.
     pub auth_type: Option<Word>,
     /// `authentication { auth_pass ... }`, padded with zeros to 8 bytes.
@@ -156,6 +160,8 @@ impl InstanceDraft {
             higher_prio_send_advert: None,
             unicast_fault_no_peer: None,
             native_ipv6: None,
+            use_vmac: None,
+            vmac_xmit_base: None,
             auth_type: None,
             auth_pass: None,
         }

@@ -374,6 +374,19 @@ impl Grammar<'_> {
                     instance.native_ipv6 = Some(node.keyword.clone());
                 }
             }
+            "use_vmac" => {
+                self.no_block(node);
+                let (name, rest) = match node.args.split_first() {
+                    Some((name, rest)) => (Some(name.clone()), rest),
+                    None => (None, &node.args[..]),
+                };
+                self.extra_args(node, rest);
+                instance.use_vmac = Some((node.keyword.clone(), name));
+            }
+            "vmac_xmit_base" => {
+                self.no_args(node);
+                instance.vmac_xmit_base = Some(node.keyword.clone());
+            }
             "authentication" => {
                 for entry in self.block(node) {
                     self.authentication(instance, entry);

@@ -171,6 +171,11 @@ const TRACK_SRC_IP: &str =
 const TTL_LIMITS: &str = "tests/tests/xdp_differential.rs::\
                           the_program_and_the_decoder_agree_on_corpus_frames_and_their_mutations";
 
+const VMAC_LAB: &str =
+    "tests/tests/vmac.rs::the_master_answers_for_the_vip_with_the_virtual_mac_and_cleans_up";
+const VMAC_XMIT_BASE: &str =
+    "tests/tests/vmac.rs::vmac_xmit_base_advertises_from_the_base_interface";
+
 // Effects shared by several keywords.
 const VMAC: &str = "the virtual addresses go on the interface itself, answered with its own MAC, \
                     not on a macvlan with the virtual MAC 00-00-5e-00-01-VRID: switches, hosts \
@@ -461,9 +466,14 @@ pub const KEYWORDS: &[Keyword] = &[
     other("dbus_*", GlobalDefs, "D-Bus"),
     other("bfd_*", GlobalDefs, "BFD"),
     // vrrp_instance (vrrp_parser.c init_vrrp_keywords()).
-    refused("use_vmac", Instance, VMAC),
-    refused("use_vmac_addr", Instance, VMAC),
-    ignored("vmac_xmit_base", Instance, "harmless without use_vmac, which is not supported"),
+    acted("use_vmac", Instance, VMAC_LAB),
+    refused(
+        "use_vmac_addr",
+        Instance,
+        "no macvlan is made for the addresses on another `dev` (or of the other family): they \
+         go on that interface with its own MAC",
+    ),
+    acted("vmac_xmit_base", Instance, VMAC_XMIT_BASE),
     refused("use_ipvlan", Instance, VMAC),
     acted("unicast_peer", Instance, UNICAST),
     acted(

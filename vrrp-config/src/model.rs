@@ -238,6 +238,30 @@ pub struct Instance {
     /// `auth_type AH`: `auth_pass` is then the HMAC-MD5 key of keepalived's IPsec AH header
     /// around each advertisement (VRRPv2 over IPv4 only), not a password in the message.
     pub auth_ah: bool,
+    /// `use_vmac`: the virtual addresses go on a macvlan with the virtual MAC.
+    pub vmac: Option<Vmac>,
+}
+
+/// `use_vmac [NAME]` with `vmac_xmit_base` (keepalived vrrp_parser.c vrrp_vmac_handler(),
+/// vrrp_vmac_xmit_base_handler()).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmac {
+    /// The macvlan's name: as configured, else keepalived's `vrrp.VRID`.
+    pub name: String,
+    /// `vmac_xmit_base`: advertisements leave from the base interface, with its MAC.
+    pub xmit_base: bool,
+}
+
+impl Vmac {
+    /// RFC 9568 §7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6
+    /// (keepalived vrrp_vmac.c netlink_link_add_vmac()).
+    pub fn mac(family: Family, vrid: u8) -> MacAddr {
+        let kind = match family {
+            Family::Ipv4 => 0x01,
+            Family::Ipv6 => 0x02,
+        };
+        MacAddr([0x00, 0x00, 0x5e, 0x00, kind, vrid])
+    }
 }
 
 /// Unicast peers an instance may list: the kernel keeps them inline in the instance's slot.

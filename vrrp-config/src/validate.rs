@@ -12,7 +12,7 @@ use crate::draft::{
 use crate::model::{
     Config, Family, Garp, Global, InitialState, Instance, NotifyFifo, ParamMatch, Script,
     SyncGroup, TrackFile, TrackProcess, TrackedFile, TrackedInterface, TrackedProcess,
-    TrackedScript, Version, VirtualAddress, MAX_UNICAST_PEERS,
+    TrackedScript, Version, VirtualAddress, Vmac, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -39,6 +39,7 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
             seen_names.insert(name.text.clone(), name.span.clone());
         }
         let vrid_word = instance_draft.vrid.as_ref().map(|vrid| vrid.at.clone());
+        let vmac_word = instance_draft.use_vmac.as_ref().map(|(keyword, _)| keyword.clone());
         let Some(instance) = resolve_instance(
             instance_draft,
             &global,
@@ -52,6 +53,19 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         };
         if let Some(vrid_word) = vrid_word {
             check_vrid_unique(&instance, &instances, &vrid_word, report);
+        }
+        if let (Some(vmac), Some(word)) = (&instance.vmac, &vmac_word) {
+            // keepalived vrrp_parser.c vrrp_vmac_handler(): "VRRP instance %s is already using".
+            if let Some(other) = instances
+                .iter()
+                .find(|other: &&Instance| other.vmac.as_ref().is_some_and(|o| o.name == vmac.name))
+            {
+                let message = format!(
+                    "use_vmac {} in vrrp_instance {}: vrrp_instance {} already uses it",
+                    vmac.name, instance.name, other.name
+                );
+                report.error_at(&word.span, message);
+            }
         }
         instances.push(instance);
     }
@@ -515,6 +529,7 @@ fn resolve_instance(
         }
         (tracked, _) => tracked.is_some(),
     };
+    let vmac = resolve_vmac(&draft, !unicast_peers.is_empty(), report);
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -562,7 +577,79 @@ fn resolve_instance(
         unicast_fault_no_peer,
         auth_pass: auth.map(|(key, _)| key),
         auth_ah,
+        vmac,
     })
+}
+
+/// `use_vmac [NAME]` and `vmac_xmit_base`, settled as keepalived settles them.
+fn resolve_vmac(draft: &InstanceDraft, unicast: bool, report: &mut Report) -> Option<Vmac> {
+    let name = &draft.name.text;
+    let Some((keyword, ifname)) = &draft.use_vmac else {
+        // keepalived vrrp.c vrrp_complete_instance(): "vmac_xmit_base requires use_vmac".
+        if let Some(word) = &draft.vmac_xmit_base {
+            let message =
+                format!("vmac_xmit_base in vrrp_instance {name} without use_vmac: ignored");
+            report.warn(&word.span, message);
+        }
+        return None;
+    };
+    let vrid = draft.vrid.as_ref()?.value;
+    let interface = draft.interface.as_deref().unwrap_or_default();
+    let ifname = match ifname {
+        None => format!("vrrp.{vrid}"),
+        Some(word) => {
+            // A MAC address of its own (keepalived's second form) is not supported.
+            if word.text.contains(':') {
+                let message = format!(
+                    "use_vmac {} in vrrp_instance {name}: a MAC address of one's own is not \
+                     supported (the virtual MAC of RFC 9568 is used)",
+                    word.text
+                );
+                report.error_at(&word.span, message);
+                return None;
+            }
+            if let Err(why) = interface_name(&word.text) {
+                report.invalid("use_vmac", word, why);
+                return None;
+            }
+            word.text.clone()
+        }
+    };
+    if ifname == interface {
+        let message = format!(
+            "use_vmac {ifname} in vrrp_instance {name} names its own interface: the macvlan \
+             needs a name of its own"
+        );
+        report.error_at(&keyword.span, message);
+        return None;
+    }
+    let mut xmit_base = draft.vmac_xmit_base.is_some();
+    // keepalived vrrp_parser.c vrrp_end_handler(): "unicast with use_vmac requires
+    // vmac_xmit_base - setting".
+    if unicast && !xmit_base {
+        let message = format!(
+            "vrrp_instance {name} is unicast with use_vmac: vmac_xmit_base is required, set"
+        );
+        report.warn(&keyword.span, message);
+        xmit_base = true;
+    }
+    Some(Vmac { name: ifname, xmit_base })
+}
+
+/// An interface name the kernel takes (keepalived vrrp_parser.c dev_name_valid(), after the
+/// kernel's): 1 to 15 bytes (IFNAMSIZ with its NUL), not `.` or `..`, no `/`, `:` or space.
+fn interface_name(name: &str) -> Result<(), &'static str> {
+    const IFNAMSIZ: usize = 16;
+    if name.is_empty() || name.len() >= IFNAMSIZ {
+        return Err("an interface name of 1 to 15 characters");
+    }
+    if name == "."
+        || name == ".."
+        || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace())
+    {
+        return Err("an interface name (no '/', ':' or spaces, not '.' or '..')");
+    }
+    Ok(())
 }
 
 /// `lower_prio_no_advert` and `higher_prio_send_advert`, each the instance's, else the

@@ -104,7 +104,7 @@ const CASES: &[Case] = &[
         file: "keepalived-samples-conditional_conf.conf",
         config_id: Some("high"),
         interfaces: &["eth0", "eth2", "eth3"],
-        unsupported: &["5:7 net_namespace", "25:2 use_vmac"],
+        unsupported: &["5:7 net_namespace"],
         needs_allow_unsupported: true,
         instances: 1,
         warnings: &[],

@@ -1142,4 +1142,48 @@ fn track_src_ip_needs_a_configured_source() {
         ["t.conf:7: track_src_ip in vrrp_instance VI01 without unicast_src_ip: no effect"]
     );
     assert!(!loaded.config.instances[0].track_src_ip);
+/// keepalived vrrp_parser.c vrrp_vmac_handler(), vrrp_end_handler(): `vrrp.VRID` by default, a
+/// name of the kernel's form otherwise, one per instance; unicast needs `vmac_xmit_base`.
+#[test]
+fn use_vmac_names_its_macvlan_and_unicast_sends_from_the_base() {
+    let parsed = config(&format!(
+        "{}{}",
+        instance("A", 51, "192.0.2.100", "    use_vmac\n"),
+        instance("B", 52, "192.0.2.101", "    use_vmac vmac52\n    vmac_xmit_base\n")
+    ));
+    let vmac = |n: usize| parsed.instances[n].vmac.clone().unwrap();
+    assert_eq!((vmac(0).name.as_str(), vmac(0).xmit_base), ("vrrp.51", false));
+    assert_eq!((vmac(1).name.as_str(), vmac(1).xmit_base), ("vmac52", true));
+    assert_eq!(vrrp_config::Vmac::mac(Family::Ipv4, 51), MacAddr([0, 0, 0x5e, 0, 1, 0x33]));
+    assert_eq!(vrrp_config::Vmac::mac(Family::Ipv6, 1), MacAddr([0, 0, 0x5e, 0, 2, 1]));
+
+    let unicast = "    use_vmac\n    unicast_peer {\n        192.0.2.2\n    }\n";
+    let loaded =
+        parse_str(&instance("A", 51, "192.0.2.100", unicast), Path::new("t.conf")).unwrap();
+    assert!(loaded.config.instances[0].vmac.as_ref().unwrap().xmit_base);
+    assert!(loaded.warnings.iter().any(|w| w.message.contains("vmac_xmit_base is required")));
+
+    let alone =
+        parse_str(&instance("A", 51, "192.0.2.100", "    vmac_xmit_base\n"), Path::new("t.conf"))
+            .unwrap();
+    assert_eq!(alone.config.instances[0].vmac, None);
+    assert!(alone.warnings.iter().any(|w| w.message.contains("without use_vmac: ignored")));
+
+    for (line, expected) in [
+        ("    use_vmac a_name_far_too_long\n", "an interface name of 1 to 15 characters"),
+        ("    use_vmac eth0\n", "names its own interface"),
+        ("    use_vmac 02:00:00:00:00:01\n", "a MAC address of one's own is not supported"),
+        ("    use_vmac a/b\n", "no '/', ':' or spaces"),
+    ] {
+        let found = errors(&instance("A", 51, "192.0.2.100", line));
+        assert!(found.iter().any(|e| e.contains(expected)), "{line}: {found:?}");
+    }
+    let twice = format!(
+        "{}{}",
+        instance("A", 51, "192.0.2.100", "    use_vmac shared\n"),
+        instance("B", 52, "192.0.2.101", "    use_vmac shared\n")
+    );
+    assert!(errors(&twice).iter().any(|e| e.contains("vrrp_instance A already uses it")));
+    let v6 = config(&instance("A", 51, "fe80::51/64\n        2001:db8::100/64", "    use_vmac\n"));
+    assert_eq!(v6.instances[0].vmac.as_ref().map(|v| v.name.as_str()), Some("vrrp.51"));
 }

@@ -663,6 +663,7 @@ impl Node {
                         id: *id,
                         name: member.spec.name.clone(),
                         interface: member.spec.interface.clone(),
+                        vmac: member.spec.vmac.as_ref().map(|vmac| vmac.name.clone()),
                         vrid: config.vrid,
                         version: config.version,
                         family: config.family(),

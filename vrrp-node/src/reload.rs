@@ -44,6 +44,8 @@ struct Identity<'a> {
     mcast_group: Option<IpAddr>,
     owner: bool,
     ah_key: Option<[u8; 8]>,
+    /// keepalived vrrp.c vrrp_exist(): an instance whose use of a VMAC changes is another one.
+    vmac: Option<&'a vrrp_config::Vmac>,
 }
 
 fn identity(instance: &Instance) -> Identity<'_> {
@@ -58,6 +60,7 @@ fn identity(instance: &Instance) -> Identity<'_> {
         mcast_group: instance.mcast_group,
         owner: instance.priority == u8::MAX,
         ah_key: instance.auth_pass.filter(|_| instance.auth_ah),
+        vmac: instance.vmac.as_ref(),
     }
 }
 

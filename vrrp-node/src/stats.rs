@@ -80,6 +80,8 @@ pub struct InstanceSnapshot {
     pub id: InstanceId,
     pub name: String,
     pub interface: String,
+    /// `use_vmac`: the macvlan that holds the addresses.
+    pub vmac: Option<String>,
     pub vrid: u8,
     pub version: Version,
     pub family: Family,

@@ -1,6 +1,6 @@
 //! `vrrpd cleanup`: removes what a daemon that could not stop cleanly (SIGKILL, an OOM kill, a
 //! crash) left on the host: the configuration's virtual addresses, routes and rules, its
-//! static ones, vrrpd's own pins, a `vrrp_xdp` attached through netlink, and a `vrrp_tc` tcx
+//! static ones, its `use_vmac` macvlans, vrrpd's own pins, a `vrrp_xdp` attached through netlink, and a `vrrp_tc` tcx
 //! link something still holds. The unit runs it after every stop (`ExecStopPost=`),
 //! so a restart never finds a stale VIP. It takes the daemon's lock first: while a vrrpd runs
 //! with the same runtime folder, it refuses and changes nothing.
@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Result;
 use vrrp_config::Config;
 
-use crate::{instance, lock, netlink, routes, tcx, xdp};
+use crate::{instance, lock, netlink, routes, tcx, vmac, xdp};
 
 pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<()> {
     let _lock = lock::acquire(runtime_dir)?;
@@ -33,13 +33,26 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
                 continue;
             }
         };
-        let addresses = match instance::resolve_addresses(spec, interface.ifindex, &netlink).await {
-            Ok(addresses) => addresses,
-            Err(error) => {
-                log::warn!("{}: {error:#}", spec.name);
-                continue;
+        // The macvlan takes its addresses with it.
+        if let Some(vmac) = &spec.vmac {
+            let mac = vrrp_config::Vmac::mac(spec.family, spec.vrid).0;
+            match vmac::remove_leftovers(&netlink, &vmac.name, interface.ifindex, mac).await {
+                Ok(names) => {
+                    for name in names {
+                        log::info!("{}: removed macvlan {name}", spec.name);
+                    }
+                }
+                Err(error) => log::warn!("{}: macvlan {}: {error:#}", spec.name, vmac.name),
             }
-        };
+        }
+        let addresses =
+            match instance::resolve_addresses(spec, interface.ifindex, None, &netlink).await {
+                Ok(addresses) => addresses,
+                Err(error) => {
+                    log::warn!("{}: {error:#}", spec.name);
+                    continue;
+                }
+            };
         for address in &addresses {
             if netlink.has_address(address.ifindex, address.address).await? {
                 netlink.remove(address).await?;

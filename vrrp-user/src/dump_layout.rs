@@ -9,7 +9,7 @@
 //! the stats file's sections and counters; the JSON's `data`/`stats` objects with keepalived's
 //! names and encodings (state 0-3, booleans as keepalived writes each, whole numbers where the
 //! exporters decode integers). Lines keepalived writes about things vrrpd does not have (file
-//! descriptors, VMACs, socket pools, its read timer) are left out rather than invented.
+//! descriptors, socket pools, its read timer) are left out rather than invented.
 //!
 //! vrrpd counts malformed and unauthorised advertisements per data path and reason (`vrrpd
 //! status`, `vrrpd_datapath_frames_total`), not per instance: a frame the kernel drops for its
@@ -309,7 +309,24 @@ fn topology(
         let local = local_time(epoch, clock.utc_offset_seconds);
         let _ = writeln!(out, "   Last transition = {} ({local})", epoch_text(epoch));
     }
-    let _ = writeln!(out, "   Interface = {}", instance.interface);
+    // keepalived vrrp_data.c dump_vrrp(): with a VMAC, its line, and the interface is the
+    // macvlan on the configured one.
+    match spec.and_then(|spec| spec.vmac.as_ref()) {
+        Some(vmac) => {
+            let xmit_base = if vmac.xmit_base { "true" } else { "false" };
+            let _ = writeln!(
+                out,
+                "   Use VMAC, i/f name {}, is_up = true, xmit_base = {xmit_base}",
+                vmac.name
+            );
+            let base = if vmac.xmit_base { ", xmit base i/f" } else { "" };
+            let _ =
+                writeln!(out, "   Interface = {}, vmac on {}{base}", vmac.name, instance.interface);
+        }
+        None => {
+            let _ = writeln!(out, "   Interface = {}", instance.interface);
+        }
+    }
     if let Some(spec) = spec {
         if spec.dont_track_primary {
             out.push_str("   VRRP interface tracking disabled\n");
@@ -572,7 +589,7 @@ struct JsonData {
     dont_track_primary: u8,
     skip_check_adv_addr: u8,
     strict_mode: u8,
-    vmac_ifname: &'static str,
+    vmac_ifname: String,
     ifp_ifname: String,
     master_priority: u8,
     last_transition: f64,
@@ -697,13 +714,15 @@ fn json_data(
         // keepalived writes `%f`: microseconds.
         .map_or(0.0, |transition| clock.epoch_seconds(transition.at).as_micros() as f64 / 1e6);
     let state = state_number(instance.state);
+    let vmac = spec.and_then(|spec| spec.vmac.as_ref()).map(|vmac| vmac.name.clone());
     JsonData {
         iname: instance.name.clone(),
         dont_track_primary: spec.is_some_and(|spec| spec.dont_track_primary).into(),
         skip_check_adv_addr: global.is_some_and(|global| global.skip_check_adv_addr).into(),
         strict_mode: global.is_some_and(|global| global.strict).into(),
-        vmac_ifname: "",
-        ifp_ifname: instance.interface.clone(),
+        // keepalived vrrp_json.c: `ifp` is the macvlan when there is one.
+        vmac_ifname: vmac.clone().unwrap_or_default(),
+        ifp_ifname: vmac.unwrap_or_else(|| instance.interface.clone()),
         master_priority,
         last_transition,
         garp_delay: seconds_number(spec.map(|spec| spec.garp.master_delay).unwrap_or_default()),
@@ -838,6 +857,32 @@ mod tests {
                      VRRP member instances :\n     VI_1\n     VI_3\n------< VRRP Scripts >";
         assert!(text.contains(group), "{text}");
         assert!(text.contains(" VRRP Instance = VI_3\n   VRRP Version = 3\n   Sync group = G1\n"));
+    }
+
+    #[test]
+    fn a_vmac_is_written_as_keepalived_writes_it() {
+        let text = CONFIG.replace(
+            " interface ens3\n virtual_router_id 51",
+            " interface ens3\n use_vmac\n virtual_router_id 51",
+        );
+        let config = vrrp_config::parse_str(&text, Path::new("t.conf")).unwrap().config;
+        let (node, now) = node();
+        let snapshot = Snapshot { config: Some(config.into()), ..node.snapshot() };
+        let text = data(&snapshot, &clock(now));
+        let lines = "   Use VMAC, i/f name vrrp.51, is_up = true, xmit_base = false\n   \
+                     Interface = vrrp.51, vmac on ens3\n";
+        assert!(text.contains(lines), "{text}");
+        let parsed: serde_json::Value =
+            serde_json::from_str(&json(&snapshot, &clock(now), &StatsBaseline::default())).unwrap();
+        let vi1 = &parsed[0]["data"];
+        assert_eq!(
+            (&vi1["vmac_ifname"], &vi1["ifp_ifname"]),
+            (&"vrrp.51".into(), &"vrrp.51".into())
+        );
+        assert_eq!(
+            (&parsed[1]["data"]["vmac_ifname"], &parsed[1]["data"]["ifp_ifname"]),
+            (&"".into(), &"ens3".into())
+        );
     }
 
     #[test]

@@ -248,8 +248,9 @@ impl Daemon {
         self.io.insert(id, instance);
     }
 
-    /// The instance restarted on a new primary address: new sockets there.
-    async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
+    /// The instance restarted on a new primary address (or lost its macvlan): new sockets
+    /// there.
+    pub(crate) async fn reopen(&mut self, id: InstanceId, address: IpAddr) {
         let Some(old) = self.io.remove(&id) else { return };
         let Some(view) = self.node.instance(id) else { return };
         let router = view.router().config().clone();
@@ -331,6 +332,20 @@ impl Daemon {
             // Its refusals last as long as its addresses.
             for &(ifindex, address) in &instance.refused {
                 if let Err(error) = xdp.accept_traffic(ifindex, address) {
+                    log::error!("{}: {error:#}", instance.name());
+                }
+            }
+        }
+        // keepalived vrrp_vmac.c netlink_link_del_vmac(): the macvlan goes with its instance,
+        // unless the instance restarting under new settings (a reload) took it over.
+        if let Some(link) = &instance.vmac {
+            let taken_over = self
+                .prepared
+                .values()
+                .chain(self.io.values())
+                .any(|other| other.vmac.as_ref().is_some_and(|o| o.ifindex == link.ifindex));
+            if !taken_over {
+                if let Err(error) = crate::vmac::remove(&self.netlink, link).await {
                     log::error!("{}: {error:#}", instance.name());
                 }
             }

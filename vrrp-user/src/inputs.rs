@@ -105,6 +105,33 @@ impl Daemon {
         );
     }
 
+    /// Another agent removed an instance's macvlan: it is made again, as keepalived does
+    /// (keepalived_netlink.c netlink_if_link_filter(), recreate_vmac_thread()), and a master
+    /// puts back the addresses that went with it.
+    async fn vmac_removed(&mut self, now: Instant, ifindex: u32) {
+        let lost: Vec<(InstanceId, std::net::IpAddr)> = self
+            .io
+            .iter()
+            .filter(|(_, instance)| instance.vmac.as_ref().is_some_and(|v| v.ifindex == ifindex))
+            .map(|(id, instance)| (*id, instance.primary))
+            .collect();
+        for (id, primary) in lost {
+            log::warn!(
+                "{}: its macvlan was removed by another agent; creating it again",
+                self.name(id)
+            );
+            self.reopen(id, primary).await;
+            let addresses: Vec<std::net::IpAddr> = self
+                .io
+                .get(&id)
+                .map(|instance| instance.addresses.iter().map(|vip| vip.address).collect())
+                .unwrap_or_default();
+            for address in addresses {
+                self.node.handle_address_removed(now, id, address);
+            }
+        }
+    }
+
     pub(crate) async fn handle_net_event(&mut self, event: NetEvent) {
         let now = Instant::now();
         match event {
@@ -124,6 +151,7 @@ impl Daemon {
                     log::warn!("interface {name} was removed");
                     self.node.handle_link(now, &name, false);
                 }
+                self.vmac_removed(now, ifindex).await;
             }
             NetEvent::AddressRemoved { ifindex, address } => {
                 self.follow_primary_address(ifindex).await;

@@ -17,6 +17,7 @@ use crate::{
     announce::Announcer,
     arrivals::Arrival,
     netlink::{Netlink, VirtualAddress},
+    vmac::{self, VmacLink},
     xdp::XdpDatapath,
 };
 
@@ -27,7 +28,10 @@ pub struct Instance {
     pub state: State,
     /// Where the advertisements are sent from: the router's primary address.
     pub primary: IpAddr,
+    /// The interface advertisements arrive on (the base one, with `use_vmac`).
     pub ifindex: u32,
+    /// `use_vmac`: the macvlan that holds the addresses and announces them.
+    pub vmac: Option<VmacLink>,
     pub key: InstanceKey,
     pub socket: Arc<AdvertSocket>,
     /// `auth_type AH`: its key and sequence number, shared with its receive filter.
@@ -86,17 +90,55 @@ impl Instance {
                 )
             })?,
         };
-        let addresses = resolve_addresses(&spec, interface.ifindex, netlink).await?;
-        let Some(mac) = interface.mac else {
+        if interface.mac.is_none() {
             bail!("{}: {} has no Ethernet address", spec.name, spec.interface);
+        }
+        let vmac = match &spec.vmac {
+            Some(config) => {
+                // keepalived vrrp_vmac.c set_link_local_address(): the configured source,
+                // else the base interface's link-local.
+                let source = match (primary, link_local) {
+                    (IpAddr::V6(source), _) if spec.source_ip.is_some() => Some(source),
+                    (IpAddr::V6(_), found) => found,
+                    (IpAddr::V4(_), _) => None,
+                };
+                if spec.family == Family::Ipv6 && !config.xmit_base && source.is_none() {
+                    bail!(
+                        "{}: {} has no link-local address for use_vmac",
+                        spec.name,
+                        spec.interface
+                    );
+                }
+                let source = source.filter(|_| !config.xmit_base);
+                Some(
+                    vmac::ensure(netlink, config, spec.family, spec.vrid, &interface, source)
+                        .await
+                        .with_context(|| format!("{}: use_vmac", spec.name))?,
+                )
+            }
+            None => None,
+        };
+        let addresses =
+            resolve_addresses(&spec, interface.ifindex, vmac.as_ref().map(|v| v.ifindex), netlink)
+                .await?;
+        // keepalived vrrp.c: the addresses and the gratuitous ARPs are on the macvlan
+        // (vrrp->ifp), and so are the advertisements unless vmac_xmit_base
+        // (vrrp_scheduler.c vrrp_create_sockpool()).
+        let (announce_ifindex, mac) = match &vmac {
+            Some(link) => (link.ifindex, link.mac),
+            None => (interface.ifindex, interface.mac.unwrap_or_default()),
+        };
+        let (send_ifname, send_ifindex) = match (&vmac, &spec.vmac) {
+            (Some(link), Some(config)) if !config.xmit_base => (link.name.clone(), link.ifindex),
+            _ => (spec.interface.clone(), interface.ifindex),
         };
         // keepalived vrrp_parser.c: `unicast_ttl` without unicast peers is reset.
         let unicast_ttl = spec.unicast_ttl.filter(|_| !spec.unicast_peers.is_empty());
         let ah = spec.auth_pass.filter(|_| spec.auth_ah).map(AhAuth::new);
         let socket = match (&ah, primary) {
             (Some(auth), IpAddr::V4(source)) => AdvertSocket::open_ah(
-                &spec.interface,
-                interface.ifindex,
+                &send_ifname,
+                send_ifindex,
                 source,
                 !spec.unicast_peers.is_empty(),
                 unicast_ttl,
@@ -107,20 +149,15 @@ impl Instance {
             (Some(_), IpAddr::V6(_)) => Err(anyhow!("auth_type AH needs IPv4")),
             (None, _) => {
                 let group = mcast_group(&spec);
-                AdvertSocket::shared(
-                    &spec.interface,
-                    interface.ifindex,
-                    primary,
-                    unicast_ttl,
-                    group,
-                )
+                AdvertSocket::shared(&send_ifname, send_ifindex, primary, unicast_ttl, group)
             }
         }
         .with_context(|| format!("{}: advertisement socket", spec.name))?;
-        let announcer = Announcer::open(interface.ifindex, mac)?;
+        let announcer = Announcer::open(announce_ifindex, mac)?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
             ifindex: interface.ifindex,
+            vmac,
             // Known once the node has the router's configuration (see `refresh`).
             destinations: Vec::new(),
             checksum_mode: ChecksumMode::default(),
@@ -149,7 +186,8 @@ impl Instance {
         router: &RouterConfig,
         netlink: &Netlink,
     ) -> Result<()> {
-        self.addresses = resolve_addresses(&spec, self.ifindex, netlink).await?;
+        let vmac = self.vmac.as_ref().map(|link| link.ifindex);
+        self.addresses = resolve_addresses(&spec, self.ifindex, vmac, netlink).await?;
         self.spec = spec;
         self.destinations = destinations(&router.transport, &self.spec);
         self.checksum_mode = router.checksum_mode;
@@ -263,14 +301,19 @@ pub fn mcast_group(spec: &vrrp_config::Instance) -> IpAddr {
     })
 }
 
-/// The advertised and excluded addresses as they are installed, each on its `dev`.
+/// The advertised and excluded addresses as they are installed, each on its `dev`; without
+/// one, on the instance's interface (`ifindex`), or on its macvlan (`vmac`) when the address
+/// is of the instance's family (keepalived vrrp.c vrrp_complete_instance(): an address of the
+/// other family stays on the configured interface).
 pub(crate) async fn resolve_addresses(
     spec: &vrrp_config::Instance,
     ifindex: u32,
+    vmac: Option<u32>,
     netlink: &Netlink,
 ) -> Result<Vec<VirtualAddress>> {
     let mut addresses = Vec::new();
     for vip in spec.virtual_addresses.iter().chain(&spec.excluded_addresses) {
+        let same_family = vip.address.is_ipv4() == (spec.family == Family::Ipv4);
         let ifindex = match &vip.device {
             Some(device) if *device != spec.interface => {
                 netlink
@@ -279,7 +322,7 @@ pub(crate) async fn resolve_addresses(
                     .with_context(|| format!("{}: dev {device} of {}", spec.name, vip.address))?
                     .ifindex
             }
-            _ => ifindex,
+            _ => vmac.filter(|_| same_family).unwrap_or(ifindex),
         };
         addresses.push(VirtualAddress {
             address: vip.address,

@@ -40,4 +40,5 @@ pub mod tcx;
 pub mod test_run;
 pub mod track_file;
 pub mod track_process;
+pub mod vmac;
 pub mod xdp;

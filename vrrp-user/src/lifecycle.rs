@@ -102,14 +102,33 @@ impl Daemon {
         crate::privileges::check_reload(self.privileges, &config)?;
         let plan = self.node.reload_plan(&config);
         // Open every starting instance's I/O first: an error leaves everything as it was.
-        let mut prepared = HashMap::new();
+        let mut prepared: HashMap<String, Instance> = HashMap::new();
         let mut primaries = HashMap::new();
+        let mut opened = Ok(());
         for spec in config.instances.iter().filter(|spec| plan.starting.contains(&spec.name)) {
-            let instance = Instance::create(spec.clone(), &self.netlink, None).await?;
-            primaries.insert(spec.name.clone(), instance.primary);
-            prepared.insert(spec.name.clone(), instance);
+            match Instance::create(spec.clone(), &self.netlink, None).await {
+                Ok(instance) => {
+                    primaries.insert(spec.name.clone(), instance.primary);
+                    prepared.insert(spec.name.clone(), instance);
+                }
+                Err(error) => {
+                    opened = Err(error);
+                    break;
+                }
+            }
         }
-        self.node.check_reload(&config, &primaries)?;
+        if opened.is_ok() {
+            opened = self.node.check_reload(&config, &primaries).map_err(anyhow::Error::from);
+        }
+        if let Err(error) = opened {
+            // Nothing changes: the macvlans made for the refused instances go too.
+            for link in prepared.values().filter_map(|i| i.vmac.as_ref()).filter(|l| l.created) {
+                if let Err(error) = crate::vmac::remove(&self.netlink, link).await {
+                    log::error!("{error:#}");
+                }
+            }
+            return Err(error);
+        }
         // New interfaces next (harmless to the running instances), so a refusal changes nothing.
         let wanted: HashSet<String> =
             config.instances.iter().map(|i| i.interface.clone()).collect();

@@ -175,6 +175,9 @@ pub struct InterfaceHook {
 pub struct InstanceStatus {
     pub name: String,
     pub interface: String,
+    /// `use_vmac`: the macvlan, with the virtual MAC, that holds the addresses.
+    #[serde(default)]
+    pub vmac: Option<String>,
     pub vrid: u8,
     /// 2 or 3.
     pub version: u8,
@@ -408,9 +411,10 @@ impl Status {
             );
             let addresses: Vec<String> =
                 i.virtual_addresses.iter().map(IpAddr::to_string).collect();
+            let on = i.vmac.as_ref().map(|vmac| format!(" on {vmac}")).unwrap_or_default();
             let _ = writeln!(
                 text,
-                "  addresses   {} ({})",
+                "  addresses   {} ({}){on}",
                 addresses.join(" "),
                 if i.holds_addresses { "held" } else { "not held" }
             );
@@ -494,6 +498,7 @@ fn instance(i: &InstanceSnapshot, time: f64, ago: &dyn Fn(Instant) -> f64) -> In
     InstanceStatus {
         name: i.name.clone(),
         interface: i.interface.clone(),
+        vmac: i.vmac.clone(),
         vrid: i.vrid,
         version: match i.version {
             Version::V2 => 2,
