@@ -1142,6 +1142,8 @@ fn track_src_ip_needs_a_configured_source() {
         ["t.conf:7: track_src_ip in vrrp_instance VI01 without unicast_src_ip: no effect"]
     );
     assert!(!loaded.config.instances[0].track_src_ip);
+}
+
 /// keepalived vrrp_parser.c vrrp_vmac_handler(), vrrp_end_handler(): `vrrp.VRID` by default, a
 /// name of the kernel's form otherwise, one per instance; unicast needs `vmac_xmit_base`.
 #[test]
