@@ -28,6 +28,7 @@ mod accept_mode;
 mod checksum;
 mod clock;
 mod maps;
+mod master_down;
 mod packet;
 mod parse;
 mod rules;
