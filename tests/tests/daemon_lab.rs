@@ -271,8 +271,9 @@ fn a_backup_dates_absorbed_advertisements_by_the_kernel_clock_and_stays_backup()
     // Master_Down_Interval 40 ms longer): only what follows counts.
     let log_start = lab.daemon(d2).log_text().len();
     // Over two Master_Down_Intervals (3.61 s at priority 100) the backup hears of its master
-    // only through the kernel's record: each time its timer runs out, it reads the record and
-    // dates the last advertisement by the kernel's tick. A wrong date would make it take over.
+    // only through the kernel: each time its own timer runs out (until the kernel's timer
+    // watches the master), it reads the record and dates the last advertisement by the
+    // kernel's tick. A wrong date would make it take over.
     std::thread::sleep(Duration::from_secs(8));
     let during = absorbed(&pins) - before;
     assert!(during >= 6, "server 2's kernel absorbed only {during} advertisements in 8 s");
