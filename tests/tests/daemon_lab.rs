@@ -70,6 +70,29 @@ fn hard_failover_then_preemption() {
 }
 
 #[test]
+fn a_backup_whose_master_the_kernel_watches_takes_over_on_the_kernels_event() {
+    require_root();
+    let (mut lab, d1, d2) = started_pair(&["--log-level", "debug"]);
+    // The watch is on once the backup has delivered one record after writing it: its first
+    // Master_Down_Interval (3.6 s) in Backup. From then on its own deadline sleeps until the
+    // safety net, 8 intervals (29 s) later, far past the bound below.
+    let log_start = lab.daemon(d2).log_text().len();
+    std::thread::sleep(Duration::from_secs(8));
+    let log = lab.daemon(d2).log_text();
+    assert!(!log[log_start..].contains("BACKUP -> MASTER"), "took over from a live master:\n{log}");
+
+    lab.set_link(1, false).unwrap();
+    lab.daemon(d1).kill();
+    let takeover = wait_until("server 2 taking the VIP", ELECTION, || lab.has_vip(2).unwrap());
+    println!("failover on the kernel's timer: server 2 holds the VIP {takeover:?} after the kill");
+    assert!(takeover <= MASTER_DOWN_100 + SLACK, "takeover after {takeover:?}");
+    let log = lab.daemon(d2).log_text();
+    let fired = log[log_start..].find("the kernel's master-down timer expired");
+    let fired = fired.unwrap_or_else(|| panic!("no kernel master-down event:\n{log}"));
+    assert!(log[log_start + fired..].contains("BACKUP -> MASTER"), "no takeover after it:\n{log}");
+}
+
+#[test]
 fn graceful_stop_hands_over_within_skew_time() {
     require_root();
     let (mut lab, d1, d2) = started_pair(&[]);
@@ -248,8 +271,9 @@ fn a_backup_dates_absorbed_advertisements_by_the_kernel_clock_and_stays_backup()
     // Master_Down_Interval 40 ms longer): only what follows counts.
     let log_start = lab.daemon(d2).log_text().len();
     // Over two Master_Down_Intervals (3.61 s at priority 100) the backup hears of its master
-    // only through the kernel's record: each time its timer runs out, it reads the record and
-    // dates the last advertisement by the kernel's tick. A wrong date would make it take over.
+    // only through the kernel: each time its own timer runs out (until the kernel's timer
+    // watches the master), it reads the record and dates the last advertisement by the
+    // kernel's tick. A wrong date would make it take over.
     std::thread::sleep(Duration::from_secs(8));
     let during = absorbed(&pins) - before;
     assert!(during >= 6, "server 2's kernel absorbed only {during} advertisements in 8 s");

@@ -23,6 +23,8 @@ pub mod names {
     /// How many entries of `NOT_ACCEPTED` each slot of interfaces has: the one read a frame pays
     /// on an interface that refuses nothing.
     pub const NOT_ACCEPTED_COUNT: &str = "VRRP_NOT_ACCEPTED_COUNT";
+    /// One kernel timer per slot of `INSTANCES`: a backup's master-down timer.
+    pub const MASTER_DOWN: &str = "VRRP_MASTER_DOWN";
 }
 
 /// Slots of `VRRP_INSTANCES`, an array: its lookups are inlined by the verifier, where a hash
@@ -152,6 +154,11 @@ pub mod instance_flags {
     /// Every valid advertisement raises an event, not only changes: set by the daemon while the
     /// instance is master (any advertisement then matters), and a debug switch.
     pub const MIRROR_ALL: u8 = 1 << 1;
+    /// The kernel runs the instance's master-down timer: every valid advertisement at or above
+    /// [`InstanceConfig::follow_priority`](super::InstanceConfig) re-arms it for
+    /// `master_down_us`, and its expiry raises a [`event_kind::MASTER_DOWN`](super::event_kind)
+    /// event. Set by the daemon while the instance is backup.
+    pub const WATCH_MASTER: u8 = 1 << 2;
 }
 
 /// What the daemon configured for an instance.
@@ -166,7 +173,14 @@ pub struct InstanceConfig {
     pub peer_count: u8,
     /// VRRPv2 Auth Type required of every advertisement (0: none, 1: password).
     pub auth_type: u8,
-    pub _pad: [u8; 4],
+    /// With [`instance_flags::WATCH_MASTER`]: the instance's Master_Down_Interval in
+    /// microseconds (RFC 9568 §6.1).
+    pub master_down_us: u32,
+    /// With [`instance_flags::WATCH_MASTER`]: the lowest priority whose advertisement resets
+    /// the master-down timer (the backup's own, or 1 where it may not preempt); priority 0
+    /// never does.
+    pub follow_priority: u8,
+    pub _pad: [u8; 7],
     /// VRRPv2 password (Auth Type 1), compared whole; unread otherwise.
     pub auth_data: [u8; 8],
     /// A multicast instance's group (as [`address_bytes`] stores it): advertisements to another
@@ -257,6 +271,16 @@ pub mod event_cause {
     pub const NOT_LINK_LOCAL: u8 = 1 << 7;
 }
 
+/// What an event reports: [`AdvertEvent::kind`].
+pub mod event_kind {
+    /// An advertisement (the fields describe it).
+    pub const ADVERTISEMENT: u8 = 0;
+    /// The kernel's master-down timer of the instance expired (`instance_flags::WATCH_MASTER`):
+    /// no advertisement reset it for `master_down_us`. Only `key` and `jiffies` (the expiry)
+    /// are set.
+    pub const MASTER_DOWN: u8 = 1;
+}
+
 /// A ring-buffer record: something a router must react to.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -270,6 +294,9 @@ pub struct AdvertEvent {
     pub checksum_form: u8,
     pub sender_mac: [u8; 6],
     pub sender: [u8; 16],
+    /// One of [`event_kind`].
+    pub kind: u8,
+    pub _pad: [u8; 3],
     /// The kernel tick of the advertisement, as in [`InstanceRecord::last_seen_jiffies`].
     pub jiffies: u64,
 }
@@ -310,10 +337,10 @@ mod tests {
     #[test]
     fn layouts_have_no_implicit_padding() {
         assert_eq!(size_of::<InstanceKey>(), 8);
-        assert_eq!(size_of::<InstanceConfig>(), 32);
+        assert_eq!(size_of::<InstanceConfig>(), 40);
         assert_eq!(size_of::<Peer>(), 28);
         assert_eq!(size_of::<InstanceRecord>(), 48);
-        assert_eq!(size_of::<InstanceState>(), 88 + 28 * MAX_UNICAST_PEERS);
+        assert_eq!(size_of::<InstanceState>(), 96 + 28 * MAX_UNICAST_PEERS);
         assert_eq!(size_of::<AdvertEvent>(), 48);
     }
 }

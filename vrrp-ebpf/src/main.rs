@@ -20,7 +20,9 @@
 //!
 //! A failure is dropped and counted under its own reason, except an unknown VRID: that frame is
 //! counted and passed, for another VRRP speaker on the host. A valid advertisement updates the
-//! instance's record and raises a ring-buffer event only when a router must react. An IPv6
+//! instance's record and raises a ring-buffer event only when a router must react; for a backup
+//! whose master the daemon asked it to watch, it also re-arms the instance's master-down timer
+//! (`master_down`), whose expiry is such an event. An IPv6
 //! advertisement whose first address is not link-local is accepted and noted.
 #![no_std]
 #![no_main]
@@ -29,6 +31,7 @@ mod accept_mode;
 mod checksum;
 mod clock;
 mod maps;
+mod master_down;
 mod packet;
 mod parse;
 mod rules;

@@ -60,21 +60,28 @@ pub fn count(counter: Counter) {
     }
 }
 
-/// The slot of the instance `key`, probing from its home slot as the daemon placed it. An
+/// The slot (and its index) of the instance `key`, probing from its home slot as the daemon placed it. An
 /// array's elements are never freed, so the pointer is valid for the whole run; the daemon may
 /// rewrite the slot meanwhile (a reconfiguration), which at worst judges one frame by a mix of
 /// old and new values.
 #[inline(always)]
-pub fn instance(key: &InstanceKey) -> Option<*mut InstanceState> {
+pub fn instance(key: &InstanceKey) -> Option<(u32, *mut InstanceState)> {
     let home = key.home_slot();
     for probe in 0..SLOT_PROBES {
-        let state = VRRP_INSTANCES.get_ptr_mut((home + probe) & (INSTANCE_SLOTS - 1))?;
+        let slot = (home + probe) & (INSTANCE_SLOTS - 1);
+        let state = VRRP_INSTANCES.get_ptr_mut(slot)?;
         // SAFETY: a pointer into the array's value memory, checked non-null by the lookup.
         if unsafe { (*state).key } == *key {
-            return Some(state);
+            return Some((slot, state));
         }
     }
     None
+}
+
+/// The instance in slot `slot` (see `instance`).
+#[inline(always)]
+pub fn slot(slot: u32) -> Option<*mut InstanceState> {
+    VRRP_INSTANCES.get_ptr_mut(slot)
 }
 
 /// The instance's unicast peer with address `addr`, among the first `count` peers.

@@ -6,13 +6,13 @@
 use aya_ebpf::helpers::bpf_jiffies64;
 use aya_log_ebpf::debug;
 use vrrp_common::{
-    event_cause, instance_flags,
+    event_cause, event_kind, instance_flags,
     wire::{VRRP_AUTH_PASS, VRRP_TTL},
     AdvertEvent, Counter, InstanceRecord,
 };
 
 use crate::{
-    accept_mode, maps,
+    accept_mode, maps, master_down,
     packet::Packet,
     parse::{parse_frame, Frame, Parsed},
 };
@@ -34,7 +34,7 @@ pub fn judge(ctx: &impl Packet) -> Result<Verdict, Counter> {
         Parsed::Ip(_) | Parsed::Other => return Ok(Verdict::Pass),
     };
     let key = frame.key(ctx.ingress_ifindex());
-    let Some(state) = maps::instance(&key) else {
+    let Some((slot, state)) = maps::instance(&key) else {
         // Not ours: keepalived for other VRIDs, or FRR, may run beside us and must hear it.
         maps::count(Counter::UnknownVrid);
         return Ok(Verdict::Pass);
@@ -90,6 +90,15 @@ pub fn judge(ctx: &impl Packet) -> Result<Verdict, Counter> {
     if frame.first_not_link_local {
         maps::count(Counter::NotLinkLocal);
     }
+    // RFC 9568 §6.4.2: in Backup, an advertisement of a master worth following resets the
+    // Master_Down_Timer; the daemon says which ones are (`follow_priority`). A resignation
+    // never does: it raises an event, and the daemon arms Skew_Time itself.
+    if config.flags & instance_flags::WATCH_MASTER != 0
+        && frame.priority != 0
+        && frame.priority >= config.follow_priority
+    {
+        master_down::arm(slot, u64::from(config.master_down_us) * 1000);
+    }
     if causes == 0 {
         maps::refresh_record(record, now, frame.checksum_form);
         maps::count(Counter::Absorbed);
@@ -126,6 +135,8 @@ pub fn judge(ctx: &impl Packet) -> Result<Verdict, Counter> {
             checksum_form: frame.checksum_form,
             sender_mac: frame.source_mac,
             sender: frame.source,
+            kind: event_kind::ADVERTISEMENT,
+            _pad: [0; 3],
             jiffies: now,
         };
         maps::count(if maps::emit(event) { Counter::Reported } else { Counter::EventLost });

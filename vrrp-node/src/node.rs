@@ -213,6 +213,33 @@ impl Node {
         self.schedule.first()
     }
 
+    /// [`Node::poll_timeout`] for a shell that watches some backups' master-down timers by
+    /// other means (the kernel's timer, see [`Router::followed_master`]): for a backup whose
+    /// next deadline `at` is its master-down timer, `deferred(id, at)` is the later time when
+    /// the shell checks the instance itself (`None`: it does not watch it, `at` stands). The
+    /// timers stay the node's: the shell still calls [`Node::handle_timeout`] when it learns
+    /// the master is down.
+    pub fn poll_timeout_deferring(
+        &self,
+        deferred: impl Fn(InstanceId, Instant) -> Option<Instant>,
+    ) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for (at, id) in self.schedule.iter() {
+            if next.is_some_and(|next| next <= at) {
+                break;
+            }
+            let master_down = self.members.get(&id).is_some_and(|member| {
+                member.router.state() == State::Backup && member.router.poll_timeout() == Some(at)
+            });
+            let at = match master_down.then(|| deferred(id, at)).flatten() {
+                Some(later) => later.max(at),
+                None => at,
+            };
+            next = Some(next.map_or(at, |next| next.min(at)));
+        }
+        next
+    }
+
     /// What [`Node::handle_reload`] would do with `config`.
     pub fn reload_plan(&self, config: &Config) -> ReloadPlan {
         let mut plan = ReloadPlan::default();

@@ -78,6 +78,11 @@ impl Schedule {
         self.by_time.first().map(|(at, _)| *at)
     }
 
+    /// Every deadline, earliest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Instant, InstanceId)> + '_ {
+        self.by_time.iter().copied()
+    }
+
     /// The instances with a deadline at or before `now`, in id order (the order a pass over
     /// every instance would take).
     pub(crate) fn due(&self, now: Instant) -> Vec<InstanceId> {

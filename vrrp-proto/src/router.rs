@@ -210,6 +210,24 @@ impl Router {
         self.outputs.pop_front()
     }
 
+    /// Whether the master-down timer of this backup may be watched elsewhere (the kernel's
+    /// timer): `Some(p)` when it was last reset by a followed master's advertisement, so that
+    /// every later advertisement of priority `p` or more resets it again for
+    /// [`Router::master_down_interval`] and nothing else changes it (RFC 9568 §6.4.2; priority
+    /// 0 is not among them). `None` in any other state, while a resignation or a preemption
+    /// runs it out, or with a preempt delay, whose rule depends on time.
+    pub fn followed_master(&self) -> Option<u8> {
+        let timer = self.master_down_timer?;
+        let reset_by_master = self.last_heard? + self.master_down_interval() == timer.at;
+        let watchable = self.state == State::Backup
+            && timer.cause == DownCause::NoMaster
+            && reset_by_master
+            && self.config.preempt_delay.is_zero();
+        // A backup that may preempt follows only its equals and betters; one that may not
+        // follows everyone.
+        watchable.then_some(if self.config.preempt { self.priority } else { 1 })
+    }
+
     /// When [`Router::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let announce = match self.state {

@@ -809,3 +809,35 @@ fn a_sync_group_takes_a_backup_to_master_and_a_master_to_backup() {
     router.handle_sync(later, State::Master);
     assert_eq!(drain(&mut router), vec![], "a router in Fault stays there");
 }
+
+#[test]
+fn the_master_down_timer_may_be_watched_only_while_a_followed_master_resets_it() {
+    // RFC 9568 §6.4.2: what `followed_master` promises the shell is exactly the rule that
+    // resets the Master_Down_Timer.
+    let t0 = Instant::now();
+    let mut router = started(config(), t0);
+    assert_eq!(router.followed_master(), None, "no master heard yet: the start-up timer runs");
+    router.handle_advertisement(t0 + SECOND, HIGHER_PEER, &advert(200));
+    assert_eq!(router.followed_master(), Some(100), "preempting: its equals and betters");
+    // A lower priority is discarded and the timer runs out: nothing to watch.
+    router.handle_advertisement(t0 + SECOND * 2, LOWER_PEER, &advert(50));
+    assert_eq!(router.followed_master(), None, "preempting a lower master");
+    router.handle_advertisement(t0 + SECOND * 3, HIGHER_PEER, &advert(200));
+    assert_eq!(router.followed_master(), Some(100));
+    // A resignation arms Skew_Time, which no advertisement of the kernel's resets.
+    router.handle_advertisement(t0 + SECOND * 4, HIGHER_PEER, &advert(0));
+    assert_eq!(router.followed_master(), None, "after a resignation");
+    router.handle_timeout(t0 + SECOND * 5);
+    assert_eq!(router.state(), State::Master);
+    assert_eq!(router.followed_master(), None, "a master watches nobody");
+
+    // Without preemption, every master is followed.
+    let mut router = started(RouterConfig { preempt: false, ..config() }, t0);
+    router.handle_advertisement(t0 + SECOND, LOWER_PEER, &advert(50));
+    assert_eq!(router.followed_master(), Some(1));
+    // A preempt delay makes the rule depend on time: the shell's timers keep it.
+    let delayed = RouterConfig { preempt_delay: SECOND * 5, ..config() };
+    let mut router = started(delayed, t0);
+    router.handle_advertisement(t0 + SECOND, HIGHER_PEER, &advert(200));
+    assert_eq!(router.followed_master(), None, "with a preempt delay");
+}

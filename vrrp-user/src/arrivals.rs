@@ -10,7 +10,7 @@ use std::{net::IpAddr, sync::Arc, time::Instant};
 use anyhow::{anyhow, Result};
 use aya::maps::{MapData, RingBuf};
 use tokio::{io::unix::AsyncFd, sync::mpsc};
-use vrrp_common::{AdvertEvent, Counter, InstanceKey};
+use vrrp_common::{event_kind, AdvertEvent, Counter, InstanceKey};
 use vrrp_proto::Centiseconds;
 
 use crate::{kernel_clock::KernelClock, ring_resync::LossWatch, xdp};
@@ -31,6 +31,9 @@ pub struct Arrival {
     /// Bits of `vrrp_common::event_cause` (XDP), for the log.
     pub causes: u8,
     pub source_mac: Option<[u8; 6]>,
+    /// Not an advertisement: the kernel's master-down timer of the instance expired
+    /// (`event_kind::MASTER_DOWN`); only `key`, `received_at` and `kernel_tick` are meaningful.
+    pub master_down: bool,
 }
 
 fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
@@ -48,6 +51,7 @@ fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
         addresses: None,
         causes: event.causes,
         source_mac: Some(event.sender_mac),
+        master_down: event.kind == event_kind::MASTER_DOWN,
     }
 }
 

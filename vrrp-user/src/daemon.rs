@@ -19,6 +19,8 @@
 //! 4. Before a backup's master-down timer is handled, the kernel's record of the instance is
 //!    read (on the socket path: the queued arrivals and the sockets' queues): an advertisement
 //!    the kernel absorbed without raising an event, or that is still queued, still counts.
+//!    Where the kernel runs a backup's master-down timer (`master_watch`), the loop sleeps
+//!    through that deadline until the kernel's event or a long safety net.
 //! 5. The loop makes no protocol or policy decision: those are `vrrp-proto`'s and
 //!    `vrrp-node`'s. Every branch here is about I/O.
 
@@ -43,7 +45,7 @@ use crate::{
     hook::HookChoice,
     instance::Instance,
     instance_table::InstanceTable,
-    lifecycle, lock, metrics,
+    lifecycle, lock, master_watch, metrics,
     netlink::{self, Netlink},
     notify_fifo::NotifyFifos,
     once_per_peer::OncePerPeer,
@@ -130,6 +132,8 @@ pub(crate) struct Daemon {
     pub(crate) privileges: Option<privileges::Needs>,
     /// Events lost to a full XDP ring, for a rate-limited log line.
     pub(crate) ring_loss_log: ring_resync::LossLog,
+    /// When the kernel's master-down timers were last compared with the node's wishes.
+    pub(crate) watches: master_watch::Watches,
 }
 
 pub async fn run(options: Options) -> Result<()> {
@@ -178,6 +182,7 @@ pub async fn run(options: Options) -> Result<()> {
         published: Publisher::new(counters),
         privileges: None,
         ring_loss_log: ring_resync::LossLog::default(),
+        watches: master_watch::Watches::default(),
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -228,7 +233,7 @@ pub async fn run(options: Options) -> Result<()> {
     let mut failure = None;
     let mut snapshot_taken = Instant::now();
     loop {
-        let deadline = daemon.node.poll_timeout();
+        let deadline = daemon.next_deadline();
         tokio::select! {
             _ = sleep_until(deadline) => {
                 // Arrivals queued meanwhile count before any timer is judged (rule 4).
@@ -282,6 +287,7 @@ pub async fn run(options: Options) -> Result<()> {
             asked = dump_signals.recv() => dumps_asked.add(asked),
         }
         let states_changed = daemon.carry_out().await;
+        daemon.follow_master_watches(states_changed);
         if states_changed || !dumps_asked.is_empty() || snapshot_taken.elapsed() >= SNAPSHOT_PERIOD
         {
             daemon.published.publish(daemon.node.snapshot());

@@ -52,11 +52,15 @@ impl Daemon {
             addresses: None,
             causes: 0,
             source_mac: Some(record.sender_mac),
+            master_down: false,
         };
         self.handle_arrival(arrival);
     }
 
     pub(crate) fn handle_arrival(&mut self, arrival: Arrival) {
+        if arrival.master_down {
+            return self.handle_master_down(&arrival);
+        }
         let Some((id, instance)) = self.io.by_key_mut(&arrival.key) else {
             return;
         };

@@ -53,6 +53,11 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
     if config.flags & instance_flags::MIRROR_ALL != 0 {
         flags.push("mirror-all");
     }
+    let watch =
+        format!("watch-master(priority>={}, {} us)", config.follow_priority, config.master_down_us);
+    if config.flags & instance_flags::WATCH_MASTER != 0 {
+        flags.push(&watch);
+    }
     let flags = if flags.is_empty() { "-".to_owned() } else { flags.join(",") };
     let family = if key.family == vrrp_common::FAMILY_IPV4 { "IPv4" } else { "IPv6" };
     let vlan = match key.vlan {

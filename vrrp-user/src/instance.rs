@@ -16,6 +16,7 @@ use crate::{
     advert_socket::{AdvertSocket, AhAuth},
     announce::Announcer,
     arrivals::Arrival,
+    master_watch::MasterWatch,
     netlink::{Netlink, VirtualAddress},
     vmac::{self, VmacLink},
     xdp::XdpDatapath,
@@ -46,6 +47,9 @@ pub struct Instance {
     /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
     /// state machine: a record stamped no later has been delivered already.
     pub last_delivered_tick: Option<u64>,
+    /// The kernel's master-down timer, while it watches this backup's master (see
+    /// `master_watch`).
+    pub master_watch: Option<MasterWatch>,
     /// Addresses whose traffic the kernel program refuses for this instance (Accept_Mode), with
     /// the interface they are refused on.
     pub refused: Vec<(u32, IpAddr)>,
@@ -170,6 +174,7 @@ impl Instance {
             addresses,
             link_local,
             last_delivered_tick: None,
+            master_watch: None,
             refused: Vec::new(),
         })
     }
@@ -217,6 +222,10 @@ impl Instance {
         if self.state == State::Master {
             flags |= instance_flags::MIRROR_ALL;
         }
+        let watch = self.master_watch.filter(|_| self.state == State::Backup);
+        if watch.is_some() {
+            flags |= instance_flags::WATCH_MASTER;
+        }
         let auth = v2_auth(spec);
         let config = InstanceConfig {
             version: spec.version.number(),
@@ -228,6 +237,8 @@ impl Instance {
             } else {
                 [0; 16]
             },
+            master_down_us: watch.map_or(0, |watch| watch.master_down_us),
+            follow_priority: watch.map_or(0, |watch| watch.follow_priority),
             ..InstanceConfig::default()
         };
         datapath.set_instance(self.key, config, &self.xdp_peers())

@@ -19,6 +19,7 @@ pub mod kernel_clock;
 mod lifecycle;
 pub mod lock;
 pub mod manual;
+mod master_watch;
 pub mod metrics;
 pub mod netlink;
 pub mod notify_fifo;

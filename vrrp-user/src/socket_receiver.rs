@@ -660,6 +660,7 @@ fn arrival(filter: &SocketFilter, received: &Received, received_at: Instant) -> 
         // As the kernel notes it, so the daemon warns about such a sender once.
         causes: if received.first_not_link_local { event_cause::NOT_LINK_LOCAL } else { 0 },
         source_mac: None,
+        master_down: false,
     }
 }
 

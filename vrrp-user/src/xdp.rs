@@ -7,7 +7,8 @@
 //! work while the daemon runs. Each interface gets one of the two programs (see `hook`). The
 //! attachments are BPF links owned by the process (an XDP link, or a tcx link): a crash
 //! detaches them with it. Pins from a crashed run are replaced at start; a clean stop removes
-//! them.
+//! them. `VRRP_MASTER_DOWN` holds the kernel's master-down timers of backups (see
+//! `master_watch`): the daemon never writes it, as a write would cancel them.
 
 use std::{
     fs,
@@ -97,6 +98,8 @@ pub struct XdpDatapath {
     /// Destinations whose traffic the program drops (Accept_Mode False), and its entry count.
     not_accepted: HashMap<MapData, AddressKey, u8>,
     not_accepted_count: Array<MapData, u32>,
+    /// The backups' master-down timers (`master_watch`), held for its pin.
+    _master_down: Map,
     /// How many instances refuse each address on each interface: one entry in the kernel for
     /// them all.
     refusals: std::collections::HashMap<AddressKey, u32>,
@@ -162,6 +165,9 @@ impl XdpDatapath {
         let events = Some(RingBuf::try_from(take(names::EVENTS)?)?);
         let not_accepted = HashMap::try_from(take(names::NOT_ACCEPTED)?)?;
         let not_accepted_count = Array::try_from(take(names::NOT_ACCEPTED_COUNT)?)?;
+        // Never read or written here: a write would cancel the kernel's timers.
+        let master_down = take(names::MASTER_DOWN)?;
+        log::info!("master-down timers of backups run in the kernel (bpf_timer)");
         Ok(Self {
             ebpf,
             instances,
@@ -170,6 +176,7 @@ impl XdpDatapath {
             events,
             not_accepted,
             not_accepted_count,
+            _master_down: master_down,
             refusals: std::collections::HashMap::new(),
             links: Vec::new(),
             tc_refused,
@@ -401,7 +408,7 @@ impl XdpDatapath {
 
 /// What vrrpd pins, under these names only: another tool's pins beside them (`--pin-dir
 /// /sys/fs/bpf`, say) are never touched.
-const OWN_PINS: [&str; 8] = [
+const OWN_PINS: [&str; 9] = [
     names::PROGRAM,
     names::CLOCK_PROGRAM,
     names::TC_PROGRAM,
@@ -410,6 +417,7 @@ const OWN_PINS: [&str; 8] = [
     names::EVENTS,
     names::NOT_ACCEPTED,
     names::NOT_ACCEPTED_COUNT,
+    names::MASTER_DOWN,
 ];
 
 /// The pin folder in use, and whether this run created it (then it goes at stop too).
