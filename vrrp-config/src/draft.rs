@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    Command, FileInit, InitialState, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer,
-    Version, VirtualAddress,
+    Command, ExtraInterfaces, FileInit, InitialState, Notify, Route, Rule, RunAs, TrackedInterface,
+    UnicastPeer, Version, VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,7 @@ pub(crate) struct GlobalDraft {
     pub min_garp: bool,
     pub garp_interval: Option<Duration>,
     pub gna_interval: Option<Duration>,
+    pub garp_extra_if: Option<Located<ExtraInterfaces>>,
     pub script_user: Option<RunAs>,
     pub enable_script_security: bool,
     pub strict: bool,
@@ -100,6 +101,7 @@ pub(crate) struct InstanceDraft {
     pub notify: Notify,
     pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
+    pub garp_extra_if: Option<Located<ExtraInterfaces>>,
     pub dont_track_primary: bool,
     pub lower_prio_no_advert: Option<Located<bool>>,
     pub higher_prio_send_advert: Option<Located<bool>>,
@@ -139,6 +141,7 @@ impl InstanceDraft {
             notify: Notify::default(),
             notify_priority_changes: None,
             garp: GarpDraft::default(),
+            garp_extra_if: None,
             dont_track_primary: false,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,

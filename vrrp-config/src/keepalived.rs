@@ -6,6 +6,7 @@
 //! invalid values are errors.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
@@ -14,7 +15,8 @@ use crate::draft::{
 };
 use crate::keywords::{self, Block, Support};
 use crate::model::{
-    Command, FileInit, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer, VirtualAddress,
+    Command, ExtraInterfaces, FileInit, Notify, Route, Rule, RunAs, TrackedInterface, UnicastPeer,
+    VirtualAddress,
 };
 use crate::routes;
 use crate::syntax::Node;
@@ -181,6 +183,9 @@ impl Grammar<'_> {
             "vrrp_garp_interval" => global.garp_interval = self.value(node, values::seconds),
             "vrrp_gna_interval" => global.gna_interval = self.value(node, values::seconds),
             "vrrp_min_garp" => global.min_garp = self.flag(node),
+            "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+                global.garp_extra_if = self.extra_if(node);
+            }
             "script_user" => global.script_user = self.run_as(node, &node.args),
             "enable_script_security" => global.enable_script_security = self.flag(node),
             "vrrp_strict" => global.strict = self.flag(node),
@@ -241,6 +246,35 @@ impl Grammar<'_> {
             _ => return false,
         }
         true
+    }
+
+    /// `garp_extra_if [all] SECONDS`, in either order (keepalived vrrp_parser.c
+    /// vrrp_garp_extra_if_handler(), global_parser.c vrrp_vmac_garp_extra_if_handler(): up to
+    /// a day; the `vmac_garp_intvl` spelling is deprecated). keepalived ignores a bad line
+    /// with an error; so does vrrpd.
+    fn extra_if(&mut self, node: &Node) -> Option<Located<ExtraInterfaces>> {
+        self.no_block(node);
+        let name = &node.keyword.text;
+        if name.contains("vmac_garp_intvl") {
+            let replacement = name.replace("vmac_garp_intvl", "garp_extra_if");
+            let message = format!("{name} is deprecated: use {replacement}");
+            self.report.warn_at(&node.keyword.span, message);
+        }
+        let (mut interval, mut all) = (None, false);
+        for word in &node.args {
+            if word.text == "all" {
+                all = true;
+                continue;
+            }
+            let seconds = self.parse_word(name, word, |text| values::integer(text, 0, 86_400))?;
+            interval = Some(Duration::from_secs(seconds.unsigned_abs()));
+        }
+        let Some(interval) = interval else {
+            let message = format!("{name} without a time in seconds, ignored");
+            self.report.error_at(&node.keyword.span, message);
+            return None;
+        };
+        Some(Located { value: ExtraInterfaces { interval, all }, at: node.keyword.clone() })
     }
 
     fn instance(&mut self, instance: &mut InstanceDraft, node: &Node, context: &str) {
@@ -311,6 +345,7 @@ impl Grammar<'_> {
             "track_script" => self.track_scripts(&mut instance.track_scripts, node),
             "track_file" => self.track_files(&mut instance.track_files, node),
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
+            "garp_extra_if" | "vmac_garp_intvl" => instance.garp_extra_if = self.extra_if(node),
             "lower_prio_no_advert" => {
                 let value = self.flag(node);
                 instance.lower_prio_no_advert = Some(Located { value, at: node.keyword.clone() });

@@ -207,7 +207,8 @@ const HIGHER_PRIO_SEND_ADVERT: &str =
     "tests/tests/startup_controls.rs::higher_prio_send_advert_answers_before_yielding";
 const STARTUP_DELAY: &str =
     "tests/tests/startup_controls.rs::startup_delay_holds_the_instance_back";
-const EXTRA_GARP: &str = "no gratuitous ARP / NA is sent on other interfaces";
+const EXTRA_GARP: &str =
+    "tests/tests/announcements.rs::garp_extra_if_announces_the_other_interface_on_its_own_link";
 const INSIDE_TRACK_PROCESS: &str = "part of vrrp_track_process, which is not supported";
 const INSIDE_HMAC: &str = "part of auth_hmac, which is not supported";
 const ADDRESS_FLAG: &str = "the address is added without this option; VRRP does not depend on it";
@@ -308,8 +309,8 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "vrrp-config/tests/validation.rs::min_garp_changes_the_defaults_only",
     ),
-    ignored("vrrp_garp_extra_if", GlobalDefs, EXTRA_GARP),
-    ignored("vrrp_vmac_garp_intvl", GlobalDefs, EXTRA_GARP),
+    acted("vrrp_garp_extra_if", GlobalDefs, EXTRA_GARP),
+    acted("vrrp_vmac_garp_intvl", GlobalDefs, EXTRA_GARP),
     acted("vrrp_lower_prio_no_advert", GlobalDefs, ADVERT_ANSWERS_DEFAULT),
     acted("vrrp_higher_prio_send_advert", GlobalDefs, ADVERT_ANSWERS_DEFAULT),
     ignored("vrrp_iptables", GlobalDefs, NO_FIREWALL),
@@ -636,8 +637,8 @@ pub const KEYWORDS: &[Keyword] = &[
         Instance,
         "a backup whose timer expires becomes master as RFC 9568 says",
     ),
-    ignored("garp_extra_if", Instance, EXTRA_GARP),
-    ignored("vmac_garp_intvl", Instance, EXTRA_GARP),
+    acted("garp_extra_if", Instance, EXTRA_GARP),
+    acted("vmac_garp_intvl", Instance, EXTRA_GARP),
     acted("lower_prio_no_advert", Instance, LOWER_PRIO_NO_ADVERT),
     acted("higher_prio_send_advert", Instance, HIGHER_PRIO_SEND_ADVERT),
     ignored(

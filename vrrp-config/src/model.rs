@@ -64,6 +64,8 @@ pub struct Global {
     pub garp_interval: Duration,
     /// `vrrp_gna_interval`: delay between unsolicited neighbour adverts on one interface.
     pub gna_interval: Duration,
+    /// `vrrp_garp_extra_if`: the instances' default for `garp_extra_if`, as written.
+    pub garp_extra_if: Option<ExtraInterfaces>,
     /// `script_user USER [GROUP]`: who runs scripts that name no user.
     pub script_user: Option<RunAs>,
     pub enable_script_security: bool,
@@ -119,6 +121,15 @@ pub struct NotifyFifo {
     /// The FIFO's owner, when the daemon creates it (default: `script_user`, else root).
     pub owner: Option<RunAs>,
     pub script: Option<Command>,
+}
+
+/// `garp_extra_if [all] SECONDS` as written (keepalived vrrp_parser.c
+/// vrrp_garp_extra_if_handler()).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraInterfaces {
+    pub interval: Duration,
+    /// `all`: every interface of the addresses, not only VMAC interfaces.
+    pub all: bool,
 }
 
 /// Gratuitous ARP / unsolicited NA behaviour around the MASTER state.
@@ -189,6 +200,10 @@ pub struct Instance {
     pub notify_priority_changes: bool,
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
+    /// `garp_extra_if all SECONDS` (else the global `vrrp_garp_extra_if`): while MASTER, every
+    /// this often, one gratuitous ARP / NA on each other interface its addresses are on, so
+    /// switches keep that interface's MAC. `None` when it has no effect.
+    pub garp_extra_if: Option<Duration>,
     /// `dont_track_primary`: its own interface going down does not put it in FAULT
     /// (keepalived vrrp.c add_vrrp_to_interface() with VRRP_NOT_TRACK_IF).
     pub dont_track_primary: bool,

@@ -111,6 +111,12 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         garp,
         garp_interval: draft.garp_interval.unwrap_or(Duration::ZERO),
         gna_interval: draft.gna_interval.unwrap_or(Duration::ZERO),
+        garp_extra_if: draft.garp_extra_if.as_ref().map(|extra| {
+            if !extra.value.all && !extra.value.interval.is_zero() {
+                report.warn(&extra.at.span, EXTRA_IF_WITHOUT_ALL);
+            }
+            extra.value
+        }),
         script_user: draft.script_user.clone(),
         enable_script_security: draft.enable_script_security,
         strict: draft.strict,
@@ -168,6 +174,47 @@ fn resolve_garp(draft: &GarpDraft, global: &Garp) -> Garp {
         lower_prio_delay: draft.lower_prio_delay.unwrap_or(global.lower_prio_delay),
         lower_prio_repeat: draft.lower_prio_repeat.unwrap_or(global.lower_prio_repeat),
     }
+}
+
+const EXTRA_IF_WITHOUT_ALL: &str = "garp_extra_if without `all` sends only on VMAC interfaces, \
+                                    which vrrpd does not create: no effect";
+
+/// `garp_extra_if`: the instance's, else the global `vrrp_garp_extra_if` (keepalived vrrp.c
+/// vrrp_complete_instance()), which turns it off at zero, without `all` (then it sends only
+/// on VMAC interfaces, and vrrpd has none) and when no address is on another interface.
+fn resolve_extra_if(
+    draft: &InstanceDraft,
+    global: &Global,
+    report: &mut Report,
+) -> Option<Duration> {
+    let (setting, at) = match &draft.garp_extra_if {
+        Some(own) => (own.value, Some(&own.at)),
+        None => (global.garp_extra_if?, None),
+    };
+    if setting.interval.is_zero() {
+        return None;
+    }
+    if !setting.all {
+        if let Some(at) = at {
+            report.warn(&at.span, EXTRA_IF_WITHOUT_ALL);
+        }
+        return None;
+    }
+    let elsewhere = |vip: &Located<VirtualAddress>| {
+        vip.value.device.as_ref().is_some_and(|device| Some(device) != draft.interface.as_ref())
+    };
+    if !draft.virtual_addresses.iter().chain(&draft.excluded_addresses).any(elsewhere) {
+        if let Some(at) = at {
+            let message = format!(
+                "garp_extra_if in vrrp_instance {}: none of its addresses is on another \
+                 interface, no effect",
+                draft.name.text
+            );
+            report.warn(&at.span, message);
+        }
+        return None;
+    }
+    Some(setting.interval)
 }
 
 /// keepalived track_file.c track_file_end_handler(): a `track_file` without `file` is left
@@ -388,6 +435,7 @@ fn resolve_instance(
         }
         None => false,
     };
+    let garp_extra_if = resolve_extra_if(&draft, global, report);
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -419,6 +467,7 @@ fn resolve_instance(
         track_files: resolve_tracked_files(&owner, &draft.track_files, track_files, report),
         notify: draft.notify,
         garp: resolve_garp(&draft.garp, &global.garp),
+        garp_extra_if,
         dont_track_primary: draft.dont_track_primary,
         lower_prio_no_advert,
         higher_prio_send_advert,

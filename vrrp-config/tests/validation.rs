@@ -966,3 +966,37 @@ fn startup_delay_is_the_longer_of_the_delay_and_what_is_left_after_boot() {
         vec!["t.conf:2:24: invalid vrrp_startup_delay \"5000\": expected a number of seconds from 0 to 4294"]
     );
 }
+
+#[test]
+fn garp_extra_if_needs_all_and_an_address_on_another_interface() {
+    let elsewhere = "192.0.2.100\n        198.51.100.1 dev eth1";
+    let setting = |line: &str| {
+        let config = config(&instance("VI01", 1, elsewhere, &format!("    {line}\n")));
+        config.instances[0].garp_extra_if
+    };
+    assert_eq!(setting("garp_extra_if all 10"), Some(Duration::from_secs(10)));
+    assert_eq!(setting("garp_extra_if 10 all"), Some(Duration::from_secs(10)), "either order");
+    assert_eq!(setting("garp_extra_if all 0"), None, "0 turns it off");
+    // Without `all` keepalived sends on VMAC interfaces only; vrrpd has none.
+    let text = instance("VI01", 1, elsewhere, "    garp_extra_if 10\n");
+    assert_eq!(
+        parse_str(&text, Path::new("t.conf")).unwrap().config.instances[0].garp_extra_if,
+        None
+    );
+    let said = warnings(&text);
+    assert!(said.iter().any(|w| w.contains("t.conf:8") && w.contains("VMAC")), "{said:?}");
+    let same_link = instance("VI01", 1, "192.0.2.100", "    garp_extra_if all 10\n");
+    assert!(warnings(&same_link).iter().any(|w| w.contains("none of its addresses")));
+    // The global setting is the default, the instance's overrides it.
+    let global = "global_defs {\n    vrrp_garp_extra_if all 60\n}\n";
+    let inherited = config(&format!("{global}{}", instance("VI01", 1, elsewhere, "")));
+    assert_eq!(inherited.instances[0].garp_extra_if, Some(Duration::from_secs(60)));
+    let own =
+        config(&format!("{global}{}", instance("VI01", 1, elsewhere, "    garp_extra_if all 5\n")));
+    assert_eq!(own.instances[0].garp_extra_if, Some(Duration::from_secs(5)));
+    // keepalived's bounds (a day) and its older spelling, deprecated.
+    let errors = errors(&instance("VI01", 1, elsewhere, "    garp_extra_if all 86401\n"));
+    assert!(errors.iter().any(|e| e.contains("86401")), "{errors:?}");
+    let old = instance("VI01", 1, elsewhere, "    vmac_garp_intvl all 10\n");
+    assert!(warnings(&old).iter().any(|w| w.contains("deprecated")));
+}
