@@ -89,3 +89,48 @@ fn garp_extra_if_announces_the_other_interface_on_its_own_link() {
     // The instance's own link hears its VIP once, from its MAC, and nothing of the others.
     assert_eq!(main_seen, vec![(own_mac, VIP.to_owned())], "{}", captures[0].text());
 }
+
+/// Epoch seconds of a tcpdump `-tt` line.
+fn stamp(line: &str) -> Option<f64> {
+    line.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn a_garp_group_spaces_the_rounds_on_its_interface() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("gg").expect("building the lab");
+    let client = lab.client.clone();
+    let output = lab.dir.join("arp.txt");
+    let args = ["-i", "eth0", "-n", "-e", "-tt", "-l", "arp"];
+    let capture = Background::start(&client, output, "tcpdump", &args).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Three rounds, no second burst; the global spacing (none) is replaced on ens3 by 0.3 s.
+    let text = format!(
+        "global_defs {{\n    vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 3\n}}\n\
+         garp_group {{\n    garp_interval 0.3\n    interfaces {{\n        ens3\n    }}\n}}\n\
+         vrrp_instance VI_1 {{\n    interface ens3\n    virtual_router_id 51\n    priority 150\n    \
+         advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    );
+    let config = lab.write_config(1, "keepalived.conf", &text).unwrap();
+    lab.start_vrrpd(1, &config, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("router 1 alone becomes master");
+    let vip_garps = || {
+        let text = capture.text();
+        let times: Vec<f64> = text
+            .lines()
+            .filter(|line| line.contains(&format!("who-has {VIP}")))
+            .filter(|line| line.contains(&format!("tell {VIP},")))
+            .filter_map(stamp)
+            .collect();
+        times
+    };
+    let waited = wait_until("three announcements", ELECTION, || vip_garps().len() >= 3);
+    assert!(waited.is_ok(), "{}\n{}", capture.text(), lab.daemon(0).log_text());
+    let times = vip_garps();
+    // Timers fire late, never early: each round at least the group's 0.3 s (less a margin for
+    // the capture's clock) after the one before, where without the group all three go at once.
+    let gaps: Vec<f64> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    assert!(gaps.iter().all(|gap| *gap >= 0.25), "gaps {gaps:?}:\n{}", capture.text());
+    println!("gaps between rounds with garp_interval 0.3: {gaps:?} s");
+}

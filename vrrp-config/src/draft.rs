@@ -26,6 +26,16 @@ pub(crate) struct Draft {
     pub static_routes: Vec<Route>,
     pub static_rules: Vec<Rule>,
     pub track_files: Vec<TrackFileDraft>,
+    pub garp_groups: Vec<GarpGroupDraft>,
+}
+
+/// A `garp_group`, its interfaces with where each was named.
+#[derive(Debug)]
+pub(crate) struct GarpGroupDraft {
+    pub at: Word,
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub interfaces: Vec<Word>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]

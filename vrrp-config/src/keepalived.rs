@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
-    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackFileDraft, TrackedScriptDraft,
+    Draft, FifoDraft, GarpDraft, GarpGroupDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft,
+    SyncGroupDraft, TrackFileDraft, TrackedScriptDraft,
 };
 use crate::keywords::{self, Block, Support};
 use crate::model::{
@@ -170,7 +170,43 @@ impl Grammar<'_> {
                 }
                 draft.track_files.push(file);
             }
+            "garp_group" => {
+                self.no_args(node);
+                let mut group = GarpGroupDraft {
+                    at: node.keyword.clone(),
+                    garp_interval: None,
+                    gna_interval: None,
+                    interfaces: Vec::new(),
+                };
+                for child in self.block(node) {
+                    self.garp_group(&mut group, child);
+                }
+                draft.garp_groups.push(group);
+            }
             _ => self.unknown(node, Block::TopLevel, "at top level"),
+        }
+    }
+
+    /// One line of `garp_group { }` (keepalived vrrp_parser.c garp_group_*_handler()).
+    fn garp_group(&mut self, group: &mut GarpGroupDraft, node: &Node) {
+        self.support(Block::GarpGroup, &node.keyword, "in garp_group");
+        match node.keyword.text.as_str() {
+            "garp_interval" => group.garp_interval = self.value(node, values::seconds),
+            "gna_interval" => group.gna_interval = self.value(node, values::seconds),
+            "interface" => group.interfaces.extend(self.single(node).cloned()),
+            "interfaces" => {
+                self.no_args(node);
+                let entries = self.block(node);
+                if entries.is_empty() {
+                    self.report.warn(&node.keyword.span, "empty garp_group interfaces block");
+                }
+                for entry in entries {
+                    self.no_block(entry);
+                    group.interfaces.push(entry.keyword.clone());
+                    group.interfaces.extend(entry.args.iter().cloned());
+                }
+            }
+            _ => self.unknown(node, Block::GarpGroup, "in garp_group"),
         }
     }
 

@@ -207,6 +207,8 @@ const HIGHER_PRIO_SEND_ADVERT: &str =
     "tests/tests/startup_controls.rs::higher_prio_send_advert_answers_before_yielding";
 const STARTUP_DELAY: &str =
     "tests/tests/startup_controls.rs::startup_delay_holds_the_instance_back";
+const GARP_GROUP: &str =
+    "tests/tests/announcements.rs::a_garp_group_spaces_the_rounds_on_its_interface";
 const EXTRA_GARP: &str =
     "tests/tests/announcements.rs::garp_extra_if_announces_the_other_interface_on_its_own_link";
 const INSIDE_TRACK_PROCESS: &str = "part of vrrp_track_process, which is not supported";
@@ -234,12 +236,7 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("static_ipaddress", TopLevel, STATICS_LAB),
     acted("static_routes", TopLevel, STATICS_LAB),
     acted("static_rules", TopLevel, STATICS_LAB),
-    ignored(
-        "garp_group",
-        TopLevel,
-        "per-interface gratuitous ARP / NA spacing is not applied; vrrp_garp_interval and \
-         vrrp_gna_interval are",
-    ),
+    acted("garp_group", TopLevel, GARP_GROUP),
     ignored(
         "linkbeat_interfaces",
         TopLevel,
@@ -709,10 +706,10 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored("full_command", TrackProcess, INSIDE_TRACK_PROCESS),
     // track_group and garp_group.
     ignored("group", TrackGroup, "part of track_group, which is not supported"),
-    ignored("garp_interval", GarpGroup, "part of garp_group, which is not supported"),
-    ignored("gna_interval", GarpGroup, "part of garp_group, which is not supported"),
-    ignored("interface", GarpGroup, "part of garp_group, which is not supported"),
-    ignored("interfaces", GarpGroup, "part of garp_group, which is not supported"),
+    acted("garp_interval", GarpGroup, GARP_GROUP),
+    acted("gna_interval", GarpGroup, GARP_GROUP),
+    acted("interface", GarpGroup, GARP_GROUP),
+    acted("interfaces", GarpGroup, GARP_GROUP),
     // Options of a virtual_ipaddress line (vrrp_ipaddress.c parse_ipaddress()).
     acted("dev", AddressOption, TYPED),
     acted("scope", AddressOption, TYPED),

@@ -98,10 +98,10 @@ use std::path::Path;
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
 pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
-    Command, Config, Family, FileInit, Garp, Global, InitialState, Instance, MacAddr, Notify,
-    NotifyFifo, Route, RouteKind, Rule, RuleAction, RunAs, Scope, Script, SyncGroup, TrackFile,
-    TrackedFile, TrackedInterface, TrackedScript, UnicastPeer, Version, VirtualAddress,
-    MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
+    Command, Config, ExtraInterfaces, Family, FileInit, Garp, GarpGroup, Global, InitialState,
+    Instance, MacAddr, Notify, NotifyFifo, Route, RouteKind, Rule, RuleAction, RunAs, Scope,
+    Script, SyncGroup, TrackFile, TrackedFile, TrackedInterface, TrackedScript, UnicastPeer,
+    Version, VirtualAddress, MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };
 pub use preprocess::{
     MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,

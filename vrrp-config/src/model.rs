@@ -22,9 +22,25 @@ pub struct Config {
     /// `static_rules`, held like the static addresses.
     pub static_rules: Vec<Rule>,
     pub track_files: Vec<TrackFile>,
+    /// `garp_group`s: announcement spacing per interface, instead of the global one.
+    pub garp_groups: Vec<GarpGroup>,
 }
 
 impl Config {
+    /// How far apart an instance on `interface` spaces its announcement rounds: its
+    /// interface's `garp_group` (where an interval it does not set is zero), else the global
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` (keepalived vrrp_if.c
+    /// set_default_garp_delay() gives the global one only to interfaces without a group).
+    pub fn announcement_spacing(&self, interface: &str, family: Family) -> Duration {
+        let group = self.garp_groups.iter().find(|g| g.interfaces.iter().any(|i| i == interface));
+        match (group, family) {
+            (Some(group), Family::Ipv4) => group.garp_interval.unwrap_or_default(),
+            (Some(group), Family::Ipv6) => group.gna_interval.unwrap_or_default(),
+            (None, Family::Ipv4) => self.global.garp_interval,
+            (None, Family::Ipv6) => self.global.gna_interval,
+        }
+    }
+
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|instance| instance.name == name)
     }
@@ -121,6 +137,16 @@ pub struct NotifyFifo {
     /// The FIFO's owner, when the daemon creates it (default: `script_user`, else root).
     pub owner: Option<RunAs>,
     pub script: Option<Command>,
+}
+
+/// `garp_group { garp_interval; gna_interval; interface; interfaces { } }` (keepalived
+/// vrrp_parser.c garp_group_*_handler()): each interface is in at most one group, and a group
+/// sets at least one interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub interfaces: Vec<String>,
 }
 
 /// `garp_extra_if [all] SECONDS` as written (keepalived vrrp_parser.c

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{
-    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackFileDraft, TrackedScriptDraft,
+    Draft, FifoDraft, GarpDraft, GarpGroupDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft,
+    SyncGroupDraft, TrackFileDraft, TrackedScriptDraft,
 };
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, NotifyFifo, Script, SyncGroup, TrackFile,
-    TrackedFile, TrackedInterface, TrackedScript, Version, VirtualAddress, MAX_UNICAST_PEERS,
+    Config, Family, Garp, GarpGroup, Global, InitialState, Instance, NotifyFifo, Script, SyncGroup,
+    TrackFile, TrackedFile, TrackedInterface, TrackedScript, Version, VirtualAddress,
+    MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -56,6 +57,7 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
     let sync_groups =
         resolve_sync_groups(draft.sync_groups, &mut instances, &scripts, &track_files, report);
     let static_addresses = resolve_static_addresses(draft.static_addresses, report);
+    let garp_groups = resolve_garp_groups(draft.garp_groups, report);
     Config {
         global,
         instances,
@@ -65,7 +67,44 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         static_addresses,
         static_routes: draft.static_routes,
         static_rules: draft.static_rules,
+        garp_groups,
     }
+}
+
+/// keepalived vrrp_parser.c: an interface already in a group is left in the first ("garp_group
+/// already specified for IF - ignoring"), and a group without an interval is dropped ("garp
+/// group N does not have any delay set - removing"); both are warnings here as keepalived
+/// runs on.
+fn resolve_garp_groups(drafts: Vec<GarpGroupDraft>, report: &mut Report) -> Vec<GarpGroup> {
+    let mut groups: Vec<GarpGroup> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for draft in drafts {
+        if draft.garp_interval.is_none() && draft.gna_interval.is_none() {
+            report
+                .warn(&draft.at.span, "garp_group sets no garp_interval or gna_interval: removed");
+            continue;
+        }
+        let mut interfaces = Vec::new();
+        for word in draft.interfaces {
+            if let Some(first) = seen.get(&word.text) {
+                let message = format!(
+                    "garp_group already given for {} ({}): ignored here",
+                    word.text,
+                    at(first)
+                );
+                report.warn_at(&word.span, message);
+                continue;
+            }
+            seen.insert(word.text.clone(), word.span.clone());
+            interfaces.push(word.text);
+        }
+        groups.push(GarpGroup {
+            garp_interval: draft.garp_interval,
+            gna_interval: draft.gna_interval,
+            interfaces,
+        });
+    }
+    groups
 }
 
 /// A static address belongs to no instance, so it has no interface to fall back on: it names

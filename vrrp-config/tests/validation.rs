@@ -1000,3 +1000,35 @@ fn garp_extra_if_needs_all_and_an_address_on_another_interface() {
     let old = instance("VI01", 1, elsewhere, "    vmac_garp_intvl all 10\n");
     assert!(warnings(&old).iter().any(|w| w.contains("deprecated")));
 }
+
+#[test]
+fn garp_groups_space_announcements_per_interface() {
+    let text = format!(
+        "global_defs {{\n    vrrp_garp_interval 0.5\n    vrrp_gna_interval 0.4\n}}\n\
+         garp_group {{\n    garp_interval 0.2\n    interface eth0\n}}\n\
+         garp_group {{\n    gna_interval 0.001\n    interfaces {{\n        eth1 eth2\n        eth3\n    }}\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "")
+    );
+    let config = config(&text);
+    assert_eq!(config.garp_groups.len(), 2);
+    assert_eq!(config.garp_groups[1].interfaces, ["eth1", "eth2", "eth3"]);
+    let spacing = |interface: &str, family| config.announcement_spacing(interface, family);
+    assert_eq!(spacing("eth0", Family::Ipv4), Duration::from_millis(200), "the group's");
+    assert_eq!(spacing("eth0", Family::Ipv6), Duration::ZERO, "the group sets no NA spacing");
+    assert_eq!(spacing("eth2", Family::Ipv6), Duration::from_millis(1));
+    assert_eq!(spacing("eth9", Family::Ipv4), Duration::from_millis(500), "no group: global");
+    assert_eq!(spacing("eth9", Family::Ipv6), Duration::from_millis(400));
+
+    // keepalived keeps an interface in its first group and drops a group without intervals.
+    let twice = "garp_group {\n    garp_interval 0.1\n    interface eth0\n}\n\
+                 garp_group {\n    garp_interval 0.3\n    interface eth0\n}\n\
+                 garp_group {\n    interface eth1\n}\n";
+    let said = warnings(twice);
+    assert!(said.iter().any(|w| w.starts_with("t.conf:7:") && w.contains("eth0")), "{said:?}");
+    assert!(said.iter().any(|w| w.starts_with("t.conf:9") && w.contains("removed")), "{said:?}");
+    let config = parse_str(twice, Path::new("t.conf")).unwrap().config;
+    assert_eq!(config.announcement_spacing("eth0", Family::Ipv4), Duration::from_millis(100));
+    assert_eq!(config.garp_groups.len(), 2);
+    let errors = errors("garp_group {\n    garp_interval soon\n    interface eth0\n}\n");
+    assert!(errors[0].contains("t.conf:2"), "{errors:?}");
+}
