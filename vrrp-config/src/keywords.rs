@@ -174,9 +174,8 @@ const VMAC: &str = "the virtual addresses go on the interface itself, answered w
 const NOT_TRACKED: &str = "its state is not followed: the instance is not put in FAULT (nor its \
                            priority moved) when it fails, so this node may keep or take the \
                            virtual addresses when keepalived would give them up";
-const STRICT: &str = "only its link-local rule for IPv6 and its default of no_accept (enforced \
-                      by the kernel program, not by firewall rules) are applied: keepalived's \
-                      other strict checks are not";
+const STRICT: &str =
+    "vrrp-config/tests/validation.rs::strict_mode_resets_what_the_rfc_does_not_allow";
 const NO_FIREWALL: &str = "no iptables/nftables rules are set: the traffic no_accept refuses is \
                            dropped by the kernel program (XDP or tc), and accepted on the socket \
                            data path";
@@ -327,7 +326,7 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "vrrpd never compares the addresses an advertisement lists with its own",
     ),
-    ignored("vrrp_strict", GlobalDefs, STRICT),
+    acted("vrrp_strict", GlobalDefs, STRICT),
     ignored("vrrp_priority", GlobalDefs, SCHEDULING),
     ignored("vrrp_no_swap", GlobalDefs, SCHEDULING),
     ignored("vrrp_rt_priority", GlobalDefs, SCHEDULING),
@@ -567,7 +566,7 @@ pub const KEYWORDS: &[Keyword] = &[
         Instance,
         "vrrpd never compares the addresses an advertisement lists with its own",
     ),
-    ignored("strict_mode", Instance, STRICT),
+    acted("strict_mode", Instance, STRICT),
     acted("preempt", Instance, FAILOVER),
     acted(
         "nopreempt",

@@ -197,6 +197,9 @@ pub struct Instance {
     pub preempt: bool,
     /// `preempt_delay` (default 0).
     pub preempt_delay: Duration,
+    /// `strict_mode`, else `vrrp_strict`: keepalived's strict RFC rules, applied here at
+    /// validation; the host check refuses unicast peers with it on a multicast interface.
+    pub strict: bool,
     /// `accept` / `no_accept`; defaults to accept unless `vrrp_strict`, where only the address
     /// owner (priority 255) accepts.
     pub accept: bool,

@@ -1032,3 +1032,71 @@ fn garp_groups_space_announcements_per_interface() {
     let errors = errors("garp_group {\n    garp_interval soon\n    interface eth0\n}\n");
     assert!(errors[0].contains("t.conf:2"), "{errors:?}");
 }
+
+/// keepalived vrrp.c vrrp_complete_instance() under strict mode (the instance's
+/// `strict_mode`, else `vrrp_strict`): what it resets with an error and runs on (warnings
+/// here, at the instance's line), and what it refuses.
+#[test]
+fn strict_mode_resets_what_the_rfc_does_not_allow() {
+    let strict = "global_defs {\n    vrrp_strict\n    vrrp_garp_lower_prio_repeat 4\n}\n";
+    let loaded = |extra: &str| {
+        let text = format!("{strict}{}", instance("VI01", 1, "192.0.2.1", extra));
+        parse_str(&text, Path::new("t.conf")).unwrap_or_else(|error| panic!("{error}"))
+    };
+    let said_at = |loaded: &vrrp_config::Loaded, line: u32, what: &str| {
+        let hit = loaded.warnings.iter().any(|w| w.message.contains(what) && w.line == Some(line));
+        assert!(hit, "no warning at line {line} with {what:?}: {:?}", loaded.warnings);
+    };
+    // At the instance's line.
+    let said = |loaded: &vrrp_config::Loaded, what: &str| said_at(loaded, 5, what);
+
+    let auth =
+        loaded("    authentication {\n        auth_type PASS\n        auth_pass secret\n    }\n");
+    assert_eq!(auth.config.instances[0].auth_pass, None);
+    said_at(&auth, 12, "does not allow authentication");
+
+    let master = loaded("    state MASTER\n    priority 100\n");
+    assert_eq!(master.config.instances[0].state, InitialState::Backup);
+    said(&master, "state MASTER must match being the address owner");
+    let owner = loaded("    state BACKUP\n    priority 255\n");
+    assert_eq!(owner.config.instances[0].state, InitialState::Master);
+
+    let delayed = loaded("    preempt_delay 5\n");
+    assert_eq!(delayed.config.instances[0].preempt_delay, Duration::ZERO);
+    said(&delayed, "preempt_delay is incompatible");
+
+    // No answer to lower priorities: the global default is overridden without a word, the
+    // instance's own setting with one.
+    let quiet = loaded("");
+    let garp = quiet.config.instances[0].garp;
+    assert_eq!((garp.lower_prio_repeat, garp.lower_prio_delay), (0, Duration::ZERO));
+    assert!(quiet.config.instances[0].strict);
+    let own = loaded("    garp_lower_prio_repeat 2\n    garp_lower_prio_delay 3\n");
+    assert_eq!(own.config.instances[0].garp.lower_prio_repeat, 0);
+    said(&own, "requires no garp_lower_prio_repeat");
+    said(&own, "requires no garp_lower_prio_delay");
+
+    // An instance's strict_mode is strict for every rule, without vrrp_strict.
+    let text =
+        instance("VI01", 1, "192.0.2.1", "    strict_mode\n    lower_prio_no_advert false\n");
+    let per_instance = parse_str(&text, Path::new("t.conf")).unwrap();
+    let instance = &per_instance.config.instances[0];
+    assert!(instance.lower_prio_no_advert && !instance.higher_prio_send_advert);
+    assert_eq!(instance.garp.lower_prio_repeat, 0);
+}
+
+/// keepalived vrrp.c vrrp_complete_instance(): "No VIP specified; at least one is required"
+/// with VRRP version 3, IPv6 or strict mode (the file is refused); "sensible" otherwise.
+#[test]
+fn an_instance_without_addresses_is_refused_where_keepalived_refuses_it() {
+    let bare = "vrrp_instance VI01 {\n    interface eth0\n    virtual_router_id 1\n";
+    for (extra, why) in [("    strict_mode\n", "vrrp_strict"), ("    version 3\n", "version 3")] {
+        let errors = errors(&format!("{bare}{extra}}}\n"));
+        assert!(
+            errors.iter().any(|e| e.starts_with("t.conf:1") && e.contains(why)),
+            "{why}: {errors:?}"
+        );
+    }
+    let lenient = parse_str(&format!("{bare}}}\n"), Path::new("t.conf")).unwrap();
+    assert!(lenient.warnings.iter().any(|w| w.message.contains("has no virtual_ipaddress")));
+}
