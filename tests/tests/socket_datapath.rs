@@ -186,3 +186,45 @@ fn cpu_ticks(pid: i32) -> u64 {
     let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
+
+#[test]
+fn a_pinned_peer_mac_refuses_a_forger_on_the_socket_path_too() {
+    require_root();
+    // As the kernel program does (daemon_scenarios.rs
+    // a_pinned_peer_mac_refuses_a_forger_in_the_kernel), with server 2 on the socket path:
+    // server 1's address pinned to a MAC it does not have makes its advertisements forgeries,
+    // cut by the socket's filter and counted, so server 2 becomes master as well.
+    let lab = ReferenceLab::new().unwrap();
+    let mac1 = vrrp_tests::timeline::mac_text(&lab, 1).unwrap();
+    let pinned = |mac: &str| {
+        reference_config(2).replace(
+            &format!("        {}\n", vrrp_tests::lab::SERVER1),
+            &format!("        {} mac {mac}\n", vrrp_tests::lab::SERVER1),
+        )
+    };
+    assert!(pinned("x").contains(" mac x"), "the unicast_peer line was found");
+    let c1 = lab.write_config(1, "keepalived.conf", &reference_config(1)).unwrap();
+    let wrong = lab.write_config(2, "wrong.conf", &pinned("02:00:00:00:00:99")).unwrap();
+    let right = lab.write_config(2, "right.conf", &pinned(&mac1)).unwrap();
+    let mut lab = lab;
+    let socket: &[&str] = &["--datapath", "socket"];
+    lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).unwrap();
+    let d2 = lab.start_vrrpd(2, &wrong, socket).unwrap();
+    // Its start on a loaded machine, then Master_Down_Interval: twice the usual deadline.
+    let took_over = lab.daemon(d2).wait_for_log("BACKUP -> MASTER", 2 * ELECTION);
+    assert!(took_over.is_ok(), "{took_over:?}:\n{}", lab.daemon(d2).log_text());
+    lab.daemon(d2).stop(Duration::from_secs(5));
+    let log = lab.daemon(d2).log_text();
+    let counted = log.lines().find(|line| line.contains("receive socket counters"));
+    assert!(counted.is_some_and(|line| line.contains("mac_mismatch")), "{log}");
+
+    // With server 1's real MAC pinned, server 2 follows it, and nothing is cut.
+    let d2 = lab.start_vrrpd(2, &right, socket).unwrap();
+    lab.daemon(d2).wait_for_log("INIT -> BACKUP", ELECTION).unwrap();
+    stays_only(&lab, 1, &format!("{VIP}/32"), STEADY);
+    lab.daemon(d2).stop(Duration::from_secs(5));
+    let log = lab.daemon(d2).log_text();
+    assert!(!log.contains("mac_mismatch"), "{log}");
+    assert!(log.contains("receive socket counters"), "the counters were logged: {log}");
+}

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    Command, FileInit, InitialState, Notify, ParamMatch, Route, Rule, RunAs, TrackedInterface,
-    UnicastPeer, Version, VirtualAddress,
+    Command, ExtraInterfaces, FileInit, InitialState, Notify, ParamMatch, Route, Rule, RunAs,
+    TrackedInterface, UnicastPeer, Version, VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,16 @@ pub(crate) struct Draft {
     pub static_rules: Vec<Rule>,
     pub track_files: Vec<TrackFileDraft>,
     pub track_processes: Vec<TrackProcessDraft>,
+    pub garp_groups: Vec<GarpGroupDraft>,
+}
+
+/// A `garp_group`, its interfaces with where each was named.
+#[derive(Debug)]
+pub(crate) struct GarpGroupDraft {
+    pub at: Word,
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub interfaces: Vec<Word>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -47,6 +57,7 @@ pub(crate) struct GlobalDraft {
     pub min_garp: bool,
     pub garp_interval: Option<Duration>,
     pub gna_interval: Option<Duration>,
+    pub garp_extra_if: Option<Located<ExtraInterfaces>>,
     pub script_user: Option<RunAs>,
     pub enable_script_security: bool,
     pub strict: bool,
@@ -105,6 +116,7 @@ pub(crate) struct InstanceDraft {
     pub notify: Notify,
     pub notify_priority_changes: Option<bool>,
     pub garp: GarpDraft,
+    pub garp_extra_if: Option<Located<ExtraInterfaces>>,
     pub dont_track_primary: bool,
     pub v3_checksum_as_v2: Option<bool>,
     /// `track_src_ip`: the keyword, for a warning without `unicast_src_ip`.
@@ -153,6 +165,7 @@ impl InstanceDraft {
             notify: Notify::default(),
             notify_priority_changes: None,
             garp: GarpDraft::default(),
+            garp_extra_if: None,
             dont_track_primary: false,
             v3_checksum_as_v2: None,
             track_src_ip: None,

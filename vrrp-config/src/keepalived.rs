@@ -6,16 +6,17 @@
 //! invalid values are errors.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
-    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
+    Draft, FifoDraft, GarpDraft, GarpGroupDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft,
+    SyncGroupDraft, TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
 };
 use crate::keywords::{self, Block, Support};
 use crate::model::{
-    Command, FileInit, Notify, ParamMatch, Route, Rule, RunAs, TrackedInterface, UnicastPeer,
-    VirtualAddress,
+    Command, ExtraInterfaces, FileInit, Notify, ParamMatch, Route, Rule, RunAs, TrackedInterface,
+    UnicastPeer, VirtualAddress,
 };
 use crate::routes;
 use crate::syntax::Node;
@@ -190,7 +191,43 @@ impl Grammar<'_> {
                 }
                 draft.track_processes.push(process);
             }
+            "garp_group" => {
+                self.no_args(node);
+                let mut group = GarpGroupDraft {
+                    at: node.keyword.clone(),
+                    garp_interval: None,
+                    gna_interval: None,
+                    interfaces: Vec::new(),
+                };
+                for child in self.block(node) {
+                    self.garp_group(&mut group, child);
+                }
+                draft.garp_groups.push(group);
+            }
             _ => self.unknown(node, Block::TopLevel, "at top level"),
+        }
+    }
+
+    /// One line of `garp_group { }` (keepalived vrrp_parser.c garp_group_*_handler()).
+    fn garp_group(&mut self, group: &mut GarpGroupDraft, node: &Node) {
+        self.support(Block::GarpGroup, &node.keyword, "in garp_group");
+        match node.keyword.text.as_str() {
+            "garp_interval" => group.garp_interval = self.value(node, values::seconds),
+            "gna_interval" => group.gna_interval = self.value(node, values::seconds),
+            "interface" => group.interfaces.extend(self.single(node).cloned()),
+            "interfaces" => {
+                self.no_args(node);
+                let entries = self.block(node);
+                if entries.is_empty() {
+                    self.report.warn(&node.keyword.span, "empty garp_group interfaces block");
+                }
+                for entry in entries {
+                    self.no_block(entry);
+                    group.interfaces.push(entry.keyword.clone());
+                    group.interfaces.extend(entry.args.iter().cloned());
+                }
+            }
+            _ => self.unknown(node, Block::GarpGroup, "in garp_group"),
         }
     }
 
@@ -203,6 +240,9 @@ impl Grammar<'_> {
             "vrrp_garp_interval" => global.garp_interval = self.value(node, values::seconds),
             "vrrp_gna_interval" => global.gna_interval = self.value(node, values::seconds),
             "vrrp_min_garp" => global.min_garp = self.flag(node),
+            "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {
+                global.garp_extra_if = self.extra_if(node);
+            }
             "script_user" => global.script_user = self.run_as(node, &node.args),
             "enable_script_security" => global.enable_script_security = self.flag(node),
             "vrrp_strict" => global.strict = self.flag(node),
@@ -273,6 +313,35 @@ impl Grammar<'_> {
             _ => return false,
         }
         true
+    }
+
+    /// `garp_extra_if [all] SECONDS`, in either order (keepalived vrrp_parser.c
+    /// vrrp_garp_extra_if_handler(), global_parser.c vrrp_vmac_garp_extra_if_handler(): up to
+    /// a day; the `vmac_garp_intvl` spelling is deprecated). keepalived ignores a bad line
+    /// with an error; so does vrrpd.
+    fn extra_if(&mut self, node: &Node) -> Option<Located<ExtraInterfaces>> {
+        self.no_block(node);
+        let name = &node.keyword.text;
+        if name.contains("vmac_garp_intvl") {
+            let replacement = name.replace("vmac_garp_intvl", "garp_extra_if");
+            let message = format!("{name} is deprecated: use {replacement}");
+            self.report.warn_at(&node.keyword.span, message);
+        }
+        let (mut interval, mut all) = (None, false);
+        for word in &node.args {
+            if word.text == "all" {
+                all = true;
+                continue;
+            }
+            let seconds = self.parse_word(name, word, |text| values::integer(text, 0, 86_400))?;
+            interval = Some(Duration::from_secs(seconds.unsigned_abs()));
+        }
+        let Some(interval) = interval else {
+            let message = format!("{name} without a time in seconds, ignored");
+            self.report.error_at(&node.keyword.span, message);
+            return None;
+        };
+        Some(Located { value: ExtraInterfaces { interval, all }, at: node.keyword.clone() })
     }
 
     fn instance(&mut self, instance: &mut InstanceDraft, node: &Node, context: &str) {
@@ -355,6 +424,7 @@ impl Grammar<'_> {
                 self.extra_args(node, &node.args);
                 instance.track_src_ip = Some(node.keyword.clone());
             }
+            "garp_extra_if" | "vmac_garp_intvl" => instance.garp_extra_if = self.extra_if(node),
             "lower_prio_no_advert" => {
                 let value = self.flag(node);
                 instance.lower_prio_no_advert = Some(Located { value, at: node.keyword.clone() });

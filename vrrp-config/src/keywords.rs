@@ -184,9 +184,8 @@ const VMAC: &str = "the virtual addresses go on the interface itself, answered w
 const NOT_TRACKED: &str = "its state is not followed: the instance is not put in FAULT (nor its \
                            priority moved) when it fails, so this node may keep or take the \
                            virtual addresses when keepalived would give them up";
-const STRICT: &str = "only its link-local rule for IPv6 and its default of no_accept (enforced \
-                      by the kernel program, not by firewall rules) are applied: keepalived's \
-                      other strict checks are not";
+const STRICT: &str =
+    "vrrp-config/tests/validation.rs::strict_mode_resets_what_the_rfc_does_not_allow";
 const NO_FIREWALL: &str = "no iptables/nftables rules are set: the traffic no_accept refuses is \
                            dropped by the kernel program (XDP or tc), and accepted on the socket \
                            data path";
@@ -217,7 +216,10 @@ const HIGHER_PRIO_SEND_ADVERT: &str =
     "tests/tests/startup_controls.rs::higher_prio_send_advert_answers_before_yielding";
 const STARTUP_DELAY: &str =
     "tests/tests/startup_controls.rs::startup_delay_holds_the_instance_back";
-const EXTRA_GARP: &str = "no gratuitous ARP / NA is sent on other interfaces";
+const GARP_GROUP: &str =
+    "tests/tests/announcements.rs::a_garp_group_spaces_the_rounds_on_its_interface";
+const EXTRA_GARP: &str =
+    "tests/tests/announcements.rs::garp_extra_if_announces_the_other_interface_on_its_own_link";
 const TRACK_PROCESS_LAB: &str =
     "tests/tests/track_process.rs::vrrpd_moves_the_vip_when_the_tracked_process_ends";
 const TRACK_PROCESS_RULES: &str =
@@ -251,12 +253,7 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("static_ipaddress", TopLevel, STATICS_LAB),
     acted("static_routes", TopLevel, STATICS_LAB),
     acted("static_rules", TopLevel, STATICS_LAB),
-    ignored(
-        "garp_group",
-        TopLevel,
-        "per-interface gratuitous ARP / NA spacing is not applied; vrrp_garp_interval and \
-         vrrp_gna_interval are",
-    ),
+    acted("garp_group", TopLevel, GARP_GROUP),
     ignored(
         "linkbeat_interfaces",
         TopLevel,
@@ -322,8 +319,8 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "vrrp-config/tests/validation.rs::min_garp_changes_the_defaults_only",
     ),
-    ignored("vrrp_garp_extra_if", GlobalDefs, EXTRA_GARP),
-    ignored("vrrp_vmac_garp_intvl", GlobalDefs, EXTRA_GARP),
+    acted("vrrp_garp_extra_if", GlobalDefs, EXTRA_GARP),
+    acted("vrrp_vmac_garp_intvl", GlobalDefs, EXTRA_GARP),
     acted("vrrp_lower_prio_no_advert", GlobalDefs, ADVERT_ANSWERS_DEFAULT),
     acted("vrrp_higher_prio_send_advert", GlobalDefs, ADVERT_ANSWERS_DEFAULT),
     ignored("vrrp_iptables", GlobalDefs, NO_FIREWALL),
@@ -343,7 +340,7 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "vrrpd never compares the addresses an advertisement lists with its own",
     ),
-    ignored("vrrp_strict", GlobalDefs, STRICT),
+    acted("vrrp_strict", GlobalDefs, STRICT),
     ignored("vrrp_priority", GlobalDefs, SCHEDULING),
     ignored("vrrp_no_swap", GlobalDefs, SCHEDULING),
     ignored("vrrp_rt_priority", GlobalDefs, SCHEDULING),
@@ -579,7 +576,7 @@ pub const KEYWORDS: &[Keyword] = &[
         Instance,
         "vrrpd never compares the addresses an advertisement lists with its own",
     ),
-    ignored("strict_mode", Instance, STRICT),
+    acted("strict_mode", Instance, STRICT),
     acted("preempt", Instance, FAILOVER),
     acted(
         "nopreempt",
@@ -646,8 +643,8 @@ pub const KEYWORDS: &[Keyword] = &[
         Instance,
         "a backup whose timer expires becomes master as RFC 9568 says",
     ),
-    ignored("garp_extra_if", Instance, EXTRA_GARP),
-    ignored("vmac_garp_intvl", Instance, EXTRA_GARP),
+    acted("garp_extra_if", Instance, EXTRA_GARP),
+    acted("vmac_garp_intvl", Instance, EXTRA_GARP),
     acted("lower_prio_no_advert", Instance, LOWER_PRIO_NO_ADVERT),
     acted("higher_prio_send_advert", Instance, HIGHER_PRIO_SEND_ADVERT),
     ignored(
@@ -718,10 +715,10 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("full_command", TrackProcess, PROCESS_MATCHING),
     // track_group and garp_group.
     ignored("group", TrackGroup, "part of track_group, which is not supported"),
-    ignored("garp_interval", GarpGroup, "part of garp_group, which is not supported"),
-    ignored("gna_interval", GarpGroup, "part of garp_group, which is not supported"),
-    ignored("interface", GarpGroup, "part of garp_group, which is not supported"),
-    ignored("interfaces", GarpGroup, "part of garp_group, which is not supported"),
+    acted("garp_interval", GarpGroup, GARP_GROUP),
+    acted("gna_interval", GarpGroup, GARP_GROUP),
+    acted("interface", GarpGroup, GARP_GROUP),
+    acted("interfaces", GarpGroup, GARP_GROUP),
     // Options of a virtual_ipaddress line (vrrp_ipaddress.c parse_ipaddress()).
     acted("dev", AddressOption, TYPED),
     acted("scope", AddressOption, TYPED),

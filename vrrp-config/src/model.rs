@@ -23,9 +23,25 @@ pub struct Config {
     pub static_rules: Vec<Rule>,
     pub track_files: Vec<TrackFile>,
     pub track_processes: Vec<TrackProcess>,
+    /// `garp_group`s: announcement spacing per interface, instead of the global one.
+    pub garp_groups: Vec<GarpGroup>,
 }
 
 impl Config {
+    /// How far apart an instance on `interface` spaces its announcement rounds: its
+    /// interface's `garp_group` (where an interval it does not set is zero), else the global
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` (keepalived vrrp_if.c
+    /// set_default_garp_delay() gives the global one only to interfaces without a group).
+    pub fn announcement_spacing(&self, interface: &str, family: Family) -> Duration {
+        let group = self.garp_groups.iter().find(|g| g.interfaces.iter().any(|i| i == interface));
+        match (group, family) {
+            (Some(group), Family::Ipv4) => group.garp_interval.unwrap_or_default(),
+            (Some(group), Family::Ipv6) => group.gna_interval.unwrap_or_default(),
+            (None, Family::Ipv4) => self.global.garp_interval,
+            (None, Family::Ipv6) => self.global.gna_interval,
+        }
+    }
+
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|instance| instance.name == name)
     }
@@ -79,6 +95,8 @@ pub struct Global {
     pub garp_interval: Duration,
     /// `vrrp_gna_interval`: delay between unsolicited neighbour adverts on one interface.
     pub gna_interval: Duration,
+    /// `vrrp_garp_extra_if`: the instances' default for `garp_extra_if`, as written.
+    pub garp_extra_if: Option<ExtraInterfaces>,
     /// `script_user USER [GROUP]`: who runs scripts that name no user.
     pub script_user: Option<RunAs>,
     pub enable_script_security: bool,
@@ -138,6 +156,25 @@ pub struct NotifyFifo {
     pub script: Option<Command>,
 }
 
+/// `garp_group { garp_interval; gna_interval; interface; interfaces { } }` (keepalived
+/// vrrp_parser.c garp_group_*_handler()): each interface is in at most one group, and a group
+/// sets at least one interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub interfaces: Vec<String>,
+}
+
+/// `garp_extra_if [all] SECONDS` as written (keepalived vrrp_parser.c
+/// vrrp_garp_extra_if_handler()).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraInterfaces {
+    pub interval: Duration,
+    /// `all`: every interface of the addresses, not only VMAC interfaces.
+    pub all: bool,
+}
+
 /// Gratuitous ARP / unsolicited NA behaviour around the MASTER state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Garp {
@@ -177,6 +214,9 @@ pub struct Instance {
     pub preempt: bool,
     /// `preempt_delay` (default 0).
     pub preempt_delay: Duration,
+    /// `strict_mode`, else `vrrp_strict`: keepalived's strict RFC rules, applied here at
+    /// validation; the host check refuses unicast peers with it on a multicast interface.
+    pub strict: bool,
     /// `accept` / `no_accept`; defaults to accept unless `vrrp_strict`, where only the address
     /// owner (priority 255) accepts.
     pub accept: bool,
@@ -210,6 +250,10 @@ pub struct Instance {
     pub notify_priority_changes: bool,
     /// `garp_*` settings, each falling back to the global `vrrp_garp_*`.
     pub garp: Garp,
+    /// `garp_extra_if all SECONDS` (else the global `vrrp_garp_extra_if`): while MASTER, every
+    /// this often, one gratuitous ARP / NA on each other interface its addresses are on, so
+    /// switches keep that interface's MAC. `None` when it has no effect.
+    pub garp_extra_if: Option<Duration>,
     /// `dont_track_primary`: its own interface going down does not put it in FAULT
     /// (keepalived vrrp.c add_vrrp_to_interface() with VRRP_NOT_TRACK_IF).
     pub dont_track_primary: bool,

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{
-    Draft, FifoDraft, GarpDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft, SyncGroupDraft,
-    TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
+    Draft, FifoDraft, GarpDraft, GarpGroupDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft,
+    SyncGroupDraft, TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
 };
 use crate::model::{
-    Config, Family, Garp, Global, InitialState, Instance, NotifyFifo, ParamMatch, Script,
-    SyncGroup, TrackFile, TrackProcess, TrackedFile, TrackedInterface, TrackedProcess,
+    Config, Family, Garp, GarpGroup, Global, InitialState, Instance, NotifyFifo, ParamMatch,
+    Script, SyncGroup, TrackFile, TrackProcess, TrackedFile, TrackedInterface, TrackedProcess,
     TrackedScript, Version, VirtualAddress, Vmac, MAX_UNICAST_PEERS,
 };
 
@@ -78,6 +78,7 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         report,
     );
     let static_addresses = resolve_static_addresses(draft.static_addresses, report);
+    let garp_groups = resolve_garp_groups(draft.garp_groups, report);
     Config {
         global,
         instances,
@@ -88,7 +89,44 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         static_addresses,
         static_routes: draft.static_routes,
         static_rules: draft.static_rules,
+        garp_groups,
     }
+}
+
+/// keepalived vrrp_parser.c: an interface already in a group is left in the first ("garp_group
+/// already specified for IF - ignoring"), and a group without an interval is dropped ("garp
+/// group N does not have any delay set - removing"); both are warnings here as keepalived
+/// runs on.
+fn resolve_garp_groups(drafts: Vec<GarpGroupDraft>, report: &mut Report) -> Vec<GarpGroup> {
+    let mut groups: Vec<GarpGroup> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for draft in drafts {
+        if draft.garp_interval.is_none() && draft.gna_interval.is_none() {
+            report
+                .warn(&draft.at.span, "garp_group sets no garp_interval or gna_interval: removed");
+            continue;
+        }
+        let mut interfaces = Vec::new();
+        for word in draft.interfaces {
+            if let Some(first) = seen.get(&word.text) {
+                let message = format!(
+                    "garp_group already given for {} ({}): ignored here",
+                    word.text,
+                    at(first)
+                );
+                report.warn_at(&word.span, message);
+                continue;
+            }
+            seen.insert(word.text.clone(), word.span.clone());
+            interfaces.push(word.text);
+        }
+        groups.push(GarpGroup {
+            garp_interval: draft.garp_interval,
+            gna_interval: draft.gna_interval,
+            interfaces,
+        });
+    }
+    groups
 }
 
 /// A static address belongs to no instance, so it has no interface to fall back on: it names
@@ -134,6 +172,12 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         garp,
         garp_interval: draft.garp_interval.unwrap_or(Duration::ZERO),
         gna_interval: draft.gna_interval.unwrap_or(Duration::ZERO),
+        garp_extra_if: draft.garp_extra_if.as_ref().map(|extra| {
+            if !extra.value.all && !extra.value.interval.is_zero() {
+                report.warn(&extra.at.span, EXTRA_IF_WITHOUT_ALL);
+            }
+            extra.value
+        }),
         script_user: draft.script_user.clone(),
         enable_script_security: draft.enable_script_security,
         strict: draft.strict,
@@ -192,6 +236,47 @@ fn resolve_garp(draft: &GarpDraft, global: &Garp) -> Garp {
         lower_prio_delay: draft.lower_prio_delay.unwrap_or(global.lower_prio_delay),
         lower_prio_repeat: draft.lower_prio_repeat.unwrap_or(global.lower_prio_repeat),
     }
+}
+
+const EXTRA_IF_WITHOUT_ALL: &str = "garp_extra_if without `all` sends only on VMAC interfaces, \
+                                    which vrrpd does not create: no effect";
+
+/// `garp_extra_if`: the instance's, else the global `vrrp_garp_extra_if` (keepalived vrrp.c
+/// vrrp_complete_instance()), which turns it off at zero, without `all` (then it sends only
+/// on VMAC interfaces, and vrrpd has none) and when no address is on another interface.
+fn resolve_extra_if(
+    draft: &InstanceDraft,
+    global: &Global,
+    report: &mut Report,
+) -> Option<Duration> {
+    let (setting, at) = match &draft.garp_extra_if {
+        Some(own) => (own.value, Some(&own.at)),
+        None => (global.garp_extra_if?, None),
+    };
+    if setting.interval.is_zero() {
+        return None;
+    }
+    if !setting.all {
+        if let Some(at) = at {
+            report.warn(&at.span, EXTRA_IF_WITHOUT_ALL);
+        }
+        return None;
+    }
+    let elsewhere = |vip: &Located<VirtualAddress>| {
+        vip.value.device.as_ref().is_some_and(|device| Some(device) != draft.interface.as_ref())
+    };
+    if !draft.virtual_addresses.iter().chain(&draft.excluded_addresses).any(elsewhere) {
+        if let Some(at) = at {
+            let message = format!(
+                "garp_extra_if in vrrp_instance {}: none of its addresses is on another \
+                 interface, no effect",
+                draft.name.text
+            );
+            report.warn(&at.span, message);
+        }
+        return None;
+    }
+    Some(setting.interval)
 }
 
 /// keepalived track_file.c track_file_end_handler(): a `track_file` without `file` is left
@@ -431,7 +516,10 @@ fn resolve_instance(
         None => DEFAULT_ADVERT_INTERVAL,
     };
 
-    let auth = resolve_auth(&draft, version, report);
+    // keepalived vrrp.c vrrp_complete_instance(): an instance's strict_mode, else vrrp_strict.
+    let strict = draft.strict.unwrap_or(global.strict);
+    check_addresses_present(&draft, version, family, strict, report);
+    let auth = resolve_auth(&draft, version, strict, report);
     let auth_ah = auth.is_some_and(|(_, ah)| ah);
     let mut state = draft.state.unwrap_or(InitialState::Backup);
     // keepalived vrrp.c vrrp_complete_instance(): no `priority` with `state MASTER` is the
@@ -441,6 +529,18 @@ fn resolve_instance(
     } else {
         DEFAULT_PRIORITY
     });
+    // keepalived vrrp.c vrrp_complete_instance(): "State MASTER must match being address
+    // owner" under strict mode, the state then following the priority.
+    if strict && draft.state.is_some() && (state == InitialState::Master) != (priority == 255) {
+        let message = format!(
+            "vrrp_instance {}: with vrrp_strict, state MASTER must match being the address owner \
+             (priority 255): starting as {}",
+            name.text,
+            if priority == 255 { "MASTER" } else { "BACKUP" }
+        );
+        report.warn(&name.span, message);
+        state = if priority == 255 { InitialState::Master } else { InitialState::Backup };
+    }
     // keepalived vrrp.c vrrp_complete_instance(): an AH router learns the sequence number
     // from an advertisement before it takes over, so it does not start as master.
     if auth_ah && state == InitialState::Master && priority != 255 {
@@ -470,11 +570,21 @@ fn resolve_instance(
         report.warn(&name.span, message);
     }
     let preempt_delay = if master { Duration::ZERO } else { preempt_delay };
+    // keepalived vrrp.c vrrp_complete_instance(): "preempt_delay is incompatible with strict
+    // mode - resetting".
+    let preempt_delay = if strict && !preempt_delay.is_zero() {
+        let message = format!(
+            "vrrp_instance {}: preempt_delay is incompatible with vrrp_strict: none",
+            name.text
+        );
+        report.warn(&name.span, message);
+        Duration::ZERO
+    } else {
+        preempt_delay
+    };
     if priority == 255 {
         check_owner_unweighted(&draft, scripts, report);
     }
-    // keepalived vrrp.c vrrp_complete_instance(): an instance's strict_mode, else vrrp_strict.
-    let strict = draft.strict.unwrap_or(global.strict);
     if family == Family::Ipv6 {
         check_first_link_local(&draft, strict, report);
     }
@@ -494,7 +604,7 @@ fn resolve_instance(
         ttl => ttl.as_ref().map(|ttl| ttl.value),
     };
     let (lower_prio_no_advert, higher_prio_send_advert) =
-        resolve_advert_answers(&draft, global, report);
+        resolve_advert_answers(&draft, global, strict, report);
     // keepalived vrrp.c vrrp_complete_instance(): unicast_fault_no_peer without a peer is a
     // configuration fault (the instance stays in FAULT) instead of a fall back to multicast.
     let unicast_fault_no_peer = match &draft.unicast_fault_no_peer {
@@ -530,6 +640,8 @@ fn resolve_instance(
         (tracked, _) => tracked.is_some(),
     };
     let vmac = resolve_vmac(&draft, !unicast_peers.is_empty(), report);
+    let garp_extra_if = resolve_extra_if(&draft, global, report);
+    let garp = strict_garp(resolve_garp(&draft.garp, &global.garp), &draft, strict, report);
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
 
@@ -544,6 +656,7 @@ fn resolve_instance(
         family,
         preempt,
         preempt_delay,
+        strict,
         accept: accept_mode(draft.accept, strict, priority, version, name, report),
         source_ip: draft.source_ip.map(|source| source.value),
         mcast_group,
@@ -567,7 +680,8 @@ fn resolve_instance(
             report,
         ),
         notify: draft.notify,
-        garp: resolve_garp(&draft.garp, &global.garp),
+        garp,
+        garp_extra_if,
         dont_track_primary: draft.dont_track_primary,
         // keepalived vrrp_data.c alloc_vrrp(): the global setting, unless the instance says.
         v3_checksum_as_v2: draft.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
@@ -653,34 +767,35 @@ fn interface_name(name: &str) -> Result<(), &'static str> {
 }
 
 /// `lower_prio_no_advert` and `higher_prio_send_advert`, each the instance's, else the
-/// global default; `vrrp_strict` forces the first on and the second off, saying so when the
+/// global default; strict mode (the instance's, else `vrrp_strict`) forces the first on and the second off, saying so when the
 /// instance asked otherwise (keepalived vrrp.c vrrp_complete_instance()).
 fn resolve_advert_answers(
     draft: &InstanceDraft,
     global: &Global,
+    strict: bool,
     report: &mut Report,
 ) -> (bool, bool) {
     let name = &draft.name.text;
     let lower = match &draft.lower_prio_no_advert {
-        Some(set) if global.strict && !set.value => {
+        Some(set) if strict && !set.value => {
             let message =
                 format!("vrrp_strict requires lower_prio_no_advert (vrrp_instance {name}): set");
             report.warn(&set.at.span, message);
             true
         }
         Some(set) => set.value,
-        None => global.strict || global.lower_prio_no_advert,
+        None => strict || global.lower_prio_no_advert,
     };
     let higher = match &draft.higher_prio_send_advert {
-        Some(set) if global.strict && set.value => {
+        Some(set) if strict && set.value => {
             let message = format!(
-                "vrrp_strict requires higher_prio_send_advert off (vrrp_instance {name}):                  cleared"
+                "vrrp_strict requires higher_prio_send_advert off (vrrp_instance {name}): cleared"
             );
             report.warn(&set.at.span, message);
             false
         }
         Some(set) => set.value,
-        None => !global.strict && global.higher_prio_send_advert,
+        None => !strict && global.higher_prio_send_advert,
     };
     (lower, higher)
 }
@@ -690,6 +805,7 @@ fn resolve_advert_answers(
 fn resolve_auth(
     draft: &InstanceDraft,
     version: Version,
+    strict: bool,
     report: &mut Report,
 ) -> Option<([u8; 8], bool)> {
     let name = &draft.name.text;
@@ -701,6 +817,14 @@ fn resolve_auth(
         }
         return None;
     };
+    // keepalived: "Strict mode does not support authentication. Ignoring.", checked first.
+    if strict {
+        let message = format!(
+            "vrrp_instance {name}: vrrp_strict does not allow authentication, auth_type ignored"
+        );
+        report.warn(&auth_type.span, message);
+        return None;
+    }
     if version == Version::V3 {
         let message = format!(
             "vrrp_instance {name}: VRRP version 3 has no authentication, auth_type ignored"
@@ -725,6 +849,54 @@ fn resolve_auth(
         report.warn(&auth_type.span, message);
     }
     Some((password.unwrap_or_default(), false))
+}
+
+/// keepalived vrrp.c vrrp_complete_instance(): "No VIP specified; at least one is required"
+/// for VRRP version 3, IPv6 and strict mode (the instance, and with it the file, refused);
+/// otherwise "at least one is sensible".
+fn check_addresses_present(
+    draft: &InstanceDraft,
+    version: Version,
+    family: Family,
+    strict: bool,
+    report: &mut Report,
+) {
+    if !draft.virtual_addresses.is_empty() {
+        return;
+    }
+    let name = &draft.name.text;
+    let why = match (strict, version, family) {
+        (true, _, _) => "vrrp_strict",
+        (_, Version::V3, _) => "VRRP version 3",
+        (_, _, Family::Ipv6) => "IPv6",
+        _ => {
+            report.warn(&draft.name.span, format!("vrrp_instance {name} has no virtual_ipaddress"));
+            return;
+        }
+    };
+    let message = format!("vrrp_instance {name} has no virtual_ipaddress, which {why} requires");
+    report.error_line(&draft.name.span, message);
+}
+
+/// keepalived vrrp.c vrrp_complete_instance(): strict mode sends no announcements in answer to
+/// lower priorities, whatever the global defaults, and resets an instance's own ("Strict mode
+/// requires no repeat garps", "... no repeat garp delay").
+fn strict_garp(mut garp: Garp, draft: &InstanceDraft, strict: bool, report: &mut Report) -> Garp {
+    if !strict {
+        return garp;
+    }
+    let name = &draft.name.text;
+    let set = [
+        ("garp_lower_prio_repeat", draft.garp.lower_prio_repeat.is_some_and(|r| r != 0)),
+        ("garp_lower_prio_delay", draft.garp.lower_prio_delay.is_some_and(|d| !d.is_zero())),
+    ];
+    for (keyword, _) in set.iter().filter(|(_, set)| *set) {
+        let message = format!("vrrp_instance {name}: vrrp_strict requires no {keyword}: 0");
+        report.warn(&draft.name.span, message);
+    }
+    garp.lower_prio_repeat = 0;
+    garp.lower_prio_delay = Duration::ZERO;
+    garp
 }
 
 /// keepalived vrrp.c vrrp_complete_instance() drops every weighted tracked item of the address
@@ -839,7 +1011,6 @@ fn instance_family(draft: &InstanceDraft, report: &mut Report) -> Family {
     let (family, from) = match draft.virtual_addresses.first() {
         Some(first) => (Family::of(&first.value.address), "its first virtual_ipaddress"),
         None => {
-            report.warn(&draft.name.span, format!("vrrp_instance {name} has no virtual_ipaddress"));
             if draft.native_ipv6.is_some() {
                 (Family::Ipv6, "native_ipv6")
             } else if let Some(source) = &draft.source_ip {

@@ -150,7 +150,7 @@ fn keywords_once_parsed_and_unused_have_their_entry() {
         (Block::GlobalDefs, "enable_script_security", true),
         (Block::Instance, "dont_track_primary", true),
         (Block::Instance, "no_accept", true),
-        (Block::GlobalDefs, "vrrp_strict", false),
+        (Block::GlobalDefs, "vrrp_strict", true),
         (Block::GlobalDefs, "vrrp_mcast_group4", true),
         (Block::GlobalDefs, "vrrp_mcast_group6", true),
         (Block::AddressOption, "brd", false),

@@ -1189,3 +1189,137 @@ fn use_vmac_names_its_macvlan_and_unicast_sends_from_the_base() {
     let v6 = config(&instance("A", 51, "fe80::51/64\n        2001:db8::100/64", "    use_vmac\n"));
     assert_eq!(v6.instances[0].vmac.as_ref().map(|v| v.name.as_str()), Some("vrrp.51"));
 }
+
+#[test]
+fn garp_extra_if_needs_all_and_an_address_on_another_interface() {
+    let elsewhere = "192.0.2.100\n        198.51.100.1 dev eth1";
+    let setting = |line: &str| {
+        let config = config(&instance("VI01", 1, elsewhere, &format!("    {line}\n")));
+        config.instances[0].garp_extra_if
+    };
+    assert_eq!(setting("garp_extra_if all 10"), Some(Duration::from_secs(10)));
+    assert_eq!(setting("garp_extra_if 10 all"), Some(Duration::from_secs(10)), "either order");
+    assert_eq!(setting("garp_extra_if all 0"), None, "0 turns it off");
+    // Without `all` keepalived sends on VMAC interfaces only; vrrpd has none.
+    let text = instance("VI01", 1, elsewhere, "    garp_extra_if 10\n");
+    assert_eq!(
+        parse_str(&text, Path::new("t.conf")).unwrap().config.instances[0].garp_extra_if,
+        None
+    );
+    let said = warnings(&text);
+    assert!(said.iter().any(|w| w.contains("t.conf:8") && w.contains("VMAC")), "{said:?}");
+    let same_link = instance("VI01", 1, "192.0.2.100", "    garp_extra_if all 10\n");
+    assert!(warnings(&same_link).iter().any(|w| w.contains("none of its addresses")));
+    // The global setting is the default, the instance's overrides it.
+    let global = "global_defs {\n    vrrp_garp_extra_if all 60\n}\n";
+    let inherited = config(&format!("{global}{}", instance("VI01", 1, elsewhere, "")));
+    assert_eq!(inherited.instances[0].garp_extra_if, Some(Duration::from_secs(60)));
+    let own =
+        config(&format!("{global}{}", instance("VI01", 1, elsewhere, "    garp_extra_if all 5\n")));
+    assert_eq!(own.instances[0].garp_extra_if, Some(Duration::from_secs(5)));
+    // keepalived's bounds (a day) and its older spelling, deprecated.
+    let errors = errors(&instance("VI01", 1, elsewhere, "    garp_extra_if all 86401\n"));
+    assert!(errors.iter().any(|e| e.contains("86401")), "{errors:?}");
+    let old = instance("VI01", 1, elsewhere, "    vmac_garp_intvl all 10\n");
+    assert!(warnings(&old).iter().any(|w| w.contains("deprecated")));
+}
+
+#[test]
+fn garp_groups_space_announcements_per_interface() {
+    let text = format!(
+        "global_defs {{\n    vrrp_garp_interval 0.5\n    vrrp_gna_interval 0.4\n}}\n\
+         garp_group {{\n    garp_interval 0.2\n    interface eth0\n}}\n\
+         garp_group {{\n    gna_interval 0.001\n    interfaces {{\n        eth1 eth2\n        eth3\n    }}\n}}\n{}",
+        instance("VI01", 1, "192.0.2.1", "")
+    );
+    let config = config(&text);
+    assert_eq!(config.garp_groups.len(), 2);
+    assert_eq!(config.garp_groups[1].interfaces, ["eth1", "eth2", "eth3"]);
+    let spacing = |interface: &str, family| config.announcement_spacing(interface, family);
+    assert_eq!(spacing("eth0", Family::Ipv4), Duration::from_millis(200), "the group's");
+    assert_eq!(spacing("eth0", Family::Ipv6), Duration::ZERO, "the group sets no NA spacing");
+    assert_eq!(spacing("eth2", Family::Ipv6), Duration::from_millis(1));
+    assert_eq!(spacing("eth9", Family::Ipv4), Duration::from_millis(500), "no group: global");
+    assert_eq!(spacing("eth9", Family::Ipv6), Duration::from_millis(400));
+
+    // keepalived keeps an interface in its first group and drops a group without intervals.
+    let twice = "garp_group {\n    garp_interval 0.1\n    interface eth0\n}\n\
+                 garp_group {\n    garp_interval 0.3\n    interface eth0\n}\n\
+                 garp_group {\n    interface eth1\n}\n";
+    let said = warnings(twice);
+    assert!(said.iter().any(|w| w.starts_with("t.conf:7:") && w.contains("eth0")), "{said:?}");
+    assert!(said.iter().any(|w| w.starts_with("t.conf:9") && w.contains("removed")), "{said:?}");
+    let config = parse_str(twice, Path::new("t.conf")).unwrap().config;
+    assert_eq!(config.announcement_spacing("eth0", Family::Ipv4), Duration::from_millis(100));
+    assert_eq!(config.garp_groups.len(), 2);
+    let errors = errors("garp_group {\n    garp_interval soon\n    interface eth0\n}\n");
+    assert!(errors[0].contains("t.conf:2"), "{errors:?}");
+}
+
+/// keepalived vrrp.c vrrp_complete_instance() under strict mode (the instance's
+/// `strict_mode`, else `vrrp_strict`): what it resets with an error and runs on (warnings
+/// here, at the instance's line), and what it refuses.
+#[test]
+fn strict_mode_resets_what_the_rfc_does_not_allow() {
+    let strict = "global_defs {\n    vrrp_strict\n    vrrp_garp_lower_prio_repeat 4\n}\n";
+    let loaded = |extra: &str| {
+        let text = format!("{strict}{}", instance("VI01", 1, "192.0.2.1", extra));
+        parse_str(&text, Path::new("t.conf")).unwrap_or_else(|error| panic!("{error}"))
+    };
+    let said_at = |loaded: &vrrp_config::Loaded, line: u32, what: &str| {
+        let hit = loaded.warnings.iter().any(|w| w.message.contains(what) && w.line == Some(line));
+        assert!(hit, "no warning at line {line} with {what:?}: {:?}", loaded.warnings);
+    };
+    // At the instance's line.
+    let said = |loaded: &vrrp_config::Loaded, what: &str| said_at(loaded, 5, what);
+
+    let auth =
+        loaded("    authentication {\n        auth_type PASS\n        auth_pass secret\n    }\n");
+    assert_eq!(auth.config.instances[0].auth_pass, None);
+    said_at(&auth, 12, "does not allow authentication");
+
+    let master = loaded("    state MASTER\n    priority 100\n");
+    assert_eq!(master.config.instances[0].state, InitialState::Backup);
+    said(&master, "state MASTER must match being the address owner");
+    let owner = loaded("    state BACKUP\n    priority 255\n");
+    assert_eq!(owner.config.instances[0].state, InitialState::Master);
+
+    let delayed = loaded("    preempt_delay 5\n");
+    assert_eq!(delayed.config.instances[0].preempt_delay, Duration::ZERO);
+    said(&delayed, "preempt_delay is incompatible");
+
+    // No answer to lower priorities: the global default is overridden without a word, the
+    // instance's own setting with one.
+    let quiet = loaded("");
+    let garp = quiet.config.instances[0].garp;
+    assert_eq!((garp.lower_prio_repeat, garp.lower_prio_delay), (0, Duration::ZERO));
+    assert!(quiet.config.instances[0].strict);
+    let own = loaded("    garp_lower_prio_repeat 2\n    garp_lower_prio_delay 3\n");
+    assert_eq!(own.config.instances[0].garp.lower_prio_repeat, 0);
+    said(&own, "requires no garp_lower_prio_repeat");
+    said(&own, "requires no garp_lower_prio_delay");
+
+    // An instance's strict_mode is strict for every rule, without vrrp_strict.
+    let text =
+        instance("VI01", 1, "192.0.2.1", "    strict_mode\n    lower_prio_no_advert false\n");
+    let per_instance = parse_str(&text, Path::new("t.conf")).unwrap();
+    let instance = &per_instance.config.instances[0];
+    assert!(instance.lower_prio_no_advert && !instance.higher_prio_send_advert);
+    assert_eq!(instance.garp.lower_prio_repeat, 0);
+}
+
+/// keepalived vrrp.c vrrp_complete_instance(): "No VIP specified; at least one is required"
+/// with VRRP version 3, IPv6 or strict mode (the file is refused); "sensible" otherwise.
+#[test]
+fn an_instance_without_addresses_is_refused_where_keepalived_refuses_it() {
+    let bare = "vrrp_instance VI01 {\n    interface eth0\n    virtual_router_id 1\n";
+    for (extra, why) in [("    strict_mode\n", "vrrp_strict"), ("    version 3\n", "version 3")] {
+        let errors = errors(&format!("{bare}{extra}}}\n"));
+        assert!(
+            errors.iter().any(|e| e.starts_with("t.conf:1") && e.contains(why)),
+            "{why}: {errors:?}"
+        );
+    }
+    let lenient = parse_str(&format!("{bare}}}\n"), Path::new("t.conf")).unwrap();
+    assert!(lenient.warnings.iter().any(|w| w.message.contains("has no virtual_ipaddress")));
+}

@@ -60,6 +60,8 @@ struct Member {
     notified: bool,
     /// When it starts, while it waits for `vrrp_startup_delay` (its router in Initialize).
     start_at: Option<Instant>,
+    /// While master with `garp_extra_if`: when its other interfaces are announced on next.
+    extra_if_at: Option<Instant>,
 }
 
 impl Member {
@@ -78,6 +80,31 @@ impl Member {
 
     fn accept(&self) -> bool {
         self.router.config().accept_mode || self.router.config().is_owner()
+    }
+
+    /// What `garp_extra_if` announces: the first address on each interface other than the
+    /// instance's, advertised then excluded (keepalived vrrp.c vrrp_send_vmac_update(): one
+    /// message per interface, not one per address).
+    fn extra_interface_addresses(&self) -> Vec<IpAddr> {
+        let spec = &self.spec;
+        let mut seen: Vec<&str> = Vec::new();
+        let mut addresses = Vec::new();
+        for vip in spec.virtual_addresses.iter().chain(&spec.excluded_addresses) {
+            let Some(device) = vip.device.as_deref().filter(|d| *d != spec.interface) else {
+                continue;
+            };
+            if !seen.contains(&device) {
+                seen.push(device);
+                addresses.push(vip.address);
+            }
+        }
+        addresses
+    }
+
+    /// Arms or clears the `garp_extra_if` timer for the state the router is in (keepalived
+    /// vrrp.c vrrp_state_become_master(): the first round one period after becoming master).
+    fn arm_extra_if(&mut self, now: Instant, master: bool) {
+        self.extra_if_at = self.spec.garp_extra_if.filter(|_| master).map(|period| now + period);
     }
 }
 
@@ -344,6 +371,7 @@ impl Node {
                 wants_master: false,
                 notified: false,
                 start_at: self.delayed_start.map(|delayed| delayed.until),
+                extra_if_at: None,
             };
             self.members.insert(id, member);
             started.push(id);
@@ -491,6 +519,7 @@ impl Node {
                 member.rounds.next_at = None;
                 self.announce_due(now, id);
             }
+            self.announce_extra_interfaces(now, id);
             self.reschedule(id);
         }
         self.settle_groups(now);
@@ -750,7 +779,12 @@ impl Node {
             (&member.spec.virtual_routes, &member.spec.virtual_rules),
             (&spec.virtual_routes, &spec.virtual_rules),
         );
+        let extra_if_changed = member.spec.garp_extra_if != spec.garp_extra_if;
         member.spec = spec;
+        if extra_if_changed {
+            let master = member.router.state() == State::Master;
+            member.arm_extra_if(now, master);
+        }
         if let Err(error) = member.router.reconfigure(now, config) {
             unreachable!("checked before the reload was applied: {error}");
         }
@@ -859,6 +893,9 @@ impl Node {
                     if from == State::Master {
                         // Announcements belong to the master that asked for them.
                         member.rounds.cancel();
+                    }
+                    if from == State::Master || to == State::Master {
+                        member.arm_extra_if(now, to == State::Master);
                     }
                     member.wants_master = to == State::Master;
                     let group = self.groups.iter().find(|group| group.members.contains(&id));
@@ -988,12 +1025,27 @@ impl Node {
     /// Files instance `id` under its earliest deadline (or none, if it is gone).
     fn reschedule(&mut self, id: InstanceId) {
         let next = self.members.get(&id).and_then(|member| {
-            [Timer::Router, Timer::AnnouncementRound, Timer::DelayedStart]
+            [Timer::Router, Timer::AnnouncementRound, Timer::DelayedStart, Timer::ExtraInterfaces]
                 .into_iter()
                 .filter_map(|t| deadline(member, t))
                 .min()
         });
         self.schedule.set(id, next);
+    }
+
+    /// `garp_extra_if`: one round on the other interfaces when due, and the next armed a
+    /// period later (keepalived vrrp.c vrrp_state_master_tx()).
+    fn announce_extra_interfaces(&mut self, now: Instant, id: InstanceId) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        if deadline(member, Timer::ExtraInterfaces).is_none_or(|at| at > now) {
+            return;
+        }
+        member.arm_extra_if(now, true);
+        let addresses = member.extra_interface_addresses();
+        if !addresses.is_empty() {
+            member.stats.announcements_sent += 1;
+            self.outputs.push_back(Output::Announce { id, addresses });
+        }
     }
 
     /// Sends the announcement rounds due at `now`: all at once without spacing, else one, with
@@ -1043,5 +1095,6 @@ fn deadline(member: &Member, timer: Timer) -> Option<Instant> {
         Timer::Router => member.router.poll_timeout(),
         Timer::AnnouncementRound => member.rounds.next_at,
         Timer::DelayedStart => member.start_at,
+        Timer::ExtraInterfaces => member.extra_if_at,
     }
 }

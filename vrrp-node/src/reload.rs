@@ -104,11 +104,9 @@ pub fn router_config(
             peers: instance.unicast_peers.iter().map(|peer| peer.address).collect(),
         }
     };
-    // Spacing of announcements: `vrrp_garp_interval` (IPv4) or `vrrp_gna_interval` (IPv6).
-    let spacing = match instance.family {
-        Family::Ipv4 => config.global.garp_interval,
-        Family::Ipv6 => config.global.gna_interval,
-    };
+    // Spacing of announcements: the interface's `garp_group`, else `vrrp_garp_interval`
+    // (IPv4) or `vrrp_gna_interval` (IPv6).
+    let spacing = config.announcement_spacing(&instance.interface, instance.family);
     let garp = &instance.garp;
     RouterConfig {
         vrid: instance.vrid,

@@ -18,6 +18,8 @@ pub enum Timer {
     AnnouncementRound,
     /// The end of `vrrp_startup_delay`, when an instance that waits for it starts.
     DelayedStart,
+    /// A master's next `garp_extra_if` round on its other interfaces.
+    ExtraInterfaces,
 }
 
 /// Pending announcement rounds of a master.

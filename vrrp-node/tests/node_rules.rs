@@ -770,3 +770,33 @@ fn a_reload_that_turns_accept_mode_off_refuses_the_held_addresses() {
     let outputs = lab.reload(config(110, &["192.0.2.100"], ""));
     assert!(outputs.contains(&Output::AcceptTraffic { id, addresses: vec![ip("192.0.2.100")] }));
 }
+
+#[test]
+fn a_master_announces_on_its_other_interfaces_every_garp_extra_if() {
+    // Two addresses on eth1 and one on eth2 besides the instance's own on eth0.
+    let vips =
+        ["192.0.2.100", "198.51.100.1 dev eth1", "198.51.100.2 dev eth1", "203.0.113.1 dev eth2"];
+    let mut lab = Harness::new(config(110, &vips, "    garp_extra_if all 10\n"));
+    let extra = vec![ip("198.51.100.1"), ip("203.0.113.1")];
+    let extra_rounds = |outputs: &[Output]| {
+        let rounds = outputs
+            .iter()
+            .filter(|o| matches!(o, Output::Announce { addresses, .. } if *addresses == extra));
+        rounds.count()
+    };
+    // Master between 3 s and 4 s; besides the bursts of every address, the other interfaces
+    // are announced once every 10 s from then, their first address each.
+    lab.become_master();
+    assert_eq!(extra_rounds(&lab.outputs), 0, "none before a period as master");
+    assert_eq!(extra_rounds(&lab.advance(Duration::from_secs(8))), 0, "one period after");
+    assert_eq!(extra_rounds(&lab.advance(Duration::from_secs(4))), 1);
+    assert_eq!(extra_rounds(&lab.advance(Duration::from_secs(20))), 2);
+    // A better master, heard every second: this one leaves MASTER and stops.
+    let mut after = 0;
+    for _ in 0..25 {
+        lab.advertise_from_peer(200);
+        assert_eq!(lab.state(), State::Backup);
+        after += extra_rounds(&lab.advance(Duration::from_secs(1)));
+    }
+    assert_eq!(after, 0, "none after master");
+}

@@ -24,15 +24,25 @@ const NA_FLAG_ROUTER: u8 = 0x80;
 const NA_FLAG_OVERRIDE: u8 = 0x20;
 const OPTION_TARGET_LINK_LAYER: u8 = 2;
 
-/// An AF_PACKET socket bound to one interface.
+/// One interface announcements go out on, with what they say there: keepalived sends each
+/// address's messages on the interface the address is on, with that interface's MAC
+/// (vrrp_arp.c send_gratuitous_arp(), vrrp_ndisc.c ndisc_send_unsolicited_na()).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub ifindex: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    /// Source of neighbour advertisements: the interface's link-local address.
+    pub link_local: Option<Ipv6Addr>,
+}
+
+/// An AF_PACKET socket that sends on whichever interface each frame names.
 pub struct Announcer {
     fd: OwnedFd,
-    ifindex: u32,
-    mac: [u8; 6],
 }
 
 impl Announcer {
-    pub fn open(ifindex: u32, mac: [u8; 6]) -> Result<Self> {
+    pub fn open() -> Result<Self> {
         // SAFETY: plain socket creation; ownership passes to OwnedFd at once. Protocol 0: this
         // socket only sends.
         let raw = unsafe {
@@ -46,31 +56,27 @@ impl Announcer {
             bail!("opening a packet socket (needs CAP_NET_RAW): {}", io::Error::last_os_error());
         }
         // SAFETY: raw is a fresh descriptor we own.
-        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(raw) }, ifindex, mac })
+        Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(raw) } })
     }
 
-    /// Announces `address`; `router` sets the NA Router flag (the host forwards IPv6).
-    pub fn announce(
-        &self,
-        address: IpAddr,
-        router: bool,
-        source_v6: Option<Ipv6Addr>,
-    ) -> Result<()> {
+    /// Announces `address` on `link`; NAs carry the Router flag where the host forwards IPv6.
+    pub fn announce(&self, link: &Link, address: IpAddr) -> Result<()> {
         let frame = match address {
-            IpAddr::V4(address) => gratuitous_arp(self.mac, address),
+            IpAddr::V4(address) => gratuitous_arp(link.mac, address),
             IpAddr::V6(address) => {
-                let source = source_v6.unwrap_or(address);
-                neighbour_advertisement(self.mac, source, address, router)
+                let source = link.link_local.unwrap_or(address);
+                let router = ipv6_forwarding(&link.name);
+                neighbour_advertisement(link.mac, source, address, router)
             }
         };
-        self.send(&frame)
+        self.send(link.ifindex, &frame)
     }
 
-    fn send(&self, frame: &[u8]) -> Result<()> {
+    fn send(&self, ifindex: u32, frame: &[u8]) -> Result<()> {
         // SAFETY: sockaddr_ll is plain data.
         let mut address: libc::sockaddr_ll = unsafe { zeroed() };
         address.sll_family = libc::AF_PACKET as u16;
-        address.sll_ifindex = self.ifindex as i32;
+        address.sll_ifindex = ifindex as i32;
         address.sll_halen = 6;
         address.sll_addr[..6].copy_from_slice(&frame[..6]);
         // SAFETY: frame and address are valid for the lengths given.

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use vrrp_node::{InstanceId, Output};
 
 use crate::{
-    announce,
     daemon::Daemon,
     instance::{self, Instance},
     netlink::{Netlink, VirtualAddress},
@@ -155,12 +154,10 @@ impl Daemon {
     /// Gratuitous ARPs / unsolicited neighbour advertisements for `addresses`.
     fn announce(&self, id: InstanceId, addresses: &[IpAddr]) {
         let Some(instance) = self.io.get(&id) else { return };
-        let router_flag = addresses.iter().any(IpAddr::is_ipv6)
-            && announce::ipv6_forwarding(&instance.spec.interface);
         for address in addresses {
-            let sent = instance.announcer.announce(*address, router_flag, instance.link_local);
-            if let Err(error) = sent {
-                log::warn!("{}: {error:#}", instance.name());
+            let Some(link) = instance.link_of(*address) else { continue };
+            if let Err(error) = instance.announcer.announce(link, *address) {
+                log::warn!("{}: on {}: {error:#}", instance.name(), link.name);
             }
         }
         log::debug!("{}: announced {addresses:?}", instance.name());

@@ -11,14 +11,16 @@ use std::net::IpAddr;
 
 use anyhow::{Context, Result};
 use nix::ifaddrs::getifaddrs;
+use nix::net::if_::InterfaceFlags;
 use vrrp_config::{Config, Instance, Severity};
 
-/// One interface of the host: its addresses (in the kernel's order) and whether it has a
-/// link-layer (Ethernet) address.
+/// One interface of the host: its addresses (in the kernel's order), whether it has a
+/// link-layer (Ethernet) address and whether it does multicast.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostInterface {
     pub addresses: Vec<IpAddr>,
     pub has_mac: bool,
+    pub multicast: bool,
 }
 
 /// The host's interfaces by name.
@@ -40,6 +42,7 @@ impl Host {
         let mut host = Host::default();
         for entry in getifaddrs().context("listing the host's interfaces (getifaddrs)")? {
             let interface = host.interfaces.entry(entry.interface_name.clone()).or_default();
+            interface.multicast |= entry.flags.contains(InterfaceFlags::IFF_MULTICAST);
             let Some(address) = entry.address else { continue };
             if let Some(v4) = address.as_sockaddr_in() {
                 interface.addresses.push(IpAddr::V4(v4.ip()));
@@ -88,6 +91,19 @@ fn check_instance(instance: &Instance, host: &Host, findings: &mut Vec<Finding>)
                     Severity::Error,
                     format!(
                         "interface {} has no Ethernet address, which VRRP needs",
+                        instance.interface
+                    ),
+                );
+            }
+            // keepalived vrrp.c vrrp_complete_instance(): "Unicast peers are not supported in
+            // strict mode" where the interface does multicast; the instance, and with it the
+            // configuration, is refused.
+            if instance.strict && !instance.unicast_peers.is_empty() && interface.multicast {
+                report(
+                    Severity::Error,
+                    format!(
+                        "unicast_peer is not allowed with vrrp_strict (or strict_mode) on {}, \
+                         which does multicast",
                         instance.interface
                     ),
                 );
@@ -199,7 +215,8 @@ mod tests {
     fn a_multicast_source_is_sent_from_as_keepalived_does_with_a_warning() {
         let config = config(" mcast_src_ip 224.0.0.1");
         let mut host = Host::default();
-        let eth0 = HostInterface { addresses: vec!["192.0.2.1".parse().unwrap()], has_mac: true };
+        let addresses = vec!["192.0.2.1".parse().unwrap()];
+        let eth0 = HostInterface { addresses, has_mac: true, multicast: true };
         host.interfaces.insert("eth0".into(), eth0);
         let findings = check(&config, &host);
         assert_eq!(findings.len(), 1, "{findings:?}");
@@ -218,13 +235,29 @@ mod tests {
     fn host(interfaces: &[(&str, &[&str])]) -> Host {
         let interfaces = interfaces.iter().map(|(name, addresses)| {
             let addresses = addresses.iter().map(|a| a.parse().unwrap()).collect();
-            (name.to_string(), HostInterface { addresses, has_mac: true })
+            (name.to_string(), HostInterface { addresses, has_mac: true, multicast: true })
         });
         Host { interfaces: interfaces.collect() }
     }
 
     fn messages(findings: &[Finding]) -> Vec<(Severity, &str)> {
         findings.iter().map(|f| (f.severity, f.message.as_str())).collect()
+    }
+
+    #[test]
+    fn strict_mode_refuses_unicast_peers_on_a_multicast_interface() {
+        let unicast = " strict_mode\n unicast_src_ip 192.0.2.1\n unicast_peer {\n 192.0.2.2\n }";
+        let mut host = host(&[("eth0", &["192.0.2.1"])]);
+        let findings = check(&config(unicast), &host);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Error);
+        assert!(findings[0].message.contains("unicast_peer is not allowed"), "{findings:?}");
+        // keepalived lets it through where the interface has no multicast (a tunnel).
+        host.interfaces.get_mut("eth0").unwrap().multicast = false;
+        assert_eq!(check(&config(unicast), &host), vec![]);
+        let lenient = unicast.replace("strict_mode", "strict_mode false");
+        host.interfaces.get_mut("eth0").unwrap().multicast = true;
+        assert_eq!(check(&config(&lenient), &host), vec![]);
     }
 
     #[test]

@@ -2,10 +2,7 @@
 //! The instance's state machine and policy live in `vrrp-node`; this holds only what the
 //! shell needs to carry them out.
 
-use std::{
-    net::{IpAddr, Ipv6Addr},
-    sync::Arc,
-};
+use std::{net::IpAddr, sync::Arc};
 
 use anyhow::{anyhow, bail, Context, Result};
 use vrrp_common::{instance_flags, InstanceConfig, InstanceKey, Peer};
@@ -14,7 +11,7 @@ use vrrp_proto::{Advertisement, ChecksumMode, RouterConfig, State, Transport, V2
 
 use crate::{
     advert_socket::{AdvertSocket, AhAuth},
-    announce::Announcer,
+    announce::{Announcer, Link},
     arrivals::Arrival,
     master_watch::MasterWatch,
     netlink::{Netlink, VirtualAddress},
@@ -40,10 +37,11 @@ pub struct Instance {
     pub announcer: Arc<Announcer>,
     /// Advertised and excluded addresses, as installed.
     pub addresses: Vec<VirtualAddress>,
+    /// The interfaces the addresses are announced on: the instance's first, then each other
+    /// `dev` of its addresses.
+    pub links: Vec<Link>,
     pub destinations: Vec<IpAddr>,
     pub checksum_mode: ChecksumMode,
-    /// Source of neighbour advertisements: the interface's link-local address.
-    pub link_local: Option<Ipv6Addr>,
     /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
     /// state machine: a record stamped no later has been delivered already.
     pub last_delivered_tick: Option<u64>,
@@ -128,9 +126,9 @@ impl Instance {
         // keepalived vrrp.c: the addresses and the gratuitous ARPs are on the macvlan
         // (vrrp->ifp), and so are the advertisements unless vmac_xmit_base
         // (vrrp_scheduler.c vrrp_create_sockpool()).
-        let (announce_ifindex, mac) = match &vmac {
-            Some(link) => (link.ifindex, link.mac),
-            None => (interface.ifindex, interface.mac.unwrap_or_default()),
+        let (announce_ifindex, announce_name, mac) = match &vmac {
+            Some(link) => (link.ifindex, link.name.clone(), link.mac),
+            None => (interface.ifindex, spec.interface.clone(), interface.mac.unwrap_or_default()),
         };
         let (send_ifname, send_ifindex) = match (&vmac, &spec.vmac) {
             (Some(link), Some(config)) if !config.xmit_base => (link.name.clone(), link.ifindex),
@@ -157,7 +155,9 @@ impl Instance {
             }
         }
         .with_context(|| format!("{}: advertisement socket", spec.name))?;
-        let announcer = Announcer::open(announce_ifindex, mac)?;
+        let own = Link { ifindex: announce_ifindex, name: announce_name, mac, link_local };
+        let links = links(&spec, own, &addresses, netlink).await;
+        let announcer = Announcer::open()?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
             ifindex: interface.ifindex,
@@ -172,7 +172,7 @@ impl Instance {
             ah,
             announcer: Arc::new(announcer),
             addresses,
-            link_local,
+            links,
             last_delivered_tick: None,
             master_watch: None,
             refused: Vec::new(),
@@ -181,6 +181,13 @@ impl Instance {
 
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// The interface `address` is announced on: the one it is installed on.
+    pub fn link_of(&self, address: IpAddr) -> Option<&Link> {
+        let installed = self.addresses.iter().find(|a| a.address == address);
+        let ifindex = installed.map_or(self.ifindex, |a| a.ifindex);
+        self.links.iter().find(|link| link.ifindex == ifindex)
     }
 
     /// Takes new settings of the running instance (reload in place): the address details and
@@ -193,6 +200,8 @@ impl Instance {
     ) -> Result<()> {
         let vmac = self.vmac.as_ref().map(|link| link.ifindex);
         self.addresses = resolve_addresses(&spec, self.ifindex, vmac, netlink).await?;
+        let own = self.links[0].clone();
+        self.links = links(&spec, own, &self.addresses, netlink).await;
         self.spec = spec;
         self.destinations = destinations(&router.transport, &self.spec);
         self.checksum_mode = router.checksum_mode;
@@ -344,6 +353,49 @@ pub(crate) async fn resolve_addresses(
         });
     }
     Ok(addresses)
+}
+
+/// `own` and every other interface the addresses are on, with its MAC and link-local
+/// address. One without a MAC (not Ethernet) is left out: its addresses are not announced.
+async fn links(
+    spec: &vrrp_config::Instance,
+    own: Link,
+    addresses: &[VirtualAddress],
+    netlink: &Netlink,
+) -> Vec<Link> {
+    let mut links = vec![own];
+    for address in addresses {
+        if links.iter().any(|link| link.ifindex == address.ifindex) {
+            continue;
+        }
+        let Some(device) = spec
+            .virtual_addresses
+            .iter()
+            .chain(&spec.excluded_addresses)
+            .find(|vip| vip.address == address.address)
+            .and_then(|vip| vip.device.clone())
+        else {
+            continue;
+        };
+        match netlink.interface(&device).await {
+            Ok(interface) if interface.mac.is_some() => {
+                let on_link = netlink.addresses(interface.ifindex).await.unwrap_or_default();
+                let link_local = on_link.iter().find_map(|(address, _, _)| match address {
+                    IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(*v6),
+                    _ => None,
+                });
+                let mac = interface.mac.unwrap_or_default();
+                links.push(Link { ifindex: interface.ifindex, name: device, mac, link_local });
+            }
+            Ok(_) => log::warn!(
+                "{}: {device} has no Ethernet address: {} is not announced there",
+                spec.name,
+                address.address
+            ),
+            Err(error) => log::warn!("{}: {error:#}", spec.name),
+        }
+    }
+    links
 }
 
 /// rtnetlink's scope for a configured one (keepalived's default is global).

@@ -18,6 +18,7 @@ mod instance_table;
 pub mod kernel_clock;
 mod lifecycle;
 pub mod lock;
+mod mac_filter;
 pub mod manual;
 mod master_watch;
 pub mod metrics;

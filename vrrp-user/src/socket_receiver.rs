@@ -42,7 +42,7 @@ use crate::{
     advert_socket::{join_vrrp_group, raw_ah_socket, raw_vrrp_socket, AhAuth},
     arrivals::Arrival,
     instance::{self, Instance},
-    xdp,
+    mac_filter, xdp,
 };
 
 /// Rejections and deliveries of the socket data path, by the kernel's reasons.
@@ -88,6 +88,8 @@ pub struct PeerFilter {
     /// `min_ttl`..=`max_ttl`, when either is set (0 and 255 stand in for the one not set,
     /// keepalived vrrp_data.c alloc_vrrp_unicast_peer()).
     pub ttl: Option<(u8, u8)>,
+    /// `mac`: its pinned MAC, which the socket's filter checks ([`mac_filter`]).
+    pub mac: Option<[u8; 6]>,
 }
 
 impl SocketFilter {
@@ -100,6 +102,7 @@ impl SocketFilter {
                 address: peer.address,
                 ttl: (peer.min_ttl.is_some() || peer.max_ttl.is_some())
                     .then(|| (peer.min_ttl.unwrap_or(0), peer.max_ttl.unwrap_or(u8::MAX))),
+                mac: peer.mac.map(|mac| mac.0),
             })
             .collect();
         let auth = instance::v2_auth(spec);
@@ -311,13 +314,6 @@ impl SocketReceivers {
     /// family, opened by the first instance there.
     pub fn register(&mut self, instance: &Instance) -> Result<()> {
         let spec = &instance.spec;
-        if spec.unicast_peers.iter().any(|peer| peer.mac.is_some()) {
-            log::warn!(
-                "{}: the raw-socket data path cannot see a sender's MAC address: the pinned peer \
-                 MACs (unicast_peer ... mac) are not enforced; the XDP data path enforces them",
-                instance.name()
-            );
-        }
         let key = instance.key;
         let carrier = Carrier::of(instance);
         let slot = (key.ifindex, key.family, carrier);
@@ -345,9 +341,10 @@ impl SocketReceivers {
         let mut filters = lock(&shared.filters);
         filters.insert(key.vrid, SocketFilter::of(instance));
         let wanted = queue_bytes(filters.values().map(|filter| filter.interval));
+        let pinned = shared.pin_macs(&filters);
         drop(filters);
         shared.size_queue(wanted);
-        Ok(())
+        pinned.with_context(|| format!("{}: checking the pinned peer MACs", instance.name()))
     }
 
     /// Stops delivering the instance's advertisements; the last instance of a socket closes it.
@@ -362,6 +359,11 @@ impl SocketReceivers {
                 filters.remove(&key.vrid);
             }
             let empty = filters.is_empty();
+            if !empty {
+                if let Err(error) = receiver.shared.pin_macs(&filters) {
+                    log::warn!("{}: the pinned peer MACs: {error:#}", receiver.shared.ifname);
+                }
+            }
             drop(filters);
             if empty {
                 self.sockets.remove(&slot);
@@ -442,6 +444,18 @@ impl SocketReceivers {
 }
 
 impl Shared {
+    /// Puts the filter for the pinned MACs of every instance here on the socket: one whose
+    /// pinned peer arrives from another MAC is cut to the mark [`accept`] counts.
+    fn pin_macs(&self, filters: &Filters) -> io::Result<()> {
+        let pinned: Vec<(IpAddr, [u8; 6])> = filters
+            .values()
+            .flat_map(|filter| &filter.peers)
+            .filter_map(|peer| peer.mac.map(|mac| (peer.address, mac)))
+            .collect();
+        let program = mac_filter::program(self.ipv4, &pinned);
+        mac_filter::apply(self.socket.get_ref(), program.as_deref())
+    }
+
     /// Sets the receive queue to `bytes` (SO_RCVBUFFORCE, which CAP_NET_ADMIN allows beyond
     /// net.core.rmem_max; SO_RCVBUF, capped by it, otherwise), growing only.
     fn size_queue(&self, bytes: usize) {
@@ -612,6 +626,9 @@ fn accept(
     if datagram.truncated {
         return Err(Counter::Truncated);
     }
+    if datagram.len == mac_filter::MISMATCH_LEN {
+        return Err(Counter::MacMismatch);
+    }
     let bytes = &buffer[..datagram.len.min(buffer.len())];
     // The TTL rule depends on the instance, known once the VRID is read: `judge` applies it.
     let checks = ReceiveChecks { require_ttl_255: false };
@@ -684,7 +701,7 @@ mod tests {
             version: Version::V3,
             peers: peers
                 .iter()
-                .map(|peer| PeerFilter { address: IpAddr::V4(*peer), ttl: None })
+                .map(|peer| PeerFilter { address: IpAddr::V4(*peer), ttl: None, mac: None })
                 .collect(),
             auth: V2Auth::NONE,
             ah: None,
