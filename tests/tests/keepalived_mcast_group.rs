@@ -17,7 +17,7 @@ fn cell(family: Family, datapath: Datapath, master: usize) -> Cell {
         found,
         "keepalived is not installed: run `cargo xtask setup` (Debian package keepalived)"
     );
-    Cell { peer: Peer::Keepalived, family, cast: Cast::CustomGroup, datapath, master }
+    Cell { peer: Peer::Keepalived, family, cast: Cast::CustomGroup, datapath, master, vmac: false }
 }
 
 #[test]
