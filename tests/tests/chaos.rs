@@ -18,6 +18,8 @@ use vrrp_tests::{
 /// 12 s on a loaded 2-core machine.
 const ELECTION: Duration = Duration::from_secs(20);
 const ADVERT_INT: Duration = Duration::from_secs(1);
+/// How long the reload storm lasts: 30 s at 10 a second, 300 reloads of each daemon.
+const STORM: Duration = Duration::from_secs(30);
 
 fn started_pair() -> (ReferenceLab, usize, usize) {
     started_pair_with("ch")
@@ -71,7 +73,7 @@ fn ten_reloads_a_second_change_no_state() {
     let before = (became_master(&mut lab, d1), became_master(&mut lab, d2));
     let storm = Instant::now();
     let mut reloads = 0;
-    while storm.elapsed() < Duration::from_secs(10) {
+    while storm.elapsed() < STORM {
         lab.daemon(d1).signal(libc::SIGHUP);
         lab.daemon(d2).signal(libc::SIGHUP);
         reloads += 1;
