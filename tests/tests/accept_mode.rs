@@ -22,7 +22,7 @@ use vrrp_tests::{
     require_root, wait_until,
 };
 
-const ELECTION: Duration = Duration::from_secs(15);
+const ELECTION: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

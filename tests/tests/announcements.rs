@@ -17,7 +17,7 @@ use vrrp_tests::{
     wait_until,
 };
 
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 /// The ARP requests in a tcpdump `-e -n` capture, as (sender MAC, address announced).
 fn garps(capture: &str) -> Vec<(String, String)> {

@@ -16,7 +16,7 @@ use vrrp_tests::{
 
 /// A deadline, not a figure: a debug build's start-up plus Master_Down_Interval took past
 /// 12 s on a loaded 2-core machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 const ADVERT_INT: Duration = Duration::from_secs(1);
 /// How long the reload storm lasts: 30 s at 10 a second, 300 reloads of each daemon.
 const STORM: Duration = Duration::from_secs(30);

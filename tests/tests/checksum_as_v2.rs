@@ -11,7 +11,7 @@ use vrrp_tests::{
     require_root,
 };
 
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 /// What the backup's kernel recorded of its master's last advertisement.
 fn instances_listing(lab: &ReferenceLab) -> String {

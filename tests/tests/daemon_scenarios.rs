@@ -11,7 +11,7 @@ use vrrp_tests::{
 
 /// A deadline, not a figure: a debug build's start-up plus Master_Down_Interval took past
 /// 12 s on a loaded 2-core machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 /// A notify script is spawned at the transition and may take this long to run on a loaded machine.
 const SCRIPT_RUN: Duration = Duration::from_secs(10);
 

@@ -20,7 +20,7 @@ use vrrp_tests::{
 };
 use vrrp_user::status::Status;
 
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 const DUMP: Duration = Duration::from_secs(10);
 /// keepalived's state numbers, as the exporters decode `data.state`.
 const STATES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];

@@ -28,7 +28,7 @@ use vrrp_user::{
     xdp::{pinned_counters, Counters},
 };
 
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 const ATTACKER: &str = "192.0.2.66";
 const VRID: u8 = 123;
 /// 5,000 frames a second for two seconds: a flood well above any advertisement rate, small

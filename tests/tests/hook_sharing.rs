@@ -18,7 +18,7 @@ use vrrp_tests::{
 };
 use vrrp_user::{status::Status, tcx};
 
-const ELECTION: Duration = Duration::from_secs(15);
+const ELECTION: Duration = Duration::from_secs(30);
 /// The UDP port the filter is told to drop.
 const FILTERED_PORT: &str = "9";
 /// Datagrams sent to it: a bounded send.

@@ -11,7 +11,7 @@ use vrrp_tests::{
 
 /// A deadline, not a figure: a debug build's start-up plus Master_Down_Interval took past
 /// 12 s on a loaded 2-core machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 fn require_keepalived() {
     let found = std::process::Command::new("keepalived").arg("--version").output().is_ok();

@@ -11,7 +11,7 @@ use vrrp_tests::{
 
 /// A deadline, not a figure: a debug build's start-up plus Master_Down_Interval took past
 /// 12 s on a loaded 2-core machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 /// Adverts the backup must hear while the master holds the VIP alone (advert_int 1).
 const STEADY: Duration = Duration::from_secs(4);
 /// Namespace prefix of these tests.

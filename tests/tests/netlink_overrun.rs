@@ -11,7 +11,7 @@ use vrrp_tests::{
     require_root, wait_until,
 };
 
-const ELECTION: Duration = Duration::from_secs(15);
+const ELECTION: Duration = Duration::from_secs(30);
 const BURST: usize = 250;
 
 #[test]

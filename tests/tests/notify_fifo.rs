@@ -13,7 +13,7 @@ use vrrp_tests::{
 };
 
 /// Start-up and a move of the VIP, with room for a loaded machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 struct FifoLab {
     lab: ReferenceLab,

@@ -34,7 +34,7 @@ const AS_THE_UNIT: &[&str] = &[
     "-all,+net_admin,+net_raw,+bpf,+perfmon",
 ];
 
-const ELECTION: Duration = Duration::from_secs(15);
+const ELECTION: Duration = Duration::from_secs(30);
 const SECOND_VIP: &str = "192.0.2.101";
 const NEW_LINK_ADDRESS: &str = "198.51.100.1";
 const NEW_LINK_VIP: &str = "198.51.100.100";

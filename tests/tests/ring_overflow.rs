@@ -20,7 +20,7 @@ use vrrp_tests::{
     netns, require_root, test_run,
 };
 
-const ELECTION: Duration = Duration::from_secs(15);
+const ELECTION: Duration = Duration::from_secs(30);
 const VRID: u8 = 123;
 
 #[test]

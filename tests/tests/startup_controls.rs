@@ -19,7 +19,7 @@ use vrrp_tests::{
 
 /// Long enough for any election here on a loaded machine: a backup at `advert_int 4` waits
 /// Master_Down_Interval, under 15 s.
-const ELECTION: Duration = Duration::from_secs(25);
+const ELECTION: Duration = Duration::from_secs(30);
 
 /// Epoch milliseconds of every advertisement `source` sent, in a tcpdump `-n -tt` capture.
 fn adverts_from(capture: &str, source: &str) -> Vec<f64> {
@@ -179,11 +179,18 @@ fn higher_prio_send_advert_answers_before_yielding() {
     under_both(higher_prio_send_advert_under);
 }
 
+/// Server 2's advertisement interval in the higher_prio_send_advert check, in ms.
+const SLOW_INTERVAL_MS: f64 = 4000.0;
+/// How far from server 2's periodic advertisements the owner's first one must come for an
+/// answer to be told apart from them: jitter before, the answer window (1 s) and jitter after.
+const JITTER_MS: f64 = 300.0;
+const ANSWER_WINDOW_MS: f64 = 1000.0;
+
 fn higher_prio_send_advert_under(daemon: Daemon) {
     let mut lab = ReferenceLab::with_prefix("st").unwrap();
-    // Server 2 advertises every 4 s; server 1, the address owner, starts right after one of
-    // them and takes over at once, so server 2's next periodic one is seconds away and any
-    // advertisement of server 2's in between is its answer.
+    // Server 2 advertises every 4 s; server 1, the address owner, starts so that its first
+    // advertisement falls between two of server 2's and takes over at once, so any
+    // advertisement of server 2's within a second of it is its answer.
     let owner = reference_config(1).replace("priority 110", "priority 255");
     let server2 = |send: bool| {
         let lines = format!("    advert_int 4\n    higher_prio_send_advert {send}\n");
@@ -191,33 +198,55 @@ fn higher_prio_send_advert_under(daemon: Daemon) {
     };
     let c1 = lab.write_config(1, "keepalived.conf", &owner).unwrap();
     let wire = capture(&lab, "p2", "higher-prio");
+    // Server 1's start-up time (launch to first advertisement), learned from each attempt: a
+    // debug build on a loaded machine takes seconds, so the launch is timed from it.
+    let mut startup_ms = 0.0;
     for send in [false, true] {
         let c2 = lab.write_config(2, "keepalived.conf", &server2(send)).unwrap();
         let d2 = start(&mut lab, daemon, 2, &c2);
-        lab.wait_for_master(2, ELECTION).unwrap();
-        // Right after one of server 2's advertisements, server 1 starts.
-        let since = now_ms();
-        let periodic = || adverts_from(&wire.text(), SERVER2).into_iter().find(|t| *t > since);
-        wait_until("a periodic advertisement of server 2", ELECTION, || periodic().is_some())
-            .unwrap();
-        let periodic = periodic().unwrap();
-        let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
-        lab.wait_for_master(1, ELECTION).unwrap();
-        let owner_first = || adverts_from(&wire.text(), SERVER1).into_iter().find(|t| *t > since);
-        wait_until("server 1's first advertisement", ELECTION, || owner_first().is_some()).unwrap();
-        let owner_first = owner_first().unwrap();
-        assert!(
-            owner_first < periodic + 3000.0,
-            "server 1 took {:.0} ms to start: too slow for this check on this machine",
-            owner_first - periodic
-        );
+        let mut placed = None;
+        for _attempt in 0..6 {
+            lab.wait_for_master(2, ELECTION).unwrap();
+            let since = now_ms();
+            let periodic = || adverts_from(&wire.text(), SERVER2).into_iter().find(|t| *t > since);
+            wait_until("a periodic advertisement of server 2", ELECTION, || periodic().is_some())
+                .unwrap();
+            let periodic = periodic().unwrap();
+            // Aim server 1's first advertisement at the middle of the clear part of one of
+            // server 2's intervals.
+            let aim = (JITTER_MS + SLOW_INTERVAL_MS - ANSWER_WINDOW_MS - JITTER_MS) / 2.0;
+            let mut launch = periodic + aim - startup_ms;
+            while launch < now_ms() {
+                launch += SLOW_INTERVAL_MS;
+            }
+            wait_until("the moment to launch server 1", ELECTION, || now_ms() >= launch).unwrap();
+            let launched = now_ms();
+            let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+            lab.wait_for_master(1, ELECTION).unwrap();
+            let owner_first =
+                || adverts_from(&wire.text(), SERVER1).into_iter().find(|t| *t > launched);
+            wait_until("server 1's first advertisement", ELECTION, || owner_first().is_some())
+                .unwrap();
+            let owner_first = owner_first().unwrap();
+            startup_ms = owner_first - launched;
+            let phase = (owner_first - periodic).rem_euclid(SLOW_INTERVAL_MS);
+            if (JITTER_MS..SLOW_INTERVAL_MS - ANSWER_WINDOW_MS - JITTER_MS).contains(&phase) {
+                let next_periodic = owner_first - phase + SLOW_INTERVAL_MS;
+                placed = Some((d1, owner_first, next_periodic));
+                break;
+            }
+            println!("server 1 started {phase:.0} ms into server 2's interval: again");
+            lab.daemon(d1).stop(Duration::from_secs(10));
+        }
+        let Some((d1, owner_first, next_periodic)) = placed else {
+            panic!("server 1's start-up ({startup_ms:.0} ms) varied too much to place it");
+        };
         // Wait until server 2's next periodic advertisement would have been due.
-        let next_periodic = periodic + 4000.0;
         wait_until("server 2's next interval", ELECTION, || now_ms() > next_periodic + 500.0)
             .unwrap();
         let answers: Vec<f64> = adverts_from(&wire.text(), SERVER2)
             .into_iter()
-            .filter(|t| *t > owner_first && *t < owner_first + 1000.0)
+            .filter(|t| *t > owner_first && *t < owner_first + ANSWER_WINDOW_MS)
             .map(|t| t - owner_first)
             .collect();
         println!("higher_prio_send_advert {send}: server 2 answered after {answers:.0?} ms");

@@ -18,7 +18,7 @@ use vrrp_tests::{
 };
 use vrrp_user::status::{Datapath, InstanceStatus, Status};
 
-const ELECTION: Duration = Duration::from_secs(15);
+const ELECTION: Duration = Duration::from_secs(30);
 const METRICS_PORT: u16 = 9650;
 
 fn runtime_dir(lab: &ReferenceLab, n: usize) -> PathBuf {

@@ -19,7 +19,7 @@ const OUTSIDE_VIP: &str = "192.0.2.100";
 const INSIDE_VIP: &str = "198.51.100.100";
 /// Start-up, a failover (Master_Down_Interval, ~3.6 s, then the held member's) and preemption,
 /// with room for a loaded machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 /// A notify script is spawned at the transition and may take this long to run on a loaded machine.
 const SCRIPT_RUN: Duration = Duration::from_secs(10);
 

@@ -22,7 +22,7 @@ use vrrp_tests::{
 
 /// Start-up and a move of the VIP (Master_Down_Interval or a preemption), with room for a
 /// loaded machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 /// Server 1's file, tracking `worker` as `tracker` (the block's lines) says.
 fn server1(tracker: &str) -> String {

@@ -10,7 +10,7 @@ use vrrp_tests::{
     require_root,
 };
 
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 /// Waits until router `n`'s only instance is in `state`.
 fn wait_for_state(lab: &ReferenceLab, n: usize, state: &str) {

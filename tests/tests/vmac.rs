@@ -15,7 +15,7 @@ use vrrp_tests::{
 const VMAC: &str = "vrrp.51";
 const VIRTUAL_MAC: &str = "00:00:5e:00:01:33";
 /// A deadline, not a figure (a debug build's start-up on a loaded machine).
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 fn config(priority: u8, extra: &str) -> String {
     config_with(priority, extra, &format!("{VIP}/24"))
