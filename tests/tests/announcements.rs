@@ -134,3 +134,46 @@ fn a_garp_group_spaces_the_rounds_on_its_interface() {
     assert!(gaps.iter().all(|gap| *gap >= 0.25), "gaps {gaps:?}:\n{}", capture.text());
     println!("gaps between rounds with garp_interval 0.3: {gaps:?} s");
 }
+
+/// keepalived sends no gratuitous ARP on an interface with IFF_NOARP (vrrp_arp.c
+/// send_gratuitous_arp()): the address there is installed but never announced, while the
+/// instance's own link keeps hearing its VIP.
+#[test]
+fn no_garp_on_an_interface_without_arp() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("gn").expect("building the lab");
+    let (r1, client) = (lab.router(1).to_owned(), lab.client.clone());
+    let (extra, far) = lab.lab.veth(&r1, &client, "x").unwrap();
+    lab.lab.exec(&r1, "ip", &["addr", "add", "198.51.100.1/24", "dev", &extra]).unwrap();
+    lab.lab.exec(&r1, "ip", &["link", "set", &extra, "arp", "off"]).unwrap();
+    lab.lab.exec(&client, "ip", &["addr", "add", "198.51.100.10/24", "dev", &far]).unwrap();
+
+    let captures = [("eth0", "main"), (far.as_str(), "noarp")].map(|(ifname, label)| {
+        let output = lab.dir.join(format!("{label}-arp.txt"));
+        let args = ["-i", ifname, "-n", "-e", "-l", "arp"];
+        Background::start(&client, output, "tcpdump", &args).unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Announced again every second while master: every round would reach both links.
+    let text = format!(
+        "global_defs {{\n    vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 1\n    \
+         vrrp_garp_master_refresh 1\n}}\n\
+         vrrp_instance VI_1 {{\n    interface ens3\n    virtual_router_id 51\n    priority 150\n    \
+         advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n        \
+         198.51.100.100/24 dev {extra}\n    }}\n}}\n"
+    );
+    let config = lab.write_config(1, "keepalived.conf", &text).unwrap();
+    lab.start_vrrpd(1, &config, &[]).unwrap();
+    lab.wait_for_master(1, ELECTION).expect("router 1 alone becomes master");
+
+    let vip_rounds = || garps(&captures[0].text()).iter().filter(|(_, a)| a == VIP).count();
+    let waited = wait_until("three announcements of the VIP", ELECTION, || vip_rounds() >= 3);
+    assert!(waited.is_ok(), "{}\n{}", captures[0].text(), lab.daemon(0).log_text());
+    // The address is there, yet nothing was announced for it.
+    let shown = lab.lab.exec(&r1, "ip", &["-4", "addr", "show", "dev", &extra]).unwrap();
+    let on_r1 = String::from_utf8_lossy(&shown.stdout);
+    assert!(on_r1.contains("198.51.100.100/24"), "{on_r1}");
+    let noarp_seen = garps(&captures[1].text());
+    assert!(noarp_seen.is_empty(), "{noarp_seen:?}\n{}", captures[1].text());
+}

@@ -456,7 +456,17 @@ fn vrrpd_writes_the_dumps_keepalived_writes() {
         fs::create_dir_all(&dir).unwrap();
         dirs.push(dir);
     }
-    // keepalived in router 1 (the master), vrrpd in router 2.
+    // keepalived in router 1 (the master), vrrpd in router 2. VI_2 announces its address on
+    // the other link every 2 s (`garp_extra_if all`), which both write in their dumps.
+    let config = |n| {
+        config(n).replace(
+            " virtual_ipaddress {\n 192.0.2.101\n }",
+            &format!(
+                " garp_extra_if all 2\n virtual_ipaddress {{\n 192.0.2.101\n \
+                      198.51.100.101/24 dev {TRACKED}\n }}"
+            ),
+        )
+    };
     let keepalived_config = lab.write_config(1, "keepalived.conf", &config(1)).unwrap();
     let keepalived_dir = dirs[0].to_string_lossy().into_owned();
     let keepalived = lab
@@ -490,6 +500,9 @@ fn vrrpd_writes_the_dumps_keepalived_writes() {
     let our_stats = dump(&mut lab, &router, libc::SIGUSR2, "keepalived.stats");
     let our_json = dump(&mut lab, &router, libc::SIGRTMIN() + 2, "keepalived.json");
 
+    let extra = "   Gratuitous ARP for each secondary i/f = 2\n";
+    assert!(their_data.contains(extra), "{their_data}");
+    assert!(our_data.contains(extra), "{our_data}");
     let (ours, theirs) = (outline(&our_data), outline(&their_data));
     let headers =
         |blocks: &[(String, Vec<String>)]| blocks.iter().map(|b| b.0.clone()).collect::<Vec<_>>();

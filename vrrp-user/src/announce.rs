@@ -34,6 +34,34 @@ pub struct Link {
     pub mac: [u8; 6],
     /// Source of neighbour advertisements: the interface's link-local address.
     pub link_local: Option<Ipv6Addr>,
+    /// The interface whose IFF_NOARP decides: the link itself, or a macvlan's parent
+    /// (keepalived's IF_BASE_IFP()).
+    pub base: String,
+}
+
+impl Link {
+    /// Whether announcements go out here. keepalived sends no gratuitous ARP on an interface
+    /// with IFF_NOARP (vrrp_arp.c send_gratuitous_arp()), and no unsolicited NA either: it
+    /// takes the same flag to mean no neighbour discovery (vrrp_ndisc.c
+    /// ndisc_send_unsolicited_na()). Read at each send, as keepalived reads the flags netlink
+    /// keeps current, so `ip link set ... arp off` on a running daemon counts.
+    pub fn resolves_neighbours(&self) -> bool {
+        !no_arp(&self.base)
+    }
+}
+
+/// IFF_NOARP in the interface's flags; an interface whose flags cannot be read is taken to
+/// resolve (sending then fails, and says why).
+fn no_arp(ifname: &str) -> bool {
+    if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(format!("/sys/class/net/{ifname}/flags")) else {
+        return false;
+    };
+    let text = text.trim();
+    u32::from_str_radix(text.trim_start_matches("0x"), 16)
+        .is_ok_and(|flags| flags & libc::IFF_NOARP as u32 != 0)
 }
 
 /// An AF_PACKET socket that sends on whichever interface each frame names.

@@ -259,6 +259,11 @@ fn global(out: &mut String, config: &Config) {
     let lower_delay = whole_seconds(garp.lower_prio_delay);
     let _ = writeln!(out, " Gratuitous ARP lower priority delay = {lower_delay}");
     let _ = writeln!(out, " Gratuitous ARP lower priority repeat = {}", garp.lower_prio_repeat);
+    // keepalived prints the global garp_extra_if whenever set, and it starts at 0 ("VMAC = 0s").
+    let (kind, seconds) = global
+        .garp_extra_if
+        .map_or(("VMAC", 0), |extra| (extra_kind(extra.all), whole_seconds(extra.interval)));
+    let _ = writeln!(out, " Gratuitous ARP for each secondary {kind} = {seconds}s");
     let _ = writeln!(out, " Gratuitous ARP interval = {:.6}", global.garp_interval.as_secs_f64());
     let _ = writeln!(out, " Gratuitous NA interval = {:.6}", global.gna_interval.as_secs_f64());
     let _ = writeln!(out, " VRRP default protocol version = {}", global.version.number());
@@ -267,6 +272,15 @@ fn global(out: &mut String, config: &Config) {
     let skip = yes_no(global.skip_check_adv_addr, "true", "false");
     let _ = writeln!(out, " VRRP skip check advert addresses = {skip}");
     let _ = writeln!(out, " VRRP strict mode = {}", yes_no(global.strict, "true", "false"));
+}
+
+/// keepalived's word for what `garp_extra_if` covers: every interface (`all`), or VMACs only.
+fn extra_kind(all: bool) -> &'static str {
+    if all {
+        "i/f"
+    } else {
+        "VMAC"
+    }
 }
 
 /// keepalived: vrrp_data.c dump_vrrp(), one instance.
@@ -357,6 +371,14 @@ fn topology(
         let _ = writeln!(out, "   Gratuitous ARP lower priority delay = {lower_delay}");
         let _ =
             writeln!(out, "   Gratuitous ARP lower priority repeat = {}", garp.lower_prio_repeat);
+        // keepalived only when it has an effect (vrrp.c vrrp_complete_instance() zeroes it
+        // otherwise), which here means `all`: vrrpd's spec keeps only that case. keepalived
+        // follows it with the next such ARP's time, which the dump does not know.
+        if let Some(interval) = spec.garp_extra_if {
+            let seconds = whole_seconds(interval);
+            let kind = extra_kind(true);
+            let _ = writeln!(out, "   Gratuitous ARP for each secondary {kind} = {seconds}");
+        }
     }
     // keepalived vrrp_data.c dump_vrrp(): the two answers, keepalived's defaults without a spec.
     let lower_no_advert = spec.is_some_and(|spec| spec.lower_prio_no_advert);
@@ -886,6 +908,27 @@ mod tests {
     }
 
     #[test]
+    fn garp_extra_if_is_written_where_keepalived_writes_it() {
+        let text =
+            CONFIG.replace(" router_id r1\n", " router_id r1\n vrrp_garp_extra_if 7\n").replace(
+                " advert_int 1\n track_interface",
+                " advert_int 1\n garp_extra_if all 3\n track_interface",
+            );
+        let config = vrrp_config::parse_str(&text, Path::new("t.conf")).unwrap().config;
+        let (node, now) = node();
+        let snapshot = Snapshot { config: Some(config.into()), ..node.snapshot() };
+        let text = data(&snapshot, &clock(now));
+        let global = " Gratuitous ARP lower priority repeat = 5\n \
+                      Gratuitous ARP for each secondary VMAC = 7s\n";
+        assert!(text.contains(global), "{text}");
+        let vi1 = "   Gratuitous ARP lower priority repeat = 5\n   \
+                   Gratuitous ARP for each secondary i/f = 3\n   Send advert";
+        assert!(text.contains(vi1), "{text}");
+        // VI_3 inherits the global one, which without `all` has no effect: no line.
+        assert_eq!(text.matches("Gratuitous ARP for each secondary").count(), 2, "{text}");
+    }
+
+    #[test]
     fn addresses_are_written_as_keepalived_formats_them() {
         let vip = |text: &str| VirtualAddress {
             address: text.parse().unwrap(),
@@ -943,6 +986,7 @@ mod tests {
  Gratuitous ARP refresh repeat = 1
  Gratuitous ARP lower priority delay = 5
  Gratuitous ARP lower priority repeat = 5
+ Gratuitous ARP for each secondary VMAC = 0s
  Gratuitous ARP interval = 0.000000
  Gratuitous NA interval = 0.000000
  VRRP default protocol version = 2

@@ -156,6 +156,14 @@ impl Daemon {
         let Some(instance) = self.io.get(&id) else { return };
         for address in addresses {
             let Some(link) = instance.link_of(*address) else { continue };
+            if !link.resolves_neighbours() {
+                log::debug!(
+                    "{}: {} has no ARP: {address} not announced",
+                    instance.name(),
+                    link.name
+                );
+                continue;
+            }
             if let Err(error) = instance.announcer.announce(link, *address) {
                 log::warn!("{}: on {}: {error:#}", instance.name(), link.name);
             }

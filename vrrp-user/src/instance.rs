@@ -155,7 +155,8 @@ impl Instance {
             }
         }
         .with_context(|| format!("{}: advertisement socket", spec.name))?;
-        let own = Link { ifindex: announce_ifindex, name: announce_name, mac, link_local };
+        let base = spec.interface.clone();
+        let own = Link { ifindex: announce_ifindex, name: announce_name, mac, link_local, base };
         let links = links(&spec, own, &addresses, netlink).await;
         let announcer = Announcer::open()?;
         Ok(Self {
@@ -385,7 +386,14 @@ async fn links(
                     _ => None,
                 });
                 let mac = interface.mac.unwrap_or_default();
-                links.push(Link { ifindex: interface.ifindex, name: device, mac, link_local });
+                let base = device.clone();
+                links.push(Link {
+                    ifindex: interface.ifindex,
+                    name: device,
+                    mac,
+                    link_local,
+                    base,
+                });
             }
             Ok(_) => log::warn!(
                 "{}: {device} has no Ethernet address: {} is not announced there",
