@@ -129,6 +129,8 @@ pub(crate) struct InstanceDraft {
     pub use_vmac: Option<(Word, Option<Word>)>,
     /// `vmac_xmit_base`.
     pub vmac_xmit_base: Option<Word>,
+    /// `use_vmac_addr`.
+    pub use_vmac_addr: Option<Word>,
     /// `authentication { auth_type PASS }` or `{ auth_type AH }`: the word, `PASS` or `AH`.
     pub auth_type: Option<Word>,
     /// `authentication { auth_pass ... }`, padded with zeros to 8 bytes.
@@ -175,6 +177,7 @@ impl InstanceDraft {
             native_ipv6: None,
             use_vmac: None,
             vmac_xmit_base: None,
+            use_vmac_addr: None,
             auth_type: None,
             auth_pass: None,
         }

@@ -453,6 +453,10 @@ impl Grammar<'_> {
                 self.extra_args(node, rest);
                 instance.use_vmac = Some((node.keyword.clone(), name));
             }
+            "use_vmac_addr" => {
+                self.no_args(node);
+                instance.use_vmac_addr = Some(node.keyword.clone());
+            }
             "vmac_xmit_base" => {
                 self.no_args(node);
                 instance.vmac_xmit_base = Some(node.keyword.clone());
@@ -845,6 +849,7 @@ impl Grammar<'_> {
             scope: None,
             broadcast: None,
             no_track: false,
+            use_vmac: false,
         };
         for (name, value) in self.options(what, &entry.args, ADDRESS_OPTIONS, Block::AddressOption)
         {
@@ -859,6 +864,7 @@ impl Grammar<'_> {
                     vip.broadcast = self.broadcast(&vip, &name.text, value);
                 }
                 ("no_track", _) => vip.no_track = true,
+                ("use_vmac", _) => vip.use_vmac = true,
                 _ => {}
             }
         }

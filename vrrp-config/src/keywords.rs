@@ -175,6 +175,10 @@ const VMAC_LAB: &str =
     "tests/tests/vmac.rs::the_master_answers_for_the_vip_with_the_virtual_mac_and_cleans_up";
 const VMAC_XMIT_BASE: &str =
     "tests/tests/vmac.rs::vmac_xmit_base_advertises_from_the_base_interface";
+const VMAC_ADDR: &str =
+    "tests/tests/vmac_addr.rs::use_vmac_addr_puts_the_other_links_vip_on_a_macvlan_and_moves_it";
+const VMAC_PER_ADDRESS: &str =
+    "tests/tests/vmac_addr.rs::use_vmac_on_an_address_puts_it_on_a_macvlan_of_its_dev";
 
 // Effects shared by several keywords.
 const VMAC: &str = "the virtual addresses go on the interface itself, answered with its own MAC, \
@@ -391,8 +395,18 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "an address owner follows RFC 9568 on hearing advertisements",
     ),
-    ignored("vmac_prefix", GlobalDefs, "harmless: vrrpd creates no VMAC interfaces"),
-    ignored("vmac_addr_prefix", GlobalDefs, "harmless: vrrpd creates no VMAC interfaces"),
+    ignored(
+        "vmac_prefix",
+        GlobalDefs,
+        "macvlans without a configured name are named with keepalived's default prefix, \
+         vrrp.VRID (vrrp1.VRID, ... when taken)",
+    ),
+    ignored(
+        "vmac_addr_prefix",
+        GlobalDefs,
+        "the macvlans of use_vmac_addr and per-address use_vmac are named with keepalived's \
+         default prefix, vrrp.VRID (vrrp1.VRID, ... when taken)",
+    ),
     ignored(
         "dynamic_interfaces",
         GlobalDefs,
@@ -464,12 +478,7 @@ pub const KEYWORDS: &[Keyword] = &[
     other("bfd_*", GlobalDefs, "BFD"),
     // vrrp_instance (vrrp_parser.c init_vrrp_keywords()).
     acted("use_vmac", Instance, VMAC_LAB),
-    refused(
-        "use_vmac_addr",
-        Instance,
-        "no macvlan is made for the addresses on another `dev` (or of the other family): they \
-         go on that interface with its own MAC",
-    ),
+    acted("use_vmac_addr", Instance, VMAC_ADDR),
     acted("vmac_xmit_base", Instance, VMAC_XMIT_BASE),
     refused("use_ipvlan", Instance, VMAC),
     acted("unicast_peer", Instance, UNICAST),
@@ -747,7 +756,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     ignored("preferred_lft", AddressOption, ADDRESS_FLAG),
     ignored("track_group", AddressOption, "static addresses are not supported"),
-    refused("use_vmac", AddressOption, VMAC),
+    acted("use_vmac", AddressOption, VMAC_PER_ADDRESS),
     // Options of a unicast_peer line.
     acted("min_ttl", PeerOption, TTL_LIMITS),
     acted("max_ttl", PeerOption, TTL_LIMITS),

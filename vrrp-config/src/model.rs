@@ -284,6 +284,27 @@ pub struct Instance {
     pub auth_ah: bool,
     /// `use_vmac`: the virtual addresses go on a macvlan with the virtual MAC.
     pub vmac: Option<Vmac>,
+    /// `use_vmac_addr`: an address on another `dev`, or of the other family, goes on a macvlan
+    /// of its interface with its family's virtual MAC.
+    pub use_vmac_addr: bool,
+}
+
+impl Instance {
+    /// Whether `vip` goes on a macvlan of its own interface (its `dev`, else the instance's)
+    /// with the virtual MAC of its family, rather than on that interface or on the instance's
+    /// macvlan (keepalived vrrp.c vrrp_complete_instance(): `use_vmac` on the line, or
+    /// `use_vmac_addr` for an address on another interface or of the other family).
+    pub fn address_macvlan(&self, vip: &VirtualAddress) -> bool {
+        let same_family = vip.address.is_ipv4() == (self.family == Family::Ipv4);
+        let own_interface = vip.device.as_deref().is_none_or(|dev| dev == self.interface);
+        if own_interface && same_family {
+            // On the instance's macvlan when it has one, else on its interface unless the
+            // line asks for one (a macvlan of the instance's interface).
+            self.vmac.is_none() && vip.use_vmac
+        } else {
+            vip.use_vmac || self.use_vmac_addr
+        }
+    }
 }
 
 /// `use_vmac [NAME]` with `vmac_xmit_base` (keepalived vrrp_parser.c vrrp_vmac_handler(),
@@ -347,6 +368,8 @@ pub struct VirtualAddress {
     pub broadcast: Option<Ipv4Addr>,
     /// `no_track`: its removal does not take the instance out of MASTER.
     pub no_track: bool,
+    /// `use_vmac` on the line, as settled (see [`Instance::address_macvlan`]).
+    pub use_vmac: bool,
 }
 
 /// Address scope, as `ip address add ... scope`.

@@ -640,10 +640,18 @@ fn resolve_instance(
         (tracked, _) => tracked.is_some(),
     };
     let vmac = resolve_vmac(&draft, !unicast_peers.is_empty(), report);
+    let interface = draft.interface.clone()?;
+    let vmac_addr = draft.use_vmac_addr.is_some();
+    let settle = |vips: Vec<Located<VirtualAddress>>, report: &mut Report| {
+        let on = (interface.as_str(), family, vmac.is_some(), vmac_addr);
+        vips.into_iter().map(|vip| settle_address_vmac(vip, on, &name.text, report)).collect()
+    };
     let garp_extra_if = resolve_extra_if(&draft, global, report);
     let garp = strict_garp(resolve_garp(&draft.garp, &global.garp), &draft, strict, report);
     let owner = format!("vrrp_instance {}", name.text);
     let track_scripts = resolve_track_scripts(&owner, &draft.track_scripts, scripts, report);
+    let virtual_addresses = settle(draft.virtual_addresses, report);
+    let excluded_addresses = settle(draft.excluded_addresses, report);
 
     Some(Instance {
         name: name.text.clone(),
@@ -663,8 +671,8 @@ fn resolve_instance(
         unicast_peers,
         unicast_ttl,
         check_unicast_src: draft.check_unicast_src || global.check_unicast_src || ttl_checked,
-        virtual_addresses: draft.virtual_addresses.into_iter().map(|vip| vip.value).collect(),
-        excluded_addresses: draft.excluded_addresses.into_iter().map(|vip| vip.value).collect(),
+        virtual_addresses,
+        excluded_addresses,
         virtual_routes: draft.virtual_routes,
         virtual_rules: draft.virtual_rules,
         track_interfaces: draft.track_interfaces,
@@ -692,7 +700,43 @@ fn resolve_instance(
         auth_pass: auth.map(|(key, _)| key),
         auth_ah,
         vmac,
+        use_vmac_addr: vmac_addr,
     })
+}
+
+/// `use_vmac` on an address line, settled as keepalived vrrp.c vrrp_complete_instance()
+/// settles it: dropped (with a warning) where the instance's own `use_vmac` already puts the
+/// address on a macvlan, or where `use_vmac_addr` already does. `on` is the instance's
+/// interface, family, whether it has `use_vmac`, and whether `use_vmac_addr`.
+fn settle_address_vmac(
+    vip: Located<VirtualAddress>,
+    on: (&str, Family, bool, bool),
+    name: &str,
+    report: &mut Report,
+) -> VirtualAddress {
+    let (interface, family, instance_vmac, vmac_addr) = on;
+    let mut address = vip.value;
+    if !address.use_vmac {
+        return address;
+    }
+    let same_family = address.address.is_ipv4() == (family == Family::Ipv4);
+    let own_interface = address.device.as_deref().is_none_or(|dev| dev == interface);
+    let why = if own_interface && same_family && instance_vmac {
+        // keepalived: "use_vmac specified for VIP/eVIP %s and vrrp instance".
+        Some("vrrp_instance also has use_vmac, whose macvlan holds it")
+    } else if (!own_interface || !same_family) && vmac_addr {
+        // keepalived: "use_vmac_addr specified and use_vmac specified for VIP/eVIP %s".
+        Some("vrrp_instance has use_vmac_addr, which gives it a macvlan already")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        let message =
+            format!("use_vmac on {} in vrrp_instance {name}: {why}; ignored", address.address);
+        report.warn(&vip.at.span, message);
+        address.use_vmac = false;
+    }
+    address
 }
 
 /// `use_vmac [NAME]` and `vmac_xmit_base`, settled as keepalived settles them.

@@ -329,6 +329,7 @@ fn addresses_peers_and_tracking_are_typed() {
             scope: Some(Scope::Global),
             broadcast: Some("192.0.2.255".parse().unwrap()),
             no_track: true,
+            use_vmac: false,
         }]
     );
     let peer = &instance.unicast_peers[0];
@@ -1322,4 +1323,31 @@ fn an_instance_without_addresses_is_refused_where_keepalived_refuses_it() {
     }
     let lenient = parse_str(&format!("{bare}}}\n"), Path::new("t.conf")).unwrap();
     assert!(lenient.warnings.iter().any(|w| w.message.contains("has no virtual_ipaddress")));
+}
+
+/// keepalived vrrp.c vrrp_complete_instance(): which addresses get a macvlan of their own
+/// interface, and `use_vmac` on a line dropped where the instance's settings already decide.
+#[test]
+fn address_macvlans_follow_use_vmac_addr_and_use_vmac_on_the_line() {
+    let text = "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    \
+                use_vmac_addr\n    virtual_ipaddress {\n        192.0.2.1/24\n        \
+                198.51.100.1/24 dev eth1\n        198.51.100.2/24 dev eth1 use_vmac\n    }\n    \
+                virtual_ipaddress_excluded {\n        2001:db8::1/64\n    }\n}\n\
+                vrrp_instance B {\n    interface eth0\n    virtual_router_id 2\n    use_vmac\n    \
+                virtual_ipaddress {\n        192.0.2.2/24 use_vmac\n        \
+                198.51.100.3/24 dev eth1 use_vmac\n        198.51.100.4/24 dev eth1\n    }\n}\n";
+    let loaded = parse_str(text, Path::new("t.conf")).unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("198.51.100.2") && warnings[0].contains("use_vmac_addr"));
+    assert!(warnings[1].contains("192.0.2.2") && warnings[1].contains("also has use_vmac"));
+    let on_macvlan = |instance: &vrrp_config::Instance| -> Vec<bool> {
+        let all = instance.virtual_addresses.iter().chain(&instance.excluded_addresses);
+        all.map(|vip| instance.address_macvlan(vip)).collect()
+    };
+    let (a, b) = (&loaded.config.instances[0], &loaded.config.instances[1]);
+    // A: its own interface's address stays there; eth1's and the other family's get one.
+    assert_eq!(on_macvlan(a), [false, true, true, true]);
+    // B: on its own macvlan, then one of eth1 only where the line asks.
+    assert_eq!(on_macvlan(b), [false, true, false]);
 }

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use vrrp_config::Config;
+use vrrp_config::{Config, Family};
 
 use crate::{instance, lock, netlink, routes, tcx, vmac, xdp};
 
@@ -45,8 +45,33 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
                 Err(error) => log::warn!("{}: macvlan {}: {error:#}", spec.name, vmac.name),
             }
         }
+        // The addresses' macvlans (`use_vmac_addr`, `use_vmac` on a line) likewise: every
+        // private one with the address family's virtual MAC on the address's interface.
+        let mut parents: Vec<(u32, [u8; 6])> = Vec::new();
+        for vip in spec.virtual_addresses.iter().chain(&spec.excluded_addresses) {
+            if !spec.address_macvlan(vip) {
+                continue;
+            }
+            let family = if vip.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 };
+            let mac = vrrp_config::Vmac::mac(family, spec.vrid).0;
+            let device = vip.device.as_deref().unwrap_or(&spec.interface);
+            let Ok(parent) = netlink.interface(device).await else { continue };
+            if !parents.contains(&(parent.ifindex, mac)) {
+                parents.push((parent.ifindex, mac));
+            }
+        }
+        for (parent, mac) in parents {
+            match vmac::remove_twins(&netlink, parent, mac).await {
+                Ok(names) => {
+                    for name in names {
+                        log::info!("{}: removed macvlan {name}", spec.name);
+                    }
+                }
+                Err(error) => log::warn!("{}: an address's macvlan: {error:#}", spec.name),
+            }
+        }
         let addresses =
-            match instance::resolve_addresses(spec, interface.ifindex, None, &netlink).await {
+            match instance::resolve_addresses(spec, interface.ifindex, None, &[], &netlink).await {
                 Ok(addresses) => addresses,
                 Err(error) => {
                     log::warn!("{}: {error:#}", spec.name);

@@ -938,6 +938,7 @@ mod tests {
             scope: None,
             broadcast: None,
             no_track: false,
+            use_vmac: false,
         };
         let plain = vip("192.0.2.1");
         assert_eq!(address_line(&plain, "eth0", false), "192.0.2.1 dev eth0 scope global");

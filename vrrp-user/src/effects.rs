@@ -343,12 +343,11 @@ impl Daemon {
         }
         // keepalived vrrp_vmac.c netlink_link_del_vmac(): the macvlan goes with its instance,
         // unless the instance restarting under new settings (a reload) took it over.
-        if let Some(link) = &instance.vmac {
-            let taken_over = self
-                .prepared
-                .values()
-                .chain(self.io.values())
-                .any(|other| other.vmac.as_ref().is_some_and(|o| o.ifindex == link.ifindex));
+        // The same for its addresses' macvlans, unless another instance holds addresses there.
+        for link in instance.vmac.iter().chain(&instance.address_vmacs) {
+            let taken_over = self.prepared.values().chain(self.io.values()).any(|other| {
+                other.vmac.iter().chain(&other.address_vmacs).any(|o| o.ifindex == link.ifindex)
+            });
             if !taken_over {
                 if let Err(error) = crate::vmac::remove(&self.netlink, link).await {
                     log::error!("{}: {error:#}", instance.name());

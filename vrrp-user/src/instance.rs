@@ -30,6 +30,9 @@ pub struct Instance {
     pub ifindex: u32,
     /// `use_vmac`: the macvlan that holds the addresses and announces them.
     pub vmac: Option<VmacLink>,
+    /// `use_vmac_addr` or `use_vmac` on address lines: the macvlans of the addresses'
+    /// interfaces, one for each interface and family.
+    pub address_vmacs: Vec<VmacLink>,
     pub key: InstanceKey,
     pub socket: Arc<AdvertSocket>,
     /// `auth_type AH`: its key and sequence number, shared with its receive filter.
@@ -120,9 +123,26 @@ impl Instance {
             }
             None => None,
         };
-        let addresses =
-            resolve_addresses(&spec, interface.ifindex, vmac.as_ref().map(|v| v.ifindex), netlink)
-                .await?;
+        let address_vmacs = match address_vmacs(&spec, &interface, vmac.as_ref(), netlink).await {
+            Ok(links) => links,
+            Err((made, error)) => {
+                for link in made.iter().filter(|link| link.created) {
+                    let _ = vmac::remove(netlink, link).await;
+                }
+                if let Some(link) = vmac.as_ref().filter(|link| link.created) {
+                    let _ = vmac::remove(netlink, link).await;
+                }
+                return Err(error);
+            }
+        };
+        let addresses = resolve_addresses(
+            &spec,
+            interface.ifindex,
+            vmac.as_ref().map(|v| v.ifindex),
+            &address_vmacs,
+            netlink,
+        )
+        .await?;
         // keepalived vrrp.c: the addresses and the gratuitous ARPs are on the macvlan
         // (vrrp->ifp), and so are the advertisements unless vmac_xmit_base
         // (vrrp_scheduler.c vrrp_create_sockpool()).
@@ -157,12 +177,13 @@ impl Instance {
         .with_context(|| format!("{}: advertisement socket", spec.name))?;
         let base = spec.interface.clone();
         let own = Link { ifindex: announce_ifindex, name: announce_name, mac, link_local, base };
-        let links = links(&spec, own, &addresses, netlink).await;
+        let links = links(&spec, own, &addresses, &address_vmacs, netlink).await;
         let announcer = Announcer::open()?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
             ifindex: interface.ifindex,
             vmac,
+            address_vmacs,
             // Known once the node has the router's configuration (see `refresh`).
             destinations: Vec::new(),
             checksum_mode: ChecksumMode::default(),
@@ -200,9 +221,10 @@ impl Instance {
         netlink: &Netlink,
     ) -> Result<()> {
         let vmac = self.vmac.as_ref().map(|link| link.ifindex);
-        self.addresses = resolve_addresses(&spec, self.ifindex, vmac, netlink).await?;
+        self.addresses =
+            resolve_addresses(&spec, self.ifindex, vmac, &self.address_vmacs, netlink).await?;
         let own = self.links[0].clone();
-        self.links = links(&spec, own, &self.addresses, netlink).await;
+        self.links = links(&spec, own, &self.addresses, &self.address_vmacs, netlink).await;
         self.spec = spec;
         self.destinations = destinations(&router.transport, &self.spec);
         self.checksum_mode = router.checksum_mode;
@@ -322,14 +344,60 @@ pub fn mcast_group(spec: &vrrp_config::Instance) -> IpAddr {
     })
 }
 
+/// The macvlans `use_vmac_addr` and per-address `use_vmac` ask for, one for each interface
+/// and family, made or reused (keepalived vrrp.c vrrp_complete_instance(), which makes them
+/// when the instance is set up). On failure, those made so far come back with the error.
+async fn address_vmacs(
+    spec: &vrrp_config::Instance,
+    interface: &crate::netlink::Interface,
+    own: Option<&VmacLink>,
+    netlink: &Netlink,
+) -> Result<Vec<VmacLink>, (Vec<VmacLink>, anyhow::Error)> {
+    let mut links: Vec<VmacLink> = Vec::new();
+    let taken: Vec<String> = own.map(|link| link.name.clone()).into_iter().collect();
+    for vip in spec.virtual_addresses.iter().chain(&spec.excluded_addresses) {
+        if !spec.address_macvlan(vip) {
+            continue;
+        }
+        let family = if vip.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 };
+        let mac = vrrp_config::Vmac::mac(family, spec.vrid).0;
+        let parent = match vip.device.as_deref().filter(|dev| *dev != spec.interface) {
+            Some(device) => match netlink.interface(device).await {
+                Ok(parent) => parent,
+                Err(error) => {
+                    let error = error.context(format!("{}: dev {device}", spec.name));
+                    return Err((links, error));
+                }
+            },
+            None => interface.clone(),
+        };
+        if links.iter().any(|link| link.parent == parent.ifindex && link.mac == mac) {
+            continue;
+        }
+        let mut taken = taken.clone();
+        taken.extend(links.iter().map(|link| link.name.clone()));
+        match vmac::ensure_for_addresses(netlink, family, spec.vrid, &parent, &taken).await {
+            Ok(link) => links.push(link),
+            Err(error) => {
+                let error = error.context(format!("{}: the macvlan of {}", spec.name, vip.address));
+                return Err((links, error));
+            }
+        }
+    }
+    Ok(links)
+}
+
 /// The advertised and excluded addresses as they are installed, each on its `dev`; without
 /// one, on the instance's interface (`ifindex`), or on its macvlan (`vmac`) when the address
 /// is of the instance's family (keepalived vrrp.c vrrp_complete_instance(): an address of the
-/// other family stays on the configured interface).
+/// other family stays on the configured interface); one that asks for a macvlan of its own
+/// interface goes on it (`address_vmacs`; where it is not there, as in `vrrpd cleanup`, on
+/// its interface).
 pub(crate) async fn resolve_addresses(
     spec: &vrrp_config::Instance,
     ifindex: u32,
     vmac: Option<u32>,
+    address_vmacs: &[VmacLink],
     netlink: &Netlink,
 ) -> Result<Vec<VirtualAddress>> {
     let mut addresses = Vec::new();
@@ -344,6 +412,16 @@ pub(crate) async fn resolve_addresses(
                     .ifindex
             }
             _ => vmac.filter(|_| same_family).unwrap_or(ifindex),
+        };
+        let ifindex = if spec.address_macvlan(vip) {
+            let family = if vip.address.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 };
+            let mac = vrrp_config::Vmac::mac(family, spec.vrid).0;
+            address_vmacs
+                .iter()
+                .find(|link| link.parent == ifindex && link.mac == mac)
+                .map_or(ifindex, |link| link.ifindex)
+        } else {
+            ifindex
         };
         addresses.push(VirtualAddress {
             address: vip.address,
@@ -362,6 +440,7 @@ async fn links(
     spec: &vrrp_config::Instance,
     own: Link,
     addresses: &[VirtualAddress],
+    address_vmacs: &[VmacLink],
     netlink: &Netlink,
 ) -> Vec<Link> {
     let mut links = vec![own];
@@ -369,13 +448,24 @@ async fn links(
         if links.iter().any(|link| link.ifindex == address.ifindex) {
             continue;
         }
-        let Some(device) = spec
+        // A macvlan of the address's interface announces with the virtual MAC (keepalived
+        // sends the gratuitous ARP / NA on the address's ifp, the macvlan).
+        let device = spec
             .virtual_addresses
             .iter()
             .chain(&spec.excluded_addresses)
             .find(|vip| vip.address == address.address)
-            .and_then(|vip| vip.device.clone())
-        else {
+            .and_then(|vip| vip.device.clone());
+        if let Some(vmac) = address_vmacs.iter().find(|link| link.ifindex == address.ifindex) {
+            let name = vmac.name.clone();
+            // IFF_NOARP is the parent's to decide, as for the instance's own macvlan; an
+            // address without `dev` has its macvlan on the instance's interface.
+            let base = device.unwrap_or_else(|| spec.interface.clone());
+            let mac = vmac.mac;
+            links.push(Link { ifindex: vmac.ifindex, name, mac, link_local: None, base });
+            continue;
+        }
+        let Some(device) = device else {
             continue;
         };
         match netlink.interface(&device).await {

@@ -122,7 +122,8 @@ impl Daemon {
         }
         if let Err(error) = opened {
             // Nothing changes: the macvlans made for the refused instances go too.
-            for link in prepared.values().filter_map(|i| i.vmac.as_ref()).filter(|l| l.created) {
+            let links = prepared.values().flat_map(|i| i.vmac.iter().chain(&i.address_vmacs));
+            for link in links.filter(|l| l.created) {
                 if let Err(error) = crate::vmac::remove(&self.netlink, link).await {
                     log::error!("{error:#}");
                 }

@@ -68,8 +68,67 @@ pub async fn ensure(
     parent: &Interface,
     link_local: Option<Ipv6Addr>,
 ) -> Result<VmacLink> {
+    ensure_named(netlink, &vmac.name, family, vrid, parent, link_local, family == Family::Ipv4)
+        .await
+}
+
+/// The macvlan for an instance's addresses on `parent` of `family` (`use_vmac_addr`, or
+/// `use_vmac` on the address line): a private macvlan there with the family's virtual MAC is
+/// taken under whatever name it has (keepalived vrrp_if.c if_get_by_vmac()), else one is made
+/// under keepalived's name, the first of `vrrp.VRID`, (for IPv6 `vrrp6.VRID`), `vrrp1.VRID`,
+/// `vrrp2.VRID`, ... that no instance's `use_vmac` names (`taken`) and no interface has
+/// (vrrp.c create_vmac_name()).
+pub async fn ensure_for_addresses(
+    netlink: &Netlink,
+    family: Family,
+    vrid: u8,
+    parent: &Interface,
+    taken: &[String],
+) -> Result<VmacLink> {
     let mac = Vmac::mac(family, vrid).0;
-    let name = &vmac.name;
+    let found = twins(netlink, parent.ifindex, mac).await?.into_iter().next();
+    let name = match found {
+        Some((name, _)) => name,
+        None => {
+            let mut chosen = None;
+            for name in address_vmac_names(family, vrid) {
+                if !taken.contains(&name) && lookup(netlink, &name).await?.is_none() {
+                    chosen = Some(name);
+                    break;
+                }
+            }
+            chosen.with_context(|| format!("no free name for a macvlan of vrid {vrid}"))?
+        }
+    };
+    // An IPv6 one gets the IPv4 settings too: beside the IPv4 macvlan on the same parent, it
+    // would otherwise answer ARP for that one's addresses with the IPv6 virtual MAC.
+    ensure_named(netlink, &name, family, vrid, parent, None, true).await
+}
+
+/// keepalived vrrp.c create_vmac_name()'s candidates with the default prefix, within IFNAMSIZ.
+fn address_vmac_names(family: Family, vrid: u8) -> impl Iterator<Item = String> {
+    let numbers = match family {
+        Family::Ipv4 => [None].into_iter().chain((1..100).map(Some)).collect::<Vec<_>>(),
+        Family::Ipv6 => {
+            [None, Some(6)].into_iter().chain((1..100).filter(|&n| n != 6).map(Some)).collect()
+        }
+    };
+    numbers.into_iter().map(move |number| match number {
+        None => format!("vrrp.{vrid}"),
+        Some(number) => format!("vrrp{number}.{vrid}"),
+    })
+}
+
+async fn ensure_named(
+    netlink: &Netlink,
+    name: &str,
+    family: Family,
+    vrid: u8,
+    parent: &Interface,
+    link_local: Option<Ipv6Addr>,
+    ipv4_settings: bool,
+) -> Result<VmacLink> {
+    let mac = Vmac::mac(family, vrid).0;
     let handle = &netlink.handle;
     let mut reused = false;
     if let Some(existing) = lookup(netlink, name).await? {
@@ -125,7 +184,7 @@ pub async fn ensure(
     // no address), promote_secondaries 1.
     let mut settings =
         vec![AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)])];
-    if family == Family::Ipv4 {
+    if ipv4_settings {
         settings.push(AfSpecUnspec::Inet(vec![devconf(&[
             (DEVCONF_ARP_IGNORE, 1),
             (DEVCONF_ACCEPT_LOCAL, 1),
@@ -172,7 +231,7 @@ pub async fn ensure(
         );
     }
     Ok(VmacLink {
-        name: name.clone(),
+        name: name.to_owned(),
         ifindex,
         mac,
         parent: parent.ifindex,
@@ -224,6 +283,17 @@ pub async fn remove_leftovers(
     for (other, existing) in twins(netlink, parent, mac).await? {
         netlink.handle.link().del(existing.ifindex).execute().await?;
         removed.push(other);
+    }
+    Ok(removed)
+}
+
+/// `vrrpd cleanup` for an instance's address macvlans: removes every private macvlan on
+/// `parent` with `mac`. Returns the names removed.
+pub async fn remove_twins(netlink: &Netlink, parent: u32, mac: [u8; 6]) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for (name, existing) in twins(netlink, parent, mac).await? {
+        netlink.handle.link().del(existing.ifindex).execute().await?;
+        removed.push(name);
     }
     Ok(removed)
 }

@@ -1,0 +1,195 @@
+//! Macvlans for the addresses on another link: `use_vmac` on a virtual_ipaddress line with
+//! `dev`, and the instance's `use_vmac_addr`. The instance runs on `ens3`; its addresses on
+//! `ens4` go on private macvlans of `ens4`, named as keepalived names them (vrrp.c
+//! create_vmac_name(): `vrrp.51`, then `vrrp6.51` for the IPv6 one), with the virtual MACs
+//! 00:00:5e:00:01:33 and 00:00:5e:00:02:33. A client on the second link resolves them to
+//! those MACs through whichever router is master; a stop and `vrrpd cleanup` leave no macvlan.
+//!
+//! ```text
+//!   r1 ens3 (192.0.2.1) ──┬── br0 ── cl eth0      instance VI_1, VRID 51
+//!   r2 ens3 (192.0.2.2) ──┘
+//!   r1 ens4 (198.51.100.1) ──┬── br1 ── cl eth1 (198.51.100.10, 2001:db8:2::10)
+//!   r2 ens4 (198.51.100.2) ──┘          VIPs 198.51.100.100 and 2001:db8:2::100 dev ens4
+//! ```
+
+use std::time::Duration;
+
+use vrrp_tests::{
+    lab::{vrrpd_binary, ReferenceLab},
+    netns::run,
+    require_root, wait_until,
+};
+
+const V4: &str = "198.51.100.100";
+const V6: &str = "2001:db8:2::100";
+const V4_VMAC: &str = "vrrp.51";
+const V6_VMAC: &str = "vrrp6.51";
+const V4_MAC: &str = "00:00:5e:00:01:33";
+const V6_MAC: &str = "00:00:5e:00:02:33";
+/// A deadline, not a figure (a debug build's start-up on a loaded machine).
+const ELECTION: Duration = Duration::from_secs(20);
+
+/// The lab with a second link, `ens4` on both routers and `eth1` on the client, bridged.
+fn lab(prefix: &'static str) -> ReferenceLab {
+    let lab = ReferenceLab::with_prefix(prefix).expect("building the lab");
+    let switch = lab.switch.clone();
+    lab.lab.exec(&switch, "ip", &["link", "add", "br1", "type", "bridge"]).unwrap();
+    lab.lab.exec(&switch, "ip", &["link", "set", "br1", "up"]).unwrap();
+    let ends = [
+        (lab.router(1).to_owned(), "ens4", "q1", vec!["198.51.100.1/24"]),
+        (lab.router(2).to_owned(), "ens4", "q2", vec!["198.51.100.2/24"]),
+        (lab.client.clone(), "eth1", "qc", vec!["198.51.100.10/24", "2001:db8:2::10/64"]),
+    ];
+    for (namespace, ifname, port, cidrs) in ends {
+        let args = [
+            "link", "add", ifname, "netns", &namespace, "type", "veth", "peer", "name", port,
+            "netns", &switch,
+        ];
+        run("ip", &args).unwrap();
+        lab.lab.exec(&switch, "ip", &["link", "set", port, "master", "br1", "up"]).unwrap();
+        for cidr in cidrs {
+            lab.lab.exec(&namespace, "ip", &["addr", "add", cidr, "dev", ifname]).unwrap();
+        }
+        lab.lab.exec(&namespace, "ip", &["link", "set", ifname, "up"]).unwrap();
+    }
+    lab
+}
+
+/// VRID 51 on ens3 with its addresses on ens4; `option` is what each address line ends with.
+fn config(priority: u8, extra: &str, option: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{
+    state BACKUP
+    interface ens3
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+{extra}    virtual_ipaddress {{
+        192.0.2.100/24
+        {V4}/24 dev ens4{option}
+    }}
+    virtual_ipaddress_excluded {{
+        {V6}/64 dev ens4{option}
+    }}
+}}
+"
+    )
+}
+
+fn text(output: anyhow::Result<std::process::Output>) -> String {
+    output.map(|out| String::from_utf8_lossy(&out.stdout).into_owned()).unwrap_or_default()
+}
+
+/// Router `n`'s macvlans, one line each.
+fn macvlans(lab: &ReferenceLab, n: usize) -> Vec<String> {
+    text(lab.lab.exec(lab.router(n), "ip", &["-o", "-d", "link", "show", "type", "macvlan"]))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether router `n`'s `ifname` holds `address`.
+fn holds(lab: &ReferenceLab, n: usize, ifname: &str, address: &str) -> bool {
+    text(lab.lab.exec(lab.router(n), "ip", &["-o", "addr", "show", "dev", ifname]))
+        .contains(&format!(" {address}/"))
+}
+
+/// Router `n` holds both addresses on its macvlans, and neither is on an `ens4`.
+fn master_on_macvlans(lab: &ReferenceLab, n: usize) -> bool {
+    holds(lab, n, V4_VMAC, V4)
+        && holds(lab, n, V6_VMAC, V6)
+        && [1, 2].iter().all(|&r| !holds(lab, r, "ens4", V4) && !holds(lab, r, "ens4", V6))
+        && !holds(lab, 3 - n, V4_VMAC, V4)
+}
+
+/// The client's neighbour entry for `address` on eth1, after a ping to it.
+fn client_resolves(lab: &ReferenceLab, address: &str, mac: &str) -> bool {
+    let _ = lab.lab.exec(&lab.client, "ip", &["neigh", "flush", "dev", "eth1"]);
+    let pinged = lab.lab.exec(&lab.client, "ping", &["-c", "1", "-W", "1", address]).is_ok();
+    pinged && text(lab.lab.exec(&lab.client, "ip", &["neigh", "show", address])).contains(mac)
+}
+
+/// Both routers have exactly the two macvlans on ens4, named and addressed as keepalived's.
+fn assert_macvlans(lab: &ReferenceLab, n: usize) {
+    let links = macvlans(lab, n);
+    assert_eq!(links.len(), 2, "router {n}: two macvlans: {links:?}");
+    for (name, mac) in [(V4_VMAC, V4_MAC), (V6_VMAC, V6_MAC)] {
+        let link = links.iter().find(|link| link.contains(&format!(" {name}@ens4:")));
+        let link = link.unwrap_or_else(|| panic!("router {n}: no {name} on ens4: {links:?}"));
+        assert!(link.contains(mac), "router {n}: {link}");
+        assert!(link.contains("macvlan mode private"), "router {n}: {link}");
+    }
+}
+
+fn scenario(prefix: &'static str, extra: &str, option: &str) {
+    require_root();
+    let mut lab = lab(prefix);
+    let c1 = lab.write_config(1, "keepalived.conf", &config(110, extra, option)).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &config(100, extra, option)).unwrap();
+    // check-config (with its host checks, in router 1's namespace) accepts the file.
+    let check = std::process::Command::new("ip")
+        .args(["netns", "exec", lab.router(1)])
+        .arg(vrrpd_binary().unwrap())
+        .arg("check-config")
+        .arg(&c1)
+        .output()
+        .expect("ip netns exec runs");
+    assert!(check.status.success(), "check-config: {}", String::from_utf8_lossy(&check.stderr));
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
+    let waited = wait_until("router 1's macvlans holding the VIPs", ELECTION, || {
+        master_on_macvlans(&lab, 1)
+    });
+    assert!(waited.is_ok(), "{waited:?}\n{}", lab.daemon(d1).log_text());
+    // The instance's own VIP stays on ens3, with no macvlan there.
+    assert!(holds(&lab, 1, "ens3", "192.0.2.100"));
+    for n in [1, 2] {
+        assert_macvlans(&lab, n);
+    }
+    for (address, mac) in [(V4, V4_MAC), (V6, V6_MAC)] {
+        let resolved =
+            wait_until(&format!("the client resolving {address} to {mac}"), ELECTION, || {
+                client_resolves(&lab, address, mac)
+            });
+        let neigh = text(lab.lab.exec(&lab.client, "ip", &["neigh", "show", "dev", "eth1"]));
+        let addrs = text(lab.lab.exec(lab.router(1), "ip", &["-o", "addr"]));
+        assert!(resolved.is_ok(), "{resolved:?}\nclient: {neigh}\nrouter 1: {addrs}");
+    }
+
+    // A crash and a restart: the macvlans are reused, not doubled.
+    lab.daemon(d1).kill();
+    // The crashed run's addresses stay on router 1's macvlans until its restart.
+    let taken = || holds(&lab, 2, V4_VMAC, V4) && holds(&lab, 2, V6_VMAC, V6);
+    wait_until("router 2 taking the VIPs", ELECTION, taken).unwrap();
+    let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
+    lab.daemon(d1).wait_for_log("reusing the macvlan", ELECTION).unwrap();
+    wait_until("router 1 preempting", ELECTION, || master_on_macvlans(&lab, 1)).unwrap();
+    assert_macvlans(&lab, 1);
+
+    // A clean stop removes them; router 2's take the addresses, under the same MACs.
+    lab.daemon(d1).signal(libc::SIGTERM);
+    let status = lab.daemon(d1).wait_exit(ELECTION).expect("vrrpd exits on SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(macvlans(&lab, 1).is_empty(), "router 1 after its stop: {:?}", macvlans(&lab, 1));
+    wait_until("router 2 taking over", ELECTION, || master_on_macvlans(&lab, 2)).unwrap();
+    for (address, mac) in [(V4, V4_MAC), (V6, V6_MAC)] {
+        let what = format!("the client resolving {address} to {mac} through router 2");
+        wait_until(&what, ELECTION, || client_resolves(&lab, address, mac)).unwrap();
+    }
+
+    // `vrrpd cleanup` after a crash removes them, and the addresses with them.
+    lab.daemon(d2).kill();
+    let output = lab.cleanup(2, &c2).unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(macvlans(&lab, 2).is_empty(), "router 2 after cleanup: {:?}", macvlans(&lab, 2));
+}
+
+#[test]
+fn use_vmac_on_an_address_puts_it_on_a_macvlan_of_its_dev() {
+    scenario("vp", "", " use_vmac");
+}
+
+#[test]
+fn use_vmac_addr_puts_the_other_links_vip_on_a_macvlan_and_moves_it() {
+    scenario("vv", "    use_vmac_addr\n", "");
+}
