@@ -104,8 +104,8 @@ pub struct XdpDatapath {
     /// them all.
     refusals: std::collections::HashMap<AddressKey, u32>,
     links: Vec<(String, Attachment)>,
-    /// Why `vrrp_tc` is not loaded, if the kernel refused it.
-    tc_refused: Option<String>,
+    /// Whether `vrrp_tc` is loaded yet, or why the kernel refused it.
+    tc: TcProgram,
     pin_dir: Option<PinDir>,
     /// The program's debug log (aya-log): rare events only, never per packet.
     logger: Option<KernelLog>,
@@ -132,22 +132,6 @@ impl XdpDatapath {
                 let path = dir.join(name);
                 program.pin(&path).with_context(|| format!("pinning {}", path.display()))?;
             }
-        }
-        // The tc program is needed only where XDP does not attach: a kernel that refuses it
-        // costs the tc hook, never the XDP path.
-        let tc_refused = match classifier(&mut ebpf)?.load() {
-            Ok(()) => None,
-            Err(error) => {
-                let why = format!("the kernel refused {}: {error}", names::TC_PROGRAM);
-                log::warn!("{why}; the tc hook is unavailable");
-                Some(why)
-            }
-        };
-        if let (None, Some(dir)) = (&tc_refused, pin_dir) {
-            let path = dir.join(names::TC_PROGRAM);
-            classifier(&mut ebpf)?
-                .pin(&path)
-                .with_context(|| format!("pinning {}", path.display()))?;
         }
         let clock_fd =
             program_named(&mut ebpf, names::CLOCK_PROGRAM)?.fd()?.as_fd().try_clone_to_owned()?;
@@ -179,7 +163,7 @@ impl XdpDatapath {
             _master_down: master_down,
             refusals: std::collections::HashMap::new(),
             links: Vec::new(),
-            tc_refused,
+            tc: TcProgram::NotLoaded,
             pin_dir: pins,
             logger,
             clock,
@@ -190,8 +174,9 @@ impl XdpDatapath {
         program_named(&mut self.ebpf, names::PROGRAM)
     }
 
-    /// The same rules as a tc classifier (`vrrp_tc`), sharing the maps.
+    /// The same rules as a tc classifier (`vrrp_tc`), sharing the maps; loaded on first use.
     pub fn tc_program(&mut self) -> Result<&mut SchedClassifier> {
+        self.load_tc()?;
         classifier(&mut self.ebpf)
     }
 
@@ -226,13 +211,35 @@ impl XdpDatapath {
         Err(error).with_context(|| format!("attaching XDP to {ifname} ({mode:?})"))
     }
 
+    /// Loads `vrrp_tc` (and pins it) the first time it is needed (a tcx link): the verifier takes as
+    /// long on it as on `vrrp_xdp` (seconds on a loaded host), a cost start-up pays only where
+    /// XDP does not attach. A kernel that refuses it costs the tc hook, never the XDP path.
+    fn load_tc(&mut self) -> Result<()> {
+        match &self.tc {
+            TcProgram::Loaded => return Ok(()),
+            TcProgram::Refused(why) => bail!("{why}"),
+            TcProgram::NotLoaded => {}
+        }
+        if let Err(error) = classifier(&mut self.ebpf)?.load() {
+            let why = format!("the kernel refused {}: {error}", names::TC_PROGRAM);
+            log::warn!("{why}; the tc hook is unavailable");
+            self.tc = TcProgram::Refused(why.clone());
+            bail!("{why}");
+        }
+        self.tc = TcProgram::Loaded;
+        if let Some(pins) = &self.pin_dir {
+            let path = pins.dir.join(names::TC_PROGRAM);
+            classifier(&mut self.ebpf)?
+                .pin(&path)
+                .with_context(|| format!("pinning {}", path.display()))?;
+        }
+        Ok(())
+    }
+
     /// Attaches `vrrp_tc` to `ifname`'s tc ingress with a tcx link (Linux >= 6.6), first in
     /// the chain: a VRRP frame is judged before any other program can drop or redirect it,
     /// and everything else goes on to them untouched (`TC_ACT_UNSPEC`).
     pub fn attach_tcx(&mut self, ifname: &str) -> Result<()> {
-        if let Some(why) = &self.tc_refused {
-            bail!("{why}");
-        }
         let link = self
             .tc_program()?
             .attach_with_options(
@@ -421,6 +428,13 @@ const OWN_PINS: [&str; 9] = [
 ];
 
 /// The pin folder in use, and whether this run created it (then it goes at stop too).
+/// `vrrp_tc`, loaded on the first tcx attach.
+enum TcProgram {
+    NotLoaded,
+    Loaded,
+    Refused(String),
+}
+
 struct PinDir {
     dir: PathBuf,
     created: bool,
