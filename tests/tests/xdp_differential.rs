@@ -118,7 +118,10 @@ fn ip_packet(frame: &[u8]) -> Option<(&[u8], u16)> {
 fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     let Some((packet, vlan)) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
     // The TTL rule depends on the instance: checked below, with the configuration.
-    let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: false }) {
+    let received = match decode_ip_packet(
+        packet,
+        ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() },
+    ) {
         Ok(None) => return (Verdict::NotVrrp, None),
         // VRID 0: no instance can have it, so the program passes it as unknown.
         Err(DecodeError::ZeroVrid) => return (Verdict::Passed(Counter::UnknownVrid), None),
@@ -146,7 +149,7 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     }
     if peers.is_empty() {
         // RFC 9568 §7.1, for a multicast instance.
-        let multicast = ReceiveChecks { require_ttl_255: true };
+        let multicast = ReceiveChecks { require_ttl_255: true, ..ReceiveChecks::default() };
         if let Err(error) = decode_ip_packet(packet, multicast) {
             return (Verdict::Drop(error.counter()), None);
         }

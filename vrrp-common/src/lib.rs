@@ -215,6 +215,9 @@ pub mod checksum_form {
     pub const V3_IPV4_PLAIN: u8 = 3;
     /// VRRPv3 over IPv6 with the IPv6 pseudo-header.
     pub const V3_IPV6: u8 = 4;
+    /// VRRPv3 over IPv4 unicast with the IPv4 pseudo-header built on the multicast group
+    /// instead of the real destination: keepalived before 1.3.6, and `old_unicast_checksum`.
+    pub const V3_IPV4_OLD_UNICAST: u8 = 5;
 }
 
 /// The kernel's summary of the last valid advertisement of an instance, kept beside its

@@ -631,7 +631,7 @@ fn accept(
     }
     let bytes = &buffer[..datagram.len.min(buffer.len())];
     // The TTL rule depends on the instance, known once the VRID is read: `judge` applies it.
-    let checks = ReceiveChecks { require_ttl_255: false };
+    let checks = ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() };
     let received = match (carrier, datagram.ipv6) {
         (Carrier::Ah, _) => {
             let Some(packet) = decode_ah_packet(bytes, checks).map_err(|error| error.counter())?
