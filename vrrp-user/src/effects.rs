@@ -174,6 +174,7 @@ impl Daemon {
         let router = view.router().config();
         instance.destinations = instance::destinations(&router.transport, &instance.spec);
         instance.checksum_mode = router.checksum_mode;
+        instance.old_unicast_group = instance::old_unicast_group(router);
         let started = format!(
             "{name}: started on {} (VRID {}, priority {}, {})",
             view.spec().interface,
@@ -256,6 +257,7 @@ impl Daemon {
             Ok(mut instance) => {
                 instance.destinations = instance::destinations(&router.transport, &instance.spec);
                 instance.checksum_mode = router.checksum_mode;
+                instance.old_unicast_group = instance::old_unicast_group(&router);
                 if let Err(error) = self.connect(&mut instance) {
                     log::error!("{}: {error:#}", instance.name());
                 }
