@@ -2,15 +2,23 @@
 //! 2.2.7 itself: its unicast advertisement to the peer is captured and checked against
 //! vrrp-proto's decoder and encoder. With the keyword keepalived sums the IPv4 pseudo-header on
 //! the multicast group (vrrp.c vrrp_build_vrrp_v3(), `ipv4_phdr.dst`); without it, on the peer.
+//! Then vrrpd beside it: a backup that hears the old form (kernel and socket data paths), and
+//! with `old_unicast_checksum never` one that does not.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use vrrp_proto::{decode_ip_packet, ChecksumForm, ChecksumMode, DecodeError, ReceiveChecks};
 use vrrp_tests::{
     lab::{reference_config, ReferenceLab, SERVER1, SERVER2},
-    require_root,
+    require_root, wait_until,
 };
+
+/// Election deadlines: generous, for a loaded machine.
+const ELECTION: Duration = Duration::from_secs(20);
+/// How long a backup must stay one: more than vrrpd's Master_Down_Interval (about 3.6 s).
+const STEADY: Duration = Duration::from_secs(6);
 
 /// keepalived's default `vrrp_mcast_group4`.
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -105,4 +113,80 @@ fn keepalived_without_the_keyword_sends_the_rfc_form() {
         .encode_payload(source, peer, ChecksumMode::Ipv4PseudoHeader)
         .unwrap();
     assert_eq!(ours, packet[header_len..]);
+}
+
+fn require_keepalived() {
+    let found = std::process::Command::new("keepalived").arg("--version").output().is_ok();
+    assert!(
+        found,
+        "keepalived is not installed: run `cargo xtask setup` (Debian package keepalived)"
+    );
+}
+
+/// The reference configuration of server `n` with `line` in its instance.
+fn config_with(n: usize, line: &str) -> String {
+    let config =
+        reference_config(n).replace("    unicast_src_ip", &format!("{line}    unicast_src_ip"));
+    assert!(config.contains(line));
+    config
+}
+
+/// keepalived with `old_unicast_checksum` as master on server 1 (priority 110), then vrrpd
+/// (`vrrpd_line` in its instance, `args` on its command line) on server 2 (priority 100).
+fn keepalived_old_master_then_vrrpd(vrrpd_line: &str, args: &[&str]) -> (ReferenceLab, usize) {
+    require_root();
+    require_keepalived();
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    let path = lab
+        .write_config(1, "keepalived.conf", &config_with(1, "    old_unicast_checksum\n"))
+        .unwrap();
+    let keepalived = lab.start_keepalived(1, &path).expect("starting keepalived");
+    lab.wait_for_master(1, ELECTION).expect("keepalived becomes master alone");
+    let path = lab.write_config(2, "keepalived.conf", &config_with(2, vrrpd_line)).unwrap();
+    lab.start_vrrpd(2, &path, args).expect("starting vrrpd");
+    (lab, keepalived)
+}
+
+/// vrrpd by default hears keepalived's old form: it stays backup, then takes the VIP when
+/// keepalived stops.
+fn vrrpd_backup_hears_the_old_form(args: &[&str]) {
+    let (mut lab, keepalived) = keepalived_old_master_then_vrrpd("", args);
+    let deadline = Instant::now() + STEADY;
+    while Instant::now() < deadline {
+        assert!(
+            lab.has_vip(1).unwrap() && !lab.has_vip(2).unwrap(),
+            "the VIP must stay on keepalived alone"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lab.daemon(keepalived).stop(Duration::from_secs(5));
+    lab.wait_for_master(2, ELECTION).expect("vrrpd takes over when keepalived stops");
+}
+
+#[test]
+fn vrrpd_backup_hears_keepalived_old_unicast_checksum_at_the_kernel() {
+    vrrpd_backup_hears_the_old_form(&[]);
+}
+
+#[test]
+fn vrrpd_backup_hears_keepalived_old_unicast_checksum_on_the_socket_path() {
+    vrrpd_backup_hears_the_old_form(&["--datapath", "socket"]);
+}
+
+/// With `old_unicast_checksum never` the old form is a bad checksum: vrrpd hears no master and
+/// takes the VIP too (the check is real, and the default is what keeps one master).
+#[test]
+fn vrrpd_with_never_does_not_hear_the_old_form() {
+    // The keyword stays refused while vrrpd cannot send the old form; `never` is read all the
+    // same, and is what is tested here.
+    let (mut lab, _) = keepalived_old_master_then_vrrpd(
+        "    old_unicast_checksum never\n",
+        &["--allow-unsupported"],
+    );
+    let two =
+        wait_until("two masters", ELECTION, || lab.has_vip(1).unwrap() && lab.has_vip(2).unwrap());
+    let vrrpd = lab.daemon_count() - 1;
+    if let Err(error) = two {
+        panic!("{error:#}\nvrrpd's log:\n{}", lab.daemon(vrrpd).log_text());
+    }
 }
