@@ -177,16 +177,52 @@ fn vrrpd_backup_hears_keepalived_old_unicast_checksum_on_the_socket_path() {
 /// takes the VIP too (the check is real, and the default is what keeps one master).
 #[test]
 fn vrrpd_with_never_does_not_hear_the_old_form() {
-    // The keyword stays refused while vrrpd cannot send the old form; `never` is read all the
-    // same, and is what is tested here.
-    let (mut lab, _) = keepalived_old_master_then_vrrpd(
-        "    old_unicast_checksum never\n",
-        &["--allow-unsupported"],
-    );
+    let (mut lab, _) = keepalived_old_master_then_vrrpd("    old_unicast_checksum never\n", &[]);
     let two =
         wait_until("two masters", ELECTION, || lab.has_vip(1).unwrap() && lab.has_vip(2).unwrap());
     let vrrpd = lab.daemon_count() - 1;
     if let Err(error) = two {
         panic!("{error:#}\nvrrpd's log:\n{}", lab.daemon(vrrpd).log_text());
     }
+}
+
+/// vrrpd (`vrrpd_line` in its instance) as master on server 1 (priority 110), keepalived with
+/// `old_unicast_checksum` on server 2 (100): one master once vrrpd sends the old form, and the
+/// VIP moves to keepalived when vrrpd stops.
+fn vrrpd_master_beside_keepalived_old(vrrpd_line: &str) -> ReferenceLab {
+    require_root();
+    require_keepalived();
+    let mut lab = ReferenceLab::new().expect("building the lab");
+    let path = lab.write_config(1, "keepalived.conf", &config_with(1, vrrpd_line)).unwrap();
+    let vrrpd = lab.start_vrrpd(1, &path, &[]).expect("starting vrrpd");
+    let old = config_with(2, "    old_unicast_checksum\n");
+    let path = lab.write_config(2, "keepalived.conf", &old).unwrap();
+    lab.start_keepalived(2, &path).expect("starting keepalived");
+    lab.wait_for_master(1, ELECTION).expect("vrrpd (110) becomes the only master");
+    let deadline = Instant::now() + STEADY;
+    while Instant::now() < deadline {
+        assert!(
+            lab.has_vip(1).unwrap() && !lab.has_vip(2).unwrap(),
+            "the VIP must stay on vrrpd alone"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lab.daemon(vrrpd).stop(Duration::from_secs(5));
+    lab.wait_for_master(2, ELECTION).expect("keepalived takes over when vrrpd stops");
+    lab
+}
+
+#[test]
+fn vrrpd_master_switches_to_keepalived_old_unicast_checksum() {
+    let mut lab = vrrpd_master_beside_keepalived_old("");
+    let log = lab.daemon(0).log_text();
+    let switches = log.matches("Setting unicast VRRPv3 checksum to old version").count();
+    assert_eq!(switches, 1, "vrrpd says once that it switched:\n{log}");
+}
+
+#[test]
+fn vrrpd_with_old_unicast_checksum_sends_it_from_the_start() {
+    let mut lab = vrrpd_master_beside_keepalived_old("    old_unicast_checksum\n");
+    let log = lab.daemon(0).log_text();
+    assert!(!log.contains("Setting unicast VRRPv3 checksum"), "nothing to switch:\n{log}");
 }

@@ -45,7 +45,9 @@ impl Daemon {
                     let Some(instance) = self.io.get(&id) else { continue };
                     let socket = &instance.socket;
                     let destinations = &instance.destinations;
-                    let mode = instance.checksum_mode;
+                    // The node's: the old unicast form once configured or learnt.
+                    let view = self.node.instance(id);
+                    let mode = view.map_or(instance.checksum_mode, |view| view.send_mode());
                     for error in socket.send_advertisement(&advertisement, destinations, mode) {
                         log::warn!("{}: {error:#}", instance.name());
                     }

@@ -34,8 +34,8 @@ use socket2::Socket;
 use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle};
 use vrrp_common::{event_cause, wire::VRRP_TTL, Counter, InstanceKey, FAMILY_IPV4};
 use vrrp_proto::{
-    decode_ah_packet, decode_ip_packet, decode_payload, DecodeError, IpMetadata, ReceiveChecks,
-    Received, V2Auth, Version,
+    decode_ah_packet, decode_ip_packet, decode_payload, ChecksumForm, DecodeError, IpMetadata,
+    ReceiveChecks, Received, V2Auth, Version,
 };
 
 use crate::{
@@ -710,6 +710,7 @@ fn arrival(filter: &SocketFilter, received: &Received, received_at: Instant) -> 
         causes: if received.first_not_link_local { event_cause::NOT_LINK_LOCAL } else { 0 },
         source_mac: None,
         master_down: false,
+        old_checksum: received.checksum_form == ChecksumForm::V3Ipv4OldUnicast,
     }
 }
 
