@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::Result;
 use vrrp_common::{
-    checksum_form,
+    checksum_form, instance_flags,
     wire::{ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP},
     Counter, InstanceConfig, InstanceKey, Peer, FAMILY_IPV4, FAMILY_IPV6, MAX_UNICAST_PEERS,
     VLAN_STACKED,
@@ -61,6 +61,9 @@ pub const PEER_MAX_TTL: u8 = 253;
 /// on the standard groups, as the daemon configures them).
 pub const VRID_CUSTOM_GROUP: u8 = 13;
 pub const VRID_CUSTOM_GROUP_V6: u8 = 14;
+/// Unicast: `PEER_V4` alone, accepting keepalived's pre-1.3.6 checksum (the pseudo-header on
+/// [`GROUP_V4`]), as `old_unicast_checksum` configures it. The other unicast instances do not.
+pub const VRID_OLD_UNICAST: u8 = 15;
 pub const VRID_UNCONFIGURED: u8 = 99;
 /// The VLAN with instances of its own: `VRID_V3` and `VRID_V6` again, as on `eth0.10`.
 pub const VLAN: u16 = 10;
@@ -115,6 +118,17 @@ pub fn instances(extra_flags: u8) -> Vec<Instance> {
         (InstanceKey::new(IFINDEX, vrid, family), config, peers)
     })
     .collect();
+    let old_unicast = InstanceConfig {
+        version: 3,
+        flags: extra_flags | instance_flags::OLD_UNICAST_CHECKSUM,
+        old_unicast_group: GROUP_V4.octets(),
+        ..InstanceConfig::default()
+    };
+    instances.push((
+        InstanceKey::new(IFINDEX, VRID_OLD_UNICAST, FAMILY_IPV4),
+        old_unicast,
+        vec![peer(PEER_V4, 0)],
+    ));
     let password = InstanceConfig {
         version: 2,
         flags: extra_flags,
@@ -379,6 +393,14 @@ pub fn reseal(frame: &mut [u8], form: u8) {
     let with_pseudo_header =
         form == checksum_form::V3_IPV4_PSEUDO || form == checksum_form::V3_IPV6;
     let ip = layout.ip;
+    let ipv4 = |at: usize| Ipv4Addr::from(<[u8; 4]>::try_from(&frame[at..at + 4]).unwrap());
+    if form == checksum_form::V3_IPV4_OLD_UNICAST {
+        // keepalived's pre-1.3.6 unicast form, on the corpus's group.
+        let pseudo = frames::ipv4_pseudo_sum(ipv4(ip + 12), GROUP_V4, IPPROTO_VRRP, end - start);
+        let checksum = frames::internet_checksum(&frame[start..end], pseudo);
+        set_be16(frame, start + 6, checksum);
+        return;
+    }
     let pseudo = match (with_pseudo_header, layout.family) {
         (false, _) => 0,
         (true, FAMILY_IPV4) => {
@@ -400,6 +422,7 @@ pub fn reseal(frame: &mut [u8], form: u8) {
 pub fn valid() -> Vec<Case> {
     let tagged = |tpid| vec![Tag { tpid, vid: VLAN }];
     let plain = ChecksumMode::Ipv4Plain;
+    let old_unicast = ChecksumMode::Ipv4OldUnicast { group: GROUP_V4 };
     let unicast = |vrid| Advert { vrid, destination: IpAddr::V4(ROUTER_V4), ..Advert::v3_ipv4() };
     let v4_addresses = (0..=254u8).map(|last| IpAddr::V4(Ipv4Addr::new(198, 51, 100, last)));
     let v6_addresses = (0..216u16).map(|n| IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 1, n)));
@@ -432,6 +455,14 @@ pub fn valid() -> Vec<Case> {
         ("VRRPv3/IPv6 to an instance's own group (ff02::99)", Advert::custom_group_v6()),
         ("VRRPv3/IPv4 unicast from a listed peer", unicast(VRID_PEERS)),
         ("VRRPv3/IPv4 unicast from a pinned peer with its MAC", unicast(VRID_PINNED)),
+        (
+            "VRRPv3/IPv4 unicast, keepalived's old checksum, to an instance allowing it",
+            Advert { checksum: old_unicast, ..unicast(VRID_OLD_UNICAST) },
+        ),
+        (
+            "VRRPv3/IPv4 unicast, RFC checksum, to an instance allowing the old one",
+            unicast(VRID_OLD_UNICAST),
+        ),
         (
             "VRRPv3/IPv4 with 255 addresses",
             Advert { addresses: v4_addresses.collect(), ..Advert::v3_ipv4() },
@@ -552,6 +583,7 @@ pub fn malformed() -> Vec<Case> {
     let v2 = Advert::v2();
     let v4 = Advert::v3_ipv4();
     let v6 = Advert::v3_ipv6();
+    let old_unicast = ChecksumMode::Ipv4OldUnicast { group: GROUP_V4 };
     let unicast = |vrid, source, mac| Advert {
         vrid,
         source: IpAddr::V4(source),
@@ -636,6 +668,48 @@ pub fn malformed() -> Vec<Case> {
         broken("VRRPv3 interval 0", &v4, Counter::ZeroInterval, true, |f, l| {
             set_be16(f, l.message + 4, 0)
         }),
+        broken(
+            "VRRPv3/IPv4 unicast, keepalived's old checksum, to an instance not allowing it",
+            &Advert { checksum: old_unicast, ..unicast(VRID_PEERS, PEER_V4, PEER_MAC) },
+            Counter::BadChecksum,
+            false,
+            |_, _| (),
+        ),
+        broken(
+            "VRRPv3/IPv4, keepalived's old checksum, to no instance",
+            &Advert { checksum: old_unicast, ..unicast(VRID_UNCONFIGURED, PEER_V4, PEER_MAC) },
+            Counter::BadChecksum,
+            false,
+            |_, _| (),
+        ),
+        broken(
+            "VRRPv3/IPv4 unicast, old checksum off by one, to an instance allowing it",
+            &Advert { checksum: old_unicast, ..unicast(VRID_OLD_UNICAST, PEER_V4, PEER_MAC) },
+            Counter::BadChecksum,
+            false,
+            |f, l| f[l.message + 7] ^= 1,
+        ),
+        broken(
+            "VRRPv3/IPv4 unicast, old checksum, interval 0: the checksum first",
+            &Advert { checksum: old_unicast, ..unicast(VRID_PEERS, PEER_V4, PEER_MAC) },
+            Counter::BadChecksum,
+            true,
+            |f, l| set_be16(f, l.message + 4, 0),
+        ),
+        broken(
+            "VRRPv3/IPv4 unicast, old checksum, interval 0, to an instance allowing it",
+            &Advert { checksum: old_unicast, ..unicast(VRID_OLD_UNICAST, PEER_V4, PEER_MAC) },
+            Counter::ZeroInterval,
+            true,
+            |f, l| set_be16(f, l.message + 4, 0),
+        ),
+        broken(
+            "VRRPv3/IPv4 unicast, old checksum, from a stranger to an instance allowing it",
+            &Advert { checksum: old_unicast, ..unicast(VRID_OLD_UNICAST, STRANGER_V4, PEER_MAC) },
+            Counter::NotAPeer,
+            false,
+            |_, _| (),
+        ),
         broken("VRRPv2 interval 0", &v2, Counter::ZeroInterval, true, |f, l| f[l.message + 5] = 0),
         broken("VRRPv2 over IPv6", &v6, Counter::FamilyMismatch, false, |f, l| f[l.message] = 0x21),
         broken(

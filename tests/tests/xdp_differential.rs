@@ -14,7 +14,7 @@
 //! reproduces it.
 
 use vrrp_common::{
-    checksum_form,
+    checksum_form, instance_flags,
     wire::{ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN},
     Counter, InstanceKey, Verdict as CounterVerdict, FAMILY_IPV4, VLAN_STACKED,
 };
@@ -23,8 +23,8 @@ use vrrp_tests::{
     corpus::{
         self, Expect, Layout, CUSTOM_GROUP_V4, CUSTOM_GROUP_V6, GROUP_V4, GROUP_V6, OTHER_PEER_V4,
         PEER_V4, PEER_V6, ROUTER_V4, STRANGER_MAC, STRANGER_V4, VRID_CUSTOM_GROUP,
-        VRID_CUSTOM_GROUP_V6, VRID_PEERS, VRID_PINNED, VRID_TTL_LIMITED, VRID_UNCONFIGURED,
-        VRID_V2, VRID_V2_PASS, VRID_V3, VRID_V6,
+        VRID_CUSTOM_GROUP_V6, VRID_OLD_UNICAST, VRID_PEERS, VRID_PINNED, VRID_TTL_LIMITED,
+        VRID_UNCONFIGURED, VRID_V2, VRID_V2_PASS, VRID_V3, VRID_V6,
     },
     frames::{self, PEER_MAC},
     require_root,
@@ -118,7 +118,17 @@ fn ip_packet(frame: &[u8]) -> Option<(&[u8], u16)> {
 fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     let Some((packet, vlan)) = ip_packet(frame) else { return (Verdict::NotVrrp, None) };
     // The TTL rule depends on the instance: checked below, with the configuration.
-    let received = match decode_ip_packet(packet, ReceiveChecks { require_ttl_255: false }) {
+    let checks = ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() };
+    let mut decoded = decode_ip_packet(packet, checks);
+    // keepalived's pre-1.3.6 unicast checksum: only the instance can allow it, so the program
+    // looks it up first; so does the daemon's socket path.
+    if matches!(&decoded, Err(error) if error.counter() == Counter::BadChecksum) {
+        if let Some(group) = old_unicast_group(packet, vlan) {
+            let checks = ReceiveChecks { old_unicast_group: Some(group), ..checks };
+            decoded = decode_ip_packet(packet, checks);
+        }
+    }
+    let received = match decoded {
         Ok(None) => return (Verdict::NotVrrp, None),
         // VRID 0: no instance can have it, so the program passes it as unknown.
         Err(DecodeError::ZeroVrid) => return (Verdict::Passed(Counter::UnknownVrid), None),
@@ -146,7 +156,7 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
     }
     if peers.is_empty() {
         // RFC 9568 §7.1, for a multicast instance.
-        let multicast = ReceiveChecks { require_ttl_255: true };
+        let multicast = ReceiveChecks { require_ttl_255: true, ..ReceiveChecks::default() };
         if let Err(error) = decode_ip_packet(packet, multicast) {
             return (Verdict::Drop(error.counter()), None);
         }
@@ -169,6 +179,21 @@ fn decoder_verdict(frame: &[u8]) -> (Verdict, Option<Received>) {
         return (Verdict::Drop(error.counter()), None);
     }
     (Verdict::Valid { noted: received.first_not_link_local }, Some(received))
+}
+
+/// The group of the corpus instance that allows keepalived's old unicast checksum, if the
+/// VRRPv3 IPv4 `packet` is for it.
+fn old_unicast_group(packet: &[u8], vlan: u16) -> Option<std::net::Ipv4Addr> {
+    let first = *packet.first()?;
+    if first >> 4 != 4 {
+        return None;
+    }
+    let header_len = usize::from(first & 0x0f) * 4;
+    let vrid = *packet.get(header_len + 1)?;
+    let key = InstanceKey::tagged(corpus::IFINDEX, vlan, vrid, FAMILY_IPV4);
+    let (_, config, _) = corpus::instances(0).into_iter().find(|(k, ..)| *k == key)?;
+    (config.flags & instance_flags::OLD_UNICAST_CHECKSUM != 0)
+        .then(|| config.old_unicast_group.into())
 }
 
 /// Differences between the kernel's record and the decoded advertisement, if any.
@@ -224,6 +249,7 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
                 VRID_V2_PASS,
                 VRID_CUSTOM_GROUP,
                 VRID_CUSTOM_GROUP_V6,
+                VRID_OLD_UNICAST,
                 VRID_UNCONFIGURED,
             ];
             frame[message + 1] = if rng.one_in(4) { rng.pick(&[0, any]) } else { rng.pick(&vrids) };
@@ -258,6 +284,7 @@ fn edit_sealed_fields(rng: &mut SplitMix, frame: &mut [u8], layout: Layout, form
         checksum_form::V3_IPV4_PSEUDO,
         checksum_form::V3_IPV4_PLAIN,
         checksum_form::V3_IPV6,
+        checksum_form::V3_IPV4_OLD_UNICAST,
     ];
     let form = if rng.one_in(8) { rng.pick(&forms) } else { form };
     corpus::reseal(frame, form);

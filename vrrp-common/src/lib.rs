@@ -159,6 +159,10 @@ pub mod instance_flags {
     /// `master_down_us`, and its expiry raises a [`event_kind::MASTER_DOWN`](super::event_kind)
     /// event. Set by the daemon while the instance is backup.
     pub const WATCH_MASTER: u8 = 1 << 2;
+    /// A unicast VRRPv3 IPv4 instance that accepts keepalived's pre-1.3.6 checksum (the
+    /// pseudo-header on [`InstanceConfig::old_unicast_group`]), tried only after the RFC and
+    /// plain forms failed (keepalived vrrp.c vrrp_in_chk()).
+    pub const OLD_UNICAST_CHECKSUM: u8 = 1 << 3;
 }
 
 /// What the daemon configured for an instance.
@@ -180,7 +184,10 @@ pub struct InstanceConfig {
     /// the master-down timer (the backup's own, or 1 where it may not preempt); priority 0
     /// never does.
     pub follow_priority: u8,
-    pub _pad: [u8; 7],
+    pub _pad: [u8; 3],
+    /// With [`instance_flags::OLD_UNICAST_CHECKSUM`]: the IPv4 group the old checksum's
+    /// pseudo-header uses as destination, in network order.
+    pub old_unicast_group: [u8; 4],
     /// VRRPv2 password (Auth Type 1), compared whole; unread otherwise.
     pub auth_data: [u8; 8],
     /// A multicast instance's group (as [`address_bytes`] stores it): advertisements to another
@@ -215,6 +222,9 @@ pub mod checksum_form {
     pub const V3_IPV4_PLAIN: u8 = 3;
     /// VRRPv3 over IPv6 with the IPv6 pseudo-header.
     pub const V3_IPV6: u8 = 4;
+    /// VRRPv3 over IPv4 unicast with the IPv4 pseudo-header built on the multicast group
+    /// instead of the real destination: keepalived before 1.3.6, and `old_unicast_checksum`.
+    pub const V3_IPV4_OLD_UNICAST: u8 = 5;
 }
 
 /// The kernel's summary of the last valid advertisement of an instance, kept beside its

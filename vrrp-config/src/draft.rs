@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::diagnostic::Word;
 use crate::model::{
-    Command, ExtraInterfaces, FileInit, InitialState, Notify, ParamMatch, Route, Rule, RunAs,
-    TrackedInterface, UnicastPeer, Version, VirtualAddress,
+    Command, ExtraInterfaces, FileInit, InitialState, Notify, OldChecksumPolicy, ParamMatch, Route,
+    Rule, RunAs, TrackedInterface, UnicastPeer, Version, VirtualAddress,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +119,7 @@ pub(crate) struct InstanceDraft {
     pub garp_extra_if: Option<Located<ExtraInterfaces>>,
     pub dont_track_primary: bool,
     pub v3_checksum_as_v2: Option<bool>,
+    pub old_unicast_checksum: OldChecksumPolicy,
     /// `track_src_ip`: the keyword, for a warning without `unicast_src_ip`.
     pub track_src_ip: Option<Word>,
     pub lower_prio_no_advert: Option<Located<bool>>,
@@ -170,6 +171,7 @@ impl InstanceDraft {
             garp_extra_if: None,
             dont_track_primary: false,
             v3_checksum_as_v2: None,
+            old_unicast_checksum: OldChecksumPolicy::Detect,
             track_src_ip: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,

@@ -15,8 +15,8 @@ use crate::draft::{
 };
 use crate::keywords::{self, Block, Support};
 use crate::model::{
-    Command, ExtraInterfaces, FileInit, Notify, ParamMatch, Route, Rule, RunAs, TrackedInterface,
-    UnicastPeer, VirtualAddress,
+    Command, ExtraInterfaces, FileInit, Notify, OldChecksumPolicy, ParamMatch, Route, Rule, RunAs,
+    TrackedInterface, UnicastPeer, VirtualAddress,
 };
 use crate::routes;
 use crate::syntax::Node;
@@ -418,6 +418,10 @@ impl Grammar<'_> {
             "dont_track_primary" => instance.dont_track_primary = self.flag(node),
             // keepalived vrrp_parser.c v3_checksum_as_v2(): on, or the `<BOOL>` given.
             "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = Some(self.flag(node)),
+            "old_unicast_checksum" => {
+                let was = instance.old_unicast_checksum;
+                instance.old_unicast_checksum = self.old_checksum(node, was);
+            }
             // keepalived vrrp_parser.c vrrp_track_srcip_handler(): a flag.
             "track_src_ip" => {
                 self.no_block(node);
@@ -1048,6 +1052,27 @@ impl Grammar<'_> {
             Some((first, rest)) => {
                 self.extra_args(node, rest);
                 Some(first)
+            }
+        }
+    }
+
+    /// `old_unicast_checksum [never]` (keepalived vrrp_parser.c vrrp_unicast_chksum_handler():
+    /// bare is CONFIG, `never` is NEVER, any other word is reported and leaves the mode as it
+    /// was).
+    fn old_checksum(&mut self, node: &Node, was: OldChecksumPolicy) -> OldChecksumPolicy {
+        self.no_block(node);
+        match node.args.split_first() {
+            None => OldChecksumPolicy::Send,
+            Some((mode, rest)) => {
+                self.extra_args(node, rest);
+                if mode.text == "never" {
+                    OldChecksumPolicy::Never
+                } else {
+                    let message =
+                        format!("unknown old_unicast_checksum mode \"{}\", ignored", mode.text);
+                    self.report.warn(&mode.span, message);
+                    was
+                }
             }
         }
     }

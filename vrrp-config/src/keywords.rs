@@ -493,11 +493,10 @@ pub const KEYWORDS: &[Keyword] = &[
         "a unicast instance always hears its configured peers only (in the kernel program and \
          on the socket path)",
     ),
-    refused(
+    acted(
         "old_unicast_checksum",
         Instance,
-        "unicast advertisements carry the RFC checksum: peers using keepalived's old unicast \
-         checksum reject them, and both become master",
+        "tests/tests/old_unicast_checksum.rs::vrrpd_master_switches_to_keepalived_old_unicast_checksum",
     ),
     acted("native_ipv6", Instance, "vrrp-config/tests/validation.rs::address_families_must_agree"),
     acted(

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 // The protocol crate's words for these, so the daemon never converts between two copies.
 use std::time::Duration;
-pub use vrrp_proto::{Family, InitialState, Version};
+pub use vrrp_proto::{Family, InitialState, OldChecksumPolicy, Version};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -261,6 +261,10 @@ pub struct Instance {
     /// over the message alone, without the IPv4 pseudo-header (keepalived vrrp.c
     /// vrrp_build_vrrp_v3() with VRRP_FLAG_V3_CHECKSUM_AS_V2).
     pub v3_checksum_as_v2: bool,
+    /// `old_unicast_checksum` (`Send`), `old_unicast_checksum never` (`Never`), else `Detect`:
+    /// keepalived's pre-1.3.6 unicast VRRPv3 checksum (vrrp_parser.c
+    /// vrrp_unicast_chksum_handler(); see [`vrrp_proto::old_checksum`]).
+    pub old_unicast_checksum: OldChecksumPolicy,
     /// `track_src_ip` (with `unicast_src_ip` / `mcast_src_ip`): the instance is in FAULT while
     /// its interface does not hold that address (keepalived keepalived_netlink.c
     /// netlink_if_address_filter() with VRRP_FLAG_TRACK_SADDR).

@@ -693,6 +693,7 @@ fn resolve_instance(
         dont_track_primary: draft.dont_track_primary,
         // keepalived vrrp_data.c alloc_vrrp(): the global setting, unless the instance says.
         v3_checksum_as_v2: draft.v3_checksum_as_v2.unwrap_or(global.v3_checksum_as_v2),
+        old_unicast_checksum: draft.old_unicast_checksum,
         track_src_ip,
         lower_prio_no_advert,
         higher_prio_send_advert,

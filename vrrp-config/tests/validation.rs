@@ -5,8 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use vrrp_config::{
-    parse_str, Command, Config, Family, FileInit, InitialState, MacAddr, ParamMatch, RunAs, Scope,
-    TrackedFile, TrackedInterface, TrackedProcess, TrackedScript, Version, VirtualAddress,
+    parse_str, parse_str_with, Command, Config, Family, FileInit, InitialState, LoadOptions,
+    MacAddr, OldChecksumPolicy, ParamMatch, RunAs, Scope, TrackedFile, TrackedInterface,
+    TrackedProcess, TrackedScript, Version, VirtualAddress,
 };
 
 /// The configuration, which may use keywords vrrpd does not act on (their warnings are the
@@ -1123,6 +1124,28 @@ fn v3_checksum_as_v2_is_global_with_an_instance_override() {
     let own = config(&instance("ON", 1, "192.0.2.1", "    v3_checksum_as_v2\n"));
     assert!(!own.global.v3_checksum_as_v2 && own.instances[0].v3_checksum_as_v2);
     assert!(!config(&instance("DEFAULT", 1, "192.0.2.1", "")).instances[0].v3_checksum_as_v2);
+}
+
+#[test]
+fn old_unicast_checksum_bare_never_and_unknown_modes() {
+    // The keyword is still refused (vrrpd does not yet receive the old form); read it anyway.
+    let options = LoadOptions { allow_unsupported: true, ..LoadOptions::default() };
+    let load = |extra: &str| {
+        let text = instance("VI01", 1, "192.0.2.1", extra);
+        parse_str_with(&text, Path::new("t.conf"), &options).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let policy = |extra: &str| load(extra).config.instances[0].old_unicast_checksum;
+    // keepalived vrrp_parser.c vrrp_unicast_chksum_handler(): bare is CONFIG, `never` NEVER.
+    assert_eq!(policy(""), OldChecksumPolicy::Detect);
+    assert_eq!(policy("    old_unicast_checksum\n"), OldChecksumPolicy::Send);
+    assert_eq!(policy("    old_unicast_checksum never\n"), OldChecksumPolicy::Never);
+    // Another word is reported and leaves the mode as it was.
+    let unknown = load("    old_unicast_checksum\n    old_unicast_checksum sometimes\n");
+    assert_eq!(unknown.config.instances[0].old_unicast_checksum, OldChecksumPolicy::Send);
+    assert!(unknown
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("unknown old_unicast_checksum mode \"sometimes\"")));
 }
 
 #[test]

@@ -11,7 +11,10 @@
 //! 1. IP layer: IPv4 header length, fragments, lengths against the frame (`truncated`);
 //! 2. version, version against family, type (RFC 9568 §5.2.1, §5.2.2);
 //! 3. address count, then message length against it (RFC 9568 §5.2.5, §7.1);
-//! 4. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded);
+//! 4. checksum (RFC 9568 §5.2.8; both IPv4 forms accepted, the form is recorded); a VRRPv3
+//!    IPv4 advertisement that fails both waits for its instance, which alone may allow
+//!    keepalived's pre-1.3.6 unicast form: checked, with the zero interval after it, right after
+//!    the instance is found, and a bad checksum (before everything else) for any other;
 //! 5. zero interval (RFC 9568 §5.2.7; the reserved bits of §5.2.6 are ignored);
 //! 6. configuration: VRID known on this interface, VLAN and family, for a multicast instance
 //!    its group as destination (else passed, as an unknown VRID is), version; then for a

@@ -26,6 +26,11 @@ const VLAN_VID_MASK: u16 = 0x0fff;
 /// IPv4 "more fragments" flag and fragment offset bits of the flags/offset field.
 const IPV4_FRAGMENT_MASK: u16 = 0x3fff;
 
+/// `Frame::checksum_form` of a VRRPv3 IPv4 advertisement whose RFC and plain checksums both
+/// failed: it may carry keepalived's pre-1.3.6 form, which only an instance that allows it
+/// checks (after its lookup); for any other it is a bad checksum, as before.
+pub const OLD_FORM_PENDING: u8 = 0;
+
 /// A valid VRRP advertisement, as far as the packet alone can tell.
 pub struct Frame {
     pub family: u8,
@@ -33,7 +38,11 @@ pub struct Frame {
     pub vrid: u8,
     pub priority: u8,
     pub interval_cs: u16,
+    /// One of `checksum_form`, or [`OLD_FORM_PENDING`]: only the instance can tell.
     pub checksum_form: u8,
+    /// With [`OLD_FORM_PENDING`]: the message and pseudo-header sum without its destination,
+    /// to which the instance's group is added (`rules`).
+    pub pending_sum: u32,
     /// TTL (IPv4) or hop limit (IPv6): which values are accepted depends on the instance.
     pub ttl: u8,
     /// IPv4 addresses in the first four bytes.
@@ -74,6 +83,13 @@ impl IpView {
             checksum::words(self.header, 8, 32)
         };
         addresses + word(u16::from(IPPROTO_VRRP)) + word(self.len as u16)
+    }
+
+    /// The IPv4 pseudo-header sum without the destination address (keepalived's pre-1.3.6
+    /// unicast form puts the multicast group there, which only the instance knows).
+    #[inline(always)]
+    fn pseudo_sum_without_destination(&self) -> u32 {
+        checksum::words(self.header, 12, 4) + word(u16::from(IPPROTO_VRRP)) + word(self.len as u16)
     }
 }
 
@@ -308,14 +324,18 @@ fn parse_vrrp(
     }
     // RFC 9568 §5.2.8 / RFC 3768 §5.3.8.
     let sum = checksum::message(ctx, ip.offset, ip.len)?;
+    let mut pending_sum = 0;
     let checksum_form = if version == 2 {
         checksum::is_valid(sum).then_some(checksum_form::V2)
     } else if ip.family == FAMILY_IPV6 {
         checksum::is_valid(sum + ip.pseudo_sum()).then_some(checksum_form::V3_IPV6)
     } else if checksum::is_valid(sum + ip.pseudo_sum()) {
         Some(checksum_form::V3_IPV4_PSEUDO)
+    } else if checksum::is_valid(sum) {
+        Some(checksum_form::V3_IPV4_PLAIN)
     } else {
-        checksum::is_valid(sum).then_some(checksum_form::V3_IPV4_PLAIN)
+        pending_sum = sum + ip.pseudo_sum_without_destination();
+        Some(OLD_FORM_PENDING)
     };
     let Some(checksum_form) = checksum_form else {
         return Err(Counter::BadChecksum);
@@ -328,7 +348,8 @@ fn parse_vrrp(
         // vrrp_check_packet() masks them too), then Max Adver Int in centiseconds.
         header.be16(4) & 0x0fff
     };
-    if interval_cs == 0 {
+    // A pending checksum is judged first (`rules`), then this.
+    if interval_cs == 0 && checksum_form != OLD_FORM_PENDING {
         return Err(Counter::ZeroInterval);
     }
     // RFC 9568 §5.2.9 asks for the link-local virtual address first, but FRR sends its global
@@ -359,6 +380,7 @@ fn parse_vrrp(
         priority: header.u8(2),
         interval_cs,
         checksum_form,
+        pending_sum,
         ttl: ip.ttl,
         source: ip.source,
         destination: ip.destination,

@@ -6,15 +6,15 @@
 use aya_ebpf::helpers::bpf_jiffies64;
 use aya_log_ebpf::debug;
 use vrrp_common::{
-    event_cause, event_kind, instance_flags,
+    checksum_form, event_cause, event_kind, instance_flags,
     wire::{VRRP_AUTH_PASS, VRRP_TTL},
-    AdvertEvent, Counter, InstanceRecord,
+    AdvertEvent, Counter, InstanceConfig, InstanceRecord,
 };
 
 use crate::{
-    accept_mode, maps, master_down,
+    accept_mode, checksum, maps, master_down,
     packet::Packet,
-    parse::{parse_frame, Frame, Parsed},
+    parse::{parse_frame, Frame, Parsed, OLD_FORM_PENDING},
 };
 
 /// What becomes of a frame that is not dropped.
@@ -28,19 +28,28 @@ pub enum Verdict {
 /// `Ok(verdict)` for frames that are not VRRP or are valid; `Err(reason)` for a drop.
 #[inline(always)]
 pub fn judge(ctx: &impl Packet) -> Result<Verdict, Counter> {
-    let frame = match parse_frame(ctx)? {
+    let mut frame = match parse_frame(ctx)? {
         Parsed::Vrrp(frame) => frame,
         Parsed::Ip(ip) if accept_mode::refused(ctx, &ip) => return Err(Counter::NotAccepted),
         Parsed::Ip(_) | Parsed::Other => return Ok(Verdict::Pass),
     };
     let key = frame.key(ctx.ingress_ifindex());
     let Some((slot, state)) = maps::instance(&key) else {
+        if frame.checksum_form == OLD_FORM_PENDING {
+            return Err(Counter::BadChecksum);
+        }
         // Not ours: keepalived for other VRIDs, or FRR, may run beside us and must hear it.
         maps::count(Counter::UnknownVrid);
         return Ok(Verdict::Pass);
     };
     // SAFETY: a pointer into a live map value (see `maps::instance`); copied out at once.
     let config = unsafe { (*state).config };
+    if frame.checksum_form == OLD_FORM_PENDING {
+        frame.checksum_form = old_form(&frame, &config)?;
+        if frame.interval_cs == 0 {
+            return Err(Counter::ZeroInterval);
+        }
+    }
     // keepalived vrrp.c open_vrrp_read_socket(): a multicast instance's socket is bound to its
     // group, so an advertisement to another group (a speaker on another vrrp_mcast_group4 /
     // mcast_dst_ip) is not its own: counted and passed, as an unknown VRID is.
@@ -146,6 +155,23 @@ pub fn judge(ctx: &impl Packet) -> Result<Verdict, Counter> {
     } else {
         Verdict::Pass
     })
+}
+
+/// The checksum of a frame whose RFC and plain forms failed: keepalived's pre-1.3.6 unicast
+/// form if the instance allows it and the pseudo-header on its group verifies (keepalived
+/// vrrp.c vrrp_in_chk() tries it last), else a bad checksum as for any other instance.
+#[inline(always)]
+fn old_form(frame: &Frame, config: &InstanceConfig) -> Result<u8, Counter> {
+    if config.flags & instance_flags::OLD_UNICAST_CHECKSUM == 0 {
+        return Err(Counter::BadChecksum);
+    }
+    let group = config.old_unicast_group;
+    let group_sum = u32::from(u16::from_ne_bytes([group[0], group[1]]))
+        + u32::from(u16::from_ne_bytes([group[2], group[3]]));
+    if !checksum::is_valid(frame.pending_sum + group_sum) {
+        return Err(Counter::BadChecksum);
+    }
+    Ok(checksum_form::V3_IPV4_OLD_UNICAST)
 }
 
 /// What changed since the previous valid advertisement: the reasons to wake user space.

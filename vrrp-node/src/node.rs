@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vrrp_config::{Config, Instance, Rule};
-use vrrp_proto::{Advertisement, ConfigError, Disposition, Reason, Router, RouterConfig, State};
+use vrrp_proto::{
+    Advertisement, ChecksumForm, ChecksumMode, ConfigError, Disposition, OldChecksum,
+    OldChecksumVerdict, Reason, Router, RouterConfig, State,
+};
 
 use crate::accept_mode;
 use crate::notify;
@@ -62,6 +65,8 @@ struct Member {
     start_at: Option<Instant>,
     /// While master with `garp_extra_if`: when its other interfaces are announced on next.
     extra_if_at: Option<Instant>,
+    /// keepalived's pre-1.3.6 unicast checksum: the policy, and whether it switched to it.
+    old_checksum: OldChecksum,
 }
 
 impl Member {
@@ -132,6 +137,12 @@ impl<'a> InstanceView<'a> {
 
     pub fn name(&self) -> &'a str {
         &self.member.spec.name
+    }
+
+    /// The checksum its advertisements go out with now: the old unicast form once configured
+    /// or learnt, else the router's.
+    pub fn send_mode(&self) -> ChecksumMode {
+        self.member.old_checksum.send_mode(self.member.router.config().checksum_mode)
     }
 }
 
@@ -362,9 +373,11 @@ impl Node {
             let id = InstanceId(self.next_id);
             self.next_id += 1;
             self.outputs.push_back(Output::InstanceStarted { id, name: spec.name.clone() });
+            let old_checksum = router.config().old_checksum;
             let member = Member {
                 spec,
                 router,
+                old_checksum,
                 rounds: AnnouncementRounds::default(),
                 owns_addresses: false,
                 stats: Statistics::default(),
@@ -460,6 +473,17 @@ impl Node {
                 notify::fifo_line(subject, &member.spec.name, state, member.router.priority());
             self.outputs.push_back(Output::NotifyFifo { line });
         }
+    }
+
+    /// The checksum form an advertisement for instance `id` arrived with, judged before the
+    /// advertisement itself (keepalived vrrp.c vrrp_in_chk()): the first old-form one switches
+    /// an instance without `old_unicast_checksum` to sending that form.
+    pub fn handle_checksum_form(
+        &mut self,
+        id: InstanceId,
+        form: ChecksumForm,
+    ) -> Option<OldChecksumVerdict> {
+        Some(self.members.get_mut(&id)?.old_checksum.judge(form))
     }
 
     /// An advertisement for instance `id`, received at `received_at` (which may be earlier
@@ -771,6 +795,8 @@ impl Node {
     /// priority acts through tracking, as a tracked change would.
     fn reconfigure(&mut self, now: Instant, id: InstanceId, spec: Instance, config: RouterConfig) {
         let Some(member) = self.members.get_mut(&id) else { return };
+        // keepalived vrrp_data.c alloc_vrrp(): a reload forgets a learnt switch.
+        member.old_checksum = config.old_checksum;
         let before = member.addresses();
         let accepted = member.accept();
         let io_changed = reload::io_changed(&member.spec, &spec);

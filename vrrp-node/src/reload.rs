@@ -9,7 +9,7 @@ use vrrp_config::{Config, Instance};
 use vrrp_proto::{
     config::{RouterConfig, Transport},
     packet::V2Auth,
-    ChecksumMode, Family, GarpConfig,
+    ChecksumMode, Family, GarpConfig, OldChecksum, Version,
 };
 
 use crate::output::InstanceId;
@@ -136,6 +136,15 @@ pub fn router_config(
         } else {
             ChecksumMode::Ipv4PseudoHeader
         },
+        // keepalived vrrp.c vrrp_in_chk(): the old form sums the global vrrp_mcast_group4, and
+        // only a unicast VRRPv3 IPv4 instance meets it.
+        old_checksum: OldChecksum::new(
+            instance.old_unicast_checksum,
+            config.global.mcast_group4,
+            !instance.unicast_peers.is_empty()
+                && instance.version == Version::V3
+                && instance.family == Family::Ipv4,
+        ),
         transport,
         // With AH the key signs the AH header; the message says auth type 2 with zero data.
         v2_auth: match instance.auth_pass {

@@ -2,10 +2,11 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::announce::GarpConfig;
 use crate::interval::Centiseconds;
+use crate::old_checksum::{OldChecksum, OldChecksumPolicy};
 use crate::packet::{Advertisement, ChecksumMode, Family, InvalidAdvertisement, V2Auth, Version};
 
 /// keepalived's `state`. It does not change how a router starts: keepalived vrrp_scheduler.c
@@ -57,6 +58,9 @@ pub struct RouterConfig {
     pub primary_address: IpAddr,
     pub garp: GarpConfig,
     pub checksum_mode: ChecksumMode,
+    /// keepalived's pre-1.3.6 unicast checksum: whether the instance accepts it (the shell's
+    /// receive checks, kernel and socket) and, later, sends it.
+    pub old_checksum: OldChecksum,
     pub transport: Transport,
     /// VRRPv2 authentication sent in every advertisement (keepalived's `authentication`);
     /// VRRPv3 has none and ignores it.
@@ -88,6 +92,12 @@ impl RouterConfig {
             primary_address,
             garp: GarpConfig::default(),
             checksum_mode: ChecksumMode::default(),
+            // Not unicast VRRPv3 over IPv4 until the caller says so: the RFC forms only.
+            old_checksum: OldChecksum::new(
+                OldChecksumPolicy::Detect,
+                Ipv4Addr::from(vrrp_common::wire::VRRP_GROUP_V4),
+                false,
+            ),
             transport: Transport::Multicast,
             v2_auth: V2Auth::NONE,
             lower_prio_no_advert: false,

@@ -5,11 +5,13 @@
 //! - [`router`]: the state machine, driven by `handle_*` and drained by `poll_*`;
 //! - [`config`]: a virtual router's settings, validated;
 //! - [`timer`]: Skew_Time and Master_Down_Interval;
-//! - [`announce`]: when a master announces its addresses.
+//! - [`announce`]: when a master announces its addresses;
+//! - [`old_checksum`]: keepalived's pre-1.3.6 unicast checksum, when it is accepted and sent.
 
 pub mod announce;
 pub mod config;
 pub mod interval;
+pub mod old_checksum;
 pub mod packet;
 pub mod router;
 pub mod timer;
@@ -17,6 +19,7 @@ pub mod timer;
 pub use announce::GarpConfig;
 pub use config::{ConfigError, InitialState, RouterConfig, Transport};
 pub use interval::Centiseconds;
+pub use old_checksum::{OldChecksum, OldChecksumPolicy, OldChecksumVerdict};
 pub use packet::{
     decode_ah_packet, decode_ip_packet, decode_payload, Advertisement, AhEnvelope, AhKey, AhPacket,
     AhSequence, ChecksumForm, ChecksumMode, DecodeError, EncodeError, Family, InvalidAdvertisement,

@@ -157,7 +157,7 @@ fn bad_ttl_unless_the_check_is_off() {
     let off_link = IpMetadata { ttl: 254, ..meta() };
     let result = decode_payload(&payload, off_link, ReceiveChecks::default()).map(|_| ());
     assert_rejected(result, DecodeError::BadTtl(254), Counter::BadTtl);
-    let relaxed = ReceiveChecks { require_ttl_255: false };
+    let relaxed = ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() };
     assert!(decode_payload(&payload, off_link, relaxed).is_ok());
 
     let mut packet = ipv4_packet();
@@ -169,7 +169,7 @@ fn bad_ttl_unless_the_check_is_off() {
 #[test]
 fn a_unicast_peers_ttl_limits() {
     // keepalived `unicast_peer { ADDR min_ttl 250 max_ttl 254 }`: a peer two routers away.
-    let relaxed = ReceiveChecks { require_ttl_255: false };
+    let relaxed = ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() };
     for (ttl, within) in [(249, false), (250, true), (253, true), (254, true), (255, false)] {
         let meta = IpMetadata { ttl, ..meta() };
         let received = decode_payload(&v3_payload(), meta, relaxed).unwrap();

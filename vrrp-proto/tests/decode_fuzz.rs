@@ -103,7 +103,10 @@ fn assert_round_trip(received: &Received, payload: &[u8], seed: u64) {
 
 fn run_seed(seed: u64, valid: &[Vec<u8>]) {
     let mut rng = SplitMix(seed);
-    let checks = [ReceiveChecks::default(), ReceiveChecks { require_ttl_255: false }];
+    let checks = [
+        ReceiveChecks::default(),
+        ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() },
+    ];
     for case in 0..CASES_PER_SEED {
         let check = checks[case % 2];
         let mut packet = valid[rng.below(valid.len())].clone();

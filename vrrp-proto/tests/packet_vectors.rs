@@ -170,6 +170,64 @@ fn v3_ipv4_unicast_checksum_covers_the_peer_address() {
 }
 
 #[test]
+fn v3_ipv4_old_unicast_checksum_sums_the_group_not_the_peer() {
+    // keepalived before 1.3.6 (and `old_unicast_checksum`): sent to the peer, summed with the
+    // multicast group as pseudo-header destination (vrrp.c vrrp_build_vrrp_v3()).
+    let peer = IpAddr::V4(Ipv4Addr::new(192, 168, 200, 2));
+    let group = Ipv4Addr::new(224, 0, 0, 18);
+    let advert = v3_ipv4_advert();
+    let mode = ChecksumMode::Ipv4OldUnicast { group };
+    assert_eq!(advert.checksum_form(mode), ChecksumForm::V3Ipv4OldUnicast);
+    let encoded = advert.encode_payload(SOURCE_V4, peer, mode).unwrap();
+    let pseudo =
+        [&[192, 168, 200, 1, 224, 0, 0, 18, 0, 112, 0, 12][..], &encoded[..6], &encoded[8..]];
+    assert_eq!(encoded[6..8], reference_checksum(&pseudo).to_be_bytes());
+    // The same message to the group is the RFC form: only the real destination tells them apart.
+    let to_group = advert.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap();
+    assert_eq!(encoded, to_group);
+
+    // Without the instance's leave the old form is a bad checksum (keepalived's `never`) ...
+    let refused = decode_payload(&encoded, v4_meta(peer), ReceiveChecks::default());
+    assert_eq!(refused, Err(DecodeError::BadChecksum));
+    // ... with it, recognised as its own form, after the RFC and plain forms failed.
+    let allowing = ReceiveChecks { old_unicast_group: Some(group), ..ReceiveChecks::default() };
+    let received = decode_payload(&encoded, v4_meta(peer), allowing).unwrap();
+    assert_eq!(received.checksum_form, ChecksumForm::V3Ipv4OldUnicast);
+    assert_eq!(received.checksum_form.as_common(), vrrp_common::checksum_form::V3_IPV4_OLD_UNICAST);
+    // An RFC-form advert is still read as the RFC form when the old one is allowed.
+    let rfc = advert.encode_payload(SOURCE_V4, peer, ChecksumMode::default()).unwrap();
+    let received = decode_payload(&rfc, v4_meta(peer), allowing).unwrap();
+    assert_eq!(received.checksum_form, ChecksumForm::V3Ipv4PseudoHeader);
+    // A different group does not verify.
+    let other = ReceiveChecks {
+        old_unicast_group: Some(Ipv4Addr::new(224, 0, 0, 19)),
+        ..ReceiveChecks::default()
+    };
+    assert_eq!(decode_payload(&encoded, v4_meta(peer), other), Err(DecodeError::BadChecksum));
+}
+
+#[test]
+fn old_unicast_mode_leaves_v2_and_ipv6_alone() {
+    let group = Ipv4Addr::new(224, 0, 0, 18);
+    let mode = ChecksumMode::Ipv4OldUnicast { group };
+    let v2 = Advertisement::new(Version::V2, 51, 100, Centiseconds::from_seconds(1), vec![VIP_V4])
+        .unwrap();
+    assert_eq!(
+        v2.encode_payload(SOURCE_V4, GROUP_V4, mode).unwrap(),
+        v2.encode_payload(SOURCE_V4, GROUP_V4, ChecksumMode::default()).unwrap()
+    );
+    let source: IpAddr = "fe80::1".parse::<Ipv6Addr>().unwrap().into();
+    let peer: IpAddr = "fe80::2".parse::<Ipv6Addr>().unwrap().into();
+    let vip: IpAddr = "fe80::10".parse::<Ipv6Addr>().unwrap().into();
+    let v6 = Advertisement::new(Version::V3, 51, 100, Centiseconds::new(100), vec![vip]).unwrap();
+    assert_eq!(v6.checksum_form(mode), ChecksumForm::V3Ipv6);
+    assert_eq!(
+        v6.encode_payload(source, peer, mode).unwrap(),
+        v6.encode_payload(source, peer, ChecksumMode::default()).unwrap()
+    );
+}
+
+#[test]
 fn v3_ipv6_vector_with_pseudo_header() {
     let source: Ipv6Addr = "fe80::1".parse().unwrap();
     let group: Ipv6Addr = "ff02::12".parse().unwrap();

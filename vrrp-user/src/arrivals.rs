@@ -34,6 +34,8 @@ pub struct Arrival {
     /// Not an advertisement: the kernel's master-down timer of the instance expired
     /// (`event_kind::MASTER_DOWN`); only `key`, `received_at` and `kernel_tick` are meaningful.
     pub master_down: bool,
+    /// It carried keepalived's pre-1.3.6 unicast checksum (which its instance allows).
+    pub old_checksum: bool,
 }
 
 fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
@@ -51,6 +53,7 @@ fn arrival_of_event(event: &AdvertEvent, clock: &KernelClock) -> Arrival {
         addresses: None,
         causes: event.causes,
         source_mac: Some(event.sender_mac),
+        old_checksum: event.checksum_form == vrrp_common::checksum_form::V3_IPV4_OLD_UNICAST,
         master_down: event.kind == event_kind::MASTER_DOWN,
     }
 }

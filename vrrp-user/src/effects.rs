@@ -45,7 +45,9 @@ impl Daemon {
                     let Some(instance) = self.io.get(&id) else { continue };
                     let socket = &instance.socket;
                     let destinations = &instance.destinations;
-                    let mode = instance.checksum_mode;
+                    // The node's: the old unicast form once configured or learnt.
+                    let view = self.node.instance(id);
+                    let mode = view.map_or(instance.checksum_mode, |view| view.send_mode());
                     for error in socket.send_advertisement(&advertisement, destinations, mode) {
                         log::warn!("{}: {error:#}", instance.name());
                     }
@@ -182,6 +184,7 @@ impl Daemon {
         let router = view.router().config();
         instance.destinations = instance::destinations(&router.transport, &instance.spec);
         instance.checksum_mode = router.checksum_mode;
+        instance.old_unicast_group = instance::old_unicast_group(router);
         let started = format!(
             "{name}: started on {} (VRID {}, priority {}, {})",
             view.spec().interface,
@@ -264,6 +267,7 @@ impl Daemon {
             Ok(mut instance) => {
                 instance.destinations = instance::destinations(&router.transport, &instance.spec);
                 instance.checksum_mode = router.checksum_mode;
+                instance.old_unicast_group = instance::old_unicast_group(&router);
                 if let Err(error) = self.connect(&mut instance) {
                     log::error!("{}: {error:#}", instance.name());
                 }

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use vrrp_common::event_cause;
 use vrrp_node::InstanceId;
+use vrrp_proto::OldChecksumVerdict;
 
 use crate::{arrivals::Arrival, daemon::Daemon, netlink::NetEvent};
 
@@ -53,6 +54,7 @@ impl Daemon {
             causes: 0,
             source_mac: Some(record.sender_mac),
             master_down: false,
+            old_checksum: record.checksum_form == vrrp_common::checksum_form::V3_IPV4_OLD_UNICAST,
         };
         self.handle_arrival(arrival);
     }
@@ -94,6 +96,20 @@ impl Daemon {
                 return;
             }
         };
+        if arrival.old_checksum {
+            let form = vrrp_proto::ChecksumForm::V3Ipv4OldUnicast;
+            match self.node.handle_checksum_form(id, form) {
+                Some(OldChecksumVerdict::AcceptAndSwitch) => {
+                    // keepalived vrrp.c vrrp_in_chk(), once per instance until a reload.
+                    log::info!(
+                        "{}: Setting unicast VRRPv3 checksum to old version",
+                        instance.name()
+                    );
+                }
+                Some(OldChecksumVerdict::BadChecksum) => return,
+                Some(OldChecksumVerdict::Accept) | None => {}
+            }
+        }
         if let Some(tick) = arrival.kernel_tick {
             if instance.last_delivered_tick.is_none_or(|delivered| tick > delivered) {
                 instance.last_delivered_tick = Some(tick);

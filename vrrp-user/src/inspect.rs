@@ -89,6 +89,7 @@ fn describe(slot: u32, state: &InstanceState, now: u64, tick: Duration) -> Strin
             checksum_form::V3_IPV4_PSEUDO => "with pseudo-header",
             checksum_form::V3_IPV4_PLAIN => "without pseudo-header",
             checksum_form::V3_IPV6 => "IPv6 pseudo-header",
+            checksum_form::V3_IPV4_OLD_UNICAST => "old unicast (pseudo-header on the group)",
             _ => "unknown",
         };
         let ticks = now.saturating_sub(record.last_seen_jiffies);

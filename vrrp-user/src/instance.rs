@@ -2,12 +2,17 @@
 //! The instance's state machine and policy live in `vrrp-node`; this holds only what the
 //! shell needs to carry them out.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    sync::Arc,
+};
 
 use anyhow::{anyhow, bail, Context, Result};
 use vrrp_common::{instance_flags, InstanceConfig, InstanceKey, Peer};
 use vrrp_config::{Family, Scope};
-use vrrp_proto::{Advertisement, ChecksumMode, RouterConfig, State, Transport, V2Auth};
+use vrrp_proto::{
+    Advertisement, ChecksumMode, ReceiveChecks, RouterConfig, State, Transport, V2Auth,
+};
 
 use crate::{
     advert_socket::{AdvertSocket, AhAuth},
@@ -45,6 +50,9 @@ pub struct Instance {
     pub links: Vec<Link>,
     pub destinations: Vec<IpAddr>,
     pub checksum_mode: ChecksumMode,
+    /// The group of keepalived's pre-1.3.6 unicast checksum, when the instance accepts that
+    /// form (kernel and socket receive checks); `None`: the RFC forms only.
+    pub old_unicast_group: Option<Ipv4Addr>,
     /// Kernel stamp (jiffies) of the newest advertisement from the XDP program given to the
     /// state machine: a record stamped no later has been delivered already.
     pub last_delivered_tick: Option<u64>,
@@ -187,6 +195,7 @@ impl Instance {
             // Known once the node has the router's configuration (see `refresh`).
             destinations: Vec::new(),
             checksum_mode: ChecksumMode::default(),
+            old_unicast_group: None,
             state: State::Initialize,
             primary,
             spec,
@@ -228,6 +237,7 @@ impl Instance {
         self.spec = spec;
         self.destinations = destinations(&router.transport, &self.spec);
         self.checksum_mode = router.checksum_mode;
+        self.old_unicast_group = old_unicast_group(router);
         Ok(())
     }
 
@@ -254,6 +264,9 @@ impl Instance {
         if self.state == State::Master {
             flags |= instance_flags::MIRROR_ALL;
         }
+        if self.old_unicast_group.is_some() {
+            flags |= instance_flags::OLD_UNICAST_CHECKSUM;
+        }
         let watch = self.master_watch.filter(|_| self.state == State::Backup);
         if watch.is_some() {
             flags |= instance_flags::WATCH_MASTER;
@@ -271,6 +284,7 @@ impl Instance {
             },
             master_down_us: watch.map_or(0, |watch| watch.master_down_us),
             follow_priority: watch.map_or(0, |watch| watch.follow_priority),
+            old_unicast_group: self.old_unicast_group.map_or([0; 4], |group| group.octets()),
             ..InstanceConfig::default()
         };
         datapath.set_instance(self.key, config, &self.xdp_peers())
@@ -337,6 +351,11 @@ pub fn destinations(transport: &Transport, spec: &vrrp_config::Instance) -> Vec<
 /// The group the instance sends to and hears on (keepalived vrrp.c vrrp_complete_instance():
 /// `mcast_dst_ip`, else the global group). A unicast instance's sockets still join the
 /// family's standard group, as they always have.
+/// The group of the old unicast checksum the router's instance accepts, if it accepts it.
+pub fn old_unicast_group(router: &RouterConfig) -> Option<Ipv4Addr> {
+    router.old_checksum.receive_checks(ReceiveChecks::default()).old_unicast_group
+}
+
 pub fn mcast_group(spec: &vrrp_config::Instance) -> IpAddr {
     spec.mcast_group.unwrap_or(match spec.family {
         Family::Ipv4 => IpAddr::from(vrrp_common::wire::VRRP_GROUP_V4),

@@ -17,7 +17,7 @@
 use std::{
     collections::{HashMap, HashSet},
     io::{self, IoSliceMut},
-    net::{IpAddr, Ipv6Addr},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
     os::fd::AsRawFd,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -34,8 +34,8 @@ use socket2::Socket;
 use tokio::{io::unix::AsyncFd, sync::mpsc, task::JoinHandle};
 use vrrp_common::{event_cause, wire::VRRP_TTL, Counter, InstanceKey, FAMILY_IPV4};
 use vrrp_proto::{
-    decode_ah_packet, decode_ip_packet, decode_payload, IpMetadata, ReceiveChecks, Received,
-    V2Auth, Version,
+    decode_ah_packet, decode_ip_packet, decode_payload, ChecksumForm, DecodeError, IpMetadata,
+    ReceiveChecks, Received, V2Auth, Version,
 };
 
 use crate::{
@@ -79,6 +79,8 @@ pub struct SocketFilter {
     pub interval: Duration,
     /// A multicast instance's group: the destination it hears (`None`: unicast).
     pub group: Option<IpAddr>,
+    /// The group of keepalived's pre-1.3.6 unicast checksum, when the instance accepts it.
+    pub old_unicast_group: Option<Ipv4Addr>,
 }
 
 /// A unicast peer as the kernel holds it: its address and its TTL limits, if it has any.
@@ -114,6 +116,7 @@ impl SocketFilter {
             ah: instance.ah.clone(),
             interval: spec.advert_interval,
             group: spec.unicast_peers.is_empty().then(|| instance::mcast_group(spec)),
+            old_unicast_group: instance.old_unicast_group,
         }
     }
 
@@ -631,7 +634,7 @@ fn accept(
     }
     let bytes = &buffer[..datagram.len.min(buffer.len())];
     // The TTL rule depends on the instance, known once the VRID is read: `judge` applies it.
-    let checks = ReceiveChecks { require_ttl_255: false };
+    let checks = ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() };
     let received = match (carrier, datagram.ipv6) {
         (Carrier::Ah, _) => {
             let Some(packet) = decode_ah_packet(bytes, checks).map_err(|error| error.counter())?
@@ -651,9 +654,14 @@ fn accept(
             return Ok(Some(arrival(filter, &packet.received, received_at)));
         }
         // An IPv4 raw socket gets the whole packet, reassembled.
-        (Carrier::Vrrp, None) => decode_ip_packet(bytes, checks)
-            .map_err(|error| error.counter())?
-            .ok_or(Counter::Truncated)?,
+        (Carrier::Vrrp, None) => {
+            let decoded = decode_ip_packet(bytes, checks);
+            let decoded = match old_form_checks(filters, &decoded, ipv4_vrid(bytes), checks) {
+                Some(checks) => decode_ip_packet(bytes, checks),
+                None => decoded,
+            };
+            decoded.map_err(|error| error.counter())?.ok_or(Counter::Truncated)?
+        }
         (Carrier::Vrrp, Some(ip)) => {
             decode_payload(bytes, ip, checks).map_err(|error| error.counter())?
         }
@@ -661,6 +669,30 @@ fn accept(
     let filter = filters.get(&received.advertisement.vrid()).ok_or(Counter::UnknownVrid)?;
     filter.judge(&received)?;
     Ok(Some(arrival(filter, &received, received_at)))
+}
+
+/// The checks to decode again with when the first decode failed on the checksum alone and the
+/// VRID's instance accepts keepalived's pre-1.3.6 unicast form: only the instance can allow
+/// it, as the kernel program decides after its instance lookup (keepalived vrrp.c
+/// vrrp_in_chk() tries that form last).
+fn old_form_checks<T>(
+    filters: &HashMap<u8, SocketFilter>,
+    decoded: &Result<T, DecodeError>,
+    vrid: Option<u8>,
+    checks: ReceiveChecks,
+) -> Option<ReceiveChecks> {
+    match decoded {
+        Err(error) if error.counter() == Counter::BadChecksum => {}
+        _ => return None,
+    }
+    let group = filters.get(&vrid?)?.old_unicast_group?;
+    Some(ReceiveChecks { old_unicast_group: Some(group), ..checks })
+}
+
+/// The VRID of the VRRP message in a whole IPv4 packet, if the packet is that long.
+fn ipv4_vrid(packet: &[u8]) -> Option<u8> {
+    let header_len = usize::from(packet.first()? & 0x0f) * 4;
+    packet.get(header_len + 1).copied()
 }
 
 /// What the event loop gets of an accepted advertisement.
@@ -678,6 +710,7 @@ fn arrival(filter: &SocketFilter, received: &Received, received_at: Instant) -> 
         causes: if received.first_not_link_local { event_cause::NOT_LINK_LOCAL } else { 0 },
         source_mac: None,
         master_down: false,
+        old_checksum: received.checksum_form == ChecksumForm::V3Ipv4OldUnicast,
     }
 }
 
@@ -707,6 +740,7 @@ mod tests {
             ah: None,
             interval: Duration::from_secs(1),
             group: peers.is_empty().then_some(IpAddr::V4(GROUP)),
+            old_unicast_group: None,
         }
     }
 
@@ -742,6 +776,38 @@ mod tests {
     }
 
     const KEY: AhKey = *b"s3cret\0\0";
+
+    #[test]
+    fn the_old_unicast_checksum_is_accepted_only_by_an_instance_that_allows_it() {
+        let mut old_form = packet(1, Version::V3, PEER, LOCAL);
+        // Resealed in keepalived's pre-1.3.6 form: the pseudo-header on the group.
+        let vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+        let advert =
+            Advertisement::new(Version::V3, 1, 100, Centiseconds::new(100), vec![vip]).unwrap();
+        let old = ChecksumMode::Ipv4OldUnicast { group: GROUP };
+        old_form[20..]
+            .copy_from_slice(&advert.encode_payload(PEER.into(), LOCAL.into(), old).unwrap());
+        let strict = filter(1, &[PEER]);
+        assert_eq!(
+            verdict(std::slice::from_ref(&strict), &old_form).err(),
+            Some(Counter::BadChecksum)
+        );
+        let allowing = SocketFilter { old_unicast_group: Some(GROUP), ..strict.clone() };
+        let arrival =
+            verdict(std::slice::from_ref(&allowing), &old_form).expect("accepted in the old form");
+        assert_eq!(arrival.source, IpAddr::V4(PEER));
+        // Summed on another group: still a bad checksum.
+        let elsewhere =
+            SocketFilter { old_unicast_group: Some(Ipv4Addr::new(224, 0, 0, 99)), ..strict };
+        assert_eq!(verdict(&[elsewhere], &old_form).err(), Some(Counter::BadChecksum));
+        // The leave is the VRID's instance's, not another's.
+        let other_vrid =
+            SocketFilter { key: InstanceKey::new(IFINDEX, 2, FAMILY_IPV4), ..allowing.clone() };
+        assert_eq!(verdict(&[other_vrid], &old_form).err(), Some(Counter::BadChecksum));
+        // The RFC form stays accepted by an instance that allows the old one.
+        let rfc = packet(1, Version::V3, PEER, LOCAL);
+        assert!(verdict(&[allowing], &rfc).is_ok());
+    }
 
     /// An `auth_type AH` VRRPv2 instance with key [`KEY`].
     #[test]

@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(decode(&packet).authenticate(&KEY, false), Ok(()));
         // Multicast TTL is covered: it must stay 255 on the link.
         packet[8] = 254;
-        let checks = ReceiveChecks { require_ttl_255: false };
+        let checks = ReceiveChecks { require_ttl_255: false, ..ReceiveChecks::default() };
         let decoded = decode_ah_packet(&packet, checks).unwrap().unwrap();
         assert_eq!(decoded.authenticate(&KEY, false), Err(DecodeError::AuthMismatch));
         // A unicast sender's TTL is not (routed peers).

@@ -5,8 +5,11 @@
 //! - VRRPv3 over IPv4: RFC 5798 said "with a pseudo-header" and keepalived (and most of the field)
 //!   read that as the IPv4 pseudo-header of RFC 768, built on the packet's real destination (the
 //!   peer's address in unicast mode); RFC 9568 §5.2.8 says IPv4 has no pseudo-header. Both exist.
+//! - VRRPv3 over IPv4 unicast, keepalived before 1.3.6 (and its `old_unicast_checksum`): the
+//!   IPv4 pseudo-header with the multicast group as destination although the packet goes to the
+//!   peer (keepalived vrrp.c vrrp_build_vrrp_v3(), vrrp_in_chk()).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use vrrp_common::checksum_form;
 
@@ -18,6 +21,10 @@ pub enum ChecksumMode {
     Ipv4PseudoHeader,
     /// Over the VRRP message only: RFC 9568 §5.2.8.
     Ipv4Plain,
+    /// The IPv4 pseudo-header with `group` as its destination whatever the real one:
+    /// keepalived's pre-1.3.6 unicast form (vrrp.c vrrp_build_vrrp_v3(), `ipv4_phdr.dst` set to
+    /// global_data->vrrp_mcast_group4 when `unicast_chksum_compat` is CONFIG or AUTO).
+    Ipv4OldUnicast { group: Ipv4Addr },
 }
 
 /// Which checksum a received advertisement carried.
@@ -27,6 +34,8 @@ pub enum ChecksumForm {
     V3Ipv4PseudoHeader,
     V3Ipv4Plain,
     V3Ipv6,
+    /// The pseudo-header on the multicast group (see [`ChecksumMode::Ipv4OldUnicast`]).
+    V3Ipv4OldUnicast,
 }
 
 impl ChecksumForm {
@@ -37,6 +46,7 @@ impl ChecksumForm {
             ChecksumForm::V3Ipv4PseudoHeader => checksum_form::V3_IPV4_PSEUDO,
             ChecksumForm::V3Ipv4Plain => checksum_form::V3_IPV4_PLAIN,
             ChecksumForm::V3Ipv6 => checksum_form::V3_IPV6,
+            ChecksumForm::V3Ipv4OldUnicast => checksum_form::V3_IPV4_OLD_UNICAST,
         }
     }
 }

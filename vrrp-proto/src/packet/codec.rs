@@ -31,11 +31,16 @@ pub struct ReceiveChecks {
     /// vrrp_check_packet() checks no TTL for unicast); a peer's `min_ttl` / `max_ttl` are then
     /// checked with [`Received::ttl_within`].
     pub require_ttl_255: bool,
+    /// A unicast VRRPv3 IPv4 instance that may meet keepalived's pre-1.3.6 checksum: the group
+    /// its pseudo-header uses. Tried only after the RFC and plain forms both failed, as
+    /// keepalived vrrp.c vrrp_in_chk() does; `None` (the default, and `old_unicast_checksum
+    /// never`) makes that form a bad checksum. The kernel tries it after its instance lookup.
+    pub old_unicast_group: Option<Ipv4Addr>,
 }
 
 impl Default for ReceiveChecks {
     fn default() -> Self {
-        Self { require_ttl_255: true }
+        Self { require_ttl_255: true, old_unicast_group: None }
     }
 }
 
@@ -94,7 +99,7 @@ pub fn decode_payload(
         return Err(DecodeError::LengthMismatch { count, expected, actual: payload.len() });
     }
 
-    let checksum_form = verify_checksum(payload, version, &ip)?;
+    let checksum_form = verify_checksum(payload, version, &ip, checks.old_unicast_group)?;
 
     let interval = match version {
         Version::V2 => Centiseconds::from_seconds(header[5]),
@@ -165,11 +170,13 @@ fn message_len(version: Version, family: Family, count: usize) -> usize {
 }
 
 /// RFC 9568 §5.2.8 and RFC 3768 §5.3.8. Over IPv4 a VRRPv3 message may carry either form; the
-/// pseudo-header form is tried first because it is what keepalived sends by default.
+/// pseudo-header form is tried first because it is what keepalived sends by default; the old
+/// unicast form last, and only when the instance allows it.
 fn verify_checksum(
     payload: &[u8],
     version: Version,
     ip: &IpMetadata,
+    old_unicast_group: Option<Ipv4Addr>,
 ) -> Result<ChecksumForm, DecodeError> {
     let pseudo_header =
         || checksum::pseudo_header_sum(ip.source, ip.destination, IPPROTO_VRRP, payload.len());
@@ -181,8 +188,20 @@ fn verify_checksum(
         (Version::V3, Family::Ipv4) => {
             if checksum::verifies(payload, pseudo_header()) {
                 Some(ChecksumForm::V3Ipv4PseudoHeader)
+            } else if checksum::verifies(payload, 0) {
+                Some(ChecksumForm::V3Ipv4Plain)
             } else {
-                checksum::verifies(payload, 0).then_some(ChecksumForm::V3Ipv4Plain)
+                old_unicast_group
+                    .filter(|group| {
+                        let sum = checksum::pseudo_header_sum(
+                            ip.source,
+                            IpAddr::V4(*group),
+                            IPPROTO_VRRP,
+                            payload.len(),
+                        );
+                        checksum::verifies(payload, sum)
+                    })
+                    .map(|_| ChecksumForm::V3Ipv4OldUnicast)
             }
         }
     };
@@ -216,6 +235,9 @@ impl Advertisement {
                 ChecksumForm::V3Ipv4PseudoHeader
             }
             (Version::V3, Family::Ipv4, ChecksumMode::Ipv4Plain) => ChecksumForm::V3Ipv4Plain,
+            (Version::V3, Family::Ipv4, ChecksumMode::Ipv4OldUnicast { .. }) => {
+                ChecksumForm::V3Ipv4OldUnicast
+            }
         }
     }
 
@@ -271,11 +293,12 @@ impl Advertisement {
         }
 
         let message = &mut out[start..];
-        let pseudo_header = match self.checksum_form(mode) {
-            ChecksumForm::V2 | ChecksumForm::V3Ipv4Plain => 0,
-            ChecksumForm::V3Ipv4PseudoHeader | ChecksumForm::V3Ipv6 => {
-                checksum::pseudo_header_sum(source, destination, IPPROTO_VRRP, message.len())
+        let pseudo_header = match (self.checksum_form(mode), mode) {
+            (ChecksumForm::V2 | ChecksumForm::V3Ipv4Plain, _) => 0,
+            (ChecksumForm::V3Ipv4OldUnicast, ChecksumMode::Ipv4OldUnicast { group }) => {
+                checksum::pseudo_header_sum(source, group.into(), IPPROTO_VRRP, message.len())
             }
+            _ => checksum::pseudo_header_sum(source, destination, IPPROTO_VRRP, message.len()),
         };
         let sum = checksum::compute(message, pseudo_header);
         message[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 2].copy_from_slice(&sum.to_be_bytes());
