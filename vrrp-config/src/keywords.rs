@@ -454,12 +454,12 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(
         "iproute_usr_dir",
         GlobalDefs,
-        "harmless: routes are not supported, so route table names are not read",
+        "harmless: route tables are given by number or as main, default or local; rt_tables names are refused at their line",
     ),
     ignored(
         "iproute_etc_dir",
         GlobalDefs,
-        "harmless: routes are not supported, so route table names are not read",
+        "harmless: route tables are given by number or as main, default or local; rt_tables names are refused at their line",
     ),
     // global_defs: the other subsystems' families, one note each.
     other("lvs_*", GlobalDefs, "LVS (virtual servers)"),
