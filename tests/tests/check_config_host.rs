@@ -130,12 +130,13 @@ fn check_config_reports_what_only_the_host_can_say() {
     );
 
     // A keyword whose absence can move the addresses is refused unless allowed.
-    let vmac = write("vmac.conf", instance(&ifname, "    use_vmac_addr\n"));
-    let output = check_config(&left, &vmac, &[]);
+    let ipvlan = write("ipvlan.conf", instance(&ifname, "    use_ipvlan\n"));
+    let output = check_config(&left, &ipvlan, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output)
-        .contains("keyword \"use_vmac_addr\" in vrrp_instance VI01 is not supported"));
-    let output = check_config(&left, &vmac, &["--allow-unsupported"]);
+    assert!(
+        stderr(&output).contains("keyword \"use_ipvlan\" in vrrp_instance VI01 is not supported")
+    );
+    let output = check_config(&left, &ipvlan, &["--allow-unsupported"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).contains("(allowed by --allow-unsupported)"), "{}", stderr(&output));
 }
