@@ -16,7 +16,7 @@ use vrrp_tests::{
 };
 
 /// Election deadlines: generous, for a loaded machine.
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 /// How long a backup must stay one: more than vrrpd's Master_Down_Interval (about 3.6 s).
 const STEADY: Duration = Duration::from_secs(6);
 

@@ -1,8 +1,8 @@
 //! Macvlans for the addresses on another link: `use_vmac` on a virtual_ipaddress line with
 //! `dev`, and the instance's `use_vmac_addr`. The instance runs on `ens3`; its addresses on
 //! `ens4` go on private macvlans of `ens4`, named as keepalived names them (vrrp.c
-//! create_vmac_name(): `vrrp.51`, then `vrrp6.51` for the IPv6 one), with the virtual MACs
-//! 00:00:5e:00:01:33 and 00:00:5e:00:02:33. A client on the second link resolves them to
+//! create_vmac_name(): `vrrp.51`, then `vrrp6.51` for the IPv6 one; with `vmac_prefix gw`,
+//! `gw.51` and `gw6.51`), with the virtual MACs 00:00:5e:00:01:33 and 00:00:5e:00:02:33. A client on the second link resolves them to
 //! those MACs through whichever router is master; a stop and `vrrpd cleanup` leave no macvlan.
 //!
 //! ```text
@@ -22,12 +22,12 @@ use vrrp_tests::{
 
 const V4: &str = "198.51.100.100";
 const V6: &str = "2001:db8:2::100";
-const V4_VMAC: &str = "vrrp.51";
-const V6_VMAC: &str = "vrrp6.51";
+/// The macvlans' names, IPv4 then IPv6, with keepalived's default prefix.
+const DEFAULT_NAMES: [&str; 2] = ["vrrp.51", "vrrp6.51"];
 const V4_MAC: &str = "00:00:5e:00:01:33";
 const V6_MAC: &str = "00:00:5e:00:02:33";
 /// A deadline, not a figure (a debug build's start-up on a loaded machine).
-const ELECTION: Duration = Duration::from_secs(20);
+const ELECTION: Duration = Duration::from_secs(30);
 
 /// The lab with a second link, `ens4` on both routers and `eth1` on the client, bridged.
 fn lab(prefix: &'static str) -> ReferenceLab {
@@ -94,12 +94,12 @@ fn holds(lab: &ReferenceLab, n: usize, ifname: &str, address: &str) -> bool {
         .contains(&format!(" {address}/"))
 }
 
-/// Router `n` holds both addresses on its macvlans, and neither is on an `ens4`.
-fn master_on_macvlans(lab: &ReferenceLab, n: usize) -> bool {
-    holds(lab, n, V4_VMAC, V4)
-        && holds(lab, n, V6_VMAC, V6)
+/// Router `n` holds both addresses on its macvlans (`names`), and neither is on an `ens4`.
+fn master_on_macvlans(lab: &ReferenceLab, n: usize, [v4_vmac, v6_vmac]: [&str; 2]) -> bool {
+    holds(lab, n, v4_vmac, V4)
+        && holds(lab, n, v6_vmac, V6)
         && [1, 2].iter().all(|&r| !holds(lab, r, "ens4", V4) && !holds(lab, r, "ens4", V6))
-        && !holds(lab, 3 - n, V4_VMAC, V4)
+        && !holds(lab, 3 - n, v4_vmac, V4)
 }
 
 /// The client's neighbour entry for `address` on eth1, after a ping to it.
@@ -109,11 +109,11 @@ fn client_resolves(lab: &ReferenceLab, address: &str, mac: &str) -> bool {
     pinged && text(lab.lab.exec(&lab.client, "ip", &["neigh", "show", address])).contains(mac)
 }
 
-/// Both routers have exactly the two macvlans on ens4, named and addressed as keepalived's.
-fn assert_macvlans(lab: &ReferenceLab, n: usize) {
+/// Router `n` has exactly the two macvlans on ens4, named and addressed as keepalived's.
+fn assert_macvlans(lab: &ReferenceLab, n: usize, [v4_vmac, v6_vmac]: [&str; 2]) {
     let links = macvlans(lab, n);
     assert_eq!(links.len(), 2, "router {n}: two macvlans: {links:?}");
-    for (name, mac) in [(V4_VMAC, V4_MAC), (V6_VMAC, V6_MAC)] {
+    for (name, mac) in [(v4_vmac, V4_MAC), (v6_vmac, V6_MAC)] {
         let link = links.iter().find(|link| link.contains(&format!(" {name}@ens4:")));
         let link = link.unwrap_or_else(|| panic!("router {n}: no {name} on ens4: {links:?}"));
         assert!(link.contains(mac), "router {n}: {link}");
@@ -121,11 +121,13 @@ fn assert_macvlans(lab: &ReferenceLab, n: usize) {
     }
 }
 
-fn scenario(prefix: &'static str, extra: &str, option: &str) {
+/// `globals` goes first in each router's file; `names` are the macvlans it should give.
+fn scenario(prefix: &'static str, (globals, names): (&str, [&str; 2]), extra: &str, option: &str) {
     require_root();
     let mut lab = lab(prefix);
-    let c1 = lab.write_config(1, "keepalived.conf", &config(110, extra, option)).unwrap();
-    let c2 = lab.write_config(2, "keepalived.conf", &config(100, extra, option)).unwrap();
+    let file = |priority| format!("{globals}{}", config(priority, extra, option));
+    let c1 = lab.write_config(1, "keepalived.conf", &file(110)).unwrap();
+    let c2 = lab.write_config(2, "keepalived.conf", &file(100)).unwrap();
     // check-config (with its host checks, in router 1's namespace) accepts the file.
     let check = std::process::Command::new("ip")
         .args(["netns", "exec", lab.router(1)])
@@ -138,13 +140,13 @@ fn scenario(prefix: &'static str, extra: &str, option: &str) {
     let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
     let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
     let waited = wait_until("router 1's macvlans holding the VIPs", ELECTION, || {
-        master_on_macvlans(&lab, 1)
+        master_on_macvlans(&lab, 1, names)
     });
     assert!(waited.is_ok(), "{waited:?}\n{}", lab.daemon(d1).log_text());
     // The instance's own VIP stays on ens3, with no macvlan there.
     assert!(holds(&lab, 1, "ens3", "192.0.2.100"));
     for n in [1, 2] {
-        assert_macvlans(&lab, n);
+        assert_macvlans(&lab, n, names);
     }
     for (address, mac) in [(V4, V4_MAC), (V6, V6_MAC)] {
         let resolved =
@@ -159,19 +161,19 @@ fn scenario(prefix: &'static str, extra: &str, option: &str) {
     // A crash and a restart: the macvlans are reused, not doubled.
     lab.daemon(d1).kill();
     // The crashed run's addresses stay on router 1's macvlans until its restart.
-    let taken = || holds(&lab, 2, V4_VMAC, V4) && holds(&lab, 2, V6_VMAC, V6);
+    let taken = || holds(&lab, 2, names[0], V4) && holds(&lab, 2, names[1], V6);
     wait_until("router 2 taking the VIPs", ELECTION, taken).unwrap();
     let d1 = lab.start_vrrpd(1, &c1, &[]).unwrap();
     lab.daemon(d1).wait_for_log("reusing the macvlan", ELECTION).unwrap();
-    wait_until("router 1 preempting", ELECTION, || master_on_macvlans(&lab, 1)).unwrap();
-    assert_macvlans(&lab, 1);
+    wait_until("router 1 preempting", ELECTION, || master_on_macvlans(&lab, 1, names)).unwrap();
+    assert_macvlans(&lab, 1, names);
 
     // A clean stop removes them; router 2's take the addresses, under the same MACs.
     lab.daemon(d1).signal(libc::SIGTERM);
     let status = lab.daemon(d1).wait_exit(ELECTION).expect("vrrpd exits on SIGTERM");
     assert!(status.success(), "exit status {status:?}");
     assert!(macvlans(&lab, 1).is_empty(), "router 1 after its stop: {:?}", macvlans(&lab, 1));
-    wait_until("router 2 taking over", ELECTION, || master_on_macvlans(&lab, 2)).unwrap();
+    wait_until("router 2 taking over", ELECTION, || master_on_macvlans(&lab, 2, names)).unwrap();
     for (address, mac) in [(V4, V4_MAC), (V6, V6_MAC)] {
         let what = format!("the client resolving {address} to {mac} through router 2");
         wait_until(&what, ELECTION, || client_resolves(&lab, address, mac)).unwrap();
@@ -186,10 +188,18 @@ fn scenario(prefix: &'static str, extra: &str, option: &str) {
 
 #[test]
 fn use_vmac_on_an_address_puts_it_on_a_macvlan_of_its_dev() {
-    scenario("vp", "", " use_vmac");
+    scenario("vp", ("", DEFAULT_NAMES), "", " use_vmac");
 }
 
 #[test]
 fn use_vmac_addr_puts_the_other_links_vip_on_a_macvlan_and_moves_it() {
-    scenario("vv", "    use_vmac_addr\n", "");
+    scenario("vv", ("", DEFAULT_NAMES), "    use_vmac_addr\n", "");
+}
+
+/// keepalived vrrp.c vrrp_complete_instance(): the addresses' macvlans take `vmac_addr_prefix`,
+/// else `vmac_prefix`.
+#[test]
+fn vmac_prefix_names_the_addresses_macvlans() {
+    let globals = "global_defs {\n    vmac_prefix gw\n}\n";
+    scenario("vx", (globals, ["gw.51", "gw6.51"]), "    use_vmac_addr\n", "");
 }

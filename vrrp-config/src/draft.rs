@@ -75,6 +75,9 @@ pub(crate) struct GlobalDraft {
     pub delay_after_boot: Option<Duration>,
     pub lower_prio_no_advert: bool,
     pub higher_prio_send_advert: Option<bool>,
+    /// `vmac_prefix` and `vmac_addr_prefix`, the first of each (keepalived ignores a second).
+    pub vmac_prefix: Option<String>,
+    pub vmac_addr_prefix: Option<String>,
 }
 
 #[derive(Debug, Default)]

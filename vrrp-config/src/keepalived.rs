@@ -266,6 +266,8 @@ impl Grammar<'_> {
             "vrrp_higher_prio_send_advert" => {
                 global.higher_prio_send_advert = Some(self.flag(node))
             }
+            "vmac_prefix" => self.vmac_prefix(&mut global.vmac_prefix, node),
+            "vmac_addr_prefix" => self.vmac_prefix(&mut global.vmac_addr_prefix, node),
             "fifo_write_vrrp_states_on_reload" => {
                 global.fifo_write_states_on_reload = self.flag(node)
             }
@@ -295,6 +297,28 @@ impl Grammar<'_> {
                 self.unknown(node, Block::GlobalDefs, "in global_defs");
             }
         }
+    }
+
+    /// `vmac_prefix` / `vmac_addr_prefix PREFIX`: the start of the names of the macvlans the
+    /// daemon makes. keepalived global_parser.c vrrp_vmac_prefix_handler() keeps the first and
+    /// ignores another with an error; here a warning, as the first still runs. A prefix must
+    /// make interface names (no `/`, `:` or blank; vrrpd also asks for ASCII, so that it can
+    /// be cut to fit IFNAMSIZ as keepalived cuts it).
+    fn vmac_prefix(&mut self, prefix: &mut Option<String>, node: &Node) {
+        let Some(word) = self.single(node) else { return };
+        if let Some(first) = prefix {
+            let message =
+                format!("{} was already given ({first}): {} ignored", node.keyword.text, word.text);
+            self.report.warn(&word.span, message);
+            return;
+        }
+        let usable = |c: char| c.is_ascii_graphic() && c != '/' && c != ':';
+        if word.text.is_empty() || !word.text.chars().all(usable) {
+            let expected = "expected ASCII without '/', ':' or blanks (a start of interface names)";
+            self.report.invalid(&node.keyword.text, word, expected);
+            return;
+        }
+        *prefix = Some(word.text.clone());
     }
 
     /// The `garp_*` settings shared by `global_defs` (prefixed `vrrp_`) and instances.

@@ -177,6 +177,7 @@ const VMAC_XMIT_BASE: &str =
     "tests/tests/vmac.rs::vmac_xmit_base_advertises_from_the_base_interface";
 const VMAC_ADDR: &str =
     "tests/tests/vmac_addr.rs::use_vmac_addr_puts_the_other_links_vip_on_a_macvlan_and_moves_it";
+const VMAC_PREFIX: &str = "tests/tests/vmac_addr.rs::vmac_prefix_names_the_addresses_macvlans";
 const VMAC_PER_ADDRESS: &str =
     "tests/tests/vmac_addr.rs::use_vmac_on_an_address_puts_it_on_a_macvlan_of_its_dev";
 
@@ -395,18 +396,8 @@ pub const KEYWORDS: &[Keyword] = &[
         GlobalDefs,
         "an address owner follows RFC 9568 on hearing advertisements",
     ),
-    ignored(
-        "vmac_prefix",
-        GlobalDefs,
-        "macvlans without a configured name are named with keepalived's default prefix, \
-         vrrp.VRID (vrrp1.VRID, ... when taken)",
-    ),
-    ignored(
-        "vmac_addr_prefix",
-        GlobalDefs,
-        "the macvlans of use_vmac_addr and per-address use_vmac are named with keepalived's \
-         default prefix, vrrp.VRID (vrrp1.VRID, ... when taken)",
-    ),
+    acted("vmac_prefix", GlobalDefs, VMAC_PREFIX),
+    acted("vmac_addr_prefix", GlobalDefs, VMAC_PREFIX),
     ignored(
         "dynamic_interfaces",
         GlobalDefs,

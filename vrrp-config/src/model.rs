@@ -133,6 +133,11 @@ pub struct Global {
     /// partition the new master announces its addresses again and hosts stop using the old
     /// master's MAC. `vrrp_strict` turns it off, as in keepalived.
     pub higher_prio_send_advert: bool,
+    /// `vmac_prefix`: how the macvlan of a `use_vmac` without a name is named (`PREFIX.VRID`;
+    /// unset, keepalived's `vrrp`).
+    pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix`: the same for the macvlans of addresses (unset, `vmac_prefix`'s).
+    pub vmac_addr_prefix: Option<String>,
 }
 
 impl Global {
@@ -291,6 +296,9 @@ pub struct Instance {
     /// `use_vmac_addr`: an address on another `dev`, or of the other family, goes on a macvlan
     /// of its interface with its family's virtual MAC.
     pub use_vmac_addr: bool,
+    /// The prefix of the names of the addresses' macvlans (`vmac_addr_prefix`, else
+    /// `vmac_prefix`, else `vrrp`; keepalived vrrp.c vrrp_complete_instance()).
+    pub address_vmac_prefix: String,
 }
 
 impl Instance {
@@ -322,6 +330,32 @@ pub struct Vmac {
 }
 
 impl Vmac {
+    /// keepalived's prefix of macvlan names when neither `vmac_prefix` nor `vmac_addr_prefix`
+    /// is given.
+    pub const DEFAULT_PREFIX: &'static str = "vrrp";
+
+    /// The names keepalived vrrp.c create_vmac_name() tries for a macvlan of `vrid`, in its
+    /// order: `PREFIX.VRID`, then for IPv6 `PREFIX6.VRID`, then `PREFIX1.VRID`,
+    /// `PREFIX2.VRID`, ... (up to 99). Where one would not fit IFNAMSIZ, the prefix is cut, as
+    /// keepalived cuts it. `prefix` is ASCII (the parser sees to it).
+    pub fn names(prefix: &str, family: Family, vrid: u8) -> impl Iterator<Item = String> + '_ {
+        let numbers: Vec<Option<u8>> = match family {
+            Family::Ipv4 => [None].into_iter().chain((1..100).map(Some)).collect(),
+            Family::Ipv6 => {
+                [None, Some(6)].into_iter().chain((1..100).filter(|&n| n != 6).map(Some)).collect()
+            }
+        };
+        numbers.into_iter().map(move |number| {
+            let tail = match number {
+                None => format!(".{vrid}"),
+                Some(number) => format!("{number}.{vrid}"),
+            };
+            // IFNAMSIZ is 16 with the NUL.
+            let room = 15usize.saturating_sub(tail.len());
+            format!("{}{tail}", &prefix[..prefix.len().min(room)])
+        })
+    }
+
     /// RFC 9568 §7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6
     /// (keepalived vrrp_vmac.c netlink_link_add_vmac()).
     pub fn mac(family: Family, vrid: u8) -> MacAddr {

@@ -200,6 +200,8 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         lower_prio_no_advert: draft.lower_prio_no_advert,
         // vrrpd's default is on, where keepalived's is off (see `Global`).
         higher_prio_send_advert: draft.higher_prio_send_advert.unwrap_or(true),
+        vmac_prefix: draft.vmac_prefix.clone(),
+        vmac_addr_prefix: draft.vmac_addr_prefix.clone(),
     }
 }
 
@@ -639,7 +641,8 @@ fn resolve_instance(
         }
         (tracked, _) => tracked.is_some(),
     };
-    let vmac = resolve_vmac(&draft, !unicast_peers.is_empty(), report);
+    let vmac_prefix = global.vmac_prefix.as_deref().unwrap_or(Vmac::DEFAULT_PREFIX);
+    let vmac = resolve_vmac(&draft, !unicast_peers.is_empty(), (vmac_prefix, family), report);
     let interface = draft.interface.clone()?;
     let vmac_addr = draft.use_vmac_addr.is_some();
     let settle = |vips: Vec<Located<VirtualAddress>>, report: &mut Report| {
@@ -702,6 +705,10 @@ fn resolve_instance(
         auth_ah,
         vmac,
         use_vmac_addr: vmac_addr,
+        address_vmac_prefix: global
+            .vmac_addr_prefix
+            .clone()
+            .unwrap_or_else(|| vmac_prefix.to_owned()),
     })
 }
 
@@ -740,8 +747,14 @@ fn settle_address_vmac(
     address
 }
 
-/// `use_vmac [NAME]` and `vmac_xmit_base`, settled as keepalived settles them.
-fn resolve_vmac(draft: &InstanceDraft, unicast: bool, report: &mut Report) -> Option<Vmac> {
+/// `use_vmac [NAME]` and `vmac_xmit_base`, settled as keepalived settles them; without a
+/// name, the macvlan is `PREFIX.VRID` (`vmac_prefix`).
+fn resolve_vmac(
+    draft: &InstanceDraft,
+    unicast: bool,
+    (prefix, family): (&str, Family),
+    report: &mut Report,
+) -> Option<Vmac> {
     let name = &draft.name.text;
     let Some((keyword, ifname)) = &draft.use_vmac else {
         // keepalived vrrp.c vrrp_complete_instance(): "vmac_xmit_base requires use_vmac".
@@ -755,7 +768,7 @@ fn resolve_vmac(draft: &InstanceDraft, unicast: bool, report: &mut Report) -> Op
     let vrid = draft.vrid.as_ref()?.value;
     let interface = draft.interface.as_deref().unwrap_or_default();
     let ifname = match ifname {
-        None => format!("vrrp.{vrid}"),
+        None => Vmac::names(prefix, family, vrid).next()?,
         Some(word) => {
             // A MAC address of its own (keepalived's second form) is not supported.
             if word.text.contains(':') {

@@ -1214,6 +1214,51 @@ fn use_vmac_names_its_macvlan_and_unicast_sends_from_the_base() {
     assert_eq!(v6.instances[0].vmac.as_ref().map(|v| v.name.as_str()), Some("vrrp.51"));
 }
 
+/// keepalived global_parser.c vrrp_vmac_prefix_handler(), vrrp.c create_vmac_name():
+/// `vmac_prefix` names the macvlans of `use_vmac` without a name, `vmac_addr_prefix` (else
+/// `vmac_prefix`) those of addresses; the first of each counts; the prefix is cut to fit.
+#[test]
+fn vmac_prefixes_name_the_macvlans_keepalived_would_make() {
+    let body = format!(
+        "{}{}",
+        instance("A", 51, "192.0.2.100", "    use_vmac\n"),
+        instance("B", 52, "192.0.2.101 dev eth1", "    use_vmac_addr\n")
+    );
+    let with = |globals: &str| config(&format!("global_defs {{\n{globals}}}\n{body}"));
+    let parsed = with("    vmac_prefix gw\n");
+    assert_eq!(parsed.instances[0].vmac.as_ref().unwrap().name, "gw.51");
+    assert_eq!(parsed.instances[1].address_vmac_prefix, "gw");
+    let parsed = with("    vmac_prefix gw\n    vmac_addr_prefix ad\n");
+    assert_eq!(parsed.instances[0].vmac.as_ref().unwrap().name, "gw.51");
+    assert_eq!(parsed.instances[1].address_vmac_prefix, "ad");
+    assert_eq!(parsed.global.vmac_addr_prefix.as_deref(), Some("ad"));
+    let parsed = with("");
+    assert_eq!(parsed.instances[0].vmac.as_ref().unwrap().name, "vrrp.51");
+    assert_eq!(parsed.instances[1].address_vmac_prefix, "vrrp");
+    assert_eq!(parsed.global.vmac_prefix, None);
+
+    let text = format!("global_defs {{\n    vmac_prefix one\n    vmac_prefix two\n}}\n{body}");
+    let loaded = parse_str(&text, Path::new("t.conf")).unwrap();
+    assert_eq!(loaded.config.global.vmac_prefix.as_deref(), Some("one"));
+    let warnings: Vec<_> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert!(warnings.contains(&"t.conf:3: vmac_prefix was already given (one): two ignored".into()));
+    for bad in ["a/b", "a:b", "\"\"", "\"a b\"", "é"] {
+        let found = errors(&format!("global_defs {{\n    vmac_addr_prefix {bad}\n}}\n{body}"));
+        assert!(found.iter().any(|e| e.contains("invalid vmac_addr_prefix")), "{bad}: {found:?}");
+    }
+
+    let names = |prefix, family| vrrp_config::Vmac::names(prefix, family, 7).collect::<Vec<_>>();
+    assert_eq!(names("vrrp", Family::Ipv4)[..3], ["vrrp.7", "vrrp1.7", "vrrp2.7"]);
+    assert_eq!(names("vrrp", Family::Ipv6)[..4], ["vrrp.7", "vrrp6.7", "vrrp1.7", "vrrp2.7"]);
+    assert_eq!(names("vrrp", Family::Ipv6).len(), 100);
+    assert!(!names("vrrp", Family::Ipv6)[2..].contains(&"vrrp6.7".to_string()));
+    // 15 bytes at most: the prefix gives way, the number and VRID do not.
+    let long = vrrp_config::Vmac::names("abcdefghijklmnop", Family::Ipv4, 255).collect::<Vec<_>>();
+    assert_eq!(long[0], "abcdefghijk.255");
+    assert_eq!(long[99], "abcdefghi99.255");
+    assert!(long.iter().all(|name| name.len() == 15));
+}
+
 #[test]
 fn garp_extra_if_needs_all_and_an_address_on_another_interface() {
     let elsewhere = "192.0.2.100\n        198.51.100.1 dev eth1";

@@ -272,6 +272,13 @@ fn global(out: &mut String, config: &Config) {
     let skip = yes_no(global.skip_check_adv_addr, "true", "false");
     let _ = writeln!(out, " VRRP skip check advert addresses = {skip}");
     let _ = writeln!(out, " VRRP strict mode = {}", yes_no(global.strict, "true", "false"));
+    // keepalived global_data.c dump_global_data(): each only when set.
+    if let Some(prefix) = &global.vmac_prefix {
+        let _ = writeln!(out, " VMAC prefix = {prefix}");
+    }
+    if let Some(prefix) = &global.vmac_addr_prefix {
+        let _ = writeln!(out, " VMAC address prefix = {prefix}");
+    }
 }
 
 /// keepalived's word for what `garp_extra_if` covers: every interface (`all`), or VMACs only.

@@ -395,7 +395,10 @@ async fn address_vmacs(
         }
         let mut taken = taken.clone();
         taken.extend(links.iter().map(|link| link.name.clone()));
-        match vmac::ensure_for_addresses(netlink, family, spec.vrid, &parent, &taken).await {
+        let prefix = &spec.address_vmac_prefix;
+        let made =
+            vmac::ensure_for_addresses(netlink, (family, spec.vrid), prefix, &parent, &taken);
+        match made.await {
             Ok(link) => links.push(link),
             Err(error) => {
                 let error = error.context(format!("{}: the macvlan of {}", spec.name, vip.address));

@@ -75,13 +75,13 @@ pub async fn ensure(
 /// The macvlan for an instance's addresses on `parent` of `family` (`use_vmac_addr`, or
 /// `use_vmac` on the address line): a private macvlan there with the family's virtual MAC is
 /// taken under whatever name it has (keepalived vrrp_if.c if_get_by_vmac()), else one is made
-/// under keepalived's name, the first of `vrrp.VRID`, (for IPv6 `vrrp6.VRID`), `vrrp1.VRID`,
-/// `vrrp2.VRID`, ... that no instance's `use_vmac` names (`taken`) and no interface has
-/// (vrrp.c create_vmac_name()).
+/// under keepalived's name, the first of `PREFIX.VRID`, (for IPv6 `PREFIX6.VRID`),
+/// `PREFIX1.VRID`, ... ([`Vmac::names`]) that no instance's `use_vmac` names (`taken`) and no
+/// interface has (vrrp.c create_vmac_name()).
 pub async fn ensure_for_addresses(
     netlink: &Netlink,
-    family: Family,
-    vrid: u8,
+    (family, vrid): (Family, u8),
+    prefix: &str,
     parent: &Interface,
     taken: &[String],
 ) -> Result<VmacLink> {
@@ -91,7 +91,7 @@ pub async fn ensure_for_addresses(
         Some((name, _)) => name,
         None => {
             let mut chosen = None;
-            for name in address_vmac_names(family, vrid) {
+            for name in Vmac::names(prefix, family, vrid) {
                 if !taken.contains(&name) && lookup(netlink, &name).await?.is_none() {
                     chosen = Some(name);
                     break;
@@ -103,20 +103,6 @@ pub async fn ensure_for_addresses(
     // An IPv6 one gets the IPv4 settings too: beside the IPv4 macvlan on the same parent, it
     // would otherwise answer ARP for that one's addresses with the IPv6 virtual MAC.
     ensure_named(netlink, &name, family, vrid, parent, None, true).await
-}
-
-/// keepalived vrrp.c create_vmac_name()'s candidates with the default prefix, within IFNAMSIZ.
-fn address_vmac_names(family: Family, vrid: u8) -> impl Iterator<Item = String> {
-    let numbers = match family {
-        Family::Ipv4 => [None].into_iter().chain((1..100).map(Some)).collect::<Vec<_>>(),
-        Family::Ipv6 => {
-            [None, Some(6)].into_iter().chain((1..100).filter(|&n| n != 6).map(Some)).collect()
-        }
-    };
-    numbers.into_iter().map(move |number| match number {
-        None => format!("vrrp.{vrid}"),
-        Some(number) => format!("vrrp{number}.{vrid}"),
-    })
 }
 
 async fn ensure_named(
