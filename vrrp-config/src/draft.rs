@@ -28,6 +28,28 @@ pub(crate) struct Draft {
     pub track_files: Vec<TrackFileDraft>,
     pub track_processes: Vec<TrackProcessDraft>,
     pub garp_groups: Vec<GarpGroupDraft>,
+    pub track_groups: Vec<TrackGroupDraft>,
+    /// The static entries' `track_group NAME` options, in configuration order.
+    pub static_tags: Vec<StaticTag>,
+}
+
+/// `track_group NAME { group { INSTANCE ... } }`.
+#[derive(Debug)]
+pub(crate) struct TrackGroupDraft {
+    pub name: Word,
+    /// The `group` block, once given.
+    pub members: Option<Vec<Word>>,
+}
+
+/// A static entry tagged `track_group NAME`: the interface whose state its group's instances
+/// track (an address's `dev`, a route's `dev`, a rule's `iif`).
+#[derive(Debug)]
+pub(crate) struct StaticTag {
+    pub group: Word,
+    /// How the entry is named in messages (`static_ipaddress 198.51.100.1/24`).
+    pub entry: String,
+    pub interface: Option<String>,
+    pub no_track: bool,
 }
 
 /// A `garp_group`, its interfaces with where each was named.

@@ -11,7 +11,8 @@ use std::time::Duration;
 use crate::diagnostic::{Report, Word};
 use crate::draft::{
     Draft, FifoDraft, GarpDraft, GarpGroupDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft,
-    SyncGroupDraft, TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
+    StaticTag, SyncGroupDraft, TrackFileDraft, TrackGroupDraft, TrackProcessDraft,
+    TrackedScriptDraft,
 };
 use crate::keywords::{self, Block, Support};
 use crate::model::{
@@ -145,20 +146,69 @@ impl Grammar<'_> {
             "static_ipaddress" => {
                 self.no_args(node);
                 for entry in self.block(node) {
-                    draft.static_addresses.extend(self.address("static_ipaddress", entry));
+                    let Some((address, group)) = self.tagged_address("static_ipaddress", entry)
+                    else {
+                        continue;
+                    };
+                    if let Some(group) = group {
+                        let vip = &address.value;
+                        draft.static_tags.push(StaticTag {
+                            group,
+                            entry: format!("static_ipaddress {}", address.at.text),
+                            interface: vip.device.clone(),
+                            no_track: vip.no_track,
+                        });
+                    }
+                    draft.static_addresses.push(address);
                 }
             }
             "static_routes" => {
                 self.no_args(node);
                 for entry in self.block(node) {
-                    draft.static_routes.extend(self.route(entry));
+                    self.no_block(entry);
+                    let (words, group) = self.take_track_group(routes::line_words(entry));
+                    let report = &mut *self.report;
+                    let Some(route) = routes::route(&words, report, self.allow_unsupported) else {
+                        continue;
+                    };
+                    if let Some(group) = group {
+                        draft.static_tags.push(StaticTag {
+                            group,
+                            entry: format!("static route {route}"),
+                            interface: route.device.clone(),
+                            no_track: route.no_track,
+                        });
+                    }
+                    draft.static_routes.push(route);
                 }
             }
             "static_rules" => {
                 self.no_args(node);
                 for entry in self.block(node) {
-                    draft.static_rules.extend(self.rule(entry));
+                    self.no_block(entry);
+                    let (words, group) = self.take_track_group(routes::line_words(entry));
+                    let report = &mut *self.report;
+                    let Some(rule) = routes::rule(&words, report, self.allow_unsupported) else {
+                        continue;
+                    };
+                    if let Some(group) = group {
+                        draft.static_tags.push(StaticTag {
+                            group,
+                            entry: format!("static rule {rule}"),
+                            interface: rule.input_interface.clone(),
+                            no_track: rule.no_track,
+                        });
+                    }
+                    draft.static_rules.push(rule);
                 }
+            }
+            "track_group" => {
+                let Some(name) = self.name(node) else { return };
+                let mut group = TrackGroupDraft { name, members: None };
+                for child in self.block(node) {
+                    self.track_group(&mut group, child);
+                }
+                draft.track_groups.push(group);
             }
             // keepalived track_file.c: `vrrp_track_file` is the older name.
             "track_file" | "vrrp_track_file" => {
@@ -865,7 +915,80 @@ impl Grammar<'_> {
     }
 
     /// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L] [scope S] [brd ADDR] ...`.
+    /// `track_group` is for static addresses only (keepalived vrrp_ipaddress.c
+    /// parse_ipaddress(): "Unknown configuration entry"): ignored here with a warning.
     fn address(&mut self, what: &str, entry: &Node) -> Option<Located<VirtualAddress>> {
+        let (address, group) = self.tagged_address(what, entry)?;
+        if let Some(group) = group {
+            let message = format!(
+                "track_group {} on a {what} line: only static_ipaddress lines take it; ignored",
+                group.text
+            );
+            self.report.warn_at(&group.span, message);
+        }
+        Some(address)
+    }
+
+    /// One line of `track_group NAME { }` (keepalived vrrp_parser.c
+    /// static_track_group_group_handler(): a second `group` is skipped with an error).
+    fn track_group(&mut self, group: &mut TrackGroupDraft, node: &Node) {
+        let context = format!("in track_group {}", group.name.text);
+        self.support(Block::TrackGroup, &node.keyword, &context);
+        match node.keyword.text.as_str() {
+            "group" => {
+                self.no_args(node);
+                let mut members = Vec::new();
+                for entry in self.block(node) {
+                    self.no_block(entry);
+                    members.push(entry.keyword.clone());
+                    members.extend(entry.args.iter().cloned());
+                }
+                if group.members.is_some() {
+                    let message = format!(
+                        "a second group block in track_group {}: ignored, as keepalived does",
+                        group.name.text
+                    );
+                    self.report.warn(&node.keyword.span, message);
+                } else {
+                    group.members = Some(members);
+                }
+            }
+            _ => self.unknown(node, Block::TrackGroup, &context),
+        }
+    }
+
+    /// Takes `track_group NAME` out of a static route or rule line (keepalived
+    /// vrrp_iproute.c alloc_route(), vrrp_iprule.c alloc_rule(): a second one is an error).
+    fn take_track_group(&mut self, words: Vec<Word>) -> (Vec<Word>, Option<Word>) {
+        let mut kept = Vec::with_capacity(words.len());
+        let mut group: Option<Word> = None;
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            if word.text != "track_group" {
+                kept.push(word);
+                continue;
+            }
+            match words.next() {
+                None => {
+                    let message = "track_group needs the name of a track_group";
+                    self.report.error_at(&word.span, message);
+                }
+                Some(name) if group.is_some() => {
+                    let message = format!("track_group {} is a second one on this line", name.text);
+                    self.report.error_at(&name.span, message);
+                }
+                Some(name) => group = Some(name),
+            }
+        }
+        (kept, group)
+    }
+
+    /// An address line and its `track_group NAME`, if it has one.
+    fn tagged_address(
+        &mut self,
+        what: &str,
+        entry: &Node,
+    ) -> Option<(Located<VirtualAddress>, Option<Word>)> {
         self.no_block(entry);
         let (address, prefix_len) =
             self.parse_word(what, &entry.keyword, values::ip_with_prefix)?;
@@ -879,6 +1002,7 @@ impl Grammar<'_> {
             no_track: false,
             use_vmac: false,
         };
+        let mut group = None;
         for (name, value) in self.options(what, &entry.args, ADDRESS_OPTIONS, Block::AddressOption)
         {
             let text = value.map(|word| word.text.clone());
@@ -893,10 +1017,17 @@ impl Grammar<'_> {
                 }
                 ("no_track", _) => vip.no_track = true,
                 ("use_vmac", _) => vip.use_vmac = true,
+                ("track_group", Some(value)) if group.is_some() => {
+                    // keepalived: "track_group %s is a duplicate".
+                    let message =
+                        format!("track_group {} is a second one on this line", value.text);
+                    self.report.error_at(&value.span, message);
+                }
+                ("track_group", Some(value)) => group = Some(value.clone()),
                 _ => {}
             }
         }
-        Some(Located { value: vip, at: entry.keyword.clone() })
+        Some((Located { value: vip, at: entry.keyword.clone() }, group))
     }
 
     /// `brd ADDR`, or `+` / `-` for the prefix's highest / lowest address (keepalived

@@ -177,6 +177,8 @@ const VMAC_XMIT_BASE: &str =
     "tests/tests/vmac.rs::vmac_xmit_base_advertises_from_the_base_interface";
 const VMAC_ADDR: &str =
     "tests/tests/vmac_addr.rs::use_vmac_addr_puts_the_other_links_vip_on_a_macvlan_and_moves_it";
+const TRACK_GROUP_LAB: &str =
+    "tests/tests/track_group.rs::vrrpd_faults_with_a_tracked_static_entry_s_interface";
 const VMAC_PREFIX: &str = "tests/tests/vmac_addr.rs::vmac_prefix_names_the_addresses_macvlans";
 const VMAC_PER_ADDRESS: &str =
     "tests/tests/vmac_addr.rs::use_vmac_on_an_address_puts_it_on_a_macvlan_of_its_dev";
@@ -249,12 +251,7 @@ pub const KEYWORDS: &[Keyword] = &[
         TopLevel,
         "vrrp-config/tests/includes.rs::relative_include_reads_the_file_next_to_the_includer",
     ),
-    ignored(
-        "track_group",
-        TopLevel,
-        "static addresses are held whatever happens: the instances of a tracking group do not go to \
-         FAULT with them",
-    ),
+    acted("track_group", TopLevel, TRACK_GROUP_LAB),
     acted("static_ipaddress", TopLevel, STATICS_LAB),
     acted("static_routes", TopLevel, STATICS_LAB),
     acted("static_rules", TopLevel, STATICS_LAB),
@@ -713,7 +710,7 @@ pub const KEYWORDS: &[Keyword] = &[
     acted("fork_delay", TrackProcess, PROCESS_DELAYS),
     acted("full_command", TrackProcess, PROCESS_MATCHING),
     // track_group and garp_group.
-    ignored("group", TrackGroup, "part of track_group, which is not supported"),
+    acted("group", TrackGroup, TRACK_GROUP_LAB),
     acted("garp_interval", GarpGroup, GARP_GROUP),
     acted("gna_interval", GarpGroup, GARP_GROUP),
     acted("interface", GarpGroup, GARP_GROUP),
@@ -745,7 +742,7 @@ pub const KEYWORDS: &[Keyword] = &[
          (its dev) is down",
     ),
     ignored("preferred_lft", AddressOption, ADDRESS_FLAG),
-    ignored("track_group", AddressOption, "static addresses are not supported"),
+    acted("track_group", AddressOption, TRACK_GROUP_LAB),
     acted("use_vmac", AddressOption, VMAC_PER_ADDRESS),
     // Options of a unicast_peer line.
     acted("min_ttl", PeerOption, TTL_LIMITS),

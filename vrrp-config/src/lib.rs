@@ -100,7 +100,7 @@ pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
     Command, Config, ExtraInterfaces, Family, FileInit, Garp, GarpGroup, Global, InitialState,
     Instance, MacAddr, Notify, NotifyFifo, OldChecksumPolicy, ParamMatch, Route, RouteKind, Rule,
-    RuleAction, RunAs, Scope, Script, SyncGroup, TrackFile, TrackProcess, TrackedFile,
+    RuleAction, RunAs, Scope, Script, SyncGroup, TrackFile, TrackGroup, TrackProcess, TrackedFile,
     TrackedInterface, TrackedProcess, TrackedScript, UnicastPeer, Version, VirtualAddress, Vmac,
     MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };

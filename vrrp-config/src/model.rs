@@ -25,6 +25,16 @@ pub struct Config {
     pub track_processes: Vec<TrackProcess>,
     /// `garp_group`s: announcement spacing per interface, instead of the global one.
     pub garp_groups: Vec<GarpGroup>,
+    /// `track_group`s: instances that track the interfaces of the static entries tagged with
+    /// the group (see [`Instance::track_group_interfaces`]).
+    pub track_groups: Vec<TrackGroup>,
+}
+
+/// `track_group NAME { group { INSTANCE ... } }` (keepalived vrrp_static_track.c).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackGroup {
+    pub name: String,
+    pub members: Vec<String>,
 }
 
 impl Config {
@@ -296,6 +306,10 @@ pub struct Instance {
     /// `use_vmac_addr`: an address on another `dev`, or of the other family, goes on a macvlan
     /// of its interface with its family's virtual MAC.
     pub use_vmac_addr: bool,
+    /// The interfaces of the static entries tagged with a `track_group` this instance is in
+    /// (an address's `dev`, a route's `dev`, a rule's `iif`), each once: tracked with weight
+    /// 0, so one down is a FAULT (keepalived vrrp_static_track.c static_track_group_init()).
+    pub track_group_interfaces: Vec<String>,
     /// The prefix of the names of the addresses' macvlans (`vmac_addr_prefix`, else
     /// `vmac_prefix`, else `vrrp`; keepalived vrrp.c vrrp_complete_instance()).
     pub address_vmac_prefix: String,

@@ -7,12 +7,13 @@ use std::time::Duration;
 use crate::diagnostic::{Report, Span, Word};
 use crate::draft::{
     Draft, FifoDraft, GarpDraft, GarpGroupDraft, GlobalDraft, InstanceDraft, Located, ScriptDraft,
-    SyncGroupDraft, TrackFileDraft, TrackProcessDraft, TrackedScriptDraft,
+    StaticTag, SyncGroupDraft, TrackFileDraft, TrackGroupDraft, TrackProcessDraft,
+    TrackedScriptDraft,
 };
 use crate::model::{
     Config, Family, Garp, GarpGroup, Global, InitialState, Instance, NotifyFifo, ParamMatch,
-    Script, SyncGroup, TrackFile, TrackProcess, TrackedFile, TrackedInterface, TrackedProcess,
-    TrackedScript, Version, VirtualAddress, Vmac, MAX_UNICAST_PEERS,
+    Script, SyncGroup, TrackFile, TrackGroup, TrackProcess, TrackedFile, TrackedInterface,
+    TrackedProcess, TrackedScript, Version, VirtualAddress, Vmac, MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -79,6 +80,8 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
     );
     let static_addresses = resolve_static_addresses(draft.static_addresses, report);
     let garp_groups = resolve_garp_groups(draft.garp_groups, report);
+    let track_groups =
+        resolve_track_groups(draft.track_groups, &draft.static_tags, &mut instances, report);
     Config {
         global,
         instances,
@@ -90,7 +93,87 @@ pub(crate) fn validate(draft: Draft, report: &mut Report) -> Config {
         static_routes: draft.static_routes,
         static_rules: draft.static_rules,
         garp_groups,
+        track_groups,
     }
+}
+
+/// keepalived vrrp_parser.c static_track_group_handler() and vrrp_static_track.c
+/// static_track_group_init(): each member of a group tracks, with weight 0, the interface of
+/// every static entry tagged with the group, unless the entry has `no_track` ("has both
+/// track_group and no_track set - not tracking") or names no interface. keepalived drops a
+/// group without members, or whose members are all unknown, with a log line, and runs
+/// untracked where a tag names no group; vrrpd refuses a name that matches nothing (as it
+/// does for track_script), since running untracked is what such a typo would silently do.
+fn resolve_track_groups(
+    drafts: Vec<TrackGroupDraft>,
+    tags: &[StaticTag],
+    instances: &mut [Instance],
+    report: &mut Report,
+) -> Vec<TrackGroup> {
+    let mut groups: Vec<TrackGroup> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for draft in drafts {
+        let name = draft.name;
+        if let Some(first) = seen.get(&name.text) {
+            // keepalived: "track_group %s already defined".
+            let message =
+                format!("duplicate track_group {} (first defined {})", name.text, at(first));
+            report.error_line(&name.span, message);
+            continue;
+        }
+        seen.insert(name.text.clone(), name.span.clone());
+        let mut members: Vec<String> = Vec::new();
+        for member in draft.members.unwrap_or_default() {
+            if !instances.iter().any(|instance| instance.name == member.text) {
+                let message = format!(
+                    "track_group {} lists \"{}\", which is no vrrp_instance",
+                    name.text, member.text
+                );
+                report.error_at(&member.span, message);
+            } else if !members.contains(&member.text) {
+                members.push(member.text);
+            }
+        }
+        if members.is_empty() {
+            // keepalived: "Static track group %s has no virtual router(s)", then removed.
+            let message = format!(
+                "track_group {} lists no vrrp_instance (no group {{ ... }}): it tracks nothing",
+                name.text
+            );
+            report.warn(&name.span, message);
+        }
+        groups.push(TrackGroup { name: name.text, members });
+    }
+    for tag in tags {
+        let Some(group) = groups.iter().find(|group| group.name == tag.group.text) else {
+            let message =
+                format!("track_group \"{}\" on {} names no track_group", tag.group.text, tag.entry);
+            report.error_at(&tag.group.span, message);
+            continue;
+        };
+        if tag.no_track {
+            let message = format!(
+                "{} has both track_group and no_track: not tracked, as keepalived",
+                tag.entry
+            );
+            report.warn_at(&tag.group.span, message);
+            continue;
+        }
+        let Some(interface) = &tag.interface else {
+            // keepalived: "Static route cannot have track group if no oif specified", and the
+            // same for a rule without iif.
+            let what = if tag.entry.starts_with("static rule") { "iif" } else { "dev" };
+            let message = format!("{} has track_group without {what}: nothing to track", tag.entry);
+            report.error_at(&tag.group.span, message);
+            continue;
+        };
+        for instance in instances.iter_mut().filter(|i| group.members.contains(&i.name)) {
+            if !instance.track_group_interfaces.contains(interface) {
+                instance.track_group_interfaces.push(interface.clone());
+            }
+        }
+    }
+    groups
 }
 
 /// keepalived vrrp_parser.c: an interface already in a group is left in the first ("garp_group
@@ -705,6 +788,7 @@ fn resolve_instance(
         auth_ah,
         vmac,
         use_vmac_addr: vmac_addr,
+        track_group_interfaces: Vec::new(),
         address_vmac_prefix: global
             .vmac_addr_prefix
             .clone()

@@ -218,8 +218,8 @@ fn invalid_entries_in_lists() {
         vec![
             "t.conf:5:9: invalid virtual_ipaddress \"192.0.2.100/33\": expected a prefix length from 0 to 32",
             "t.conf:6:24: missing value after dev",
-            "t.conf:7:24: invalid virtual_ipaddress option \"flavour\": expected one of dev, label, scope, no_track, use_vmac",
-            "t.conf:7:32: invalid virtual_ipaddress option \"red\": expected one of dev, label, scope, no_track, use_vmac",
+            "t.conf:7:24: invalid virtual_ipaddress option \"flavour\": expected one of dev, label, scope, no_track, track_group, use_vmac",
+            "t.conf:7:32: invalid virtual_ipaddress option \"red\": expected one of dev, label, scope, no_track, track_group, use_vmac",
             "t.conf:8:30: invalid scope \"galaxy\": expected global, site, link, host or nowhere",
             "t.conf:11:23: invalid mac \"02:00:00:00:00\": expected a MAC address such as 02:00:00:00:00:02",
             "t.conf:12:27: invalid min_ttl \"300\": expected an integer from 0 to 255",

@@ -1419,3 +1419,75 @@ fn address_macvlans_follow_use_vmac_addr_and_use_vmac_on_the_line() {
     // B: on its own macvlan, then one of eth1 only where the line asks.
     assert_eq!(on_macvlan(b), [false, true, false]);
 }
+
+/// keepalived vrrp_parser.c static_track_group_handler(), vrrp_static_track.c
+/// static_track_group_init(): a group's members track, with weight 0, the interface of each
+/// static entry tagged with it (address dev, route dev, rule iif), `no_track` entries aside.
+#[test]
+fn track_groups_give_their_members_the_tagged_static_entries_interfaces() {
+    let groups = "track_group TG {\n    group {\n        A B\n    }\n}\n\
+                  track_group OTHER {\n    group {\n        B\n    }\n}\n";
+    let statics = "static_ipaddress {\n    198.51.100.1/24 dev eth1 track_group TG\n    \
+                   198.51.100.2/24 dev eth1 track_group TG\n}\n\
+                   static_routes {\n    203.0.113.0/24 via 198.51.100.254 dev eth2 track_group TG\n}\n\
+                   static_rules {\n    from 198.51.100.1 iif eth3 table 5 track_group OTHER\n}\n";
+    let body = format!(
+        "{groups}{statics}{}{}",
+        instance("A", 1, "192.0.2.100", ""),
+        instance("B", 2, "192.0.2.101", "")
+    );
+    let parsed = config(&body);
+    assert_eq!(parsed.instances[0].track_group_interfaces, ["eth1", "eth2"]);
+    assert_eq!(parsed.instances[1].track_group_interfaces, ["eth1", "eth2", "eth3"]);
+    assert_eq!(parsed.track_groups[0].members, ["A", "B"]);
+    // The tag is not part of the entry: the route and rule are what they would be without it.
+    assert_eq!(parsed.static_routes[0].to_string(), "203.0.113.0/24 via 198.51.100.254 dev eth2");
+    assert_eq!(parsed.static_rules.len(), 1);
+
+    let warned = |text: &str| -> Vec<String> {
+        let loaded = parse_str(text, Path::new("t.conf")).unwrap_or_else(|e| panic!("{e}"));
+        loaded.warnings.iter().map(|w| w.message.clone()).collect()
+    };
+    let a = instance("A", 1, "192.0.2.100", "");
+    let group = "track_group TG {\n    group {\n        A\n    }\n}\n";
+    let untracked = format!(
+        "{group}static_ipaddress {{\n    198.51.100.1/24 dev eth1 no_track track_group TG\n}}\n{a}"
+    );
+    assert!(warned(&untracked).iter().any(|w| w.contains("both track_group and no_track")));
+    assert_eq!(
+        config_lenient(&untracked).instances[0].track_group_interfaces,
+        Vec::<String>::new()
+    );
+    let on_a_vip = format!("{group}{}", instance("A", 1, "192.0.2.100 track_group TG", ""));
+    assert!(warned(&on_a_vip).iter().any(|w| w.contains("only static_ipaddress lines take it")));
+    let empty = format!("track_group TG {{\n}}\n{a}");
+    assert!(warned(&empty).iter().any(|w| w.contains("lists no vrrp_instance")));
+    let twice = format!(
+        "track_group TG {{\n    group {{\n        A\n    }}\n    group {{\n        B\n    }}\n}}\n{a}"
+    );
+    assert!(warned(&twice).iter().any(|w| w.contains("a second group block")));
+
+    for (text, expected) in [
+        (format!("static_ipaddress {{\n    198.51.100.1/24 dev eth1 track_group TX\n}}\n{a}"),
+         "track_group \"TX\" on static_ipaddress 198.51.100.1/24 names no track_group"),
+        (format!("track_group TG {{\n    group {{\n        Z\n    }}\n}}\n{a}"),
+         "track_group TG lists \"Z\", which is no vrrp_instance"),
+        (format!("{group}{group}{a}"), "duplicate track_group TG"),
+        (format!("{group}static_rules {{\n    from 198.51.100.1 table 5 track_group TG\n}}\n{a}"),
+         "has track_group without iif"),
+        (format!("{group}static_routes {{\n    blackhole 203.0.113.0/24 track_group TG\n}}\n{a}"),
+         "has track_group without dev"),
+        (format!("{group}static_routes {{\n    203.0.113.0/24 dev eth1 track_group TG track_group TG\n}}\n{a}"),
+         "track_group TG is a second one on this line"),
+        (format!("{group}static_routes {{\n    203.0.113.0/24 dev eth1 track_group\n}}\n{a}"),
+         "track_group needs the name of a track_group"),
+    ] {
+        let found = errors(&text);
+        assert!(found.iter().any(|e| e.contains(expected)), "{expected}: {found:?}");
+    }
+}
+
+/// The configuration, whatever its warnings.
+fn config_lenient(text: &str) -> Config {
+    parse_str(text, Path::new("t.conf")).unwrap_or_else(|error| panic!("{error}")).config
+}

@@ -549,12 +549,18 @@ impl Node {
         self.settle_groups(now);
     }
 
-    /// Interface `name` became usable or not. Returns whether that is news.
+    /// Interface `name` became usable or not. Returns whether that is news. One that comes
+    /// back gets its static entries again first ([`routes::reinstate_on`]).
     pub fn handle_link(&mut self, now: Instant, name: &str, usable: bool) -> bool {
-        if self.seen.links.get(name) == Some(&usable) {
+        let before = self.seen.links.insert(name.to_owned(), usable);
+        if before == Some(usable) {
             return false;
         }
-        self.seen.links.insert(name.to_owned(), usable);
+        if before == Some(false) && usable && self.statics_held {
+            if let Some(config) = &self.config {
+                self.outputs.extend(routes::reinstate_on(config, name));
+            }
+        }
         self.retrack(now);
         true
     }

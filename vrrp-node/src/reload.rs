@@ -77,18 +77,18 @@ pub(crate) fn io_changed(running: &Instance, new: &Instance) -> bool {
         || running.excluded_addresses != new.excluded_addresses
 }
 
-/// Every interface a configuration's instances use or track: the node must be told whether
+/// Every interface a configuration's instances use or track, and those of its tracked static
+/// entries (which are put back when their interface comes up): the node must be told whether
 /// each is usable.
 pub fn interfaces(config: &Config) -> BTreeSet<String> {
-    config
-        .instances
-        .iter()
-        .flat_map(|instance| {
-            std::iter::once(instance.interface.clone())
-                .chain(instance.track_interfaces.iter().map(|tracked| tracked.name.clone()))
-                .chain(crate::routes::tracked_interfaces(instance).into_iter().map(str::to_owned))
-        })
-        .collect()
+    let instances = config.instances.iter().flat_map(|instance| {
+        std::iter::once(instance.interface.clone())
+            .chain(instance.track_interfaces.iter().map(|tracked| tracked.name.clone()))
+            .chain(crate::routes::tracked_interfaces(instance).into_iter().map(str::to_owned))
+            .chain(instance.track_group_interfaces.iter().cloned())
+    });
+    let statics = crate::routes::static_interfaces(config).into_iter().map(str::to_owned);
+    instances.chain(statics).collect()
 }
 
 /// The router's settings for an instance of `config` speaking from `primary_address`.

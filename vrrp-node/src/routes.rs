@@ -39,6 +39,50 @@ pub fn tracked_interfaces(instance: &Instance) -> Vec<&str> {
     unique
 }
 
+/// The interfaces of the tracked (not `no_track`) static addresses (`dev`) and routes
+/// (`dev`): where an interface comes back up, they are put back.
+pub fn static_interfaces(config: &Config) -> Vec<&str> {
+    let addresses = config.static_addresses.iter().filter(|address| !address.no_track);
+    let routes = config.static_routes.iter().filter(|route| !route.no_track);
+    let names = addresses
+        .filter_map(|address| address.device.as_deref())
+        .chain(routes.filter_map(|route| route.device.as_deref()));
+    let mut unique: Vec<&str> = Vec::new();
+    for name in names {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    unique
+}
+
+/// keepalived vrrp_if.c interface_up(), vrrp_static_track.c
+/// static_track_group_reinstate_config(): interface `name` came up, so the tracked static
+/// addresses on it and static routes through it go back (the kernel dropped the routes when
+/// it went down, without a word; adding what is still there changes nothing). Rules stay in
+/// the kernel across a link's down and up, so none is added.
+pub(crate) fn reinstate_on(config: &Config, name: &str) -> Vec<Output> {
+    let on = |device: &Option<String>| device.as_deref() == Some(name);
+    let addresses: Vec<VirtualAddress> = config
+        .static_addresses
+        .iter()
+        .filter(|address| !address.no_track && on(&address.device))
+        .cloned()
+        .collect();
+    let routes: Vec<Route> = config
+        .static_routes
+        .iter()
+        .filter(|route| !route.no_track && on(&route.device))
+        .cloned()
+        .collect();
+    let mut outputs = Vec::new();
+    if !addresses.is_empty() {
+        outputs.push(Output::AddStaticAddresses { addresses });
+    }
+    outputs.extend(install(None, &routes, &[]));
+    outputs
+}
+
 /// What of `before` is gone from `after`, and what of `after` is new.
 fn diff<T: PartialEq + Clone>(before: &[T], after: &[T]) -> (Vec<T>, Vec<T>) {
     let gone = before.iter().filter(|item| !after.contains(item)).cloned().collect();

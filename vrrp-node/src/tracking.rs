@@ -187,11 +187,19 @@ pub fn adjustments(instance: &Instance, seen: &Observations) -> Vec<Adjustment> 
         let item = TrackedItem::Interface(tracked.name.clone());
         (item, tracked.weight, tracked.reverse, seen.link_usable(&tracked.name))
     });
-    // The interfaces of tracked routes and rules, unless tracked already (`routes.rs`).
-    let routing = crate::routes::tracked_interfaces(instance).into_iter().filter(|name| {
-        *name != instance.interface && !instance.track_interfaces.iter().any(|t| t.name == *name)
-    });
-    let routing = routing
+    // The interfaces of tracked routes and rules (`routes.rs`), then those of the static
+    // entries of the instance's track groups (keepalived vrrp_static_track.c
+    // static_track_group_init()), each unless tracked already: weight 0.
+    let mut weightless: Vec<&str> = Vec::new();
+    let group_interfaces = instance.track_group_interfaces.iter().map(String::as_str);
+    for name in crate::routes::tracked_interfaces(instance).into_iter().chain(group_interfaces) {
+        let tracked = instance.track_interfaces.iter().any(|t| t.name == name);
+        if name != instance.interface && !tracked && !weightless.contains(&name) {
+            weightless.push(name);
+        }
+    }
+    let routing = weightless
+        .into_iter()
         .map(|name| (TrackedItem::Interface(name.to_owned()), 0, false, seen.link_usable(name)));
     let interfaces = interfaces.chain(routing);
     let scripts = instance.track_scripts.iter().map(|tracked| {

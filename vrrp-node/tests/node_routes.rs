@@ -321,3 +321,61 @@ fn an_address_put_back_takes_its_routes_back_too() {
         ]
     );
 }
+
+#[test]
+fn a_track_group_s_static_interface_down_is_a_fault_and_its_return_puts_the_entries_back() {
+    // keepalived vrrp_static_track.c static_track_group_init(): every member tracks the
+    // interface of each tagged static entry with weight 0; vrrp_if.c interface_up() puts the
+    // tracked static addresses and routes on an interface back when it comes up.
+    let statics = "track_group TG {\n    group {\n        VI01\n    }\n}\n\
+                   static_ipaddress {\n    198.51.100.1/24 dev eth1 track_group TG\n    \
+                   198.51.100.9/24 dev eth2 no_track\n}\n\
+                   static_routes {\n    203.0.113.0/24 via 198.51.100.254 dev eth1\n    \
+                   192.0.2.128/25 via 198.51.100.254 dev eth3 track_group TG\n}\n";
+    let config = config(110, &[], &[], statics);
+    assert_eq!(config.instances[0].track_group_interfaces, ["eth1", "eth3"]);
+    assert_eq!(
+        vrrp_node::reload::interfaces(&config).into_iter().collect::<Vec<_>>(),
+        ["eth0", "eth1", "eth3"],
+        "the no_track address's eth2 is neither tracked nor watched"
+    );
+    let (address, routes) = (config.static_addresses[0].clone(), config.static_routes.clone());
+    let (mut lab, _) = Harness::new(config);
+    for link in ["eth1", "eth2", "eth3"] {
+        lab.node.handle_link(lab.now, link, true);
+    }
+    assert_eq!(moves(&lab.drain()), Vec::<&str>::new(), "a first sighting puts nothing back");
+    lab.become_master();
+    lab.node.handle_link(lab.now, "eth2", false);
+    assert_eq!(lab.state(), State::Master);
+    lab.node.handle_link(lab.now, "eth3", false);
+    assert_eq!(lab.state(), State::Fault, "the tagged route's dev");
+    lab.drain();
+
+    // eth1 (an untagged route, a tagged address) comes back: both are put back.
+    lab.node.handle_link(lab.now, "eth1", false);
+    lab.drain();
+    lab.node.handle_link(lab.now, "eth1", true);
+    let put_back = |outputs: Vec<Output>| -> Vec<Output> {
+        outputs
+            .into_iter()
+            .filter(|output| !moves(std::slice::from_ref(output)).is_empty())
+            .collect()
+    };
+    assert_eq!(
+        put_back(lab.drain()),
+        vec![
+            Output::AddStaticAddresses { addresses: vec![address] },
+            Output::AddRoutes { id: None, routes: vec![routes[0].clone()] },
+        ]
+    );
+    assert_eq!(lab.state(), State::Fault, "eth3 is still down");
+    lab.node.handle_link(lab.now, "eth3", true);
+    assert_eq!(
+        put_back(lab.drain()),
+        vec![Output::AddRoutes { id: None, routes: vec![routes[1].clone()] }]
+    );
+    assert_eq!(lab.state(), State::Backup, "out of FAULT once every tracked interface is up");
+    lab.node.handle_link(lab.now, "eth2", true);
+    assert_eq!(moves(&lab.drain()), Vec::<&str>::new(), "a no_track entry puts nothing back");
+}
