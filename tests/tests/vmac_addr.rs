@@ -3,7 +3,9 @@
 //! `ens4` go on private macvlans of `ens4`, named as keepalived names them (vrrp.c
 //! create_vmac_name(): `vrrp.51`, then `vrrp6.51` for the IPv6 one; with `vmac_prefix gw`,
 //! `gw.51` and `gw6.51`), with the virtual MACs 00:00:5e:00:01:33 and 00:00:5e:00:02:33. A client on the second link resolves them to
-//! those MACs through whichever router is master; a stop and `vrrpd cleanup` leave no macvlan.
+//! those MACs through whichever router is master; a macvlan another agent deletes is made again
+//! (keepalived 2.2.7 does this for an instance's own `use_vmac` only); a stop and `vrrpd
+//! cleanup` leave no macvlan.
 //!
 //! ```text
 //!   r1 ens3 (192.0.2.1) ──┬── br0 ── cl eth0      instance VI_1, VRID 51
@@ -157,6 +159,16 @@ fn scenario(prefix: &'static str, (globals, names): (&str, [&str; 2]), extra: &s
         let addrs = text(lab.lab.exec(lab.router(1), "ip", &["-o", "addr"]));
         assert!(resolved.is_ok(), "{resolved:?}\nclient: {neigh}\nrouter 1: {addrs}");
     }
+
+    // Another agent deletes the IPv4 address's macvlan: it is made again, with the address,
+    // and router 1 stays master.
+    lab.lab.exec(lab.router(1), "ip", &["link", "del", names[0]]).unwrap();
+    let remade = wait_until("router 1's macvlan made again", ELECTION, || {
+        master_on_macvlans(&lab, 1, names)
+    });
+    assert!(remade.is_ok(), "{remade:?}\n{}", lab.daemon(d1).log_text());
+    assert_macvlans(&lab, 1, names);
+    assert!(lab.daemon(d1).log_text().contains("its macvlan was removed by another agent"));
 
     // A crash and a restart: the macvlans are reused, not doubled.
     lab.daemon(d1).kill();

@@ -127,12 +127,18 @@ impl Daemon {
 
     /// Another agent removed an instance's macvlan: it is made again, as keepalived does
     /// (keepalived_netlink.c netlink_if_link_filter(), recreate_vmac_thread()), and a master
-    /// puts back the addresses that went with it.
+    /// puts back the addresses that went with it. keepalived 2.2.7 does this for the
+    /// instance's own `use_vmac` only (recreate_vmac_thread() skips any other); vrrpd also
+    /// makes an address's macvlan (`use_vmac_addr`, `use_vmac` on the line) again, so that a
+    /// master does not go on without those addresses.
     async fn vmac_removed(&mut self, now: Instant, ifindex: u32) {
         let lost: Vec<(InstanceId, std::net::IpAddr)> = self
             .io
             .iter()
-            .filter(|(_, instance)| instance.vmac.as_ref().is_some_and(|v| v.ifindex == ifindex))
+            .filter(|(_, instance)| {
+                let mut macvlans = instance.vmac.iter().chain(&instance.address_vmacs);
+                macvlans.any(|link| link.ifindex == ifindex)
+            })
             .map(|(id, instance)| (*id, instance.primary))
             .collect();
         for (id, primary) in lost {
