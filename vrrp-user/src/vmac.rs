@@ -101,7 +101,9 @@ pub async fn ensure_for_addresses(
         }
     };
     // An IPv6 one gets the IPv4 settings too: beside the IPv4 macvlan on the same parent, it
-    // would otherwise answer ARP for that one's addresses with the IPv6 virtual MAC.
+    // would otherwise answer ARP for that one's addresses with the IPv6 virtual MAC, as
+    // keepalived 2.2.7's does (vrrp_vmac.c netlink_link_add_vmac() sets them for AF_INET only;
+    // tests/tests/vmac_addr.rs shows both).
     ensure_named(netlink, &name, family, vrid, parent, None, true).await
 }
 
