@@ -100,6 +100,10 @@ pub(crate) struct GlobalDraft {
     /// `vmac_prefix` and `vmac_addr_prefix`, the first of each (keepalived ignores a second).
     pub vmac_prefix: Option<String>,
     pub vmac_addr_prefix: Option<String>,
+    pub realtime_priority: Option<u8>,
+    pub rlimit_rttime_us: Option<u32>,
+    pub nice: Option<i8>,
+    pub no_swap: bool,
 }
 
 #[derive(Debug, Default)]

@@ -321,6 +321,16 @@ impl Grammar<'_> {
             "fifo_write_vrrp_states_on_reload" => {
                 global.fifo_write_states_on_reload = self.flag(node)
             }
+            // keepalived global_parser.c get_priority(): a nice value, -20 to 19.
+            "vrrp_priority" => {
+                global.nice =
+                    self.value(node, |text| values::integer(text, -20, 19).map(|n| n as i8))
+            }
+            "vrrp_rt_priority" => global.realtime_priority = self.realtime_priority(node),
+            "vrrp_rlimit_rttime" | "vrrp_rlimit_rtime" => {
+                global.rlimit_rttime_us = self.rlimit_rttime(node)
+            }
+            "vrrp_no_swap" => global.no_swap = self.flag(node),
             "vrrp_mcast_group4" => {
                 // keepalived global_parser.c vrrp_mcast_group4_handler(): IPv4, multicast.
                 global.mcast_group4 = self.value(node, |text| {
@@ -347,6 +357,36 @@ impl Grammar<'_> {
                 self.unknown(node, Block::GlobalDefs, "in global_defs");
             }
         }
+    }
+
+    /// `vrrp_rt_priority N`: keepalived global_parser.c get_realtime_priority() takes any
+    /// integer and brings it into SCHED_RR's range (1 to 99) with an error; here a warning, as
+    /// the value brought in is used.
+    fn realtime_priority(&mut self, node: &Node) -> Option<u8> {
+        let located = self.located(node, |text| values::integer(text, i64::MIN, i64::MAX))?;
+        let used = located.value.clamp(1, 99);
+        if used != located.value {
+            let bound = if used == 1 { "minimum" } else { "maximum" };
+            let message =
+                format!("vrrp_rt_priority {} is past the {bound}: {used} is used", located.value);
+            self.report.warn_at(&located.at.span, message);
+        }
+        Some(used as u8)
+    }
+
+    /// `vrrp_rlimit_rttime MICROSECONDS` (old name `vrrp_rlimit_rtime`): keepalived
+    /// global_parser.c get_rt_rlimit() takes 1 to UINT32_MAX and makes 1 into 2, since the soft
+    /// limit is half of it.
+    fn rlimit_rttime(&mut self, node: &Node) -> Option<u32> {
+        if node.keyword.text == "vrrp_rlimit_rtime" {
+            self.report.warn_at(
+                &node.keyword.span,
+                "vrrp_rlimit_rtime is deprecated (keepalived's old name): use vrrp_rlimit_rttime",
+            );
+        }
+        self.value(node, |text| {
+            values::integer(text, 1, u32::MAX.into()).map(|us| us.max(2) as u32)
+        })
     }
 
     /// `vmac_prefix` / `vmac_addr_prefix PREFIX`: the start of the names of the macvlans the

@@ -100,9 +100,9 @@ pub use include::{MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 pub use model::{
     Command, Config, ExtraInterfaces, Family, FileInit, Garp, GarpGroup, Global, InitialState,
     Instance, MacAddr, Notify, NotifyFifo, OldChecksumPolicy, ParamMatch, Route, RouteKind, Rule,
-    RuleAction, RunAs, Scope, Script, SyncGroup, TrackFile, TrackGroup, TrackProcess, TrackedFile,
-    TrackedInterface, TrackedProcess, TrackedScript, UnicastPeer, Version, VirtualAddress, Vmac,
-    MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
+    RuleAction, RunAs, Scheduling, Scope, Script, SyncGroup, TrackFile, TrackGroup, TrackProcess,
+    TrackedFile, TrackedInterface, TrackedProcess, TrackedScript, UnicastPeer, Version,
+    VirtualAddress, Vmac, MAX_UNICAST_PEERS, PROTOCOL_KEEPALIVED, TABLE_MAIN,
 };
 pub use preprocess::{
     MAX_GENERATED_BYTES, MAX_GENERATED_LINES, MAX_LINE_CHARS, MAX_NESTING, MAX_SUBSTITUTIONS,

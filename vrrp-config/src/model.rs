@@ -148,6 +148,48 @@ pub struct Global {
     pub vmac_prefix: Option<String>,
     /// `vmac_addr_prefix`: the same for the macvlans of addresses (unset, `vmac_prefix`'s).
     pub vmac_addr_prefix: Option<String>,
+    /// `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_priority`, `vrrp_no_swap`.
+    pub scheduling: Scheduling,
+}
+
+/// How the daemon's protocol loop is scheduled and whether its memory may be paged out: what
+/// keepalived's lib/process.c set_process_priorities() does with `vrrp_rt_priority`,
+/// `vrrp_rlimit_rttime`, `vrrp_priority` and `vrrp_no_swap`, so that a busy host cannot starve
+/// a master past its peers' Master_Down_Interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scheduling {
+    /// `vrrp_rt_priority`: SCHED_RR at this priority (1 to 99).
+    pub realtime_priority: Option<u8>,
+    /// `vrrp_rlimit_rttime` (or its old name `vrrp_rlimit_rtime`), in microseconds: with a
+    /// realtime priority, the CPU time the loop may use without blocking. SIGXCPU comes at
+    /// half of it, SIGKILL at all of it (RLIMIT_RTTIME), so a loop that spins cannot take a
+    /// core for ever.
+    pub rlimit_rttime_us: u32,
+    /// `vrrp_priority`: the nice value (-20 to 19), used when there is no realtime priority.
+    pub nice: Option<i8>,
+    /// `vrrp_no_swap`: memory locked in (mlockall).
+    pub no_swap: bool,
+}
+
+impl Scheduling {
+    /// keepalived lib/process.h RT_RLIMIT_DEFAULT: 10 ms.
+    pub const DEFAULT_RLIMIT_RTTIME_US: u32 = 10_000;
+
+    /// Whether applying it needs CAP_SYS_NICE: a realtime policy, or a nice value below 0.
+    pub fn raises_priority(&self) -> bool {
+        self.realtime_priority.is_some() || self.nice.is_some_and(|nice| nice < 0)
+    }
+}
+
+impl Default for Scheduling {
+    fn default() -> Self {
+        Self {
+            realtime_priority: None,
+            rlimit_rttime_us: Self::DEFAULT_RLIMIT_RTTIME_US,
+            nice: None,
+            no_swap: false,
+        }
+    }
 }
 
 impl Global {

@@ -12,8 +12,9 @@ use crate::draft::{
 };
 use crate::model::{
     Config, Family, Garp, GarpGroup, Global, InitialState, Instance, NotifyFifo, ParamMatch,
-    Script, SyncGroup, TrackFile, TrackGroup, TrackProcess, TrackedFile, TrackedInterface,
-    TrackedProcess, TrackedScript, Version, VirtualAddress, Vmac, MAX_UNICAST_PEERS,
+    Scheduling, Script, SyncGroup, TrackFile, TrackGroup, TrackProcess, TrackedFile,
+    TrackedInterface, TrackedProcess, TrackedScript, Version, VirtualAddress, Vmac,
+    MAX_UNICAST_PEERS,
 };
 
 const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(1);
@@ -285,6 +286,14 @@ fn resolve_global(draft: &GlobalDraft, report: &mut Report) -> Global {
         higher_prio_send_advert: draft.higher_prio_send_advert.unwrap_or(true),
         vmac_prefix: draft.vmac_prefix.clone(),
         vmac_addr_prefix: draft.vmac_addr_prefix.clone(),
+        scheduling: Scheduling {
+            realtime_priority: draft.realtime_priority,
+            rlimit_rttime_us: draft
+                .rlimit_rttime_us
+                .unwrap_or(Scheduling::DEFAULT_RLIMIT_RTTIME_US),
+            nice: draft.nice,
+            no_swap: draft.no_swap,
+        },
     }
 }
 

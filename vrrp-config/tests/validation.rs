@@ -1491,3 +1491,77 @@ fn track_groups_give_their_members_the_tagged_static_entries_interfaces() {
 fn config_lenient(text: &str) -> Config {
     parse_str(text, Path::new("t.conf")).unwrap_or_else(|error| panic!("{error}")).config
 }
+
+fn scheduling(lines: &str) -> vrrp_config::Scheduling {
+    let text = format!("global_defs {{\n{lines}}}\n{}", instance("VI01", 1, "192.0.2.1", ""));
+    parse_str(&text, Path::new("t.conf"))
+        .unwrap_or_else(|error| panic!("{error}"))
+        .config
+        .global
+        .scheduling
+}
+
+/// keepalived global_parser.c get_priority(), get_realtime_priority() and get_rt_rlimit().
+#[test]
+fn scheduling_settings_follow_keepaliveds_ranges() {
+    let unset = scheduling("");
+    assert_eq!(unset, vrrp_config::Scheduling::default());
+    assert_eq!((unset.realtime_priority, unset.nice, unset.no_swap), (None, None, false));
+    assert_eq!(unset.rlimit_rttime_us, 10_000);
+    assert!(!unset.raises_priority());
+
+    let set = scheduling(
+        "    vrrp_rt_priority 40\n    vrrp_rlimit_rttime 50000\n    vrrp_priority -5\n    \
+         vrrp_no_swap\n",
+    );
+    assert_eq!(set.realtime_priority, Some(40));
+    assert_eq!(set.rlimit_rttime_us, 50_000);
+    assert_eq!(set.nice, Some(-5));
+    assert!(set.no_swap && set.raises_priority());
+    assert!(scheduling("    vrrp_priority -1\n").raises_priority());
+    assert!(!scheduling("    vrrp_priority 5\n").raises_priority());
+
+    // SCHED_RR's range, brought in with a warning.
+    let global = |line: &str| {
+        format!("global_defs {{\n    {line}\n}}\n{}", instance("VI01", 1, "192.0.2.1", ""))
+    };
+    assert_eq!(scheduling("    vrrp_rt_priority 0\n").realtime_priority, Some(1));
+    assert_eq!(scheduling("    vrrp_rt_priority 150\n").realtime_priority, Some(99));
+    assert_eq!(
+        warnings(&global("vrrp_rt_priority 150")),
+        vec!["t.conf:2:22: vrrp_rt_priority 150 is past the maximum: 99 is used"]
+    );
+    assert_eq!(
+        warnings(&global("vrrp_rt_priority -3")),
+        vec!["t.conf:2:22: vrrp_rt_priority -3 is past the minimum: 1 is used"]
+    );
+    assert_eq!(
+        errors(&global("vrrp_rt_priority high")),
+        vec![
+            "t.conf:2:22: invalid vrrp_rt_priority \"high\": expected an integer from \
+             -9223372036854775808 to 9223372036854775807"
+        ]
+    );
+
+    // A nice value is -20 to 19.
+    assert_eq!(
+        errors(&global("vrrp_priority -21")),
+        vec!["t.conf:2:19: invalid vrrp_priority \"-21\": expected an integer from -20 to 19"]
+    );
+    assert_eq!(scheduling("    vrrp_priority 19\n").nice, Some(19));
+
+    // The limit is 1 to UINT32_MAX microseconds; 1 is made 2 (the soft limit is half).
+    assert_eq!(scheduling("    vrrp_rlimit_rttime 1\n").rlimit_rttime_us, 2);
+    assert_eq!(scheduling("    vrrp_rlimit_rttime 4294967295\n").rlimit_rttime_us, u32::MAX);
+    assert_eq!(
+        errors(&global("vrrp_rlimit_rttime 0")),
+        vec!["t.conf:2:24: invalid vrrp_rlimit_rttime \"0\": expected an integer from 1 to 4294967295"]
+    );
+    // The old name still works, with a word about it.
+    assert_eq!(scheduling("    vrrp_rlimit_rtime 20000\n").rlimit_rttime_us, 20_000);
+    assert_eq!(
+        warnings(&global("vrrp_rlimit_rtime 20000")),
+        vec!["t.conf:2:5: vrrp_rlimit_rtime is deprecated (keepalived's old name): use vrrp_rlimit_rttime"]
+    );
+    assert!(!scheduling("    vrrp_no_swap off\n").no_swap);
+}
