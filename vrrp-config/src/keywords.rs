@@ -211,8 +211,13 @@ const GROUP_TRACKING: &str =
 const ROUTES_LAB: &str = "tests/tests/virtual_routes.rs::vrrpd_moves_routes_and_rules_with_the_vip";
 const STATICS_LAB: &str =
     "tests/tests/virtual_routes.rs::static_entries_are_held_from_start_to_stop";
-const SCHEDULING: &str = "harmless: vrrpd runs with the scheduling and memory settings it was \
-                          started with";
+const CPU_AFFINITY: &str = "harmless: vrrpd runs on the CPUs it was started on";
+const AUTO_PRIORITY: &str = "harmless: vrrpd keeps the priority vrrp_rt_priority gives, and does \
+                             not raise it when its timers run late";
+const SCHEDULING_LAB: &str =
+    "tests/tests/scheduling.rs::a_realtime_loop_with_locked_memory_follows_reloads";
+const SCHEDULING_NICE_LAB: &str =
+    "tests/tests/scheduling.rs::a_nice_value_applies_to_the_loop_only";
 const DUMPS: &str = "the dump files keep keepalived's default names, in the folder given by \
                      `--dump-dir`; keepalived's JSON version 1 is written";
 const ADVERT_ANSWERS_DEFAULT: &str = "vrrp-config/tests/validation.rs::\
@@ -343,14 +348,14 @@ pub const KEYWORDS: &[Keyword] = &[
         "vrrpd never compares the addresses an advertisement lists with its own",
     ),
     acted("vrrp_strict", GlobalDefs, STRICT),
-    ignored("vrrp_priority", GlobalDefs, SCHEDULING),
-    ignored("vrrp_no_swap", GlobalDefs, SCHEDULING),
-    ignored("vrrp_rt_priority", GlobalDefs, SCHEDULING),
-    ignored("vrrp_cpu_affinity", GlobalDefs, SCHEDULING),
-    ignored("vrrp_rlimit_rttime", GlobalDefs, SCHEDULING),
-    ignored("vrrp_rlimit_rtime", GlobalDefs, SCHEDULING),
-    ignored("max_auto_priority", GlobalDefs, SCHEDULING),
-    ignored("min_auto_priority_delay", GlobalDefs, SCHEDULING),
+    acted("vrrp_priority", GlobalDefs, SCHEDULING_NICE_LAB),
+    acted("vrrp_no_swap", GlobalDefs, SCHEDULING_LAB),
+    acted("vrrp_rt_priority", GlobalDefs, SCHEDULING_LAB),
+    ignored("vrrp_cpu_affinity", GlobalDefs, CPU_AFFINITY),
+    acted("vrrp_rlimit_rttime", GlobalDefs, SCHEDULING_LAB),
+    acted("vrrp_rlimit_rtime", GlobalDefs, "vrrp-config/tests/validation.rs::scheduling_settings_follow_keepaliveds_ranges"),
+    ignored("max_auto_priority", GlobalDefs, AUTO_PRIORITY),
+    ignored("min_auto_priority_delay", GlobalDefs, AUTO_PRIORITY),
     acted("notify_fifo", GlobalDefs, FIFO_LAB),
     acted("notify_fifo_script", GlobalDefs, FIFO_LAB),
     acted("vrrp_notify_fifo", GlobalDefs, FIFO_LAB),

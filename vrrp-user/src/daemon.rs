@@ -49,7 +49,7 @@ use crate::{
     netlink::{self, Netlink},
     notify_fifo::NotifyFifos,
     once_per_peer::OncePerPeer,
-    pid_file, privileges, ring_resync, scripts,
+    pid_file, privileges, ring_resync, scheduling, scripts,
     socket_receiver::SocketReceivers,
     status::{self, CounterSource, Publisher},
     systemd, track_file, track_process,
@@ -134,6 +134,8 @@ pub(crate) struct Daemon {
     pub(crate) ring_loss_log: ring_resync::LossLog,
     /// When the kernel's master-down timers were last compared with the node's wishes.
     pub(crate) watches: master_watch::Watches,
+    /// The loop's scheduling and the memory lock, as the running configuration asks.
+    pub(crate) scheduling: scheduling::Applied,
 }
 
 pub async fn run(options: Options) -> Result<()> {
@@ -183,6 +185,7 @@ pub async fn run(options: Options) -> Result<()> {
         privileges: None,
         ring_loss_log: ring_resync::LossLog::default(),
         watches: master_watch::Watches::default(),
+        scheduling: scheduling::Applied::of_this_thread(),
     };
     if let Err(error) = daemon.apply(config).await {
         daemon.stop().await;
@@ -210,14 +213,31 @@ pub async fn run(options: Options) -> Result<()> {
         Some(address) => Some(metrics::serve(address, daemon.published.subscribe()).await?),
         None => None,
     };
-    // Everything that needed more is open: keep only what reload and the loop use.
-    let kept = privileges::kept(needs);
-    if let Err(error) = privileges::drop_to(kept).await {
-        daemon.stop().await;
-        return Err(error);
+    // The loop's priority last, once the verifier and the rest of start-up are done: they
+    // would count against RLIMIT_RTTIME.
+    if let Some(config) = daemon.node.config() {
+        daemon.scheduling.apply(&config.global.scheduling);
     }
+    // Everything that needed more is open: keep only what reload and the loop use.
+    let wanted = privileges::kept(needs);
+    let kept = match privileges::drop_to(wanted).await {
+        Ok(kept) => kept,
+        Err(error) => {
+            daemon.stop().await;
+            return Err(error);
+        }
+    };
     daemon.privileges = Some(needs);
     log::info!("capabilities kept: {kept}");
+    let missing = privileges::CapSet(wanted.0 & !kept.0);
+    if missing.0 != 0 {
+        // Only the optional ones can be missing here (check_available ran first); the
+        // settings that need them said what they could not do.
+        log::warn!(
+            "running without {missing} (not held at start-up): reloads cannot apply the \
+             settings that need them"
+        );
+    }
     systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 
     let mut terminate = signal(SignalKind::terminate())?;

@@ -32,6 +32,7 @@ pub mod recovery;
 pub mod resync;
 pub mod ring_resync;
 mod routes;
+mod scheduling;
 pub mod script_security;
 pub mod scripts;
 pub mod slots;

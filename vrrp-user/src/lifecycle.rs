@@ -223,7 +223,15 @@ impl Daemon {
         }
         self.reloads_applied = sequence;
         let result = match parsed {
-            Ok(config) => self.apply(config).await,
+            Ok(config) => {
+                self.scheduling.relax_for_reload();
+                let applied = self.apply(config).await;
+                // The new configuration's settings, or the old one's again after a refusal.
+                if let Some(config) = self.node.config() {
+                    self.scheduling.apply(&config.global.scheduling);
+                }
+                applied
+            }
             Err(error) => Err(error),
         };
         match &result {

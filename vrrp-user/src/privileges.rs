@@ -9,7 +9,11 @@
 //!   and unsolicited neighbour advertisements: CAP_NET_RAW;
 //! - scripts that run as another user (their own `user`, `script_user`, or keepalived's
 //!   default `keepalived_script`): CAP_SETUID and CAP_SETGID to change to it, CAP_KILL to end
-//!   its process group on a timeout.
+//!   its process group on a timeout;
+//! - `vrrp_rt_priority` or a negative `vrrp_priority`, applied again after each reload (which
+//!   runs at normal priority, as keepalived's does): CAP_SYS_NICE; `vrrp_no_swap`'s locked
+//!   memory growing past RLIMIT_MEMLOCK: CAP_IPC_LOCK. Both are kept when held, not required:
+//!   keepalived runs on without these settings when they are refused.
 //!
 //! Reload never loads a program or creates or pins a map (it writes the instance map through
 //! the descriptor already held, and the kernel clock runs the loaded `vrrp_clock`), so CAP_BPF,
@@ -42,6 +46,8 @@ pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_NET_ADMIN: u32 = 12;
 pub const CAP_NET_RAW: u32 = 13;
+pub const CAP_IPC_LOCK: u32 = 14;
+pub const CAP_SYS_NICE: u32 = 23;
 
 /// Names for the log and the tests, in the kernel's numbering.
 const NAMES: [&str; 41] = [
@@ -124,6 +130,10 @@ impl std::fmt::Display for CapSet {
 pub struct Needs {
     /// Some script runs as a user named in the configuration (or the default script user).
     pub scripts_change_user: bool,
+    /// `vrrp_rt_priority` or a negative `vrrp_priority`.
+    pub raises_priority: bool,
+    /// `vrrp_no_swap`.
+    pub locks_memory: bool,
 }
 
 impl Needs {
@@ -138,7 +148,12 @@ impl Needs {
                 .any(|command| changes(command.run_as.as_ref()))
         });
         let tracker_users = config.scripts.iter().any(|script| changes(script.run_as.as_ref()));
-        Self { scripts_change_user: notify_users || tracker_users }
+        let scheduling = &config.global.scheduling;
+        Self {
+            scripts_change_user: notify_users || tracker_users,
+            raises_priority: scheduling.raises_priority(),
+            locks_memory: scheduling.no_swap,
+        }
     }
 }
 
@@ -149,17 +164,29 @@ pub fn is_root(run_as: &RunAs) -> bool {
 
 /// The capabilities the daemon keeps after start-up for `needs`.
 pub fn kept(needs: Needs) -> CapSet {
-    let mut kept = vec![CAP_NET_ADMIN, CAP_NET_RAW];
-    if needs.scripts_change_user {
-        kept.extend([CAP_SETUID, CAP_SETGID, CAP_KILL]);
+    let mut kept = required(needs).0;
+    if needs.raises_priority {
+        kept |= CapSet::of(&[CAP_SYS_NICE]).0;
     }
-    CapSet::of(&kept)
+    if needs.locks_memory {
+        kept |= CapSet::of(&[CAP_IPC_LOCK]).0;
+    }
+    CapSet(kept)
+}
+
+/// The part of [`kept`] without which the daemon does not start.
+fn required(needs: Needs) -> CapSet {
+    let mut required = vec![CAP_NET_ADMIN, CAP_NET_RAW];
+    if needs.scripts_change_user {
+        required.extend([CAP_SETUID, CAP_SETGID, CAP_KILL]);
+    }
+    CapSet::of(&required)
 }
 
 /// Refuses to start when the configuration's scripts need a capability this process lacks
 /// (the systemd unit gives CAP_SETUID, CAP_SETGID and CAP_KILL only through a drop-in).
 pub fn check_available(needs: Needs) -> Result<()> {
-    let missing = CapSet(kept(needs).0 & !ProcCaps::of_thread()?.effective.0);
+    let missing = CapSet(required(needs).0 & !ProcCaps::of_thread()?.effective.0);
     if missing.0 != 0 {
         bail!(
             "vrrpd lacks {missing}, which {}: give them to the service (see the comment on \
@@ -184,6 +211,19 @@ pub fn check_reload(dropped_with: Option<Needs>, config: &vrrp_config::Config) -
         bail!(
             "scripts now run as other users, which needs CAP_SETUID and CAP_SETGID: this vrrpd \
              gave them up at start-up (no script changed user then); restart it to apply"
+        );
+    }
+    // Not a refusal: keepalived runs on when these settings are refused.
+    if after.raises_priority && !before.raises_priority {
+        log::warn!(
+            "vrrp_rt_priority and a negative vrrp_priority need CAP_SYS_NICE, which this vrrpd \
+             gave up at start-up: restart it to apply them"
+        );
+    }
+    if after.locks_memory && !before.locks_memory {
+        log::warn!(
+            "vrrp_no_swap past RLIMIT_MEMLOCK needs CAP_IPC_LOCK, which this vrrpd gave up at \
+             start-up: restart it if the memory is not locked"
         );
     }
     Ok(())
@@ -218,7 +258,7 @@ impl ProcCaps {
         }
     }
 
-    fn of_thread() -> Result<Self> {
+    pub(crate) fn of_thread() -> Result<Self> {
         let text = std::fs::read_to_string("/proc/thread-self/status")
             .context("reading /proc/thread-self/status")?;
         Ok(Self::parse(&text))
@@ -277,8 +317,9 @@ fn thread_count() -> usize {
 ///
 /// Capabilities are per thread: first the blocking pool's threads that start-up used go idle
 /// and end (the runtime is built with a short keep-alive), so that the drop covers the whole
-/// process; a thread still there after [`THREADS_GRACE`] fails the start.
-pub async fn drop_to(kept: CapSet) -> Result<()> {
+/// process; a thread still there after [`THREADS_GRACE`] fails the start. Returns what is
+/// left: `kept` as far as it was held.
+pub async fn drop_to(kept: CapSet) -> Result<CapSet> {
     let deadline = Instant::now() + THREADS_GRACE;
     while thread_count() > 1 {
         if Instant::now() > deadline {
@@ -333,11 +374,7 @@ pub async fn drop_to(kept: CapSet) -> Result<()> {
     if after.effective.0 & !kept.0 != 0 || after.permitted.0 & !kept.0 != 0 {
         bail!("capabilities were not given up: {after:?}");
     }
-    let missing = CapSet(kept.0 & !after.effective.0);
-    if missing.0 != 0 {
-        log::warn!("running without {missing}: the steps that need them will fail");
-    }
-    Ok(())
+    Ok(after.effective)
 }
 
 /// What a script run as root may hold: the daemon's capabilities after
@@ -410,9 +447,43 @@ mod tests {
         assert_eq!(kept(Needs::default()), CapSet::of(&[CAP_NET_ADMIN, CAP_NET_RAW]));
         assert_eq!(kept(Needs::default()).to_string(), "CAP_NET_ADMIN, CAP_NET_RAW");
         assert_eq!(
-            kept(Needs { scripts_change_user: true }).to_string(),
+            kept(Needs { scripts_change_user: true, ..Needs::default() }).to_string(),
             "CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_ADMIN, CAP_NET_RAW"
         );
+        let scheduled = Needs { raises_priority: true, locks_memory: true, ..Needs::default() };
+        assert_eq!(
+            kept(scheduled).to_string(),
+            "CAP_NET_ADMIN, CAP_NET_RAW, CAP_IPC_LOCK, CAP_SYS_NICE"
+        );
+        // Kept when held, never required.
+        assert_eq!(required(scheduled), kept(Needs::default()));
+    }
+
+    #[test]
+    fn scheduling_settings_ask_for_their_capabilities() {
+        let plain = config(&BASE.replace("NOTIFY", ""));
+        assert_eq!(Needs::of(&plain), Needs::default());
+        let with = |lines: &str| {
+            Needs::of(&config(&format!(
+                "global_defs {{\n{lines}\n}}\n{}",
+                BASE.replace("NOTIFY", "")
+            )))
+        };
+        let realtime = with("vrrp_rt_priority 10");
+        assert!(realtime.raises_priority && !realtime.locks_memory);
+        assert!(with("vrrp_priority -1").raises_priority);
+        assert!(!with("vrrp_priority 3").raises_priority);
+        let locked = with("vrrp_no_swap");
+        assert!(locked.locks_memory && !locked.raises_priority);
+        // A reload that asks for more runs on, without it.
+        assert!(check_reload(
+            Some(Needs::of(&plain)),
+            &config(&format!(
+                "global_defs {{\nvrrp_rt_priority 10\n}}\n{}",
+                BASE.replace("NOTIFY", "")
+            ))
+        )
+        .is_ok());
     }
 
     #[test]
@@ -446,16 +517,16 @@ mod tests {
     #[test]
     fn users_named_anywhere_keep_the_identity_capabilities() {
         let none = config(&BASE.replace("NOTIFY", "notify_master /bin/true"));
-        assert_eq!(Needs::of(&none), Needs { scripts_change_user: false });
+        assert_eq!(Needs::of(&none), Needs::default());
         let own = config(&BASE.replace("NOTIFY", "notify_master \"/bin/true\" nobody"));
-        assert_eq!(Needs::of(&own), Needs { scripts_change_user: true });
+        assert_eq!(Needs::of(&own), Needs { scripts_change_user: true, ..Needs::default() });
         let global = config(&format!(
             "global_defs {{\n script_user nobody\n}}\n{}",
             BASE.replace("NOTIFY", "notify_master /bin/true")
         ));
-        assert_eq!(Needs::of(&global), Needs { scripts_change_user: true });
+        assert_eq!(Needs::of(&global), Needs { scripts_change_user: true, ..Needs::default() });
         let root = config(&BASE.replace("NOTIFY", "notify_master \"/bin/true\" root"));
-        assert_eq!(Needs::of(&root), Needs { scripts_change_user: false });
+        assert_eq!(Needs::of(&root), Needs::default());
         assert!(check_reload(Some(Needs::of(&none)), &own).is_err());
         assert!(check_reload(Some(Needs::of(&own)), &none).is_ok());
         assert!(check_reload(None, &own).is_ok());
