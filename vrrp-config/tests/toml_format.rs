@@ -237,3 +237,31 @@ notify_priority_changes = true
     assert_eq!(instance.track_files[0].weight, 3);
     assert!(instance.notify_priority_changes);
 }
+
+#[test]
+fn scheduling_settings_are_toml_keys_too() {
+    let text = r#"
+[global_defs]
+vrrp_rt_priority = 20
+vrrp_rlimit_rttime = 30000
+vrrp_priority = -3
+vrrp_no_swap = true
+
+[[vrrp_instance]]
+name = "A"
+interface = "eth0"
+virtual_router_id = 5
+virtual_ipaddress = ["192.0.2.5/24"]
+"#;
+    let loaded = parse_str(text, Path::new("vrrpd.toml")).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let scheduling = loaded.config.global.scheduling;
+    assert_eq!(scheduling.realtime_priority, Some(20));
+    assert_eq!(scheduling.rlimit_rttime_us, 30_000);
+    assert_eq!(scheduling.nice, Some(-3));
+    assert!(scheduling.no_swap);
+    assert_eq!(
+        errors(&text.replace("vrrp_priority = -3", "vrrp_priority = 20")),
+        vec!["vrrpd.toml:5:17: invalid vrrp_priority \"20\": expected an integer from -20 to 19"]
+    );
+}
