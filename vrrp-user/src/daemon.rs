@@ -231,12 +231,9 @@ pub async fn run(options: Options) -> Result<()> {
     log::info!("capabilities kept: {kept}");
     let missing = privileges::CapSet(wanted.0 & !kept.0);
     if missing.0 != 0 {
-        // Only the optional ones can be missing here (check_available ran first); the
-        // settings that need them said what they could not do.
-        log::warn!(
-            "running without {missing} (not held at start-up): reloads cannot apply the \
-             settings that need them"
-        );
+        // Only the optional ones can be missing here (check_available ran first); a setting
+        // that needs one says so when it is refused.
+        log::info!("not held, so not kept: {missing}");
     }
     systemd::notify(&format!("READY=1\nSTATUS={}", daemon.status()));
 
