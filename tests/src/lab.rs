@@ -31,6 +31,20 @@ pub const ROUTED_SERVER2: &str = "198.51.100.2";
 pub const ROUTED_GATEWAY1: &str = "192.0.2.254";
 pub const ROUTED_GATEWAY2: &str = "198.51.100.254";
 
+/// A launcher for [`ReferenceLab::start_vrrpd_under`]: dist/vrrpd.service's capabilities and
+/// securebits through `setpriv` (no PID 1 systemd here to start the unit itself).
+pub const AS_THE_UNIT: &[&str] = &[
+    "setpriv",
+    "--securebits",
+    "+noroot,+noroot_locked",
+    "--bounding-set",
+    "-all,+net_admin,+net_raw,+bpf,+perfmon",
+    "--inh-caps",
+    "-all,+net_admin,+net_raw,+bpf,+perfmon",
+    "--ambient-caps",
+    "-all,+net_admin,+net_raw,+bpf,+perfmon",
+];
+
 /// The reference configuration files, with placeholders.
 pub const REFERENCE: [&str; 2] = [
     include_str!("../../examples/reference/keepalived-server1.conf"),

@@ -11,7 +11,7 @@
 use std::{fs, path::Path, time::Duration};
 
 use vrrp_tests::{
-    lab::{ReferenceLab, SERVER1, VIP},
+    lab::{ReferenceLab, AS_THE_UNIT, SERVER1, VIP},
     netns::run,
     require_root, wait_until,
 };
@@ -21,18 +21,6 @@ use vrrp_user::privileges::{
 
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
-/// dist/vrrpd.service's capabilities and securebits.
-const AS_THE_UNIT: &[&str] = &[
-    "setpriv",
-    "--securebits",
-    "+noroot,+noroot_locked",
-    "--bounding-set",
-    "-all,+net_admin,+net_raw,+bpf,+perfmon",
-    "--inh-caps",
-    "-all,+net_admin,+net_raw,+bpf,+perfmon",
-    "--ambient-caps",
-    "-all,+net_admin,+net_raw,+bpf,+perfmon",
-];
 
 const ELECTION: Duration = Duration::from_secs(30);
 const SECOND_VIP: &str = "192.0.2.101";

@@ -9,7 +9,7 @@
 use std::{fs, path::Path, time::Duration};
 
 use vrrp_tests::{
-    lab::{ReferenceLab, VIP},
+    lab::{ReferenceLab, AS_THE_UNIT, VIP},
     require_root, wait_until,
 };
 
@@ -202,18 +202,7 @@ fn without_cap_sys_nice_the_loop_runs_at_normal_priority_and_says_why() {
     let mut lab = ReferenceLab::with_prefix("su").expect("building the lab");
     let text = config(&lab.dir, &realtime_settings());
     let path = lab.write_config(1, "keepalived.conf", &text).unwrap();
-    let as_the_unit = [
-        "setpriv",
-        "--securebits",
-        "+noroot,+noroot_locked",
-        "--bounding-set",
-        "-all,+net_admin,+net_raw,+bpf,+perfmon",
-        "--inh-caps",
-        "-all,+net_admin,+net_raw,+bpf,+perfmon",
-        "--ambient-caps",
-        "-all,+net_admin,+net_raw,+bpf,+perfmon",
-    ];
-    let daemon = lab.start_vrrpd_under(1, &as_the_unit, &path, &[], &[]).unwrap();
+    let daemon = lab.start_vrrpd_under(1, AS_THE_UNIT, &path, &[], &[]).unwrap();
     lab.daemon(daemon).wait_for_log("capabilities kept", ELECTION).unwrap();
     let pid = lab.daemon(daemon).pid();
     let log = lab.daemon(daemon).log_text();
