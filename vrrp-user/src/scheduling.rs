@@ -6,8 +6,11 @@
 //! The settings belong to the loop's thread, the one the daemon runs on: the policy and the
 //! nice value are per thread on Linux, and SCHED_RESET_ON_FORK gives every later thread and
 //! every script the normal policy and a nice value of at least 0, so a reload's parse, a
-//! blocking task or a script never runs realtime. keepalived forks its scripts with the same
-//! flag. The memory lock and RLIMIT_RTTIME are the process's.
+//! blocking task or a script never runs realtime. keepalived sets the same flag with SCHED_RR;
+//! with a negative `vrrp_priority` alone its scripts inherit the nice value, here they start at
+//! 0. The memory lock and RLIMIT_RTTIME are the process's. keepalived also touches 4 KiB of
+//! stack after mlockall (lib/process.c set_process_dont_swap()); the loop's stack is in use
+//! long before, and MCL_ONFAULT locks the rest as it is used.
 //!
 //! keepalived logs a failure and runs on (a container without CAP_SYS_NICE, say); so does
 //! vrrpd, with a hint, since the systemd unit forbids realtime until a drop-in allows it.
