@@ -38,7 +38,8 @@ pub struct Applied {
     /// RLIMIT_RTTIME's hard limit as set, if set.
     rttime_us: Option<u32>,
     locked: bool,
-    xcpu_watch: Option<tokio::task::JoinHandle<()>>,
+    /// SIGXCPU is handled (by a task that lives as long as the runtime).
+    xcpu_handled: bool,
 }
 
 impl Applied {
@@ -51,7 +52,7 @@ impl Applied {
             realtime: None,
             rttime_us: None,
             locked: false,
-            xcpu_watch: None,
+            xcpu_handled: false,
         }
     }
 
@@ -79,15 +80,13 @@ impl Applied {
     }
 
     fn run_realtime(&mut self, priority: u8, rttime_us: u32) {
-        if self.xcpu_watch.is_none() {
+        if !self.xcpu_handled {
             // Before the limit: SIGXCPU's default action ends the process.
-            match watch_xcpu() {
-                Ok(watch) => self.xcpu_watch = Some(watch),
-                Err(error) => {
-                    log::warn!("vrrp_rt_priority not applied: cannot handle SIGXCPU: {error}");
-                    return;
-                }
+            if let Err(error) = watch_xcpu() {
+                log::warn!("vrrp_rt_priority not applied: cannot handle SIGXCPU: {error}");
+                return;
             }
+            self.xcpu_handled = true;
         }
         if self.rttime_us != Some(rttime_us) {
             // SIGXCPU at half, SIGKILL at the whole (keepalived lib/process.c
@@ -220,10 +219,10 @@ fn may_lock_without_limit() -> bool {
 
 /// keepalived lib/signals.c log_sigxcpu(): the soft limit was passed, the hard one ends the
 /// process (and systemd starts another). Logged at most once per [`XCPU_LOG_INTERVAL`].
-fn watch_xcpu() -> std::io::Result<tokio::task::JoinHandle<()>> {
+fn watch_xcpu() -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut signals = signal(SignalKind::from_raw(libc::SIGXCPU))?;
-    Ok(tokio::spawn(async move {
+    tokio::spawn(async move {
         let mut logged: Option<Instant> = None;
         let mut unlogged = 0u64;
         while signals.recv().await.is_some() {
@@ -238,5 +237,6 @@ fn watch_xcpu() -> std::io::Result<tokio::task::JoinHandle<()>> {
             logged = Some(Instant::now());
             unlogged = 0;
         }
-    }))
+    });
+    Ok(())
 }
