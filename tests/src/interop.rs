@@ -1,6 +1,7 @@
-//! One cell of an interoperability matrix: a peer (keepalived or FRR's vrrpd) in router 1 and
-//! vrrpd in router 2 of the reference lab, one VRRPv3 virtual router between them, and the
-//! three steps every cell goes through:
+//! One cell of an interoperability matrix: a peer (keepalived, FRR's vrrpd, or vrrpd on another
+//! data path) in router 1 and vrrpd in router 2 of the reference lab, one virtual router between
+//! them (VRRPv3, or VRRPv2 without authentication, with a password or with AH), and the three
+//! steps every cell goes through:
 //! 1. both start; the higher priority (110, against 100) becomes master, the other backup, and
 //!    it stays so;
 //! 2. the master stops (SIGTERM): the backup takes over, and stays the only master;
@@ -40,6 +41,21 @@ pub enum Peer {
     Keepalived,
     /// FRR's vrrpd (VRRPv3 multicast only), with zebra beside it.
     Frr,
+    /// vrrpd itself, on this data path (the cell's own is router 2's).
+    Vrrpd(Datapath),
+}
+
+/// The advertisements' protocol version and, for VRRPv2, their authentication.
+#[derive(Clone, Copy, Debug)]
+pub enum Version {
+    V3,
+    /// VRRPv2 (keepalived's default version) without authentication. IPv4 only.
+    V2,
+    /// VRRPv2 with `auth_type PASS`, the same password on both nodes. IPv4 only.
+    V2Pass,
+    /// VRRPv2 with `auth_type AH` (keepalived's IPsec-AH form), the same key on both nodes.
+    /// IPv4 only.
+    V2Ah,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -69,6 +85,25 @@ pub enum Datapath {
     Socket,
 }
 
+impl Datapath {
+    fn vrrpd_args(self) -> &'static [&'static str] {
+        match self {
+            Datapath::Xdp => &["--datapath", "xdp"],
+            Datapath::Tcx => &["--datapath", "xdp", "--hook", "tcx"],
+            Datapath::Socket => &["--datapath", "socket"],
+        }
+    }
+
+    /// The kernel hook `vrrpd status` must show on ens3; none on the socket path.
+    fn hook(self) -> Option<&'static str> {
+        match self {
+            Datapath::Xdp => Some("xdp"),
+            Datapath::Tcx => Some("tcx"),
+            Datapath::Socket => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Cell {
     pub peer: Peer,
@@ -79,6 +114,7 @@ pub struct Cell {
     pub master: usize,
     /// `use_vmac` in vrrpd's keepalived.conf (and keepalived's, when it is the peer).
     pub vmac: bool,
+    pub version: Version,
 }
 
 impl Cell {
@@ -119,16 +155,25 @@ impl Cell {
             Cast::Unicast | Cast::Multicast => String::new(),
         };
         let vmac = if self.vmac { "    use_vmac\n" } else { "" };
+        let authentication = |kind| {
+            format!("    authentication {{\n        auth_type {kind}\n        auth_pass matrix\n    }}\n")
+        };
+        let (version, authentication) = match self.version {
+            Version::V3 => (3, String::new()),
+            Version::V2 => (2, String::new()),
+            Version::V2Pass => (2, authentication("PASS")),
+            Version::V2Ah => (2, authentication("AH")),
+        };
         // RFC 9568 §5.2.9: an IPv6 advertisement's first address is link-local.
         let addresses = match self.family {
             Family::Ipv4 => format!("        {VIP}\n"),
             Family::Ipv6 => format!("        fe80::{VRID}/64\n        {VIP_V6}/64\n"),
         };
         format!(
-            "global_defs {{\n    vrrp_version 3\n{groups}}}\n\nvrrp_instance VI_MATRIX {{\n    \
-             interface ens3\n    virtual_router_id {VRID}\n    state BACKUP\n    \
-             priority {}\n    advert_int 1\n{unicast}{vmac}    virtual_ipaddress {{\n\
-             {addresses}    }}\n}}\n",
+            "global_defs {{\n    vrrp_version {version}\n{groups}}}\n\nvrrp_instance VI_MATRIX \
+             {{\n    interface ens3\n    virtual_router_id {VRID}\n    state BACKUP\n    \
+             priority {}\n    advert_int 1\n{unicast}{vmac}{authentication}    \
+             virtual_ipaddress {{\n{addresses}    }}\n}}\n",
             self.priority(n)
         )
     }
@@ -146,20 +191,12 @@ impl Cell {
         )
     }
 
-    fn vrrpd_args(&self) -> &'static [&'static str] {
-        match self.datapath {
-            Datapath::Xdp => &["--datapath", "xdp"],
-            Datapath::Tcx => &["--datapath", "xdp", "--hook", "tcx"],
-            Datapath::Socket => &["--datapath", "socket"],
-        }
-    }
-
-    /// The kernel hook `vrrpd status` must show on ens3; none on the socket path.
-    fn hook(&self) -> Option<&'static str> {
-        match self.datapath {
-            Datapath::Xdp => Some("xdp"),
-            Datapath::Tcx => Some("tcx"),
-            Datapath::Socket => None,
+    /// Router `n`'s data path, if it runs vrrpd.
+    fn vrrpd_datapath(&self, n: usize) -> Option<Datapath> {
+        match (n, self.peer) {
+            (VRRPD, _) => Some(self.datapath),
+            (_, Peer::Vrrpd(datapath)) => Some(datapath),
+            _ => None,
         }
     }
 
@@ -185,6 +222,12 @@ impl Cell {
             (Peer::Frr, Cast::CustomGroup) => {
                 panic!("FRR's vrrpd sends to the standard groups only: {self:?} is not a cell")
             }
+            _ => (),
+        }
+        match (self.version, self.family, self.peer) {
+            (Version::V3, ..) => (),
+            (_, Family::Ipv6, _) => panic!("VRRPv2 is IPv4 only: {self:?} is not a cell"),
+            (_, _, Peer::Frr) => panic!("the matrix runs FRR on VRRPv3: {self:?} is not a cell"),
             _ => (),
         }
         let mut pair = Pair::new(self);
@@ -257,10 +300,10 @@ impl Pair {
 
     fn start(&mut self, n: usize) {
         let config = &self.configs[n - 1];
-        let index = match (n, self.cell.peer) {
-            (VRRPD, _) => self.lab.start_vrrpd(n, config, self.cell.vrrpd_args()),
-            (_, Peer::Keepalived) => self.lab.start_keepalived(n, config),
-            (_, Peer::Frr) => self.lab.start_frr_vrrpd(n, &self.cell.frr_config()),
+        let index = match (self.cell.vrrpd_datapath(n), self.cell.peer) {
+            (Some(datapath), _) => self.lab.start_vrrpd(n, config, datapath.vrrpd_args()),
+            (None, Peer::Frr) => self.lab.start_frr_vrrpd(n, &self.cell.frr_config()),
+            (None, _) => self.lab.start_keepalived(n, config),
         };
         self.daemons[n - 1] = Some(index.unwrap());
     }
@@ -283,7 +326,7 @@ impl Pair {
         if !running {
             return if answers { Role::Unsettled } else { Role::Stopped };
         }
-        if n == PEER {
+        if self.cell.vrrpd_datapath(n).is_none() {
             return if answers { Role::Master } else { Role::Backup };
         }
         let Some(status) = self.lab.vrrpd_status(n).unwrap() else { return Role::Unsettled };
@@ -301,13 +344,22 @@ impl Pair {
     /// computed otherwise, a reserved field set, would show here), and noted FRR's IPv6 form
     /// (RFC 9568 §5.2.9 asks for a link-local first address; FRR sends its global one alone).
     fn heard_everything(&mut self) {
-        let status = self.lab.vrrpd_status(VRRPD).unwrap().expect("vrrpd answers");
+        for n in [PEER, VRRPD] {
+            if let Some(datapath) = self.cell.vrrpd_datapath(n) {
+                self.heard_everything_at(n, datapath);
+            }
+        }
+    }
+
+    fn heard_everything_at(&mut self, n: usize, datapath: Datapath) {
+        let status = self.lab.vrrpd_status(n).unwrap().expect("vrrpd answers");
         let hooks: Vec<(&str, &str)> =
             status.daemon.hooks.iter().map(|h| (h.interface.as_str(), h.hook.as_str())).collect();
         let expected: Vec<(&str, &str)> =
-            self.cell.hook().map(|h| ("ens3", h)).into_iter().collect();
+            datapath.hook().map(|h| ("ens3", h)).into_iter().collect();
         if hooks != expected {
-            self.fail("the end", &format!("vrrpd's hooks: {hooks:?}, expected {expected:?}"));
+            let what = format!("router {n}'s hooks: {hooks:?}, expected {expected:?}");
+            self.fail("the end", &what);
         }
         let counted = |verdict: &str| -> Vec<(String, u64)> {
             let counters = status.datapath_counters.iter();
@@ -318,12 +370,12 @@ impl Pair {
         };
         let dropped = counted("dropped");
         if !dropped.is_empty() {
-            self.fail("the end", &format!("vrrpd dropped frames: {dropped:?}"));
+            self.fail("the end", &format!("router {n}'s vrrpd dropped frames: {dropped:?}"));
         }
         let noted = counted("note");
         let frr_ipv6 = matches!((self.cell.peer, self.cell.family), (Peer::Frr, Family::Ipv6));
         if frr_ipv6 != noted.iter().any(|(reason, _)| reason == "not_link_local") {
-            self.fail("the end", &format!("vrrpd's notes: {noted:?}"));
+            self.fail("the end", &format!("router {n}'s vrrpd notes: {noted:?}"));
         }
     }
 

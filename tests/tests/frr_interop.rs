@@ -8,7 +8,7 @@
 //! accepts it, with a note (see `receive_notes.rs`).
 
 use vrrp_tests::{
-    interop::{Cast, Cell, Datapath, Family, Peer, PEER, VRRPD},
+    interop::{Cast, Cell, Datapath, Family, Peer, Version, PEER, VRRPD},
     require_root,
 };
 
@@ -26,6 +26,7 @@ macro_rules! matrix {
                 datapath: Datapath::$datapath,
                 master: $master,
                 vmac: false,
+                version: Version::V3,
             }
             .run();
         }
@@ -59,7 +60,7 @@ fn vmac_cell(family: Family, datapath: Datapath, master: usize) {
     require_root();
     require_frr();
     let (cast, vmac) = (Cast::Multicast, true);
-    Cell { peer: Peer::Frr, family, cast, datapath, master, vmac }.run();
+    Cell { peer: Peer::Frr, family, cast, datapath, master, vmac, version: Version::V3 }.run();
 }
 
 #[test]

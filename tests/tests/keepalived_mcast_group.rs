@@ -6,7 +6,7 @@
 //! data paths.
 
 use vrrp_tests::{
-    interop::{Cast, Cell, Datapath, Family, Peer, PEER, VRRPD},
+    interop::{Cast, Cell, Datapath, Family, Peer, Version, PEER, VRRPD},
     require_root,
 };
 
@@ -17,7 +17,16 @@ fn cell(family: Family, datapath: Datapath, master: usize) -> Cell {
         found,
         "keepalived is not installed: run `cargo xtask setup` (Debian package keepalived)"
     );
-    Cell { peer: Peer::Keepalived, family, cast: Cast::CustomGroup, datapath, master, vmac: false }
+    let cast = Cast::CustomGroup;
+    Cell {
+        peer: Peer::Keepalived,
+        family,
+        cast,
+        datapath,
+        master,
+        vmac: false,
+        version: Version::V3,
+    }
 }
 
 #[test]
