@@ -270,7 +270,15 @@ pub async fn run(options: Options) -> Result<()> {
                 }
             }
             event = net_events.recv() => match event {
-                Some(event) => daemon.handle_net_event(event).await,
+                Some(event) => {
+                    // The rest of a burst in one pass (a failover's additions come back as
+                    // one event per address).
+                    let mut burst = vec![event];
+                    while let Ok(event) = net_events.try_recv() {
+                        burst.push(event);
+                    }
+                    daemon.handle_net_events(burst).await
+                }
                 None => {
                     failure = Some("the netlink event stream ended");
                     break;

@@ -158,7 +158,31 @@ impl Daemon {
         }
     }
 
-    pub(crate) async fn handle_net_event(&mut self, event: NetEvent) {
+    /// A burst of netlink events, in order. Each interface whose addresses changed is read
+    /// once, after the burst, rather than once per event: a failover's additions come back as
+    /// one event per address, and a read per event would parse every address of the interface
+    /// each time (quadratic in the instance count). A read per event would see the kernel's
+    /// state at its time, which already holds the later events, so one read at the end sees
+    /// what the last of them saw.
+    pub(crate) async fn handle_net_events(&mut self, events: Vec<NetEvent>) {
+        let mut readdressed: Vec<u32> = Vec::new();
+        for event in events {
+            if let NetEvent::AddressAdded { ifindex, .. }
+            | NetEvent::AddressRemoved { ifindex, .. } = event
+            {
+                if !readdressed.contains(&ifindex) {
+                    readdressed.push(ifindex);
+                }
+            }
+            self.handle_net_event(event).await;
+        }
+        for ifindex in readdressed {
+            self.follow_primary_address(ifindex).await;
+        }
+    }
+
+    /// One event; an address event's reading of the interface is [`Self::handle_net_events`]'.
+    async fn handle_net_event(&mut self, event: NetEvent) {
         let now = Instant::now();
         match event {
             NetEvent::Link { name, usable, .. } => {
@@ -180,7 +204,6 @@ impl Daemon {
                 self.vmac_removed(now, ifindex).await;
             }
             NetEvent::AddressRemoved { ifindex, address } => {
-                self.follow_primary_address(ifindex).await;
                 self.static_address_removed(now, ifindex, address).await;
                 let holders: Vec<InstanceId> = self
                     .io
@@ -202,7 +225,7 @@ impl Daemon {
                     }
                 }
             }
-            NetEvent::AddressAdded { ifindex, .. } => self.follow_primary_address(ifindex).await,
+            NetEvent::AddressAdded { .. } => {}
             NetEvent::RouteRemoved(key) => {
                 if self.node.handle_route_removed(now, &key) {
                     let (destination, len, table) = (key.destination, key.prefix_len, key.table);
