@@ -39,31 +39,6 @@ pub struct Link {
     pub base: String,
 }
 
-impl Link {
-    /// Whether announcements go out here. keepalived sends no gratuitous ARP on an interface
-    /// with IFF_NOARP (vrrp_arp.c send_gratuitous_arp()), and no unsolicited NA either: it
-    /// takes the same flag to mean no neighbour discovery (vrrp_ndisc.c
-    /// ndisc_send_unsolicited_na()). Read at each send, as keepalived reads the flags netlink
-    /// keeps current, so `ip link set ... arp off` on a running daemon counts.
-    pub fn resolves_neighbours(&self) -> bool {
-        !no_arp(&self.base)
-    }
-}
-
-/// IFF_NOARP in the interface's flags; an interface whose flags cannot be read is taken to
-/// resolve (sending then fails, and says why).
-fn no_arp(ifname: &str) -> bool {
-    if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
-        return false;
-    }
-    let Ok(text) = std::fs::read_to_string(format!("/sys/class/net/{ifname}/flags")) else {
-        return false;
-    };
-    let text = text.trim();
-    u32::from_str_radix(text.trim_start_matches("0x"), 16)
-        .is_ok_and(|flags| flags & libc::IFF_NOARP as u32 != 0)
-}
-
 /// An AF_PACKET socket that sends on whichever interface each frame names.
 pub struct Announcer {
     fd: OwnedFd,
@@ -85,6 +60,36 @@ impl Announcer {
         }
         // SAFETY: raw is a fresh descriptor we own.
         Ok(Self { fd: unsafe { OwnedFd::from_raw_fd(raw) } })
+    }
+
+    /// Whether announcements go out on `link`. keepalived sends no gratuitous ARP on an
+    /// interface with IFF_NOARP (vrrp_arp.c send_gratuitous_arp()), and no unsolicited NA
+    /// either: it takes the same flag to mean no neighbour discovery (vrrp_ndisc.c
+    /// ndisc_send_unsolicited_na()). Read at each send, as keepalived reads the flags netlink
+    /// keeps current, so `ip link set ... arp off` on a running daemon counts: one
+    /// SIOCGIFFLAGS on this socket, where reading sysfs opened a file per address (most of a
+    /// failover's cost at a thousand instances). Flags that cannot be read count as resolving
+    /// (sending then fails, and says why).
+    pub fn resolves_neighbours(&self, link: &Link) -> bool {
+        self.interface_flags(&link.base).is_none_or(|flags| flags & libc::IFF_NOARP == 0)
+    }
+
+    fn interface_flags(&self, ifname: &str) -> Option<i32> {
+        let name = ifname.as_bytes();
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
+            return None;
+        }
+        // SAFETY: ifreq is plain data.
+        let mut request: libc::ifreq = unsafe { zeroed() };
+        for (slot, byte) in request.ifr_name.iter_mut().zip(name) {
+            *slot = *byte as libc::c_char;
+        }
+        // SAFETY: SIOCGIFFLAGS reads the NUL-terminated ifr_name of a valid ifreq and writes
+        // its flags; the descriptor is our own socket.
+        let result =
+            unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::SIOCGIFFLAGS, &raw mut request) };
+        // SAFETY: on success the kernel wrote ifru_flags.
+        (result == 0).then(|| i32::from(unsafe { request.ifr_ifru.ifru_flags }) & 0xffff)
     }
 
     /// Announces `address` on `link`; NAs carry the Router flag where the host forwards IPv6.

@@ -158,7 +158,7 @@ impl Daemon {
         let Some(instance) = self.io.get(&id) else { return };
         for address in addresses {
             let Some(link) = instance.link_of(*address) else { continue };
-            if !link.resolves_neighbours() {
+            if !instance.announcer.resolves_neighbours(link) {
                 log::debug!(
                     "{}: {} has no ARP: {address} not announced",
                     instance.name(),
