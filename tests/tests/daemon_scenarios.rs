@@ -417,3 +417,29 @@ fn after_a_crash_ipv6_adverts_come_from_the_interfaces_own_link_local_address() 
         "sources {sources:?}, not {own}:\n{capture}"
     );
 }
+
+/// A VIP a crashed run left under another prefix (its configuration said /24, this one says
+/// /32) is still this router's: removed while it is backup, so that only the master's own form
+/// is on the interface once it is master. vrrpd deletes an address in the form it adds it, and
+/// falls back to the interface's listing when that form is not there.
+#[test]
+fn a_leftover_vip_under_another_prefix_is_removed_before_the_router_is_master() {
+    require_root();
+    let mut lab = ReferenceLab::with_prefix("sk").unwrap();
+    let leftover = format!("{VIP}/24");
+    lab.lab.exec(lab.router(1), "ip", &["addr", "add", &leftover, "dev", "ens3"]).unwrap();
+    let path = lab.write_config(1, "keepalived.conf", &reference_config(1)).unwrap();
+    let daemon = lab.start_vrrpd(1, &path, &[]).unwrap();
+    lab.daemon(daemon).wait_for_log("is already on the interface", ELECTION).unwrap();
+    lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
+    let addresses = |lab: &ReferenceLab| {
+        let out = lab.lab.exec(lab.router(1), "ip", &["-4", "-o", "addr", "show", "dev", "ens3"]);
+        String::from_utf8_lossy(&out.unwrap().stdout).into_owned()
+    };
+    let own = format!("{VIP}/32");
+    wait_until("the master's VIP", ELECTION, || addresses(&lab).contains(&own)).unwrap();
+    let on_interface = addresses(&lab);
+    assert!(!on_interface.contains(&leftover), "the leftover stayed:\n{on_interface}");
+    let log = lab.daemon(daemon).log_text();
+    assert!(!log.contains("ERROR"), "{log}");
+}

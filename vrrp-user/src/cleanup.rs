@@ -80,7 +80,7 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
             };
         for address in &addresses {
             if netlink.has_address(address.ifindex, address.address).await? {
-                netlink.remove(address).await?;
+                netlink.remove_any_form(address).await?;
                 log::info!("{}: removed {}/{}", spec.name, address.address, address.prefix_len);
                 removed += 1;
             }
@@ -121,7 +121,7 @@ pub async fn run(config: &Config, pin_dir: &Path, runtime_dir: &Path) -> Result<
     for address in &config.static_addresses {
         match routes::static_address(&netlink, address).await {
             Ok(installed) if netlink.has_address(installed.ifindex, installed.address).await? => {
-                netlink.remove(&installed).await?;
+                netlink.remove_any_form(&installed).await?;
                 log::info!("static: removed {}/{}", address.address, address.prefix_len);
                 removed += 1;
             }

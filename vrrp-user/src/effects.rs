@@ -207,7 +207,7 @@ impl Daemon {
                      it until this router is master",
                     address.address
                 );
-                if let Err(error) = self.netlink.remove(address).await {
+                if let Err(error) = self.netlink.remove_any_form(address).await {
                     log::error!("{name}: {error:#}");
                 }
             }

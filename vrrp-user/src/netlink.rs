@@ -35,6 +35,15 @@ pub struct VirtualAddress {
     pub scope: AddressScope,
 }
 
+/// What a removal in the added form found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Removal {
+    /// Removed, or gone with its interface.
+    Done,
+    /// No address in that form on the interface.
+    NotInThatForm,
+}
+
 /// What the kernel told us changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetEvent {
@@ -319,27 +328,60 @@ impl Netlink {
         }
     }
 
-    /// Removes a virtual address; one already gone is not an error. Transient failures are
-    /// retried ([`retry_delay`]).
+    /// Removes a virtual address in the form it was added, as keepalived deletes it
+    /// (vrrp_ipaddress.c netlink_ipaddress()): one request, no listing, so that a stop of a
+    /// thousand masters is not a thousand listings of a thousand addresses while their backups
+    /// take over. One already gone (or gone with its interface) is not an error. Transient
+    /// failures are retried ([`retry_delay`]).
     pub async fn remove(&self, vip: &VirtualAddress) -> Result<()> {
-        retrying(&format!("removing {}", vip.address), || self.remove_once(vip)).await
+        let what = format!("removing {}", vip.address);
+        retrying(&what, || async { self.remove_once(vip).await.map(drop) }).await
     }
 
-    async fn remove_once(&self, vip: &VirtualAddress) -> Result<(), rtnetlink::Error> {
-        let mut stream = self.handle.address().get().set_link_index_filter(vip.ifindex).execute();
-        while let Some(message) = stream.try_next().await? {
-            if message.header.index == vip.ifindex && address_of(&message) == Some(vip.address) {
-                return match self.handle.address().del(message).execute().await {
-                    Err(rtnetlink::Error::NetlinkError(error))
-                        if error.raw_code() == -libc::EADDRNOTAVAIL =>
-                    {
-                        Ok(())
-                    }
-                    result => result,
-                };
+    /// [`Self::remove`], and where that form is not on the interface, the same address under
+    /// another prefix: a leftover of a crashed run with an older configuration is still this
+    /// router's to remove. Reads the interface's addresses when the first form is not there.
+    pub async fn remove_any_form(&self, vip: &VirtualAddress) -> Result<()> {
+        let what = format!("removing {}", vip.address);
+        retrying(&what, || async {
+            if self.remove_once(vip).await? == Removal::Done {
+                return Ok(());
             }
+            let mut stream =
+                self.handle.address().get().set_link_index_filter(vip.ifindex).execute();
+            while let Some(message) = stream.try_next().await? {
+                if message.header.index == vip.ifindex && address_of(&message) == Some(vip.address)
+                {
+                    return match self.handle.address().del(message).execute().await {
+                        Err(rtnetlink::Error::NetlinkError(error))
+                            if error.raw_code() == -libc::EADDRNOTAVAIL =>
+                        {
+                            Ok(())
+                        }
+                        result => result,
+                    };
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_once(&self, vip: &VirtualAddress) -> Result<Removal, rtnetlink::Error> {
+        let mut ours = self.handle.address().add(vip.ifindex, vip.address, vip.prefix_len);
+        match self.handle.address().del(ours.message_mut().clone()).execute().await {
+            Ok(()) => Ok(Removal::Done),
+            Err(rtnetlink::Error::NetlinkError(error))
+                if error.raw_code() == -libc::EADDRNOTAVAIL =>
+            {
+                Ok(Removal::NotInThatForm)
+            }
+            // Gone with its interface.
+            Err(rtnetlink::Error::NetlinkError(error)) if error.raw_code() == -libc::ENODEV => {
+                Ok(Removal::Done)
+            }
+            Err(error) => Err(error),
         }
-        Ok(())
     }
 
     /// The XDP program on an interface, if any: its id and how it is attached.
