@@ -7,6 +7,7 @@ use std::{
     mem::{size_of, zeroed},
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    sync::{Arc, LazyLock, Mutex, Weak},
 };
 
 use anyhow::{bail, Result};
@@ -44,8 +45,26 @@ pub struct Announcer {
     fd: OwnedFd,
 }
 
+/// The announcer in use, as long as an instance holds it.
+static SHARED: LazyLock<Mutex<Weak<Announcer>>> = LazyLock::new(Mutex::default);
+
 impl Announcer {
-    pub fn open() -> Result<Self> {
+    /// The one packet socket every instance announces through, opened by the first and
+    /// closed with the last. Closing a packet socket waits for an RCU grace period
+    /// (packet_release(), synchronize_net(): about 15 ms here), so a socket per instance made
+    /// a stop of a thousand instances last twelve seconds, the later ones' addresses held
+    /// without advertisements while their backups took over.
+    pub fn shared() -> Result<Arc<Self>> {
+        let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(announcer) = shared.upgrade() {
+            return Ok(announcer);
+        }
+        let announcer = Arc::new(Self::open()?);
+        *shared = Arc::downgrade(&announcer);
+        Ok(announcer)
+    }
+
+    fn open() -> Result<Self> {
         // SAFETY: plain socket creation; ownership passes to OwnedFd at once. Protocol 0: this
         // socket only sends.
         let raw = unsafe {

@@ -186,7 +186,7 @@ impl Instance {
         let base = spec.interface.clone();
         let own = Link { ifindex: announce_ifindex, name: announce_name, mac, link_local, base };
         let links = links(&spec, own, &addresses, &address_vmacs, netlink).await;
-        let announcer = Announcer::open()?;
+        let announcer = Announcer::shared()?;
         Ok(Self {
             key: InstanceKey::new(interface.ifindex, spec.vrid, spec.family.as_common()),
             ifindex: interface.ifindex,
@@ -201,7 +201,7 @@ impl Instance {
             spec,
             socket,
             ah,
-            announcer: Arc::new(announcer),
+            announcer,
             addresses,
             links,
             last_delivered_tick: None,
