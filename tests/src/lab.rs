@@ -516,6 +516,19 @@ impl ReferenceLab {
         }
     }
 
+    /// Waits until router `n` no longer holds the VIP. A daemon logs a state change before it
+    /// carries out the change's removals, so its log line is no proof of the release.
+    pub fn wait_for_release(&self, n: usize, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while self.has_vip(n)? {
+            if Instant::now() > deadline {
+                bail!("router {n} still holds {VIP} after {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
     /// Takes router `n`'s link down or up (the "cable").
     pub fn set_link(&self, n: usize, up: bool) -> Result<()> {
         self.lab.exec(

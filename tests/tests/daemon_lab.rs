@@ -223,7 +223,7 @@ fn bad_inputs_leave_nothing_behind() {
     let daemon = lab.start_vrrpd(1, &config, &[]).unwrap();
     lab.daemon(daemon).wait_for_log("already on the interface", ELECTION).unwrap();
     lab.daemon(daemon).wait_for_log("BACKUP -> MASTER", ELECTION).unwrap();
-    assert!(lab.has_vip(1).unwrap());
+    lab.wait_for_master(1, Duration::from_secs(2)).expect("the VIP is back once master");
 }
 
 #[test]
