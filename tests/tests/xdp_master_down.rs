@@ -1,6 +1,7 @@
 //! The backup's master-down timer in the kernel (`WATCH_MASTER`): an advertisement of a master
 //! worth following arms it, its expiry queues one MASTER_DOWN event, and advertisements that
-//! do not reset it (lower priority, resignation, watch off) arm nothing.
+//! do not reset it (lower priority, resignation, watch off) arm nothing; advertisements in time
+//! keep it from running out.
 
 use std::{
     net::Ipv4Addr,
@@ -95,4 +96,34 @@ fn advertisements_that_do_not_reset_the_timer_arm_nothing() {
     watching(&mut datapath, instance_flags::WATCH_MASTER);
     advertise(&mut datapath, 100);
     assert!(master_down(&mut datapath, PATIENCE).is_some(), "no event with the watch on");
+}
+
+#[test]
+fn advertisements_in_time_keep_the_timer_from_running_out() {
+    require_root();
+    let mut datapath = XdpDatapath::load(None).expect("loading the XDP program");
+    watching(&mut datapath, instance_flags::WATCH_MASTER);
+    let interval = Duration::from_micros(MASTER_DOWN_US.into());
+    // The longest time the kernel can have gone without an advertisement: from the start of
+    // one test run to the end of the next, as this thread saw it (a loaded machine may stall
+    // it past the interval, and then an event is right).
+    let mut longest_gap = Duration::ZERO;
+    let mut previous_start = Instant::now();
+    advertise(&mut datapath, 100);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(500) {
+        std::thread::sleep(interval / 10);
+        let start = Instant::now();
+        advertise(&mut datapath, 100);
+        longest_gap = longest_gap.max(previous_start.elapsed());
+        previous_start = start;
+        while let Some(event) = datapath.next_event() {
+            assert!(
+                event.kind != event_kind::MASTER_DOWN || longest_gap >= interval,
+                "the timer ran out although no gap reached {interval:?} (longest {longest_gap:?})"
+            );
+        }
+    }
+    // Silence: now it runs out.
+    assert!(master_down(&mut datapath, PATIENCE).is_some(), "no event once the master is silent");
 }
