@@ -48,12 +48,28 @@ use aya_ebpf::{
     programs::{TcContext, XdpContext},
 };
 
-use crate::{packet::SkbPacket, rules::Verdict};
+use crate::{
+    packet::{DeviceBoundXdp, Packet, SkbPacket},
+    rules::Verdict,
+};
 
 /// The XDP hook: every frame, before the kernel builds an skb for it.
 #[xdp]
 pub fn vrrp_xdp(ctx: XdpContext) -> u32 {
-    match rules::judge(&ctx) {
+    xdp_action(&ctx)
+}
+
+/// `vrrp_xdp` for a device whose driver reports stripped VLAN tags: loaded once per such device,
+/// bound to it (`BPF_F_XDP_DEV_BOUND_ONLY`), so that a frame tagged for a VLAN is never credited
+/// to the interface's untagged instance.
+#[xdp]
+pub fn vrrp_xdp_vlan(ctx: XdpContext) -> u32 {
+    xdp_action(&DeviceBoundXdp(ctx))
+}
+
+#[inline(always)]
+fn xdp_action(packet: &impl Packet) -> u32 {
+    match rules::judge(packet) {
         Ok(Verdict::Pass) => XDP_PASS,
         Ok(Verdict::Consume) => XDP_DROP,
         Err(reason) => {

@@ -6,7 +6,7 @@
 //! skb's linear part are not directly readable (see [`SkbPacket::new`]).
 
 use aya_ebpf::{
-    bindings::__sk_buff,
+    bindings::{__sk_buff, xdp_md},
     helpers::generated::{bpf_skb_load_bytes, bpf_xdp_load_bytes},
     programs::{TcContext, XdpContext},
     EbpfContext,
@@ -62,6 +62,65 @@ impl Packet for XdpContext {
     #[inline(always)]
     fn offloaded_vlan_tci(&self) -> Option<u16> {
         None
+    }
+}
+
+unsafe extern "C" {
+    /// Linux >= 6.8: the tag the driver took out of the frame, TCI in host order; `-ENODATA`
+    /// without one, `-EOPNOTSUPP` where the driver cannot tell. A kernel function (kfunc) of
+    /// device-bound XDP programs only: the build emits it as an undefined call, which the loader
+    /// (vrrp-user's `device_bound`) turns into a kfunc call before the object is parsed.
+    fn bpf_xdp_metadata_rx_vlan_tag(
+        ctx: *const xdp_md,
+        vlan_proto: *mut u16,
+        vlan_tci: *mut u16,
+    ) -> i32;
+}
+
+/// A frame at XDP on a device whose driver tells the program the tag it stripped (veth, mlx5,
+/// ice and others): the program is loaded bound to that one device.
+pub struct DeviceBoundXdp(pub XdpContext);
+
+impl EbpfContext for DeviceBoundXdp {
+    fn as_ptr(&self) -> *mut core::ffi::c_void {
+        self.0.as_ptr()
+    }
+}
+
+impl Packet for DeviceBoundXdp {
+    #[inline(always)]
+    fn data(&self) -> usize {
+        XdpContext::data(&self.0)
+    }
+
+    #[inline(always)]
+    fn data_end(&self) -> usize {
+        XdpContext::data_end(&self.0)
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        Packet::len(&self.0)
+    }
+
+    #[inline(always)]
+    fn load_bytes(&self, offset: u32, buf: &mut [u8]) -> bool {
+        self.0.load_bytes(offset, buf)
+    }
+
+    #[inline(always)]
+    fn ingress_ifindex(&self) -> u32 {
+        Packet::ingress_ifindex(&self.0)
+    }
+
+    /// A NIC that strips tags (`rxvlan`), or a veth whose sender left the tag in the skb's
+    /// metadata, hands XDP the frame without it: only the driver knows it.
+    #[inline(always)]
+    fn offloaded_vlan_tci(&self) -> Option<u16> {
+        let (mut proto, mut tci) = (0u16, 0u16);
+        // SAFETY: the kernel writes one u16 through each pointer, both on this stack frame.
+        let result = unsafe { bpf_xdp_metadata_rx_vlan_tag(self.0.ctx, &mut proto, &mut tci) };
+        (result == 0).then_some(tci)
     }
 }
 

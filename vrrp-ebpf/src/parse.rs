@@ -189,13 +189,10 @@ pub fn parse_frame(ctx: &impl Packet) -> Result<Parsed, Counter> {
     };
     let mut ethertype = ethernet.be16(12);
     let mut offset = ETH_HLEN;
-    // An outer tag the kernel took out of the frame (tc) counts as the first of the two.
-    let (mut vlan, first_tag) = match ctx.offloaded_vlan_tci() {
-        Some(tci) => (tci & VLAN_VID_MASK, 1),
-        None => (0, 0),
-    };
+    let mut vlan = 0;
+    let mut tags_in_frame = 0;
     // 802.1ad outer tag, then 802.1Q: at most two tags.
-    for tags in first_tag..2 {
+    for tags in 0..2 {
         if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
             break;
         }
@@ -203,6 +200,7 @@ pub fn parse_frame(ctx: &impl Packet) -> Result<Parsed, Counter> {
             return Ok(Parsed::Other);
         };
         vlan = if tags == 0 { tag.be16(0) & VLAN_VID_MASK } else { VLAN_STACKED };
+        tags_in_frame = tags + 1;
         ethertype = tag.be16(2);
         offset += VLAN_HLEN;
     }
@@ -212,7 +210,18 @@ pub fn parse_frame(ctx: &impl Packet) -> Result<Parsed, Counter> {
         _ => IpLayer::Unclassified,
     };
     match ip {
-        IpLayer::Vrrp(ip) => parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6), vlan).map(Parsed::Vrrp),
+        IpLayer::Vrrp(ip) => {
+            // An outer tag the kernel or the driver took out of the frame counts as the first
+            // of the two, the frame's own tags coming after it. Asked for VRRP frames only: on
+            // a device-bound XDP program it is a kernel function call.
+            let vlan = match ctx.offloaded_vlan_tci() {
+                None => vlan,
+                Some(tci) if tags_in_frame == 0 => tci & VLAN_VID_MASK,
+                Some(_) if tags_in_frame == 1 => VLAN_STACKED,
+                Some(_) => return Ok(Parsed::Other),
+            };
+            parse_vrrp(ctx, &ip, ethernet.bytes::<6>(6), vlan).map(Parsed::Vrrp)
+        }
         IpLayer::Other(packet) => Ok(Parsed::Ip(packet)),
         IpLayer::Unclassified => Ok(Parsed::Other),
     }
