@@ -6,6 +6,7 @@ pub mod arrivals;
 pub mod cleanup;
 pub mod control;
 pub mod daemon;
+pub mod device_bound;
 pub mod dump_layout;
 pub mod dumps;
 mod effects;

@@ -58,7 +58,10 @@ struct RunArgs {
     /// Where advertisements are received and validated.
     #[arg(long, value_enum, default_value_t = DatapathChoice::Auto)]
     datapath: DatapathChoice,
-    /// XDP attach mode: auto tries native (driver) mode and falls back to generic.
+    /// XDP attach mode: auto tries native (driver) mode and falls back to generic. In native
+    /// mode, a driver that reports the VLAN tags it strips (veth, mlx5, ice; Linux >= 6.8) gets
+    /// a program bound to the device (vrrp_xdp_vlan) that reads them, so a frame of another
+    /// VLAN is never taken for the interface's own; generic mode cannot see such tags.
     #[arg(long, value_enum, default_value_t = AttachMode::Auto)]
     xdp_mode: AttachMode,
     /// Kernel hook per interface: auto takes XDP where it attaches and tc ingress (tcx, Linux

@@ -41,7 +41,7 @@ pub struct TcxAttachment {
     pub link_id: u32,
 }
 
-fn bpf<T>(command: libc::c_long, attr: &mut T) -> std::io::Result<i64> {
+pub(crate) fn bpf<T>(command: libc::c_long, attr: &mut T) -> std::io::Result<i64> {
     // SAFETY: `attr` is the member of `union bpf_attr` the command reads, valid for the call.
     let result =
         unsafe { libc::syscall(libc::SYS_bpf, command, attr as *mut T, std::mem::size_of::<T>()) };

@@ -13,7 +13,7 @@
 use std::{
     fs,
     net::IpAddr,
-    os::fd::AsFd,
+    os::fd::{AsFd, OwnedFd},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -34,7 +34,13 @@ use vrrp_common::{
     InstanceKey, InstanceRecord, InstanceState, Peer, MAX_UNICAST_PEERS, NOT_ACCEPTED_ENTRIES,
 };
 
-use crate::{hook::Hook, kernel_clock::KernelClock, pin_dir::is_bpffs, slots::SlotTable};
+use crate::{
+    device_bound::{self, DeviceBound},
+    hook::Hook,
+    kernel_clock::KernelClock,
+    pin_dir::is_bpffs,
+    slots::SlotTable,
+};
 
 /// The BPF object built by `cargo xtask build-ebpf` (the build script runs the same code).
 #[cfg(not(vrrp_ebpf_stub))]
@@ -75,16 +81,25 @@ pub enum AttachMode {
 /// One interface's link, at the hook it uses.
 enum Attachment {
     Xdp(XdpLinkId),
+    /// `vrrp_xdp_vlan`, loaded for the interface alone (see `device_bound`).
+    DeviceBound(DeviceBound),
     Tcx(SchedClassifierLinkId),
 }
 
 impl Attachment {
     fn hook(&self) -> Hook {
         match self {
-            Attachment::Xdp(_) => Hook::Xdp,
+            Attachment::Xdp(_) | Attachment::DeviceBound(_) => Hook::Xdp,
             Attachment::Tcx(_) => Hook::Tcx,
         }
     }
+}
+
+/// What loading `vrrp_xdp_vlan` for a device needs: the object as aya loaded it and the
+/// descriptors of the maps aya made. `None` where the kernel has no VLAN-tag kfunc.
+struct DeviceBoundSource {
+    object: Vec<u8>,
+    map_fds: std::collections::HashMap<String, OwnedFd>,
 }
 
 /// The loaded programs and typed handles on their maps.
@@ -104,6 +119,7 @@ pub struct XdpDatapath {
     /// them all.
     refusals: std::collections::HashMap<AddressKey, u32>,
     links: Vec<(String, Attachment)>,
+    device_bound: Option<DeviceBoundSource>,
     /// Whether `vrrp_tc` is loaded yet, or why the kernel refused it.
     tc: TcProgram,
     pin_dir: Option<PinDir>,
@@ -117,7 +133,20 @@ impl XdpDatapath {
     /// its maps there, replacing pins a crashed run left. Attaches nothing.
     pub fn load(pin_dir: Option<&Path>) -> Result<Self> {
         let pins = pin_dir.map(prepare_pin_dir).transpose()?;
-        let mut ebpf = Ebpf::load(OBJECT).context("loading the XDP object")?;
+        let kfunc = device_bound::kfunc_id();
+        let object = device_bound::resolve_kfunc_calls(OBJECT, kfunc.unwrap_or(0))?;
+        let mut ebpf = Ebpf::load(&object).context("loading the XDP object")?;
+        let device_bound = match kfunc {
+            Some(_) => Some(DeviceBoundSource { map_fds: map_fds(&ebpf)?, object }),
+            None => {
+                log::info!(
+                    "this kernel has no {} (Linux >= 6.8): XDP cannot see a VLAN tag the \
+                     driver took out of a frame",
+                    device_bound::KFUNC
+                );
+                None
+            }
+        };
         let logger = match EbpfLogger::init(&mut ebpf) {
             Ok(logger) => Some(logger),
             Err(error) => {
@@ -163,6 +192,7 @@ impl XdpDatapath {
             _master_down: master_down,
             refusals: std::collections::HashMap::new(),
             links: Vec::new(),
+            device_bound,
             tc: TcProgram::NotLoaded,
             pin_dir: pins,
             logger,
@@ -187,6 +217,12 @@ impl XdpDatapath {
 
     /// Attaches to `ifname` and returns the mode used.
     pub fn attach(&mut self, ifname: &str, mode: AttachMode) -> Result<XdpMode> {
+        if mode != AttachMode::Generic {
+            if let Some(bound) = self.attach_device_bound(ifname) {
+                self.links.push((ifname.to_owned(), Attachment::DeviceBound(bound)));
+                return Ok(XdpMode::Driver);
+            }
+        }
         let tries: &[XdpMode] = match mode {
             AttachMode::Auto => &[XdpMode::Driver, XdpMode::Skb],
             AttachMode::Native => &[XdpMode::Driver],
@@ -209,6 +245,48 @@ impl XdpDatapath {
         }
         let error = last_error.map(anyhow::Error::from).unwrap_or_else(|| anyhow!("no mode"));
         Err(error).with_context(|| format!("attaching XDP to {ifname} ({mode:?})"))
+    }
+
+    /// `vrrp_xdp_vlan` bound to `ifname`, where its driver reports the VLAN tags it strips;
+    /// `None` where it does not, or where the program does not load or attach (then said once,
+    /// and `vrrp_xdp` runs there, blind to such tags as before).
+    fn attach_device_bound(&self, ifname: &str) -> Option<DeviceBound> {
+        let source = self.device_bound.as_ref()?;
+        let ifindex = ifindex(ifname).ok()?;
+        match device_bound::driver_reports_vlan_tags(ifindex) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(error) => {
+                log::warn!("{ifname}: cannot ask the driver about VLAN tags: {error:#}");
+                return None;
+            }
+        }
+        let loaded = match device_bound::Loaded::load(&source.object, &source.map_fds, ifindex) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                log::warn!(
+                    "{ifname}: {} does not load ({error:#}); vrrp_xdp runs instead and credits \
+                     a frame whose tag the driver stripped to the untagged instance",
+                    device_bound::PROGRAM
+                );
+                return None;
+            }
+        };
+        match loaded.attach() {
+            Ok(bound) => {
+                log::info!(
+                    "{ifname}: {} attached, bound to the device: it reads the VLAN tags the \
+                     driver strips",
+                    device_bound::PROGRAM
+                );
+                Some(bound)
+            }
+            // The hook holds a program: vrrp_xdp's attachment meets it too, and says so.
+            Err(error) => {
+                log::debug!("{ifname}: {error:#}");
+                None
+            }
+        }
     }
 
     /// Loads `vrrp_tc` (and pins it) the first time it is needed (a tcx link): the verifier takes as
@@ -259,6 +337,11 @@ impl XdpDatapath {
         let (_, link) = self.links.remove(position);
         match link {
             Attachment::Xdp(link) => self.program()?.detach(link),
+            // Closing the link detaches the program, and closing the program unloads it.
+            Attachment::DeviceBound(bound) => {
+                drop(bound);
+                Ok(())
+            }
             Attachment::Tcx(link) => self.tc_program()?.detach(link),
         }
         .with_context(|| format!("detaching vrrpd from {ifname}"))
@@ -266,6 +349,13 @@ impl XdpDatapath {
 
     pub fn is_attached(&self, ifname: &str) -> bool {
         self.links.iter().any(|(name, _)| name == ifname)
+    }
+
+    /// Whether `ifname` runs `vrrp_xdp_vlan`, which sees the VLAN tags its driver strips.
+    pub fn reads_stripped_vlan_tags(&self, ifname: &str) -> bool {
+        self.links
+            .iter()
+            .any(|(name, link)| name == ifname && matches!(link, Attachment::DeviceBound(_)))
     }
 
     /// The hook of each attached interface, in attachment order.
@@ -586,4 +676,30 @@ fn classifier(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier> {
         .ok_or_else(|| anyhow!("the object has no program {name}"))?
         .try_into()
         .with_context(|| format!("the program {name} is not a classifier"))
+}
+
+/// The descriptor of each map of `ebpf`, by name, for programs loaded outside aya.
+fn map_fds(ebpf: &Ebpf) -> Result<std::collections::HashMap<String, OwnedFd>> {
+    ebpf.maps()
+        .map(|(name, map)| {
+            let data = match map {
+                Map::Array(data)
+                | Map::PerCpuArray(data)
+                | Map::HashMap(data)
+                | Map::RingBuf(data) => data,
+                _ => bail!("the map {name} is of a type vrrpd does not use"),
+            };
+            Ok((name.to_owned(), data.fd().as_fd().try_clone_to_owned()?))
+        })
+        .collect()
+}
+
+/// The index of `ifname` in this network namespace.
+fn ifindex(ifname: &str) -> Result<u32> {
+    let name = std::ffi::CString::new(ifname)?;
+    // SAFETY: `name` is a valid C string for the call.
+    match unsafe { libc::if_nametoindex(name.as_ptr()) } {
+        0 => Err(std::io::Error::last_os_error()).with_context(|| format!("no interface {ifname}")),
+        index => Ok(index),
+    }
 }
