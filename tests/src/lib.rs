@@ -13,6 +13,7 @@ pub mod rig;
 pub mod scale;
 pub use vrrp_user::test_run;
 pub mod timeline;
+pub mod vlan_push;
 pub mod xdp;
 
 /// Fails the test, loudly, when it cannot run here.

@@ -1,6 +1,8 @@
 //! VLANs on a real veth: where the 802.1Q tag is when the program runs, and that a frame tagged
-//! for a VLAN is never credited to the interface's untagged instance, in native and generic XDP,
-//! and at tc ingress (tcx), where the kernel has moved the tag into the skb's metadata.
+//! for a VLAN is never credited to the interface's untagged instance: in native XDP, where the
+//! veth's driver reports a tag it carried in metadata to the device-bound `vrrp_xdp_vlan`
+//! (`bpf_xdp_metadata_rx_vlan_tag`), in generic XDP as far as the kernel lets it, and at tc
+//! ingress (tcx), where the kernel has moved the tag into the skb's metadata.
 //!
 //! The tag reaches the receiver two ways: in the frame data (a sender without VLAN transmit
 //! offload, or a frame written tagged), or in the skb's metadata, as a VLAN device on a veth
@@ -11,7 +13,6 @@
 
 use std::{
     net::Ipv4Addr,
-    path::Path,
     time::{Duration, Instant},
 };
 
@@ -22,9 +23,12 @@ use vrrp_common::{
 use vrrp_tests::{
     frames::{self, Tag},
     netns::{self, run},
-    require_root,
+    require_root, vlan_push,
 };
-use vrrp_user::xdp::{AttachMode, XdpDatapath};
+use vrrp_user::{
+    device_bound,
+    xdp::{AttachMode, XdpDatapath},
+};
 
 const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -57,58 +61,6 @@ enum Tagging {
     /// `txvlan` deciding whether it stays there across the veth pair; the receiver's `rxvlan`
     /// as set.
     Pushed { sender_txvlan: bool, receiver_rxvlan: bool },
-}
-
-/// tc egress, direct action: `bpf_skb_vlan_push(skb, htons(ETH_P_8021Q), VLAN)`, then
-/// TC_ACT_OK. Six instructions, loaded as they are.
-fn vlan_push_program() -> Vec<u64> {
-    let insn = |code: u8, regs: u8, imm: i32| {
-        u64::from(code) | u64::from(regs) << 8 | ((imm as u32 as u64) << 32)
-    };
-    const MOV64_IMM: u8 = 0xb7;
-    const CALL: u8 = 0x85;
-    const EXIT: u8 = 0x95;
-    const BPF_FUNC_SKB_VLAN_PUSH: i32 = 18;
-    vec![
-        insn(MOV64_IMM, 2, i32::from(ETH_P_8021Q.to_be())),
-        insn(MOV64_IMM, 3, i32::from(VLAN)),
-        insn(CALL, 0, BPF_FUNC_SKB_VLAN_PUSH),
-        insn(MOV64_IMM, 0, 0),
-        insn(EXIT, 0, 0),
-    ]
-}
-
-fn bpf(command: i64, attr: &mut [u64; 16]) -> std::io::Result<i32> {
-    // SAFETY: `attr` is a zeroed union bpf_attr prefix large enough for the commands used.
-    let result = unsafe {
-        libc::syscall(libc::SYS_bpf, command, attr.as_mut_ptr(), std::mem::size_of_val(attr))
-    };
-    if result < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(result as i32)
-    }
-}
-
-/// Loads [`vlan_push_program`] and pins it at `path` (on a bpffs), for `tc ... object-pinned`.
-fn pin_vlan_push(path: &Path) {
-    const BPF_PROG_LOAD: i64 = 5;
-    const BPF_OBJ_PIN: i64 = 6;
-    const BPF_PROG_TYPE_SCHED_CLS: u64 = 3;
-    let program = vlan_push_program();
-    let license = c"GPL";
-    let mut attr = [0u64; 16];
-    attr[0] = BPF_PROG_TYPE_SCHED_CLS | (program.len() as u64) << 32;
-    attr[1] = program.as_ptr() as u64;
-    attr[2] = license.as_ptr() as u64;
-    let fd = bpf(BPF_PROG_LOAD, &mut attr).expect("loading the tc vlan-push program");
-    let path = std::ffi::CString::new(path.to_string_lossy().as_bytes()).unwrap();
-    let mut attr = [0u64; 16];
-    attr[0] = path.as_ptr() as u64;
-    attr[1] = fd as u64;
-    bpf(BPF_OBJ_PIN, &mut attr).expect("pinning the tc vlan-push program");
-    // SAFETY: our own descriptor; the pin keeps the program alive.
-    unsafe { libc::close(fd) };
 }
 
 /// A bpffs of the test's own, unmounted on drop.
@@ -179,8 +131,7 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
     std::fs::create_dir_all(&bpffs.0).unwrap();
     run("mount", &["-t", "bpf", "bpf", &bpffs.0.to_string_lossy()]).unwrap();
     let pinned = bpffs.0.join("vlan_push");
-    pin_vlan_push(&pinned);
-    lab.exec(&peer, "tc", &["qdisc", "add", "dev", &peer_if, "clsact"]).unwrap();
+    vlan_push::pin(&pinned, VLAN).unwrap();
 
     let _inside = netns::enter(&router).expect("entering the router namespace");
     let mut datapath = XdpDatapath::load(None).expect("loading the XDP program");
@@ -190,9 +141,6 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
     datapath.set_instance(tagged, config, &[]).unwrap();
     datapath.set_instance(untagged, config, &[]).unwrap();
 
-    let pinned = pinned.to_string_lossy().into_owned();
-    let push = ["filter", "add", "dev", &peer_if, "egress", "bpf", "da", "object-pinned", &pinned];
-    let unpush = ["filter", "del", "dev", &peer_if, "egress"];
     let mut findings = Vec::new();
     for at in [At::Xdp(AttachMode::Native), At::Xdp(AttachMode::Generic), At::Tcx] {
         match at {
@@ -200,6 +148,11 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
             At::Tcx => datapath.attach_tcx(&router_if),
         }
         .expect("attaching to the veth");
+        assert_eq!(
+            datapath.reads_stripped_vlan_tags(&router_if),
+            matches!(at, At::Xdp(AttachMode::Native)),
+            "{at:?}: vrrp_xdp_vlan runs exactly where the veth driver can report tags"
+        );
         let taggings = [
             Tagging::InTheFrame,
             Tagging::Pushed { sender_txvlan: false, receiver_rxvlan: true },
@@ -210,11 +163,11 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
             if let Tagging::Pushed { sender_txvlan, receiver_rxvlan } = tagging {
                 ethtool(&lab, &peer, &peer_if, "txvlan", sender_txvlan);
                 ethtool(&lab, &router, &router_if, "rxvlan", receiver_rxvlan);
-                lab.exec(&peer, "tc", &push).unwrap();
+                vlan_push::tag(&lab, &peer, &peer_if, &pinned).unwrap();
             }
             let landed = send(&lab, (&peer, &peer_if), tagging, &datapath, (tagged, untagged));
             if let Tagging::Pushed { .. } = tagging {
-                lab.exec(&peer, "tc", &unpush).unwrap();
+                vlan_push::untag(&lab, &peer, &peer_if).unwrap();
             }
             println!("{at:?}, {tagging:?}: {landed:?}");
             findings.push((at, tagging, landed));
@@ -222,22 +175,40 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
         datapath.detach(&router_if).expect("detaching");
     }
     // A tag in the frame data is always the program's to see; at tc, so is a tag in the
-    // metadata (the skb's `vlan_tci`).
+    // metadata (the skb's `vlan_tci`), and in native mode too, where the veth's driver reports
+    // it to the device-bound `vrrp_xdp_vlan`.
     for (at, tagging, landed) in &findings {
-        if matches!(at, At::Tcx) || !matches!(tagging, Tagging::Pushed { sender_txvlan: true, .. })
+        if !matches!(at, At::Xdp(AttachMode::Generic))
+            || !matches!(tagging, Tagging::Pushed { sender_txvlan: true, .. })
         {
             assert_eq!(*landed, Landed::TaggedInstance, "{at:?}, {tagging:?}");
         }
     }
-    // A tag left in the metadata never reaches the frame data on a veth, in either XDP mode and
-    // whatever the receiver's rxvlan says: the XDP program cannot see it, and credits the frame
-    // to the untagged instance. Asserted so that a kernel that changes this is noticed; the
-    // README's design notes say what that means for a trunk.
+    // Generic XDP runs on the skb after the tag went into its metadata, and a device-bound
+    // program cannot run there: the tag is hidden, and the frame credited to the untagged
+    // instance. Asserted so that a kernel that changes this is noticed; the README's design
+    // notes say what that means for a trunk.
     for (at, tagging, landed) in &findings {
-        if matches!(at, At::Xdp(_))
+        if matches!(at, At::Xdp(AttachMode::Generic))
             && matches!(tagging, Tagging::Pushed { sender_txvlan: true, .. })
         {
             assert_eq!(*landed, Landed::UntaggedInstance, "{at:?}, {tagging:?}");
         }
     }
+}
+
+#[test]
+fn the_netdev_family_says_which_drivers_report_stripped_tags() {
+    require_root();
+    let mut lab = netns::Lab::new();
+    let router = lab.namespace("kdr").expect("router namespace");
+    let peer = lab.namespace("kdp").expect("peer namespace");
+    let (router_if, _) = lab.veth(&router, &peer, "kd").expect("veth pair");
+    let veth = lab.ifindex(&router, &router_if).unwrap();
+    let _inside = netns::enter(&router).expect("entering the router namespace");
+    // veth reports it since Linux 6.8 (veth_xdp_rx_vlan_tag); loopback has no XDP metadata.
+    assert!(device_bound::driver_reports_vlan_tags(veth).unwrap(), "veth reports VLAN tags");
+    assert!(!device_bound::driver_reports_vlan_tags(1).unwrap(), "loopback does not");
+    let error = device_bound::driver_reports_vlan_tags(u32::MAX >> 1).unwrap_err();
+    assert!(format!("{error:#}").contains("No such device"), "{error:#}");
 }
