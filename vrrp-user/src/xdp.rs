@@ -4,7 +4,9 @@
 //! never attached: see `kernel_clock`) and the maps are pinned under one folder of bpffs
 //! (default `/sys/fs/bpf/vrrpd`) with their stable names, so `bpftool prog show pinned
 //! /sys/fs/bpf/vrrpd/vrrp_xdp` and `bpftool map dump pinned /sys/fs/bpf/vrrpd/VRRP_COUNTERS`
-//! work while the daemon runs. Each interface gets one of the two programs (see `hook`). The
+//! work while the daemon runs. Each interface gets one of the two programs (see `hook`); in
+//! native mode on a driver that reports the VLAN tags it strips, `vrrp_xdp` is `vrrp_xdp_vlan`,
+//! loaded for that device alone and not pinned (see `device_bound`). The
 //! attachments are BPF links owned by the process (an XDP link, or a tcx link): a crash
 //! detaches them with it. Pins from a crashed run are replaced at start; a clean stop removes
 //! them. `VRRP_MASTER_DOWN` holds the kernel's master-down timers of backups (see
