@@ -122,7 +122,7 @@ fn beside_a_plain_xdp_program_vrrpd_runs_on_tcx_and_leaves_the_program_alone() {
     let d2 = lab.start_vrrpd(2, &c2, &[]).unwrap();
     for d in [d1, d2] {
         let daemon = lab.daemon(d);
-        daemon.wait_for_log("because XDP does not attach there", ELECTION).unwrap();
+        daemon.wait_for_log("because XDP does not serve there", ELECTION).unwrap();
         daemon.wait_for_log("data path: tcx\n", ELECTION).unwrap();
         let log = daemon.log_text();
         assert!(log.contains(FILTER_PROGRAM), "the log names the program holding XDP:\n{log}");

@@ -198,7 +198,7 @@ fn where_a_veth_carries_the_tag_and_which_instance_hears_it() {
 }
 
 #[test]
-fn the_netdev_family_says_which_drivers_report_stripped_tags() {
+fn the_kernel_says_which_drivers_strip_tags_and_which_report_them() {
     require_root();
     let mut lab = netns::Lab::new();
     let router = lab.namespace("kdr").expect("router namespace");
@@ -211,4 +211,10 @@ fn the_netdev_family_says_which_drivers_report_stripped_tags() {
     assert!(!device_bound::driver_reports_vlan_tags(1).unwrap(), "loopback does not");
     let error = device_bound::driver_reports_vlan_tags(u32::MAX >> 1).unwrap_err();
     assert!(format!("{error:#}").contains("No such device"), "{error:#}");
+    // Whether it strips them at all: `rxvlan`, as ethtool sets it.
+    for on in [false, true] {
+        ethtool(&lab, &router, &router_if, "rxvlan", on);
+        assert_eq!(device_bound::driver_strips_vlan_tags(&router_if).unwrap(), on, "rxvlan {on}");
+    }
+    assert!(device_bound::driver_strips_vlan_tags("nosuchif0").is_err());
 }

@@ -274,6 +274,45 @@ pub fn driver_reports_vlan_tags(ifindex: u32) -> Result<bool> {
     Ok(features.is_some_and(|bits| bits & NETDEV_XDP_RX_METADATA_VLAN_TAG != 0))
 }
 
+/// Whether the driver of `ifname` may take VLAN tags out of received frames: the legacy
+/// ethtool flag `ETH_FLAG_RXVLAN` (`rxvlan`, the feature rx-vlan-hw-parse), as `ethtool -k`
+/// shows it. Off, every tag stays in the frame data, where XDP sees it.
+pub fn driver_strips_vlan_tags(ifname: &str) -> Result<bool> {
+    const ETHTOOL_GFLAGS: u32 = 0x25;
+    const ETH_FLAG_RXVLAN: u32 = 1 << 8;
+    #[repr(C)]
+    struct EthtoolValue {
+        cmd: u32,
+        data: u32,
+    }
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; libc::IFNAMSIZ],
+        data: *mut EthtoolValue,
+        _pad: [u8; 16],
+    }
+    if ifname.len() >= libc::IFNAMSIZ {
+        bail!("interface name {ifname:?} is too long");
+    }
+    let mut value = EthtoolValue { cmd: ETHTOOL_GFLAGS, data: 0 };
+    let mut request = IfReq { name: [0; libc::IFNAMSIZ], data: &mut value, _pad: [0; 16] };
+    request.name[..ifname.len()].copy_from_slice(ifname.as_bytes());
+    // SAFETY: a plain socket(2) for the ioctl; checked and owned below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).context("opening a socket for ethtool");
+    }
+    // SAFETY: a new descriptor, ours alone.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: SIOCETHTOOL reads the request and writes `value`, both valid for the call.
+    let result = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCETHTOOL, &mut request) };
+    if result < 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("{ifname}: reading its ethtool flags"));
+    }
+    Ok(value.data & ETH_FLAG_RXVLAN != 0)
+}
+
 /// A generic-netlink socket for one request at a time (`NETLINK_GENERIC`).
 struct GenericNetlink(OwnedFd);
 

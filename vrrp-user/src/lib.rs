@@ -44,5 +44,6 @@ pub mod tcx;
 pub mod test_run;
 pub mod track_file;
 pub mod track_process;
+pub mod vlan_trunk;
 pub mod vmac;
 pub mod xdp;

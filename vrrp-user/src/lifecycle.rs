@@ -3,11 +3,11 @@
 //! was; the node then applies it as a diff, in place.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     time::Instant,
 };
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use tokio::sync::mpsc;
 use vrrp_config::Config;
 use vrrp_node::process_table::ProcessTable;
@@ -23,6 +23,7 @@ use crate::{
     pin_dir::{self, PinPlan},
     scripts, systemd, track_file,
     track_process::ProcessWatcher,
+    vlan_trunk,
     xdp::{AttachMode, XdpDatapath},
 };
 
@@ -134,7 +135,14 @@ impl Daemon {
         let wanted: HashSet<String> =
             config.instances.iter().map(|i| i.interface.clone()).collect();
         let starting = self.node.config().is_none();
-        match self.attach_all(&wanted).await {
+        let mut vlan_parents = HashMap::new();
+        for ifname in &wanted {
+            if let Some(parent) = self.netlink.vlan_parent(ifname).await? {
+                vlan_parents.insert(ifname.clone(), parent);
+            }
+        }
+        let trunks = vlan_trunk::shared_with_a_vlan(&config, &vlan_parents);
+        match self.attach_all(&wanted, &trunks).await {
             Ok(()) => {
                 if let Some(xdp) = &self.xdp {
                     if starting {
@@ -189,13 +197,18 @@ impl Daemon {
 
     /// Attaches the kernel program (when loaded) to every interface in `wanted` that does not
     /// have it yet, at the first hook of `--hook` that attaches there.
-    async fn attach_all(&mut self, wanted: &HashSet<String>) -> Result<()> {
+    async fn attach_all(
+        &mut self,
+        wanted: &HashSet<String>,
+        trunks: &BTreeMap<String, (u8, String)>,
+    ) -> Result<()> {
         let Some(xdp) = &mut self.xdp else {
             return Ok(());
         };
         for ifname in wanted {
             if !xdp.is_attached(ifname) {
-                attach(xdp, &self.netlink, ifname, &self.options).await?;
+                let trunk = trunks.get(ifname);
+                attach(xdp, &self.netlink, ifname, &self.options, trunk).await?;
             }
         }
         Ok(())
@@ -370,25 +383,49 @@ pub(crate) fn open_xdp(options: &Options) -> Result<Option<XdpDatapath>> {
 }
 
 /// Attaches to `ifname` at the first hook of `--hook` that takes the program, saying which and,
-/// where XDP was passed over, why. Every hook's refusal is in the error.
+/// where XDP was passed over, why. Every hook's refusal is in the error. On a `trunk` (a VRID
+/// this interface shares with a VLAN device over it, see `vlan_trunk`), XDP serves only where
+/// it sees the tags the driver strips, or where the driver strips none.
 async fn attach(
     xdp: &mut XdpDatapath,
     netlink: &Netlink,
     ifname: &str,
     options: &Options,
+    trunk: Option<&(u8, String)>,
 ) -> Result<Hook> {
     let mut refusals: Vec<(Hook, anyhow::Error)> = Vec::new();
-    for &hook in options.hook.order() {
+    let order = options.hook.order();
+    for (position, &hook) in order.iter().enumerate() {
         let attached = match hook {
             Hook::Xdp => attach_xdp(xdp, netlink, ifname, options.attach_mode).await,
             Hook::Tcx => xdp.attach_tcx(ifname),
+        };
+        let attached = match (attached, trunk) {
+            (Ok(()), Some((vrid, vlan))) if hook == Hook::Xdp && blind_to_tags(xdp, ifname) => {
+                let why = format!(
+                    "VRID {vrid} runs on {ifname} and on its VLAN {vlan}, and the driver strips \
+                     VLAN tags without telling XDP, which would take {vlan}'s advertisements \
+                     for {ifname}'s"
+                );
+                if position + 1 < order.len() {
+                    xdp.detach(ifname)?;
+                    Err(anyhow!("{why}"))
+                } else {
+                    log::warn!(
+                        "{ifname}: {why}: keep the tags in the frames (`ethtool -K {ifname} \
+                         rxvlan off`) or run with --hook auto or tcx"
+                    );
+                    Ok(())
+                }
+            }
+            (attached, _) => attached,
         };
         match attached {
             Ok(()) => {
                 match (hook, refusals.last()) {
                     (Hook::Tcx, Some((_, why))) => log::warn!(
                         "{ifname}: vrrp_tc attached at tc ingress (tcx), because XDP does not \
-                         attach there: {why:#}"
+                         serve there: {why:#}"
                     ),
                     (Hook::Tcx, None) => log::info!("{ifname}: vrrp_tc attached with tcx"),
                     (Hook::Xdp, _) => {}
@@ -401,6 +438,13 @@ async fn attach(
     let each: Vec<String> =
         refusals.iter().map(|(hook, error)| format!("{}: {error:#}", hook.name())).collect();
     bail!("no kernel hook attaches on {ifname} ({})", each.join("; "))
+}
+
+/// Whether XDP on `ifname` would take a frame whose tag the driver stripped for untagged: not
+/// the device-bound program, and a driver that strips (or cannot say).
+fn blind_to_tags(xdp: &XdpDatapath, ifname: &str) -> bool {
+    !xdp.reads_stripped_vlan_tags(ifname)
+        && crate::device_bound::driver_strips_vlan_tags(ifname).unwrap_or(true)
 }
 
 /// Attaches XDP to `ifname`. A `vrrp_xdp` left attached by an earlier run (through netlink,

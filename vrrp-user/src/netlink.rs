@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::{
     address::{AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope},
-    link::{LinkAttribute, LinkFlags, LinkMessage, LinkXdp, XdpAttached},
+    link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp, XdpAttached},
     RouteNetlinkMessage,
 };
 use netlink_sys::{AsyncSocket, SocketAddr};
@@ -382,6 +382,31 @@ impl Netlink {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// The interface under `name` when `name` is a VLAN device (802.1Q or 802.1ad), by name.
+    pub async fn vlan_parent(&self, name: &str) -> Result<Option<String>> {
+        let mut links = self.handle.link().get().match_name(name.to_owned()).execute();
+        let Ok(Some(link)) = links.try_next().await else { return Ok(None) };
+        let vlan = link.attributes.iter().any(|attribute| match attribute {
+            LinkAttribute::LinkInfo(infos) => {
+                infos.iter().any(|info| matches!(info, LinkInfo::Kind(InfoKind::Vlan)))
+            }
+            _ => false,
+        });
+        let parent = link.attributes.iter().find_map(|attribute| match attribute {
+            LinkAttribute::Link(ifindex) => Some(*ifindex),
+            _ => None,
+        });
+        let Some(parent) = parent.filter(|_| vlan) else { return Ok(None) };
+        let mut links = self.handle.link().get().match_index(parent).execute();
+        let link = links.try_next().await.with_context(|| format!("the link under {name}"))?;
+        Ok(link.and_then(|link| {
+            link.attributes.into_iter().find_map(|attribute| match attribute {
+                LinkAttribute::IfName(parent) => Some(parent),
+                _ => None,
+            })
+        }))
     }
 
     /// The XDP program on an interface, if any: its id and how it is attached.
