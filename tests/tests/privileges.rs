@@ -164,6 +164,11 @@ fn drop_and_reload(launcher: &[&str], bounding: CapSet) {
     let link = String::from_utf8_lossy(&link.stdout).into_owned();
     let log = lab.daemon(daemon).log_text();
     assert!(log.contains("XDP attached to ens4"), "XDP on the new interface:\n{log}");
+    // Without CAP_BPF no program loads: the veth gets the loaded vrrp_xdp, not one bound to it.
+    assert!(
+        log.contains("ens4: vrrp_xdp_vlan does not load (programs are loaded only at start"),
+        "the reload says why ens4 runs vrrp_xdp:\n{log}"
+    );
     assert!(link.contains("prog/xdp"), "XDP on ens4: {link}");
     assert!(holds(&lab, "ens3", VIP) && holds(&lab, "ens3", SERVER1));
 

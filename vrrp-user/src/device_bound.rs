@@ -240,7 +240,8 @@ fn load_program(
             let text = String::from_utf8_lossy(&log);
             let tail: Vec<&str> = text.trim_end_matches('\0').lines().rev().take(3).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
-            bail!("the kernel refused {PROGRAM}: {first} ({})", tail.join(" / "))
+            Err(anyhow::Error::new(first)
+                .context(format!("the kernel refused {PROGRAM} ({})", tail.join(" / "))))
         }
     }
 }

@@ -17,7 +17,9 @@
 //!
 //! Reload never loads a program or creates or pins a map (it writes the instance map through
 //! the descriptor already held, and the kernel clock runs the loaded `vrrp_clock`), so CAP_BPF,
-//! CAP_PERFMON and CAP_SYS_ADMIN go, as does everything else of root's. The process events
+//! CAP_PERFMON and CAP_SYS_ADMIN go, as does everything else of root's. So an interface a
+//! reload adds runs the loaded `vrrp_xdp`, never a `vrrp_xdp_vlan` of its own (see
+//! `device_bound`): the log says so, and a restart loads it. The process events
 //! socket of `vrrp_track_process` is opened at start too, while the daemon may still join the
 //! first network namespace for it (CAP_SYS_ADMIN); subscribing needs CAP_NET_ADMIN, kept.
 //!

@@ -266,9 +266,19 @@ impl XdpDatapath {
         let loaded = match device_bound::Loaded::load(&source.object, &source.map_fds, ifindex) {
             Ok(loaded) => loaded,
             Err(error) => {
+                // After start-up the daemon holds no CAP_BPF (see `privileges`): an interface
+                // a reload adds gets the loaded vrrp_xdp.
+                let after_start = error
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|error| error.raw_os_error() == Some(libc::EPERM));
+                let why = if after_start {
+                    "programs are loaded only at start (restart vrrpd to load it)".to_owned()
+                } else {
+                    format!("{error:#}")
+                };
                 log::warn!(
-                    "{ifname}: {} does not load ({error:#}); vrrp_xdp runs instead and credits \
-                     a frame whose tag the driver stripped to the untagged instance",
+                    "{ifname}: {} does not load ({why}); vrrp_xdp runs instead and credits a \
+                     frame whose tag the driver stripped to the untagged instance",
                     device_bound::PROGRAM
                 );
                 return None;
