@@ -25,7 +25,7 @@ use vrrp_tests::{
     rig::Rig,
     test_run,
 };
-use vrrp_user::hook::Hook;
+use vrrp_user::{device_bound::ProgLoadAttr, hook::Hook};
 
 /// How a path is measured: `runs` test runs of `repeat` repetitions; the median is reported.
 #[derive(Clone, Copy)]
@@ -53,24 +53,6 @@ struct Instruction {
     registers: u8,
     offset: i16,
     immediate: i32,
-}
-
-/// The BPF_PROG_LOAD member of `union bpf_attr`, up to the fields used.
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
 }
 
 /// An empty program of the hook's type, loaded with a raw bpf(2) call: `r0 = XDP_PASS; exit`
