@@ -137,8 +137,12 @@ impl Daemon {
         let starting = self.node.config().is_none();
         let mut vlan_parents = HashMap::new();
         for ifname in &wanted {
-            if let Some(parent) = self.netlink.vlan_parent(ifname).await? {
-                vlan_parents.insert(ifname.clone(), parent);
+            match self.netlink.vlan_parent(ifname).await {
+                Ok(Some(parent)) => {
+                    vlan_parents.insert(ifname.clone(), parent);
+                }
+                Ok(None) => {}
+                Err(error) => log::warn!("{ifname}: cannot tell its VLAN parent: {error:#}"),
             }
         }
         let trunks = vlan_trunk::shared_with_a_vlan(&config, &vlan_parents);
